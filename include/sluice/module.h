@@ -1,0 +1,205 @@
+/*
+ * sluice — the module contracts.
+ *
+ * A module is a `const` ops struct of function pointers plus an instance
+ * struct whose first field points at it (SQLite's sqlite3_io_methods /
+ * sqlite3_file pattern).  Ops structs are always filled by field name.
+ * Optional methods may be NULL and are checked before the call.
+ *
+ * Three kinds: source (getDataSource), transform (the query engine), sink.
+ * execute() (sluice/execute.h) drives them; it never knows which concrete
+ * connector it talks to.
+ */
+#ifndef SLUICE_MODULE_H
+#define SLUICE_MODULE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sluice/batch.h"
+#include "sluice/error.h"
+#include "sluice/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of the ops structs below; modules set `.version` to it. */
+#define SLUICE_MODULE_VERSION 1
+
+/** One `key = value` of a source's or sink's INI section, after ${VAR}
+ *  expansion.  file/line locate it for error messages. */
+typedef struct sluice_option {
+    const char *key;
+    const char *value;
+    const char *file;   /**< INI file path, or "--set" */
+    int line;           /**< 1-based; 0 when unknown */
+} sluice_option;
+
+/** What a module instance is opened with.  Everything is borrowed and lives
+ *  until the instance is closed. */
+typedef struct sluice_module_config {
+    const char *pipeline;          /**< pipeline name: the .sql file's stem */
+    const char *instance;          /**< the SOURCE or SINK name in the SQL */
+    const sluice_option *options;  /**< the instance's INI section */
+    size_t noptions;
+    const sluice_schema *schema;   /**< source: declared columns; sink: output rows */
+    const char *const *shared;     /**< NULL-terminated key,value pairs of the
+                                        connector's shared section ([kafka],
+                                        [mysql]) or NULL */
+} sluice_module_config;
+
+/** The option's value, or NULL when the section does not set it. */
+const char *sluice_module_config_get(const sluice_module_config *cfg, const char *key);
+
+/** Find the option record for key (for file:line in errors), or NULL. */
+const sluice_option *sluice_module_config_find(const sluice_module_config *cfg, const char *key);
+
+/* ------------------------------------------------------------------ */
+/* Sources                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct sluice_source sluice_source;
+typedef struct sluice_source_ops sluice_source_ops;
+
+/** Base of every source instance: the concrete struct embeds it first. */
+struct sluice_source {
+    const sluice_source_ops *ops;
+    /** CSV only: the header line (column names) when the source has one,
+     *  e.g. a file's first line; NULL otherwise (then CSV fields are taken
+     *  in the declared column order).  Owned by the source. */
+    const char *csv_header;
+    size_t csv_header_len;
+};
+
+struct sluice_source_ops {
+    int version;                   /**< SLUICE_MODULE_VERSION */
+    const char *name;              /**< connector name in the INI ("file") */
+    const char *const *options;    /**< NULL-terminated accepted keys */
+
+    /** Open an instance.  Validates its options (an unknown value is
+     *  SLUICE_ERR_CONFIG naming file:line).  Must not read input yet beyond
+     *  what is needed to validate (a CSV header).  On success *out is set
+     *  and owned by the caller, who frees it with close(). */
+    sluice_err_t (*open)(const sluice_module_config *cfg, sluice_source **out,
+                         char *errstr, size_t errstr_size);
+
+    /** Fill `out` (already cleared by the engine) with up to max_records
+     *  records, waiting at most timeout_ms (0: do not wait) for the first
+     *  one.  Returns SLUICE_OK with out->count == 0 when nothing arrived.
+     *  A bounded source sets out->end_of_input once it has handed out its
+     *  last record (in the same or a later call).  Record bytes stay valid
+     *  until the next poll() or close(). */
+    sluice_err_t (*poll)(sluice_source *src, sluice_record_batch *out,
+                         size_t max_records, int timeout_ms,
+                         char *errstr, size_t errstr_size);
+
+    /** Optional.  Every sink has committed `epoch`, which contains all the
+     *  records handed out so far: the source may acknowledge them
+     *  upstream (Kafka offset commit). */
+    sluice_err_t (*commit)(sluice_source *src, int64_t epoch,
+                           char *errstr, size_t errstr_size);
+
+    /** Optional.  Write a human-readable position of `rec` for dead
+     *  letters ("fixtures/x.jsonl:12").  Default: "partition P offset O". */
+    void (*position)(sluice_source *src, const sluice_record *rec,
+                     char *buf, size_t size);
+
+    /** Release the instance.  NULL-safe. */
+    void (*close)(sluice_source *src);
+};
+
+/* ------------------------------------------------------------------ */
+/* Sinks                                                               */
+/* ------------------------------------------------------------------ */
+
+typedef struct sluice_sink sluice_sink;
+typedef struct sluice_sink_ops sluice_sink_ops;
+
+/** Base of every sink instance: the concrete struct embeds it first. */
+struct sluice_sink {
+    const sluice_sink_ops *ops;
+};
+
+struct sluice_sink_ops {
+    int version;                   /**< SLUICE_MODULE_VERSION */
+    const char *name;              /**< connector name in the INI ("memory") */
+    const char *const *options;    /**< NULL-terminated accepted keys */
+
+    /** Open an instance for rows of cfg->schema.  On success *out is set;
+     *  free with close(). */
+    sluice_err_t (*open)(const sluice_module_config *cfg, sluice_sink **out,
+                         char *errstr, size_t errstr_size);
+
+    /** Take the rows one query emitted in micro-batch `epoch` (borrowed for
+     *  the call; may be empty).  Called at most once per epoch. */
+    sluice_err_t (*write)(sluice_sink *sink, int64_t epoch,
+                          const sluice_row_batch *rows,
+                          char *errstr, size_t errstr_size);
+
+    /** Optional.  Make epoch's rows durable and visible, atomically where
+     *  the connector can (see spec/checkpointing.md). */
+    sluice_err_t (*commit)(sluice_sink *sink, int64_t epoch,
+                           char *errstr, size_t errstr_size);
+
+    /** Optional.  The run ended normally: print the sink's summary to
+     *  `out` (the memory sink prints its result table). */
+    sluice_err_t (*report)(sluice_sink *sink, FILE *out,
+                           char *errstr, size_t errstr_size);
+
+    /** Release the instance (flushes nothing on its own).  NULL-safe. */
+    void (*close)(sluice_sink *sink);
+};
+
+/* ------------------------------------------------------------------ */
+/* Transform                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct sluice_transform sluice_transform;
+typedef struct sluice_transform_ops sluice_transform_ops;
+
+struct sluice_transform {
+    const sluice_transform_ops *ops;
+};
+
+/** Counters a transform keeps for the progress line (since start). */
+typedef struct sluice_transform_stats {
+    uint64_t input_rows;       /**< records received */
+    uint64_t late_rows;        /**< rows dropped as late */
+    uint64_t malformed_rows;   /**< records that failed to decode */
+    uint64_t state_rows;       /**< open aggregate groups now */
+    int64_t watermark;         /**< lowest watermark over event-time sources (ms);
+                                    SLUICE_TS_MIN before any */
+} sluice_transform_stats;
+
+struct sluice_transform_ops {
+    int version;
+    const char *name;
+
+    /** Consume one polled batch of source `source` (an index into the
+     *  pipeline's sources).  Rows are judged against the watermark as it
+     *  stood when the micro-batch began. */
+    sluice_err_t (*process)(sluice_transform *t, size_t source,
+                            sluice_source *src, const sluice_record_batch *in,
+                            char *errstr, size_t errstr_size);
+
+    /** End of micro-batch `epoch`: advance watermarks (a source whose
+     *  input ended goes to +infinity), then append to out[k] the rows sink
+     *  k must receive in this epoch, per its output mode.  out has one
+     *  cleared batch per sink. */
+    sluice_err_t (*end_batch)(sluice_transform *t, int64_t epoch,
+                              sluice_row_batch *out, size_t nsinks,
+                              char *errstr, size_t errstr_size);
+
+    /** Optional.  Current counters. */
+    void (*stats)(sluice_transform *t, sluice_transform_stats *out);
+
+    /** Release.  NULL-safe. */
+    void (*destroy)(sluice_transform *t);
+};
+
+#ifdef __cplusplus
+}
+#endif
+#endif

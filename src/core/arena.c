@@ -1,0 +1,94 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/arena.h"
+
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t size;   /* usable bytes after the header */
+    size_t used;
+    /* data follows, 16-byte aligned */
+} arena_block;
+
+struct sluice_arena {
+    arena_block *head;     /* current block (most recent) */
+    arena_block *first;    /* kept across resets */
+    size_t block_size;
+    size_t used_total;
+};
+
+#define ARENA_HDR ((sizeof(arena_block) + 15u) & ~(size_t)15u)
+
+static arena_block *block_new(size_t size) {
+    arena_block *b = malloc(ARENA_HDR + size);
+    if (!b) return NULL;
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
+}
+
+sluice_arena *sluice_arena_new(size_t block_size) {
+    sluice_arena *a = calloc(1, sizeof(*a));
+    if (!a) return NULL;
+    a->block_size = block_size ? block_size : 64 * 1024;
+    a->first = a->head = block_new(a->block_size);
+    if (!a->first) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void *sluice_arena_alloc(sluice_arena *a, size_t size) {
+    size_t need = (size + 15u) & ~(size_t)15u;
+    if (need == 0) need = 16;
+    arena_block *b = a->head;
+    if (b->size - b->used < need) {
+        size_t bs = need > a->block_size ? need : a->block_size;
+        arena_block *nb = block_new(bs);
+        if (!nb) return NULL;
+        nb->next = a->head;
+        a->head = nb;
+        b = nb;
+    }
+    void *p = (char *)b + ARENA_HDR + b->used;
+    b->used += need;
+    a->used_total += need;
+    return p;
+}
+
+char *sluice_arena_strndup(sluice_arena *a, const char *s, size_t len) {
+    char *p = sluice_arena_alloc(a, len + 1);
+    if (!p) return NULL;
+    if (len) memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void sluice_arena_reset(sluice_arena *a) {
+    arena_block *b = a->head;
+    while (b && b != a->first) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = a->first;
+    a->first->used = 0;
+    a->used_total = 0;
+}
+
+size_t sluice_arena_used(const sluice_arena *a) {
+    return a ? a->used_total : 0;
+}
+
+void sluice_arena_destroy(sluice_arena *a) {
+    if (!a) return;
+    arena_block *b = a->head;
+    while (b) {
+        arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(a);
+}

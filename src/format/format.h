@@ -1,0 +1,149 @@
+/*
+ * sluice formats — decoding record values into typed columns, parsing and
+ * rendering timestamps, rendering values as text, and writing rows as CSV
+ * or JSON lines (private to the engine).
+ *
+ * JSON decoding uses simdjson's On-Demand API through a thin C++ adapter
+ * (json_decoder.cpp); CSV uses libcsv; JSON writing uses cJSON; CSV writing
+ * uses libcsv's csv_fwrite quoting.
+ */
+#ifndef SLUICE_FORMAT_H
+#define SLUICE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sluice/arena.h"
+#include "sluice/error.h"
+#include "sluice/value.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------- timestamps ---------------- */
+
+typedef struct sluice_ts_format sluice_ts_format;
+
+/** Compile a TIMESTAMP FORMAT: a strptime pattern interpreted as UTC
+ *  ('%Y/%m/%d %H:%M'), or 'epoch_ms' / 'epoch_s' for numbers.  A NULL or
+ *  empty pattern means ISO-8601.  Common directives (%Y %m %d %H %M %S %b
+ *  %e %%, literal characters) take a fast path; others fall back to
+ *  strptime(3)+timegm(3).  Returns SLUICE_ERR_INVALID with errstr quoting
+ *  the pattern on an unusable pattern.  Free with sluice_ts_format_free(). */
+sluice_err_t sluice_ts_format_compile(const char *pattern, sluice_ts_format **out,
+                                      char *errstr, size_t errstr_size);
+void sluice_ts_format_free(sluice_ts_format *f);
+
+/** 1 when the format is epoch_ms or epoch_s (expects a number). */
+int sluice_ts_format_is_epoch(const sluice_ts_format *f);
+
+/** Parse text (len bytes, not NUL-terminated) with format f (NULL = ISO-8601:
+ *  `2001-01-01T00:47:00Z`, `2001-01-01 00:47:00`, `2001-01-01`, optional
+ *  `.fff` fraction (kept to ms), zone `Z` or `±HH:MM`/`±HHMM`; no zone = UTC)
+ *  into milliseconds since the epoch.  For epoch formats the text must be a
+ *  number.  Returns 0 on success, -1 when the text does not match. */
+int sluice_ts_parse(const sluice_ts_format *f, const char *text, size_t len, int64_t *ms);
+
+/** Convert a JSON number under an epoch format (or ms when f is NULL is
+ *  NOT allowed: returns -1).  epoch_s may be fractional. */
+int sluice_ts_from_number(const sluice_ts_format *f, double num, int64_t *ms);
+
+/** Render ms as `YYYY-MM-DD HH:MM:SS` UTC, with `.mmm` only when the
+ *  milliseconds are non-zero.  Returns the length written (buf needs 32
+ *  bytes). */
+size_t sluice_ts_render(int64_t ms, char *buf, size_t size);
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
+ *  days_from_civil). */
+int64_t sluice_days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---------------- value rendering ---------------- */
+
+/** Render a value as text (profiles.md "Value rendering"): BIGINT decimal;
+ *  DOUBLE the shortest of %.15g/%.16g/%.17g that reads back to the same
+ *  double ("nan", "inf", "-inf" for non-finite); VARCHAR its bytes;
+ *  BOOLEAN true/false; TIMESTAMP per sluice_ts_render; INTERVAL ms; NULL
+ *  the empty string.  Writes at most size-1 bytes plus NUL; returns the
+ *  full length (like snprintf). */
+size_t sluice_value_render(const sluice_value *v, char *buf, size_t size);
+
+/* ---------------- decoding ---------------- */
+
+/** What to take from each record for one column. */
+typedef struct sluice_field_spec {
+    const char *name;                  /**< top-level JSON key / CSV header name */
+    const char *path;                  /**< PATH '$.a.b[0]', or NULL: use name */
+    sluice_type_t type;                /**< BIGINT DOUBLE VARCHAR BOOLEAN TIMESTAMP */
+    const sluice_ts_format *ts_format; /**< TIMESTAMP: borrowed; NULL = ISO-8601 */
+} sluice_field_spec;
+
+typedef enum sluice_format_kind {
+    SLUICE_FORMAT_JSON = 1,
+    SLUICE_FORMAT_CSV = 2
+} sluice_format_kind;
+
+typedef struct sluice_decoder sluice_decoder;
+
+typedef struct sluice_decoder_options {
+    sluice_format_kind format;
+    char csv_delimiter;           /**< default ',' when 0 */
+    const char *csv_header;       /**< header line (names), or NULL: fields
+                                       are taken in spec order */
+    size_t csv_header_len;
+} sluice_decoder_options;
+
+/** Create a decoder producing nfields values per record.  specs are
+ *  borrowed and must outlive the decoder.  For CSV with a header, a spec
+ *  name missing from the header is SLUICE_ERR_CONFIG ("column 'x' is not
+ *  in the CSV header"); a PATH is SLUICE_ERR_CONFIG for CSV.
+ *  Free with sluice_decoder_free(). */
+sluice_err_t sluice_decoder_new(const sluice_decoder_options *opts,
+                                const sluice_field_spec *specs, size_t nfields,
+                                sluice_decoder **out, char *errstr, size_t errstr_size);
+
+/** Decode one record value (len bytes; for JSON at least
+ *  SLUICE_RECORD_PADDING readable bytes must follow) into out[0..nfields).
+ *  A missing field (JSON key absent, JSON null, CSV empty field for
+ *  non-VARCHAR, CSV row shorter than the header) is NULL; an empty CSV field
+ *  of a VARCHAR column is the empty string.  JSON number -> BIGINT needs an
+ *  integral value; a JSON string converts to BIGINT/DOUBLE/BOOLEAN only when
+ *  it parses completely; TIMESTAMP from a string per ts_format, from a number
+ *  only under epoch formats.  VARCHAR bytes are copied into `arena`.
+ *  Returns SLUICE_ERR_MALFORMED with `reason` (e.g. "invalid JSON",
+ *  "column 'delay': expected BIGINT, got \"abc\"") when the record is bad;
+ *  then out is unspecified. */
+sluice_err_t sluice_decoder_decode(sluice_decoder *d, const char *data, size_t len,
+                                   sluice_value *out, sluice_arena *arena,
+                                   char *reason, size_t reason_size);
+
+void sluice_decoder_free(sluice_decoder *d);
+
+/* ---------------- writing ---------------- */
+
+/** Write the CSV header line (column names, quoted when needed) + "\n".
+ *  Returns SLUICE_ERR_IO on a write error. */
+sluice_err_t sluice_csv_write_header(FILE *f, const sluice_column *cols, size_t ncols,
+                                     char delimiter);
+
+/** Write one row as a CSV line: values rendered per sluice_value_render,
+ *  NULL as an empty field, quoted per RFC 4180 when needed. */
+sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols,
+                                  char delimiter);
+
+/** Write one row as a JSON object line `{"col":value,...}\n`: numbers as
+ *  JSON numbers (non-finite DOUBLE as null), BOOLEAN as true/false,
+ *  TIMESTAMP as a string per sluice_ts_render, VARCHAR as a string, NULL as
+ *  null.  Keys in column order. */
+sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
+                                   const sluice_value *row, size_t ncols);
+
+/** Write a JSON string literal (quotes included, escaped as RFC 8259) of
+ *  len bytes to f.  Used for dead letters and progress lines. */
+sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

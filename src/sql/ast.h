@@ -1,0 +1,126 @@
+/*
+ * sluice SQL — abstract syntax tree (private to the engine).
+ *
+ * The parser (parser.h) builds it from a pipeline file; the planner binds
+ * names and types and compiles it into a plan.  Every node and string is
+ * allocated from the arena passed to the parser and lives as long as it.
+ * Positions are 1-based line and column of the node's first token.
+ */
+#ifndef SLUICE_SQL_AST_H
+#define SLUICE_SQL_AST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/value.h"
+
+typedef enum sluice_ast_kind {
+    SLUICE_AST_LITERAL,   /**< lit: BIGINT, DOUBLE, VARCHAR, BOOLEAN, NULL, TIMESTAMP */
+    SLUICE_AST_INTERVAL,  /**< lit.type = SLUICE_TYPE_INTERVAL, lit.u.i = milliseconds */
+    SLUICE_AST_COLUMN,    /**< name: identifier as written (quotes removed) */
+    SLUICE_AST_UNARY,     /**< op: SLUICE_OP_NEG | SLUICE_OP_NOT | SLUICE_OP_PLUS; args[0] */
+    SLUICE_AST_BINARY,    /**< op: arithmetic, comparison, AND, OR; args[0], args[1] */
+    SLUICE_AST_IS_NULL,   /**< args[0] IS [NOT] NULL; negated = IS NOT NULL */
+    SLUICE_AST_IN,        /**< args[0] [NOT] IN (args[1..nargs)) */
+    SLUICE_AST_BETWEEN,   /**< args[0] [NOT] BETWEEN args[1] AND args[2] */
+    SLUICE_AST_LIKE,      /**< args[0] [NOT] LIKE args[1] */
+    SLUICE_AST_CASE,      /**< see below */
+    SLUICE_AST_CAST,      /**< CAST(args[0] AS cast_type) */
+    SLUICE_AST_FUNC       /**< name (upper-cased) (args...), or COUNT(*) with star=1;
+                               includes aggregates, TUMBLE/HOP/SESSION, PROCTIME */
+} sluice_ast_kind;
+
+typedef enum sluice_ast_op {
+    SLUICE_OP_NONE = 0,
+    SLUICE_OP_ADD, SLUICE_OP_SUB, SLUICE_OP_MUL, SLUICE_OP_DIV, SLUICE_OP_MOD,
+    SLUICE_OP_EQ, SLUICE_OP_NE, SLUICE_OP_LT, SLUICE_OP_LE, SLUICE_OP_GT, SLUICE_OP_GE,
+    SLUICE_OP_AND, SLUICE_OP_OR,
+    SLUICE_OP_NOT, SLUICE_OP_NEG, SLUICE_OP_PLUS
+} sluice_ast_op;
+
+/*
+ * CASE: `has_operand` = 1 for `CASE x WHEN v THEN r ... END` (x is args[0]),
+ * 0 for the searched form `CASE WHEN cond THEN r ... END`.  After the
+ * optional operand come nwhen (when, then) pairs, then the ELSE expression
+ * if has_else.  So args = [operand?] w1 t1 w2 t2 ... [else?].
+ */
+typedef struct sluice_ast {
+    sluice_ast_kind kind;
+    int line, col;
+    sluice_ast_op op;
+    int negated;            /**< NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
+    sluice_value lit;       /**< LITERAL / INTERVAL; VARCHAR bytes in the arena */
+    const char *name;       /**< COLUMN, FUNC (upper-cased) */
+    sluice_type_t cast_type;/**< CAST target */
+    int star;               /**< COUNT(*) */
+    int has_operand, has_else;
+    size_t nwhen;
+    struct sluice_ast **args;
+    size_t nargs;
+} sluice_ast;
+
+/** One column of CREATE SOURCE. */
+typedef struct sluice_ast_column_def {
+    const char *name;
+    sluice_type_t type;
+    const char *format;     /**< FORMAT '...' or NULL (TIMESTAMP only) */
+    const char *path;       /**< PATH '$.a.b[0]' or NULL */
+    const char *metadata;   /**< METADATA FROM '...' or NULL */
+    int line, col;
+} sluice_ast_column_def;
+
+typedef struct sluice_ast_source {
+    const char *name;
+    int line, col;
+    sluice_ast_column_def *columns;
+    size_t ncolumns;
+    int has_watermark;
+    const char *watermark_column;  /**< WATERMARK FOR <col> */
+    sluice_ast *watermark_expr;    /**< AS <expr> (normally col - INTERVAL ...) */
+    int watermark_line, watermark_col;
+} sluice_ast_source;
+
+typedef struct sluice_ast_select_item {
+    sluice_ast *expr;
+    const char *alias;      /**< AS alias, or NULL */
+    int line, col;
+} sluice_ast_select_item;
+
+typedef enum sluice_emit_mode {
+    SLUICE_EMIT_DEFAULT = 0,  /**< not written: planner chooses */
+    SLUICE_EMIT_APPEND,
+    SLUICE_EMIT_UPDATE,
+    SLUICE_EMIT_COMPLETE
+} sluice_emit_mode;
+
+typedef struct sluice_ast_sink {
+    const char *name;
+    int line, col;
+    const char **primary_key;      /**< PRIMARY KEY (...) names, or NULL */
+    size_t nprimary_key;
+    int pk_line, pk_col;
+    sluice_ast_select_item *items;
+    size_t nitems;
+    const char *from;              /**< FROM source name */
+    int from_line, from_col;
+    sluice_ast *where;             /**< or NULL */
+    sluice_ast **group_by;         /**< window call (FUNC TUMBLE/HOP/SESSION) may be among them */
+    size_t ngroup_by;
+    sluice_ast *having;            /**< or NULL */
+    sluice_ast *order_by;          /**< ORDER BY expr (one key), or NULL */
+    int order_desc;                /**< 1 for DESC */
+    int64_t limit;                 /**< LIMIT n, or -1 */
+    int limit_line, limit_col;
+    sluice_emit_mode emit;
+    int emit_line, emit_col;
+} sluice_ast_sink;
+
+typedef struct sluice_ast_pipeline {
+    const char *filename;          /**< as given to the parser */
+    sluice_ast_source *sources;
+    size_t nsources;
+    sluice_ast_sink *sinks;
+    size_t nsinks;
+} sluice_ast_pipeline;
+
+#endif

@@ -1,0 +1,87 @@
+#include "sluice_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int rm_rf(const char *path) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    return system(cmd);
+}
+
+char *sluice_test_mkdtemp(const char *name) {
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/%s.%ld", SLUICE_TEST_TMPDIR, name, (long)getpid());
+    rm_rf(p);
+    mkdir(SLUICE_TEST_TMPDIR, 0755);
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+const char *sluice_test_fixture(const char *rel) {
+    static char buf[4096];
+    snprintf(buf, sizeof buf, "%s/%s", SLUICE_FIXTURES_DIR, rel);
+    return buf;
+}
+
+char *sluice_test_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    fclose(f);
+    buf[n] = '\0';
+    if (len) *len = n;
+    return buf;
+}
+
+int sluice_test_write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = strlen(text);
+    int ok = fwrite(text, 1, n, f) == n;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
+                        const char *stderr_path) {
+    size_t n = 0;
+    while (argv[n]) n++;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        const char *outs[2] = {stdout_path, stderr_path};
+        for (int i = 0; i < 2; i++) {
+            int fd = open(outs[i] ? outs[i] : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0) _exit(126);
+            dup2(fd, i + 1);
+            close(fd);
+        }
+        char **args = calloc(n + 2, sizeof(char *));
+        args[0] = (char *)SLUICE_BINARY;
+        for (size_t i = 0; i < n; i++) args[i + 1] = (char *)argv[i];
+        execv(SLUICE_BINARY, args);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}

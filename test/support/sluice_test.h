@@ -1,0 +1,34 @@
+/*
+ * Test helpers shared by the cmocka suites.
+ */
+#ifndef SLUICE_TEST_H
+#define SLUICE_TEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/** A fresh, empty directory under the build's test tmp dir, named after
+ *  `name` plus the pid.  Returns a malloc'd path (caller frees). */
+char *sluice_test_mkdtemp(const char *name);
+
+/** Path of a fixture: SLUICE_FIXTURES_DIR "/" rel.  Static buffer. */
+const char *sluice_test_fixture(const char *rel);
+
+/** Read a whole file; malloc'd, NUL-terminated; *len set when len != NULL.
+ *  NULL when the file cannot be read. */
+char *sluice_test_read_file(const char *path, size_t *len);
+
+/** Write `text` to path (truncating).  Returns 0 on success. */
+int sluice_test_write_file(const char *path, const char *text);
+
+/** Run the sluice binary with argv (NULL-terminated, without argv[0]),
+ *  from the current directory; stdout and stderr go to the given files
+ *  (either may be NULL = /dev/null).  Returns the exit status, or -1 when it
+ *  did not exit normally (a crash fails the test that asserts on it). */
+int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
+                        const char *stderr_path);
+
+#endif
