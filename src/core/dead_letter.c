@@ -1,0 +1,74 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dead_letter.h"
+#include "format/format.h"
+
+struct sluice_dead_letter {
+    FILE *f;
+    char *path;
+    uint64_t count;
+    int failed;
+};
+
+sluice_err_t sluice_dead_letter_open(const char *path, sluice_dead_letter **out, char *errstr, size_t errstr_size) {
+    if (path && strncmp(path, "kafka:", 6) == 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_UNAVAILABLE,
+                             "dead_letter = %s: a Kafka dead-letter topic needs the Kafka connector, which is not part "
+                             "of this build yet; use a file path",
+                             path);
+    sluice_dead_letter *dl = calloc(1, sizeof *dl);
+    if (!dl) return SLUICE_ERR_NOMEM;
+    if (path) {
+        dl->f = fopen(path, "w");
+        if (!dl->f) {
+            free(dl);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "dead_letter: cannot open '%s': %s", path,
+                                 strerror(errno));
+        }
+        dl->path = strdup(path);
+    }
+    *out = dl;
+    return SLUICE_OK;
+}
+
+static void field(FILE *f, const char *name, const char *value, size_t len, int first) {
+    fprintf(f, "%s\"%s\":", first ? "" : ",", name);
+    sluice_json_write_string(f, value, len);
+}
+
+sluice_err_t sluice_dead_letter_write(sluice_dead_letter *dl, const char *source, const char *sink,
+                                      const char *position, const char *reason, const char *raw, size_t raw_len) {
+    dl->count++;
+    if (!dl->f) return SLUICE_OK;
+    fputc('{', dl->f);
+    field(dl->f, "source", source, strlen(source), 1);
+    if (sink) field(dl->f, "sink", sink, strlen(sink), 0);
+    field(dl->f, "position", position, strlen(position), 0);
+    field(dl->f, "reason", reason, strlen(reason), 0);
+    field(dl->f, "raw", raw ? raw : "", raw ? raw_len : 0, 0);
+    fputs("}\n", dl->f);
+    if (ferror(dl->f)) dl->failed = 1;
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_dead_letter_flush(sluice_dead_letter *dl, char *errstr, size_t errstr_size) {
+    if (!dl || !dl->f) return SLUICE_OK;
+    if (fflush(dl->f) != 0 || dl->failed)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "dead_letter: cannot write '%s': %s", dl->path,
+                             strerror(errno));
+    return SLUICE_OK;
+}
+
+uint64_t sluice_dead_letter_count(const sluice_dead_letter *dl) {
+    return dl ? dl->count : 0;
+}
+
+void sluice_dead_letter_close(sluice_dead_letter *dl) {
+    if (!dl) return;
+    if (dl->f) fclose(dl->f);
+    free(dl->path);
+    free(dl);
+}

@@ -1,0 +1,40 @@
+/*
+ * sluice — the dead-letter output: one JSON object per line for every
+ * record the pipeline could not use (malformed, late), so that bad input is
+ * kept, never silently lost (spec/sql.md "Errors").  Private.
+ */
+#ifndef SLUICE_CORE_DEAD_LETTER_H
+#define SLUICE_CORE_DEAD_LETTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/error.h"
+
+typedef struct sluice_dead_letter sluice_dead_letter;
+
+/** Open the dead-letter file at `path` (created or truncated).  path NULL:
+ *  records are only counted.  A `kafka:TOPIC` target is
+ *  SLUICE_ERR_UNAVAILABLE until the Kafka connector exists.  Free with
+ *  sluice_dead_letter_close(). */
+sluice_err_t sluice_dead_letter_open(const char *path, sluice_dead_letter **out,
+                                     char *errstr, size_t errstr_size);
+
+/** Append one entry:
+ *  {"source":S,"sink":K,"position":P,"reason":R,"raw":RAW}
+ *  ("sink" only when not NULL: a late row is late for one query).  raw is
+ *  raw_len bytes, escaped as a JSON string. */
+sluice_err_t sluice_dead_letter_write(sluice_dead_letter *dl, const char *source, const char *sink,
+                                      const char *position, const char *reason,
+                                      const char *raw, size_t raw_len);
+
+/** Flush to the OS (called at the end of each micro-batch). */
+sluice_err_t sluice_dead_letter_flush(sluice_dead_letter *dl, char *errstr, size_t errstr_size);
+
+/** Entries written so far. */
+uint64_t sluice_dead_letter_count(const sluice_dead_letter *dl);
+
+/** Flush and close.  NULL-safe. */
+void sluice_dead_letter_close(sluice_dead_letter *dl);
+
+#endif

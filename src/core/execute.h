@@ -1,0 +1,57 @@
+/*
+ * sluice — execute(): the one fixed flow, identical in every profile:
+ * getDataSource (source.poll) -> transform -> sink (write, commit), one
+ * micro-batch (epoch) at a time.  It never knows which connector it talks
+ * to.  Private; the embedding API (sluice.h) wraps it.
+ */
+#ifndef SLUICE_CORE_EXECUTE_H
+#define SLUICE_CORE_EXECUTE_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/dead_letter.h"
+#include "sluice/module.h"
+
+typedef struct sluice_exec {
+    /* wiring (borrowed) */
+    sluice_source **sources;
+    const char *const *source_names;
+    size_t nsources;
+    sluice_sink **sinks;
+    const char *const *sink_names;
+    size_t nsinks;
+    sluice_transform *transform;
+    sluice_dead_letter *dlq;       /**< flushed every epoch; may be NULL */
+    /* policy */
+    int64_t trigger_ms;            /**< micro-batch interval: a poll waits at
+                                        most this long for input */
+    int available_now;             /**< stop once the sources have nothing more */
+    size_t max_records;            /**< per source per micro-batch */
+    FILE *progress;                /**< one JSON line per micro-batch, or NULL */
+    /* state (owned; sluice_exec_init / sluice_exec_free) */
+    sluice_record_batch *batches;
+    int *ended;
+    uint64_t *rows_emitted;        /**< per sink, this run */
+    int64_t epoch;                 /**< next epoch number */
+    int64_t last_start_ms;
+    sluice_transform_stats last_stats;
+} sluice_exec;
+
+/** Allocate the per-source batches; the wiring and policy fields must be
+ *  set.  Returns SLUICE_ERR_NOMEM on failure. */
+sluice_err_t sluice_exec_init(sluice_exec *x);
+
+/** One micro-batch.  Sets *done when every source has ended (or, under
+ *  available_now, had nothing to give).  An epoch in which no record came
+ *  in and no row went out is not counted and not written. */
+sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t errstr_size);
+
+/** Loop over sluice_exec_step() until done or *stop (checked between
+ *  micro-batches). */
+sluice_err_t sluice_execute(sluice_exec *x, const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size);
+
+void sluice_exec_free(sluice_exec *x);
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * The embedding API: a pipeline is the SQL's plan, the profile's bindings
+ * (connector and options per source and sink), the opened modules, the
+ * query engine and execute()'s state.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "core/dead_letter.h"
+#include "core/execute.h"
+#include "exec/engine.h"
+#include "exec/plan.h"
+#include "registry.h"
+#include "sluice/sluice.h"
+#include "sql/parser.h"
+
+const char *sluice_version(void) {
+    return SLUICE_VERSION;
+}
+
+typedef struct binding {
+    const char *name;              /* source or sink name in the SQL */
+    const char *connector;
+    const sluice_option *where;    /* the `connector` line, for messages */
+    sluice_option *options;        /* the section's entries */
+    size_t noptions;
+    sluice_module_config mc;
+} binding;
+
+struct sluice_pipeline {
+    char *sql_path;
+    char *pipeline_name;
+    char *profile;
+    char *sql_text;
+    sluice_arena *ast_arena;
+    sluice_ast_pipeline *ast;
+    sluice_plan *plan;
+    sluice_config *cfg;
+    binding *src_bind, *sink_bind;
+    const sluice_source_ops **src_ops;
+    const sluice_sink_ops **sink_ops;
+    sluice_source **sources;
+    sluice_sink **sinks;
+    const char **source_names, **sink_names;
+    sluice_engine_source_options *src_opts;
+    sluice_transform *transform;
+    sluice_dead_letter *dlq;
+    char **shared_kafka, **shared_mysql;
+    sluice_exec exec;
+    int exec_ready;
+};
+
+static char *xstrdup(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 8192, n = 0, r;
+    char *buf = malloc(cap);
+    while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n - 1 == 0) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+/* pipeline name and default profile file from the .sql path */
+static char *sql_stem(const char *sql_path) {
+    const char *base = strrchr(sql_path, '/');
+    base = base ? base + 1 : sql_path;
+    char *stem = strdup(base);
+    if (!stem) return NULL;
+    size_t n = strlen(stem);
+    if (n > 4 && strcmp(stem + n - 4, ".sql") == 0) stem[n - 4] = '\0';
+    return stem;
+}
+
+static char *default_config_path(const char *sql_path, const char *stem, const char *profile) {
+    char *copy = strdup(sql_path);
+    if (!copy) return NULL;
+    const char *dir = dirname(copy);
+    size_t n = strlen(dir) + strlen(stem) + strlen(profile) + 8;
+    char *p = malloc(n);
+    if (p) snprintf(p, n, "%s/%s.%s.ini", dir, stem, profile);
+    free(copy);
+    return p;
+}
+
+static sluice_err_t parse_and_plan(sluice_pipeline *p, const char *sql_path, char *errstr, size_t errstr_size) {
+    size_t len = 0;
+    p->sql_text = read_file(sql_path, &len);
+    if (!p->sql_text)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "cannot read pipeline '%s': %s", sql_path,
+                             strerror(errno ? errno : EIO));
+    p->ast_arena = sluice_arena_new(0);
+    if (!p->ast_arena) return SLUICE_ERR_NOMEM;
+    sluice_err_t err = sluice_sql_parse(p->sql_text, len, sql_path, p->ast_arena, &p->ast, errstr, errstr_size);
+    if (err) return err;
+    return sluice_plan_build(p->ast, &p->plan, errstr, errstr_size);
+}
+
+sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, size_t errstr_size) {
+    sluice_pipeline *p = calloc(1, sizeof *p);
+    if (!p) return SLUICE_ERR_NOMEM;
+    sluice_err_t err = parse_and_plan(p, sql_path, errstr, errstr_size);
+    if (!err) sluice_plan_explain(p->plan, out);
+    sluice_pipeline_close(p);
+    return err;
+}
+
+/* ---------------- binding ---------------- */
+
+static const char *const pipeline_keys[] = {"trigger", "checkpoint_dir", "dead_letter", "idle_timeout", "max_batch_rows",
+                                            NULL};
+static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
+static const char *const engine_sink_keys[] = {"connector", NULL};
+
+static int in_list(const char *const *list, const char *key) {
+    for (; list && *list; list++)
+        if (strcmp(*list, key) == 0) return 1;
+    return 0;
+}
+
+static void join_list(char *buf, size_t size, const char *const *a, const char *const *b) {
+    buf[0] = '\0';
+    const char *const *lists[2] = {a, b};
+    for (int l = 0; l < 2; l++)
+        for (const char *const *k = lists[l]; k && *k; k++) {
+            if (strcmp(*k, "connector") == 0 && l == 1) continue;
+            if (buf[0]) strncat(buf, ", ", size - strlen(buf) - 1);
+            strncat(buf, *k, size - strlen(buf) - 1);
+        }
+}
+
+static sluice_err_t where_err(char *errstr, size_t errstr_size, const sluice_config_entry *e, const char *fmt,
+                              const char *a, const char *b, const char *c) {
+    char msg[700];
+    snprintf(msg, sizeof msg, fmt, a, b, c);
+    if (e->line > 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s:%d:%d: %s", e->file, e->line, e->col, msg);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s: %s", e->file, msg);
+}
+
+/* Check every section and [pipeline] key before anything else. */
+static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errstr_size) {
+    const sluice_config *cfg = p->cfg;
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        const sluice_config_entry *e = &cfg->entries[i];
+        const char *s = e->section;
+        if (strcmp(s, "pipeline") == 0) {
+            if (!in_list(pipeline_keys, e->key))
+                return where_err(errstr, errstr_size, e,
+                                 "unknown key '%s' in [pipeline] (expected one of: %s%s)", e->key,
+                                 "trigger, checkpoint_dir, dead_letter, idle_timeout, max_batch_rows", "");
+            continue;
+        }
+        if (strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0) continue;
+        if (strncmp(s, "source ", 7) == 0) {
+            if (sluice_plan_source_index(p->plan, s + 7) < 0)
+                return where_err(errstr, errstr_size, e, "section [%s]: the SQL has no source '%s'%s", s, s + 7, "");
+            continue;
+        }
+        if (strncmp(s, "sink ", 5) == 0) {
+            if (sluice_plan_query_index(p->plan, s + 5) < 0)
+                return where_err(errstr, errstr_size, e, "section [%s]: the SQL has no sink '%s'%s", s, s + 5, "");
+            continue;
+        }
+        return where_err(errstr, errstr_size, e,
+                         "unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] or [sink NAME])",
+                         s, "", "");
+    }
+    /* empty sections are not seen as entries: check the headers too */
+    for (size_t i = 0; i < cfg->nsections; i++) {
+        const char *s = cfg->sections[i].name;
+        int ok = strcmp(s, "pipeline") == 0 || strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0 ||
+                 (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
+                 (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0);
+        if (!ok)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s:%d:1: unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] "
+                                 "with a source of the SQL, or [sink NAME] with a sink of the SQL)",
+                                 cfg->path, cfg->sections[i].line, s);
+    }
+    return SLUICE_OK;
+}
+
+static int section_present(const sluice_config *cfg, const char *section) {
+    for (size_t i = 0; i < cfg->nsections; i++)
+        if (strcmp(cfg->sections[i].name, section) == 0) return 1;
+    for (size_t i = 0; i < cfg->nentries; i++)
+        if (strcmp(cfg->entries[i].section, section) == 0) return 1;
+    return 0;
+}
+
+static sluice_err_t collect(const sluice_config *cfg, const char *section, binding *b) {
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nentries; i++)
+        if (strcmp(cfg->entries[i].section, section) == 0) n++;
+    b->options = calloc(n + 1, sizeof *b->options);
+    if (!b->options) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        const sluice_config_entry *e = &cfg->entries[i];
+        if (strcmp(e->section, section) != 0) continue;
+        sluice_option *o = &b->options[b->noptions++];
+        o->key = e->key;
+        o->value = e->value;
+        o->file = e->file;
+        o->line = e->line;
+    }
+    return SLUICE_OK;
+}
+
+static char **shared_section(const sluice_config *cfg, const char *section) {
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nentries; i++)
+        if (strcmp(cfg->entries[i].section, section) == 0) n++;
+    char **kv = calloc(2 * n + 1, sizeof *kv);
+    if (!kv) return NULL;
+    size_t j = 0;
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        if (strcmp(cfg->entries[i].section, section) != 0) continue;
+        kv[j++] = cfg->entries[i].key;
+        kv[j++] = cfg->entries[i].value;
+    }
+    return kv;
+}
+
+static sluice_err_t opt_err(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static sluice_err_t opt_err(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt, ...) {
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (o && o->line > 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s:%d: %s", o->file, o->line, msg);
+    if (o) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s: %s", o->file, msg);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", msg);
+}
+
+/* Resolve the connector of one source or sink and check its option keys. */
+static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int is_source, const char *name,
+                             binding *b, char *errstr, size_t errstr_size) {
+    char section[300];
+    snprintf(section, sizeof section, "%s %s", is_source ? "source" : "sink", name);
+    b->name = name;
+    sluice_err_t err = collect(p->cfg, section, b);
+    if (err) return err;
+    b->mc.pipeline = p->pipeline_name;
+    b->mc.instance = name;
+    b->mc.options = b->options;
+    b->mc.noptions = b->noptions;
+    b->where = sluice_module_config_find(&b->mc, "connector");
+    b->connector = b->where ? b->where->value : prof ? (is_source ? prof->default_source : prof->default_sink) : NULL;
+    if (is_source && !section_present(p->cfg, section))
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "%s: source %s is not bound: add a [source %s] section (e.g. path = ... for the file "
+                             "connector, topic = ... for kafka)",
+                             p->cfg->path ? p->cfg->path : "profile", name, name);
+    if (!b->connector)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "%s: %s %s has no connector: profile '%s' is not built in (%s), so set connector = ... in "
+                             "[%s]",
+                             p->cfg->path ? p->cfg->path : "profile", is_source ? "source" : "sink", name, p->profile,
+                             sluice_profile_names(), section);
+    char e[400];
+    const char *const *module_keys;
+    if (is_source) {
+        const sluice_source_ops **ops = &p->src_ops[sluice_plan_source_index(p->plan, name)];
+        err = sluice_registry_source(b->connector, ops, e, sizeof e);
+        module_keys = err ? NULL : (*ops)->options;
+    } else {
+        const sluice_sink_ops **ops = &p->sink_ops[sluice_plan_query_index(p->plan, name)];
+        err = sluice_registry_sink(b->connector, ops, e, sizeof e);
+        module_keys = err ? NULL : (*ops)->options;
+    }
+    if (err) {
+        if (b->where) {
+            opt_err(errstr, errstr_size, b->where, "[%s]: %s", section, e);
+            return err; /* UNAVAILABLE or CONFIG, with the file:line message */
+        }
+        return sluice_seterr(errstr, errstr_size, err, "%s %s (profile %s): %s", is_source ? "source" : "sink", name,
+                             p->profile, e);
+    }
+    /* a module whose option list is NULL validates its own options */
+    if (module_keys) {
+        const char *const *engine_keys = is_source ? engine_source_keys : engine_sink_keys;
+        for (size_t i = 0; i < b->noptions; i++) {
+            const sluice_option *o = &b->options[i];
+            if (in_list(engine_keys, o->key) || in_list(module_keys, o->key)) continue;
+            char known[600];
+            join_list(known, sizeof known, engine_keys, module_keys);
+            return opt_err(errstr, errstr_size, o, "unknown key '%s' in [%s] for connector '%s' (expected one of: %s)",
+                           o->key, section, b->connector, known);
+        }
+    }
+    return SLUICE_OK;
+}
+
+static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default_idle, char *errstr,
+                                   size_t errstr_size) {
+    binding *b = &p->src_bind[i];
+    sluice_engine_source_options *o = &p->src_opts[i];
+    o->format = SLUICE_FORMAT_JSON;
+    o->idle_timeout_ms = default_idle;
+    const sluice_option *f = sluice_module_config_find(&b->mc, "format");
+    if (f) {
+        if (strcmp(f->value, "json") == 0) o->format = SLUICE_FORMAT_JSON;
+        else if (strcmp(f->value, "csv") == 0) o->format = SLUICE_FORMAT_CSV;
+        else return opt_err(errstr, errstr_size, f, "format = '%s': expected json or csv", f->value);
+    }
+    const sluice_option *d = sluice_module_config_find(&b->mc, "csv.delimiter");
+    if (d) {
+        if (strlen(d->value) != 1)
+            return opt_err(errstr, errstr_size, d, "csv.delimiter = '%s': expected exactly one character", d->value);
+        o->csv_delimiter = d->value[0];
+    }
+    const sluice_option *it = sluice_module_config_find(&b->mc, "idle_timeout");
+    if (it && sluice_parse_duration_ms(it->value, &o->idle_timeout_ms) != 0)
+        return opt_err(errstr, errstr_size, it, "idle_timeout = '%s': expected a duration such as 30s or 500ms",
+                       it->value);
+    return SLUICE_OK;
+}
+
+static sluice_err_t mkdirs_for(const char *path) {
+    char *copy = strdup(path);
+    if (!copy) return SLUICE_ERR_NOMEM;
+    for (char *s = copy + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
+            free(copy);
+            return SLUICE_ERR_IO;
+        }
+        *s = '/';
+    }
+    free(copy);
+    return SLUICE_OK;
+}
+
+static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_options *opts, char *errstr,
+                                  size_t errstr_size) {
+    const sluice_plan *plan = p->plan;
+    sluice_err_t err = check_sections(p, errstr, errstr_size);
+    if (err) return err;
+    const sluice_config_entry *e;
+    int64_t trigger_ms = 200, idle_ms = 30000, max_rows = 65536;
+    int available_now = 0;
+    if ((e = sluice_config_find(p->cfg, "pipeline", "trigger"))) {
+        if (strcmp(e->value, "available_now") == 0) available_now = 1;
+        else if (sluice_parse_duration_ms(e->value, &trigger_ms) != 0)
+            return where_err(errstr, errstr_size, e,
+                             "trigger = '%s': expected a processing-time interval such as 200ms or 1s, or "
+                             "available_now%s%s",
+                             e->value, "", "");
+    }
+    if ((e = sluice_config_find(p->cfg, "pipeline", "idle_timeout")) && sluice_parse_duration_ms(e->value, &idle_ms) != 0)
+        return where_err(errstr, errstr_size, e, "idle_timeout = '%s': expected a duration such as 30s%s%s", e->value, "",
+                         "");
+    if ((e = sluice_config_find(p->cfg, "pipeline", "max_batch_rows")) && sluice_parse_positive(e->value, &max_rows) != 0)
+        return where_err(errstr, errstr_size, e, "max_batch_rows = '%s': expected a positive number of rows%s%s",
+                         e->value, "", "");
+    if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir")))
+        return where_err(errstr, errstr_size, e,
+                         "checkpoint_dir = '%s': checkpoints are not implemented in this version yet; remove the key "
+                         "(a run then starts from the beginning of its input)%s%s",
+                         e->value, "", "");
+
+    const sluice_profile *prof = sluice_profile_find(p->profile);
+    p->src_bind = calloc(plan->nsources + 1, sizeof *p->src_bind);
+    p->sink_bind = calloc(plan->nqueries + 1, sizeof *p->sink_bind);
+    p->src_ops = calloc(plan->nsources + 1, sizeof *p->src_ops);
+    p->sink_ops = calloc(plan->nqueries + 1, sizeof *p->sink_ops);
+    p->sources = calloc(plan->nsources + 1, sizeof *p->sources);
+    p->sinks = calloc(plan->nqueries + 1, sizeof *p->sinks);
+    p->source_names = calloc(plan->nsources + 1, sizeof *p->source_names);
+    p->sink_names = calloc(plan->nqueries + 1, sizeof *p->sink_names);
+    p->src_opts = calloc(plan->nsources + 1, sizeof *p->src_opts);
+    p->shared_kafka = shared_section(p->cfg, "kafka");
+    p->shared_mysql = shared_section(p->cfg, "mysql");
+    if (!p->src_bind || !p->sink_bind || !p->src_ops || !p->sink_ops || !p->sources || !p->sinks ||
+        !p->source_names || !p->sink_names || !p->src_opts || !p->shared_kafka || !p->shared_mysql)
+        return SLUICE_ERR_NOMEM;
+
+    for (size_t i = 0; i < plan->nsources; i++) {
+        p->source_names[i] = plan->sources[i].name;
+        if ((err = bind_one(p, prof, 1, plan->sources[i].name, &p->src_bind[i], errstr, errstr_size))) return err;
+        p->src_bind[i].mc.schema = &plan->sources[i].schema;
+        if ((err = source_options(p, i, idle_ms, errstr, errstr_size))) return err;
+    }
+    for (size_t k = 0; k < plan->nqueries; k++) {
+        p->sink_names[k] = plan->queries[k].name;
+        if ((err = bind_one(p, prof, 0, plan->queries[k].name, &p->sink_bind[k], errstr, errstr_size))) return err;
+        p->sink_bind[k].mc.schema = &plan->queries[k].schema;
+    }
+    for (size_t i = 0; i < plan->nsources; i++) {
+        const char *c = p->src_bind[i].connector;
+        p->src_bind[i].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
+                                                         : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
+    }
+    for (size_t k = 0; k < plan->nqueries; k++) {
+        const char *c = p->sink_bind[k].connector;
+        p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
+                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
+    }
+    if (opts->validate_only) return SLUICE_OK;
+
+    /* open: sinks, then sources (a CSV source reads its header), then the
+     * engine (decoders check the header), then the dead-letter file */
+    for (size_t k = 0; k < plan->nqueries; k++)
+        if ((err = p->sink_ops[k]->open(&p->sink_bind[k].mc, &p->sinks[k], errstr, errstr_size))) return err;
+    for (size_t i = 0; i < plan->nsources; i++)
+        if ((err = p->src_ops[i]->open(&p->src_bind[i].mc, &p->sources[i], errstr, errstr_size))) return err;
+    if ((err = sluice_engine_new(plan, p->src_opts, p->sources, NULL, &p->transform, errstr, errstr_size))) return err;
+    const char *dl = (e = sluice_config_find(p->cfg, "pipeline", "dead_letter")) ? e->value : NULL;
+    if (dl && strncmp(dl, "kafka:", 6) != 0 && mkdirs_for(dl) != SLUICE_OK)
+        return where_err(errstr, errstr_size, e, "dead_letter = '%s': cannot create its directory: %s", dl,
+                         strerror(errno), "");
+    if ((err = sluice_dead_letter_open(dl, &p->dlq, errstr, errstr_size))) return err;
+    sluice_engine_set_dead_letter(p->transform, p->dlq);
+
+    sluice_exec *x = &p->exec;
+    x->sources = p->sources;
+    x->source_names = p->source_names;
+    x->nsources = plan->nsources;
+    x->sinks = p->sinks;
+    x->sink_names = p->sink_names;
+    x->nsinks = plan->nqueries;
+    x->transform = p->transform;
+    x->dlq = p->dlq;
+    x->trigger_ms = trigger_ms;
+    x->available_now = available_now;
+    x->max_records = (size_t)max_rows;
+    x->progress = opts->quiet ? NULL : (opts->progress ? opts->progress : stderr);
+    if ((err = sluice_exec_init(x))) return err;
+    p->exec_ready = 1;
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_pipeline_open(const sluice_pipeline_options *opts, sluice_pipeline **out, char *errstr,
+                                  size_t errstr_size) {
+    if (!opts || !opts->sql_path)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "no pipeline .sql file given");
+    sluice_pipeline *p = calloc(1, sizeof *p);
+    if (!p) return SLUICE_ERR_NOMEM;
+    sluice_err_t err = SLUICE_ERR_NOMEM;
+    p->sql_path = xstrdup(opts->sql_path);
+    p->profile = xstrdup(opts->profile ? opts->profile : "test");
+    p->pipeline_name = sql_stem(opts->sql_path);
+    if (!p->sql_path || !p->profile || !p->pipeline_name) goto fail;
+    if ((err = parse_and_plan(p, opts->sql_path, errstr, errstr_size))) goto fail;
+    char *cfg_path = opts->config_path ? xstrdup(opts->config_path)
+                                       : default_config_path(opts->sql_path, p->pipeline_name, p->profile);
+    if (!cfg_path) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
+    err = sluice_config_load(cfg_path, &p->cfg, errstr, errstr_size);
+    free(cfg_path);
+    if (err) goto fail;
+    for (size_t i = 0; i < opts->nsets; i++)
+        if ((err = sluice_config_set(p->cfg, opts->sets[i], errstr, errstr_size))) goto fail;
+    if ((err = bind_pipeline(p, opts, errstr, errstr_size))) goto fail;
+    *out = p;
+    return SLUICE_OK;
+fail:
+    if (err == SLUICE_ERR_NOMEM && errstr && errstr_size && !errstr[0])
+        sluice_seterr(errstr, errstr_size, err, "out of memory");
+    sluice_pipeline_close(p);
+    return err;
+}
+
+sluice_err_t sluice_pipeline_step(sluice_pipeline *p, int *done, char *errstr, size_t errstr_size) {
+    if (!p->exec_ready)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "pipeline was opened for validation only");
+    return sluice_exec_step(&p->exec, done, errstr, errstr_size);
+}
+
+sluice_err_t sluice_pipeline_run(sluice_pipeline *p, const volatile sig_atomic_t *stop, char *errstr,
+                                 size_t errstr_size) {
+    if (!p->exec_ready)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "pipeline was opened for validation only");
+    return sluice_execute(&p->exec, stop, errstr, errstr_size);
+}
+
+sluice_err_t sluice_pipeline_report(sluice_pipeline *p, FILE *out, char *errstr, size_t errstr_size) {
+    if (!p->exec_ready) return SLUICE_OK;
+    for (size_t k = 0; k < p->plan->nqueries; k++) {
+        sluice_sink *s = p->sinks[k];
+        if (s && s->ops->report) {
+            sluice_err_t err = s->ops->report(s, out, errstr, errstr_size);
+            if (err) return err;
+        }
+    }
+    return SLUICE_OK;
+}
+
+static int secret_key(const char *k) {
+    return strcasestr(k, "password") || strcasestr(k, "secret") || strcasestr(k, "token") ||
+           strcasestr(k, "sasl.") || strcasestr(k, "key.pem") || strcasestr(k, "credential");
+}
+
+static void describe_binding(const binding *b, const char *kind, FILE *out) {
+    fprintf(out, "%s %s: connector %s\n", kind, b->name, b->connector);
+    for (size_t i = 0; i < b->noptions; i++)
+        fprintf(out, "  %s = %s\n", b->options[i].key, secret_key(b->options[i].key) ? "****" : b->options[i].value);
+}
+
+void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
+    fprintf(out, "pipeline %s (profile %s, config %s)\n", p->pipeline_name, p->profile,
+            p->cfg && p->cfg->path ? p->cfg->path : "none");
+    sluice_plan_explain(p->plan, out);
+    fputs("bindings\n", out);
+    for (size_t i = 0; i < p->plan->nsources; i++) describe_binding(&p->src_bind[i], "source", out);
+    for (size_t k = 0; k < p->plan->nqueries; k++) describe_binding(&p->sink_bind[k], "sink", out);
+}
+
+sluice_source *sluice_pipeline_source(sluice_pipeline *p, const char *name) {
+    long i = sluice_plan_source_index(p->plan, name);
+    return i < 0 || !p->sources ? NULL : p->sources[i];
+}
+
+sluice_sink *sluice_pipeline_sink(sluice_pipeline *p, const char *name) {
+    long i = sluice_plan_query_index(p->plan, name);
+    return i < 0 || !p->sinks ? NULL : p->sinks[i];
+}
+
+void sluice_pipeline_stats_get(const sluice_pipeline *p, sluice_pipeline_stats *out) {
+    memset(out, 0, sizeof *out);
+    out->watermark = SLUICE_TS_MIN;
+    if (!p->transform) return;
+    sluice_transform_stats st;
+    p->transform->ops->stats(p->transform, &st);
+    out->epochs = p->exec.epoch;
+    out->input_rows = st.input_rows;
+    out->late_rows = st.late_rows;
+    out->malformed_rows = st.malformed_rows;
+    out->state_rows = st.state_rows;
+    out->watermark = st.watermark;
+    out->dead_letters = sluice_dead_letter_count(p->dlq);
+}
+
+static void free_binding(binding *b) {
+    free(b->options);
+}
+
+void sluice_pipeline_close(sluice_pipeline *p) {
+    if (!p) return;
+    if (p->exec_ready) sluice_exec_free(&p->exec);
+    if (p->transform) p->transform->ops->destroy(p->transform);
+    if (p->plan) {
+        for (size_t i = 0; p->sources && i < p->plan->nsources; i++)
+            if (p->sources[i]) p->src_ops[i]->close(p->sources[i]);
+        for (size_t k = 0; p->sinks && k < p->plan->nqueries; k++)
+            if (p->sinks[k]) p->sink_ops[k]->close(p->sinks[k]);
+        for (size_t i = 0; p->src_bind && i < p->plan->nsources; i++) free_binding(&p->src_bind[i]);
+        for (size_t k = 0; p->sink_bind && k < p->plan->nqueries; k++) free_binding(&p->sink_bind[k]);
+    }
+    sluice_dead_letter_close(p->dlq);
+    free(p->src_bind);
+    free(p->sink_bind);
+    free(p->src_ops);
+    free(p->sink_ops);
+    free(p->sources);
+    free(p->sinks);
+    free(p->source_names);
+    free(p->sink_names);
+    free(p->src_opts);
+    free(p->shared_kafka);
+    free(p->shared_mysql);
+    sluice_plan_free(p->plan);
+    sluice_arena_destroy(p->ast_arena);
+    sluice_config_free(p->cfg);
+    free(p->sql_text);
+    free(p->sql_path);
+    free(p->profile);
+    free(p->pipeline_name);
+    free(p);
+}

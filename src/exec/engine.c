@@ -1,0 +1,773 @@
+/*
+ * The query engine (transform module "sql").
+ *
+ * Semantics (spec/sql.md): rows of a micro-batch are judged against the
+ * watermark as it stood when the batch began (Spark's rule); a row adds to
+ * each of its windows that is still open and is late only when none is
+ * (Flink's rule for hopping windows); the watermark of a source is the
+ * minimum over its non-idle partitions of (max event time - delay)
+ * (Flink's rule); a bounded source that ended has watermark +infinity.
+ *
+ * State: per query, the open windows sorted by start; per window an
+ * open-addressing hash table of groups with fixed-width aggregate slots,
+ * and an arena for the group keys' strings, freed with the window.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "exec/engine.h"
+
+/* ---------------- aggregate slots ---------------- */
+
+typedef struct agg_slot {
+    sluice_value v;   /* SUM/AVG accumulator, MIN/MAX value */
+    int64_t n;        /* rows counted (non-NULL arguments) */
+} agg_slot;
+
+/* Group entry: header, then ngroup key values, then naggs slots. */
+typedef struct entry_hdr {
+    uint64_t hash;
+    uint32_t dirty;
+    uint32_t pad;
+} entry_hdr;
+
+typedef struct win_state {
+    int64_t start, end;
+    sluice_arena *arena;
+    unsigned char *entries;
+    size_t nentries, cap;
+    uint32_t *table;           /* entry index + 1; 0 = empty */
+    size_t tcap;               /* power of two */
+    uint32_t *dirty;           /* entries changed since the last emit */
+    size_t ndirty, dcap;
+} win_state;
+
+typedef struct query_state {
+    const sluice_query_plan *q;
+    size_t stride;             /* bytes per entry */
+    win_state **windows;       /* sorted by start */
+    size_t nwindows, wcap;
+    size_t last;               /* index of the window used last */
+    sluice_row_batch out;
+    sluice_value *keys;        /* ngroup scratch */
+    sluice_value *args;        /* naggs scratch */
+    sluice_value *post;        /* post-aggregation row scratch */
+    int64_t *starts;           /* HOP window starts scratch */
+    size_t max_windows;
+    uint64_t rows_emitted;
+} query_state;
+
+typedef struct partition_state {
+    int32_t partition;
+    int64_t max_ts;            /* SLUICE_TS_MIN until an event time is seen */
+    int64_t last_seen_ms;      /* processing time, monotonic clock */
+} partition_state;
+
+typedef struct source_state {
+    const sluice_source_plan *sp;
+    sluice_engine_source_options opts;
+    sluice_decoder *dec;
+    sluice_field_spec *specs;
+    size_t *spec_col;
+    size_t nspecs;
+    sluice_value *decoded;     /* nspecs scratch */
+    sluice_value *rows;        /* nrows * ncolumns of the current poll */
+    const sluice_record **recs;
+    size_t nrows, rows_cap;
+    partition_state *parts;
+    size_t nparts, pcap;
+    int64_t watermark;
+    int ended;
+    size_t *queries;
+    size_t nqueries;
+    sluice_source *src;        /* borrowed, for dead-letter positions */
+} source_state;
+
+typedef struct sluice_engine {
+    sluice_transform base;
+    const sluice_plan *plan;
+    source_state *sources;
+    query_state *queries;
+    sluice_arena *batch_arena; /* decoded strings of the current micro-batch */
+    int epoch_open;            /* process() or end_batch() ran since the last reset */
+    sluice_dead_letter *dlq;
+    sluice_transform_stats stats;
+} sluice_engine;
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static entry_hdr *entry_at(const query_state *qs, const win_state *w, size_t i) {
+    return (entry_hdr *)(w->entries + i * qs->stride);
+}
+static sluice_value *entry_keys(entry_hdr *e) {
+    return (sluice_value *)(e + 1);
+}
+static agg_slot *entry_aggs(const query_state *qs, entry_hdr *e) {
+    return (agg_slot *)(entry_keys(e) + qs->q->ngroup);
+}
+
+/* ---------------- windows ---------------- */
+
+static void window_free(win_state *w) {
+    if (!w) return;
+    sluice_arena_destroy(w->arena);
+    free(w->entries);
+    free(w->table);
+    free(w->dirty);
+    free(w);
+}
+
+static win_state *window_new(int64_t start, int64_t end) {
+    win_state *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->start = start;
+    w->end = end;
+    w->arena = sluice_arena_new(16 * 1024);
+    w->tcap = 16;
+    w->table = calloc(w->tcap, sizeof *w->table);
+    if (!w->arena || !w->table) {
+        window_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* The window starting at `start`, created when missing; NULL on OOM. */
+static win_state *window_get(query_state *qs, int64_t start) {
+    if (qs->nwindows && qs->windows[qs->last]->start == start) return qs->windows[qs->last];
+    size_t lo = 0, hi = qs->nwindows;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (qs->windows[mid]->start < start) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < qs->nwindows && qs->windows[lo]->start == start) {
+        qs->last = lo;
+        return qs->windows[lo];
+    }
+    if (qs->nwindows == qs->wcap) {
+        size_t nc = qs->wcap ? qs->wcap * 2 : 16;
+        win_state **nw = realloc(qs->windows, nc * sizeof *nw);
+        if (!nw) return NULL;
+        qs->windows = nw;
+        qs->wcap = nc;
+    }
+    int64_t end = qs->q->window == SLUICE_WINDOW_NONE ? SLUICE_TS_MAX : start + qs->q->size_ms;
+    win_state *w = window_new(start, end);
+    if (!w) return NULL;
+    memmove(qs->windows + lo + 1, qs->windows + lo, (qs->nwindows - lo) * sizeof *qs->windows);
+    qs->windows[lo] = w;
+    qs->nwindows++;
+    qs->last = lo;
+    return w;
+}
+
+static int table_grow(query_state *qs, win_state *w) {
+    size_t nc = w->tcap * 2;
+    uint32_t *nt = calloc(nc, sizeof *nt);
+    if (!nt) return -1;
+    for (size_t i = 0; i < w->nentries; i++) {
+        size_t h = entry_at(qs, w, i)->hash & (nc - 1);
+        while (nt[h]) h = (h + 1) & (nc - 1);
+        nt[h] = (uint32_t)(i + 1);
+    }
+    free(w->table);
+    w->table = nt;
+    w->tcap = nc;
+    return 0;
+}
+
+static int copy_string(sluice_arena *a, sluice_value *v) {
+    if (v->type != SLUICE_TYPE_VARCHAR) return 0;
+    char *p = sluice_arena_alloc(a, v->len ? v->len : 1);
+    if (!p) return -1;
+    if (v->len) memcpy(p, v->u.s, v->len);
+    v->u.s = p;
+    return 0;
+}
+
+/* Find the group with `keys` in w, or add it.  NULL on OOM. */
+static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *keys, uint64_t hash) {
+    size_t ng = qs->q->ngroup;
+    size_t mask = w->tcap - 1, h = hash & mask;
+    for (uint32_t idx; (idx = w->table[h]) != 0; h = (h + 1) & mask) {
+        entry_hdr *e = entry_at(qs, w, idx - 1);
+        if (e->hash != hash) continue;
+        sluice_value *k = entry_keys(e);
+        size_t i;
+        for (i = 0; i < ng; i++)
+            if (!sluice_value_equal(&k[i], &keys[i])) break;
+        if (i == ng) return e;
+    }
+    if (w->nentries >= UINT32_MAX - 1) return NULL;
+    if (w->nentries == w->cap) {
+        size_t nc = w->cap ? w->cap * 2 : 16;
+        unsigned char *ne = realloc(w->entries, nc * qs->stride);
+        if (!ne) return NULL;
+        w->entries = ne;
+        w->cap = nc;
+    }
+    size_t i = w->nentries++;
+    entry_hdr *e = entry_at(qs, w, i);
+    memset(e, 0, qs->stride);
+    e->hash = hash;
+    sluice_value *k = entry_keys(e);
+    for (size_t j = 0; j < ng; j++) {
+        k[j] = keys[j];
+        if (copy_string(w->arena, &k[j]) != 0) return NULL;
+    }
+    agg_slot *s = entry_aggs(qs, e);
+    for (size_t j = 0; j < qs->q->naggs; j++)
+        if (qs->q->aggs[j].kind == SLUICE_AGG_AVG ||
+            (qs->q->aggs[j].kind == SLUICE_AGG_SUM && qs->q->aggs[j].result_type == SLUICE_TYPE_DOUBLE))
+            s[j].v.u.d = 0.0;
+    w->table[h] = (uint32_t)(i + 1);
+    if (w->nentries * 2 > w->tcap && table_grow(qs, w) != 0) return NULL;
+    return entry_at(qs, w, i);
+}
+
+static int mark_dirty(win_state *w, query_state *qs, entry_hdr *e) {
+    if (e->dirty) return 0;
+    if (w->ndirty == w->dcap) {
+        size_t nc = w->dcap ? w->dcap * 2 : 16;
+        uint32_t *nd = realloc(w->dirty, nc * sizeof *nd);
+        if (!nd) return -1;
+        w->dirty = nd;
+        w->dcap = nc;
+    }
+    e->dirty = 1;
+    w->dirty[w->ndirty++] = (uint32_t)(((unsigned char *)e - w->entries) / qs->stride);
+    return 0;
+}
+
+static double num(const sluice_value *v) {
+    return v->type == SLUICE_TYPE_DOUBLE ? v->u.d : (double)v->u.i;
+}
+
+static int agg_update(const sluice_agg_plan *ag, agg_slot *s, const sluice_value *a, sluice_arena *arena) {
+    switch (ag->kind) {
+    case SLUICE_AGG_COUNT_STAR: s->n++; break;
+    case SLUICE_AGG_COUNT: if (a->type != SLUICE_TYPE_NULL) s->n++; break;
+    case SLUICE_AGG_SUM:
+        if (a->type == SLUICE_TYPE_NULL) break;
+        if (ag->result_type == SLUICE_TYPE_DOUBLE) s->v.u.d += num(a);
+        else s->v.u.i = (int64_t)((uint64_t)s->v.u.i + (uint64_t)a->u.i); /* wraps like Spark */
+        s->n++;
+        break;
+    case SLUICE_AGG_AVG:
+        if (a->type == SLUICE_TYPE_NULL) break;
+        s->v.u.d += num(a);
+        s->n++;
+        break;
+    case SLUICE_AGG_MIN:
+    case SLUICE_AGG_MAX: {
+        if (a->type == SLUICE_TYPE_NULL) break;
+        int c = s->n ? sluice_value_compare(a, &s->v) : 0;
+        if (!s->n || (ag->kind == SLUICE_AGG_MIN ? c < 0 : c > 0)) {
+            s->v = *a;
+            if (copy_string(arena, &s->v) != 0) return -1;
+        }
+        s->n++;
+        break;
+    }
+    }
+    return 0;
+}
+
+static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
+    switch (ag->kind) {
+    case SLUICE_AGG_COUNT_STAR:
+    case SLUICE_AGG_COUNT: return sluice_value_bigint(s->n);
+    case SLUICE_AGG_SUM:
+        if (!s->n) return sluice_value_null();
+        return ag->result_type == SLUICE_TYPE_DOUBLE ? sluice_value_double(s->v.u.d) : sluice_value_bigint(s->v.u.i);
+    case SLUICE_AGG_AVG: return s->n ? sluice_value_double(s->v.u.d / (double)s->n) : sluice_value_null();
+    case SLUICE_AGG_MIN:
+    case SLUICE_AGG_MAX: return s->n ? s->v : sluice_value_null();
+    }
+    return sluice_value_null();
+}
+
+/* ---------------- emit ---------------- */
+
+static int emit_group(query_state *qs, const win_state *w, entry_hdr *e) {
+    const sluice_query_plan *q = qs->q;
+    sluice_value *post = qs->post;
+    post[SLUICE_POST_WINDOW_START] = sluice_value_timestamp(w->start);
+    post[SLUICE_POST_WINDOW_END] = sluice_value_timestamp(w->end);
+    memcpy(post + SLUICE_POST_GROUP0, entry_keys(e), q->ngroup * sizeof(sluice_value));
+    agg_slot *s = entry_aggs(qs, e);
+    for (size_t j = 0; j < q->naggs; j++) post[SLUICE_POST_GROUP0 + q->ngroup + j] = agg_result(&q->aggs[j], &s[j]);
+    sluice_arena *arena = qs->out.arena;
+    if (q->having) {
+        sluice_value h = sluice_expr_eval(q->having, post, arena);
+        if (!sluice_value_is_true(&h)) return 0;
+    }
+    sluice_value *row = sluice_row_batch_append(&qs->out);
+    if (!row) return -1;
+    for (size_t j = 0; j < q->schema.ncolumns; j++) {
+        row[j] = sluice_expr_eval(q->outputs[j], post, arena);
+        if (copy_string(arena, &row[j]) != 0) return -1;
+    }
+    qs->rows_emitted++;
+    return 0;
+}
+
+static int emit_window_all(query_state *qs, win_state *w) {
+    for (size_t i = 0; i < w->nentries; i++)
+        if (emit_group(qs, w, entry_at(qs, w, i)) != 0) return -1;
+    return 0;
+}
+
+static int emit_window_dirty(query_state *qs, win_state *w) {
+    for (size_t i = 0; i < w->ndirty; i++) {
+        entry_hdr *e = entry_at(qs, w, w->dirty[i]);
+        e->dirty = 0;
+        if (emit_group(qs, w, e) != 0) return -1;
+    }
+    w->ndirty = 0;
+    return 0;
+}
+
+static void clear_dirty(query_state *qs, win_state *w) {
+    for (size_t i = 0; i < w->ndirty; i++) entry_at(qs, w, w->dirty[i])->dirty = 0;
+    w->ndirty = 0;
+}
+
+/* Drop the windows whose end the watermark has reached (never the single
+ * state of a non-windowed aggregate). */
+static void finalize_windows(query_state *qs, int64_t wm) {
+    if (qs->q->window == SLUICE_WINDOW_NONE) return;
+    size_t n = 0;
+    while (n < qs->nwindows && qs->windows[n]->end <= wm) window_free(qs->windows[n++]);
+    if (!n) return;
+    /* windows are sorted by start and share one size, so also by end */
+    memmove(qs->windows, qs->windows + n, (qs->nwindows - n) * sizeof *qs->windows);
+    qs->nwindows -= n;
+    qs->last = 0;
+}
+
+static int query_emit(query_state *qs, int64_t wm) {
+    const sluice_query_plan *q = qs->q;
+    if (!q->aggregate) return 0; /* stateless rows were emitted in process() */
+    switch (q->emit) {
+    case SLUICE_EMIT_APPEND:
+        for (size_t i = 0; i < qs->nwindows && qs->windows[i]->end <= wm; i++) {
+            clear_dirty(qs, qs->windows[i]);
+            if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
+        }
+        for (size_t i = 0; i < qs->nwindows; i++) clear_dirty(qs, qs->windows[i]);
+        finalize_windows(qs, wm);
+        break;
+    case SLUICE_EMIT_UPDATE:
+        for (size_t i = 0; i < qs->nwindows; i++)
+            if (emit_window_dirty(qs, qs->windows[i]) != 0) return -1;
+        finalize_windows(qs, wm);
+        break;
+    case SLUICE_EMIT_COMPLETE:
+        /* Spark: complete mode keeps the whole result table (state is not
+         * dropped by the watermark); late rows are still dropped */
+        for (size_t i = 0; i < qs->nwindows; i++) {
+            clear_dirty(qs, qs->windows[i]);
+            if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
+        }
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* ---------------- processing ---------------- */
+
+static void dead_letter(sluice_engine *en, source_state *ss, const sluice_record *rec, const char *sink,
+                        const char *reason) {
+    char pos[512];
+    if (ss->src && ss->src->ops->position)
+        ss->src->ops->position(ss->src, rec, pos, sizeof pos);
+    else
+        snprintf(pos, sizeof pos, "partition %d offset %lld", (int)rec->partition, (long long)rec->offset);
+    if (!en->dlq) return;
+    sluice_dead_letter_write(en->dlq, ss->sp->name, sink, pos, reason, rec->value, rec->value_len);
+}
+
+static void begin_epoch(sluice_engine *en) {
+    if (en->epoch_open) return;
+    sluice_arena_reset(en->batch_arena);
+    for (size_t i = 0; i < en->plan->nqueries; i++) sluice_row_batch_clear(&en->queries[i].out);
+    en->epoch_open = 1;
+}
+
+static partition_state *partition_get(source_state *ss, int32_t p) {
+    for (size_t i = 0; i < ss->nparts; i++)
+        if (ss->parts[i].partition == p) return &ss->parts[i];
+    if (ss->nparts == ss->pcap) {
+        size_t nc = ss->pcap ? ss->pcap * 2 : 4;
+        partition_state *np = realloc(ss->parts, nc * sizeof *np);
+        if (!np) return NULL;
+        ss->parts = np;
+        ss->pcap = nc;
+    }
+    partition_state *ps = &ss->parts[ss->nparts++];
+    ps->partition = p;
+    ps->max_ts = SLUICE_TS_MIN;
+    ps->last_seen_ms = now_ms();
+    return ps;
+}
+
+static sluice_err_t run_stateless(sluice_engine *en, query_state *qs, source_state *ss) {
+    const sluice_query_plan *q = qs->q;
+    size_t nc = ss->sp->schema.ncolumns;
+    for (size_t r = 0; r < ss->nrows; r++) {
+        const sluice_value *row = ss->rows + r * nc;
+        if (q->where) {
+            sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
+            if (!sluice_value_is_true(&c)) continue;
+        }
+        sluice_value *out = sluice_row_batch_append(&qs->out);
+        if (!out) return SLUICE_ERR_NOMEM;
+        for (size_t j = 0; j < q->schema.ncolumns; j++) {
+            out[j] = sluice_expr_eval(q->outputs[j], row, qs->out.arena);
+            if (copy_string(qs->out.arena, &out[j]) != 0) return SLUICE_ERR_NOMEM;
+        }
+        qs->rows_emitted++;
+    }
+    return SLUICE_OK;
+}
+
+static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_state *ss) {
+    const sluice_query_plan *q = qs->q;
+    size_t nc = ss->sp->schema.ncolumns;
+    int64_t wm = ss->watermark;
+    int64_t single = 0;
+    for (size_t r = 0; r < ss->nrows; r++) {
+        const sluice_value *row = ss->rows + r * nc;
+        if (q->where) {
+            sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
+            if (!sluice_value_is_true(&c)) continue;
+        }
+        size_t nwin = 1;
+        const int64_t *starts = &single;
+        if (q->window != SLUICE_WINDOW_NONE) {
+            const sluice_value *ts = &row[q->ts_column];
+            if (ts->type == SLUICE_TYPE_NULL) {
+                en->stats.late_rows++;
+                dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
+                continue;
+            }
+            if (q->window == SLUICE_WINDOW_TUMBLE) {
+                qs->starts[0] = sluice_window_tumble_start(ts->u.i, q->size_ms);
+                nwin = 1;
+            } else {
+                nwin = sluice_window_hop_starts(ts->u.i, q->slide_ms, q->size_ms, qs->starts, qs->max_windows);
+            }
+            starts = qs->starts;
+        }
+        uint64_t hash = 0x51ed270b27eb0bULL;
+        for (size_t k = 0; k < q->ngroup; k++) {
+            qs->keys[k] = sluice_expr_eval(q->group[k], row, en->batch_arena);
+            hash = sluice_value_hash(&qs->keys[k], hash);
+        }
+        for (size_t k = 0; k < q->naggs; k++)
+            qs->args[k] = q->aggs[k].arg ? sluice_expr_eval(q->aggs[k].arg, row, en->batch_arena) : sluice_value_null();
+        int added = 0;
+        for (size_t wi = 0; wi < nwin; wi++) {
+            if (q->window != SLUICE_WINDOW_NONE && starts[wi] + q->size_ms <= wm) continue; /* finalized */
+            win_state *w = window_get(qs, starts[wi]);
+            if (!w) return SLUICE_ERR_NOMEM;
+            entry_hdr *e = group_get(qs, w, qs->keys, hash);
+            if (!e) return SLUICE_ERR_NOMEM;
+            agg_slot *s = entry_aggs(qs, e);
+            for (size_t k = 0; k < q->naggs; k++)
+                if (agg_update(&q->aggs[k], &s[k], &qs->args[k], w->arena) != 0) return SLUICE_ERR_NOMEM;
+            if (mark_dirty(w, qs, e) != 0) return SLUICE_ERR_NOMEM;
+            added = 1;
+        }
+        if (!added) {
+            en->stats.late_rows++;
+            dead_letter(en, ss, ss->recs[r], q->name, "late");
+        }
+    }
+    return SLUICE_OK;
+}
+
+static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_source *src,
+                                   const sluice_record_batch *in, char *errstr, size_t errstr_size) {
+    sluice_engine *en = (sluice_engine *)t;
+    if (source >= en->plan->nsources)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: no source %zu", source);
+    begin_epoch(en);
+    source_state *ss = &en->sources[source];
+    const sluice_source_plan *sp = ss->sp;
+    size_t nc = sp->schema.ncolumns;
+    ss->src = src;
+    if (in->count > ss->rows_cap) {
+        size_t cap = in->count;
+        sluice_value *nr = realloc(ss->rows, cap * nc * sizeof *nr);
+        if (!nr) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
+        ss->rows = nr;
+        const sluice_record **nrec = realloc(ss->recs, cap * sizeof *nrec);
+        if (!nrec) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
+        ss->recs = nrec;
+        ss->rows_cap = cap;
+    }
+    ss->nrows = 0;
+    int64_t now = now_ms();
+    partition_state *ps = NULL;
+    char reason[512];
+    for (size_t r = 0; r < in->count; r++) {
+        const sluice_record *rec = &in->records[r];
+        en->stats.input_rows++;
+        if (!ps || ps->partition != rec->partition) {
+            if (!(ps = partition_get(ss, rec->partition)))
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
+        }
+        ps->last_seen_ms = now;
+        sluice_value *row = ss->rows + ss->nrows * nc;
+        if (ss->nspecs) {
+            reason[0] = '\0';
+            if (sluice_decoder_decode(ss->dec, rec->value, rec->value_len, ss->decoded, en->batch_arena, reason,
+                                      sizeof reason) != SLUICE_OK) {
+                en->stats.malformed_rows++;
+                dead_letter(en, ss, rec, NULL, reason[0] ? reason : "malformed record");
+                continue;
+            }
+        }
+        for (size_t c = 0; c < nc; c++) row[c] = sluice_value_null();
+        for (size_t k = 0; k < ss->nspecs; k++) row[ss->spec_col[k]] = ss->decoded[k];
+        for (size_t c = 0; c < nc; c++) {
+            switch (sp->metadata[c]) {
+            case SLUICE_META_NONE: break;
+            case SLUICE_META_TIMESTAMP: row[c] = sluice_value_timestamp(rec->timestamp_ms); break;
+            case SLUICE_META_KEY:
+                if (rec->key) row[c] = sluice_value_varchar(rec->key, rec->key_len);
+                break;
+            case SLUICE_META_TOPIC:
+                if (rec->topic) row[c] = sluice_value_varchar(rec->topic, strlen(rec->topic));
+                break;
+            case SLUICE_META_PARTITION: row[c] = sluice_value_bigint(rec->partition); break;
+            case SLUICE_META_OFFSET: row[c] = sluice_value_bigint(rec->offset); break;
+            }
+        }
+        if (sp->has_watermark) {
+            const sluice_value *ts = &row[sp->watermark_column];
+            if (ts->type == SLUICE_TYPE_TIMESTAMP && ts->u.i > ps->max_ts) ps->max_ts = ts->u.i;
+        }
+        ss->recs[ss->nrows++] = rec;
+    }
+    if (in->end_of_input) ss->ended = 1;
+    for (size_t k = 0; k < ss->nqueries; k++) {
+        query_state *qs = &en->queries[ss->queries[k]];
+        sluice_err_t err = qs->q->aggregate ? run_aggregate(en, qs, ss) : run_stateless(en, qs, ss);
+        if (err) return sluice_seterr(errstr, errstr_size, err, "sink %s: %s", qs->q->name, sluice_err2str(err));
+    }
+    return SLUICE_OK;
+}
+
+static void advance_watermark(source_state *ss, int64_t now) {
+    if (ss->ended) {
+        ss->watermark = SLUICE_TS_MAX;
+        return;
+    }
+    if (!ss->sp->has_watermark) return;
+    int64_t wm = SLUICE_TS_MAX;
+    int any = 0;
+    for (size_t i = 0; i < ss->nparts; i++) {
+        const partition_state *p = &ss->parts[i];
+        if (p->max_ts == SLUICE_TS_MIN) continue;
+        if (ss->opts.idle_timeout_ms > 0 && now - p->last_seen_ms >= ss->opts.idle_timeout_ms) continue;
+        int64_t pw = p->max_ts - ss->sp->watermark_delay_ms;
+        if (pw < wm) wm = pw;
+        any = 1;
+    }
+    if (any && wm > ss->watermark) ss->watermark = wm;
+}
+
+static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const sluice_row_batch **out,
+                                     size_t nsinks, char *errstr, size_t errstr_size) {
+    (void)epoch;
+    sluice_engine *en = (sluice_engine *)t;
+    if (nsinks != en->plan->nqueries)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: %zu sinks, plan has %zu", nsinks,
+                             en->plan->nqueries);
+    begin_epoch(en);
+    int64_t now = now_ms();
+    for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
+        query_state *qs = &en->queries[k];
+        if (query_emit(qs, en->sources[qs->q->source].watermark) != 0)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s: out of memory", qs->q->name);
+        out[k] = &qs->out;
+    }
+    en->epoch_open = 0;
+    return SLUICE_OK;
+}
+
+static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
+    sluice_engine *en = (sluice_engine *)t;
+    *out = en->stats;
+    out->state_rows = 0;
+    for (size_t k = 0; k < en->plan->nqueries; k++)
+        for (size_t w = 0; w < en->queries[k].nwindows; w++) out->state_rows += en->queries[k].windows[w]->nentries;
+    int64_t wm = SLUICE_TS_MAX;
+    int any = 0;
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        if (!en->sources[i].sp->has_watermark) continue;
+        any = 1;
+        if (en->sources[i].watermark < wm) wm = en->sources[i].watermark;
+    }
+    out->watermark = any ? wm : SLUICE_TS_MIN;
+}
+
+void sluice_engine_set_dead_letter(sluice_transform *t, sluice_dead_letter *dlq) {
+    ((sluice_engine *)t)->dlq = dlq;
+}
+
+int64_t sluice_engine_source_watermark(const sluice_transform *t, size_t source) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    return en->sources[source].watermark;
+}
+
+size_t sluice_engine_state_bytes(const sluice_transform *t) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    size_t bytes = 0;
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
+        const query_state *qs = &en->queries[k];
+        for (size_t w = 0; w < qs->nwindows; w++) {
+            const win_state *ws = qs->windows[w];
+            bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
+                     sluice_arena_used(ws->arena);
+        }
+    }
+    return bytes;
+}
+
+static void engine_destroy(sluice_transform *t) {
+    sluice_engine *en = (sluice_engine *)t;
+    if (!en) return;
+    if (en->sources) {
+        for (size_t i = 0; i < en->plan->nsources; i++) {
+            source_state *ss = &en->sources[i];
+            sluice_decoder_free(ss->dec);
+            free(ss->specs);
+            free(ss->spec_col);
+            free(ss->decoded);
+            free(ss->rows);
+            free(ss->recs);
+            free(ss->parts);
+            free(ss->queries);
+        }
+    }
+    if (en->queries) {
+        for (size_t k = 0; k < en->plan->nqueries; k++) {
+            query_state *qs = &en->queries[k];
+            for (size_t w = 0; w < qs->nwindows; w++) window_free(qs->windows[w]);
+            free(qs->windows);
+            sluice_row_batch_free(&qs->out);
+            free(qs->keys);
+            free(qs->args);
+            free(qs->post);
+            free(qs->starts);
+        }
+    }
+    free(en->sources);
+    free(en->queries);
+    sluice_arena_destroy(en->batch_arena);
+    free(en);
+}
+
+const sluice_transform_ops sluice_engine_ops = {
+    .version = SLUICE_MODULE_VERSION,
+    .name = "sql",
+    .process = engine_process,
+    .end_batch = engine_end_batch,
+    .stats = engine_stats,
+    .destroy = engine_destroy,
+};
+
+static sluice_err_t setup_source(sluice_engine *en, size_t i, const sluice_engine_source_options *opts,
+                                 sluice_source *src, char *errstr, size_t errstr_size) {
+    source_state *ss = &en->sources[i];
+    const sluice_source_plan *sp = &en->plan->sources[i];
+    size_t nc = sp->schema.ncolumns;
+    ss->sp = sp;
+    ss->opts = *opts;
+    ss->src = src;
+    ss->watermark = SLUICE_TS_MIN;
+    ss->specs = calloc(nc, sizeof *ss->specs);
+    ss->spec_col = calloc(nc, sizeof *ss->spec_col);
+    ss->decoded = calloc(nc, sizeof *ss->decoded);
+    ss->queries = calloc(en->plan->nqueries + 1, sizeof *ss->queries);
+    if (!ss->specs || !ss->spec_col || !ss->decoded || !ss->queries) return SLUICE_ERR_NOMEM;
+    for (size_t c = 0; c < nc; c++) {
+        if (!sp->used[c] || sp->metadata[c] != SLUICE_META_NONE) continue;
+        sluice_field_spec *f = &ss->specs[ss->nspecs];
+        f->name = sp->columns[c].name;
+        f->path = sp->defs[c].path;
+        f->type = sp->columns[c].type;
+        f->ts_format = sp->ts_formats[c];
+        ss->spec_col[ss->nspecs++] = c;
+    }
+    if (ss->nspecs) {
+        sluice_decoder_options dopt;
+        memset(&dopt, 0, sizeof dopt);
+        dopt.format = opts->format;
+        dopt.csv_delimiter = opts->csv_delimiter;
+        if (src) {
+            dopt.csv_header = src->csv_header;
+            dopt.csv_header_len = src->csv_header_len;
+        }
+        char e[400];
+        sluice_err_t err = sluice_decoder_new(&dopt, ss->specs, ss->nspecs, &ss->dec, e, sizeof e);
+        if (err) return sluice_seterr(errstr, errstr_size, err, "source %s: %s", sp->name, e);
+    }
+    for (size_t k = 0; k < en->plan->nqueries; k++)
+        if (en->plan->queries[k].source == i) ss->queries[ss->nqueries++] = k;
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_source_options *opts,
+                               sluice_source *const *srcs, sluice_dead_letter *dlq, sluice_transform **out,
+                               char *errstr, size_t errstr_size) {
+    sluice_engine *en = calloc(1, sizeof *en);
+    if (!en) return SLUICE_ERR_NOMEM;
+    en->base.ops = &sluice_engine_ops;
+    en->plan = plan;
+    en->dlq = dlq;
+    en->stats.watermark = SLUICE_TS_MIN;
+    en->batch_arena = sluice_arena_new(256 * 1024);
+    en->sources = calloc(plan->nsources + 1, sizeof *en->sources);
+    en->queries = calloc(plan->nqueries + 1, sizeof *en->queries);
+    sluice_err_t err = SLUICE_OK;
+    if (!en->batch_arena || !en->sources || !en->queries) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < plan->nsources; i++)
+        if ((err = setup_source(en, i, &opts[i], srcs ? srcs[i] : NULL, errstr, errstr_size)) != SLUICE_OK) goto fail;
+    for (size_t k = 0; k < plan->nqueries; k++) {
+        query_state *qs = &en->queries[k];
+        const sluice_query_plan *q = &plan->queries[k];
+        qs->q = q;
+        qs->stride = sizeof(entry_hdr) + q->ngroup * sizeof(sluice_value) + q->naggs * sizeof(agg_slot);
+        qs->max_windows = q->window == SLUICE_WINDOW_HOP ? (size_t)(q->size_ms / q->slide_ms) : 1;
+        qs->keys = calloc(q->ngroup + 1, sizeof *qs->keys);
+        qs->args = calloc(q->naggs + 1, sizeof *qs->args);
+        qs->post = calloc(SLUICE_POST_GROUP0 + q->ngroup + q->naggs, sizeof *qs->post);
+        qs->starts = calloc(qs->max_windows, sizeof *qs->starts);
+        if (!qs->keys || !qs->args || !qs->post || !qs->starts || sluice_row_batch_init(&qs->out, &q->schema) != SLUICE_OK) {
+            err = SLUICE_ERR_NOMEM;
+            goto fail;
+        }
+    }
+    *out = &en->base;
+    return SLUICE_OK;
+fail:
+    if (err == SLUICE_ERR_NOMEM) sluice_seterr(errstr, errstr_size, err, "transform: out of memory");
+    engine_destroy(&en->base);
+    return err;
+}

@@ -1,0 +1,45 @@
+/*
+ * sluice exec — the query engine as a transform module: decode each
+ * source's records once, then run every query over them (filter, window
+ * assignment, aggregation, watermark, emit).  Private.
+ */
+#ifndef SLUICE_EXEC_ENGINE_H
+#define SLUICE_EXEC_ENGINE_H
+
+#include "core/dead_letter.h"
+#include "exec/plan.h"
+#include "format/format.h"
+#include "sluice/module.h"
+
+/** Per source: how its record values are decoded and when a partition
+ *  counts as idle. */
+typedef struct sluice_engine_source_options {
+    sluice_format_kind format;
+    char csv_delimiter;        /**< 0 = ',' */
+    int64_t idle_timeout_ms;   /**< a partition silent this long stops holding
+                                    the watermark back (spec/sql.md) */
+} sluice_engine_source_options;
+
+/** Create the engine for `plan` (borrowed; must outlive it).  opts and
+ *  srcs have plan->nsources entries; srcs are the opened source instances
+ *  (borrowed) whose csv_header, if any, sets up the CSV decoders — a
+ *  column missing from a header fails here, before any input is read
+ *  (SLUICE_ERR_CONFIG).  dlq receives malformed and late rows (borrowed).
+ *  Free with (*out)->ops->destroy(). */
+sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_source_options *opts,
+                               sluice_source *const *srcs, sluice_dead_letter *dlq,
+                               sluice_transform **out, char *errstr, size_t errstr_size);
+
+/** The engine's ops (name "sql"). */
+extern const sluice_transform_ops sluice_engine_ops;
+
+/** Set (or replace) the dead-letter output (borrowed). */
+void sluice_engine_set_dead_letter(sluice_transform *t, sluice_dead_letter *dlq);
+
+/** Current watermark (ms) of source i, SLUICE_TS_MIN before any. */
+int64_t sluice_engine_source_watermark(const sluice_transform *t, size_t source);
+
+/** Bytes of aggregate state held now (window tables and their strings). */
+size_t sluice_engine_state_bytes(const sluice_transform *t);
+
+#endif
