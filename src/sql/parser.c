@@ -7,7 +7,6 @@
  * arena, so nothing has to be unwound.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,38 +46,35 @@ typedef struct vec {
 
 /* ---- errors and allocation ------------------------------------------------ */
 
-/* Quote a token as it appears in the source, escaping control bytes and
- * cutting it after MAX_QUOTE bytes. */
-static void render_token(const sluice_token *t, char *out, size_t outsize) {
-    char full[MAX_QUOTE + 8];
+/* Append one byte of a quoted token to out (escaping control bytes).
+ * Returns 0, or -1 (appending nothing) when it would pass MAX_QUOTE. */
+static int quote_byte(char *out, size_t *n, unsigned char c) {
+    char piece[8];
+    if (c == '\n') snprintf(piece, sizeof piece, "\\n");
+    else if (c == '\t') snprintf(piece, sizeof piece, "\\t");
+    else if (c < 0x20 || c == 0x7f) snprintf(piece, sizeof piece, "\\x%02X", c);
+    else snprintf(piece, sizeof piece, "%c", c);
+    size_t m = strlen(piece);
+    if (*n + m > MAX_QUOTE) return -1;
+    memcpy(out + *n, piece, m);
+    *n += m;
+    return 0;
+}
+
+/* Quote a token as written ('string', `name`, others bare), escaping
+ * control bytes and cutting it with "..." after MAX_QUOTE bytes.
+ * out must hold MAX_QUOTE + 4 bytes. */
+static void render_token(const sluice_token *t, char *out) {
+    unsigned char quote = t->kind == SLUICE_TOK_STRING ? '\'' : t->kind == SLUICE_TOK_QIDENT ? '`' : 0;
     size_t n = 0;
-    const char *quote = t->kind == SLUICE_TOK_STRING ? "'" : t->kind == SLUICE_TOK_QIDENT ? "`" : "";
-    size_t total = strlen(quote) * 2 + t->len;
-    int cut = 0;
-    for (size_t i = 0; i < total && !cut; i++) {
-        unsigned char c;
-        if (i < strlen(quote)) c = (unsigned char)quote[0];
-        else if (i < strlen(quote) + t->len) c = (unsigned char)t->text[i - strlen(quote)];
-        else c = (unsigned char)quote[0];
-        char piece[8];
-        if (c == '\n') snprintf(piece, sizeof piece, "\\n");
-        else if (c == '\t') snprintf(piece, sizeof piece, "\\t");
-        else if (c < 0x20 || c == 0x7f) snprintf(piece, sizeof piece, "\\x%02X", c);
-        else snprintf(piece, sizeof piece, "%c", c);
-        size_t m = strlen(piece);
-        if (n + m > MAX_QUOTE) {
-            cut = 1;
-        } else {
-            memcpy(full + n, piece, m);
-            n += m;
-        }
-    }
-    if (cut) {
-        memcpy(full + n, "...", 3);
+    int ok = !quote || quote_byte(out, &n, quote) == 0;
+    for (size_t i = 0; ok && i < t->len; i++) ok = quote_byte(out, &n, (unsigned char)t->text[i]) == 0;
+    if (ok && quote) ok = quote_byte(out, &n, quote) == 0;
+    if (!ok) {
+        memcpy(out + n, "...", 3);
         n += 3;
     }
-    full[n] = '\0';
-    snprintf(out, outsize, "%s", full);
+    out[n] = '\0';
 }
 
 /* Report a syntax error at token t: "FILE:LINE:COL: syntax error at 'TOKEN':
@@ -99,8 +95,8 @@ static _Noreturn void fail_at(parser *p, const sluice_token *t, const char *fmt,
                       "%s:%d:%d: syntax error at end of input: expected %s", p->filename, t->line,
                       t->col, what);
     } else {
-        char tok[MAX_QUOTE + 8];
-        render_token(t, tok, sizeof tok);
+        char tok[MAX_QUOTE + 4];
+        render_token(t, tok);
         sluice_seterr(p->errstr, p->errstr_size, SLUICE_ERR_SQL,
                       "%s:%d:%d: syntax error at '%s': expected %s", p->filename, t->line, t->col,
                       tok, what);
@@ -486,11 +482,13 @@ static sluice_ast *parse_primary(parser *p) {
         break;
     case SLUICE_TOK_IDENT:
         if (is_word(t, "TIMESTAMP") && peek(p, 1)->kind == SLUICE_TOK_STRING) {
-            sluice_ast *lit = node_at(p, SLUICE_AST_LITERAL, peek(p, 1));
-            lit->lit = sluice_value_varchar(peek(p, 1)->text, peek(p, 1)->len);
-            e = operator_node(p, SLUICE_AST_CAST, SLUICE_OP_NONE, next(p), lit, NULL);
-            e->cast_type = SLUICE_TYPE_TIMESTAMP;
+            /* TIMESTAMP 'text' is CAST('text' AS TIMESTAMP); the planner folds it. */
             next(p);
+            const sluice_token *text = next(p);
+            sluice_ast *lit = node_at(p, SLUICE_AST_LITERAL, text);
+            lit->lit = sluice_value_varchar(text->text, text->len);
+            e = operator_node(p, SLUICE_AST_CAST, SLUICE_OP_NONE, t, lit, NULL);
+            e->cast_type = SLUICE_TYPE_TIMESTAMP;
             return e;
         }
         if (is_op(peek(p, 1), "(")) return parse_call(p);
@@ -516,23 +514,22 @@ static sluice_ast *parse_unary(parser *p) {
     return e;
 }
 
-/* Left-associative binary levels: each entry maps an operator token to an op. */
+/* Operator tokens of one left-associative binary level. */
 typedef struct binop {
     const char *text;
-    int keyword;
     sluice_ast_op op;
 } binop;
 
-static const binop mul_ops[] = {{"*", 0, SLUICE_OP_MUL}, {"/", 0, SLUICE_OP_DIV}, {"%", 0, SLUICE_OP_MOD}, {0}};
-static const binop add_ops[] = {{"+", 0, SLUICE_OP_ADD}, {"-", 0, SLUICE_OP_SUB}, {0}};
+static const binop mul_ops[] = {{"*", SLUICE_OP_MUL}, {"/", SLUICE_OP_DIV}, {"%", SLUICE_OP_MOD}, {0}};
+static const binop add_ops[] = {{"+", SLUICE_OP_ADD}, {"-", SLUICE_OP_SUB}, {0}};
 static const binop cmp_ops[] = {
-    {"=", 0, SLUICE_OP_EQ}, {"<>", 0, SLUICE_OP_NE}, {"!=", 0, SLUICE_OP_NE}, {"<", 0, SLUICE_OP_LT},
-    {"<=", 0, SLUICE_OP_LE}, {">", 0, SLUICE_OP_GT}, {">=", 0, SLUICE_OP_GE}, {0},
+    {"=", SLUICE_OP_EQ}, {"<>", SLUICE_OP_NE}, {"!=", SLUICE_OP_NE}, {"<", SLUICE_OP_LT},
+    {"<=", SLUICE_OP_LE}, {">", SLUICE_OP_GT}, {">=", SLUICE_OP_GE}, {0},
 };
 
 static sluice_ast_op match_op(const sluice_token *t, const binop *ops) {
     for (; ops->text; ops++)
-        if (ops->keyword ? is_kw(t, ops->text) : is_op(t, ops->text)) return ops->op;
+        if (is_op(t, ops->text)) return ops->op;
     return SLUICE_OP_NONE;
 }
 
@@ -605,10 +602,11 @@ static sluice_ast *parse_comparison(parser *p) {
             e = parse_in(p, e);
         } else if (is_kw(t, "BETWEEN")) {
             next(p);
-            sluice_ast *low = parse_add(p);
+            sluice_ast *b = new_node(p, SLUICE_AST_BETWEEN, e->line, e->col);
+            vec args = {0};
+            push_arg(p, &args, e);
+            push_arg(p, &args, parse_add(p));
             expect_kw(p, "AND");
-            sluice_ast *b = operator_node(p, SLUICE_AST_BETWEEN, SLUICE_OP_NONE, NULL, e, low);
-            vec args = {.data = b->args, .n = b->nargs, .cap = b->nargs};
             push_arg(p, &args, parse_add(p));
             set_args(b, &args);
             e = b;
