@@ -591,6 +591,33 @@ static void test_expression_positions(void **state) {
     assert_int_equal(e->args[1]->args[1]->col, 12);
 }
 
+static void test_grammar_words_any_case(void **state) {
+    (void)state;
+    sluice_ast_pipeline *p = parse_ok(
+        "Create Source s (t Timestamp Format 'epoch_s' Path '$.t' Metadata From 'offset',\n"
+        "  Watermark For t As t - Interval '2' Seconds);\n"
+        "create sink k primary key (a) as select a from s emit Complete");
+    assert_string_equal(p->sources[0].columns[0].format, "epoch_s");
+    assert_string_equal(p->sources[0].columns[0].path, "$.t");
+    assert_string_equal(p->sources[0].columns[0].metadata, "offset");
+    assert_string_equal(to_sexp(p->sources[0].watermark_expr), "(- t (INTERVAL 2000))");
+    assert_int_equal(p->sinks[0].emit, SLUICE_EMIT_COMPLETE);
+    assert_int_equal(p->sinks[0].nprimary_key, 1);
+}
+
+static void test_timestamp_literal_positions(void **state) {
+    (void)state;
+    sluice_ast_pipeline *p = parse_ok("CREATE SINK s AS SELECT x FROM t\n"
+                                      "WHERE ts >= TIMESTAMP\n'2001-01-01T00:47:00Z'");
+    const sluice_ast *cast = p->sinks[0].where->args[1];
+    assert_int_equal(cast->kind, SLUICE_AST_CAST);
+    assert_int_equal(cast->line, 2);
+    assert_int_equal(cast->col, 13);
+    assert_int_equal(cast->args[0]->line, 3);
+    assert_int_equal(cast->args[0]->col, 1);
+    assert_string_equal(cast->args[0]->lit.u.s, "2001-01-01T00:47:00Z");
+}
+
 /* ---- intervals ------------------------------------------------------------------ */
 
 static void test_interval_ms(void **state) {
@@ -802,6 +829,8 @@ static void test_error_expressions(void **state) {
                         "p.sql:1:31: syntax error at 'NULL': expected IN, BETWEEN or LIKE");
     assert_string_equal(expr_err("a IS 1"), "p.sql:1:30: syntax error at '1': expected NULL or NOT NULL");
     assert_string_equal(expr_err("a IN 1"), "p.sql:1:30: syntax error at '1': expected '('");
+    assert_string_equal(expr_err("a IN (1 2)"), "p.sql:1:33: syntax error at '2': expected ')' or ','");
+    assert_string_equal(expr_err("a IN ()"), "p.sql:1:31: syntax error at ')': expected an expression");
     assert_string_equal(expr_err("a BETWEEN 1 OR 2"), "p.sql:1:37: syntax error at 'OR': expected AND");
     assert_string_equal(expr_err("CASE END"), "p.sql:1:30: syntax error at 'END': expected WHEN");
     assert_string_equal(expr_err("CASE WHEN a 1 END"), "p.sql:1:37: syntax error at '1': expected THEN");
@@ -918,6 +947,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_function_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aliases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expression_positions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_grammar_words_any_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timestamp_literal_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_ms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_literals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_empty_file, setup, teardown),
