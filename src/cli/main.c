@@ -1,6 +1,168 @@
+/*
+ * sluice — the command line (spec/profiles.md "Command line").
+ *
+ * Exit status: 0 success (bounded input ended, or a graceful stop on
+ * SIGINT/SIGTERM); 1 a runtime failure; 2 a usage, configuration or SQL
+ * error, reported before any input is read.
+ */
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-int main(void) {
-    fprintf(stderr, "sluice: not built yet\n");
-    return 1;
+#include "sluice/sluice.h"
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_signal(int sig) {
+    if (stop_requested) {
+        /* a second signal: stop now */
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+    stop_requested = 1;
+}
+
+static const char usage_text[] =
+    "usage: sluice run     PIPELINE.sql [--profile NAME] [--config FILE] [--set K=V]... [--quiet]\n"
+    "       sluice check   PIPELINE.sql [--profile NAME] [--config FILE] [--set K=V]...\n"
+    "       sluice explain PIPELINE.sql\n"
+    "       sluice --version | --help\n";
+
+static void help(FILE *out) {
+    fputs("sluice " SLUICE_VERSION " - windowed SQL over event streams, exactly once, in one process\n\n", out);
+    fputs(usage_text, out);
+    fputs("\n"
+          "commands:\n"
+          "  run       run the pipeline: read its sources, compute, write its sinks.  A bounded\n"
+          "            input (a file without follow) ends the run; SIGINT/SIGTERM stop it\n"
+          "            gracefully after the current micro-batch.\n"
+          "  check     parse the SQL, read the profile, bind and validate every source and sink;\n"
+          "            print the plan and the bindings.  Reads no input, writes no output.\n"
+          "  explain   print the plan of each query (no profile needed).\n"
+          "\n"
+          "options:\n"
+          "  -p, --profile NAME   profile to run with (default: test).  Built in: test (file\n"
+          "                       sources, in-memory sinks), prod (kafka sources, mysql sinks).\n"
+          "  -c, --config FILE    profile file (default: PIPELINE.NAME.ini beside the .sql file)\n"
+          "  -s, --set K=V        override one key, e.g. --set 'sink delays.path=out/x.csv'\n"
+          "                       or --set pipeline.trigger=1s (repeatable)\n"
+          "  -q, --quiet          no progress line per micro-batch on stderr\n"
+          "  -h, --help           this help\n"
+          "  -V, --version        print the version\n"
+          "\n"
+          "exit status: 0 success, 1 runtime failure, 2 usage, configuration or SQL error.\n",
+          out);
+}
+
+static int exit_code(sluice_err_t err) {
+    switch (err) {
+    case SLUICE_OK: return 0;
+    case SLUICE_ERR_SQL:
+    case SLUICE_ERR_CONFIG:
+    case SLUICE_ERR_UNAVAILABLE:
+    case SLUICE_ERR_INVALID: return 2;
+    default: return 1;
+    }
+}
+
+static int fail(sluice_err_t err, const char *errstr) {
+    fprintf(stderr, "sluice: %s\n", errstr[0] ? errstr : sluice_err2str(err));
+    return exit_code(err);
+}
+
+int main(int argc, char **argv) {
+    static const struct option longopts[] = {
+        {"profile", required_argument, NULL, 'p'}, {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 's'},     {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0}};
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        help(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0 || strcmp(cmd, "version") == 0) {
+        printf("sluice %s\n", sluice_version());
+        return 0;
+    }
+    if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "explain") != 0) {
+        fprintf(stderr, "sluice: unknown command '%s' (expected run, check or explain)\n%s", cmd, usage_text);
+        return 2;
+    }
+
+    sluice_pipeline_options opts;
+    memset(&opts, 0, sizeof opts);
+    const char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) return 1;
+    int c;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "p:c:s:qhV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p': opts.profile = optarg; break;
+        case 'c': opts.config_path = optarg; break;
+        case 's': sets[opts.nsets++] = optarg; break;
+        case 'q': opts.quiet = 1; break;
+        case 'h': help(stdout); free(sets); return 0;
+        case 'V': printf("sluice %s\n", sluice_version()); free(sets); return 0;
+        default: fputs(usage_text, stderr); free(sets); return 2;
+        }
+    }
+    opts.sets = sets;
+    if (optind != argc - 1) {
+        fprintf(stderr, "sluice %s: expected exactly one PIPELINE.sql argument\n%s", cmd, usage_text);
+        free(sets);
+        return 2;
+    }
+    opts.sql_path = argv[optind];
+
+    char errstr[2048] = "";
+    sluice_err_t err;
+    if (strcmp(cmd, "explain") == 0) {
+        if (opts.profile || opts.config_path || opts.nsets) {
+            fprintf(stderr, "sluice explain: takes no --profile, --config or --set (try sluice check)\n");
+            free(sets);
+            return 2;
+        }
+        err = sluice_explain_file(opts.sql_path, stdout, errstr, sizeof errstr);
+        free(sets);
+        return err ? fail(err, errstr) : 0;
+    }
+
+    opts.validate_only = strcmp(cmd, "check") == 0;
+    sluice_pipeline *p = NULL;
+    err = sluice_pipeline_open(&opts, &p, errstr, sizeof errstr);
+    free(sets);
+    if (err) return fail(err, errstr);
+    if (opts.validate_only) {
+        sluice_pipeline_describe(p, stdout);
+        printf("ok\n");
+        sluice_pipeline_close(p);
+        return 0;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    err = sluice_pipeline_run(p, &stop_requested, errstr, sizeof errstr);
+    if (!err) err = sluice_pipeline_report(p, stdout, errstr, sizeof errstr);
+    if (fflush(stdout) != 0 && !err) {
+        snprintf(errstr, sizeof errstr, "cannot write the result to standard output");
+        err = SLUICE_ERR_IO;
+    }
+    sluice_pipeline_close(p);
+    if (err) {
+        fprintf(stderr, "sluice: %s\n", errstr[0] ? errstr : sluice_err2str(err));
+        return 1; /* a failure after input was read is a runtime failure */
+    }
+    return 0;
 }
