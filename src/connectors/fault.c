@@ -130,6 +130,18 @@ static sluice_err_t common_init(fault_common *c, const sluice_module_config *cfg
     return SLUICE_OK;
 }
 
+/* Prefix a registry error with the wrapper's instance and option. */
+static sluice_err_t inner_error(const fault_common *c, sluice_err_t err, char *errstr,
+                                size_t errstr_size) {
+    if (errstr && errstr_size) {
+        char inner[512];
+        snprintf(inner, sizeof inner, "%s", errstr);
+        sluice_seterr(errstr, errstr_size, err, "%s %s (fault): option 'fault.inner': %s",
+                      c->kind, c->instance, inner);
+    }
+    return err;
+}
+
 /* Count a call of method m; 1 when it must fail (or abort here). */
 static int fault_hit(fault_common *c, int m) {
     long n = ++c->calls[m];
@@ -169,7 +181,8 @@ static sluice_err_t fault_source_open(const sluice_module_config *cfg, sluice_so
     const sluice_source_ops *ops = NULL;
     sluice_err_t err = common_init(&fs->c, cfg, "source", source_methods, &inner_name, errstr,
                                    errstr_size);
-    if (!err) err = sluice_registry_source(inner_name, &ops, errstr, errstr_size);
+    if (!err && (err = sluice_registry_source(inner_name, &ops, errstr, errstr_size)))
+        err = inner_error(&fs->c, err, errstr, errstr_size);
     if (!err && fault_hit(&fs->c, M_OPEN)) err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (!err) err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size);
     if (err) {
@@ -243,7 +256,8 @@ static sluice_err_t fault_sink_open(const sluice_module_config *cfg, sluice_sink
     const sluice_sink_ops *ops = NULL;
     sluice_err_t err = common_init(&fs->c, cfg, "sink", sink_methods, &inner_name, errstr,
                                    errstr_size);
-    if (!err) err = sluice_registry_sink(inner_name, &ops, errstr, errstr_size);
+    if (!err && (err = sluice_registry_sink(inner_name, &ops, errstr, errstr_size)))
+        err = inner_error(&fs->c, err, errstr, errstr_size);
     if (!err && fault_hit(&fs->c, M_OPEN)) err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (!err) err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size);
     if (err) {
