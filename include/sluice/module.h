@@ -185,11 +185,12 @@ struct sluice_transform_ops {
                             char *errstr, size_t errstr_size);
 
     /** End of micro-batch `epoch`: advance watermarks (a source whose
-     *  input ended goes to +infinity), then append to out[k] the rows sink
-     *  k must receive in this epoch, per its output mode.  out has one
-     *  cleared batch per sink. */
+     *  input ended goes to +infinity), then set out[k] (nsinks entries) to
+     *  the rows sink k must receive in this epoch, per its output mode.
+     *  The batches belong to the transform and stay valid until its next
+     *  process() or end_batch(). */
     sluice_err_t (*end_batch)(sluice_transform *t, int64_t epoch,
-                              sluice_row_batch *out, size_t nsinks,
+                              const sluice_row_batch **out, size_t nsinks,
                               char *errstr, size_t errstr_size);
 
     /** Optional.  Current counters. */

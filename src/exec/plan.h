@@ -1,0 +1,191 @@
+/*
+ * sluice exec — the compiled plan of a pipeline: bound, typed expressions,
+ * the decode plan of each source, and per query (sink) the filter, window
+ * assigner, aggregate slots, projection and output mode.  Built once by the
+ * planner (src/sql/planner.c) from the AST; read-only while running.
+ * Private to the engine.
+ */
+#ifndef SLUICE_EXEC_PLAN_H
+#define SLUICE_EXEC_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "format/format.h"
+#include "sluice/arena.h"
+#include "sluice/error.h"
+#include "sluice/value.h"
+#include "sql/ast.h"
+
+typedef enum sluice_expr_kind {
+    SLUICE_EXPR_CONST,     /**< constant */
+    SLUICE_EXPR_COLUMN,    /**< row[column] */
+    SLUICE_EXPR_NEG,       /**< -args[0] */
+    SLUICE_EXPR_NOT,       /**< NOT args[0] */
+    SLUICE_EXPR_ARITH,     /**< op: ADD SUB MUL DIV MOD */
+    SLUICE_EXPR_CMP,       /**< op: EQ NE LT LE GT GE */
+    SLUICE_EXPR_AND,
+    SLUICE_EXPR_OR,
+    SLUICE_EXPR_IS_NULL,   /**< negated: IS NOT NULL */
+    SLUICE_EXPR_IN,        /**< args[0] IN args[1..] */
+    SLUICE_EXPR_BETWEEN,   /**< args[0] BETWEEN args[1] AND args[2] */
+    SLUICE_EXPR_LIKE,      /**< args[0] LIKE args[1] */
+    SLUICE_EXPR_CASE,      /**< layout as sluice_ast CASE */
+    SLUICE_EXPR_CAST,      /**< CAST(args[0] AS type) */
+    SLUICE_EXPR_FUNC       /**< func(args) */
+} sluice_expr_kind;
+
+typedef enum sluice_func {
+    SLUICE_FN_LOWER, SLUICE_FN_UPPER, SLUICE_FN_LENGTH, SLUICE_FN_SUBSTR, SLUICE_FN_TRIM,
+    SLUICE_FN_ABS, SLUICE_FN_ROUND, SLUICE_FN_FLOOR, SLUICE_FN_CEIL, SLUICE_FN_COALESCE
+} sluice_func;
+
+/** A bound expression.  Evaluation never fails: SQL NULL propagates, and
+ *  a division by zero, an integer overflow or a CAST that does not convert
+ *  gives NULL. */
+typedef struct sluice_expr {
+    sluice_expr_kind kind;
+    sluice_type_t type;         /**< result type; SLUICE_TYPE_NULL: always NULL */
+    sluice_ast_op op;           /**< ARITH, CMP */
+    int negated;                /**< IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE */
+    sluice_func func;
+    size_t column;              /**< COLUMN */
+    sluice_value constant;      /**< CONST */
+    int has_operand, has_else;  /**< CASE */
+    size_t nwhen;
+    struct sluice_expr **args;
+    size_t nargs;
+} sluice_expr;
+
+/** Evaluate e over `row`.  Strings produced by functions are allocated
+ *  from `arena`; strings taken from the row are returned borrowed. */
+sluice_value sluice_expr_eval(const sluice_expr *e, const sluice_value *row, sluice_arena *arena);
+
+/** 1 when v is BOOLEAN true (NULL and false are not true: SQL WHERE). */
+static inline int sluice_value_is_true(const sluice_value *v) {
+    return v->type == SLUICE_TYPE_BOOLEAN && v->u.i;
+}
+
+/** CAST of one value to `to` (NULL when it does not convert).  VARCHAR
+ *  results are allocated from arena. */
+sluice_value sluice_value_cast(const sluice_value *v, sluice_type_t to, sluice_arena *arena);
+
+/** SQL LIKE with % and _ (no escape character), bytewise. */
+int sluice_like_match(const char *s, size_t slen, const char *p, size_t plen);
+
+/* ------------------------------------------------------------------ */
+
+typedef enum sluice_window_kind {
+    SLUICE_WINDOW_NONE = 0,
+    SLUICE_WINDOW_TUMBLE,
+    SLUICE_WINDOW_HOP,
+    SLUICE_WINDOW_SESSION
+} sluice_window_kind;
+
+typedef enum sluice_metadata {
+    SLUICE_META_NONE = 0,
+    SLUICE_META_TIMESTAMP, SLUICE_META_KEY, SLUICE_META_TOPIC,
+    SLUICE_META_PARTITION, SLUICE_META_OFFSET
+} sluice_metadata;
+
+/** How one CREATE SOURCE is read. */
+typedef struct sluice_source_plan {
+    const char *name;
+    sluice_schema schema;           /**< declared columns, in order (no pk) */
+    sluice_column *columns;
+    sluice_ast_column_def *defs;    /**< the declarations (for PATH/FORMAT) */
+    sluice_metadata *metadata;      /**< per column */
+    sluice_ts_format **ts_formats;  /**< per column; NULL = ISO-8601 / not TIMESTAMP */
+    int *used;                      /**< per column: read by some query */
+    int has_watermark;
+    size_t watermark_column;
+    int64_t watermark_delay_ms;     /**< WATERMARK FOR c AS c - delay */
+} sluice_source_plan;
+
+typedef enum sluice_agg_kind {
+    SLUICE_AGG_COUNT_STAR, SLUICE_AGG_COUNT, SLUICE_AGG_SUM, SLUICE_AGG_AVG,
+    SLUICE_AGG_MIN, SLUICE_AGG_MAX
+} sluice_agg_kind;
+
+typedef struct sluice_agg_plan {
+    sluice_agg_kind kind;
+    sluice_expr *arg;               /**< over the source row; NULL for COUNT(*) */
+    sluice_type_t result_type;
+} sluice_agg_plan;
+
+/*
+ * A query's post-aggregation row, over which SELECT items and HAVING are
+ * bound when the query aggregates:
+ *   [0] window_start  [1] window_end  [2 .. 2+ngroup) group keys
+ *   [2+ngroup .. 2+ngroup+naggs) aggregate results
+ * For a stateless query SELECT items are bound over the source row.
+ */
+#define SLUICE_POST_WINDOW_START 0
+#define SLUICE_POST_WINDOW_END 1
+#define SLUICE_POST_GROUP0 2
+
+typedef struct sluice_query_plan {
+    const char *name;               /**< the sink name */
+    size_t source;                  /**< index into plan->sources */
+    sluice_expr *where;             /**< or NULL */
+    int aggregate;                  /**< 0: stateless (filter + projection) */
+    sluice_window_kind window;
+    size_t ts_column;               /**< event-time column of the window */
+    int64_t size_ms, slide_ms;      /**< TUMBLE: slide == size */
+    sluice_expr **group;            /**< group keys over the source row */
+    size_t ngroup;
+    sluice_agg_plan *aggs;
+    size_t naggs;
+    sluice_expr **outputs;          /**< one per output column */
+    sluice_expr *having;            /**< over the post-aggregation row, or NULL */
+    sluice_emit_mode emit;          /**< resolved: never DEFAULT */
+    sluice_schema schema;           /**< output columns + PRIMARY KEY */
+    /* the SQL text behind the plan, for explain (borrowed from the AST) */
+    const sluice_ast *where_ast, *having_ast;
+    sluice_ast **group_asts;        /**< ngroup */
+    sluice_ast **agg_asts;          /**< naggs */
+} sluice_query_plan;
+
+typedef struct sluice_plan {
+    const char *filename;
+    sluice_source_plan *sources;
+    size_t nsources;
+    sluice_query_plan *queries;
+    size_t nqueries;
+    sluice_arena *arena;            /**< owns every plan object and string */
+} sluice_plan;
+
+/** Bind and type-check a parsed pipeline and compile it into a plan.
+ *  Semantic errors return SLUICE_ERR_SQL with errstr
+ *  "FILE:LINE:COL: <what is wrong>" (spec/sql.md "Errors").  The plan
+ *  borrows names and strings from the AST: keep the AST's arena alive
+ *  until sluice_plan_free().  Free with sluice_plan_free(). */
+sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out,
+                               char *errstr, size_t errstr_size);
+
+/** Print the plan of every query in a readable form (sluice explain). */
+void sluice_plan_explain(const sluice_plan *plan, FILE *out);
+
+void sluice_plan_free(sluice_plan *plan);
+
+/** Index of the source called name, or -1. */
+long sluice_plan_source_index(const sluice_plan *plan, const char *name);
+
+/** Index of the query (sink) called name, or -1. */
+long sluice_plan_query_index(const sluice_plan *plan, const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Window assignment (Calcite/Flink group windows, aligned to the epoch) */
+
+/** Start of the TUMBLE window of size `size_ms` containing ts: the largest
+ *  multiple of size_ms <= ts (floor, also for negative ts). */
+int64_t sluice_window_tumble_start(int64_t ts, int64_t size_ms);
+
+/** The HOP windows [s, s+size) containing ts, s a multiple of slide:
+ *  writes their starts in increasing order to starts[] (at most
+ *  size/slide entries) and returns how many. */
+size_t sluice_window_hop_starts(int64_t ts, int64_t slide_ms, int64_t size_ms,
+                                int64_t *starts, size_t max);
+
+#endif

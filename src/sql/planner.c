@@ -1,0 +1,1137 @@
+/*
+ * The planner: binds names, checks types and the rules of spec/sql.md, and
+ * compiles the AST into a plan (exec/plan.h).  Errors name FILE:LINE:COL.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "exec/plan.h"
+#include "format/format.h"
+
+typedef struct bind_ctx {
+    const char *file;
+    char *errstr;
+    size_t errsz;
+    sluice_arena *arena;
+    sluice_source_plan *src;
+    const char *clause;      /* "WHERE", "SELECT", ... for messages */
+    /* aggregate (post) mode */
+    int post;
+    int windowed;
+    sluice_ast **group_asts;
+    sluice_expr **group_exprs;
+    size_t ngroup;
+    sluice_ast **agg_asts;
+    sluice_agg_plan *aggs;
+    size_t naggs, agg_cap;
+    int in_agg;              /* binding an aggregate's argument */
+} bind_ctx;
+
+static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sluice_seterr(c->errstr, c->errsz, SLUICE_ERR_SQL, "%s:%d:%d: %s", c->file, line, col, msg);
+    return NULL;
+}
+
+/* ---------------- AST helpers ---------------- */
+
+static int is_aggregate_name(const char *n) {
+    return strcmp(n, "COUNT") == 0 || strcmp(n, "SUM") == 0 || strcmp(n, "AVG") == 0 ||
+           strcmp(n, "MIN") == 0 || strcmp(n, "MAX") == 0;
+}
+
+static int is_window_name(const char *n) {
+    return strcmp(n, "TUMBLE") == 0 || strcmp(n, "HOP") == 0 || strcmp(n, "SESSION") == 0;
+}
+
+static int ast_has_aggregate(const sluice_ast *a) {
+    if (!a) return 0;
+    if (a->kind == SLUICE_AST_FUNC && is_aggregate_name(a->name)) return 1;
+    for (size_t i = 0; i < a->nargs; i++)
+        if (ast_has_aggregate(a->args[i])) return 1;
+    return 0;
+}
+
+static int ast_equal(const sluice_ast *a, const sluice_ast *b) {
+    if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || a->star != b->star ||
+        a->nargs != b->nargs || a->has_operand != b->has_operand || a->has_else != b->has_else ||
+        a->nwhen != b->nwhen)
+        return 0;
+    switch (a->kind) {
+    case SLUICE_AST_LITERAL:
+    case SLUICE_AST_INTERVAL:
+        if (a->lit.type != b->lit.type) return 0;
+        if (!sluice_value_equal(&a->lit, &b->lit)) return 0;
+        break;
+    case SLUICE_AST_COLUMN:
+    case SLUICE_AST_FUNC:
+        if (strcmp(a->name, b->name) != 0) return 0;
+        break;
+    case SLUICE_AST_CAST:
+        if (a->cast_type != b->cast_type) return 0;
+        break;
+    default: break;
+    }
+    for (size_t i = 0; i < a->nargs; i++)
+        if (!ast_equal(a->args[i], b->args[i])) return 0;
+    return 1;
+}
+
+static const char *op_text(sluice_ast_op op) {
+    switch (op) {
+    case SLUICE_OP_ADD: return "+";
+    case SLUICE_OP_SUB: return "-";
+    case SLUICE_OP_MUL: return "*";
+    case SLUICE_OP_DIV: return "/";
+    case SLUICE_OP_MOD: return "%";
+    case SLUICE_OP_EQ: return "=";
+    case SLUICE_OP_NE: return "<>";
+    case SLUICE_OP_LT: return "<";
+    case SLUICE_OP_LE: return "<=";
+    case SLUICE_OP_GT: return ">";
+    case SLUICE_OP_GE: return ">=";
+    case SLUICE_OP_AND: return "AND";
+    case SLUICE_OP_OR: return "OR";
+    case SLUICE_OP_NOT: return "NOT";
+    case SLUICE_OP_NEG: return "-";
+    case SLUICE_OP_PLUS: return "+";
+    default: return "?";
+    }
+}
+
+static void interval_text(int64_t ms, FILE *out) {
+    static const struct { int64_t ms; const char *unit; } units[] = {
+        {86400000, "DAY"}, {3600000, "HOUR"}, {60000, "MINUTE"}, {1000, "SECOND"}, {1, "MILLISECOND"}};
+    for (size_t i = 0; i < 5; i++)
+        if (ms % units[i].ms == 0) {
+            fprintf(out, "INTERVAL '%" PRId64 "' %s", ms / units[i].ms, units[i].unit);
+            return;
+        }
+}
+
+/** Print an expression back as SQL (for explain). */
+static void ast_print(const sluice_ast *a, FILE *out) {
+    switch (a->kind) {
+    case SLUICE_AST_LITERAL:
+        if (a->lit.type == SLUICE_TYPE_VARCHAR) {
+            fputc('\'', out);
+            for (uint32_t i = 0; i < a->lit.len; i++) {
+                if (a->lit.u.s[i] == '\'') fputc('\'', out);
+                fputc(a->lit.u.s[i], out);
+            }
+            fputc('\'', out);
+        } else if (a->lit.type == SLUICE_TYPE_NULL) {
+            fputs("NULL", out);
+        } else {
+            char buf[64];
+            sluice_value_render(&a->lit, buf, sizeof buf);
+            fputs(buf, out);
+        }
+        break;
+    case SLUICE_AST_INTERVAL: interval_text(a->lit.u.i, out); break;
+    case SLUICE_AST_COLUMN: fputs(a->name, out); break;
+    case SLUICE_AST_UNARY:
+        fputs(a->op == SLUICE_OP_NOT ? "NOT " : op_text(a->op), out);
+        ast_print(a->args[0], out);
+        break;
+    case SLUICE_AST_BINARY:
+        fputc('(', out);
+        ast_print(a->args[0], out);
+        fprintf(out, " %s ", op_text(a->op));
+        ast_print(a->args[1], out);
+        fputc(')', out);
+        break;
+    case SLUICE_AST_IS_NULL:
+        ast_print(a->args[0], out);
+        fputs(a->negated ? " IS NOT NULL" : " IS NULL", out);
+        break;
+    case SLUICE_AST_IN:
+        ast_print(a->args[0], out);
+        fputs(a->negated ? " NOT IN (" : " IN (", out);
+        for (size_t i = 1; i < a->nargs; i++) {
+            if (i > 1) fputs(", ", out);
+            ast_print(a->args[i], out);
+        }
+        fputc(')', out);
+        break;
+    case SLUICE_AST_BETWEEN:
+        ast_print(a->args[0], out);
+        fputs(a->negated ? " NOT BETWEEN " : " BETWEEN ", out);
+        ast_print(a->args[1], out);
+        fputs(" AND ", out);
+        ast_print(a->args[2], out);
+        break;
+    case SLUICE_AST_LIKE:
+        ast_print(a->args[0], out);
+        fputs(a->negated ? " NOT LIKE " : " LIKE ", out);
+        ast_print(a->args[1], out);
+        break;
+    case SLUICE_AST_CASE: {
+        size_t i = 0;
+        fputs("CASE", out);
+        if (a->has_operand) {
+            fputc(' ', out);
+            ast_print(a->args[i++], out);
+        }
+        for (size_t w = 0; w < a->nwhen; w++, i += 2) {
+            fputs(" WHEN ", out);
+            ast_print(a->args[i], out);
+            fputs(" THEN ", out);
+            ast_print(a->args[i + 1], out);
+        }
+        if (a->has_else) {
+            fputs(" ELSE ", out);
+            ast_print(a->args[i], out);
+        }
+        fputs(" END", out);
+        break;
+    }
+    case SLUICE_AST_CAST:
+        fputs("CAST(", out);
+        ast_print(a->args[0], out);
+        fprintf(out, " AS %s)", sluice_type_name(a->cast_type));
+        break;
+    case SLUICE_AST_FUNC:
+        fprintf(out, "%s(", a->name);
+        if (a->star) fputc('*', out);
+        for (size_t i = 0; i < a->nargs; i++) {
+            if (i) fputs(", ", out);
+            ast_print(a->args[i], out);
+        }
+        fputc(')', out);
+        break;
+    }
+}
+
+/* ---------------- typing ---------------- */
+
+static int is_numeric(sluice_type_t t) {
+    return t == SLUICE_TYPE_BIGINT || t == SLUICE_TYPE_DOUBLE;
+}
+
+/* Common type of two branches (CASE, COALESCE, IN); -1 when incompatible. */
+static int common_type(sluice_type_t a, sluice_type_t b) {
+    if (a == SLUICE_TYPE_NULL) return b;
+    if (b == SLUICE_TYPE_NULL) return a;
+    if (a == b) return a;
+    if (is_numeric(a) && is_numeric(b)) return SLUICE_TYPE_DOUBLE;
+    return -1;
+}
+
+static int comparable(sluice_type_t a, sluice_type_t b) {
+    return common_type(a, b) >= 0;
+}
+
+static sluice_expr *new_expr(bind_ctx *c, sluice_expr_kind kind, sluice_type_t type, size_t nargs) {
+    sluice_expr *e = sluice_arena_alloc(c->arena, sizeof *e);
+    if (!e) return plan_err(c, 0, 0, "out of memory");
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    e->type = type;
+    e->nargs = nargs;
+    if (nargs) {
+        e->args = sluice_arena_alloc(c->arena, nargs * sizeof(sluice_expr *));
+        if (!e->args) return plan_err(c, 0, 0, "out of memory");
+    }
+    return e;
+}
+
+/* Fold an expression whose arguments are all constants into a constant. */
+static sluice_expr *fold(bind_ctx *c, sluice_expr *e) {
+    if (e->kind == SLUICE_EXPR_CONST || e->kind == SLUICE_EXPR_COLUMN) return e;
+    for (size_t i = 0; i < e->nargs; i++)
+        if (e->args[i]->kind != SLUICE_EXPR_CONST) return e;
+    sluice_value v = sluice_expr_eval(e, NULL, c->arena);
+    if (v.type == SLUICE_TYPE_VARCHAR) {
+        char *p = sluice_arena_strndup(c->arena, v.u.s, v.len);
+        if (!p) return plan_err(c, 0, 0, "out of memory");
+        v.u.s = p;
+    }
+    sluice_type_t type = e->type;
+    memset(e, 0, sizeof *e);
+    e->kind = SLUICE_EXPR_CONST;
+    e->type = type;
+    e->constant = v;
+    return e;
+}
+
+/* Make a VARCHAR constant compared with a TIMESTAMP into a TIMESTAMP
+ * constant (`date >= '2001-01-02'`). */
+static sluice_expr *coerce_ts_literal(bind_ctx *c, sluice_expr *e, const sluice_ast *a, sluice_type_t want) {
+    if (want != SLUICE_TYPE_TIMESTAMP || e->kind != SLUICE_EXPR_CONST || e->type != SLUICE_TYPE_VARCHAR)
+        return e;
+    int64_t ms;
+    if (sluice_ts_parse(NULL, e->constant.u.s, e->constant.len, &ms) != 0)
+        return plan_err(c, a->line, a->col, "'%.*s' is not a TIMESTAMP (expected e.g. '2001-01-01 00:00:00')",
+                        (int)e->constant.len, e->constant.u.s);
+    e->type = SLUICE_TYPE_TIMESTAMP;
+    e->constant = sluice_value_timestamp(ms);
+    return e;
+}
+
+static sluice_expr *bind(bind_ctx *c, const sluice_ast *a);
+
+static long find_source_column(const sluice_source_plan *s, const char *name) {
+    for (size_t i = 0; i < s->schema.ncolumns; i++)
+        if (strcmp(s->columns[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+static void *unknown_column(bind_ctx *c, const sluice_ast *a) {
+    char list[400] = "";
+    for (size_t i = 0; i < c->src->schema.ncolumns; i++) {
+        if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, c->src->columns[i].name, sizeof list - strlen(list) - 1);
+    }
+    if (c->windowed) strncat(list, ", window_start, window_end", sizeof list - strlen(list) - 1);
+    return plan_err(c, a->line, a->col, "unknown column '%s' in %s (source %s has: %s)", a->name, c->clause,
+                    c->src->name, list);
+}
+
+static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
+    if (c->post && !c->in_agg) {
+        if (c->windowed && (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)) {
+            sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, SLUICE_TYPE_TIMESTAMP, 0);
+            if (e) e->column = strcmp(a->name, "window_start") == 0 ? SLUICE_POST_WINDOW_START : SLUICE_POST_WINDOW_END;
+            return e;
+        }
+        if (find_source_column(c->src, a->name) >= 0)
+            return plan_err(c, a->line, a->col,
+                            "column '%s' in %s must appear in GROUP BY or be used in an aggregate function",
+                            a->name, c->clause);
+        return unknown_column(c, a);
+    }
+    long i = find_source_column(c->src, a->name);
+    if (i < 0) {
+        if (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)
+            return plan_err(c, a->line, a->col, "'%s' exists only in a query with GROUP BY TUMBLE(...) or HOP(...)",
+                            a->name);
+        return unknown_column(c, a);
+    }
+    sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, c->src->columns[i].type, 0);
+    if (e) {
+        e->column = (size_t)i;
+        c->src->used[i] = 1;
+    }
+    return e;
+}
+
+static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
+    if (!c->post)
+        return plan_err(c, a->line, a->col, "aggregate function %s is not allowed in %s", a->name, c->clause);
+    if (c->in_agg)
+        return plan_err(c, a->line, a->col, "aggregate function %s cannot be nested in another aggregate", a->name);
+    /* the same aggregate twice shares one slot */
+    for (size_t k = 0; k < c->naggs; k++) {
+        if (ast_equal(c->agg_asts[k], a)) {
+            sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, c->aggs[k].result_type, 0);
+            if (e) e->column = SLUICE_POST_GROUP0 + c->ngroup + k;
+            return e;
+        }
+    }
+    sluice_agg_plan ag;
+    memset(&ag, 0, sizeof ag);
+    if (a->star) {
+        if (strcmp(a->name, "COUNT") != 0)
+            return plan_err(c, a->line, a->col, "only COUNT accepts '*'");
+        ag.kind = SLUICE_AGG_COUNT_STAR;
+        ag.result_type = SLUICE_TYPE_BIGINT;
+    } else {
+        if (a->nargs != 1)
+            return plan_err(c, a->line, a->col, "%s takes exactly one argument", a->name);
+        c->in_agg = 1;
+        ag.arg = bind(c, a->args[0]);
+        c->in_agg = 0;
+        if (!ag.arg) return NULL;
+        sluice_type_t t = ag.arg->type;
+        if (strcmp(a->name, "COUNT") == 0) {
+            ag.kind = SLUICE_AGG_COUNT;
+            ag.result_type = SLUICE_TYPE_BIGINT;
+        } else if (strcmp(a->name, "SUM") == 0 || strcmp(a->name, "AVG") == 0) {
+            if (!is_numeric(t) && t != SLUICE_TYPE_NULL)
+                return plan_err(c, a->args[0]->line, a->args[0]->col, "%s needs a number, got %s", a->name,
+                                sluice_type_name(t));
+            ag.kind = a->name[0] == 'S' ? SLUICE_AGG_SUM : SLUICE_AGG_AVG;
+            ag.result_type = ag.kind == SLUICE_AGG_AVG ? SLUICE_TYPE_DOUBLE
+                                                       : (t == SLUICE_TYPE_NULL ? SLUICE_TYPE_BIGINT : t);
+        } else {
+            if (t == SLUICE_TYPE_INTERVAL)
+                return plan_err(c, a->args[0]->line, a->args[0]->col, "%s of an INTERVAL is not supported", a->name);
+            ag.kind = strcmp(a->name, "MIN") == 0 ? SLUICE_AGG_MIN : SLUICE_AGG_MAX;
+            ag.result_type = t;
+        }
+    }
+    if (c->naggs == c->agg_cap) {
+        size_t nc = c->agg_cap ? c->agg_cap * 2 : 8;
+        sluice_agg_plan *na = sluice_arena_alloc(c->arena, nc * sizeof *na);
+        sluice_ast **nn = sluice_arena_alloc(c->arena, nc * sizeof *nn);
+        if (!na || !nn) return plan_err(c, 0, 0, "out of memory");
+        if (c->naggs) {
+            memcpy(na, c->aggs, c->naggs * sizeof *na);
+            memcpy(nn, c->agg_asts, c->naggs * sizeof *nn);
+        }
+        c->aggs = na;
+        c->agg_asts = nn;
+        c->agg_cap = nc;
+    }
+    c->aggs[c->naggs] = ag;
+    c->agg_asts[c->naggs] = (sluice_ast *)a;
+    sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, ag.result_type, 0);
+    if (e) e->column = SLUICE_POST_GROUP0 + c->ngroup + c->naggs;
+    c->naggs++;
+    return e;
+}
+
+static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
+    static const struct { const char *name; sluice_func fn; size_t min, max; } fns[] = {
+        {"LOWER", SLUICE_FN_LOWER, 1, 1}, {"UPPER", SLUICE_FN_UPPER, 1, 1},
+        {"LENGTH", SLUICE_FN_LENGTH, 1, 1}, {"SUBSTR", SLUICE_FN_SUBSTR, 2, 3},
+        {"SUBSTRING", SLUICE_FN_SUBSTR, 2, 3}, {"TRIM", SLUICE_FN_TRIM, 1, 1},
+        {"ABS", SLUICE_FN_ABS, 1, 1}, {"ROUND", SLUICE_FN_ROUND, 1, 2},
+        {"FLOOR", SLUICE_FN_FLOOR, 1, 1}, {"CEIL", SLUICE_FN_CEIL, 1, 1},
+        {"CEILING", SLUICE_FN_CEIL, 1, 1}, {"COALESCE", SLUICE_FN_COALESCE, 1, 64},
+    };
+    if (is_aggregate_name(a->name)) return bind_aggregate(c, a);
+    if (is_window_name(a->name))
+        return plan_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
+    if (strcmp(a->name, "PROCTIME") == 0)
+        return plan_err(c, a->line, a->col, "PROCTIME() (processing-time windows) is not supported yet");
+    size_t k;
+    for (k = 0; k < sizeof fns / sizeof fns[0]; k++)
+        if (strcmp(fns[k].name, a->name) == 0) break;
+    if (k == sizeof fns / sizeof fns[0])
+        return plan_err(c, a->line, a->col,
+                        "unknown function '%s' (known: COUNT SUM AVG MIN MAX LOWER UPPER LENGTH SUBSTR TRIM ABS "
+                        "ROUND FLOOR CEIL COALESCE CAST)",
+                        a->name);
+    if (a->star || a->nargs < fns[k].min || a->nargs > fns[k].max)
+        return plan_err(c, a->line, a->col, "%s takes %zu%s argument%s", a->name, fns[k].min,
+                        fns[k].max > fns[k].min ? " or more" : "", fns[k].min == 1 && fns[k].max == 1 ? "" : "s");
+    sluice_expr *e = new_expr(c, SLUICE_EXPR_FUNC, SLUICE_TYPE_NULL, a->nargs);
+    if (!e) return NULL;
+    e->func = fns[k].fn;
+    for (size_t i = 0; i < a->nargs; i++)
+        if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
+    sluice_type_t t0 = e->args[0]->type;
+#define NEED(i, cond, what)                                                                            \
+    if (!(cond) && e->args[i]->type != SLUICE_TYPE_NULL)                                               \
+        return plan_err(c, a->args[i]->line, a->args[i]->col, "%s needs %s, got %s", a->name, what,      \
+                        sluice_type_name(e->args[i]->type));
+    switch (e->func) {
+    case SLUICE_FN_LOWER:
+    case SLUICE_FN_UPPER:
+    case SLUICE_FN_TRIM:
+        NEED(0, t0 == SLUICE_TYPE_VARCHAR, "a VARCHAR");
+        e->type = SLUICE_TYPE_VARCHAR;
+        break;
+    case SLUICE_FN_LENGTH:
+        NEED(0, t0 == SLUICE_TYPE_VARCHAR, "a VARCHAR");
+        e->type = SLUICE_TYPE_BIGINT;
+        break;
+    case SLUICE_FN_SUBSTR:
+        NEED(0, t0 == SLUICE_TYPE_VARCHAR, "a VARCHAR");
+        NEED(1, e->args[1]->type == SLUICE_TYPE_BIGINT, "a BIGINT start");
+        if (a->nargs > 2) NEED(2, e->args[2]->type == SLUICE_TYPE_BIGINT, "a BIGINT length");
+        e->type = SLUICE_TYPE_VARCHAR;
+        break;
+    case SLUICE_FN_ABS:
+    case SLUICE_FN_FLOOR:
+    case SLUICE_FN_CEIL:
+    case SLUICE_FN_ROUND:
+        NEED(0, is_numeric(t0), "a number");
+        if (a->nargs > 1) NEED(1, e->args[1]->type == SLUICE_TYPE_BIGINT, "a BIGINT number of digits");
+        e->type = t0 == SLUICE_TYPE_NULL ? SLUICE_TYPE_DOUBLE : t0;
+        break;
+    case SLUICE_FN_COALESCE: {
+        int t = SLUICE_TYPE_NULL;
+        for (size_t i = 0; i < a->nargs; i++) {
+            t = common_type((sluice_type_t)t, e->args[i]->type);
+            if (t < 0)
+                return plan_err(c, a->args[i]->line, a->args[i]->col, "COALESCE arguments mix %s and %s",
+                                sluice_type_name(e->args[0]->type), sluice_type_name(e->args[i]->type));
+        }
+        e->type = (sluice_type_t)t;
+        break;
+    }
+    }
+#undef NEED
+    return fold(c, e);
+}
+
+static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
+    sluice_expr *l = bind(c, a->args[0]);
+    if (!l) return NULL;
+    sluice_expr *r = bind(c, a->args[1]);
+    if (!r) return NULL;
+    sluice_type_t lt = l->type, rt = r->type;
+    sluice_expr *e;
+    switch (a->op) {
+    case SLUICE_OP_AND:
+    case SLUICE_OP_OR:
+        if ((lt != SLUICE_TYPE_BOOLEAN && lt != SLUICE_TYPE_NULL) || (rt != SLUICE_TYPE_BOOLEAN && rt != SLUICE_TYPE_NULL))
+            return plan_err(c, a->line, a->col, "%s needs BOOLEAN operands, got %s and %s", op_text(a->op),
+                            sluice_type_name(lt), sluice_type_name(rt));
+        e = new_expr(c, a->op == SLUICE_OP_AND ? SLUICE_EXPR_AND : SLUICE_EXPR_OR, SLUICE_TYPE_BOOLEAN, 2);
+        break;
+    case SLUICE_OP_EQ: case SLUICE_OP_NE: case SLUICE_OP_LT:
+    case SLUICE_OP_LE: case SLUICE_OP_GT: case SLUICE_OP_GE:
+        if (!(l = coerce_ts_literal(c, l, a->args[0], rt))) return NULL;
+        if (!(r = coerce_ts_literal(c, r, a->args[1], lt))) return NULL;
+        lt = l->type;
+        rt = r->type;
+        if (!comparable(lt, rt))
+            return plan_err(c, a->line, a->col, "cannot compare %s with %s", sluice_type_name(lt),
+                            sluice_type_name(rt));
+        e = new_expr(c, SLUICE_EXPR_CMP, SLUICE_TYPE_BOOLEAN, 2);
+        break;
+    default: {
+        /* arithmetic */
+        int t = -1;
+        if ((is_numeric(lt) || lt == SLUICE_TYPE_NULL) && (is_numeric(rt) || rt == SLUICE_TYPE_NULL))
+            t = (lt == SLUICE_TYPE_DOUBLE || rt == SLUICE_TYPE_DOUBLE) ? SLUICE_TYPE_DOUBLE : SLUICE_TYPE_BIGINT;
+        else if (lt == SLUICE_TYPE_TIMESTAMP && rt == SLUICE_TYPE_INTERVAL &&
+                 (a->op == SLUICE_OP_ADD || a->op == SLUICE_OP_SUB))
+            t = SLUICE_TYPE_TIMESTAMP;
+        else if (lt == SLUICE_TYPE_INTERVAL && rt == SLUICE_TYPE_TIMESTAMP && a->op == SLUICE_OP_ADD)
+            t = SLUICE_TYPE_TIMESTAMP;
+        else if (lt == SLUICE_TYPE_TIMESTAMP && rt == SLUICE_TYPE_TIMESTAMP && a->op == SLUICE_OP_SUB)
+            t = SLUICE_TYPE_INTERVAL;
+        else if (lt == SLUICE_TYPE_INTERVAL && rt == SLUICE_TYPE_INTERVAL &&
+                 (a->op == SLUICE_OP_ADD || a->op == SLUICE_OP_SUB))
+            t = SLUICE_TYPE_INTERVAL;
+        else if (((lt == SLUICE_TYPE_INTERVAL && rt == SLUICE_TYPE_BIGINT) ||
+                  (lt == SLUICE_TYPE_BIGINT && rt == SLUICE_TYPE_INTERVAL && a->op == SLUICE_OP_MUL)) &&
+                 (a->op == SLUICE_OP_MUL || a->op == SLUICE_OP_DIV))
+            t = SLUICE_TYPE_INTERVAL;
+        if (t < 0)
+            return plan_err(c, a->line, a->col, "operator '%s' cannot be applied to %s and %s", op_text(a->op),
+                            sluice_type_name(lt), sluice_type_name(rt));
+        e = new_expr(c, SLUICE_EXPR_ARITH, (sluice_type_t)t, 2);
+        break;
+    }
+    }
+    if (!e) return NULL;
+    e->op = a->op;
+    e->args[0] = l;
+    e->args[1] = r;
+    return fold(c, e);
+}
+
+static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
+    /* in aggregate mode, a GROUP BY expression is a reference to its key */
+    if (c->post && !c->in_agg) {
+        for (size_t i = 0; i < c->ngroup; i++) {
+            if (ast_equal(c->group_asts[i], a)) {
+                sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, c->group_exprs[i]->type, 0);
+                if (e) e->column = SLUICE_POST_GROUP0 + i;
+                return e;
+            }
+        }
+    }
+    sluice_expr *e;
+    switch (a->kind) {
+    case SLUICE_AST_LITERAL:
+    case SLUICE_AST_INTERVAL:
+        e = new_expr(c, SLUICE_EXPR_CONST, (sluice_type_t)a->lit.type, 0);
+        if (e) e->constant = a->lit;
+        return e;
+    case SLUICE_AST_COLUMN: return bind_column(c, a);
+    case SLUICE_AST_UNARY: {
+        sluice_expr *x = bind(c, a->args[0]);
+        if (!x) return NULL;
+        if (a->op == SLUICE_OP_NOT) {
+            if (x->type != SLUICE_TYPE_BOOLEAN && x->type != SLUICE_TYPE_NULL)
+                return plan_err(c, a->line, a->col, "NOT needs a BOOLEAN, got %s", sluice_type_name(x->type));
+            e = new_expr(c, SLUICE_EXPR_NOT, SLUICE_TYPE_BOOLEAN, 1);
+        } else {
+            if (!is_numeric(x->type) && x->type != SLUICE_TYPE_INTERVAL && x->type != SLUICE_TYPE_NULL)
+                return plan_err(c, a->line, a->col, "unary '%s' needs a number, got %s", op_text(a->op),
+                                sluice_type_name(x->type));
+            if (a->op == SLUICE_OP_PLUS) return x;
+            e = new_expr(c, SLUICE_EXPR_NEG, x->type, 1);
+        }
+        if (!e) return NULL;
+        e->args[0] = x;
+        return fold(c, e);
+    }
+    case SLUICE_AST_BINARY: return bind_binary(c, a);
+    case SLUICE_AST_IS_NULL:
+        e = new_expr(c, SLUICE_EXPR_IS_NULL, SLUICE_TYPE_BOOLEAN, 1);
+        if (!e || !(e->args[0] = bind(c, a->args[0]))) return NULL;
+        e->negated = a->negated;
+        return fold(c, e);
+    case SLUICE_AST_IN:
+    case SLUICE_AST_BETWEEN: {
+        e = new_expr(c, a->kind == SLUICE_AST_IN ? SLUICE_EXPR_IN : SLUICE_EXPR_BETWEEN, SLUICE_TYPE_BOOLEAN,
+                     a->nargs);
+        if (!e) return NULL;
+        e->negated = a->negated;
+        for (size_t i = 0; i < a->nargs; i++)
+            if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
+        for (size_t i = 1; i < a->nargs; i++) {
+            if (!(e->args[i] = coerce_ts_literal(c, e->args[i], a->args[i], e->args[0]->type))) return NULL;
+            if (!comparable(e->args[0]->type, e->args[i]->type))
+                return plan_err(c, a->args[i]->line, a->args[i]->col, "cannot compare %s with %s",
+                                sluice_type_name(e->args[0]->type), sluice_type_name(e->args[i]->type));
+        }
+        return fold(c, e);
+    }
+    case SLUICE_AST_LIKE:
+        e = new_expr(c, SLUICE_EXPR_LIKE, SLUICE_TYPE_BOOLEAN, 2);
+        if (!e) return NULL;
+        e->negated = a->negated;
+        for (int i = 0; i < 2; i++) {
+            if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
+            if (e->args[i]->type != SLUICE_TYPE_VARCHAR && e->args[i]->type != SLUICE_TYPE_NULL)
+                return plan_err(c, a->args[i]->line, a->args[i]->col, "LIKE needs VARCHAR operands, got %s",
+                                sluice_type_name(e->args[i]->type));
+        }
+        return fold(c, e);
+    case SLUICE_AST_CASE: {
+        e = new_expr(c, SLUICE_EXPR_CASE, SLUICE_TYPE_NULL, a->nargs);
+        if (!e) return NULL;
+        e->has_operand = a->has_operand;
+        e->has_else = a->has_else;
+        e->nwhen = a->nwhen;
+        for (size_t i = 0; i < a->nargs; i++)
+            if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
+        size_t i = a->has_operand ? 1 : 0;
+        int t = SLUICE_TYPE_NULL;
+        for (size_t w = 0; w < a->nwhen; w++, i += 2) {
+            sluice_type_t ct = e->args[i]->type;
+            if (a->has_operand ? !comparable(e->args[0]->type, ct)
+                               : (ct != SLUICE_TYPE_BOOLEAN && ct != SLUICE_TYPE_NULL))
+                return plan_err(c, a->args[i]->line, a->args[i]->col, "WHEN needs %s, got %s",
+                                a->has_operand ? sluice_type_name(e->args[0]->type) : "a BOOLEAN condition",
+                                sluice_type_name(ct));
+            if ((t = common_type((sluice_type_t)t, e->args[i + 1]->type)) < 0)
+                return plan_err(c, a->args[i + 1]->line, a->args[i + 1]->col, "CASE branches mix types (%s)",
+                                sluice_type_name(e->args[i + 1]->type));
+        }
+        if (a->has_else && (t = common_type((sluice_type_t)t, e->args[i]->type)) < 0)
+            return plan_err(c, a->args[i]->line, a->args[i]->col, "CASE branches mix types (%s)",
+                            sluice_type_name(e->args[i]->type));
+        e->type = (sluice_type_t)t;
+        return fold(c, e);
+    }
+    case SLUICE_AST_CAST: {
+        e = new_expr(c, SLUICE_EXPR_CAST, a->cast_type, 1);
+        if (!e || !(e->args[0] = bind(c, a->args[0]))) return NULL;
+        sluice_type_t from = e->args[0]->type;
+        if (from == SLUICE_TYPE_INTERVAL && a->cast_type != SLUICE_TYPE_BIGINT && a->cast_type != SLUICE_TYPE_VARCHAR)
+            return plan_err(c, a->line, a->col, "cannot CAST INTERVAL to %s", sluice_type_name(a->cast_type));
+        int literal = a->args[0]->kind == SLUICE_AST_LITERAL && a->args[0]->lit.type == SLUICE_TYPE_VARCHAR;
+        e = fold(c, e);
+        if (e && literal && e->kind == SLUICE_EXPR_CONST && e->constant.type == SLUICE_TYPE_NULL)
+            return plan_err(c, a->args[0]->line, a->args[0]->col, "'%.*s' is not a valid %s",
+                            (int)a->args[0]->lit.len, a->args[0]->lit.u.s, sluice_type_name(a->cast_type));
+        return e;
+    }
+    case SLUICE_AST_FUNC: return bind_func(c, a);
+    }
+    return plan_err(c, a->line, a->col, "unsupported expression");
+}
+
+/* ---------------- sources ---------------- */
+
+static sluice_err_t plan_source(bind_ctx *c, const sluice_ast_source *s, sluice_source_plan *sp) {
+    memset(sp, 0, sizeof *sp);
+    sp->name = s->name;
+    size_t n = s->ncolumns;
+    if (n == 0) return plan_err(c, s->line, s->col, "source %s has no columns", s->name), SLUICE_ERR_SQL;
+    sp->columns = sluice_arena_alloc(c->arena, n * sizeof *sp->columns);
+    sp->metadata = sluice_arena_alloc(c->arena, n * sizeof *sp->metadata);
+    sp->ts_formats = sluice_arena_alloc(c->arena, n * sizeof *sp->ts_formats);
+    sp->used = sluice_arena_alloc(c->arena, n * sizeof *sp->used);
+    if (!sp->columns || !sp->metadata || !sp->ts_formats || !sp->used) return SLUICE_ERR_NOMEM;
+    memset(sp->ts_formats, 0, n * sizeof *sp->ts_formats);
+    memset(sp->used, 0, n * sizeof *sp->used);
+    sp->defs = s->columns;
+    sp->schema.ncolumns = n;
+    sp->schema.columns = sp->columns;
+    for (size_t i = 0; i < n; i++) {
+        const sluice_ast_column_def *d = &s->columns[i];
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(s->columns[j].name, d->name) == 0)
+                return plan_err(c, d->line, d->col, "duplicate column '%s' in source %s", d->name, s->name),
+                       SLUICE_ERR_SQL;
+        sp->columns[i].name = d->name;
+        sp->columns[i].type = d->type;
+        sp->metadata[i] = SLUICE_META_NONE;
+        if (d->format) {
+            if (d->type != SLUICE_TYPE_TIMESTAMP)
+                return plan_err(c, d->line, d->col, "FORMAT applies to TIMESTAMP columns only ('%s' is %s)", d->name,
+                                sluice_type_name(d->type)),
+                       SLUICE_ERR_SQL;
+            char e[256];
+            if (sluice_ts_format_compile(d->format, &sp->ts_formats[i], e, sizeof e) != SLUICE_OK)
+                return plan_err(c, d->line, d->col, "column '%s': %s", d->name, e), SLUICE_ERR_SQL;
+        }
+        if (d->metadata) {
+            static const struct { const char *name; sluice_metadata m; sluice_type_t t; } metas[] = {
+                {"timestamp", SLUICE_META_TIMESTAMP, SLUICE_TYPE_TIMESTAMP},
+                {"key", SLUICE_META_KEY, SLUICE_TYPE_VARCHAR},
+                {"topic", SLUICE_META_TOPIC, SLUICE_TYPE_VARCHAR},
+                {"partition", SLUICE_META_PARTITION, SLUICE_TYPE_BIGINT},
+                {"offset", SLUICE_META_OFFSET, SLUICE_TYPE_BIGINT}};
+            size_t k;
+            for (k = 0; k < 5; k++)
+                if (strcmp(metas[k].name, d->metadata) == 0) break;
+            if (k == 5)
+                return plan_err(c, d->line, d->col,
+                                "unknown METADATA field '%s' (expected 'timestamp', 'key', 'topic', 'partition' or 'offset')",
+                                d->metadata),
+                       SLUICE_ERR_SQL;
+            if (d->type != metas[k].t)
+                return plan_err(c, d->line, d->col, "METADATA FROM '%s' is %s, but column '%s' is declared %s",
+                                d->metadata, sluice_type_name(metas[k].t), d->name, sluice_type_name(d->type)),
+                       SLUICE_ERR_SQL;
+            if (d->path)
+                return plan_err(c, d->line, d->col, "column '%s' cannot have both PATH and METADATA", d->name),
+                       SLUICE_ERR_SQL;
+            sp->metadata[i] = metas[k].m;
+        }
+        if (d->path && strncmp(d->path, "$.", 2) != 0 && strcmp(d->path, "$") != 0 && strncmp(d->path, "$[", 2) != 0)
+            return plan_err(c, d->line, d->col, "PATH '%s' must start with '$.' (e.g. '$.properties.mag')", d->path),
+                   SLUICE_ERR_SQL;
+    }
+    if (s->has_watermark) {
+        long wi = find_source_column(sp, s->watermark_column);
+        if (wi < 0)
+            return plan_err(c, s->watermark_line, s->watermark_col, "WATERMARK FOR unknown column '%s'",
+                            s->watermark_column),
+                   SLUICE_ERR_SQL;
+        if (sp->columns[wi].type != SLUICE_TYPE_TIMESTAMP)
+            return plan_err(c, s->watermark_line, s->watermark_col,
+                            "WATERMARK column '%s' must be a TIMESTAMP, not %s", s->watermark_column,
+                            sluice_type_name(sp->columns[wi].type)),
+                   SLUICE_ERR_SQL;
+        const sluice_ast *w = s->watermark_expr;
+        int64_t delay = -1;
+        if (w->kind == SLUICE_AST_COLUMN && strcmp(w->name, s->watermark_column) == 0)
+            delay = 0;
+        else if (w->kind == SLUICE_AST_BINARY && w->op == SLUICE_OP_SUB && w->args[0]->kind == SLUICE_AST_COLUMN &&
+                 strcmp(w->args[0]->name, s->watermark_column) == 0 && w->args[1]->kind == SLUICE_AST_INTERVAL &&
+                 w->args[1]->lit.u.i >= 0)
+            delay = w->args[1]->lit.u.i;
+        if (delay < 0)
+            return plan_err(c, w->line, w->col, "WATERMARK expression must be '%s - INTERVAL ...' or '%s'",
+                            s->watermark_column, s->watermark_column),
+                   SLUICE_ERR_SQL;
+        sp->has_watermark = 1;
+        sp->watermark_column = (size_t)wi;
+        sp->watermark_delay_ms = delay;
+        sp->used[wi] = 1;
+    }
+    return SLUICE_OK;
+}
+
+/* ---------------- queries ---------------- */
+
+static int is_window_pseudo(const sluice_ast *a, const char *which) {
+    return a->kind == SLUICE_AST_COLUMN && strcmp(a->name, which) == 0;
+}
+
+static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_plan *q) {
+    if (strcmp(w->name, "SESSION") == 0)
+        return plan_err(c, w->line, w->col, "SESSION windows are not supported yet"), SLUICE_ERR_SQL;
+    int hop = strcmp(w->name, "HOP") == 0;
+    size_t want = hop ? 3 : 2;
+    if (w->nargs != want)
+        return plan_err(c, w->line, w->col, "%s takes (%s)", w->name,
+                        hop ? "time_column, INTERVAL slide, INTERVAL size" : "time_column, INTERVAL size"),
+               SLUICE_ERR_SQL;
+    const sluice_ast *ts = w->args[0];
+    if (ts->kind == SLUICE_AST_FUNC && strcmp(ts->name, "PROCTIME") == 0)
+        return plan_err(c, ts->line, ts->col, "PROCTIME() (processing-time windows) is not supported yet"),
+               SLUICE_ERR_SQL;
+    if (ts->kind != SLUICE_AST_COLUMN)
+        return plan_err(c, ts->line, ts->col, "the first argument of %s must be the source's event-time column",
+                        w->name),
+               SLUICE_ERR_SQL;
+    long ci = find_source_column(c->src, ts->name);
+    if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
+    if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
+        return plan_err(c, ts->line, ts->col,
+                        "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s", ts->name,
+                        ts->name, c->src->name),
+               SLUICE_ERR_SQL;
+    int64_t iv[2];
+    for (size_t i = 1; i < want; i++) {
+        const sluice_ast *x = w->args[i];
+        if (x->kind != SLUICE_AST_INTERVAL || x->lit.u.i <= 0)
+            return plan_err(c, x->line, x->col, "expected a positive INTERVAL, e.g. INTERVAL '1' HOUR"),
+                   SLUICE_ERR_SQL;
+        iv[i - 1] = x->lit.u.i;
+    }
+    q->window = hop ? SLUICE_WINDOW_HOP : SLUICE_WINDOW_TUMBLE;
+    q->ts_column = (size_t)ci;
+    c->src->used[ci] = 1;
+    if (hop) {
+        q->slide_ms = iv[0];
+        q->size_ms = iv[1];
+        if (q->size_ms % q->slide_ms != 0)
+            return plan_err(c, w->args[2]->line, w->args[2]->col,
+                            "HOP size must be a multiple of its slide (size %" PRId64 " ms, slide %" PRId64 " ms)",
+                            q->size_ms, q->slide_ms),
+                   SLUICE_ERR_SQL;
+        if (q->size_ms / q->slide_ms > 1024)
+            return plan_err(c, w->args[2]->line, w->args[2]->col,
+                            "HOP size/slide is %" PRId64 ": at most 1024 windows per row are supported",
+                            q->size_ms / q->slide_ms),
+                   SLUICE_ERR_SQL;
+    } else {
+        q->size_ms = q->slide_ms = iv[0];
+    }
+    return SLUICE_OK;
+}
+
+static const char *item_name(const sluice_ast_select_item *it) {
+    if (it->alias) return it->alias;
+    if (it->expr->kind == SLUICE_AST_COLUMN) return it->expr->name;
+    return NULL;
+}
+
+static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s, sluice_query_plan *q) {
+    memset(q, 0, sizeof *q);
+    q->name = s->name;
+    bind_ctx cc = *base;
+    bind_ctx *c = &cc;
+    long si = sluice_plan_source_index(plan, s->from);
+    if (si < 0) {
+        char list[300] = "";
+        for (size_t i = 0; i < plan->nsources; i++) {
+            if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+            strncat(list, plan->sources[i].name, sizeof list - strlen(list) - 1);
+        }
+        return plan_err(c, s->from_line, s->from_col, "unknown source '%s' in FROM (sources: %s)", s->from,
+                        plan->nsources ? list : "none; declare one with CREATE SOURCE"),
+               SLUICE_ERR_SQL;
+    }
+    q->source = (size_t)si;
+    c->src = &plan->sources[si];
+
+    if (s->order_by || s->limit >= 0) {
+        int l = s->order_by ? s->order_by->line : s->limit_line, col = s->order_by ? s->order_by->col : s->limit_col;
+        return plan_err(c, l, col, "ORDER BY ... LIMIT (top-N per window) is not supported yet"), SLUICE_ERR_SQL;
+    }
+
+    int agg = s->ngroup_by > 0 || ast_has_aggregate(s->having);
+    for (size_t i = 0; i < s->nitems; i++) agg |= ast_has_aggregate(s->items[i].expr);
+    q->aggregate = agg;
+
+    if (s->where) {
+        c->clause = "WHERE";
+        if (!(q->where = bind(c, s->where))) return SLUICE_ERR_SQL;
+        if (q->where->type != SLUICE_TYPE_BOOLEAN && q->where->type != SLUICE_TYPE_NULL)
+            return plan_err(c, s->where->line, s->where->col, "WHERE needs a BOOLEAN condition, got %s",
+                            sluice_type_name(q->where->type)),
+                   SLUICE_ERR_SQL;
+    }
+
+    /* GROUP BY: at most one window call plus key expressions */
+    size_t ng = 0;
+    c->group_asts = sluice_arena_alloc(c->arena, (s->ngroup_by + 1) * sizeof(sluice_ast *));
+    c->group_exprs = sluice_arena_alloc(c->arena, (s->ngroup_by + 1) * sizeof(sluice_expr *));
+    if (!c->group_asts || !c->group_exprs) return SLUICE_ERR_NOMEM;
+    const sluice_ast *window_ast = NULL;
+    c->clause = "GROUP BY";
+    for (size_t i = 0; i < s->ngroup_by; i++) {
+        const sluice_ast *g = s->group_by[i];
+        if (g->kind == SLUICE_AST_FUNC && is_window_name(g->name)) {
+            if (window_ast)
+                return plan_err(c, g->line, g->col, "GROUP BY may contain only one window function"), SLUICE_ERR_SQL;
+            window_ast = g;
+            sluice_err_t err = plan_window(c, g, q);
+            if (err) return err;
+            continue;
+        }
+        if (ast_has_aggregate(g))
+            return plan_err(c, g->line, g->col, "aggregate functions are not allowed in GROUP BY"), SLUICE_ERR_SQL;
+        sluice_expr *e = bind(c, g);
+        if (!e) return SLUICE_ERR_SQL;
+        c->group_asts[ng] = (sluice_ast *)g;
+        c->group_exprs[ng] = e;
+        ng++;
+    }
+    q->group = c->group_exprs;
+    q->ngroup = ng;
+
+    /* SELECT */
+    c->post = agg;
+    c->windowed = q->window != SLUICE_WINDOW_NONE;
+    c->ngroup = ng;
+    c->clause = "SELECT";
+    if (s->nitems == 0) return plan_err(c, s->line, s->col, "SELECT needs at least one item"), SLUICE_ERR_SQL;
+    sluice_column *cols = sluice_arena_alloc(c->arena, s->nitems * sizeof *cols);
+    q->outputs = sluice_arena_alloc(c->arena, s->nitems * sizeof(sluice_expr *));
+    if (!cols || !q->outputs) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < s->nitems; i++) {
+        const sluice_ast_select_item *it = &s->items[i];
+        const char *name = item_name(it);
+        if (!name)
+            return plan_err(c, it->line, it->col, "this SELECT expression needs a name: add AS <alias>"),
+                   SLUICE_ERR_SQL;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cols[j].name, name) == 0)
+                return plan_err(c, it->line, it->col, "duplicate output column '%s' in sink %s", name, s->name),
+                       SLUICE_ERR_SQL;
+        if (!(q->outputs[i] = bind(c, it->expr))) return SLUICE_ERR_SQL;
+        if (q->outputs[i]->type == SLUICE_TYPE_INTERVAL)
+            return plan_err(c, it->line, it->col, "an INTERVAL cannot be an output column; CAST it to BIGINT (ms)"),
+                   SLUICE_ERR_SQL;
+        cols[i].name = name;
+        cols[i].type = q->outputs[i]->type == SLUICE_TYPE_NULL ? SLUICE_TYPE_VARCHAR : q->outputs[i]->type;
+    }
+    q->schema.ncolumns = s->nitems;
+    q->schema.columns = cols;
+
+    if (s->having) {
+        if (!agg)
+            return plan_err(c, s->having->line, s->having->col, "HAVING needs GROUP BY or an aggregate function"),
+                   SLUICE_ERR_SQL;
+        c->clause = "HAVING";
+        if (!(q->having = bind(c, s->having))) return SLUICE_ERR_SQL;
+        if (q->having->type != SLUICE_TYPE_BOOLEAN && q->having->type != SLUICE_TYPE_NULL)
+            return plan_err(c, s->having->line, s->having->col, "HAVING needs a BOOLEAN condition, got %s",
+                            sluice_type_name(q->having->type)),
+                   SLUICE_ERR_SQL;
+    }
+    q->aggs = c->aggs;
+    q->naggs = c->naggs;
+    q->where_ast = s->where;
+    q->having_ast = s->having;
+    q->group_asts = c->group_asts;
+    q->agg_asts = c->agg_asts;
+
+    /* output mode */
+    q->emit = s->emit;
+    if (!agg) {
+        if (s->emit == SLUICE_EMIT_UPDATE || s->emit == SLUICE_EMIT_COMPLETE)
+            return plan_err(c, s->emit_line, s->emit_col,
+                            "EMIT %s needs an aggregate query; a query without GROUP BY or aggregates is always APPEND",
+                            s->emit == SLUICE_EMIT_UPDATE ? "UPDATE" : "COMPLETE"),
+                   SLUICE_ERR_SQL;
+        q->emit = SLUICE_EMIT_APPEND;
+    } else if (s->emit == SLUICE_EMIT_DEFAULT) {
+        q->emit = SLUICE_EMIT_UPDATE;
+    } else if (s->emit == SLUICE_EMIT_APPEND && q->window == SLUICE_WINDOW_NONE) {
+        return plan_err(c, s->emit_line, s->emit_col,
+                        "EMIT APPEND needs a windowed aggregate (GROUP BY TUMBLE(...) or HOP(...)): a non-windowed "
+                        "aggregate never finalizes a row; use EMIT UPDATE or COMPLETE"),
+               SLUICE_ERR_SQL;
+    }
+
+    /* PRIMARY KEY */
+    size_t *pk = sluice_arena_alloc(c->arena, (s->nitems + 1) * sizeof *pk);
+    if (!pk) return SLUICE_ERR_NOMEM;
+    size_t npk = 0;
+    if (s->primary_key) {
+        for (size_t k = 0; k < s->nprimary_key; k++) {
+            size_t j;
+            for (j = 0; j < s->nitems; j++)
+                if (strcmp(cols[j].name, s->primary_key[k]) == 0) break;
+            if (j == s->nitems)
+                return plan_err(c, s->pk_line, s->pk_col, "PRIMARY KEY column '%s' is not an output column of sink %s",
+                                s->primary_key[k], s->name),
+                       SLUICE_ERR_SQL;
+            for (size_t m = 0; m < npk; m++)
+                if (pk[m] == j)
+                    return plan_err(c, s->pk_line, s->pk_col, "PRIMARY KEY names '%s' twice", s->primary_key[k]),
+                           SLUICE_ERR_SQL;
+            pk[npk++] = j;
+        }
+    } else if (agg) {
+        /* default: window_start, window_end and the GROUP BY columns, when
+         * every one of them is an output column */
+        size_t want = ng + (q->window != SLUICE_WINDOW_NONE ? 2 : 0);
+        for (size_t j = 0; j < s->nitems; j++) {
+            const sluice_ast *x = s->items[j].expr;
+            int part = 0;
+            if (q->window != SLUICE_WINDOW_NONE &&
+                (is_window_pseudo(x, "window_start") || is_window_pseudo(x, "window_end")))
+                part = 1;
+            for (size_t g = 0; g < ng && !part; g++) part = ast_equal(c->group_asts[g], x);
+            if (part) pk[npk++] = j;
+        }
+        if (npk < want) npk = 0;
+    }
+    q->schema.pk = pk;
+    q->schema.npk = npk;
+    return SLUICE_OK;
+}
+
+long sluice_plan_source_index(const sluice_plan *plan, const char *name) {
+    for (size_t i = 0; i < plan->nsources; i++)
+        if (strcmp(plan->sources[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+long sluice_plan_query_index(const sluice_plan *plan, const char *name) {
+    for (size_t i = 0; i < plan->nqueries; i++)
+        if (strcmp(plan->queries[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out, char *errstr, size_t errstr_size) {
+    sluice_plan *plan = calloc(1, sizeof *plan);
+    if (!plan) return SLUICE_ERR_NOMEM;
+    plan->arena = sluice_arena_new(0);
+    if (!plan->arena) {
+        free(plan);
+        return SLUICE_ERR_NOMEM;
+    }
+    plan->filename = ast->filename;
+    bind_ctx c;
+    memset(&c, 0, sizeof c);
+    c.file = ast->filename;
+    c.errstr = errstr;
+    c.errsz = errstr_size;
+    c.arena = plan->arena;
+    sluice_err_t err = SLUICE_OK;
+
+    if (ast->nsinks == 0) {
+        plan_err(&c, 1, 1, "the pipeline has no CREATE SINK ... AS SELECT: nothing to compute");
+        err = SLUICE_ERR_SQL;
+        goto fail;
+    }
+    plan->sources = sluice_arena_alloc(plan->arena, (ast->nsources + 1) * sizeof *plan->sources);
+    plan->queries = sluice_arena_alloc(plan->arena, ast->nsinks * sizeof *plan->queries);
+    if (!plan->sources || !plan->queries) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < ast->nsources; i++) {
+        const sluice_ast_source *s = &ast->sources[i];
+        if (sluice_plan_source_index(plan, s->name) >= 0) {
+            plan_err(&c, s->line, s->col, "duplicate source '%s'", s->name);
+            err = SLUICE_ERR_SQL;
+            goto fail;
+        }
+        if ((err = plan_source(&c, s, &plan->sources[i])) != SLUICE_OK) goto fail;
+        plan->nsources++;
+    }
+    for (size_t i = 0; i < ast->nsinks; i++) {
+        const sluice_ast_sink *s = &ast->sinks[i];
+        if (sluice_plan_query_index(plan, s->name) >= 0) {
+            plan_err(&c, s->line, s->col, "duplicate sink '%s'", s->name);
+            err = SLUICE_ERR_SQL;
+            goto fail;
+        }
+        if ((err = plan_query(&c, plan, s, &plan->queries[i])) != SLUICE_OK) goto fail;
+        plan->nqueries++;
+    }
+    *out = plan;
+    return SLUICE_OK;
+fail:
+    if (err == SLUICE_ERR_NOMEM) sluice_seterr(errstr, errstr_size, err, "%s: out of memory", ast->filename);
+    sluice_plan_free(plan);
+    return err;
+}
+
+void sluice_plan_free(sluice_plan *plan) {
+    if (!plan) return;
+    for (size_t i = 0; i < plan->nsources; i++)
+        for (size_t j = 0; j < plan->sources[i].schema.ncolumns; j++) sluice_ts_format_free(plan->sources[i].ts_formats[j]);
+    sluice_arena_destroy(plan->arena);
+    free(plan);
+}
+
+/* ---------------- explain ---------------- */
+
+static void print_interval_ms(int64_t ms, FILE *out) {
+    interval_text(ms, out);
+}
+
+static const char *emit_name(sluice_emit_mode m) {
+    switch (m) {
+    case SLUICE_EMIT_APPEND: return "APPEND";
+    case SLUICE_EMIT_UPDATE: return "UPDATE";
+    case SLUICE_EMIT_COMPLETE: return "COMPLETE";
+    default: return "DEFAULT";
+    }
+}
+
+void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
+    for (size_t i = 0; i < plan->nsources; i++) {
+        const sluice_source_plan *s = &plan->sources[i];
+        fprintf(out, "source %s\n  columns:    ", s->name);
+        for (size_t j = 0; j < s->schema.ncolumns; j++)
+            fprintf(out, "%s%s %s%s", j ? ", " : "", s->columns[j].name, sluice_type_name(s->columns[j].type),
+                    s->used[j] ? "" : " (unused)");
+        fputc('\n', out);
+        if (s->has_watermark) {
+            fprintf(out, "  watermark:  %s - ", s->columns[s->watermark_column].name);
+            print_interval_ms(s->watermark_delay_ms, out);
+            fputc('\n', out);
+        } else {
+            fputs("  watermark:  none (no event time)\n", out);
+        }
+    }
+    for (size_t i = 0; i < plan->nqueries; i++) {
+        const sluice_query_plan *q = &plan->queries[i];
+        const sluice_source_plan *s = &plan->sources[q->source];
+        fprintf(out, "sink %s\n  from:       %s\n", q->name, s->name);
+        fprintf(out, "  kind:       %s\n",
+                !q->aggregate ? "stateless (filter and projection)"
+                              : q->window != SLUICE_WINDOW_NONE ? "windowed aggregate" : "aggregate (no window)");
+        if (q->window == SLUICE_WINDOW_TUMBLE) {
+            fprintf(out, "  window:     TUMBLE(%s, ", s->columns[q->ts_column].name);
+            print_interval_ms(q->size_ms, out);
+            fputs(")\n", out);
+        } else if (q->window == SLUICE_WINDOW_HOP) {
+            fprintf(out, "  window:     HOP(%s, ", s->columns[q->ts_column].name);
+            print_interval_ms(q->slide_ms, out);
+            fputs(", ", out);
+            print_interval_ms(q->size_ms, out);
+            fputs(")\n", out);
+        }
+        if (q->where_ast) {
+            fputs("  filter:     ", out);
+            ast_print(q->where_ast, out);
+            fputc('\n', out);
+        }
+        if (q->ngroup) {
+            fputs("  group by:   ", out);
+            for (size_t j = 0; j < q->ngroup; j++) {
+                if (j) fputs(", ", out);
+                ast_print(q->group_asts[j], out);
+            }
+            fputc('\n', out);
+        }
+        if (q->naggs) {
+            fputs("  aggregates: ", out);
+            for (size_t j = 0; j < q->naggs; j++) {
+                if (j) fputs(", ", out);
+                ast_print(q->agg_asts[j], out);
+            }
+            fputc('\n', out);
+        }
+        if (q->having_ast) {
+            fputs("  having:     ", out);
+            ast_print(q->having_ast, out);
+            fputc('\n', out);
+        }
+        fprintf(out, "  emit:       %s\n  output:     ", emit_name(q->emit));
+        for (size_t j = 0; j < q->schema.ncolumns; j++)
+            fprintf(out, "%s%s %s", j ? ", " : "", q->schema.columns[j].name,
+                    sluice_type_name(q->schema.columns[j].type));
+        fputs("\n  primary key: ", out);
+        if (!q->schema.npk) fputs("none (every row is kept)", out);
+        for (size_t j = 0; j < q->schema.npk; j++)
+            fprintf(out, "%s%s", j ? ", " : "", q->schema.columns[q->schema.pk[j]].name);
+        fputc('\n', out);
+    }
+}
+
