@@ -38,8 +38,9 @@ static int right_aligned(sluice_type_t t) {
 }
 
 /* One cell: leading space, text aligned in width w, trailing space unless
- * it is the last column. */
+ * it is the last column (an empty last cell prints nothing at all). */
 static void cell(FILE *out, const char *s, size_t n, size_t w, int right, int last) {
+    if (last && n == 0) return;
     size_t tw = text_width(s, n);
     size_t fill = w > tw ? w - tw : 0;
     fputc(' ', out);

@@ -22,7 +22,7 @@
  *  the separator line of '-' joined by '+'.  Header names and values are
  *  left-aligned, except BIGINT and DOUBLE columns whose values are
  *  right-aligned.  No trailing spaces: a left-aligned last cell is not
- *  padded.  Values are rendered with sluice_value_render (NULL: empty);
+ *  padded, and an empty last cell prints nothing after its '|'.  Values are rendered with sluice_value_render (NULL: empty);
  *  widths count UTF-8 characters.  The footer says "(1 row)" or "(N rows)"
  *  with N = footer_rows (normally nrows).  Returns SLUICE_ERR_IO when
  *  writing fails, SLUICE_ERR_NOMEM when out of memory. */
