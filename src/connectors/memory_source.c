@@ -1,7 +1,9 @@
 /*
  * The "memory" source: a queue of records fed through the C API
- * (sluice_memory_source_push / _end), for unit tests and embedding.  No
- * options.  Not thread-safe: push from the thread that polls.
+ * (sluice_memory_source_push / _end), for unit tests and embedding.  Its
+ * only options are the ones the engine reads to decode records (`format`
+ * json|csv, `csv.delimiter`); they are validated here.  Not thread-safe:
+ * push from the thread that polls.
  *
  * Queued bytes are kept in one growing buffer; poll() copies the records it
  * hands out into the batch arena, each followed by SLUICE_RECORD_PADDING
@@ -13,7 +15,7 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 
-static const char *const memory_source_options[] = {NULL};
+static const char *const memory_source_options[] = {"format", "csv.delimiter", NULL};
 
 typedef struct memory_entry {
     size_t value_off, value_len;   /* into bytes */
@@ -39,6 +41,14 @@ static sluice_err_t memory_source_open(const sluice_module_config *cfg, sluice_s
     sluice_err_t err = sluice_conn_check_options(cfg, memory_source_options, "source",
                                                  "memory", errstr, errstr_size);
     if (err) return err;
+    const char *format = sluice_module_config_get(cfg, "format");
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+        return sluice_conn_bad_option(cfg, "format", "source", "memory", "expected json or csv",
+                                      errstr, errstr_size);
+    char delim = ',';
+    if ((err = sluice_conn_opt_char(cfg, "csv.delimiter", "source", "memory", &delim, errstr,
+                                    errstr_size)))
+        return err;
     memory_source *ms = calloc(1, sizeof *ms);
     if (!ms) return SLUICE_ERR_NOMEM;
     ms->base.ops = &sluice_memory_source_ops;
