@@ -42,7 +42,7 @@ sluice_err_t sluice_conn_check_options(const sluice_module_config *cfg,
         char loc[300];
         where(&cfg->options[i], loc, sizeof loc);
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                             "%s %s (%s): unknown option '%s'%s (accepted: %s)", kind,
+                             "%s %s (%s): unknown option '%s'%s; accepted: %s", kind,
                              inst_name(cfg), connector, key, loc, list[0] ? list : "none");
     }
     return SLUICE_OK;
