@@ -26,7 +26,8 @@ extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
 /* ---------------- memory source: fed through this C API ---------------- */
 
 /** Queue one record on an open memory source (src must come from
- *  sluice_memory_source_ops.open).  value/key are copied.  The next poll()
+ *  sluice_memory_source_ops.open, possibly inside fault wrappers, which
+ *  are seen through).  value/key are copied.  The next poll()
  *  hands queued records out in order.  Returns SLUICE_ERR_NOMEM or
  *  SLUICE_ERR_INVALID (src is not a memory source or was ended). */
 sluice_err_t sluice_memory_source_push(sluice_source *src, const char *value, size_t value_len,
@@ -39,7 +40,8 @@ sluice_err_t sluice_memory_source_end(sluice_source *src);
 
 /* ---------------- memory sink: read through this C API ---------------- */
 
-/** Number of rows in the memory sink's result table.  With a PRIMARY KEY
+/** Number of rows in the memory sink's result table (fault wrappers around
+ *  a memory sink are seen through; 0 for any other sink).  With a PRIMARY KEY
  *  the table holds one row per key (upserted: the last written wins);
  *  without one, every written row in arrival order. */
 size_t sluice_memory_sink_nrows(const sluice_sink *sink);
@@ -76,8 +78,10 @@ typedef struct sluice_fault_plan {
     int abort_process;    /**< 1: abort() instead of returning an error */
 } sluice_fault_plan;
 
-/** Number of calls of `method` the wrapper has seen on this instance (for
- *  assertions).  -1 if `inst` is not a fault wrapper instance. */
+/** Number of calls of `method` ("open", "poll", "write", "commit",
+ *  "position", "report") the wrapper has seen on this instance, failed ones
+ *  included (for assertions).  -1 if `inst` is not a fault wrapper instance
+ *  or the method name is unknown. */
 long sluice_fault_calls(const void *inst, const char *method);
 
 #ifdef __cplusplus

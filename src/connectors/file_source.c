@@ -1,0 +1,339 @@
+/*
+ * The "file" source: one record per line of a local file (JSON lines), or
+ * per CSV row (the first row is the header; a quoted field may span lines).
+ *
+ * Bounded by default: the file is read to its end, then end_of_input.  With
+ * `follow = true` it behaves like `tail -f`: at the end of the file poll()
+ * waits (polling the file every 10 ms, up to the poll's timeout) for more
+ * lines, and a partial last line is held back until its newline arrives.
+ *
+ * Records point into one large read buffer (1 MiB, grown for longer
+ * records) that keeps SLUICE_RECORD_PADDING readable bytes after every
+ * record; the partial last line of a chunk is carried over to the next.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "connectors/connectors.h"
+#include "connectors/connectors_int.h"
+
+#define FILE_SOURCE_CHUNK (1u << 20)   /* initial read buffer: 1 MiB */
+#define FILE_SOURCE_SLEEP_MS 10        /* follow mode: file polling period */
+
+static const char *const file_source_options[] = {
+    "path", "format", "csv.delimiter", "follow", "max_offsets_per_trigger", "idle_timeout",
+    NULL,
+};
+
+typedef struct file_source {
+    sluice_source base;          /* first: the engine sees a sluice_source */
+    const char *instance;        /* borrowed from the config */
+    const char *path;            /* borrowed from the config */
+    int fd;
+    int csv;                     /* 1: CSV rows (quote-aware splitting) */
+    int follow;
+    int64_t max_per_poll;        /* max_offsets_per_trigger, or INT64_MAX */
+    char *buf;                   /* cap + SLUICE_RECORD_PADDING bytes */
+    size_t cap;                  /* bytes usable for data */
+    size_t start;                /* first byte not yet handed out */
+    size_t end;                  /* bytes of data in buf */
+    size_t scan;                 /* [start, scan) holds no record end */
+    int in_quote;                /* CSV: inside a quoted field at `scan` */
+    int64_t quoted_newlines;     /* CSV: newlines inside quotes in [start, scan) */
+    int64_t line;                /* last line number consumed (1-based) */
+    int done;                    /* bounded: the whole file was handed out */
+    int64_t read_time_ms;        /* wall clock of the last read */
+    char *header;                /* CSV header line, NUL-terminated */
+} file_source;
+
+static int64_t now_realtime_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_monotonic_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+/* Find the next complete record in [start, end).  Returns 1 and sets
+ * the record (value, length, first line number), skipping empty lines, or 0
+ * when more data is needed. */
+static int next_record(file_source *fs, const char **val, size_t *len, int64_t *line_no) {
+    for (;;) {
+        char *p = NULL;
+        if (!fs->csv) {
+            p = memchr(fs->buf + fs->scan, '\n', fs->end - fs->scan);
+            if (!p) { fs->scan = fs->end; return 0; }
+        } else {
+            char *q = fs->buf + fs->scan, *e = fs->buf + fs->end;
+            int inq = fs->in_quote;
+            int64_t nl = fs->quoted_newlines;
+            for (; q < e; q++) {
+                if (*q == '"') inq = !inq;
+                else if (*q == '\n') {
+                    if (!inq) { p = q; break; }
+                    nl++;
+                }
+            }
+            fs->in_quote = inq;
+            fs->quoted_newlines = nl;
+            if (!p) { fs->scan = fs->end; return 0; }
+        }
+        const char *s = fs->buf + fs->start;
+        size_t n = (size_t)(p - s);
+        if (n > 0 && s[n - 1] == '\r') n--;
+        int64_t first = fs->line + 1;
+        fs->line += 1 + fs->quoted_newlines;
+        fs->quoted_newlines = 0;
+        fs->in_quote = 0;
+        fs->start = fs->scan = (size_t)(p - fs->buf) + 1;
+        if (n == 0) continue;  /* empty line: counted, not a record */
+        *val = s;
+        *len = n;
+        *line_no = first;
+        return 1;
+    }
+}
+
+/* At the end of a bounded file: the unterminated last line, if any. */
+static int last_record(file_source *fs, const char **val, size_t *len, int64_t *line_no) {
+    if (fs->start >= fs->end) return 0;
+    const char *s = fs->buf + fs->start;
+    size_t n = fs->end - fs->start;
+    if (s[n - 1] == '\r') n--;
+    int64_t first = fs->line + 1;
+    fs->line += 1 + fs->quoted_newlines;
+    fs->start = fs->scan = fs->end;
+    fs->quoted_newlines = 0;
+    fs->in_quote = 0;
+    if (n == 0) return 0;
+    *val = s;
+    *len = n;
+    *line_no = first;
+    return 1;
+}
+
+/* Read more bytes after `end`.  may_move: no record of this poll points into
+ * the buffer, so it may be compacted or grown.  Returns bytes read (>0), 0 at
+ * end of file, -1 on a read error (errno set), -2 when there is no room
+ * without moving records already handed out, -3 when out of memory. */
+static ssize_t read_more(file_source *fs, int may_move) {
+    if (fs->end == fs->cap) {
+        if (!may_move) return -2;
+        if (fs->start > 0) {
+            size_t keep = fs->end - fs->start;
+            memmove(fs->buf, fs->buf + fs->start, keep);
+            fs->scan -= fs->start;
+            fs->end = keep;
+            fs->start = 0;
+        } else {
+            size_t ncap = fs->cap * 2;
+            char *nb = realloc(fs->buf, ncap + SLUICE_RECORD_PADDING);
+            if (!nb) return -3;
+            memset(nb + fs->cap + SLUICE_RECORD_PADDING, 0, ncap - fs->cap);
+            fs->buf = nb;
+            fs->cap = ncap;
+        }
+    }
+    for (;;) {
+        ssize_t n = read(fs->fd, fs->buf + fs->end, fs->cap - fs->end);
+        if (n < 0 && errno == EINTR) continue;
+        if (n > 0) {
+            fs->end += (size_t)n;
+            fs->read_time_ms = now_realtime_ms();
+        }
+        return n;
+    }
+}
+
+static sluice_err_t read_error(file_source *fs, ssize_t r, char *errstr, size_t errstr_size) {
+    if (r == -3)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM,
+                             "source %s (file): '%s': out of memory for a %zu-byte line",
+                             fs->instance, fs->path, fs->cap);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO,
+                         "source %s (file): cannot read '%s': %s", fs->instance, fs->path,
+                         strerror(errno));
+}
+
+static void file_source_close(sluice_source *src) {
+    if (!src) return;
+    file_source *fs = (file_source *)src;
+    if (fs->fd >= 0) close(fs->fd);
+    free(fs->buf);
+    free(fs->header);
+    free(fs);
+}
+
+static sluice_err_t read_header(file_source *fs, char *errstr, size_t errstr_size) {
+    const char *v = NULL;
+    size_t n = 0;
+    int64_t line = 0;
+    for (;;) {
+        if (next_record(fs, &v, &n, &line)) break;
+        ssize_t r = read_more(fs, 1);
+        if (r > 0) continue;
+        if (r < 0) return read_error(fs, r, errstr, errstr_size);
+        if (!fs->follow && last_record(fs, &v, &n, &line)) break;
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "source %s (file): '%s': no CSV header line (the file is empty)",
+                             fs->instance, fs->path);
+    }
+    fs->header = malloc(n + 1);
+    if (!fs->header) return SLUICE_ERR_NOMEM;
+    memcpy(fs->header, v, n);
+    fs->header[n] = '\0';
+    fs->base.csv_header = fs->header;
+    fs->base.csv_header_len = n;
+    return SLUICE_OK;
+}
+
+static sluice_err_t file_source_open(const sluice_module_config *cfg, sluice_source **out,
+                                     char *errstr, size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    sluice_err_t err = sluice_conn_check_options(cfg, file_source_options, "source", "file",
+                                                 errstr, errstr_size);
+    if (err) return err;
+    const char *path = sluice_module_config_get(cfg, "path");
+    if (!path || !path[0])
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "source %s (file): option 'path' is required", inst);
+    const char *format = sluice_module_config_get(cfg, "format");
+    int csv = 0;
+    if (format && strcmp(format, "csv") == 0) csv = 1;
+    else if (format && strcmp(format, "json") != 0)
+        return sluice_conn_bad_option(cfg, "format", "source", "file", "expected json or csv",
+                                      errstr, errstr_size);
+    char delim = ',';
+    int follow = 0;
+    int64_t maxper = INT64_MAX;
+    if ((err = sluice_conn_opt_char(cfg, "csv.delimiter", "source", "file", &delim, errstr,
+                                    errstr_size)) ||
+        (err = sluice_conn_opt_bool(cfg, "follow", "source", "file", &follow, errstr,
+                                    errstr_size)) ||
+        (err = sluice_conn_opt_posint(cfg, "max_offsets_per_trigger", "source", "file",
+                                      &maxper, errstr, errstr_size)))
+        return err;
+
+    file_source *fs = calloc(1, sizeof *fs);
+    if (!fs) return SLUICE_ERR_NOMEM;
+    fs->base.ops = &sluice_file_source_ops;
+    fs->instance = inst;
+    fs->path = path;
+    fs->csv = csv;
+    fs->follow = follow;
+    fs->max_per_poll = maxper;
+    fs->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fs->fd < 0) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                            "source %s (file): cannot open '%s': %s", inst, path,
+                            strerror(errno));
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(fs->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                            "source %s (file): cannot open '%s': %s", inst, path,
+                            strerror(EISDIR));
+        goto fail;
+    }
+    fs->cap = FILE_SOURCE_CHUNK;
+    fs->buf = calloc(1, fs->cap + SLUICE_RECORD_PADDING);
+    if (!fs->buf) { err = SLUICE_ERR_NOMEM; goto fail; }
+    if (csv && (err = read_header(fs, errstr, errstr_size))) goto fail;
+    *out = &fs->base;
+    return SLUICE_OK;
+fail:
+    file_source_close(&fs->base);
+    return err;
+}
+
+static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *out,
+                                     size_t max_records, int timeout_ms,
+                                     char *errstr, size_t errstr_size) {
+    file_source *fs = (file_source *)src;
+    if (fs->done) {
+        out->end_of_input = 1;
+        return SLUICE_OK;
+    }
+    size_t limit = max_records;
+    if ((uint64_t)fs->max_per_poll < limit) limit = (size_t)fs->max_per_poll;
+    if (limit == 0) return SLUICE_OK;
+
+    /* Records of the previous poll are no longer needed: compact. */
+    if (fs->start > 0) {
+        size_t keep = fs->end - fs->start;
+        memmove(fs->buf, fs->buf + fs->start, keep);
+        fs->scan -= fs->start;
+        fs->end = keep;
+        fs->start = 0;
+    }
+    int64_t deadline = now_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    size_t first = out->count;
+    while (out->count - first < limit) {
+        const char *v;
+        size_t n;
+        int64_t line;
+        int got = next_record(fs, &v, &n, &line);
+        if (!got) {
+            ssize_t r = read_more(fs, out->count == first);
+            if (r > 0) continue;
+            if (r == -2) break;  /* buffer full of records handed out: enough */
+            if (r < 0) return read_error(fs, r, errstr, errstr_size);
+            if (!fs->follow) {
+                got = last_record(fs, &v, &n, &line);
+                fs->done = 1;
+                out->end_of_input = 1;
+            } else {
+                if (out->count > first) break;
+                int64_t left = deadline - now_monotonic_ms();
+                if (left <= 0) break;
+                sleep_ms(left < FILE_SOURCE_SLEEP_MS ? left : FILE_SOURCE_SLEEP_MS);
+                continue;
+            }
+        }
+        if (got) {
+            sluice_record *rec = sluice_record_batch_push(out);
+            if (!rec) return SLUICE_ERR_NOMEM;
+            rec->value = v;
+            rec->value_len = n;
+            rec->partition = 0;
+            rec->offset = line;
+            rec->timestamp_ms = fs->read_time_ms;
+        }
+        if (fs->done) break;
+    }
+    return SLUICE_OK;
+}
+
+static void file_source_position(sluice_source *src, const sluice_record *rec, char *buf,
+                                 size_t size) {
+    file_source *fs = (file_source *)src;
+    snprintf(buf, size, "%s:%lld", fs->path, (long long)rec->offset);
+}
+
+/** The "file" source connector (see the top of this file). */
+const sluice_source_ops sluice_file_source_ops = {
+    .version = SLUICE_MODULE_VERSION,
+    .name = "file",
+    .options = file_source_options,
+    .open = file_source_open,
+    .poll = file_source_poll,
+    .commit = NULL,
+    .position = file_source_position,
+    .close = file_source_close,
+};

@@ -1,0 +1,295 @@
+/*
+ * Contract suite for sources: every source connector passes the same
+ * properties (module.h's source contract).  Each case knows how to create
+ * an instance that holds N known records.
+ */
+#include "sluice_test.h"
+#include "conn_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/connectors.h"
+#include "registry.h"
+
+#define NRECORDS 25
+
+static char *tmpdir;
+
+typedef struct bad_option {
+    const char *key;
+    const char *value;
+} bad_option;
+
+typedef struct source_case {
+    const char *name;
+    const char *connector;          /* looked up through the registry */
+    int csv;                        /* records are CSV rows (with a header) */
+    /* Create an instance whose whole content is lines[0..n). */
+    sluice_err_t (*make)(const struct source_case *sc, sluice_test_cfg *c, const char **lines,
+                         size_t n, sluice_source **out, char *errstr, size_t errstr_size);
+    const char *path_key;           /* the case writes a file at option "path" */
+    bad_option bad[8];              /* each must be rejected alone */
+} source_case;
+
+/* Per-test state: the case and its generated input. */
+typedef struct source_test {
+    const source_case *sc;
+    char path[4096];
+    sluice_test_cfg c;
+    const char *lines[NRECORDS];
+    char storage[NRECORDS][128];
+} source_test;
+
+static void fill_lines(source_test *t) {
+    for (size_t i = 0; i < NRECORDS; i++) {
+        if (t->sc->csv)
+            snprintf(t->storage[i], sizeof t->storage[i], "%zu,row %zu,\"q,%zu\"", i, i, i);
+        else
+            snprintf(t->storage[i], sizeof t->storage[i], "{\"i\":%zu,\"s\":\"row %zu\"}", i, i);
+        t->lines[i] = t->storage[i];
+    }
+}
+
+static int write_lines(const char *path, int csv, const char **lines, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    if (csv) fputs("i,s,q\n", f);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%s\n", lines[i]);
+    return fclose(f);
+}
+
+static sluice_err_t make_file(const source_case *sc, sluice_test_cfg *c, const char **lines,
+                              size_t n, sluice_source **out, char *errstr, size_t errstr_size) {
+    const char *path = sluice_module_config_get(&c->cfg, "path");
+    assert_int_equal(write_lines(path, sc->csv, lines, n), 0);
+    const sluice_source_ops *ops;
+    sluice_err_t err = sluice_registry_source(sc->connector, &ops, errstr, errstr_size);
+    if (err) return err;
+    return ops->open(&c->cfg, out, errstr, errstr_size);
+}
+
+static sluice_err_t make_memory(const source_case *sc, sluice_test_cfg *c, const char **lines,
+                                size_t n, sluice_source **out, char *errstr,
+                                size_t errstr_size) {
+    const sluice_source_ops *ops;
+    sluice_err_t err = sluice_registry_source(sc->connector, &ops, errstr, errstr_size);
+    if (err) return err;
+    if ((err = ops->open(&c->cfg, out, errstr, errstr_size))) return err;
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sluice_memory_source_push(*out, lines[i], strlen(lines[i]), NULL, 0, 0,
+                                                   1000 + (int64_t)i),
+                         SLUICE_OK);
+    assert_int_equal(sluice_memory_source_end(*out), SLUICE_OK);
+    return SLUICE_OK;
+}
+
+static const source_case cases[] = {
+    {.name = "file-json", .connector = "file", .csv = 0, .make = make_file, .path_key = "path",
+     .bad = {{"follow", "maybe"}, {"format", "xml"}, {"max_offsets_per_trigger", "0"},
+             {"max_offsets_per_trigger", "ten"}, {"csv.delimiter", ";;"}, {"bogus", "1"}}},
+    {.name = "file-csv", .connector = "file", .csv = 1, .make = make_file, .path_key = "path",
+     .bad = {{"csv.delimiter", "ab"}, {"follow", "2"}, {"bogus", "1"}}},
+    {.name = "memory", .connector = "memory", .make = make_memory,
+     .bad = {{"bogus", "1"}, {"format", "xml"}}},
+    {.name = "fault(file-json)", .connector = "fault", .make = make_file, .path_key = "path",
+     .bad = {{"fault.nth", "x"}, {"fault.method", "write"}, {"fault.action", "explode"},
+             {"fault.after", "-1"}, {"fault.bogus", "1"}, {"follow", "maybe"}}},
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+static int setup(void **state) {
+    source_test *t = *state;
+    static int seq;
+    snprintf(t->path, sizeof t->path, "%s/input-%d.%s", tmpdir, ++seq, t->sc->csv ? "csv" : "jsonl");
+    sluice_test_cfg_init(&t->c, "flights", NULL);
+    if (strcmp(t->sc->connector, "fault") == 0) sluice_test_cfg_set(&t->c, "fault.inner", "file");
+    if (t->sc->path_key) sluice_test_cfg_set(&t->c, t->sc->path_key, t->path);
+    if (t->sc->csv) sluice_test_cfg_set(&t->c, "format", "csv");
+    fill_lines(t);
+    return 0;
+}
+
+static int teardown(void **state) {
+    source_test *t = *state;
+    remove(t->path);
+    return 0;
+}
+
+static sluice_source *make(source_test *t, size_t n) {
+    char err[512] = "";
+    sluice_source *src = NULL;
+    sluice_err_t rc = t->sc->make(t->sc, &t->c, t->lines, n, &src, err, sizeof err);
+    if (rc != SLUICE_OK) fail_msg("%s: open failed: %s", t->sc->name, err);
+    assert_non_null(src);
+    return src;
+}
+
+/* ---------------- properties ---------------- */
+
+static void open_close_round_trip(void **state) {
+    source_test *t = *state;
+    sluice_source *src = make(t, NRECORDS);
+    const sluice_source_ops *ops = src->ops;
+    assert_int_equal(ops->version, SLUICE_MODULE_VERSION);
+    assert_non_null(ops->name);
+    assert_non_null(ops->options);
+    assert_non_null(ops->poll);
+    if (t->sc->csv) {
+        assert_non_null(src->csv_header);
+        assert_int_equal(src->csv_header_len, 5);
+        assert_memory_equal(src->csv_header, "i,s,q", 5);
+    }
+    ops->close(src);
+    ops->close(NULL);
+}
+
+static void bad_options_rejected(void **state) {
+    source_test *t = *state;
+    for (size_t b = 0; b < 8 && t->sc->bad[b].key; b++) {
+        sluice_test_cfg c = t->c;
+        c.cfg.options = c.options;
+        sluice_test_cfg_set(&c, t->sc->bad[b].key, t->sc->bad[b].value);
+        if (t->sc->path_key) assert_int_equal(write_lines(t->path, t->sc->csv, t->lines, 1), 0);
+        const sluice_source_ops *ops;
+        assert_int_equal(sluice_registry_source(t->sc->connector, &ops, NULL, 0), SLUICE_OK);
+        char err[512] = "";
+        sluice_source *src = NULL;
+        sluice_err_t rc = ops->open(&c.cfg, &src, err, sizeof err);
+        if (rc != SLUICE_ERR_CONFIG)
+            fail_msg("%s: %s=%s: expected a config error, got %d (%s)", t->sc->name,
+                     t->sc->bad[b].key, t->sc->bad[b].value, rc, err);
+        assert_null(src);
+        if (!strstr(err, t->sc->bad[b].key) || !strstr(err, "flights"))
+            fail_msg("%s: message does not name the key or instance: %s", t->sc->name, err);
+    }
+}
+
+static void poll_honours_max_records(void **state) {
+    source_test *t = *state;
+    sluice_source *src = make(t, NRECORDS);
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    size_t total = 0;
+    for (int i = 0; i < 100 && !b.end_of_input; i++) {
+        sluice_record_batch_clear(&b);
+        assert_int_equal(src->ops->poll(src, &b, 3, 0, NULL, 0), SLUICE_OK);
+        assert_true(b.count <= 3);
+        total += b.count;
+    }
+    assert_true(b.end_of_input);
+    assert_int_equal(total, NRECORDS);
+    sluice_record_batch_free(&b);
+    src->ops->close(src);
+}
+
+static void records_are_padded(void **state) {
+    source_test *t = *state;
+    sluice_source *src = make(t, NRECORDS);
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    char copy[256 + SLUICE_RECORD_PADDING];
+    for (int i = 0; i < 100 && !b.end_of_input; i++) {
+        sluice_record_batch_clear(&b);
+        assert_int_equal(src->ops->poll(src, &b, 7, 0, NULL, 0), SLUICE_OK);
+        for (size_t r = 0; r < b.count; r++) {
+            assert_true(b.records[r].value_len <= 256);
+            memcpy(copy, b.records[r].value, b.records[r].value_len + SLUICE_RECORD_PADDING);
+        }
+    }
+    sluice_record_batch_free(&b);
+    src->ops->close(src);
+}
+
+static void bounded_exact_in_order(void **state) {
+    source_test *t = *state;
+    sluice_source *src = make(t, NRECORDS);
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    size_t seen = 0;
+    int64_t last_offset = INT64_MIN;
+    for (int i = 0; i < 100 && !b.end_of_input; i++) {
+        sluice_record_batch_clear(&b);
+        assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
+        for (size_t r = 0; r < b.count; r++, seen++) {
+            assert_true(seen < NRECORDS);
+            const sluice_record *rec = &b.records[r];
+            assert_int_equal(rec->value_len, strlen(t->lines[seen]));
+            assert_memory_equal(rec->value, t->lines[seen], rec->value_len);
+            assert_true(rec->offset > last_offset);
+            last_offset = rec->offset;
+            char pos[512] = "";
+            if (src->ops->position) {
+                src->ops->position(src, rec, pos, sizeof pos);
+                assert_true(pos[0] != '\0');
+            }
+        }
+    }
+    assert_int_equal(seen, NRECORDS);
+    assert_true(b.end_of_input);
+    for (int i = 0; i < 3; i++) {
+        sluice_record_batch_clear(&b);
+        assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
+        assert_int_equal(b.count, 0);
+    }
+    if (src->ops->commit) assert_int_equal(src->ops->commit(src, 1, NULL, 0), SLUICE_OK);
+    sluice_record_batch_free(&b);
+    src->ops->close(src);
+}
+
+static void empty_source_ends(void **state) {
+    source_test *t = *state;
+    if (t->sc->csv) {  /* a CSV file needs its header: write one with no rows */
+        sluice_source *src = make(t, 0);
+        sluice_record_batch b;
+        assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+        assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
+        assert_int_equal(b.count, 0);
+        assert_true(b.end_of_input);
+        sluice_record_batch_free(&b);
+        src->ops->close(src);
+        return;
+    }
+    sluice_source *src = make(t, 0);
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
+    assert_int_equal(b.count, 0);
+    assert_true(b.end_of_input);
+    sluice_record_batch_free(&b);
+    src->ops->close(src);
+}
+
+static const struct {
+    const char *name;
+    CMUnitTestFunction fn;
+} properties[] = {
+    {"open/close round trip", open_close_round_trip},
+    {"invalid options rejected", bad_options_rejected},
+    {"poll honours max_records", poll_honours_max_records},
+    {"records are padded", records_are_padded},
+    {"bounded: exactly N records in order, then end_of_input", bounded_exact_in_order},
+    {"empty input ends", empty_source_ends},
+};
+#define NPROPS (sizeof properties / sizeof properties[0])
+
+int main(void) {
+    tmpdir = sluice_test_mkdtemp("contract_sources");
+    static source_test states[NCASES * NPROPS];
+    static char names[NCASES * NPROPS][160];
+    struct CMUnitTest tests[NCASES * NPROPS];
+    size_t n = 0;
+    for (size_t c = 0; c < NCASES; c++) {
+        for (size_t p = 0; p < NPROPS; p++, n++) {
+            snprintf(names[n], sizeof names[n], "%s: %s", cases[c].name, properties[p].name);
+            states[n].sc = &cases[c];
+            tests[n] = (struct CMUnitTest){.name = names[n], .test_func = properties[p].fn,
+                                           .setup_func = setup, .teardown_func = teardown,
+                                           .initial_state = &states[n]};
+        }
+    }
+    int rc = _cmocka_run_group_tests("sources", tests, n, NULL, NULL);
+    free(tmpdir);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/*
+ * The file sink's specifics: CSV (header, quoting, NULL) and JSON lines
+ * byte for byte, format chosen by extension, truncation at open, and the
+ * error message for a path that cannot be created.
+ */
+#include "sluice_test.h"
+#include "conn_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connectors/connectors.h"
+
+#define T2001 978307200000LL  /* 2001-01-01 00:00:00 UTC in ms */
+
+static char *tmpdir;
+
+static const sluice_column columns[] = {
+    {.name = "k", .type = SLUICE_TYPE_BIGINT},
+    {.name = "name", .type = SLUICE_TYPE_VARCHAR},
+    {.name = "score", .type = SLUICE_TYPE_DOUBLE},
+    {.name = "ts", .type = SLUICE_TYPE_TIMESTAMP},
+};
+static const sluice_schema schema = {.ncolumns = 4, .columns = columns};
+
+static sluice_sink *open_sink(const char *path, const char *format, const char *delim,
+                              sluice_test_cfg *c) {
+    sluice_test_cfg_init(c, "out", &schema);
+    sluice_test_cfg_set(c, "path", path);
+    if (format) sluice_test_cfg_set(c, "format", format);
+    if (delim) sluice_test_cfg_set(c, "csv.delimiter", delim);
+    sluice_sink *s = NULL;
+    char err[512] = "";
+    if (sluice_file_sink_ops.open(&c->cfg, &s, err, sizeof err) != SLUICE_OK)
+        fail_msg("open: %s", err);
+    return s;
+}
+
+static void write_sample(sluice_sink *s) {
+    sluice_row_batch b;
+    assert_int_equal(sluice_row_batch_init(&b, &schema), SLUICE_OK);
+    sluice_value *r = sluice_row_batch_append(&b);
+    r[0] = sluice_value_bigint(1);
+    r[1] = sluice_value_varchar("a,b", 3);
+    r[2] = sluice_value_double(2.5);
+    r[3] = sluice_value_timestamp(T2001);
+    r = sluice_row_batch_append(&b);
+    r[0] = sluice_value_bigint(-2);
+    r[1] = sluice_value_varchar("say \"hi\"", 8);
+    r[2] = sluice_value_null();
+    r[3] = sluice_value_timestamp(T2001 + 61001);
+    assert_int_equal(s->ops->write(s, 1, &b, NULL, 0), SLUICE_OK);
+    assert_int_equal(s->ops->commit(s, 1, NULL, 0), SLUICE_OK);
+    sluice_row_batch_clear(&b);
+    assert_int_equal(s->ops->write(s, 2, &b, NULL, 0), SLUICE_OK);
+    assert_int_equal(s->ops->commit(s, 2, NULL, 0), SLUICE_OK);
+    sluice_row_batch_free(&b);
+}
+
+static void csv_text(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out.csv", tmpdir);
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(path, NULL, NULL, &c);
+    write_sample(s);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,name,score,ts\n"
+                              "1,\"a,b\",2.5,2001-01-01 00:00:00\n"
+                              "-2,\"say \"\"hi\"\"\",,2001-01-01 00:01:01.001\n");
+    free(text);
+    s->ops->close(s);
+}
+
+static void csv_delimiter(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out.txt", tmpdir);
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(path, "csv", ";", &c);
+    write_sample(s);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k;name;score;ts\n"
+                              "1;a,b;2.5;2001-01-01 00:00:00\n"
+                              "-2;\"say \"\"hi\"\"\";;2001-01-01 00:01:01.001\n");
+    free(text);
+    s->ops->close(s);
+}
+
+static void json_text(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/out.jsonl", tmpdir);
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(path, NULL, NULL, &c);
+    write_sample(s);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text,
+                        "{\"k\":1,\"name\":\"a,b\",\"score\":2.5,\"ts\":\"2001-01-01 00:00:00\"}\n"
+                        "{\"k\":-2,\"name\":\"say \\\"hi\\\"\",\"score\":null,"
+                        "\"ts\":\"2001-01-01 00:01:01.001\"}\n");
+    free(text);
+    s->ops->close(s);
+}
+
+static void truncates_at_open(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/again.csv", tmpdir);
+    assert_int_equal(sluice_test_write_file(path, "old content\nmore\n"), 0);
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(path, NULL, NULL, &c);
+    assert_int_equal(s->ops->commit(s, 0, NULL, 0), SLUICE_OK);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,name,score,ts\n");
+    free(text);
+    s->ops->close(s);
+}
+
+static void uncreatable_path_message(void **state) {
+    (void)state;
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "out", &schema);
+    sluice_test_cfg_set(&c, "path", "/nonexistent-dir/x.csv");
+    sluice_sink *s = NULL;
+    char err[512] = "";
+    assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(s);
+    assert_string_equal(err, "sink out (file): cannot create '/nonexistent-dir/x.csv': "
+                             "No such file or directory");
+    sluice_test_cfg_init(&c, "out", &schema);
+    assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "'path'"));
+}
+
+int main(void) {
+    tmpdir = sluice_test_mkdtemp("unit_file_sink");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(csv_text),
+        cmocka_unit_test(csv_delimiter),
+        cmocka_unit_test(json_text),
+        cmocka_unit_test(truncates_at_open),
+        cmocka_unit_test(uncreatable_path_message),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(tmpdir);
+    return rc;
+}
