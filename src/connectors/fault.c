@@ -226,7 +226,7 @@ static void fault_source_position(sluice_source *src, const sluice_record *rec, 
 const sluice_source_ops sluice_fault_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "fault",
-    .options = fault_options,
+    .options = NULL, /* fault.* keys are checked here; the rest by the inner connector */
     .open = fault_source_open,
     .poll = fault_source_poll,
     .commit = fault_source_commit,
@@ -296,7 +296,7 @@ static sluice_err_t fault_sink_report(sluice_sink *sink, FILE *out,
 const sluice_sink_ops sluice_fault_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "fault",
-    .options = fault_options,
+    .options = NULL, /* fault.* keys are checked here; the rest by the inner connector */
     .open = fault_sink_open,
     .write = fault_sink_write,
     .commit = fault_sink_commit,
