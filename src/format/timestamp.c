@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "format/format.h"
+#include "format/format_int.h"
 
 #define MS_PER_DAY 86400000LL
 
@@ -250,12 +250,14 @@ static int parse_iso(const char *s, size_t len, int64_t *ms) {
 
 /* ---------------- strptime fast path ---------------- */
 
+static inline int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 /* glibc's get_number(): skip whitespace, then 1..maxdigits digits, stopping
  * early once another digit would exceed `to`. */
 static inline int get_number(const char **pp, const char *end, int from, int to, int maxdigits,
                              int *out) {
     const char *p = *pp;
-    while (p < end && isspace((unsigned char)*p)) p++;
+    while (p < end && is_space(*p)) p++;
     if (p >= end || (unsigned)(*p - '0') > 9) return -1;
     int v = 0;
     do {
@@ -303,7 +305,7 @@ static int parse_fast(const sluice_ts_format *f, const char *s, size_t len, int6
             p++;
             break;
         case D_SPACE:
-            while (p < end && isspace((unsigned char)*p)) p++;
+            while (p < end && is_space(*p)) p++;
             break;
         case D_YEAR: rc = get_number(&p, end, 0, 9999, 4, &y); break;
         case D_MON: rc = get_number(&p, end, 1, 12, 2, &mo); have_md = 1; break;
@@ -347,22 +349,6 @@ static int parse_strptime(const sluice_ts_format *f, const char *s, size_t len, 
 
 /* ---------------- epoch ---------------- */
 
-static int parse_int64(const char *s, size_t len, int64_t *out) {
-    const char *p = s, *end = s + len;
-    int neg = 0;
-    if (p < end && (*p == '-' || *p == '+')) neg = *p++ == '-';
-    if (p == end) return -1;
-    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; p < end; p++) {
-        unsigned c = (unsigned char)*p - '0';
-        if (c > 9) return -1;
-        if (v > (limit - c) / 10) return -1;
-        v = v * 10 + c;
-    }
-    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
-    return 0;
-}
-
 int sluice_ts_from_number(const sluice_ts_format *f, double num, int64_t *ms) {
     if (!sluice_ts_format_is_epoch(f)) return -1;
     double x = f->kind == TS_EPOCH_S ? num * 1000.0 : num;
@@ -373,7 +359,7 @@ int sluice_ts_from_number(const sluice_ts_format *f, double num, int64_t *ms) {
 
 static int parse_epoch(const sluice_ts_format *f, const char *s, size_t len, int64_t *ms) {
     int64_t v;
-    if (parse_int64(s, len, &v) == 0) {
+    if (sluice_format_parse_int64(s, len, &v) == 0) {
         if (f->kind == TS_EPOCH_S && __builtin_mul_overflow(v, 1000, &v)) return -1;
         *ms = v;
         return 0;
