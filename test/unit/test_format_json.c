@@ -187,6 +187,10 @@ static void test_escaped_keys_and_strings(void **state) {
     decode_ok("{\"ori\\\"gin\":\"a\\u0000b\"}");
     assert_varchar_n(&F.out[1], "a\0b", 3);
 
+    /* a duplicated key: the first occurrence wins (as with at_pointer) */
+    decode_ok("{\"delay\":1,\"delay\":2}");
+    assert_bigint(&F.out[0], 1);
+
     /* a key that is a prefix of a wanted name, and one that extends it */
     decode_ok("{\"dela\":1,\"delayed\":2}");
     assert_null_value(&F.out[0]);
