@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: install dependencies, build, run every test (unit,
+# contract, integration), run them again under ASan+UBSan, then measure
+# line coverage of src/ and inject/ with lcov (fails under 85%).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== dependencies"
+ci/install-deps.sh
+
+echo "== build and test"
+ci/build.sh build
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== sanitizers (ASan + UBSan)"
+ci/build.sh build-asan -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+   ctest --output-on-failure -j"$jobs")
+
+echo "== coverage"
+coverage/coverage.sh build-cov
