@@ -98,7 +98,8 @@ typedef struct sluice_ast_sink {
     int line, col;
     const char **primary_key;      /**< PRIMARY KEY (...) names, or NULL */
     size_t nprimary_key;
-    int pk_line, pk_col;
+    int pk_line, pk_col;           /**< of the PRIMARY keyword */
+    int *pk_lines, *pk_cols;       /**< nprimary_key: position of each name */
     sluice_ast_select_item *items;
     size_t nitems;
     const char *from;              /**< FROM source name */

@@ -744,8 +744,10 @@ static void parse_primary_key(parser *p, sluice_ast_sink *k) {
     k->pk_col = t->col;
     expect_kw(p, "KEY");
     expect_op(p, "(");
-    vec names = {0};
+    vec names = {0}, lines = {0}, cols = {0};
     for (;;) {
+        *(int *)vec_push(p, &lines, sizeof(int)) = cur(p)->line;
+        *(int *)vec_push(p, &cols, sizeof(int)) = cur(p)->col;
         *(const char **)vec_push(p, &names, sizeof(const char *)) = expect_name(p, "a column name");
         if (is_op(cur(p), ")")) break;
         if (!is_op(cur(p), ",")) fail_at(p, cur(p), "')' or ','");
@@ -754,6 +756,8 @@ static void parse_primary_key(parser *p, sluice_ast_sink *k) {
     next(p);
     k->primary_key = names.data;
     k->nprimary_key = names.n;
+    k->pk_lines = lines.data;
+    k->pk_cols = cols.data;
 }
 
 /* item {, item} FROM, with item := expr [[AS] alias]; SELECT is read. */

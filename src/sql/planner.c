@@ -943,12 +943,12 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
             for (j = 0; j < s->nitems; j++)
                 if (strcmp(cols[j].name, s->primary_key[k]) == 0) break;
             if (j == s->nitems)
-                return plan_err(c, s->pk_line, s->pk_col, "PRIMARY KEY column '%s' is not an output column of sink %s",
+                return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY column '%s' is not an output column of sink %s",
                                 s->primary_key[k], s->name),
                        SLUICE_ERR_SQL;
             for (size_t m = 0; m < npk; m++)
                 if (pk[m] == j)
-                    return plan_err(c, s->pk_line, s->pk_col, "PRIMARY KEY names '%s' twice", s->primary_key[k]),
+                    return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY names '%s' twice", s->primary_key[k]),
                            SLUICE_ERR_SQL;
             pk[npk++] = j;
         }
