@@ -1,0 +1,383 @@
+/*
+ * Unit tests for the planner (spec/sql.md): semantic errors with their
+ * FILE:LINE:COL, and the compiled plan of valid queries (output schema,
+ * default PRIMARY KEY, output mode, windows).
+ *
+ * Every pipeline is the three source lines below followed by the sink on
+ * line 4, so an error in the sink is at p.sql:4:COL, COL counted by hand.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/plan.h"
+#include "sluice_test.h"
+#include "sql/parser.h"
+
+static const char sources[] =
+    "CREATE SOURCE f (ts TIMESTAMP, delay BIGINT, dist DOUBLE, origin VARCHAR, ok BOOLEAN,\n"
+    "                 WATERMARK FOR ts AS ts - INTERVAL '5' MINUTE);\n"
+    "CREATE SOURCE nowm (t2 TIMESTAMP, v BIGINT);\n";
+
+static sluice_arena *arena;
+static sluice_plan *plan;
+static char errstr[1024];
+
+static int setup(void **state) {
+    (void)state;
+    arena = sluice_arena_new(0);
+    plan = NULL;
+    errstr[0] = '\0';
+    return arena ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    sluice_plan_free(plan);
+    sluice_arena_destroy(arena);
+    return 0;
+}
+
+static sluice_err_t build(const char *sink) {
+    char sql[4096];
+    snprintf(sql, sizeof sql, "%s%s\n", sources, sink);
+    sluice_ast_pipeline *ast = NULL;
+    sluice_err_t err = sluice_sql_parse(sql, strlen(sql), "p.sql", arena, &ast, errstr, sizeof errstr);
+    if (err != SLUICE_OK) fail_msg("syntax error where none was expected: %s", errstr);
+    return sluice_plan_build(ast, &plan, errstr, sizeof errstr);
+}
+
+static const sluice_query_plan *plan_ok(const char *sink) {
+    if (build(sink) != SLUICE_OK) fail_msg("plan failed: %s", errstr);
+    assert_int_equal(plan->nqueries, 1);
+    return &plan->queries[0];
+}
+
+static void plan_fails_at(const char *sink, int col, const char *phrase) {
+    assert_int_equal(build(sink), SLUICE_ERR_SQL);
+    assert_null(plan);
+    char want[64];
+    snprintf(want, sizeof want, "p.sql:4:%d: ", col);
+    if (strncmp(errstr, want, strlen(want)) != 0) fail_msg("expected '%s...', got '%s'", want, errstr);
+    if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
+}
+
+/* Error at line 4, column within [lo, hi] (for constructs spanning tokens). */
+static void plan_fails_between(const char *sink, int lo, int hi, const char *phrase) {
+    assert_int_equal(build(sink), SLUICE_ERR_SQL);
+    int line = 0, col = 0;
+    if (sscanf(errstr, "p.sql:%d:%d: ", &line, &col) != 2) fail_msg("no position in '%s'", errstr);
+    assert_int_equal(line, 4);
+    if (col < lo || col > hi) fail_msg("column %d not in [%d, %d]: %s", col, lo, hi, errstr);
+    if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
+}
+
+/* ---- semantic errors ------------------------------------------------------------ */
+
+static void test_unknown_column(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT nope AS v FROM f;", 25, "unknown column 'nope'");
+}
+
+static void test_unknown_source_in_from(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT delay FROM nosuch;", 36, "unknown source 'nosuch'");
+}
+
+static void test_aggregate_in_where(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT delay FROM f WHERE COUNT(*) > 1;", 44, "not allowed in WHERE");
+    teardown(state);
+    setup(state);
+    plan_fails_at("CREATE SINK o AS SELECT delay FROM f WHERE delay > 1 AND SUM(delay) > 3;", 58,
+                  "not allowed in WHERE");
+}
+
+static void test_nested_aggregate(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, SUM(MAX(delay)) AS s FROM f GROUP BY origin;", 37, "nested");
+}
+
+static void test_non_grouped_column_in_select(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, delay FROM f GROUP BY origin;", 33, "GROUP BY");
+}
+
+static void test_append_on_non_windowed_aggregate(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM f GROUP BY origin EMIT APPEND;", 75,
+                  "APPEND");
+}
+
+static void test_window_on_column_without_watermark(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY TUMBLE(t2, INTERVAL '1' HOUR);", 65,
+                  "WATERMARK");
+}
+
+static void test_hop_size_not_a_multiple_of_slide(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY HOP(ts, INTERVAL '2' MINUTE, INTERVAL '5' "
+                  "MINUTE);",
+                  84, "multiple");
+}
+
+static void test_expression_without_alias(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT delay + 1 FROM f;", 25, "AS");
+}
+
+static void test_duplicate_output_name(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT delay, dist AS delay FROM f;", 32, "duplicate output column 'delay'");
+}
+
+static void test_primary_key_naming_a_non_output_column(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o PRIMARY KEY (delay, nope) AS SELECT delay FROM f;", 35, "'nope'");
+}
+
+static void test_type_error_varchar_plus_bigint(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT 'a' + 1 AS v FROM f;", 25, "VARCHAR and BIGINT");
+}
+
+static void test_type_error_where_not_boolean(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT delay FROM f WHERE delay;", 44, "BOOLEAN");
+}
+
+static void test_session_window_not_supported_yet(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' MINUTE);", 55,
+                  "not supported yet");
+}
+
+static void test_order_by_limit_not_supported_yet(void **state) {
+    (void)state;
+    /* the error points into the ORDER BY ... LIMIT clause (ORDER at 115, LIMIT at 131) */
+    plan_fails_between("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, "
+                       "INTERVAL '1' HOUR), origin ORDER BY n DESC LIMIT 3;",
+                       115, 131, "not supported yet");
+}
+
+static void test_proctime_not_supported_yet(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);",
+                  62, "not supported yet");
+}
+
+static void test_emit_update_on_stateless_query(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT delay FROM f EMIT UPDATE;", 43, "UPDATE");
+}
+
+static void test_cast_of_a_bad_literal_is_an_error(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT CAST('abc' AS BIGINT) AS v FROM f;", 30, "'abc'");
+}
+
+/* ---- the plan of valid queries --------------------------------------------------- */
+
+static void test_output_schema_names_and_types(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, origin, COUNT(*) AS n, COUNT(delay) AS nd, "
+                "SUM(delay) AS sd, SUM(dist) AS sx, AVG(delay) AS ad, MIN(origin) AS mo, MAX(ts) AS mt, "
+                "MIN(dist) AS mind FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), origin;");
+    static const struct {
+        const char *name;
+        sluice_type_t type;
+    } want[] = {{"window_start", SLUICE_TYPE_TIMESTAMP}, {"window_end", SLUICE_TYPE_TIMESTAMP},
+                {"origin", SLUICE_TYPE_VARCHAR},         {"n", SLUICE_TYPE_BIGINT},
+                {"nd", SLUICE_TYPE_BIGINT},              {"sd", SLUICE_TYPE_BIGINT},
+                {"sx", SLUICE_TYPE_DOUBLE},              {"ad", SLUICE_TYPE_DOUBLE},
+                {"mo", SLUICE_TYPE_VARCHAR},             {"mt", SLUICE_TYPE_TIMESTAMP},
+                {"mind", SLUICE_TYPE_DOUBLE}};
+    assert_int_equal(q->schema.ncolumns, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < q->schema.ncolumns; i++) {
+        assert_string_equal(q->schema.columns[i].name, want[i].name);
+        if (q->schema.columns[i].type != want[i].type)
+            fail_msg("column %s: type %s, expected %s", want[i].name, sluice_type_name(q->schema.columns[i].type),
+                     sluice_type_name(want[i].type));
+    }
+    assert_true(q->aggregate);
+}
+
+static void test_column_name_without_alias_is_the_column(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT origin, delay AS d, `dist` FROM f;");
+    assert_string_equal(q->schema.columns[0].name, "origin");
+    assert_string_equal(q->schema.columns[1].name, "d");
+    assert_string_equal(q->schema.columns[2].name, "dist");
+}
+
+static void test_default_primary_key_of_windowed_aggregate(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT window_start, window_end, origin, COUNT(*) AS n "
+                                         "FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), origin;");
+    assert_int_equal(q->schema.npk, 3);
+    assert_int_equal(q->schema.pk[0], 0);
+    assert_int_equal(q->schema.pk[1], 1);
+    assert_int_equal(q->schema.pk[2], 2);
+}
+
+static void test_no_default_primary_key_when_a_key_column_is_not_selected(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT window_start, COUNT(*) AS n "
+                                         "FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), origin;");
+    assert_int_equal(q->schema.npk, 0);
+}
+
+static void test_default_primary_key_of_non_windowed_aggregate(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n, origin FROM f GROUP BY origin;");
+    assert_int_equal(q->schema.npk, 1);
+    assert_int_equal(q->schema.pk[0], 1);
+    assert_int_equal(q->window, SLUICE_WINDOW_NONE);
+}
+
+static void test_default_primary_key_with_group_by_expression(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT LOWER(origin) AS o, COUNT(*) AS n FROM f GROUP BY LOWER(origin);");
+    assert_int_equal(q->schema.npk, 1);
+    assert_int_equal(q->schema.pk[0], 0);
+}
+
+static void test_stateless_query_has_no_primary_key(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT ts, delay FROM f WHERE delay > 60;");
+    assert_int_equal(q->schema.npk, 0);
+    assert_false(q->aggregate);
+}
+
+static void test_explicit_primary_key_in_its_order(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o PRIMARY KEY (origin, window_start) AS SELECT window_start, origin, COUNT(*) AS n "
+                "FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), origin;");
+    assert_int_equal(q->schema.npk, 2);
+    assert_int_equal(q->schema.pk[0], 1);
+    assert_int_equal(q->schema.pk[1], 0);
+}
+
+static void test_aggregate_defaults_to_update(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM f GROUP BY origin;");
+    assert_int_equal(q->emit, SLUICE_EMIT_UPDATE);
+}
+
+static void test_windowed_aggregate_defaults_to_update(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE);");
+    assert_int_equal(q->emit, SLUICE_EMIT_UPDATE);
+}
+
+static void test_stateless_query_is_append(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT delay FROM f;");
+    assert_int_equal(q->emit, SLUICE_EMIT_APPEND);
+}
+
+static void test_explicit_emit_modes_are_kept(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM f GROUP BY origin EMIT COMPLETE;");
+    assert_int_equal(q->emit, SLUICE_EMIT_COMPLETE);
+    teardown(state);
+    setup(state);
+    q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE) EMIT APPEND;");
+    assert_int_equal(q->emit, SLUICE_EMIT_APPEND);
+}
+
+static void test_aggregate_without_group_by(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n, MAX(delay) AS m FROM f;");
+    assert_true(q->aggregate);
+    assert_int_equal(q->ngroup, 0);
+    assert_int_equal(q->naggs, 2);
+    assert_int_equal(q->emit, SLUICE_EMIT_UPDATE);
+}
+
+static void test_tumble_size_in_ms(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR);");
+    assert_int_equal(q->window, SLUICE_WINDOW_TUMBLE);
+    assert_int_equal(q->size_ms, 3600000);
+    assert_int_equal(q->slide_ms, 3600000);
+    assert_int_equal(q->ts_column, 0);
+}
+
+static void test_hop_slide_and_size_in_ms(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f "
+                                         "GROUP BY HOP(ts, INTERVAL '15' MINUTE, INTERVAL '1' HOUR);");
+    assert_int_equal(q->window, SLUICE_WINDOW_HOP);
+    assert_int_equal(q->slide_ms, 900000);
+    assert_int_equal(q->size_ms, 3600000);
+}
+
+static void test_watermark_delay_in_ms(void **state) {
+    (void)state;
+    plan_ok("CREATE SINK o AS SELECT delay FROM f;");
+    assert_int_equal(plan->nsources, 2);
+    assert_true(plan->sources[0].has_watermark);
+    assert_int_equal(plan->sources[0].watermark_column, 0);
+    assert_int_equal(plan->sources[0].watermark_delay_ms, 300000);
+    assert_false(plan->sources[1].has_watermark);
+}
+
+static void test_same_aggregate_twice_shares_a_slot(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM f GROUP BY origin "
+                                         "HAVING COUNT(*) > 1;");
+    assert_int_equal(q->naggs, 1);
+    assert_non_null(q->having);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+        T(test_unknown_column),
+        T(test_unknown_source_in_from),
+        T(test_aggregate_in_where),
+        T(test_nested_aggregate),
+        T(test_non_grouped_column_in_select),
+        T(test_append_on_non_windowed_aggregate),
+        T(test_window_on_column_without_watermark),
+        T(test_hop_size_not_a_multiple_of_slide),
+        T(test_expression_without_alias),
+        T(test_duplicate_output_name),
+        T(test_primary_key_naming_a_non_output_column),
+        T(test_type_error_varchar_plus_bigint),
+        T(test_type_error_where_not_boolean),
+        T(test_session_window_not_supported_yet),
+        T(test_order_by_limit_not_supported_yet),
+        T(test_proctime_not_supported_yet),
+        T(test_emit_update_on_stateless_query),
+        T(test_cast_of_a_bad_literal_is_an_error),
+        T(test_output_schema_names_and_types),
+        T(test_column_name_without_alias_is_the_column),
+        T(test_default_primary_key_of_windowed_aggregate),
+        T(test_no_default_primary_key_when_a_key_column_is_not_selected),
+        T(test_default_primary_key_of_non_windowed_aggregate),
+        T(test_default_primary_key_with_group_by_expression),
+        T(test_stateless_query_has_no_primary_key),
+        T(test_explicit_primary_key_in_its_order),
+        T(test_aggregate_defaults_to_update),
+        T(test_windowed_aggregate_defaults_to_update),
+        T(test_stateless_query_is_append),
+        T(test_explicit_emit_modes_are_kept),
+        T(test_aggregate_without_group_by),
+        T(test_tumble_size_in_ms),
+        T(test_hop_slide_and_size_in_ms),
+        T(test_watermark_delay_in_ms),
+        T(test_same_aggregate_twice_shares_a_slot),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
