@@ -79,6 +79,7 @@ typedef struct source_state {
     size_t nparts, pcap;
     int64_t watermark;
     int ended;
+    int had_input;             /* records arrived in the current epoch */
     size_t *queries;
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
@@ -352,7 +353,7 @@ static void finalize_windows(query_state *qs, int64_t wm) {
     qs->last = 0;
 }
 
-static int query_emit(query_state *qs, int64_t wm) {
+static int query_emit(query_state *qs, int64_t wm, int had_input) {
     const sluice_query_plan *q = qs->q;
     if (!q->aggregate) return 0; /* stateless rows were emitted in process() */
     switch (q->emit) {
@@ -371,7 +372,9 @@ static int query_emit(query_state *qs, int64_t wm) {
         break;
     case SLUICE_EMIT_COMPLETE:
         /* Spark: complete mode keeps the whole result table (state is not
-         * dropped by the watermark); late rows are still dropped */
+         * dropped by the watermark); late rows are still dropped.  A trigger
+         * that brought no records runs no micro-batch, so emits nothing. */
+        if (!had_input) break;
         for (size_t i = 0; i < qs->nwindows; i++) {
             clear_dirty(qs, qs->windows[i]);
             if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
@@ -399,6 +402,7 @@ static void begin_epoch(sluice_engine *en) {
     if (en->epoch_open) return;
     sluice_arena_reset(en->batch_arena);
     for (size_t i = 0; i < en->plan->nqueries; i++) sluice_row_batch_clear(&en->queries[i].out);
+    for (size_t i = 0; i < en->plan->nsources; i++) en->sources[i].had_input = 0;
     en->epoch_open = 1;
 }
 
@@ -560,6 +564,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
         ss->recs[ss->nrows++] = rec;
     }
     if (in->end_of_input) ss->ended = 1;
+    if (in->count) ss->had_input = 1;
     for (size_t k = 0; k < ss->nqueries; k++) {
         query_state *qs = &en->queries[ss->queries[k]];
         sluice_err_t err = qs->q->aggregate ? run_aggregate(en, qs, ss) : run_stateless(en, qs, ss);
@@ -599,7 +604,8 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
     for (size_t k = 0; k < en->plan->nqueries; k++) {
         query_state *qs = &en->queries[k];
-        if (query_emit(qs, en->sources[qs->q->source].watermark) != 0)
+        const source_state *ss = &en->sources[qs->q->source];
+        if (query_emit(qs, ss->watermark, ss->had_input) != 0)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s: out of memory", qs->q->name);
         out[k] = &qs->out;
     }
