@@ -168,6 +168,19 @@ static sluice_err_t where_err(char *errstr, size_t errstr_size, const sluice_con
 /* Check every section and [pipeline] key before anything else. */
 static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errstr_size) {
     const sluice_config *cfg = p->cfg;
+    /* headers first, so that an unknown section is reported at its [header]
+     * line (an empty one has no entries at all) */
+    for (size_t i = 0; i < cfg->nsections; i++) {
+        const char *s = cfg->sections[i].name;
+        int ok = strcmp(s, "pipeline") == 0 || strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0 ||
+                 (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
+                 (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0);
+        if (!ok)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s:%d:1: unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] "
+                                 "with a source of the SQL, or [sink NAME] with a sink of the SQL)",
+                                 cfg->path, cfg->sections[i].line, s);
+    }
     for (size_t i = 0; i < cfg->nentries; i++) {
         const sluice_config_entry *e = &cfg->entries[i];
         const char *s = e->section;
@@ -192,18 +205,6 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
         return where_err(errstr, errstr_size, e,
                          "unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] or [sink NAME])",
                          s, "", "");
-    }
-    /* empty sections are not seen as entries: check the headers too */
-    for (size_t i = 0; i < cfg->nsections; i++) {
-        const char *s = cfg->sections[i].name;
-        int ok = strcmp(s, "pipeline") == 0 || strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0 ||
-                 (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
-                 (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0);
-        if (!ok)
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s:%d:1: unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] "
-                                 "with a source of the SQL, or [sink NAME] with a sink of the SQL)",
-                                 cfg->path, cfg->sections[i].line, s);
     }
     return SLUICE_OK;
 }
