@@ -106,25 +106,31 @@ sluice_cmd() { # DATA CSV -> SL_ARGS
 CHECKS_OK=1
 check_output() {
     local csv=$1 ref=$2 label=$3
-    local want_rows want_groups want_max
+    local want_rows want_groups want_max want_sum
     want_rows=$(sed -n 's/.*rows=\([0-9]*\).*/\1/p' <<<"$ref")
     want_groups=$(sed -n 's/.*groups=\([0-9]*\).*/\1/p' <<<"$ref")
     want_max=$(sed -n 's/.*max_sum=\(-\{0,1\}[0-9]*\).*/\1/p' <<<"$ref")
+    want_sum=$(sed -n 's/.*delay_sum=\(-\{0,1\}[0-9]*\).*/\1/p' <<<"$ref")
     [[ -f $csv ]] || { echo "  $label: FAIL: sluice wrote no output file $csv" >&2; CHECKS_OK=0; return; }
     local got
     got=$(awk -F, '
         { gsub(/"/, "") }
         NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i
-                  if (!("flights" in col) || !("max_delay" in col)) { print "bad-header"; exit } next }
-        { groups++; rows += $col["flights"]; maxsum += $col["max_delay"] }
-        END { if (!("flights" in col)) exit; printf "%d %d %d\n", groups, rows, maxsum }' "$csv")
-    local got_groups got_rows got_max
-    read -r got_groups got_rows got_max <<<"$got"
-    if [[ $got_groups == "$want_groups" && $got_rows == "$want_rows" && $got_max == "$want_max" ]]; then
-        echo "  $label: OK: $got_groups groups, $got_rows rows, sum of max_delay $got_max (= reference)" >&2
+                  if (!("flights" in col) || !("avg_delay" in col) || !("max_delay" in col)) {
+                      print "bad-header"; exit }
+                  next }
+        { groups++; n = $col["flights"]; rows += n; maxsum += $col["max_delay"]
+          s = $col["avg_delay"] * n; sum += (s < 0) ? int(s - 0.5) : int(s + 0.5) }
+        END { if (!("flights" in col)) exit; printf "%d %d %d %d\n", groups, rows, sum, maxsum }' "$csv")
+    local got_groups got_rows got_sum got_max
+    read -r got_groups got_rows got_sum got_max <<<"$got"
+    if [[ $got_groups == "$want_groups" && $got_rows == "$want_rows" && $got_sum == "$want_sum" &&
+          $got_max == "$want_max" ]]; then
+        echo "  $label: OK: $got_groups groups, $got_rows rows, sum of avg_delay*flights $got_sum," \
+             "sum of max_delay $got_max (= reference)" >&2
     else
-        echo "  $label: FAIL: sluice groups/rows/sum(max_delay) = ${got:-<empty>}," \
-             "reference = $want_groups $want_rows $want_max" >&2
+        echo "  $label: FAIL: sluice groups/rows/sum(avg_delay*flights)/sum(max_delay) = ${got:-<empty>}," \
+             "reference = $want_groups $want_rows $want_sum $want_max" >&2
         CHECKS_OK=0
     fi
 }
@@ -192,7 +198,7 @@ reference        $REF_CPU CPU-s ($REF_WALL s wall)  $(mrows "$REF_RATE") M rows/
 ratio            $RATIO  (sluice / reference)
 peak RSS         $(mib "$SL_RSS") MiB at $ROWS rows, $( ((BIG_ROWS > 0)) && echo "$(mib "$BIG_RSS") MiB at $BIG_ROWS rows (x$GROWTH)" || echo "large run skipped")
 
-[$V_CHECK] output matches the reference (groups, rows, sum of MAX)
+[$V_CHECK] output matches the reference (groups, rows, sums of AVG*COUNT and MAX)
 [$V_RATE] sluice >= $(mrows $TARGET_ROWS_PER_CPU_S) M rows/CPU-s
 [$V_RATIO] ratio >= $TARGET_RATIO
 [$V_RSS] $( ((BIG_ROWS > 0)) && echo "peak RSS at $BIG_ROWS rows <= ${TARGET_RSS_GROWTH}x peak RSS at $ROWS rows" || echo "peak RSS growth (large run skipped: BENCH_BIG_ROWS=0)")
