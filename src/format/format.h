@@ -110,7 +110,11 @@ sluice_err_t sluice_decoder_new(const sluice_decoder_options *opts,
  *  of a VARCHAR column is the empty string.  JSON number -> BIGINT needs an
  *  integral value; a JSON string converts to BIGINT/DOUBLE/BOOLEAN only when
  *  it parses completely; TIMESTAMP from a string per ts_format, from a number
- *  only under epoch formats.  VARCHAR bytes are copied into `arena`.
+ *  only under epoch formats.  BOOLEAN takes JSON true/false, the numbers
+ *  0/1, or the text true/false/1/0 (any case).  VARCHAR from a JSON number,
+ *  boolean, object or array is its JSON text.  A CSV record with more
+ *  fields than the header (without a header: than nfields) is malformed.
+ *  VARCHAR bytes are copied into `arena`.
  *  Returns SLUICE_ERR_MALFORMED with `reason` (e.g. "invalid JSON",
  *  "column 'delay': expected BIGINT, got \"abc\"") when the record is bad;
  *  then out is unspecified. */
@@ -128,7 +132,8 @@ sluice_err_t sluice_csv_write_header(FILE *f, const sluice_column *cols, size_t 
                                      char delimiter);
 
 /** Write one row as a CSV line: values rendered per sluice_value_render,
- *  NULL as an empty field, quoted per RFC 4180 when needed. */
+ *  NULL as an empty field, an empty VARCHAR as "", quoted per RFC 4180
+ *  when needed (the delimiter, a quote, CR or LF inside). */
 sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols,
                                   char delimiter);
 
@@ -140,7 +145,8 @@ sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
                                    const sluice_value *row, size_t ncols);
 
 /** Write a JSON string literal (quotes included, escaped as RFC 8259) of
- *  len bytes to f.  Used for dead letters and progress lines. */
+ *  len bytes to f; embedded NUL bytes become \u0000, other bytes >= 0x80
+ *  pass through.  Used for dead letters and progress lines. */
 sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len);
 
 #ifdef __cplusplus

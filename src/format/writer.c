@@ -1,0 +1,168 @@
+/*
+ * Writers: rows as CSV lines (RFC 4180 quoting by libcsv's csv_fwrite2) and
+ * as JSON lines (string escaping by cJSON).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <csv.h>
+
+#include "format/format.h"
+
+#define PUT(f, s, n) \
+    do { \
+        size_t n_ = (n); \
+        if (n_ && fwrite((s), 1, n_, (f)) != n_) return SLUICE_ERR_IO; \
+    } while (0)
+
+#define PUTC(f, c) \
+    do { \
+        if (fputc((c), (f)) == EOF) return SLUICE_ERR_IO; \
+    } while (0)
+
+/* ---------------- CSV ---------------- */
+
+/* One CSV field: quoted (by libcsv) when it holds the delimiter, a quote or
+ * a line break, or when it is empty but present (so "" differs from a
+ * NULL's empty field). */
+static sluice_err_t csv_field(FILE *f, const char *s, size_t len, char delimiter, int empty_quoted) {
+    int quote = len == 0 && empty_quoted;
+    for (size_t i = 0; i < len && !quote; i++)
+        quote = s[i] == delimiter || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
+    if (!quote) {
+        PUT(f, s, len);
+        return SLUICE_OK;
+    }
+    if (csv_fwrite2(f, s, len, '"') != 0) return SLUICE_ERR_IO;
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_csv_write_header(FILE *f, const sluice_column *cols, size_t ncols,
+                                     char delimiter) {
+    for (size_t i = 0; i < ncols; i++) {
+        if (i) PUTC(f, delimiter);
+        sluice_err_t rc = csv_field(f, cols[i].name, strlen(cols[i].name), delimiter, 1);
+        if (rc != SLUICE_OK) return rc;
+    }
+    PUTC(f, '\n');
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols,
+                                  char delimiter) {
+    char buf[64];
+    for (size_t i = 0; i < ncols; i++) {
+        if (i) PUTC(f, delimiter);
+        const sluice_value *v = &row[i];
+        sluice_err_t rc;
+        if (v->type == SLUICE_TYPE_VARCHAR) {
+            rc = csv_field(f, v->u.s, v->len, delimiter, 1);
+        } else {
+            size_t n = sluice_value_render(v, buf, sizeof buf);
+            rc = csv_field(f, buf, n < sizeof buf ? n : sizeof buf - 1, delimiter, 0);
+        }
+        if (rc != SLUICE_OK) return rc;
+    }
+    PUTC(f, '\n');
+    return SLUICE_OK;
+}
+
+/* ---------------- JSON ---------------- */
+
+/* Write the escaped contents (no quotes) of a NUL-free segment. */
+static sluice_err_t json_segment(FILE *f, const char *s, size_t len) {
+    int plain = 1;
+    for (size_t i = 0; i < len && plain; i++) {
+        unsigned char c = (unsigned char)s[i];
+        plain = c >= 0x20 && c != '"' && c != '\\';
+    }
+    if (plain) { /* nothing to escape: the bytes are their own JSON */
+        PUT(f, s, len);
+        return SLUICE_OK;
+    }
+    /* cJSON needs a C string; it escapes into at most 6 bytes per input
+     * byte, plus quotes, NUL and the 5 spare bytes its manual asks for. */
+    char stack_in[256], stack_out[6 * sizeof stack_in + 8];
+    size_t out_size = 6 * len + 8;
+    char *in = len < sizeof stack_in ? stack_in : malloc(len + 1);
+    char *out = out_size <= sizeof stack_out ? stack_out : malloc(out_size);
+    cJSON *item = NULL;
+    sluice_err_t rc = SLUICE_ERR_NOMEM;
+    if (!in || !out || out_size > INT32_MAX) goto done;
+    memcpy(in, s, len);
+    in[len] = '\0';
+    item = cJSON_CreateStringReference(in);
+    if (!item || !cJSON_PrintPreallocated(item, out, (int)out_size, 0)) goto done;
+    size_t n = strlen(out); /* "..." */
+    rc = SLUICE_OK;
+    if (n >= 2 && fwrite(out + 1, 1, n - 2, f) != n - 2) rc = SLUICE_ERR_IO;
+done:
+    cJSON_Delete(item);
+    if (in != stack_in) free(in);
+    if (out != stack_out) free(out);
+    return rc;
+}
+
+sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
+    PUTC(f, '"');
+    /* cJSON works on C strings, so embedded NUL bytes split the text into
+     * segments; each NUL itself is written as the JSON escape \u0000. */
+    const char *end = s + len;
+    for (;;) {
+        const char *nul = memchr(s, '\0', (size_t)(end - s));
+        const char *seg_end = nul ? nul : end;
+        sluice_err_t rc = json_segment(f, s, (size_t)(seg_end - s));
+        if (rc != SLUICE_OK) return rc;
+        if (!nul) break;
+        PUT(f, "\\u0000", 6);
+        s = nul + 1;
+    }
+    PUTC(f, '"');
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
+                                   const sluice_value *row, size_t ncols) {
+    char buf[64];
+    PUTC(f, '{');
+    for (size_t i = 0; i < ncols; i++) {
+        if (i) PUTC(f, ',');
+        sluice_err_t rc = sluice_json_write_string(f, cols[i].name, strlen(cols[i].name));
+        if (rc != SLUICE_OK) return rc;
+        PUTC(f, ':');
+        const sluice_value *v = &row[i];
+        switch ((sluice_type_t)v->type) {
+        case SLUICE_TYPE_VARCHAR:
+            rc = sluice_json_write_string(f, v->u.s, v->len);
+            if (rc != SLUICE_OK) return rc;
+            break;
+        case SLUICE_TYPE_TIMESTAMP: {
+            size_t n = sluice_ts_render(v->u.i, buf, sizeof buf);
+            PUTC(f, '"');
+            PUT(f, buf, n);
+            PUTC(f, '"');
+            break;
+        }
+        case SLUICE_TYPE_DOUBLE:
+        case SLUICE_TYPE_BIGINT:
+        case SLUICE_TYPE_INTERVAL:
+        case SLUICE_TYPE_BOOLEAN: {
+            if (v->type == SLUICE_TYPE_DOUBLE && !isfinite(v->u.d)) {
+                PUT(f, "null", 4); /* JSON has no NaN or infinities */
+                break;
+            }
+            size_t n = sluice_value_render(v, buf, sizeof buf);
+            PUT(f, buf, n);
+            break;
+        }
+        case SLUICE_TYPE_NULL:
+        default:
+            PUT(f, "null", 4);
+            break;
+        }
+    }
+    PUT(f, "}\n", 2);
+    return SLUICE_OK;
+}
