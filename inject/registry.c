@@ -8,35 +8,31 @@
 #include "connectors/connectors.h"
 #include "registry.h"
 
-typedef struct source_entry {
+/* One connector of one kind: ops is a sluice_source_ops or sluice_sink_ops;
+ * NULL when the connector is known but not built into this binary. */
+typedef struct entry {
     const char *name;
-    const sluice_source_ops *ops;  /* NULL: known but not built in */
+    const void *ops;
     const char *enable;            /* how to get it when ops is NULL */
-} source_entry;
+} entry;
 
-typedef struct sink_entry {
-    const char *name;
-    const sluice_sink_ops *ops;
-    const char *enable;
-} sink_entry;
+#define NOT_BUILT(what, option) \
+    "the " what " connector is not part of this build yet (it comes with -D" option "=ON)"
 
-static const source_entry sources[] = {
+static const entry sources[] = {
     {.name = "file", .ops = &sluice_file_source_ops},
     {.name = "memory", .ops = &sluice_memory_source_ops},
     {.name = "fault", .ops = &sluice_fault_source_ops},
-    {.name = "kafka", .ops = NULL,
-     .enable = "the Kafka connector is not part of this build yet (it comes with -DSLUICE_WITH_KAFKA=ON)"},
+    {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
 };
 
-static const sink_entry sinks[] = {
+static const entry sinks[] = {
     {.name = "memory", .ops = &sluice_memory_sink_ops},
     {.name = "console", .ops = &sluice_console_sink_ops},
     {.name = "file", .ops = &sluice_file_sink_ops},
     {.name = "fault", .ops = &sluice_fault_sink_ops},
-    {.name = "kafka", .ops = NULL,
-     .enable = "the Kafka connector is not part of this build yet (it comes with -DSLUICE_WITH_KAFKA=ON)"},
-    {.name = "mysql", .ops = NULL,
-     .enable = "the MySQL connector is not part of this build yet (it comes with -DSLUICE_WITH_MYSQL=ON)"},
+    {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
 };
 
 static const sluice_profile profiles[] = {
@@ -56,33 +52,37 @@ const char *sluice_profile_names(void) {
     return "test, prod";
 }
 
-#define LOOKUP(table, kind)                                                             \
-    do {                                                                                \
-        char known[256] = "";                                                           \
-        for (size_t i = 0; i < COUNT(table); i++) {                                     \
-            if (strcmp(table[i].name, name) == 0) {                                     \
-                if (!table[i].ops)                                                      \
-                    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_UNAVAILABLE,   \
-                                         "%s connector '%s': %s", kind, name,          \
-                                         table[i].enable);                              \
-                *out = table[i].ops;                                                    \
-                return SLUICE_OK;                                                       \
-            }                                                                           \
-            if (table[i].ops) {                                                         \
-                if (known[0]) strncat(known, ", ", sizeof known - strlen(known) - 1);   \
-                strncat(known, table[i].name, sizeof known - strlen(known) - 1);        \
-            }                                                                           \
-        }                                                                               \
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,                    \
-                             "unknown %s connector '%s' (known: %s)", kind, name, known); \
-    } while (0)
-
-sluice_err_t sluice_registry_source(const char *name, const sluice_source_ops **out,
-                                    char *errstr, size_t errstr_size) {
-    LOOKUP(sources, "source");
+static sluice_err_t lookup(const entry *table, size_t n, const char *kind, const char *name, const void **out,
+                           char *errstr, size_t errstr_size) {
+    char known[256] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(table[i].name, name) == 0) {
+            if (!table[i].ops)
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_UNAVAILABLE, "%s connector '%s': %s", kind, name,
+                                     table[i].enable);
+            *out = table[i].ops;
+            return SLUICE_OK;
+        }
+        if (table[i].ops) {
+            if (known[0]) strncat(known, ", ", sizeof known - strlen(known) - 1);
+            strncat(known, table[i].name, sizeof known - strlen(known) - 1);
+        }
+    }
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "unknown %s connector '%s' (known: %s)", kind, name,
+                         known);
 }
 
-sluice_err_t sluice_registry_sink(const char *name, const sluice_sink_ops **out,
-                                  char *errstr, size_t errstr_size) {
-    LOOKUP(sinks, "sink");
+sluice_err_t sluice_registry_source(const char *name, const sluice_source_ops **out, char *errstr,
+                                    size_t errstr_size) {
+    const void *ops = NULL;
+    sluice_err_t err = lookup(sources, COUNT(sources), "source", name, &ops, errstr, errstr_size);
+    if (!err) *out = ops;
+    return err;
+}
+
+sluice_err_t sluice_registry_sink(const char *name, const sluice_sink_ops **out, char *errstr, size_t errstr_size) {
+    const void *ops = NULL;
+    sluice_err_t err = lookup(sinks, COUNT(sinks), "sink", name, &ops, errstr, errstr_size);
+    if (!err) *out = ops;
+    return err;
 }

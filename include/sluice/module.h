@@ -76,7 +76,8 @@ struct sluice_source {
 struct sluice_source_ops {
     int version;                   /**< SLUICE_MODULE_VERSION */
     const char *name;              /**< connector name in the INI ("file") */
-    const char *const *options;    /**< NULL-terminated accepted keys */
+    const char *const *options;    /**< NULL-terminated accepted keys; NULL: the
+                                        module checks its own keys in open() */
 
     /** Open an instance.  Validates its options (an unknown value is
      *  SLUICE_ERR_CONFIG naming file:line).  Must not read input yet beyond
@@ -125,7 +126,8 @@ struct sluice_sink {
 struct sluice_sink_ops {
     int version;                   /**< SLUICE_MODULE_VERSION */
     const char *name;              /**< connector name in the INI ("memory") */
-    const char *const *options;    /**< NULL-terminated accepted keys */
+    const char *const *options;    /**< NULL-terminated accepted keys; NULL: the
+                                        module checks its own keys in open() */
 
     /** Open an instance for rows of cfg->schema.  On success *out is set;
      *  free with close(). */

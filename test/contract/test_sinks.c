@@ -244,7 +244,7 @@ static void open_close_round_trip(void **state) {
     open_sink(t);
     assert_int_equal(t->sink->ops->version, SLUICE_MODULE_VERSION);
     assert_non_null(t->sink->ops->name);
-    assert_non_null(t->sink->ops->options);
+    /* options may be NULL: such a module checks its own keys in open() */
     assert_non_null(t->sink->ops->write);
     t->sink->ops->close(t->sink);
     t->sink = NULL;

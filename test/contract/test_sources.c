@@ -134,7 +134,7 @@ static void open_close_round_trip(void **state) {
     const sluice_source_ops *ops = src->ops;
     assert_int_equal(ops->version, SLUICE_MODULE_VERSION);
     assert_non_null(ops->name);
-    assert_non_null(ops->options);
+    /* options may be NULL: such a module checks its own keys in open() */
     assert_non_null(ops->poll);
     if (t->sc->csv) {
         assert_non_null(src->csv_header);
