@@ -60,8 +60,9 @@ static void write_sql(const char *sql) {
 
 /* Write the profile: `fmt` may use %1$s for the input path. */
 static void write_ini(const char *fmt) {
-    char ini[4096];
-    snprintf(ini, sizeof ini, fmt, in_path);
+    char ini[16384];
+    int n = snprintf(ini, sizeof ini, fmt, in_path);
+    assert_true(n > 0 && (size_t)n < sizeof ini);
     assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
 }
 
