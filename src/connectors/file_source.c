@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "connectors/connectors.h"
+#include "core/clock.h"
 #include "connectors/connectors_int.h"
 
 #define FILE_SOURCE_CHUNK (1u << 20)   /* initial read buffer: 1 MiB */
@@ -52,17 +53,6 @@ typedef struct file_source {
     char *header;                /* CSV header line, NUL-terminated */
 } file_source;
 
-static int64_t now_realtime_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_monotonic_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms) {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
@@ -154,7 +144,7 @@ static ssize_t read_more(file_source *fs, int may_move) {
         if (n < 0 && errno == EINTR) continue;
         if (n > 0) {
             fs->end += (size_t)n;
-            fs->read_time_ms = now_realtime_ms();
+            fs->read_time_ms = sluice_clock_realtime_ms();
         }
         return n;
     }
@@ -282,7 +272,7 @@ static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *ou
         fs->end = keep;
         fs->start = 0;
     }
-    int64_t deadline = now_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = sluice_clock_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     size_t first = out->count;
     while (out->count - first < limit) {
         const char *v;
@@ -300,7 +290,7 @@ static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *ou
                 out->end_of_input = 1;
             } else {
                 if (out->count > first) break;
-                int64_t left = deadline - now_monotonic_ms();
+                int64_t left = deadline - sluice_clock_monotonic_ms();
                 if (left <= 0) break;
                 sleep_ms(left < FILE_SOURCE_SLEEP_MS ? left : FILE_SOURCE_SLEEP_MS);
                 continue;

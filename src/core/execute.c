@@ -3,14 +3,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/execute.h"
 #include "format/format.h"
-
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static double mono_s(void) {
     struct timespec ts;
@@ -26,7 +21,7 @@ sluice_err_t sluice_exec_init(sluice_exec *x) {
     for (size_t i = 0; i < x->nsources; i++)
         if (sluice_record_batch_init(&x->batches[i]) != SLUICE_OK) return SLUICE_ERR_NOMEM;
     if (!x->max_records) x->max_records = 65536;
-    x->last_start_ms = mono_ms();
+    x->last_start_ms = sluice_clock_monotonic_ms();
     x->last_stats.watermark = SLUICE_TS_MIN;
     return SLUICE_OK;
 }
@@ -75,7 +70,7 @@ static void progress_line(sluice_exec *x, int64_t epoch, uint64_t input, double 
 sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t errstr_size) {
     sluice_err_t err;
     *done = 0;
-    int64_t start_ms = mono_ms();
+    int64_t start_ms = sluice_clock_monotonic_ms();
     double start_s = mono_s();
     int64_t deadline = start_ms + x->trigger_ms;
     uint64_t input = 0;
@@ -86,7 +81,7 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         if (x->ended[i]) continue;
         sluice_record_batch *b = &x->batches[i];
         sluice_record_batch_clear(b);
-        int64_t wait = x->available_now ? 0 : deadline - mono_ms();
+        int64_t wait = x->available_now ? 0 : deadline - sluice_clock_monotonic_ms();
         if (wait < 0) wait = 0;
         if (wait > INT32_MAX) wait = INT32_MAX;
         sluice_source *src = x->sources[i];

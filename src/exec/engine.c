@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "exec/engine.h"
 
 /* ---------------- aggregate slots ---------------- */
@@ -95,12 +96,6 @@ typedef struct sluice_engine {
     sluice_dead_letter *dlq;
     sluice_transform_stats stats;
 } sluice_engine;
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static entry_hdr *entry_at(const query_state *qs, const win_state *w, size_t i) {
     return (entry_hdr *)(w->entries + i * qs->stride);
@@ -419,7 +414,7 @@ static partition_state *partition_get(source_state *ss, int32_t p) {
     partition_state *ps = &ss->parts[ss->nparts++];
     ps->partition = p;
     ps->max_ts = SLUICE_TS_MIN;
-    ps->last_seen_ms = now_ms();
+    ps->last_seen_ms = sluice_clock_monotonic_ms();
     return ps;
 }
 
@@ -520,7 +515,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
         ss->rows_cap = cap;
     }
     ss->nrows = 0;
-    int64_t now = now_ms();
+    int64_t now = sluice_clock_monotonic_ms();
     partition_state *ps = NULL;
     char reason[512];
     for (size_t r = 0; r < in->count; r++) {
@@ -600,7 +595,7 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: %zu sinks, plan has %zu", nsinks,
                              en->plan->nqueries);
     begin_epoch(en);
-    int64_t now = now_ms();
+    int64_t now = sluice_clock_monotonic_ms();
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
     for (size_t k = 0; k < en->plan->nqueries; k++) {
         query_state *qs = &en->queries[k];
