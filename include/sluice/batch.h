@@ -46,7 +46,8 @@ typedef struct sluice_record_batch {
     sluice_record *records;
     size_t count;           /**< records filled */
     size_t capacity;        /**< records allocated */
-    int end_of_input;       /**< set by a bounded source: no record will follow */
+    int end_of_input;       /**< set by a bounded source: no record will follow,
+                                 its watermark goes to +infinity */
     sluice_arena *arena;    /**< per-poll memory the source may allocate from */
 } sluice_record_batch;
 

@@ -87,8 +87,10 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         sluice_source *src = x->sources[i];
         err = src->ops->poll(src, b, x->max_records, (int)wait, errstr, errstr_size);
         if (err) return err;
+        /* A bounded source's end finalizes its windows (end_of_input); under
+         * available_now a source with nothing more only stops this run: its
+         * open windows stay open (spec/profiles.md). */
         if (b->end_of_input || (x->available_now && b->count == 0)) {
-            b->end_of_input = 1;
             x->ended[i] = 1;
         } else {
             live = 1;

@@ -60,6 +60,7 @@ typedef struct query_state {
 } query_state;
 
 typedef struct partition_state {
+    char *topic;               /* NULL for sources without topics */
     int32_t partition;
     int64_t max_ts;            /* SLUICE_TS_MIN until an event time is seen */
     int64_t last_seen_ms;      /* processing time, monotonic clock */
@@ -401,9 +402,14 @@ static void begin_epoch(sluice_engine *en) {
     en->epoch_open = 1;
 }
 
-static partition_state *partition_get(source_state *ss, int32_t p) {
+static int same_topic(const char *a, const char *b) {
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* The state of input partition (topic, p), created on first sight. */
+static partition_state *partition_get(source_state *ss, const char *topic, int32_t p) {
     for (size_t i = 0; i < ss->nparts; i++)
-        if (ss->parts[i].partition == p) return &ss->parts[i];
+        if (ss->parts[i].partition == p && same_topic(ss->parts[i].topic, topic)) return &ss->parts[i];
     if (ss->nparts == ss->pcap) {
         size_t nc = ss->pcap ? ss->pcap * 2 : 4;
         partition_state *np = realloc(ss->parts, nc * sizeof *np);
@@ -411,7 +417,10 @@ static partition_state *partition_get(source_state *ss, int32_t p) {
         ss->parts = np;
         ss->pcap = nc;
     }
+    char *t = NULL;
+    if (topic && !(t = strdup(topic))) return NULL;
     partition_state *ps = &ss->parts[ss->nparts++];
+    ps->topic = t;
     ps->partition = p;
     ps->max_ts = SLUICE_TS_MIN;
     ps->last_seen_ms = sluice_clock_monotonic_ms();
@@ -521,8 +530,8 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     for (size_t r = 0; r < in->count; r++) {
         const sluice_record *rec = &in->records[r];
         en->stats.input_rows++;
-        if (!ps || ps->partition != rec->partition) {
-            if (!(ps = partition_get(ss, rec->partition)))
+        if (!ps || ps->partition != rec->partition || !same_topic(ps->topic, rec->topic)) {
+            if (!(ps = partition_get(ss, rec->topic, rec->partition)))
                 return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
         }
         ps->last_seen_ms = now;
@@ -659,6 +668,7 @@ static void engine_destroy(sluice_transform *t) {
             free(ss->decoded);
             free(ss->rows);
             free(ss->recs);
+            for (size_t p = 0; p < ss->nparts; p++) free(ss->parts[p].topic);
             free(ss->parts);
             free(ss->queries);
         }
