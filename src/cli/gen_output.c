@@ -29,7 +29,6 @@ struct sluice_gen_output {
     rd_kafka_resp_err_t first_err;
     int fatal;
     char fatal_reason[512];
-    char last_error[512];
 #endif
 };
 
@@ -68,6 +67,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     }
 }
 
+/* librdkafka's log (connection failures, and everything -X debug=... asks
+ * for), one line each on stderr. */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    (void)rk;
+    (void)level;
+    fprintf(stderr, "sluice-gen: kafka %s: %s\n", fac, buf);
+}
+
+/* Errors: a fatal one stops the producer; "all brokers down" is not logged
+ * by librdkafka, so it is printed here; the rest reach the log. */
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     sluice_gen_output *out = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) {
@@ -75,11 +84,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
         rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
         out->fatal = 1;
         snprintf(out->fatal_reason, sizeof out->fatal_reason, "%s: %s", rd_kafka_err2name(orig), buf);
-        return;
+    } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        fprintf(stderr, "sluice-gen: kafka: %s\n", reason);
     }
-    if (strcmp(reason, out->last_error) == 0) return;
-    snprintf(out->last_error, sizeof out->last_error, "%s", reason);
-    fprintf(stderr, "sluice-gen: kafka: %s\n", reason);
 }
 
 static int set_property(rd_kafka_conf_t *conf, const char *key, const char *value, char *errstr,
@@ -130,6 +137,7 @@ sluice_gen_output *sluice_gen_output_kafka(const sluice_gen_kafka_options *o, ch
     rd_kafka_conf_set_opaque(conf, out);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
     char why[512];
     out->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
     if (!out->rk) {
