@@ -120,7 +120,7 @@ struct sluice_gen_writer {
     size_t len, cap;
     int field;      /* index of the next field */
     int wrong_type; /* field written with the wrong JSON type, or -1 */
-    int64_t ts_ms;
+    int64_t ts_ms;  /* the record's event time, ms since the epoch */
 };
 
 /** Append an integer field. */

@@ -119,7 +119,7 @@ static void test_help(void **state) {
     const char *must[] = {"replay", "orders", "ticks", "pageviews", "reviews", "registrations",
                           "--count", "--seed", "--start", "--rate", "--events-per-second-of-event-time",
                           "--late-fraction", "--late-by", "--malformed-fraction", "--out", "--kafka",
-                          "--topic", "--key", "--partitions-by-key", "-X KEY=VALUE", "exit status"};
+                          "--topic", "--key", "--partitions-by-key", "--kafka-property KEY=VALUE", "exit status"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
         if (!strstr(text, must[i])) print_error("--help lacks '%s'\n", must[i]);
         assert_non_null(strstr(text, must[i]));
