@@ -30,7 +30,7 @@ typedef struct agg_slot {
 typedef struct entry_hdr {
     uint64_t hash;
     uint32_t dirty;
-    uint32_t pad;
+    uint32_t rank;             /* top-N: rank in the last emitted ranking, 0 = none */
 } entry_hdr;
 
 typedef struct win_state {
@@ -42,6 +42,7 @@ typedef struct win_state {
     size_t tcap;               /* power of two */
     uint32_t *dirty;           /* entries changed since the last emit */
     size_t ndirty, dcap;
+    size_t nranked;            /* top-N: rows of the last emitted ranking */
 } win_state;
 
 typedef struct query_state {
@@ -57,6 +58,9 @@ typedef struct query_state {
     int64_t *starts;           /* HOP window starts scratch */
     size_t max_windows;
     uint64_t rows_emitted;
+    uint32_t *rank_idx;        /* top-N scratch: entry indices, a heap then in rank order */
+    sluice_value *rank_val;    /* top-N scratch: their ORDER BY values */
+    size_t rank_cap;
 } query_state;
 
 typedef struct partition_state {
@@ -292,27 +296,43 @@ static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
 
 /* ---------------- emit ---------------- */
 
-static int emit_group(query_state *qs, const win_state *w, entry_hdr *e) {
+/* Fill qs->post for a group: window bounds, keys, aggregate results; rank
+ * NULL. */
+static void fill_post(query_state *qs, int64_t start, int64_t end, const sluice_value *keys, const agg_slot *s) {
     const sluice_query_plan *q = qs->q;
     sluice_value *post = qs->post;
-    post[SLUICE_POST_WINDOW_START] = sluice_value_timestamp(w->start);
-    post[SLUICE_POST_WINDOW_END] = sluice_value_timestamp(w->end);
-    memcpy(post + SLUICE_POST_GROUP0, entry_keys(e), q->ngroup * sizeof(sluice_value));
-    agg_slot *s = entry_aggs(qs, e);
+    post[SLUICE_POST_WINDOW_START] = sluice_value_timestamp(start);
+    post[SLUICE_POST_WINDOW_END] = sluice_value_timestamp(end);
+    post[SLUICE_POST_RANK] = sluice_value_null();
+    memcpy(post + SLUICE_POST_GROUP0, keys, q->ngroup * sizeof(sluice_value));
     for (size_t j = 0; j < q->naggs; j++) post[SLUICE_POST_GROUP0 + q->ngroup + j] = agg_result(&q->aggs[j], &s[j]);
+}
+
+/* HAVING over qs->post (true without HAVING). */
+static int having_ok(query_state *qs) {
+    if (!qs->q->having) return 1;
+    sluice_value h = sluice_expr_eval(qs->q->having, qs->post, qs->out.arena);
+    return sluice_value_is_true(&h);
+}
+
+/* Evaluate the outputs over qs->post into a new output row. */
+static int emit_post(query_state *qs) {
+    const sluice_query_plan *q = qs->q;
     sluice_arena *arena = qs->out.arena;
-    if (q->having) {
-        sluice_value h = sluice_expr_eval(q->having, post, arena);
-        if (!sluice_value_is_true(&h)) return 0;
-    }
     sluice_value *row = sluice_row_batch_append(&qs->out);
     if (!row) return -1;
     for (size_t j = 0; j < q->schema.ncolumns; j++) {
-        row[j] = sluice_expr_eval(q->outputs[j], post, arena);
+        row[j] = sluice_expr_eval(q->outputs[j], qs->post, arena);
         if (copy_string(arena, &row[j]) != 0) return -1;
     }
     qs->rows_emitted++;
     return 0;
+}
+
+static int emit_group(query_state *qs, const win_state *w, entry_hdr *e) {
+    fill_post(qs, w->start, w->end, entry_keys(e), entry_aggs(qs, e));
+    if (!having_ok(qs)) return 0;
+    return emit_post(qs);
 }
 
 static int emit_window_all(query_state *qs, win_state *w) {
@@ -336,6 +356,138 @@ static void clear_dirty(query_state *qs, win_state *w) {
     w->ndirty = 0;
 }
 
+/* ---------------- top-N ---------------- */
+
+/* 1 when group ia (ORDER BY value va) ranks before group ib: by the value,
+ * DESC or ASC, NULL lowest (Spark's and Flink's default null ordering),
+ * then by the group keys ascending in GROUP BY order (spec/sql.md: ties
+ * broken by the group key's order). */
+static int topn_before(const query_state *qs, const win_state *w, const sluice_value *va, uint32_t ia,
+                       const sluice_value *vb, uint32_t ib) {
+    int c = sluice_value_compare(va, vb);
+    if (qs->q->order_desc) c = -c;
+    if (c) return c < 0;
+    const sluice_value *ka = entry_keys(entry_at(qs, w, ia)), *kb = entry_keys(entry_at(qs, w, ib));
+    for (size_t g = 0; g < qs->q->ngroup; g++)
+        if ((c = sluice_value_compare(&ka[g], &kb[g])) != 0) return c < 0;
+    return ia < ib;
+}
+
+/* Restore the heap below position i of the first n scratch entries: the
+ * root is the group ranked last, so that a better one can replace it. */
+static void topn_sift_down(query_state *qs, const win_state *w, size_t i, size_t n) {
+    uint32_t *idx = qs->rank_idx;
+    sluice_value *val = qs->rank_val;
+    for (;;) {
+        size_t worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && topn_before(qs, w, &val[worst], idx[worst], &val[l], idx[l])) worst = l;
+        if (r < n && topn_before(qs, w, &val[worst], idx[worst], &val[r], idx[r])) worst = r;
+        if (worst == i) return;
+        uint32_t ti = idx[i];
+        idx[i] = idx[worst];
+        idx[worst] = ti;
+        sluice_value tv = val[i];
+        val[i] = val[worst];
+        val[worst] = tv;
+        i = worst;
+    }
+}
+
+/* Rank the groups of w that pass HAVING: qs->rank_idx[0 .. *n) gets the
+ * entry indices of the best `limit` of them in rank order.  O(groups x
+ * log limit).  -1 on OOM. */
+static int topn_rank(query_state *qs, win_state *w, size_t *n_out) {
+    const sluice_query_plan *q = qs->q;
+    size_t cap = w->nentries < (uint64_t)q->limit ? w->nentries : (size_t)q->limit;
+    if (cap > qs->rank_cap) {
+        uint32_t *ni = realloc(qs->rank_idx, cap * sizeof *ni);
+        if (!ni) return -1;
+        qs->rank_idx = ni;
+        sluice_value *nv = realloc(qs->rank_val, cap * sizeof *nv);
+        if (!nv) return -1;
+        qs->rank_val = nv;
+        qs->rank_cap = cap;
+    }
+    uint32_t *idx = qs->rank_idx;
+    sluice_value *val = qs->rank_val;
+    size_t n = 0;
+    for (size_t i = 0; i < w->nentries; i++) {
+        entry_hdr *e = entry_at(qs, w, i);
+        agg_slot *s = entry_aggs(qs, e);
+        if (q->having) {
+            fill_post(qs, w->start, w->end, entry_keys(e), s);
+            if (!having_ok(qs)) continue;
+        }
+        sluice_value v = agg_result(&q->aggs[q->order_agg], &s[q->order_agg]);
+        if (n < cap) {
+            /* sift up */
+            size_t j = n++;
+            while (j > 0 && topn_before(qs, w, &val[(j - 1) / 2], idx[(j - 1) / 2], &v, (uint32_t)i)) {
+                idx[j] = idx[(j - 1) / 2];
+                val[j] = val[(j - 1) / 2];
+                j = (j - 1) / 2;
+            }
+            idx[j] = (uint32_t)i;
+            val[j] = v;
+        } else if (n && topn_before(qs, w, &v, (uint32_t)i, &val[0], idx[0])) {
+            idx[0] = (uint32_t)i;
+            val[0] = v;
+            topn_sift_down(qs, w, 0, n);
+        }
+    }
+    /* heap sort: the worst goes to the end, the best ends at 0 */
+    for (size_t m = n; m > 1; m--) {
+        uint32_t ti = idx[0];
+        idx[0] = idx[m - 1];
+        idx[m - 1] = ti;
+        sluice_value tv = val[0];
+        val[0] = val[m - 1];
+        val[m - 1] = tv;
+        topn_sift_down(qs, w, 0, m - 1);
+    }
+    *n_out = n;
+    return 0;
+}
+
+/* Emit the n ranked groups of qs->rank_idx with their rank. */
+static int topn_emit_ranked(query_state *qs, win_state *w, size_t n) {
+    for (size_t r = 0; r < n; r++) {
+        entry_hdr *e = entry_at(qs, w, qs->rank_idx[r]);
+        fill_post(qs, w->start, w->end, entry_keys(e), entry_aggs(qs, e));
+        qs->post[SLUICE_POST_RANK] = sluice_value_bigint((int64_t)r + 1);
+        if (emit_post(qs) != 0) return -1;
+    }
+    return 0;
+}
+
+/* APPEND (a finalized window) and COMPLETE: the window's top n. */
+static int topn_emit_window(query_state *qs, win_state *w) {
+    size_t n;
+    if (topn_rank(qs, w, &n) != 0) return -1;
+    return topn_emit_ranked(qs, w, n);
+}
+
+/* UPDATE: when a group of w changed in this batch, rank again, and re-emit
+ * the window's top n if the ranking differs from the one emitted last (a
+ * ranked group changed, moved, entered or left).  The rows replace the
+ * previous ranking in a sink that upserts by (window_start, window_end,
+ * rank), the default PRIMARY KEY when rank is selected. */
+static int topn_emit_update(query_state *qs, win_state *w) {
+    if (!w->ndirty) return 0;
+    size_t n;
+    if (topn_rank(qs, w, &n) != 0) return -1;
+    int changed = n != w->nranked;
+    for (size_t r = 0; r < n; r++) {
+        const entry_hdr *e = entry_at(qs, w, qs->rank_idx[r]);
+        if (e->dirty || e->rank != r + 1) changed = 1;
+    }
+    for (size_t i = 0; i < w->nentries; i++) entry_at(qs, w, i)->rank = 0;
+    for (size_t r = 0; r < n; r++) entry_at(qs, w, qs->rank_idx[r])->rank = (uint32_t)(r + 1);
+    w->nranked = n;
+    clear_dirty(qs, w);
+    return changed ? topn_emit_ranked(qs, w, n) : 0;
+}
+
 /* Drop the windows whose end the watermark has reached (never the single
  * state of a non-windowed aggregate). */
 static void finalize_windows(query_state *qs, int64_t wm) {
@@ -356,14 +508,16 @@ static int query_emit(query_state *qs, int64_t wm, int had_input) {
     case SLUICE_EMIT_APPEND:
         for (size_t i = 0; i < qs->nwindows && qs->windows[i]->end <= wm; i++) {
             clear_dirty(qs, qs->windows[i]);
-            if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
+            if ((q->topn ? topn_emit_window(qs, qs->windows[i]) : emit_window_all(qs, qs->windows[i])) != 0)
+                return -1;
         }
         for (size_t i = 0; i < qs->nwindows; i++) clear_dirty(qs, qs->windows[i]);
         finalize_windows(qs, wm);
         break;
     case SLUICE_EMIT_UPDATE:
         for (size_t i = 0; i < qs->nwindows; i++)
-            if (emit_window_dirty(qs, qs->windows[i]) != 0) return -1;
+            if ((q->topn ? topn_emit_update(qs, qs->windows[i]) : emit_window_dirty(qs, qs->windows[i])) != 0)
+                return -1;
         finalize_windows(qs, wm);
         break;
     case SLUICE_EMIT_COMPLETE:
@@ -373,7 +527,8 @@ static int query_emit(query_state *qs, int64_t wm, int had_input) {
         if (!had_input) break;
         for (size_t i = 0; i < qs->nwindows; i++) {
             clear_dirty(qs, qs->windows[i]);
-            if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
+            if ((q->topn ? topn_emit_window(qs, qs->windows[i]) : emit_window_all(qs, qs->windows[i])) != 0)
+                return -1;
         }
         break;
     default: break;
@@ -683,6 +838,8 @@ static void engine_destroy(sluice_transform *t) {
             free(qs->args);
             free(qs->post);
             free(qs->starts);
+            free(qs->rank_idx);
+            free(qs->rank_val);
         }
     }
     free(en->sources);

@@ -62,16 +62,6 @@ static void plan_fails_at(const char *sink, int col, const char *phrase) {
     if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
 }
 
-/* Error at line 4, column within [lo, hi] (for constructs spanning tokens). */
-static void plan_fails_between(const char *sink, int lo, int hi, const char *phrase) {
-    assert_int_equal(build(sink), SLUICE_ERR_SQL);
-    int line = 0, col = 0;
-    if (sscanf(errstr, "p.sql:%d:%d: ", &line, &col) != 2) fail_msg("no position in '%s'", errstr);
-    assert_int_equal(line, 4);
-    if (col < lo || col > hi) fail_msg("column %d not in [%d, %d]: %s", col, lo, hi, errstr);
-    if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
-}
-
 /* ---- semantic errors ------------------------------------------------------------ */
 
 static void test_unknown_column(void **state) {
@@ -153,12 +143,117 @@ static void test_session_window_not_supported_yet(void **state) {
                   "not supported yet");
 }
 
-static void test_order_by_limit_not_supported_yet(void **state) {
+/* ---- top-N: ORDER BY <aggregate> LIMIT n per window ------------------------------- */
+
+#define TOPN_HEAD "CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), origin "
+
+static void test_topn_limit_without_order_by(void **state) {
     (void)state;
-    /* the error points into the ORDER BY ... LIMIT clause (ORDER at 115, LIMIT at 131) */
-    plan_fails_between("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, "
-                       "INTERVAL '1' HOUR), origin ORDER BY n DESC LIMIT 3;",
-                       115, 131, "not supported yet");
+    /* LIMIT at column 115 */
+    plan_fails_at(TOPN_HEAD "LIMIT 3;", 115, "LIMIT needs ORDER BY");
+}
+
+static void test_topn_order_by_without_limit(void **state) {
+    (void)state;
+    /* the ORDER BY expression `n` at column 124 */
+    plan_fails_at(TOPN_HEAD "ORDER BY n DESC;", 124, "ORDER BY needs LIMIT");
+}
+
+static void test_topn_on_a_non_windowed_aggregate(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM f GROUP BY origin ORDER BY n DESC LIMIT 3;", 79,
+                  "needs a windowed aggregate");
+}
+
+static void test_topn_on_a_stateless_query(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, delay FROM f ORDER BY delay DESC LIMIT 3;", 55,
+                  "needs a windowed aggregate");
+}
+
+static void test_topn_order_by_must_be_an_aggregate(void **state) {
+    (void)state;
+    plan_fails_at(TOPN_HEAD "ORDER BY origin LIMIT 3;", 124, "must be an aggregate");
+}
+
+static void test_topn_limit_zero(void **state) {
+    (void)state;
+    plan_fails_at(TOPN_HEAD "ORDER BY n DESC LIMIT 0;", 131, "LIMIT 0");
+}
+
+static void test_topn_rank_in_having(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' "
+                  "HOUR), origin HAVING rank < 2 ORDER BY n DESC LIMIT 3;",
+                  122, "'rank' cannot be used in HAVING");
+}
+
+static void test_rank_outside_a_topn_query(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT window_start, origin, rank FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), "
+                  "origin;",
+                  47, "'rank' exists only in a top-N query");
+    teardown(state);
+    setup(state);
+    plan_fails_at("CREATE SINK o AS SELECT rank FROM f;", 25, "'rank' exists only in a top-N query");
+}
+
+static void test_topn_plan_by_alias_desc(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, rank, origin, COUNT(*) AS n, MAX(delay) AS m FROM f "
+                "GROUP BY TUMBLE(ts, INTERVAL '1' DAY), origin ORDER BY m DESC LIMIT 3 EMIT APPEND;");
+    assert_true(q->topn);
+    assert_true(q->order_desc);
+    assert_int_equal(q->limit, 3);
+    assert_int_equal(q->naggs, 2);
+    assert_int_equal(q->order_agg, 1); /* MAX(delay), the second slot */
+    assert_int_equal(q->schema.columns[2].type, SLUICE_TYPE_BIGINT);
+    /* default key: window_start, window_end, rank */
+    assert_int_equal(q->schema.npk, 3);
+    assert_int_equal(q->schema.pk[0], 0);
+    assert_int_equal(q->schema.pk[1], 1);
+    assert_int_equal(q->schema.pk[2], 2);
+}
+
+static void test_topn_plan_by_an_aggregate_not_selected_asc(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok(TOPN_HEAD "ORDER BY SUM(dist) ASC LIMIT 5;");
+    assert_true(q->topn);
+    assert_false(q->order_desc);
+    assert_int_equal(q->limit, 5);
+    assert_int_equal(q->naggs, 2);
+    assert_int_equal(q->order_agg, 1);
+    assert_int_equal(q->aggs[1].kind, SLUICE_AGG_SUM);
+    /* rank not selected: the usual key needs window_end too, so none */
+    assert_int_equal(q->schema.npk, 0);
+}
+
+static void test_topn_without_rank_keeps_the_group_key(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, origin, COUNT(*) AS n FROM f "
+                "GROUP BY HOP(ts, INTERVAL '1' HOUR, INTERVAL '2' HOUR), origin ORDER BY COUNT(*) DESC LIMIT 2;");
+    assert_true(q->topn);
+    assert_int_equal(q->order_agg, 0);
+    assert_int_equal(q->schema.npk, 3);
+    assert_int_equal(q->schema.pk[2], 2);
+}
+
+static void test_explain_shows_topn(void **state) {
+    (void)state;
+    plan_ok("CREATE SINK o AS SELECT window_start, window_end, rank, origin, COUNT(*) AS n FROM f "
+            "GROUP BY TUMBLE(ts, INTERVAL '1' DAY), origin ORDER BY n DESC LIMIT 3 EMIT APPEND;");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "top-N:      3 per window by COUNT(*) DESC"))
+        fail_msg("no top-N line in:\n%s", text);
+    assert_non_null(strstr(text, "primary key: window_start, window_end, rank"));
+    free(text);
 }
 
 static void test_proctime_not_supported_yet(void **state) {
@@ -356,7 +451,18 @@ int main(void) {
         T(test_type_error_varchar_plus_bigint),
         T(test_type_error_where_not_boolean),
         T(test_session_window_not_supported_yet),
-        T(test_order_by_limit_not_supported_yet),
+        T(test_topn_limit_without_order_by),
+        T(test_topn_order_by_without_limit),
+        T(test_topn_on_a_non_windowed_aggregate),
+        T(test_topn_on_a_stateless_query),
+        T(test_topn_order_by_must_be_an_aggregate),
+        T(test_topn_limit_zero),
+        T(test_topn_rank_in_having),
+        T(test_rank_outside_a_topn_query),
+        T(test_topn_plan_by_alias_desc),
+        T(test_topn_plan_by_an_aggregate_not_selected_asc),
+        T(test_topn_without_rank_keeps_the_group_key),
+        T(test_explain_shows_topn),
         T(test_proctime_not_supported_yet),
         T(test_emit_update_on_stateless_query),
         T(test_cast_of_a_bad_literal_is_an_error),
