@@ -11,6 +11,13 @@
  * State: per query, the open windows sorted by start; per window an
  * open-addressing hash table of groups with fixed-width aggregate slots,
  * and an arena for the group keys' strings, freed with the window.
+ *
+ * Processing time (PROCTIME(), as in Flink): a row's time is the wall
+ * clock when its records are processed (read once per poll), and the
+ * windows of such a query are closed by the wall clock read at the end of
+ * each micro-batch in place of a watermark; the end of a bounded input
+ * closes them all.  So processing-time results depend on when rows arrive
+ * and are not reproduced by a replay of the same input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +93,7 @@ typedef struct source_state {
     int64_t watermark;
     int ended;
     int had_input;             /* records arrived in the current epoch */
+    int proctime;              /* some query of the source has PROCTIME() windows */
     size_t *queries;
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
@@ -100,7 +108,24 @@ typedef struct sluice_engine {
     int epoch_open;            /* process() or end_batch() ran since the last reset */
     sluice_dead_letter *dlq;
     sluice_transform_stats stats;
+    sluice_engine_clock_fn clock; /* processing time, ms since the epoch */
+    void *clock_ctx;
+    int64_t proc_now;          /* processing time of the rows being processed */
+    int64_t proc_wm;           /* processing time at the end of the last micro-batch:
+                                  PROCTIME() windows ending at or before it are final */
 } sluice_engine;
+
+static int64_t realtime_clock(void *ctx) {
+    (void)ctx;
+    return sluice_clock_realtime_ms();
+}
+
+/* Read the processing-time clock; never goes backwards. */
+static int64_t proc_clock(sluice_engine *en) {
+    int64_t now = en->clock(en->clock_ctx);
+    if (now > en->proc_now) en->proc_now = now;
+    return en->proc_now;
+}
 
 static entry_hdr *entry_at(const query_state *qs, const win_state *w, size_t i) {
     return (entry_hdr *)(w->entries + i * qs->stride);
@@ -605,7 +630,7 @@ static sluice_err_t run_stateless(sluice_engine *en, query_state *qs, source_sta
 static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_state *ss) {
     const sluice_query_plan *q = qs->q;
     size_t nc = ss->sp->schema.ncolumns;
-    int64_t wm = ss->watermark;
+    int64_t wm = q->proctime ? en->proc_wm : ss->watermark; /* as the batch began */
     int64_t single = 0;
     for (size_t r = 0; r < ss->nrows; r++) {
         const sluice_value *row = ss->rows + r * nc;
@@ -616,17 +641,24 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
         size_t nwin = 1;
         const int64_t *starts = &single;
         if (q->window != SLUICE_WINDOW_NONE) {
-            const sluice_value *ts = &row[q->ts_column];
-            if (ts->type == SLUICE_TYPE_NULL) {
-                en->stats.late_rows++;
-                dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
-                continue;
+            int64_t t;
+            if (q->proctime) {
+                t = en->proc_now;
+            } else {
+                const sluice_value *ts = &row[q->ts_column];
+                if (ts->type == SLUICE_TYPE_NULL) {
+                    en->stats.late_rows++;
+                    dead_letter(en, ss, ss->recs[r], q->name,
+                                "null event time: the row has no value for the window column");
+                    continue;
+                }
+                t = ts->u.i;
             }
             if (q->window == SLUICE_WINDOW_TUMBLE) {
-                qs->starts[0] = sluice_window_tumble_start(ts->u.i, q->size_ms);
+                qs->starts[0] = sluice_window_tumble_start(t, q->size_ms);
                 nwin = 1;
             } else {
-                nwin = sluice_window_hop_starts(ts->u.i, q->slide_ms, q->size_ms, qs->starts, qs->max_windows);
+                nwin = sluice_window_hop_starts(t, q->slide_ms, q->size_ms, qs->starts, qs->max_windows);
             }
             starts = qs->starts;
         }
@@ -724,6 +756,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     }
     if (in->end_of_input) ss->ended = 1;
     if (in->count) ss->had_input = 1;
+    if (ss->proctime && ss->nrows) proc_clock(en);
     for (size_t k = 0; k < ss->nqueries; k++) {
         query_state *qs = &en->queries[ss->queries[k]];
         sluice_err_t err = qs->q->aggregate ? run_aggregate(en, qs, ss) : run_stateless(en, qs, ss);
@@ -761,10 +794,16 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
     begin_epoch(en);
     int64_t now = sluice_clock_monotonic_ms();
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
+    for (size_t i = 0; i < en->plan->nsources; i++)
+        if (en->sources[i].proctime) {
+            en->proc_wm = proc_clock(en);
+            break;
+        }
     for (size_t k = 0; k < en->plan->nqueries; k++) {
         query_state *qs = &en->queries[k];
         const source_state *ss = &en->sources[qs->q->source];
-        if (query_emit(qs, ss->watermark, ss->had_input) != 0)
+        int64_t wm = qs->q->proctime ? (ss->ended ? SLUICE_TS_MAX : en->proc_wm) : ss->watermark;
+        if (query_emit(qs, wm, ss->had_input) != 0)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s: out of memory", qs->q->name);
         out[k] = &qs->out;
     }
@@ -786,6 +825,12 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
         if (en->sources[i].watermark < wm) wm = en->sources[i].watermark;
     }
     out->watermark = any ? wm : SLUICE_TS_MIN;
+}
+
+void sluice_engine_set_clock(sluice_transform *t, sluice_engine_clock_fn fn, void *ctx) {
+    sluice_engine *en = (sluice_engine *)t;
+    en->clock = fn ? fn : realtime_clock;
+    en->clock_ctx = fn ? ctx : NULL;
 }
 
 void sluice_engine_set_dead_letter(sluice_transform *t, sluice_dead_letter *dlq) {
@@ -894,7 +939,10 @@ static sluice_err_t setup_source(sluice_engine *en, size_t i, const sluice_engin
         if (err) return sluice_seterr(errstr, errstr_size, err, "source %s: %s", sp->name, e);
     }
     for (size_t k = 0; k < en->plan->nqueries; k++)
-        if (en->plan->queries[k].source == i) ss->queries[ss->nqueries++] = k;
+        if (en->plan->queries[k].source == i) {
+            ss->queries[ss->nqueries++] = k;
+            if (en->plan->queries[k].proctime) ss->proctime = 1;
+        }
     return SLUICE_OK;
 }
 
@@ -907,6 +955,8 @@ sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_sour
     en->plan = plan;
     en->dlq = dlq;
     en->stats.watermark = SLUICE_TS_MIN;
+    en->clock = realtime_clock;
+    en->proc_now = en->proc_wm = SLUICE_TS_MIN;
     en->batch_arena = sluice_arena_new(256 * 1024);
     en->sources = calloc(plan->nsources + 1, sizeof *en->sources);
     en->queries = calloc(plan->nqueries + 1, sizeof *en->queries);

@@ -423,7 +423,9 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     if (is_window_name(a->name))
         return plan_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
     if (strcmp(a->name, "PROCTIME") == 0)
-        return plan_err(c, a->line, a->col, "PROCTIME() (processing-time windows) is not supported yet");
+        return plan_err(c, a->line, a->col,
+                        "PROCTIME() is allowed only as the time argument of a window: GROUP BY TUMBLE(PROCTIME(), "
+                        "INTERVAL ...)");
     size_t k;
     for (k = 0; k < sizeof fns / sizeof fns[0]; k++)
         if (strcmp(fns[k].name, a->name) == 0) break;
@@ -770,20 +772,26 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
                         hop ? "time_column, INTERVAL slide, INTERVAL size" : "time_column, INTERVAL size"),
                SLUICE_ERR_SQL;
     const sluice_ast *ts = w->args[0];
-    if (ts->kind == SLUICE_AST_FUNC && strcmp(ts->name, "PROCTIME") == 0)
-        return plan_err(c, ts->line, ts->col, "PROCTIME() (processing-time windows) is not supported yet"),
-               SLUICE_ERR_SQL;
-    if (ts->kind != SLUICE_AST_COLUMN)
-        return plan_err(c, ts->line, ts->col, "the first argument of %s must be the source's event-time column",
-                        w->name),
-               SLUICE_ERR_SQL;
-    long ci = find_source_column(c->src, ts->name);
-    if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
-    if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
-        return plan_err(c, ts->line, ts->col,
-                        "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s", ts->name,
-                        ts->name, c->src->name),
-               SLUICE_ERR_SQL;
+    long ci = -1;
+    if (ts->kind == SLUICE_AST_FUNC && strcmp(ts->name, "PROCTIME") == 0) {
+        if (ts->nargs || ts->star)
+            return plan_err(c, ts->line, ts->col, "PROCTIME() takes no arguments"), SLUICE_ERR_SQL;
+        q->proctime = 1;
+    } else {
+        if (ts->kind != SLUICE_AST_COLUMN)
+            return plan_err(c, ts->line, ts->col,
+                            "the first argument of %s must be the source's event-time column or PROCTIME()",
+                            w->name),
+                   SLUICE_ERR_SQL;
+        ci = find_source_column(c->src, ts->name);
+        if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
+        if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
+            return plan_err(c, ts->line, ts->col,
+                            "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s (or use "
+                            "PROCTIME() for processing-time windows)",
+                            ts->name, ts->name, c->src->name),
+                   SLUICE_ERR_SQL;
+    }
     int64_t iv[2];
     for (size_t i = 1; i < want; i++) {
         const sluice_ast *x = w->args[i];
@@ -793,8 +801,10 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
         iv[i - 1] = x->lit.u.i;
     }
     q->window = hop ? SLUICE_WINDOW_HOP : SLUICE_WINDOW_TUMBLE;
-    q->ts_column = (size_t)ci;
-    c->src->used[ci] = 1;
+    if (!q->proctime) {
+        q->ts_column = (size_t)ci;
+        c->src->used[ci] = 1;
+    }
     if (hop) {
         q->slide_ms = iv[0];
         q->size_ms = iv[1];
@@ -1179,16 +1189,19 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
         fprintf(out, "  kind:       %s\n",
                 !q->aggregate ? "stateless (filter and projection)"
                               : q->window != SLUICE_WINDOW_NONE ? "windowed aggregate" : "aggregate (no window)");
+        const char *time = q->proctime ? "PROCTIME()" : s->columns[q->ts_column].name;
+        const char *clock = q->proctime ? " (processing time: closed by the wall clock)\n"
+                                        : " (event time: closed by the watermark)\n";
         if (q->window == SLUICE_WINDOW_TUMBLE) {
-            fprintf(out, "  window:     TUMBLE(%s, ", s->columns[q->ts_column].name);
+            fprintf(out, "  window:     TUMBLE(%s, ", time);
             print_interval_ms(q->size_ms, out);
-            fputs(")\n", out);
+            fprintf(out, ")%s", clock);
         } else if (q->window == SLUICE_WINDOW_HOP) {
-            fprintf(out, "  window:     HOP(%s, ", s->columns[q->ts_column].name);
+            fprintf(out, "  window:     HOP(%s, ", time);
             print_interval_ms(q->slide_ms, out);
             fputs(", ", out);
             print_interval_ms(q->size_ms, out);
-            fputs(")\n", out);
+            fprintf(out, ")%s", clock);
         }
         if (q->where_ast) {
             fputs("  filter:     ", out);

@@ -256,10 +256,50 @@ static void test_explain_shows_topn(void **state) {
     free(text);
 }
 
-static void test_proctime_not_supported_yet(void **state) {
+/* ---- PROCTIME(): processing-time windows ----------------------------------------- */
+
+static void test_proctime_window_needs_no_watermark(void **state) {
     (void)state;
-    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);",
-                  62, "not supported yet");
+    const sluice_query_plan *q = plan_ok(
+        "CREATE SINK o AS SELECT window_start, COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);");
+    assert_true(q->proctime);
+    assert_int_equal(q->window, SLUICE_WINDOW_TUMBLE);
+    assert_int_equal(q->size_ms, 60000);
+    /* the event-time column is not read */
+    assert_false(plan->sources[1].used[0]);
+    teardown(state);
+    setup(state);
+    q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY HOP(PROCTIME(), INTERVAL '1' MINUTE, INTERVAL "
+                "'2' MINUTE) EMIT APPEND;");
+    assert_true(q->proctime);
+    assert_int_equal(q->window, SLUICE_WINDOW_HOP);
+}
+
+static void test_proctime_takes_no_arguments(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(t2), INTERVAL '1' MINUTE);",
+                  65, "PROCTIME() takes no arguments");
+}
+
+static void test_proctime_outside_a_window(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT PROCTIME() AS p, COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(), "
+                  "INTERVAL '1' MINUTE);",
+                  25, "only as the time argument of a window");
+}
+
+static void test_explain_shows_a_proctime_window(void **state) {
+    (void)state;
+    plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "window:     TUMBLE(PROCTIME(), INTERVAL '1' MINUTE) (processing time"))
+        fail_msg("no PROCTIME window in:\n%s", text);
+    free(text);
 }
 
 static void test_emit_update_on_stateless_query(void **state) {
@@ -463,7 +503,10 @@ int main(void) {
         T(test_topn_plan_by_an_aggregate_not_selected_asc),
         T(test_topn_without_rank_keeps_the_group_key),
         T(test_explain_shows_topn),
-        T(test_proctime_not_supported_yet),
+        T(test_proctime_window_needs_no_watermark),
+        T(test_proctime_takes_no_arguments),
+        T(test_proctime_outside_a_window),
+        T(test_explain_shows_a_proctime_window),
         T(test_emit_update_on_stateless_query),
         T(test_cast_of_a_bad_literal_is_an_error),
         T(test_output_schema_names_and_types),
