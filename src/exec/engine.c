@@ -52,8 +52,31 @@ typedef struct win_state {
     size_t nranked;            /* top-N: rows of the last emitted ranking */
 } win_state;
 
+/* SESSION windows: per group key, its open sessions. */
+typedef struct ses_hdr {
+    int64_t start, last;       /* first and last event time; window_end = last + gap */
+} ses_hdr;                     /* followed by naggs agg_slot */
+
+typedef struct skey_hdr {
+    uint64_t hash;
+    unsigned char *ses;        /* nses sessions of ses_stride bytes (malloc'd) */
+    uint32_t nses, cap;
+} skey_hdr;                    /* followed by ngroup key values */
+
+typedef struct session_state {
+    unsigned char *keys;       /* nkeys entries of key_stride bytes */
+    size_t nkeys, kcap;
+    uint32_t *table;           /* key index + 1; 0 = empty */
+    size_t tcap;               /* power of two */
+    size_t key_stride, ses_stride;
+    size_t nsessions;
+    sluice_arena *arena;       /* strings of the keys and of MIN/MAX slots */
+    size_t arena_live;         /* arena bytes in use after the last compaction */
+} session_state;
+
 typedef struct query_state {
     const sluice_query_plan *q;
+    session_state *ses;        /* SESSION windows, else NULL */
     size_t stride;             /* bytes per entry */
     win_state **windows;       /* sorted by start */
     size_t nwindows, wcap;
@@ -319,6 +342,37 @@ static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
     return sluice_value_null();
 }
 
+/* Merge slot `from` into `into` (two sessions becoming one): COUNT, SUM
+ * and AVG add up, MIN and MAX compare.  Strings stay where they are. */
+static void agg_merge(const sluice_agg_plan *ag, agg_slot *into, const agg_slot *from) {
+    switch (ag->kind) {
+    case SLUICE_AGG_COUNT_STAR:
+    case SLUICE_AGG_COUNT: break;
+    case SLUICE_AGG_SUM:
+        if (ag->result_type == SLUICE_TYPE_DOUBLE) into->v.u.d += from->v.u.d;
+        else into->v.u.i = (int64_t)((uint64_t)into->v.u.i + (uint64_t)from->v.u.i);
+        break;
+    case SLUICE_AGG_AVG: into->v.u.d += from->v.u.d; break;
+    case SLUICE_AGG_MIN:
+    case SLUICE_AGG_MAX:
+        if (from->n) {
+            int c = into->n ? sluice_value_compare(&from->v, &into->v) : 0;
+            if (!into->n || (ag->kind == SLUICE_AGG_MIN ? c < 0 : c > 0)) into->v = from->v;
+        }
+        break;
+    }
+    into->n += from->n;
+}
+
+/* Fresh aggregate slots: zero, with DOUBLE accumulators at 0.0. */
+static void slots_init(const sluice_query_plan *q, agg_slot *s) {
+    memset(s, 0, q->naggs * sizeof *s);
+    for (size_t j = 0; j < q->naggs; j++)
+        if (q->aggs[j].kind == SLUICE_AGG_AVG ||
+            (q->aggs[j].kind == SLUICE_AGG_SUM && q->aggs[j].result_type == SLUICE_TYPE_DOUBLE))
+            s[j].v.u.d = 0.0;
+}
+
 /* ---------------- emit ---------------- */
 
 /* Fill qs->post for a group: window bounds, keys, aggregate results; rank
@@ -526,9 +580,209 @@ static void finalize_windows(query_state *qs, int64_t wm) {
     qs->last = 0;
 }
 
+/* ---------------- session windows ---------------- */
+/*
+ * SESSION(ts, INTERVAL gap), after Flink's session windows (a merging
+ * window assigner).  Per group key, a session is a maximal run of rows
+ * whose consecutive times are less than `gap` apart: window_start = its
+ * first time, window_end = its last time + gap.  A row at t is a window
+ * [t, t+gap) of its own, merged with each open session of its key that it
+ * overlaps — at most two, when it bridges the gap between them — so rows
+ * out of order extend a session backwards or merge two (their aggregate
+ * slots merge: COUNT, SUM, AVG add, MIN, MAX compare).  Windows are
+ * half-open as everywhere in spec/sql.md: a row exactly `gap` after the
+ * last one starts a new session (Flink's TimeWindow.intersects would also
+ * merge windows that only touch).
+ *
+ * A session is final once the watermark reaches its window_end (the spec's
+ * "plus the session gap"); it is emitted then and its state freed.  Only
+ * EMIT APPEND is planned: a session's key (window_start) changes as it
+ * grows, so an updated row could not replace the row emitted before.
+ *
+ * Late rows, as Flink's WindowOperator judges merging windows (the merged
+ * window is late when its end is at or before the watermark): a row at t is
+ * late when t + gap <= watermark (as the batch began) and no open session of
+ * its key lies within gap of t.  A row that joins an open session is never
+ * late, since the merged session ends at or after that session's end, which
+ * is past the watermark.  A row near a session already final but with
+ * t + gap > watermark starts a new session: the final one's state is gone,
+ * as in Flink.
+ *
+ * State: one open-addressing table keyed by group key; each key holds a
+ * small array of its open sessions (malloc'd per key, not per row).  Keys
+ * without sessions are dropped when sessions are finalized; the strings
+ * (keys, MIN/MAX values) live in one arena per query, compacted when it
+ * holds more than twice the live bytes, so state stays bounded by the open
+ * sessions.
+ */
+
+static skey_hdr *skey_at(const session_state *ss, size_t i) {
+    return (skey_hdr *)(ss->keys + i * ss->key_stride);
+}
+static sluice_value *skey_values(skey_hdr *k) {
+    return (sluice_value *)(k + 1);
+}
+static ses_hdr *ses_at(const session_state *ss, const skey_hdr *k, size_t j) {
+    return (ses_hdr *)(k->ses + j * ss->ses_stride);
+}
+static agg_slot *ses_aggs(ses_hdr *h) {
+    return (agg_slot *)(h + 1);
+}
+
+static void session_state_free(session_state *ss) {
+    if (!ss) return;
+    for (size_t i = 0; i < ss->nkeys; i++) free(skey_at(ss, i)->ses);
+    free(ss->keys);
+    free(ss->table);
+    sluice_arena_destroy(ss->arena);
+    free(ss);
+}
+
+static session_state *session_state_new(const sluice_query_plan *q) {
+    session_state *ss = calloc(1, sizeof *ss);
+    if (!ss) return NULL;
+    ss->key_stride = sizeof(skey_hdr) + q->ngroup * sizeof(sluice_value);
+    ss->ses_stride = sizeof(ses_hdr) + q->naggs * sizeof(agg_slot);
+    ss->tcap = 16;
+    ss->table = calloc(ss->tcap, sizeof *ss->table);
+    ss->arena = sluice_arena_new(16 * 1024);
+    if (!ss->table || !ss->arena) {
+        session_state_free(ss);
+        return NULL;
+    }
+    return ss;
+}
+
+/* Rebuild the key table with tcap slots (a power of two > 2 x nkeys). */
+static int skey_rehash(session_state *ss, size_t tcap) {
+    uint32_t *nt = calloc(tcap, sizeof *nt);
+    if (!nt) return -1;
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        size_t h = skey_at(ss, i)->hash & (tcap - 1);
+        while (nt[h]) h = (h + 1) & (tcap - 1);
+        nt[h] = (uint32_t)(i + 1);
+    }
+    free(ss->table);
+    ss->table = nt;
+    ss->tcap = tcap;
+    return 0;
+}
+
+/* Index of the key `keys` (hash), or -1. */
+static long skey_find(const session_state *ss, size_t ngroup, const sluice_value *keys, uint64_t hash) {
+    size_t mask = ss->tcap - 1;
+    for (size_t h = hash & mask; ss->table[h]; h = (h + 1) & mask) {
+        size_t idx = ss->table[h] - 1;
+        skey_hdr *k = skey_at(ss, idx);
+        if (k->hash != hash) continue;
+        const sluice_value *kv = skey_values(k);
+        size_t i;
+        for (i = 0; i < ngroup; i++)
+            if (!sluice_value_equal(&kv[i], &keys[i])) break;
+        if (i == ngroup) return (long)idx;
+    }
+    return -1;
+}
+
+/* Add the key `keys` (not present); its index, or -1 on OOM. */
+static long skey_add(session_state *ss, size_t ngroup, const sluice_value *keys, uint64_t hash) {
+    if (ss->nkeys >= UINT32_MAX - 1) return -1;
+    if (ss->nkeys == ss->kcap) {
+        size_t nc = ss->kcap ? ss->kcap * 2 : 16;
+        unsigned char *nk = realloc(ss->keys, nc * ss->key_stride);
+        if (!nk) return -1;
+        ss->keys = nk;
+        ss->kcap = nc;
+    }
+    size_t i = ss->nkeys;
+    skey_hdr *k = skey_at(ss, i);
+    memset(k, 0, ss->key_stride);
+    k->hash = hash;
+    sluice_value *kv = skey_values(k);
+    for (size_t j = 0; j < ngroup; j++) {
+        kv[j] = keys[j];
+        if (copy_string(ss->arena, &kv[j]) != 0) return -1;
+    }
+    ss->nkeys++;
+    if (ss->nkeys * 2 > ss->tcap) {
+        if (skey_rehash(ss, ss->tcap * 2) != 0) return -1;
+    } else {
+        size_t mask = ss->tcap - 1, h = hash & mask;
+        while (ss->table[h]) h = (h + 1) & mask;
+        ss->table[h] = (uint32_t)(i + 1);
+    }
+    return (long)i;
+}
+
+/* Copy every live string into a fresh arena and drop the old one, once the
+ * arena holds more than twice the bytes live at the last compaction. */
+static int session_compact_strings(const sluice_query_plan *q, session_state *ss) {
+    if (sluice_arena_used(ss->arena) <= 2 * ss->arena_live + 64 * 1024) return 0;
+    sluice_arena *na = sluice_arena_new(16 * 1024);
+    if (!na) return -1;
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        skey_hdr *k = skey_at(ss, i);
+        sluice_value *kv = skey_values(k);
+        for (size_t g = 0; g < q->ngroup; g++)
+            if (copy_string(na, &kv[g]) != 0) goto fail;
+        for (size_t j = 0; j < k->nses; j++) {
+            agg_slot *a = ses_aggs(ses_at(ss, k, j));
+            for (size_t m = 0; m < q->naggs; m++)
+                if ((q->aggs[m].kind == SLUICE_AGG_MIN || q->aggs[m].kind == SLUICE_AGG_MAX) && a[m].n &&
+                    copy_string(na, &a[m].v) != 0)
+                    goto fail;
+        }
+    }
+    sluice_arena_destroy(ss->arena);
+    ss->arena = na;
+    ss->arena_live = sluice_arena_used(na);
+    return 0;
+fail:
+    /* the old strings are still in place: keep them */
+    sluice_arena_destroy(na);
+    return -1;
+}
+
+/* Emit and free the sessions whose window_end the watermark has reached;
+ * drop the keys left without sessions. */
+static int session_finalize(query_state *qs, int64_t wm) {
+    const sluice_query_plan *q = qs->q;
+    session_state *ss = qs->ses;
+    size_t kept = 0;
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        skey_hdr *k = skey_at(ss, i);
+        for (size_t j = 0; j < k->nses;) {
+            ses_hdr *h = ses_at(ss, k, j);
+            int64_t end = h->last + q->gap_ms;
+            if (end > wm) {
+                j++;
+                continue;
+            }
+            fill_post(qs, h->start, end, skey_values(k), ses_aggs(h));
+            if (having_ok(qs) && emit_post(qs) != 0) return -1;
+            if (j + 1 < k->nses) memcpy(h, ses_at(ss, k, k->nses - 1), ss->ses_stride);
+            k->nses--;
+            ss->nsessions--;
+        }
+        if (!k->nses) {
+            free(k->ses);
+            continue;
+        }
+        if (kept != i) memcpy(skey_at(ss, kept), k, ss->key_stride);
+        kept++;
+    }
+    if (kept == ss->nkeys) return 0;
+    ss->nkeys = kept;
+    size_t tcap = 16;
+    while (tcap < 2 * kept + 2) tcap *= 2;
+    if (skey_rehash(ss, tcap) != 0) return -1;
+    return session_compact_strings(q, ss);
+}
+
 static int query_emit(query_state *qs, int64_t wm, int had_input) {
     const sluice_query_plan *q = qs->q;
     if (!q->aggregate) return 0; /* stateless rows were emitted in process() */
+    if (qs->ses) return session_finalize(qs, wm); /* EMIT APPEND only (planner) */
     switch (q->emit) {
     case SLUICE_EMIT_APPEND:
         for (size_t i = 0; i < qs->nwindows && qs->windows[i]->end <= wm; i++) {
@@ -690,6 +944,91 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
     return SLUICE_OK;
 }
 
+/* SESSION windows (see "session windows" above): add each row to the open
+ * session of its key it falls in, merging sessions it bridges. */
+static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state *ss) {
+    const sluice_query_plan *q = qs->q;
+    session_state *st = qs->ses;
+    size_t nc = ss->sp->schema.ncolumns;
+    int64_t wm = q->proctime ? en->proc_wm : ss->watermark; /* as the batch began */
+    int64_t gap = q->gap_ms;
+    for (size_t r = 0; r < ss->nrows; r++) {
+        const sluice_value *row = ss->rows + r * nc;
+        if (q->where) {
+            sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
+            if (!sluice_value_is_true(&c)) continue;
+        }
+        int64_t t;
+        if (q->proctime) {
+            t = en->proc_now;
+        } else {
+            const sluice_value *ts = &row[q->ts_column];
+            if (ts->type == SLUICE_TYPE_NULL) {
+                en->stats.late_rows++;
+                dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
+                continue;
+            }
+            t = ts->u.i;
+        }
+        uint64_t hash = 0x51ed270b27eb0bULL;
+        for (size_t k = 0; k < q->ngroup; k++) {
+            qs->keys[k] = sluice_expr_eval(q->group[k], row, en->batch_arena);
+            hash = sluice_value_hash(&qs->keys[k], hash);
+        }
+        long ki = skey_find(st, q->ngroup, qs->keys, hash);
+        /* the open sessions [start, last + gap) that [t, t + gap) overlaps */
+        size_t hit[2], nhit = 0;
+        if (ki >= 0) {
+            skey_hdr *k = skey_at(st, (size_t)ki);
+            for (size_t j = 0; j < k->nses && nhit < 2; j++) {
+                const ses_hdr *h = ses_at(st, k, j);
+                if (t < h->last + gap && h->start < t + gap) hit[nhit++] = j;
+            }
+        }
+        if (!nhit && t + gap <= wm) {
+            en->stats.late_rows++;
+            dead_letter(en, ss, ss->recs[r], q->name, "late");
+            continue;
+        }
+        if (ki < 0 && (ki = skey_add(st, q->ngroup, qs->keys, hash)) < 0) return SLUICE_ERR_NOMEM;
+        skey_hdr *k = skey_at(st, (size_t)ki);
+        ses_hdr *h;
+        if (!nhit) {
+            if (k->nses == k->cap) {
+                uint32_t ncap = k->cap ? k->cap * 2 : 2;
+                unsigned char *n = realloc(k->ses, ncap * st->ses_stride);
+                if (!n) return SLUICE_ERR_NOMEM;
+                k->ses = n;
+                k->cap = ncap;
+            }
+            h = ses_at(st, k, k->nses++);
+            h->start = h->last = t;
+            slots_init(q, ses_aggs(h));
+            st->nsessions++;
+        } else {
+            h = ses_at(st, k, hit[0]);
+            if (t < h->start) h->start = t;
+            if (t > h->last) h->last = t;
+            if (nhit == 2) {
+                /* the row bridges two sessions: merge the second into the first */
+                ses_hdr *o = ses_at(st, k, hit[1]);
+                if (o->start < h->start) h->start = o->start;
+                if (o->last > h->last) h->last = o->last;
+                for (size_t m = 0; m < q->naggs; m++) agg_merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m]);
+                if (hit[1] + 1 < k->nses) memcpy(o, ses_at(st, k, k->nses - 1), st->ses_stride);
+                k->nses--;
+                st->nsessions--;
+            }
+        }
+        agg_slot *s = ses_aggs(h);
+        for (size_t m = 0; m < q->naggs; m++) {
+            sluice_value a = q->aggs[m].arg ? sluice_expr_eval(q->aggs[m].arg, row, en->batch_arena) : sluice_value_null();
+            if (agg_update(&q->aggs[m], &s[m], &a, st->arena) != 0) return SLUICE_ERR_NOMEM;
+        }
+    }
+    return SLUICE_OK;
+}
+
 static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_source *src,
                                    const sluice_record_batch *in, char *errstr, size_t errstr_size) {
     sluice_engine *en = (sluice_engine *)t;
@@ -759,7 +1098,9 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     if (ss->proctime && ss->nrows) proc_clock(en);
     for (size_t k = 0; k < ss->nqueries; k++) {
         query_state *qs = &en->queries[ss->queries[k]];
-        sluice_err_t err = qs->q->aggregate ? run_aggregate(en, qs, ss) : run_stateless(en, qs, ss);
+        sluice_err_t err = qs->ses ? run_session(en, qs, ss)
+                           : qs->q->aggregate ? run_aggregate(en, qs, ss)
+                                              : run_stateless(en, qs, ss);
         if (err) return sluice_seterr(errstr, errstr_size, err, "sink %s: %s", qs->q->name, sluice_err2str(err));
     }
     return SLUICE_OK;
@@ -815,8 +1156,10 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
     sluice_engine *en = (sluice_engine *)t;
     *out = en->stats;
     out->state_rows = 0;
-    for (size_t k = 0; k < en->plan->nqueries; k++)
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
         for (size_t w = 0; w < en->queries[k].nwindows; w++) out->state_rows += en->queries[k].windows[w]->nentries;
+        if (en->queries[k].ses) out->state_rows += en->queries[k].ses->nsessions;
+    }
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;
     for (size_t i = 0; i < en->plan->nsources; i++) {
@@ -852,6 +1195,11 @@ size_t sluice_engine_state_bytes(const sluice_transform *t) {
             bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
                      sluice_arena_used(ws->arena);
         }
+        const session_state *st = qs->ses;
+        if (st) {
+            bytes += sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
+            for (size_t i = 0; i < st->nkeys; i++) bytes += skey_at(st, i)->cap * st->ses_stride;
+        }
     }
     return bytes;
 }
@@ -885,6 +1233,7 @@ static void engine_destroy(sluice_transform *t) {
             free(qs->starts);
             free(qs->rank_idx);
             free(qs->rank_val);
+            session_state_free(qs->ses);
         }
     }
     free(en->sources);
@@ -977,6 +1326,10 @@ sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_sour
         qs->args = calloc(q->naggs + 1, sizeof *qs->args);
         qs->post = calloc(SLUICE_POST_GROUP0 + q->ngroup + q->naggs, sizeof *qs->post);
         qs->starts = calloc(qs->max_windows, sizeof *qs->starts);
+        if (q->window == SLUICE_WINDOW_SESSION && !(qs->ses = session_state_new(q))) {
+            err = SLUICE_ERR_NOMEM;
+            goto fail;
+        }
         if (!qs->keys || !qs->args || !qs->post || !qs->starts || sluice_row_batch_init(&qs->out, &q->schema) != SLUICE_OK) {
             err = SLUICE_ERR_NOMEM;
             goto fail;

@@ -763,13 +763,12 @@ static int is_window_pseudo(const sluice_ast *a, const char *which) {
 }
 
 static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_plan *q) {
-    if (strcmp(w->name, "SESSION") == 0)
-        return plan_err(c, w->line, w->col, "SESSION windows are not supported yet"), SLUICE_ERR_SQL;
-    int hop = strcmp(w->name, "HOP") == 0;
+    int hop = strcmp(w->name, "HOP") == 0, session = strcmp(w->name, "SESSION") == 0;
     size_t want = hop ? 3 : 2;
     if (w->nargs != want)
         return plan_err(c, w->line, w->col, "%s takes (%s)", w->name,
-                        hop ? "time_column, INTERVAL slide, INTERVAL size" : "time_column, INTERVAL size"),
+                        hop ? "time_column, INTERVAL slide, INTERVAL size"
+                            : session ? "time_column, INTERVAL gap" : "time_column, INTERVAL size"),
                SLUICE_ERR_SQL;
     const sluice_ast *ts = w->args[0];
     long ci = -1;
@@ -800,7 +799,7 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
                    SLUICE_ERR_SQL;
         iv[i - 1] = x->lit.u.i;
     }
-    q->window = hop ? SLUICE_WINDOW_HOP : SLUICE_WINDOW_TUMBLE;
+    q->window = hop ? SLUICE_WINDOW_HOP : session ? SLUICE_WINDOW_SESSION : SLUICE_WINDOW_TUMBLE;
     if (!q->proctime) {
         q->ts_column = (size_t)ci;
         c->src->used[ci] = 1;
@@ -818,6 +817,8 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
                             "HOP size/slide is %" PRId64 ": at most 1024 windows per row are supported",
                             q->size_ms / q->slide_ms),
                    SLUICE_ERR_SQL;
+    } else if (session) {
+        q->gap_ms = iv[0];
     } else {
         q->size_ms = q->slide_ms = iv[0];
     }
@@ -1024,8 +1025,16 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
                             s->emit == SLUICE_EMIT_UPDATE ? "UPDATE" : "COMPLETE"),
                    SLUICE_ERR_SQL;
         q->emit = SLUICE_EMIT_APPEND;
-    } else if (s->emit == SLUICE_EMIT_DEFAULT) {
+    } else if (s->emit == SLUICE_EMIT_DEFAULT && q->window != SLUICE_WINDOW_SESSION) {
         q->emit = SLUICE_EMIT_UPDATE;
+    } else if (q->window == SLUICE_WINDOW_SESSION && s->emit != SLUICE_EMIT_APPEND) {
+        /* see "session windows" in exec/engine.c */
+        int l = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->line : s->emit_line;
+        int col = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->col : s->emit_col;
+        return plan_err(c, l, col,
+                        "SESSION windows support EMIT APPEND only: a session's key (window_start) changes as it grows "
+                        "or merges, so an updated row could not replace the one emitted before; add EMIT APPEND"),
+               SLUICE_ERR_SQL;
     } else if (s->emit == SLUICE_EMIT_APPEND && q->window == SLUICE_WINDOW_NONE) {
         return plan_err(c, s->emit_line, s->emit_col,
                         "EMIT APPEND needs a windowed aggregate (GROUP BY TUMBLE(...) or HOP(...)): a non-windowed "
@@ -1196,12 +1205,20 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
             fprintf(out, "  window:     TUMBLE(%s, ", time);
             print_interval_ms(q->size_ms, out);
             fprintf(out, ")%s", clock);
+        } else if (q->window == SLUICE_WINDOW_SESSION) {
+            fprintf(out, "  window:     SESSION(%s, ", time);
+            print_interval_ms(q->gap_ms, out);
+            fprintf(out, ") per key, merged as rows arrive%s", clock);
         } else if (q->window == SLUICE_WINDOW_HOP) {
             fprintf(out, "  window:     HOP(%s, ", time);
             print_interval_ms(q->slide_ms, out);
             fputs(", ", out);
             print_interval_ms(q->size_ms, out);
             fprintf(out, ")%s", clock);
+        } else if (q->window == SLUICE_WINDOW_SESSION) {
+            fprintf(out, "  window:     SESSION(%s, ", time);
+            print_interval_ms(q->gap_ms, out);
+            fprintf(out, ") per key, merged as rows arrive%s", clock);
         }
         if (q->where_ast) {
             fputs("  filter:     ", out);

@@ -135,6 +135,25 @@ static void test_a_source_with_a_watermark_can_have_proctime_windows(void **stat
     assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,1\n");
 }
 
+static void test_session_windows_by_the_clock(void **state) {
+    (void)state;
+    open_with_fake_clock(PSOURCE "CREATE SINK out AS SELECT window_start, window_end, k, COUNT(*) AS n FROM ev\n"
+                                 "GROUP BY SESSION(PROCTIME(), INTERVAL '1' MINUTE), k EMIT APPEND;\n");
+    fake_now = T0;
+    sluice_test_push_ev("00:00:00", "a", 1);
+    sluice_test_step();
+    fake_now = T0 + 30 * SEC;
+    sluice_test_push_ev("00:00:00", "a", 1);
+    sluice_test_step();
+    /* the session [00:00:00, 00:01:30) is open until the clock reaches its end */
+    fake_now = T0 + 89 * SEC;
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
+    fake_now = T0 + 90 * SEC;
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2001-01-01 00:01:30,a,2\n");
+}
+
 static void test_the_default_clock_is_the_wall_clock(void **state) {
     (void)state;
     sluice_test_engine_open(PSOURCE "CREATE SINK out AS SELECT COUNT(*) AS n FROM ev\n"
@@ -158,6 +177,7 @@ int main(void) {
         T(test_hop_windows_by_the_clock),
         T(test_a_clock_stepping_back_reads_as_the_last_time),
         T(test_a_source_with_a_watermark_can_have_proctime_windows),
+        T(test_session_windows_by_the_clock),
         T(test_the_default_clock_is_the_wall_clock),
 #undef T
     };

@@ -137,10 +137,65 @@ static void test_type_error_where_not_boolean(void **state) {
     plan_fails_at("CREATE SINK o AS SELECT delay FROM f WHERE delay;", 44, "BOOLEAN");
 }
 
-static void test_session_window_not_supported_yet(void **state) {
+/* ---- SESSION windows ----------------------------------------------------------- */
+
+#define SESSION_HEAD "CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' MINUTE)"
+
+static void test_session_needs_emit_append(void **state) {
     (void)state;
-    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' MINUTE);", 55,
-                  "not supported yet");
+    /* without EMIT the default (UPDATE) is refused at the SESSION call */
+    plan_fails_at(SESSION_HEAD ";", 55, "SESSION windows support EMIT APPEND only");
+    teardown(state);
+    setup(state);
+    plan_fails_at(SESSION_HEAD " EMIT UPDATE;", 93, "SESSION windows support EMIT APPEND only");
+    teardown(state);
+    setup(state);
+    plan_fails_at(SESSION_HEAD " EMIT COMPLETE;", 93, "add EMIT APPEND");
+}
+
+static void test_session_takes_a_time_and_a_gap(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts) EMIT APPEND;", 55,
+                  "SESSION takes (time_column, INTERVAL gap)");
+}
+
+static void test_session_cannot_be_ranked(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' "
+                  "MINUTE), origin ORDER BY n DESC LIMIT 3 EMIT APPEND;",
+                  127, "needs TUMBLE or HOP windows");
+}
+
+static void test_session_plan(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, origin, COUNT(*) AS n FROM f "
+                "GROUP BY SESSION(ts, INTERVAL '30' MINUTE), origin EMIT APPEND;");
+    assert_int_equal(q->window, SLUICE_WINDOW_SESSION);
+    assert_int_equal(q->gap_ms, 30 * 60000);
+    assert_false(q->proctime);
+    assert_int_equal(q->emit, SLUICE_EMIT_APPEND);
+    assert_int_equal(q->schema.npk, 3);
+    teardown(state);
+    setup(state);
+    q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY SESSION(PROCTIME(), INTERVAL '1' MINUTE) "
+                "EMIT APPEND;");
+    assert_int_equal(q->window, SLUICE_WINDOW_SESSION);
+    assert_true(q->proctime);
+}
+
+static void test_explain_shows_a_session_window(void **state) {
+    (void)state;
+    plan_ok(SESSION_HEAD " EMIT APPEND;");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "window:     SESSION(ts, INTERVAL '5' MINUTE) per key"))
+        fail_msg("no SESSION window in:\n%s", text);
+    free(text);
 }
 
 /* ---- top-N: ORDER BY <aggregate> LIMIT n per window ------------------------------- */
@@ -490,7 +545,11 @@ int main(void) {
         T(test_primary_key_naming_a_non_output_column),
         T(test_type_error_varchar_plus_bigint),
         T(test_type_error_where_not_boolean),
-        T(test_session_window_not_supported_yet),
+        T(test_session_needs_emit_append),
+        T(test_session_takes_a_time_and_a_gap),
+        T(test_session_cannot_be_ranked),
+        T(test_session_plan),
+        T(test_explain_shows_a_session_window),
         T(test_topn_limit_without_order_by),
         T(test_topn_order_by_without_limit),
         T(test_topn_on_a_non_windowed_aggregate),
