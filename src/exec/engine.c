@@ -91,6 +91,7 @@ typedef struct query_state {
     uint32_t *rank_idx;        /* top-N scratch: entry indices, a heap then in rank order */
     sluice_value *rank_val;    /* top-N scratch: their ORDER BY values */
     size_t rank_cap;
+    uint64_t late_rows;
 } query_state;
 
 typedef struct partition_state {
@@ -120,6 +121,7 @@ typedef struct source_state {
     size_t *queries;
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
+    uint64_t input_rows, malformed_rows;
 } source_state;
 
 typedef struct sluice_engine {
@@ -902,6 +904,7 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
                 const sluice_value *ts = &row[q->ts_column];
                 if (ts->type == SLUICE_TYPE_NULL) {
                     en->stats.late_rows++;
+                    qs->late_rows++;
                     dead_letter(en, ss, ss->recs[r], q->name,
                                 "null event time: the row has no value for the window column");
                     continue;
@@ -938,6 +941,7 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
         }
         if (!added) {
             en->stats.late_rows++;
+            qs->late_rows++;
             dead_letter(en, ss, ss->recs[r], q->name, "late");
         }
     }
@@ -965,6 +969,7 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
             const sluice_value *ts = &row[q->ts_column];
             if (ts->type == SLUICE_TYPE_NULL) {
                 en->stats.late_rows++;
+                qs->late_rows++;
                 dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
                 continue;
             }
@@ -987,6 +992,7 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
         }
         if (!nhit && t + gap <= wm) {
             en->stats.late_rows++;
+            qs->late_rows++;
             dead_letter(en, ss, ss->recs[r], q->name, "late");
             continue;
         }
@@ -1056,6 +1062,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     for (size_t r = 0; r < in->count; r++) {
         const sluice_record *rec = &in->records[r];
         en->stats.input_rows++;
+        ss->input_rows++;
         if (!ps || ps->partition != rec->partition || !same_topic(ps->topic, rec->topic)) {
             if (!(ps = partition_get(ss, rec->topic, rec->partition)))
                 return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
@@ -1067,6 +1074,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
             if (sluice_decoder_decode(ss->dec, rec->value, rec->value_len, ss->decoded, en->batch_arena, reason,
                                       sizeof reason) != SLUICE_OK) {
                 en->stats.malformed_rows++;
+                ss->malformed_rows++;
                 dead_letter(en, ss, rec, NULL, reason[0] ? reason : "malformed record");
                 continue;
             }
@@ -1152,13 +1160,36 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
     return SLUICE_OK;
 }
 
+static size_t query_state_bytes(const query_state *qs) {
+    size_t bytes = qs->wcap * sizeof(win_state *);
+    for (size_t w = 0; w < qs->nwindows; w++) {
+        const win_state *ws = qs->windows[w];
+        bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
+                 sluice_arena_used(ws->arena);
+    }
+    const session_state *st = qs->ses;
+    if (st) {
+        bytes += sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
+        for (size_t i = 0; i < st->nkeys; i++) bytes += skey_at(st, i)->cap * st->ses_stride;
+    }
+    return bytes;
+}
+
+/* Groups held now; for SESSION windows, open sessions. */
+static size_t query_state_rows(const query_state *qs) {
+    size_t rows = qs->ses ? qs->ses->nsessions : 0;
+    for (size_t w = 0; w < qs->nwindows; w++) rows += qs->windows[w]->nentries;
+    return rows;
+}
+
 static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
     sluice_engine *en = (sluice_engine *)t;
     *out = en->stats;
     out->state_rows = 0;
+    out->state_bytes = 0;
     for (size_t k = 0; k < en->plan->nqueries; k++) {
-        for (size_t w = 0; w < en->queries[k].nwindows; w++) out->state_rows += en->queries[k].windows[w]->nentries;
-        if (en->queries[k].ses) out->state_rows += en->queries[k].ses->nsessions;
+        out->state_rows += query_state_rows(&en->queries[k]);
+        out->state_bytes += query_state_bytes(&en->queries[k]);
     }
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;
@@ -1188,20 +1219,24 @@ int64_t sluice_engine_source_watermark(const sluice_transform *t, size_t source)
 size_t sluice_engine_state_bytes(const sluice_transform *t) {
     const sluice_engine *en = (const sluice_engine *)t;
     size_t bytes = 0;
-    for (size_t k = 0; k < en->plan->nqueries; k++) {
-        const query_state *qs = &en->queries[k];
-        for (size_t w = 0; w < qs->nwindows; w++) {
-            const win_state *ws = qs->windows[w];
-            bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
-                     sluice_arena_used(ws->arena);
-        }
-        const session_state *st = qs->ses;
-        if (st) {
-            bytes += sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
-            for (size_t i = 0; i < st->nkeys; i++) bytes += skey_at(st, i)->cap * st->ses_stride;
-        }
-    }
+    for (size_t k = 0; k < en->plan->nqueries; k++) bytes += query_state_bytes(&en->queries[k]);
     return bytes;
+}
+
+void sluice_engine_query_stats_get(const sluice_transform *t, size_t query, sluice_engine_query_stats *out) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    const query_state *qs = &en->queries[query];
+    out->late_rows = qs->late_rows;
+    out->state_rows = query_state_rows(qs);
+    out->state_bytes = query_state_bytes(qs);
+    /* a PROCTIME() query progresses by processing time, not by a watermark */
+    out->watermark = qs->q->proctime ? en->proc_wm : en->sources[qs->q->source].watermark;
+}
+
+void sluice_engine_source_stats_get(const sluice_transform *t, size_t source, sluice_engine_source_stats *out) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    out->input_rows = en->sources[source].input_rows;
+    out->malformed_rows = en->sources[source].malformed_rows;
 }
 
 static void engine_destroy(sluice_transform *t) {

@@ -49,6 +49,24 @@ typedef int64_t (*sluice_engine_clock_fn)(void *ctx);
  *  backwards: a clock that steps back reads as the last time seen. */
 void sluice_engine_set_clock(sluice_transform *t, sluice_engine_clock_fn fn, void *ctx);
 
+/** Counters of one query (sink) since start, and its state now. */
+typedef struct sluice_engine_query_stats {
+    uint64_t late_rows;        /**< rows dropped as late (or without event time) */
+    uint64_t state_rows;       /**< groups held now */
+    uint64_t state_bytes;      /**< bytes of its state now */
+    int64_t watermark;         /**< its source's watermark, ms (PROCTIME() windows:
+                                    the processing time they are closed by) */
+} sluice_engine_query_stats;
+
+/** Counters of one source since start. */
+typedef struct sluice_engine_source_stats {
+    uint64_t input_rows;       /**< records received */
+    uint64_t malformed_rows;   /**< records that did not decode */
+} sluice_engine_source_stats;
+
+void sluice_engine_query_stats_get(const sluice_transform *t, size_t query, sluice_engine_query_stats *out);
+void sluice_engine_source_stats_get(const sluice_transform *t, size_t source, sluice_engine_source_stats *out);
+
 /** Bytes of aggregate state held now (window tables and their strings). */
 size_t sluice_engine_state_bytes(const sluice_transform *t);
 
