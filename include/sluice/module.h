@@ -217,6 +217,21 @@ struct sluice_transform_ops {
 
     /** Release.  NULL-safe. */
     void (*destroy)(sluice_transform *t);
+
+    /** Optional.  The processing time (wall clock, ms since the Unix epoch)
+     *  of the micro-batch about to run; every processing-time decision of
+     *  that batch (idle partitions) uses it, so that a replay given the
+     *  logged time decides the same. */
+    void (*set_time)(sluice_transform *t, int64_t now_ms);
+
+    /** Optional (checkpointing).  Serialise the whole state between
+     *  micro-batches into *buf (malloc'd, *len bytes; caller frees). */
+    sluice_err_t (*snapshot)(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size);
+
+    /** Optional (checkpointing).  Replace the state with one produced by
+     *  snapshot() of the same plan.  SLUICE_ERR_MALFORMED when it does not
+     *  decode. */
+    sluice_err_t (*restore)(sluice_transform *t, const void *buf, size_t len, char *errstr, size_t errstr_size);
 };
 
 #ifdef __cplusplus

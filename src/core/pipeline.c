@@ -17,6 +17,7 @@
 #include "core/execute.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "state/checkpoint.h"
 #include "exec/engine.h"
 #include "exec/plan.h"
 #include "registry.h"
@@ -58,6 +59,7 @@ struct sluice_pipeline {
     sluice_exec exec;
     int exec_ready;
     sluice_metrics *metrics;
+    sluice_ckpt *ckpt;
 };
 
 static char *xstrdup(const char *s) {
@@ -139,7 +141,8 @@ sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, 
 
 static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir",  "dead_letter",
                                             "idle_timeout",   "max_batch_rows",  "metrics",
-                                            "healthz_timeout", "max_state_bytes", NULL};
+                                            "healthz_timeout", "max_state_bytes", "checkpoint_every",
+                                            NULL};
 static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
 static const char *const engine_sink_keys[] = {"connector", NULL};
 
@@ -192,8 +195,8 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
             if (!in_list(pipeline_keys, e->key))
                 return where_err(errstr, errstr_size, e,
                                  "unknown key '%s' in [pipeline] (expected one of: %s%s)", e->key,
-                                 "trigger, checkpoint_dir, dead_letter, idle_timeout, max_batch_rows, metrics, "
-                                 "healthz_timeout, max_state_bytes",
+                                 "trigger, checkpoint_dir, checkpoint_every, dead_letter, idle_timeout, "
+                                 "max_batch_rows, metrics, healthz_timeout, max_state_bytes",
                                  "");
             continue;
         }
@@ -445,11 +448,12 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return where_err(errstr, errstr_size, e,
                          "max_state_bytes = '%s': expected a size in bytes, optionally with k, M or G (e.g. 512M)%s%s",
                          e->value, "", "");
-    if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir")))
-        return where_err(errstr, errstr_size, e,
-                         "checkpoint_dir = '%s': checkpoints are not implemented in this version yet; remove the key "
-                         "(a run then starts from the beginning of its input)%s%s",
+    int64_t checkpoint_every = 1;
+    if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_every")) &&
+        sluice_parse_positive(e->value, &checkpoint_every) != 0)
+        return where_err(errstr, errstr_size, e, "checkpoint_every = '%s': expected a positive number of epochs%s%s",
                          e->value, "", "");
+    const sluice_config_entry *ckpt_entry = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir");
 
     const sluice_profile *prof = sluice_profile_find(p->profile);
     p->src_bind = calloc(plan->nsources + 1, sizeof *p->src_bind);
@@ -483,6 +487,15 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         p->src_bind[i].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
+    for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
+    if (ckpt_entry)
+        for (size_t i = 0; i < plan->nsources; i++)
+            if (!p->src_ops[i]->seek)
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                     "%s:%d: checkpoint_dir: source %s uses connector '%s', which cannot resume from a "
+                                     "checkpoint (it cannot seek to an offset)",
+                                     ckpt_entry->file, ckpt_entry->line, plan->sources[i].name,
+                                     p->src_bind[i].connector);
     for (size_t k = 0; k < plan->nqueries; k++) {
         const char *c = p->sink_bind[k].connector;
         p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
@@ -501,7 +514,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     if (dl && strncmp(dl, "kafka:", 6) != 0 && mkdirs_for(dl) != SLUICE_OK)
         return where_err(errstr, errstr_size, e, "dead_letter = '%s': cannot create its directory: %s", dl,
                          strerror(errno), "");
-    if ((err = sluice_dead_letter_open(dl, &p->dlq, errstr, errstr_size))) return err;
+    if ((err = sluice_dead_letter_open(dl, ckpt_entry != NULL, &p->dlq, errstr, errstr_size))) return err;
     sluice_engine_set_dead_letter(p->transform, p->dlq);
 
     sluice_exec *x = &p->exec;
@@ -521,8 +534,25 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     x->pipeline = p->pipeline_name;
     x->on_step = on_step;
     x->on_step_ctx = p;
+    if (ckpt_entry) {
+        /* the fingerprint: the plan as explained, so that comments and
+         * spacing may change but sources and queries may not */
+        char *fp = NULL;
+        size_t fplen = 0;
+        FILE *f = open_memstream(&fp, &fplen);
+        if (!f) return SLUICE_ERR_NOMEM;
+        sluice_plan_explain(plan, f);
+        fclose(f);
+        char sub[1024];
+        err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);
+        free(fp);
+        if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
+        x->ckpt = p->ckpt;
+        x->checkpoint_every = checkpoint_every;
+    }
     if ((err = sluice_exec_init(x))) return err;
     p->exec_ready = 1;
+    if ((err = sluice_exec_recover(x, errstr, errstr_size))) return err;
 
     if ((e = sluice_config_find(p->cfg, "pipeline", "metrics"))) {
         if ((err = sluice_metrics_new(p->pipeline_name, p->source_names, plan->nsources, p->sink_names, plan->nqueries,
@@ -581,7 +611,10 @@ sluice_err_t sluice_pipeline_run(sluice_pipeline *p, const volatile sig_atomic_t
                                  size_t errstr_size) {
     if (!p->exec_ready)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "pipeline was opened for validation only");
-    return sluice_execute(&p->exec, stop, errstr, errstr_size);
+    sluice_err_t err = sluice_execute(&p->exec, stop, errstr, errstr_size);
+    /* a graceful stop or the end of input: snapshot, so a restart replays nothing */
+    if (!err) err = sluice_exec_checkpoint(&p->exec, errstr, errstr_size);
+    return err;
 }
 
 sluice_err_t sluice_pipeline_report(sluice_pipeline *p, FILE *out, char *errstr, size_t errstr_size) {
@@ -691,6 +724,7 @@ void sluice_pipeline_close(sluice_pipeline *p) {
         for (size_t k = 0; p->sink_bind && k < p->plan->nqueries; k++) free_binding(&p->sink_bind[k]);
     }
     sluice_dead_letter_close(p->dlq);
+    sluice_ckpt_close(p->ckpt);
     free(p->src_bind);
     free(p->sink_bind);
     free(p->src_ops);

@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "exec/engine.h"
+#include "state/codec.h"
 
 /* ---------------- aggregate slots ---------------- */
 
@@ -98,7 +99,7 @@ typedef struct partition_state {
     char *topic;               /* NULL for sources without topics */
     int32_t partition;
     int64_t max_ts;            /* SLUICE_TS_MIN until an event time is seen */
-    int64_t last_seen_ms;      /* processing time, monotonic clock */
+    int64_t last_seen_ms;      /* processing time (wall clock ms) of its last record */
 } partition_state;
 
 typedef struct source_state {
@@ -138,6 +139,9 @@ typedef struct sluice_engine {
     int64_t proc_now;          /* processing time of the rows being processed */
     int64_t proc_wm;           /* processing time at the end of the last micro-batch:
                                   PROCTIME() windows ending at or before it are final */
+    int64_t batch_time;        /* processing time of the current micro-batch (idle
+                                  partitions); set_time() or the wall clock */
+    int batch_time_set;
 } sluice_engine;
 
 static int64_t realtime_clock(void *ctx) {
@@ -835,6 +839,7 @@ static void begin_epoch(sluice_engine *en) {
     sluice_arena_reset(en->batch_arena);
     for (size_t i = 0; i < en->plan->nqueries; i++) sluice_row_batch_clear(&en->queries[i].out);
     for (size_t i = 0; i < en->plan->nsources; i++) en->sources[i].had_input = 0;
+    if (!en->batch_time_set) en->batch_time = sluice_clock_realtime_ms();
     en->epoch_open = 1;
 }
 
@@ -843,7 +848,7 @@ static int same_topic(const char *a, const char *b) {
 }
 
 /* The state of input partition (topic, p), created on first sight. */
-static partition_state *partition_get(source_state *ss, const char *topic, int32_t p) {
+static partition_state *partition_get(source_state *ss, const char *topic, int32_t p, int64_t now) {
     for (size_t i = 0; i < ss->nparts; i++)
         if (ss->parts[i].partition == p && same_topic(ss->parts[i].topic, topic)) return &ss->parts[i];
     if (ss->nparts == ss->pcap) {
@@ -859,7 +864,7 @@ static partition_state *partition_get(source_state *ss, const char *topic, int32
     ps->topic = t;
     ps->partition = p;
     ps->max_ts = SLUICE_TS_MIN;
-    ps->last_seen_ms = sluice_clock_monotonic_ms();
+    ps->last_seen_ms = now;
     return ps;
 }
 
@@ -1056,7 +1061,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
         ss->rows_cap = cap;
     }
     ss->nrows = 0;
-    int64_t now = sluice_clock_monotonic_ms();
+    int64_t now = en->batch_time;
     partition_state *ps = NULL;
     char reason[512];
     for (size_t r = 0; r < in->count; r++) {
@@ -1064,7 +1069,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
         en->stats.input_rows++;
         ss->input_rows++;
         if (!ps || ps->partition != rec->partition || !same_topic(ps->topic, rec->topic)) {
-            if (!(ps = partition_get(ss, rec->topic, rec->partition)))
+            if (!(ps = partition_get(ss, rec->topic, rec->partition, now)))
                 return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
         }
         ps->last_seen_ms = now;
@@ -1141,7 +1146,7 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: %zu sinks, plan has %zu", nsinks,
                              en->plan->nqueries);
     begin_epoch(en);
-    int64_t now = sluice_clock_monotonic_ms();
+    int64_t now = en->batch_time;
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
     for (size_t i = 0; i < en->plan->nsources; i++)
         if (en->sources[i].proctime) {
@@ -1157,7 +1162,258 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
         out[k] = &qs->out;
     }
     en->epoch_open = 0;
+    en->batch_time_set = 0;
     return SLUICE_OK;
+}
+
+static void engine_set_time(sluice_transform *t, int64_t now_ms) {
+    sluice_engine *en = (sluice_engine *)t;
+    en->batch_time = now_ms;
+    en->batch_time_set = 1;
+}
+
+/* ---------------- snapshots (checkpointing) ----------------
+ *
+ * Taken between micro-batches, when no emit is pending (dirty lists are
+ * empty).  Layout (state/codec.h encoding), version 1:
+ *   u32 version
+ *   per source: i64 watermark, u8 ended, u32 npartitions,
+ *               per partition: str topic, u32 partition, i64 max_ts, i64 last_seen_ms
+ *   per query:  i64 late_rows, u8 kind (0 windows, 1 sessions)
+ *     windows:  u32 nwindows; per window: i64 start, u32 nranked, u32 ngroups;
+ *               per group: u32 rank, ngroup values, naggs slots
+ *     sessions: u32 nkeys; per key: ngroup values, u32 nsessions;
+ *               per session: i64 start, i64 last, naggs slots
+ *   i64 proc_wm, i64 proc_now
+ * A slot is u8 type, then the value's bytes for VARCHAR, else the 8 raw
+ * bytes of its payload (accumulators keep their payload under the NULL tag),
+ * then i64 n.
+ */
+
+#define SNAPSHOT_VERSION 1
+
+static void enc_slot(sluice_enc *e, const agg_slot *s) {
+    if (s->v.type == SLUICE_TYPE_VARCHAR) {
+        sluice_enc_value(e, &s->v);
+    } else {
+        sluice_enc_u8(e, s->v.type);
+        sluice_enc_i64(e, s->v.u.i);
+    }
+    sluice_enc_i64(e, s->n);
+}
+
+static int dec_slot(sluice_dec *d, agg_slot *s, sluice_arena *arena) {
+    size_t save = d->pos;
+    uint8_t t = sluice_dec_u8(d);
+    if (t == SLUICE_TYPE_VARCHAR) {
+        d->pos = save;
+        s->v = sluice_dec_value(d, arena);
+    } else {
+        if (t > SLUICE_TYPE_INTERVAL) d->bad = 1;
+        s->v.type = t;
+        s->v.len = 0;
+        s->v.u.i = sluice_dec_i64(d);
+    }
+    s->n = sluice_dec_i64(d);
+    return d->bad ? -1 : 0;
+}
+
+static uint64_t keys_hash(const sluice_value *keys, size_t n) {
+    uint64_t hash = 0x51ed270b27eb0bULL;
+    for (size_t k = 0; k < n; k++) hash = sluice_value_hash(&keys[k], hash);
+    return hash;
+}
+
+static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size) {
+    sluice_engine *en = (sluice_engine *)t;
+    sluice_enc e = {0};
+    sluice_enc_u32(&e, SNAPSHOT_VERSION);
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        const source_state *ss = &en->sources[i];
+        sluice_enc_i64(&e, ss->watermark);
+        sluice_enc_u8(&e, (uint8_t)ss->ended);
+        sluice_enc_u32(&e, (uint32_t)ss->nparts);
+        for (size_t p = 0; p < ss->nparts; p++) {
+            sluice_enc_str(&e, ss->parts[p].topic);
+            sluice_enc_u32(&e, (uint32_t)ss->parts[p].partition);
+            sluice_enc_i64(&e, ss->parts[p].max_ts);
+            sluice_enc_i64(&e, ss->parts[p].last_seen_ms);
+        }
+    }
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
+        const query_state *qs = &en->queries[k];
+        const sluice_query_plan *q = qs->q;
+        sluice_enc_i64(&e, (int64_t)qs->late_rows);
+        sluice_enc_u8(&e, qs->ses ? 1 : 0);
+        if (qs->ses) {
+            const session_state *st = qs->ses;
+            sluice_enc_u32(&e, (uint32_t)st->nkeys);
+            for (size_t i = 0; i < st->nkeys; i++) {
+                skey_hdr *kh = skey_at(st, i);
+                const sluice_value *kv = skey_values(kh);
+                for (size_t g = 0; g < q->ngroup; g++) sluice_enc_value(&e, &kv[g]);
+                sluice_enc_u32(&e, kh->nses);
+                for (size_t j = 0; j < kh->nses; j++) {
+                    ses_hdr *h = ses_at(st, kh, j);
+                    sluice_enc_i64(&e, h->start);
+                    sluice_enc_i64(&e, h->last);
+                    const agg_slot *a = ses_aggs(h);
+                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &a[m]);
+                }
+            }
+        } else {
+            sluice_enc_u32(&e, (uint32_t)qs->nwindows);
+            for (size_t w = 0; w < qs->nwindows; w++) {
+                const win_state *ws = qs->windows[w];
+                sluice_enc_i64(&e, ws->start);
+                sluice_enc_u32(&e, (uint32_t)ws->nranked);
+                sluice_enc_u32(&e, (uint32_t)ws->nentries);
+                for (size_t i = 0; i < ws->nentries; i++) {
+                    entry_hdr *eh = entry_at(qs, ws, i);
+                    sluice_enc_u32(&e, eh->rank);
+                    const sluice_value *kv = entry_keys(eh);
+                    for (size_t g = 0; g < q->ngroup; g++) sluice_enc_value(&e, &kv[g]);
+                    const agg_slot *a = entry_aggs(qs, eh);
+                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &a[m]);
+                }
+            }
+        }
+    }
+    sluice_enc_i64(&e, en->proc_wm);
+    sluice_enc_i64(&e, en->proc_now);
+    if (e.oom) {
+        free(e.data);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory for a snapshot");
+    }
+    *buf = e.data;
+    *len = e.len;
+    return SLUICE_OK;
+}
+
+static void clear_query_state(query_state *qs) {
+    for (size_t w = 0; w < qs->nwindows; w++) window_free(qs->windows[w]);
+    qs->nwindows = 0;
+    qs->last = 0;
+    if (qs->ses) {
+        session_state *fresh = session_state_new(qs->q);
+        if (fresh) {
+            session_state_free(qs->ses);
+            qs->ses = fresh;
+        }
+    }
+}
+
+static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t len, char *errstr,
+                                   size_t errstr_size) {
+    sluice_engine *en = (sluice_engine *)t;
+    sluice_dec d;
+    sluice_dec_init(&d, buf, len);
+    sluice_arena *tmp = sluice_arena_new(0);
+    sluice_value *keys = NULL;
+    agg_slot *slots = NULL;
+    if (!tmp) return SLUICE_ERR_NOMEM;
+    if (sluice_dec_u32(&d) != SNAPSHOT_VERSION) d.bad = 1;
+    for (size_t i = 0; i < en->plan->nsources && !d.bad; i++) {
+        source_state *ss = &en->sources[i];
+        for (size_t p = 0; p < ss->nparts; p++) free(ss->parts[p].topic);
+        ss->nparts = 0;
+        ss->watermark = sluice_dec_i64(&d);
+        ss->ended = sluice_dec_u8(&d) != 0;
+        uint32_t np = sluice_dec_u32(&d);
+        for (uint32_t p = 0; p < np && !d.bad; p++) {
+            const char *topic = sluice_dec_str(&d, tmp);
+            int32_t part = (int32_t)sluice_dec_u32(&d);
+            int64_t max_ts = sluice_dec_i64(&d);
+            int64_t seen = sluice_dec_i64(&d);
+            if (d.bad) break;
+            partition_state *ps = partition_get(ss, topic, part, seen);
+            if (!ps) goto oom;
+            ps->max_ts = max_ts;
+            ps->last_seen_ms = seen;
+        }
+    }
+    for (size_t k = 0; k < en->plan->nqueries && !d.bad; k++) {
+        query_state *qs = &en->queries[k];
+        const sluice_query_plan *q = qs->q;
+        clear_query_state(qs);
+        free(keys);
+        free(slots);
+        keys = calloc(q->ngroup + 1, sizeof *keys);
+        slots = calloc(q->naggs + 1, sizeof *slots);
+        if (!keys || !slots) goto oom;
+        qs->late_rows = (uint64_t)sluice_dec_i64(&d);
+        uint8_t kind = sluice_dec_u8(&d);
+        if (kind != (qs->ses ? 1 : 0)) d.bad = 1;
+        if (qs->ses) {
+            session_state *st = qs->ses;
+            uint32_t nk = sluice_dec_u32(&d);
+            for (uint32_t i = 0; i < nk && !d.bad; i++) {
+                for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
+                uint32_t ns = sluice_dec_u32(&d);
+                if (d.bad || ns > len) break;
+                long idx = skey_add(st, q->ngroup, keys, keys_hash(keys, q->ngroup));
+                if (idx < 0) goto oom;
+                skey_hdr *kh = skey_at(st, (size_t)idx);
+                if (ns) {
+                    kh->ses = calloc(ns, st->ses_stride);
+                    if (!kh->ses) goto oom;
+                    kh->cap = ns;
+                }
+                for (uint32_t j = 0; j < ns && !d.bad; j++) {
+                    ses_hdr *h = ses_at(st, kh, j);
+                    h->start = sluice_dec_i64(&d);
+                    h->last = sluice_dec_i64(&d);
+                    agg_slot *a = ses_aggs(h);
+                    for (size_t m = 0; m < q->naggs && !d.bad; m++) {
+                        if (dec_slot(&d, &a[m], tmp) != 0) break;
+                        if (copy_string(st->arena, &a[m].v) != 0) goto oom;
+                    }
+                    kh->nses++;
+                    st->nsessions++;
+                }
+            }
+        } else {
+            uint32_t nw = sluice_dec_u32(&d);
+            for (uint32_t w = 0; w < nw && !d.bad; w++) {
+                int64_t start = sluice_dec_i64(&d);
+                uint32_t nranked = sluice_dec_u32(&d);
+                uint32_t ne = sluice_dec_u32(&d);
+                if (d.bad) break;
+                win_state *ws = window_get(qs, start);
+                if (!ws) goto oom;
+                ws->nranked = nranked;
+                for (uint32_t i = 0; i < ne && !d.bad; i++) {
+                    uint32_t rank = sluice_dec_u32(&d);
+                    for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
+                    for (size_t m = 0; m < q->naggs; m++) dec_slot(&d, &slots[m], tmp);
+                    if (d.bad) break;
+                    entry_hdr *eh = group_get(qs, ws, keys, keys_hash(keys, q->ngroup));
+                    if (!eh) goto oom;
+                    eh->rank = rank;
+                    agg_slot *a = entry_aggs(qs, eh);
+                    for (size_t m = 0; m < q->naggs; m++) {
+                        a[m] = slots[m];
+                        if (copy_string(ws->arena, &a[m].v) != 0) goto oom;
+                    }
+                }
+            }
+        }
+    }
+    en->proc_wm = sluice_dec_i64(&d);
+    en->proc_now = sluice_dec_i64(&d);
+    if (!d.bad && d.pos != len) d.bad = 1;
+    free(keys);
+    free(slots);
+    sluice_arena_destroy(tmp);
+    if (d.bad)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
+                             "transform: the state snapshot does not decode for this pipeline");
+    return SLUICE_OK;
+oom:
+    free(keys);
+    free(slots);
+    sluice_arena_destroy(tmp);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory restoring a snapshot");
 }
 
 static size_t query_state_bytes(const query_state *qs) {
@@ -1284,6 +1540,9 @@ const sluice_transform_ops sluice_engine_ops = {
     .end_batch = engine_end_batch,
     .stats = engine_stats,
     .destroy = engine_destroy,
+    .set_time = engine_set_time,
+    .snapshot = engine_snapshot,
+    .restore = engine_restore,
 };
 
 static sluice_err_t setup_source(sluice_engine *en, size_t i, const sluice_engine_source_options *opts,
