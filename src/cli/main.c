@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "state/checkpoint.h"
 #include "sluice/sluice.h"
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -30,6 +31,7 @@ static const char usage_text[] =
     "                      [--log-level LEVEL] [--log-format text|json]\n"
     "       sluice check   PIPELINE.sql [--profile NAME] [--config FILE] [--set K=V]...\n"
     "       sluice explain PIPELINE.sql\n"
+    "       sluice checkpoint show|reset DIR\n"
     "       sluice --version | --help\n";
 
 static void help(FILE *out) {
@@ -43,6 +45,10 @@ static void help(FILE *out) {
           "  check     parse the SQL, read the profile, bind and validate every source and sink;\n"
           "            print the plan and the bindings.  Reads no input, writes no output.\n"
           "  explain   print the plan of each query (no profile needed).\n"
+          "  checkpoint show DIR    what a checkpoint directory holds: the pipeline, snapshots, the\n"
+          "                         input ranges of logged epochs, and whether each file is intact.\n"
+          "  checkpoint reset DIR   delete the checkpoint, so the next run starts over from the\n"
+          "                         beginning of its input (sinks keep what they hold).\n"
           "\n"
           "options:\n"
           "  -p, --profile NAME   profile to run with (default: test).  Built in: test (file\n"
@@ -107,8 +113,20 @@ int main(int argc, char **argv) {
         printf("sluice %s\n", sluice_version());
         return 0;
     }
+    if (strcmp(cmd, "checkpoint") == 0) {
+        if (argc != 4 || (strcmp(argv[2], "show") != 0 && strcmp(argv[2], "reset") != 0)) {
+            fprintf(stderr, "sluice checkpoint: expected 'show DIR' or 'reset DIR'\n%s", usage_text);
+            return 2;
+        }
+        char errstr[1024] = "";
+        sluice_err_t err = strcmp(argv[2], "show") == 0 ? sluice_ckpt_show(argv[3], stdout, errstr, sizeof errstr)
+                                                        : sluice_ckpt_reset(argv[3], errstr, sizeof errstr);
+        if (!err && strcmp(argv[2], "reset") == 0) printf("checkpoint %s reset\n", argv[3]);
+        return err ? fail(err, errstr) : 0;
+    }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "explain") != 0) {
-        fprintf(stderr, "sluice: unknown command '%s' (expected run, check or explain)\n%s", cmd, usage_text);
+        fprintf(stderr, "sluice: unknown command '%s' (expected run, check, explain or checkpoint)\n%s", cmd,
+                usage_text);
         return 2;
     }
 

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "state/checkpoint.h"
+#include "state/codec.h"
 
 #define HEADER 28
 #define TRAILER 4
@@ -309,4 +310,106 @@ void sluice_ckpt_close(sluice_ckpt *c) {
     if (!c) return;
     free(c->dir);
     free(c);
+}
+
+/* open an existing checkpoint directory without creating anything */
+static sluice_err_t open_existing(const char *dir, sluice_ckpt **out, char *errstr, size_t errstr_size) {
+    char meta[4200];
+    snprintf(meta, sizeof meta, "%s/meta", dir);
+    struct stat st;
+    if (stat(meta, &st) != 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "'%s' is not a checkpoint directory (it has no 'meta' file)", dir);
+    sluice_ckpt *c = calloc(1, sizeof *c);
+    if (!c || !(c->dir = strdup(dir))) {
+        free(c);
+        return SLUICE_ERR_NOMEM;
+    }
+    *out = c;
+    return SLUICE_OK;
+}
+
+static void show_offsets(FILE *out, const void *p, size_t len) {
+    sluice_dec d;
+    sluice_dec_init(&d, p, len);
+    sluice_arena *a = sluice_arena_new(0);
+    uint32_t version = sluice_dec_u32(&d);
+    int64_t t = sluice_dec_i64(&d);
+    fprintf(out, " (format %u, processing time %lld ms)", version, (long long)t);
+    for (int src = 0; !d.bad && d.pos < len; src++) {
+        int ended = sluice_dec_u8(&d);
+        uint32_t n = sluice_dec_u32(&d);
+        fprintf(out, "\n    source #%d:%s", src, ended ? " end of input;" : "");
+        for (uint32_t k = 0; k < n && !d.bad; k++) {
+            const char *topic = sluice_dec_str(&d, a);
+            uint32_t part = sluice_dec_u32(&d);
+            int64_t s0 = sluice_dec_i64(&d), s1 = sluice_dec_i64(&d);
+            fprintf(out, " %s%spartition %u [%lld, %lld)", topic ? topic : "", topic ? " " : "", part,
+                    (long long)s0, (long long)s1);
+        }
+        if (!n && !ended) fputs(" nothing", out);
+    }
+    sluice_arena_destroy(a);
+}
+
+sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t errstr_size) {
+    sluice_ckpt *c = NULL;
+    sluice_err_t err = open_existing(dir, &c, errstr, errstr_size);
+    if (err) return err;
+    void *p = NULL;
+    size_t len = 0;
+    char sub[512];
+    fprintf(out, "checkpoint %s (format version %d)\n", dir, SLUICE_CKPT_VERSION);
+    if (sluice_ckpt_read(c, SLUICE_CKPT_META, 0, &p, &len, sub, sizeof sub) == SLUICE_OK) {
+        fputs("pipeline:\n", out);
+        const char *s = p;
+        for (size_t i = 0; i < len;) {
+            size_t j = i;
+            while (j < len && s[j] != '\n') j++;
+            fprintf(out, "  | %.*s\n", (int)(j - i), s + i);
+            i = j + 1;
+        }
+        free(p);
+    } else {
+        fprintf(out, "pipeline: %s\n", sub);
+    }
+    const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_STATE, SLUICE_CKPT_OFFSETS};
+    const char *names[2] = {"snapshots", "offsets log (epochs after the newest snapshot are replayed)"};
+    for (int k = 0; k < 2 && !err; k++) {
+        int64_t *list = NULL;
+        size_t n = 0;
+        if ((err = sluice_ckpt_list(c, kinds[k], &list, &n, errstr, errstr_size))) break;
+        fprintf(out, "%s: %zu\n", names[k], n);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, "  epoch %lld: ", (long long)list[i]);
+            if (sluice_ckpt_read(c, kinds[k], list[i], &p, &len, sub, sizeof sub) != SLUICE_OK) {
+                fprintf(out, "BAD: %s\n", sub);
+                continue;
+            }
+            fprintf(out, "%zu bytes, intact", len);
+            if (kinds[k] == SLUICE_CKPT_OFFSETS) show_offsets(out, p, len);
+            fputc('\n', out);
+            free(p);
+        }
+        free(list);
+    }
+    sluice_ckpt_close(c);
+    return err;
+}
+
+sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size) {
+    sluice_ckpt *c = NULL;
+    sluice_err_t err = open_existing(dir, &c, errstr, errstr_size);
+    if (err) return err;
+    /* everything: prune past any epoch, then the meta record */
+    err = sluice_ckpt_prune(c, INT64_MAX, errstr, errstr_size);
+    char path[4200];
+    if (!err) {
+        snprintf(path, sizeof path, "%s/meta", dir);
+        if (unlink(path) != 0)
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot delete '%s': %s", path,
+                                strerror(errno));
+    }
+    sluice_ckpt_close(c);
+    return err;
 }

@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sluice/error.h"
 
@@ -81,6 +82,18 @@ sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size
 
 /** The directory path (borrowed). */
 const char *sluice_ckpt_dir(const sluice_ckpt *c);
+
+/** Print what the checkpoint directory `dir` holds (sluice checkpoint
+ *  show): the pipeline it belongs to, every offsets record with its input
+ *  ranges, every snapshot with its size, and whether each file is intact.
+ *  SLUICE_ERR_CONFIG when `dir` is not a checkpoint directory. */
+sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t errstr_size);
+
+/** Delete the checkpoint (meta, offsets, snapshots) so that the next run
+ *  starts from the beginning of its input (sluice checkpoint reset).
+ *  Sinks keep what they hold.  SLUICE_ERR_CONFIG when `dir` is not a
+ *  checkpoint directory. */
+sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size);
 
 void sluice_ckpt_close(sluice_ckpt *c);
 

@@ -222,10 +222,32 @@ static void test_sigterm_snapshots_so_restart_replays_nothing(void **state) {
     assert_same_output(&ref, &r);
 }
 
+static void test_checkpoint_show_and_reset(void **state) {
+    (void)state;
+    run_dir ref;
+    reference(&ref); /* 20000 rows, 50 per epoch: epochs 0..400 (the last one sees the end) */
+    char out[4300];
+    snprintf(out, sizeof out, "%s/show.txt", ref.dir);
+    const char *show[] = {"checkpoint", "show", ref.cp, NULL};
+    assert_int_equal(sluice_test_run_cli(show, out, NULL), 0);
+    char *text = sluice_test_read_file(out, NULL);
+    assert_non_null(strstr(text, "sink totals"));
+    assert_non_null(strstr(text, "snapshots: 1\n  epoch 400: "));
+    assert_non_null(strstr(text, "intact"));
+    assert_non_null(strstr(text, "offsets log (epochs after the newest snapshot are replayed): 0"));
+    free(text);
+    const char *reset[] = {"checkpoint", "reset", ref.cp, NULL};
+    assert_int_equal(sluice_test_run_cli(reset, out, NULL), 0);
+    assert_int_equal(sluice_test_run_cli(show, out, NULL), 2);
+    const char *bad[] = {"checkpoint", "shw", ref.cp, NULL};
+    assert_int_equal(sluice_test_run_cli(bad, NULL, NULL), 2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigkill_at_random_instants_and_aborts_in_commits),
         cmocka_unit_test(test_sigterm_snapshots_so_restart_replays_nothing),
+        cmocka_unit_test(test_checkpoint_show_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
