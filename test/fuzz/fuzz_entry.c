@@ -10,6 +10,10 @@
 #include "sluice/arena.h"
 #include "sluice/batch.h"
 #include "sql/parser.h"
+#include "state/checkpoint.h"
+#include "state/codec.h"
+
+#include <zlib.h>
 
 /* ---------------- SQL ---------------- */
 
@@ -293,7 +297,92 @@ int sluice_fuzz_csv(const uint8_t *data, size_t size) {
     return 0;
 }
 
+/* ---------------- checkpoint records ---------------- */
+
+/* Read a payload the way a recovery would, driven by the payload itself:
+ * each step's first byte picks the next read.  A value that decodes must
+ * encode back to the very bytes it was read from. */
+static void decode_payload(const void *payload, size_t len, sluice_arena *arena) {
+    sluice_dec d;
+    char rendered[64];
+    sluice_dec_init(&d, payload, len);
+    while (!d.bad && d.pos < d.len) {
+        size_t blen;
+        switch (sluice_dec_u8(&d) % 7) {
+        case 0: (void)sluice_dec_u8(&d); break;
+        case 1: (void)sluice_dec_u32(&d); break;
+        case 2: (void)sluice_dec_i64(&d); break;
+        case 3: (void)sluice_dec_f64(&d); break;
+        case 4: {
+            const unsigned char *b = sluice_dec_bytes(&d, &blen);
+            if (b && blen && (b < d.p || b + blen > d.p + d.len)) abort();
+            break;
+        }
+        case 5: {
+            char *str = sluice_dec_str(&d, arena);
+            if (str) (void)strlen(str);
+            break;
+        }
+        default: {
+            size_t start = d.pos;
+            sluice_value v = sluice_dec_value(&d, arena);
+            if (d.bad) break;
+            (void)sluice_value_render(&v, rendered, sizeof rendered);
+            sluice_enc e = {0};
+            sluice_enc_value(&e, &v);
+            if (!e.oom && (e.len != d.pos - start || memcmp(e.data, d.p + start, e.len) != 0)) abort();
+            free(e.data);
+            break;
+        }
+        }
+    }
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+int sluice_fuzz_checkpoint(const uint8_t *data, size_t size) {
+    sluice_arena *arena = sluice_arena_new(0);
+    if (!arena) return 0;
+    sluice_ckpt_kind kind;
+    int64_t epoch;
+    const void *payload;
+    size_t len;
+    /* the input as a whole checkpoint file */
+    if (sluice_ckpt_parse(data, size, &kind, &epoch, &payload, &len) == 0) {
+        if ((const uint8_t *)payload < data || len > size || (const uint8_t *)payload + len > data + size)
+            abort();
+        decode_payload(payload, len, arena);
+        sluice_arena_reset(arena);
+    }
+    /* the input as the payload of an intact record */
+    enum { HEADER = 28, TRAILER = 4 };
+    unsigned char *rec = malloc(HEADER + size + TRAILER);
+    if (rec) {
+        memcpy(rec, "SLCK", 4);
+        put_le(rec + 4, SLUICE_CKPT_VERSION, 4);
+        put_le(rec + 8, SLUICE_CKPT_STATE, 4);
+        put_le(rec + 12, (uint64_t)(int64_t)size, 8);
+        put_le(rec + 20, size, 8);
+        if (size) memcpy(rec + HEADER, data, size);
+        put_le(rec + HEADER + size, (uint32_t)crc32(0L, rec, (uInt)(HEADER + size)), 4);
+        if (sluice_ckpt_parse(rec, HEADER + size + TRAILER, &kind, &epoch, &payload, &len) != 0 ||
+            kind != SLUICE_CKPT_STATE || epoch != (int64_t)size || len != size || payload != rec + HEADER)
+            abort();
+        decode_payload(payload, len, arena);
+        /* the same record cut short or with one bit flipped is refused */
+        if (sluice_ckpt_parse(rec, HEADER + size + TRAILER - 1, &kind, &epoch, &payload, &len) == 0) abort();
+        rec[HEADER + size / 2] ^= 0x10;
+        if (sluice_ckpt_parse(rec, HEADER + size + TRAILER, &kind, &epoch, &payload, &len) == 0) abort();
+        free(rec);
+    }
+    sluice_arena_destroy(arena);
+    return 0;
+}
+
 sluice_fuzz_fn sluice_fuzz_entry(const char *target) {
+    if (strcmp(target, "checkpoint") == 0) return sluice_fuzz_checkpoint;
     if (strcmp(target, "sql") == 0) return sluice_fuzz_sql;
     if (strcmp(target, "ini") == 0) return sluice_fuzz_ini;
     if (strcmp(target, "json") == 0) return sluice_fuzz_json;

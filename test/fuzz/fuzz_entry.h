@@ -28,7 +28,12 @@ int sluice_fuzz_json(const uint8_t *data, size_t size);
  *  decoders and by any header-mapped decoder the header allows. */
 int sluice_fuzz_csv(const uint8_t *data, size_t size);
 
-/** The entry for a target name ("sql", "ini", "json", "csv"), or NULL. */
+/** A checkpoint file: sluice_ckpt_parse() on the input, and the input as
+ *  the payload of an intact record read back with the state/codec.h
+ *  reader (every decoded value must encode back to its bytes). */
+int sluice_fuzz_checkpoint(const uint8_t *data, size_t size);
+
+/** The entry for a target name ("sql", "ini", "json", "csv", "checkpoint"), or NULL. */
 typedef int (*sluice_fuzz_fn)(const uint8_t *data, size_t size);
 sluice_fuzz_fn sluice_fuzz_entry(const char *target);
 

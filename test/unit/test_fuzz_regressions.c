@@ -80,9 +80,14 @@ static void test_csv_inputs(void **state) {
     run_target("csv");
 }
 
+static void test_checkpoint_inputs(void **state) {
+    (void)state;
+    run_target("checkpoint");
+}
+
 static void test_unknown_target_has_no_entry(void **state) {
     (void)state;
-    assert_null(sluice_fuzz_entry("checkpoint"));
+    assert_null(sluice_fuzz_entry("nope"));
 }
 
 int main(void) {
@@ -91,6 +96,7 @@ int main(void) {
         cmocka_unit_test(test_ini_inputs),
         cmocka_unit_test(test_json_inputs),
         cmocka_unit_test(test_csv_inputs),
+        cmocka_unit_test(test_checkpoint_inputs),
         cmocka_unit_test(test_unknown_target_has_no_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
