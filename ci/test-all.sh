@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: install dependencies, build, run every test (unit,
-# contract, integration, a 60 s soak), run them again under ASan+UBSan, then
-# measure line coverage of src/ and inject/ with lcov (fails under 85%).
+# contract, integration, a 60 s soak), run them again under ASan+UBSan, run
+# the unit tests and the example pipelines under valgrind, fuzz each
+# libFuzzer target for 60 s, then measure line coverage of src/ and inject/
+# with lcov (fails under 85%).
 # The soak test runs in the optimised build only: sanitizer quarantines and
 # coverage counters would distort the resident-set figures it checks.
 set -euo pipefail
@@ -19,6 +21,12 @@ echo "== sanitizers (ASan + UBSan)"
 ci/build.sh build-asan -DSLUICE_SANITIZE=ON -DSLUICE_BENCH=OFF
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j"$jobs" -LE soak)
+
+echo "== valgrind (unit tests, sluice run on the examples)"
+ci/valgrind.sh build
+
+echo "== fuzzing (60 s per target)"
+ci/fuzz.sh 60
 
 echo "== coverage"
 coverage/coverage.sh build-cov

@@ -1131,8 +1131,11 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
             err = SLUICE_ERR_SQL;
             goto fail;
         }
-        if ((err = plan_source(&c, s, &plan->sources[i])) != SLUICE_OK) goto fail;
+        /* counted even when it fails, so that sluice_plan_free() frees the
+         * timestamp formats it compiled before the error */
+        err = plan_source(&c, s, &plan->sources[i]);
         plan->nsources++;
+        if (err != SLUICE_OK) goto fail;
     }
     for (size_t i = 0; i < ast->nsinks; i++) {
         const sluice_ast_sink *s = &ast->sinks[i];
