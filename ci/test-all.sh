@@ -2,6 +2,9 @@
 # The whole test suite: install dependencies, build, run every test (unit,
 # contract, integration), run them again under ASan+UBSan, then measure
 # line coverage of src/ and inject/ with lcov (fails under 85%).
+# The MySQL tests start their own private MariaDB (mariadb-install-db +
+# mariadbd on a temporary data directory and a free loopback port); a
+# system MariaDB service, running or not, plays no part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
