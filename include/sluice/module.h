@@ -181,6 +181,7 @@ typedef struct sluice_transform_stats {
     uint64_t late_rows;        /**< rows dropped as late */
     uint64_t malformed_rows;   /**< records that failed to decode */
     uint64_t state_rows;       /**< open aggregate groups now */
+    uint64_t state_bytes;      /**< bytes of aggregate state now */
     int64_t watermark;         /**< lowest watermark over event-time sources (ms);
                                     SLUICE_TS_MIN before any */
 } sluice_transform_stats;

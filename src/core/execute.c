@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "core/execute.h"
+#include "core/log.h"
 #include "format/format.h"
 
 static double mono_s(void) {
@@ -67,6 +68,39 @@ static void progress_line(sluice_exec *x, int64_t epoch, uint64_t input, double 
     fflush(f);
 }
 
+/* Backpressure (max_state_bytes): while the state is at the cap, sources
+ * are not polled, so the pipeline stops reading instead of growing; the
+ * watermark can still advance (idle partitions) and free windows. */
+static int over_state_cap(sluice_exec *x) {
+    if (!x->max_state_bytes || !x->transform->ops->stats) return 0;
+    sluice_transform_stats st;
+    memset(&st, 0, sizeof st);
+    x->transform->ops->stats(x->transform, &st);
+    int over = st.state_bytes >= x->max_state_bytes;
+    if (over && !x->backpressure)
+        sluice_log(SLUICE_LOG_WARN, x->pipeline, "execute", NULL,
+                   "state is %llu bytes, at max_state_bytes = %llu: reading paused until windows are finalized",
+                   (unsigned long long)st.state_bytes, (unsigned long long)x->max_state_bytes);
+    else if (!over && x->backpressure)
+        sluice_log(SLUICE_LOG_INFO, x->pipeline, "execute", NULL, "state is %llu bytes, under max_state_bytes: reading again",
+                   (unsigned long long)st.state_bytes);
+    x->backpressure = over;
+    return over;
+}
+
+static void notify(sluice_exec *x, int64_t epoch, uint64_t input, double start_s, const uint64_t *rows,
+                   const double *commit_s) {
+    if (!x->on_step) return;
+    sluice_step_info info;
+    info.epoch = epoch;
+    info.input_rows = input;
+    info.duration_s = mono_s() - start_s;
+    info.sink_rows = rows;
+    info.sink_commit_s = commit_s;
+    info.backpressure = x->backpressure;
+    x->on_step(x->on_step_ctx, &info);
+}
+
 sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t errstr_size) {
     sluice_err_t err;
     *done = 0;
@@ -75,9 +109,17 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
     int64_t deadline = start_ms + x->trigger_ms;
     uint64_t input = 0;
     int live = 0;
+    int paused = over_state_cap(x);
+    if (paused) {
+        /* wait one trigger interval (at least 50 ms) before looking again */
+        int64_t wait = x->trigger_ms > 50 ? x->trigger_ms : 50;
+        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        for (size_t i = 0; i < x->nsources; i++) live |= !x->ended[i];
+    }
 
     /* getDataSource */
-    for (size_t i = 0; i < x->nsources; i++) {
+    for (size_t i = 0; i < x->nsources && !paused; i++) {
         if (x->ended[i]) continue;
         sluice_record_batch *b = &x->batches[i];
         sluice_record_batch_clear(b);
@@ -114,24 +156,32 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
 
     if (input == 0 && out_rows == 0) {
         free(outs);
+        notify(x, -1, 0, start_s, NULL, NULL);
         return SLUICE_OK; /* nothing happened: not an epoch */
     }
 
     /* sink */
     uint64_t *emitted = calloc(x->nsinks + 1, sizeof *emitted);
-    if (!emitted) {
+    double *commit_s = calloc(x->nsinks + 1, sizeof *commit_s);
+    if (!emitted || !commit_s) {
         free(outs);
+        free(emitted);
+        free(commit_s);
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "execute: out of memory");
     }
     for (size_t k = 0; k < x->nsinks && !err; k++) {
         sluice_sink *s = x->sinks[k];
+        double t0 = mono_s();
         err = s->ops->write(s, x->epoch, outs[k], errstr, errstr_size);
+        commit_s[k] = mono_s() - t0;
         emitted[k] = outs[k]->nrows;
         x->rows_emitted[k] += outs[k]->nrows;
     }
     for (size_t k = 0; k < x->nsinks && !err; k++) {
         sluice_sink *s = x->sinks[k];
+        double t0 = mono_s();
         if (s->ops->commit) err = s->ops->commit(s, x->epoch, errstr, errstr_size);
+        commit_s[k] += mono_s() - t0;
     }
     if (!err && x->dlq) err = sluice_dead_letter_flush(x->dlq, errstr, errstr_size);
     for (size_t i = 0; i < x->nsources && !err; i++) {
@@ -146,7 +196,9 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         progress_line(x, x->epoch, input, start_s, mono_s(), start_ms - x->last_start_ms, &st, emitted);
         x->last_stats = st;
     }
+    if (!err) notify(x, x->epoch, input, start_s, emitted, commit_s);
     free(emitted);
+    free(commit_s);
     if (err) return err;
     x->last_start_ms = start_ms;
     x->epoch++;

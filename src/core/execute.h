@@ -14,6 +14,16 @@
 #include "core/dead_letter.h"
 #include "sluice/module.h"
 
+/** What one loop iteration did, for observers (metrics). */
+typedef struct sluice_step_info {
+    int64_t epoch;                 /**< the epoch run, or -1 when nothing happened */
+    uint64_t input_rows;           /**< records polled in this iteration */
+    double duration_s;             /**< wall time of the iteration */
+    const uint64_t *sink_rows;     /**< per sink: rows written this epoch */
+    const double *sink_commit_s;   /**< per sink: seconds in write+commit */
+    int backpressure;              /**< reading paused: state is at max_state_bytes */
+} sluice_step_info;
+
 typedef struct sluice_exec {
     /* wiring (borrowed) */
     sluice_source **sources;
@@ -30,6 +40,11 @@ typedef struct sluice_exec {
     int available_now;             /**< stop once the sources have nothing more */
     size_t max_records;            /**< per source per micro-batch */
     FILE *progress;                /**< one JSON line per micro-batch, or NULL */
+    uint64_t max_state_bytes;      /**< 0: no cap; else stop polling while the
+                                        transform's state is at least this big */
+    void (*on_step)(void *ctx, const sluice_step_info *info); /**< optional */
+    void *on_step_ctx;
+    const char *pipeline;          /**< for log events */
     /* state (owned; sluice_exec_init / sluice_exec_free) */
     sluice_record_batch *batches;
     int *ended;
@@ -37,6 +52,7 @@ typedef struct sluice_exec {
     int64_t epoch;                 /**< next epoch number */
     int64_t last_start_ms;
     sluice_transform_stats last_stats;
+    int backpressure;              /**< currently paused by max_state_bytes */
 } sluice_exec;
 
 /** Allocate the per-source batches; the wiring and policy fields must be

@@ -15,6 +15,8 @@
 #include "core/config.h"
 #include "core/dead_letter.h"
 #include "core/execute.h"
+#include "core/log.h"
+#include "core/metrics.h"
 #include "exec/engine.h"
 #include "exec/plan.h"
 #include "registry.h"
@@ -55,6 +57,7 @@ struct sluice_pipeline {
     char **shared_kafka, **shared_mysql;
     sluice_exec exec;
     int exec_ready;
+    sluice_metrics *metrics;
 };
 
 static char *xstrdup(const char *s) {
@@ -134,8 +137,9 @@ sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, 
 
 /* ---------------- binding ---------------- */
 
-static const char *const pipeline_keys[] = {"trigger", "checkpoint_dir", "dead_letter", "idle_timeout", "max_batch_rows",
-                                            NULL};
+static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir",  "dead_letter",
+                                            "idle_timeout",   "max_batch_rows",  "metrics",
+                                            "healthz_timeout", "max_state_bytes", NULL};
 static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
 static const char *const engine_sink_keys[] = {"connector", NULL};
 
@@ -188,7 +192,9 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
             if (!in_list(pipeline_keys, e->key))
                 return where_err(errstr, errstr_size, e,
                                  "unknown key '%s' in [pipeline] (expected one of: %s%s)", e->key,
-                                 "trigger, checkpoint_dir, dead_letter, idle_timeout, max_batch_rows", "");
+                                 "trigger, checkpoint_dir, dead_letter, idle_timeout, max_batch_rows, metrics, "
+                                 "healthz_timeout, max_state_bytes",
+                                 "");
             continue;
         }
         if (strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0) continue;
@@ -349,6 +355,47 @@ static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default
     return SLUICE_OK;
 }
 
+/* "512M" -> bytes; k, M, G are powers of 1024 */
+static int parse_bytes(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v <= 0) return -1;
+    int64_t mult = 1;
+    if (*end == 'k' || *end == 'K') mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || v > INT64_MAX / mult) return -1;
+    *out = v * mult;
+    return 0;
+}
+
+/* execute() observer: refresh the metrics after every loop iteration. */
+static void on_step(void *ctx, const sluice_step_info *info) {
+    sluice_pipeline *p = ctx;
+    sluice_metrics *m = p->metrics;
+    if (!m) return;
+    for (size_t i = 0; i < p->plan->nsources; i++) {
+        sluice_engine_source_stats ss;
+        sluice_engine_source_stats_get(p->transform, i, &ss);
+        sluice_metrics_set_source(m, i, ss.input_rows, ss.malformed_rows);
+    }
+    for (size_t k = 0; k < p->plan->nqueries; k++) {
+        sluice_engine_query_stats qs;
+        sluice_engine_query_stats_get(p->transform, k, &qs);
+        sluice_metrics_set_query(m, k, qs.late_rows, qs.state_rows, qs.state_bytes, qs.watermark);
+    }
+    if (info->epoch >= 0) {
+        sluice_metrics_observe_batch(m, info->duration_s,
+                                     info->duration_s > 0 ? (double)info->input_rows / info->duration_s : 0.0);
+        for (size_t k = 0; k < p->plan->nqueries; k++)
+            sluice_metrics_observe_sink(m, k, info->sink_rows[k], info->sink_commit_s[k]);
+    }
+    sluice_metrics_set_backpressure(m, info->backpressure);
+    sluice_metrics_heartbeat(m);
+}
+
 static sluice_err_t mkdirs_for(const char *path) {
     char *copy = strdup(path);
     if (!copy) return SLUICE_ERR_NOMEM;
@@ -364,6 +411,8 @@ static sluice_err_t mkdirs_for(const char *path) {
     free(copy);
     return SLUICE_OK;
 }
+
+static void log_startup(const sluice_pipeline *p);
 
 static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_options *opts, char *errstr,
                                   size_t errstr_size) {
@@ -386,6 +435,15 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                          "");
     if ((e = sluice_config_find(p->cfg, "pipeline", "max_batch_rows")) && sluice_parse_positive(e->value, &max_rows) != 0)
         return where_err(errstr, errstr_size, e, "max_batch_rows = '%s': expected a positive number of rows%s%s",
+                         e->value, "", "");
+    int64_t healthz_ms = 60000, max_state = 0;
+    if ((e = sluice_config_find(p->cfg, "pipeline", "healthz_timeout")) &&
+        (sluice_parse_duration_ms(e->value, &healthz_ms) != 0 || healthz_ms <= 0))
+        return where_err(errstr, errstr_size, e, "healthz_timeout = '%s': expected a duration such as 60s%s%s", e->value,
+                         "", "");
+    if ((e = sluice_config_find(p->cfg, "pipeline", "max_state_bytes")) && parse_bytes(e->value, &max_state) != 0)
+        return where_err(errstr, errstr_size, e,
+                         "max_state_bytes = '%s': expected a size in bytes, optionally with k, M or G (e.g. 512M)%s%s",
                          e->value, "", "");
     if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir")))
         return where_err(errstr, errstr_size, e,
@@ -462,8 +520,24 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     x->available_now = available_now;
     x->max_records = (size_t)max_rows;
     x->progress = opts->quiet ? NULL : (opts->progress ? opts->progress : stderr);
+    x->max_state_bytes = (uint64_t)max_state;
+    x->pipeline = p->pipeline_name;
+    x->on_step = on_step;
+    x->on_step_ctx = p;
     if ((err = sluice_exec_init(x))) return err;
     p->exec_ready = 1;
+
+    if ((e = sluice_config_find(p->cfg, "pipeline", "metrics"))) {
+        if ((err = sluice_metrics_new(p->pipeline_name, p->source_names, plan->nsources, p->sink_names, plan->nqueries,
+                                      &p->metrics)))
+            return err;
+        char sub[300];
+        if ((err = sluice_metrics_serve(p->metrics, e->value, healthz_ms, sub, sizeof sub)))
+            return where_err(errstr, errstr_size, e, "%s%s%s", sub, "", ""), err;
+        sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "metrics", NULL,
+                   "serving /metrics and /healthz on %s (port %d)", e->value, sluice_metrics_port(p->metrics));
+    }
+    if (sluice_log_enabled(SLUICE_LOG_INFO)) log_startup(p);
     return SLUICE_OK;
 }
 
@@ -541,8 +615,36 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
             p->cfg && p->cfg->path ? p->cfg->path : "none");
     sluice_plan_explain(p->plan, out);
     fputs("bindings\n", out);
+    const char *shared[] = {"kafka", "mysql"};
+    for (size_t i = 0; i < 2; i++) {
+        int head = 0;
+        for (size_t j = 0; p->cfg && j < p->cfg->nentries; j++) {
+            const sluice_config_entry *e = &p->cfg->entries[j];
+            if (strcmp(e->section, shared[i]) != 0) continue;
+            if (!head) fprintf(out, "[%s]\n", shared[i]);
+            head = 1;
+            fprintf(out, "  %s = %s\n", e->key, secret_key(e->key) ? "****" : e->value);
+        }
+    }
     for (size_t i = 0; i < p->plan->nsources; i++) describe_binding(&p->src_bind[i], "source", out);
     for (size_t k = 0; k < p->plan->nqueries; k++) describe_binding(&p->sink_bind[k], "sink", out);
+}
+
+/* One log event per line of the plan and bindings (secrets masked). */
+static void log_startup(const sluice_pipeline *p) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return;
+    sluice_pipeline_describe(p, f);
+    fclose(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "pipeline", NULL, "%s", line);
+    free(text);
+}
+
+int sluice_pipeline_metrics_port(const sluice_pipeline *p) {
+    return sluice_metrics_port(p->metrics);
 }
 
 sluice_source *sluice_pipeline_source(sluice_pipeline *p, const char *name) {
@@ -576,6 +678,7 @@ static void free_binding(binding *b) {
 
 void sluice_pipeline_close(sluice_pipeline *p) {
     if (!p) return;
+    sluice_metrics_free(p->metrics);
     if (p->exec_ready) sluice_exec_free(&p->exec);
     if (p->transform) p->transform->ops->destroy(p->transform);
     if (p->plan) {

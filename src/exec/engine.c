@@ -57,6 +57,7 @@ typedef struct query_state {
     int64_t *starts;           /* HOP window starts scratch */
     size_t max_windows;
     uint64_t rows_emitted;
+    uint64_t late_rows;
 } query_state;
 
 typedef struct partition_state {
@@ -85,6 +86,7 @@ typedef struct source_state {
     size_t *queries;
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
+    uint64_t input_rows, malformed_rows;
 } source_state;
 
 typedef struct sluice_engine {
@@ -464,6 +466,7 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
             const sluice_value *ts = &row[q->ts_column];
             if (ts->type == SLUICE_TYPE_NULL) {
                 en->stats.late_rows++;
+                qs->late_rows++;
                 dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
                 continue;
             }
@@ -497,6 +500,7 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
         }
         if (!added) {
             en->stats.late_rows++;
+            qs->late_rows++;
             dead_letter(en, ss, ss->recs[r], q->name, "late");
         }
     }
@@ -530,6 +534,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     for (size_t r = 0; r < in->count; r++) {
         const sluice_record *rec = &in->records[r];
         en->stats.input_rows++;
+        ss->input_rows++;
         if (!ps || ps->partition != rec->partition || !same_topic(ps->topic, rec->topic)) {
             if (!(ps = partition_get(ss, rec->topic, rec->partition)))
                 return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
@@ -541,6 +546,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
             if (sluice_decoder_decode(ss->dec, rec->value, rec->value_len, ss->decoded, en->batch_arena, reason,
                                       sizeof reason) != SLUICE_OK) {
                 en->stats.malformed_rows++;
+                ss->malformed_rows++;
                 dead_letter(en, ss, rec, NULL, reason[0] ? reason : "malformed record");
                 continue;
             }
@@ -617,12 +623,31 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
     return SLUICE_OK;
 }
 
+static size_t query_state_bytes(const query_state *qs) {
+    size_t bytes = qs->wcap * sizeof(win_state *);
+    for (size_t w = 0; w < qs->nwindows; w++) {
+        const win_state *ws = qs->windows[w];
+        bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
+                 sluice_arena_used(ws->arena);
+    }
+    return bytes;
+}
+
+static size_t query_state_rows(const query_state *qs) {
+    size_t rows = 0;
+    for (size_t w = 0; w < qs->nwindows; w++) rows += qs->windows[w]->nentries;
+    return rows;
+}
+
 static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
     sluice_engine *en = (sluice_engine *)t;
     *out = en->stats;
     out->state_rows = 0;
-    for (size_t k = 0; k < en->plan->nqueries; k++)
-        for (size_t w = 0; w < en->queries[k].nwindows; w++) out->state_rows += en->queries[k].windows[w]->nentries;
+    out->state_bytes = 0;
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
+        out->state_rows += query_state_rows(&en->queries[k]);
+        out->state_bytes += query_state_bytes(&en->queries[k]);
+    }
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;
     for (size_t i = 0; i < en->plan->nsources; i++) {
@@ -645,15 +670,23 @@ int64_t sluice_engine_source_watermark(const sluice_transform *t, size_t source)
 size_t sluice_engine_state_bytes(const sluice_transform *t) {
     const sluice_engine *en = (const sluice_engine *)t;
     size_t bytes = 0;
-    for (size_t k = 0; k < en->plan->nqueries; k++) {
-        const query_state *qs = &en->queries[k];
-        for (size_t w = 0; w < qs->nwindows; w++) {
-            const win_state *ws = qs->windows[w];
-            bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
-                     sluice_arena_used(ws->arena);
-        }
-    }
+    for (size_t k = 0; k < en->plan->nqueries; k++) bytes += query_state_bytes(&en->queries[k]);
     return bytes;
+}
+
+void sluice_engine_query_stats_get(const sluice_transform *t, size_t query, sluice_engine_query_stats *out) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    const query_state *qs = &en->queries[query];
+    out->late_rows = qs->late_rows;
+    out->state_rows = query_state_rows(qs);
+    out->state_bytes = query_state_bytes(qs);
+    out->watermark = en->sources[qs->q->source].watermark;
+}
+
+void sluice_engine_source_stats_get(const sluice_transform *t, size_t source, sluice_engine_source_stats *out) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    out->input_rows = en->sources[source].input_rows;
+    out->malformed_rows = en->sources[source].malformed_rows;
 }
 
 static void engine_destroy(sluice_transform *t) {
