@@ -51,6 +51,7 @@
 #include "connectors/connectors_int.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "format/format.h"
 
 static const char *const mysql_sink_options[] = {"table", "create_table", "varchar_length", "batch_bytes",
@@ -815,10 +816,10 @@ static sluice_err_t mysql_sink_write(sluice_sink *sink, int64_t epoch, const slu
     mysql_sink *s = (mysql_sink *)sink;
     if (epoch <= s->last_committed) {
         if (!s->skip_noted)
-            fprintf(stderr,
-                    "sluice: sink %s (mysql): epoch %" PRId64 " is already committed in table '%s' (last committed "
-                    "epoch %" PRId64 "): skipped\n",
-                    s->instance, epoch, s->table, s->last_committed);
+            sluice_log(SLUICE_LOG_INFO, s->pipeline, "mysql", s->instance,
+                       "epoch %" PRId64 " is already committed in table '%s' (last committed epoch %" PRId64
+                       "): skipped, as every epoch up to %" PRId64,
+                       epoch, s->table, s->last_committed, s->last_committed);
         s->skip_noted = 1;
         return SLUICE_OK;
     }
@@ -1008,7 +1009,8 @@ static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_si
             db_drop(s);
             return SLUICE_ERR_IO;
         }
-        fprintf(stderr, "sluice: %s; retrying the epoch in %" PRId64 "ms\n", errstr, delay);
+        sluice_log(SLUICE_LOG_WARN, s->pipeline, "mysql", s->instance, "%s; retrying the epoch in %" PRId64 "ms",
+                   errstr, delay);
         if (conn) db_drop(s);
         else if (db_exec_str(s, "ROLLBACK")) db_drop(s);
         sleep_ms(delay);

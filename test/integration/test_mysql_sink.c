@@ -169,11 +169,15 @@ static void write_flights_ini(const char *path, const char *database, const char
     write_flights_ini_with(path, database, password, extra, NULL, NULL);
 }
 
-static int run_flights(const char *ini, const char *err_path) {
+static int run_flights_logged(const char *ini, const char *err_path, int quiet) {
     char sql[4096];
     snprintf(sql, sizeof sql, "%s", sluice_test_fixture("pipelines/flights.sql"));
-    const char *argv[] = {"run", sql, "--config", ini, "--quiet", NULL};
+    const char *argv[] = {"run", sql, "--config", ini, quiet ? "--quiet" : NULL, NULL};
     return sluice_test_run_cli(argv, NULL, err_path);
+}
+
+static int run_flights(const char *ini, const char *err_path) {
+    return run_flights_logged(ini, err_path, 1);
 }
 
 static void flights_into_mysql_equals_oracle_and_rerun_changes_nothing(void **state) {
@@ -193,7 +197,7 @@ static void flights_into_mysql_equals_oracle_and_rerun_changes_nothing(void **st
     assert_non_null(strstr(commits1, "flights|delays_by_origin|"));
     char *table1 = query("SELECT * FROM flights_a.delays_by_origin ORDER BY window_start, origin");
 
-    assert_int_equal(run_flights(ini, errp), 0);
+    assert_int_equal(run_flights_logged(ini, errp, 0), 0);
     char *table2 = query("SELECT * FROM flights_a.delays_by_origin ORDER BY window_start, origin");
     char *commits2 = query("SELECT pipeline, sink, epoch FROM flights_a.sluice_commits");
     assert_string_equal(table1, table2);
@@ -252,7 +256,7 @@ static void wrong_password_is_not_echoed(void **state) {
     snprintf(errp, sizeof errp, "%s/badpw.err", tmpdir);
     const char *pw = "Hunter2-not-the-password";
     write_flights_ini(ini, SLUICE_TEST_MARIADB_DATABASE, pw, NULL);
-    assert_int_equal(run_flights(ini, errp), 2);
+    assert_int_equal(run_flights_logged(ini, errp, 0), 2); /* with the start-up log lines */
     char *e = sluice_test_read_file(errp, NULL);
     if (!strstr(e, "Access denied") || !strstr(e, "delays_by_origin (mysql)")) fail_msg("unexpected message: %s", e);
     assert_null(strstr(e, pw));
