@@ -330,6 +330,16 @@ static unsigned db_connect(mysql_sink *s, char *errstr, size_t errstr_size) {
         db_drop(s);
         return e ? e : CR_UNKNOWN_ERROR;
     }
+    if (s->ssl_mode >= SSL_REQUIRED && !mysql_get_ssl_cipher(db)) {
+        /* never send the password's session on in clear text when TLS is required */
+        sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                      "sink %s (mysql): cannot connect with TLS: ssl_mode = %s, but the server at %s did not "
+                      "encrypt the connection (does it have TLS configured?)",
+                      s->instance, s->ssl_mode == SSL_REQUIRED ? "required" : "verify_ca or verify_identity",
+                      s->socket && !s->host ? s->socket : (s->host ? s->host : "localhost"));
+        db_drop(s);
+        return CR_SSL_CONNECTION_ERROR;
+    }
     unsigned e = db_exec_str(s, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
                                 "time_zone = '+00:00', autocommit = 1");
     if (!e && mysql_real_query(db, "SELECT @@max_allowed_packet", 27) != 0) e = mysql_errno(db);
@@ -362,7 +372,8 @@ static sluice_err_t connect_with_retry(mysql_sink *s, char *errstr, size_t errst
         if (!e) return SLUICE_OK;
         if (!err_is_connection(e))
             return e == CR_OUT_OF_MEMORY ? SLUICE_ERR_NOMEM
-                   : e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR
+                   : e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR ||
+                           e == CR_SSL_CONNECTION_ERROR
                        ? SLUICE_ERR_CONFIG
                        : SLUICE_ERR_IO;
         if (sluice_clock_monotonic_ms() - start + delay > s->retry_timeout_ms) {

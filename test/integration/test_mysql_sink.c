@@ -280,6 +280,62 @@ static void wrong_password_is_not_echoed(void **state) {
     assert_non_null(strstr(err, "sink secretive (mysql)"));
 }
 
+static void bad_connection_options_rejected(void **state) {
+    (void)state;
+    static const sluice_column cols[] = {{.name = "k", .type = SLUICE_TYPE_BIGINT}};
+    static const sluice_schema schema = {.ncolumns = 1, .columns = cols, .npk = 0, .pk = NULL};
+    static const struct {
+        const char *key, *value, *expect;
+    } bad[] = {
+        {"bogus", "1", "unknown key 'bogus' in [mysql]"},
+        {"port", "99999", "port = '99999'"},
+        {"port", "http", "port = 'http'"},
+        {"ssl_mode", "sometimes", "ssl_mode = 'sometimes'"},
+        {"connect_timeout", "0s", "connect_timeout = '0s'"},
+        {"read_timeout", "forever", "read_timeout = 'forever'"},
+        {"retry_timeout", "later", "retry_timeout = 'later'"},
+        {"database", "", "database is required"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *kv[20];
+        shared_for(SLUICE_TEST_MARIADB_DATABASE, SLUICE_TEST_MARIADB_PASSWORD, kv);
+        int replaced = 0;
+        for (size_t j = 0; kv[j]; j += 2)
+            if (strcmp(kv[j], bad[i].key) == 0) kv[j + 1] = bad[i].value, replaced = 1;
+        if (!replaced) {
+            size_t j = 0;
+            while (kv[j]) j += 2;
+            kv[j] = bad[i].key;
+            kv[j + 1] = bad[i].value;
+            kv[j + 2] = NULL;
+        }
+        sluice_test_cfg c;
+        sluice_test_cfg_init(&c, "opts", &schema);
+        c.cfg.shared = kv;
+        sluice_sink *s = NULL;
+        char err[1024] = "";
+        assert_int_equal(sluice_mysql_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+        assert_null(s);
+        if (!strstr(err, bad[i].expect) || !strstr(err, "sink opts (mysql)"))
+            fail_msg("%s = %s: unexpected message: %s", bad[i].key, bad[i].value, err);
+    }
+
+    /* TLS required from a server without TLS: a fast, clear failure */
+    const char *kv[20];
+    shared_for(SLUICE_TEST_MARIADB_DATABASE, SLUICE_TEST_MARIADB_PASSWORD, kv);
+    size_t j = 0;
+    while (kv[j]) j += 2;
+    kv[j] = "ssl_mode", kv[j + 1] = "required", kv[j + 2] = NULL;
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "tls", &schema);
+    c.cfg.shared = kv;
+    sluice_sink *s = NULL;
+    char err[1024] = "";
+    assert_int_equal(sluice_mysql_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(s);
+    if (!strstr(err, "sink tls (mysql): cannot connect with TLS")) fail_msg("unexpected message: %s", err);
+}
+
 /* ---- the sink through its module API --------------------------------------------------------- */
 
 typedef struct opened {
@@ -587,6 +643,35 @@ static void lock_wait_timeout_is_retried(void **state) {
     sluice_row_batch_free(&b);
 }
 
+static void server_away_beyond_retry_timeout_fails_the_epoch(void **state) {
+    (void)state;
+    create_database("away_db");
+    opened o;
+    sluice_test_cfg_init(&o.c, "s", &kv_schema);
+    o.c.cfg.pipeline = "p";
+    sluice_test_cfg_set(&o.c, "retry_timeout", "1s");
+    shared_for("away_db", SLUICE_TEST_MARIADB_PASSWORD, o.kv);
+    o.c.cfg.shared = o.kv;
+    char err[1024] = "";
+    assert_int_equal(sluice_mysql_sink_ops.open(&o.c.cfg, &o.sink, err, sizeof err), SLUICE_OK);
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &kv_schema);
+    add_kv(&b, 1, "one");
+    assert_int_equal(sluice_test_mariadb_kill(&server), 0);
+    assert_int_equal(sluice_mysql_sink_ops.write(o.sink, 0, &b, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_mysql_sink_ops.commit(o.sink, 0, err, sizeof err), SLUICE_ERR_IO);
+    if (!strstr(err, "gave up after") || !strstr(err, "retry_timeout")) fail_msg("unexpected message: %s", err);
+    assert_null(strstr(err, SLUICE_TEST_MARIADB_PASSWORD));
+    assert_int_equal(sluice_test_mariadb_restart(&server), 0);
+    /* the same instance carries on once the server is back */
+    assert_int_equal(sluice_mysql_sink_ops.commit(o.sink, 0, err, sizeof err), SLUICE_OK);
+    sluice_mysql_sink_ops.close(o.sink);
+    char *t = query("SELECT k, v FROM away_db.s");
+    assert_string_equal(t, "1|one\n");
+    free(t);
+    sluice_row_batch_free(&b);
+}
+
 /* The flights pipeline through the embedding API on the memory source, fed
  * in chunks; the server is killed halfway and restarted a little later. */
 typedef struct runner {
@@ -671,10 +756,12 @@ int main(void) {
         cmocka_unit_test(flights_into_mysql_equals_oracle_and_rerun_changes_nothing),
         cmocka_unit_test(wrong_column_type_fails_at_start_naming_it),
         cmocka_unit_test(wrong_password_is_not_echoed),
+        cmocka_unit_test(bad_connection_options_rejected),
         cmocka_unit_test(epochs_at_or_below_the_recorded_one_are_skipped),
         cmocka_unit_test(upserts_collapse_keys_and_complete_mode_replaces),
         cmocka_unit_test(hostile_data_round_trips_exactly),
         cmocka_unit_test(lock_wait_timeout_is_retried),
+        cmocka_unit_test(server_away_beyond_retry_timeout_fails_the_epoch),
         cmocka_unit_test(server_killed_and_restarted_mid_run_loses_nothing),
     };
     int rc = cmocka_run_group_tests_name("mysql sink", tests, NULL, NULL);
