@@ -48,6 +48,9 @@ typedef struct sluice_module_config {
     const char *const *shared;     /**< NULL-terminated key,value pairs of the
                                         connector's shared section ([kafka],
                                         [mysql]) or NULL */
+    int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
+                                        sink keeps what earlier runs committed
+                                        (spec/checkpointing.md) */
     int output_mode;               /**< sinks: the query's output mode,
                                         SLUICE_OUTPUT_APPEND/UPDATE/COMPLETE;
                                         0 when unknown (sources, tests) */
@@ -119,6 +122,14 @@ struct sluice_source_ops {
 
     /** Release the instance.  NULL-safe. */
     void (*close)(sluice_source *src);
+
+    /** Optional (checkpointing: replay and recovery).  Position partition
+     *  (topic, partition) so that the next record poll() hands out from it
+     *  is the one at `offset` (an offset as this source fills
+     *  sluice_record.offset).  SLUICE_ERR_RUNTIME when the input no longer
+     *  holds that offset. */
+    sluice_err_t (*seek)(sluice_source *src, const char *topic, int32_t partition, int64_t offset,
+                         char *errstr, size_t errstr_size);
 };
 
 /* ------------------------------------------------------------------ */
@@ -162,6 +173,11 @@ struct sluice_sink_ops {
 
     /** Release the instance (flushes nothing on its own).  NULL-safe. */
     void (*close)(sluice_sink *sink);
+
+    /** Optional (checkpointing).  The newest epoch an earlier run of this
+     *  pipeline committed durably to this sink, or -1.  When replaying,
+     *  execute() does not write epochs at or below it again. */
+    int64_t (*committed_epoch)(sluice_sink *sink);
 };
 
 /* ------------------------------------------------------------------ */

@@ -16,8 +16,10 @@
  * With a PRIMARY KEY rows are upserted with absolute values, sorted by key,
  * a key written twice in one epoch collapsed to its last row; without a key
  * they are inserted in arrival order.  Statements are bounded in bytes
- * (`batch_bytes`, at most max_allowed_packet).  An epoch at or below the one
- * recorded in sluice_commits is skipped: it was committed before a crash.
+ * (`batch_bytes`, at most max_allowed_packet).  With checkpointing, an epoch
+ * at or below the one recorded in sluice_commits is skipped: it was
+ * committed before a crash.  Without, a run starts a new epoch sequence: its
+ * row in sluice_commits is reset to -1 at open.
  *
  * write() copies the epoch's rows; commit() sends them.  A lost connection
  * (reconnect) or a deadlock / lock wait timeout is retried with exponential
@@ -805,6 +807,20 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
         goto fail;
     }
     if ((err = create_tables(s, errstr, errstr_size))) goto fail;
+    if (!cfg->checkpointing) {
+        /* no checkpoint: this run numbers its epochs from 0 again, and what an
+         * earlier run recorded says nothing about them */
+        sbuf q = {0};
+        int bad = sb_str(&q, "INSERT INTO `" COMMITS_TABLE "` (pipeline, sink, epoch) VALUES (") ||
+                  sb_add(&q, s->commits_values.p, s->commits_values.len) ||
+                  sb_str(&q, ",-1) ON DUPLICATE KEY UPDATE epoch = -1");
+        unsigned e = bad ? CR_OUT_OF_MEMORY : db_exec(s, q.p, q.len);
+        sb_free(&q);
+        if (e) {
+            err = db_error(s, SLUICE_ERR_IO, "cannot reset its epoch in '" COMMITS_TABLE "'", errstr, errstr_size);
+            goto fail;
+        }
+    }
     if (read_committed(s, 0, &s->last_committed)) {
         err = db_error(s, SLUICE_ERR_IO, "cannot read '" COMMITS_TABLE "'", errstr, errstr_size);
         goto fail;

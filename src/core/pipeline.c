@@ -657,6 +657,10 @@ sluice_sink *sluice_pipeline_sink(sluice_pipeline *p, const char *name) {
     return i < 0 || !p->sinks ? NULL : p->sinks[i];
 }
 
+sluice_transform *sluice_pipeline_transform(sluice_pipeline *p) {
+    return p->transform;
+}
+
 void sluice_pipeline_stats_get(const sluice_pipeline *p, sluice_pipeline_stats *out) {
     memset(out, 0, sizeof *out);
     out->watermark = SLUICE_TS_MIN;

@@ -259,6 +259,7 @@ static const example examples[] = {
     {.name = "flights", .sink = "delays_by_origin", .keys = {"window_start", "origin"}, .append = 1},
     {.name = "stocks", .sink = "moving_avg", .keys = {"window_start", "symbol"}, .append = 1},
     {.name = "earthquakes", .sink = "strong_quakes", .keys = {NULL}, .append = 1},
+    {.name = "flights_top", .sink = "top_origins", .keys = {"window_start", "window_end", "rank"}, .append = 1},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -392,6 +393,11 @@ static void test_earthquakes(void **state) {
     run_example(&examples[2]);
 }
 
+static void test_flights_top(void **state) {
+    (void)state;
+    run_example(&examples[3]);
+}
+
 /* The test profile's default sink: the in-memory table, printed at exit with
  * a line "sink NAME: N rows". */
 static void test_flights_memory_sink(void **state) {
@@ -439,6 +445,7 @@ int main(void) {
         cmocka_unit_test(test_flights),
         cmocka_unit_test(test_stocks),
         cmocka_unit_test(test_earthquakes),
+        cmocka_unit_test(test_flights_top),
         cmocka_unit_test(test_flights_memory_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

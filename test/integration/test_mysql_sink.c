@@ -4,7 +4,8 @@
  *
  * - the flights pipeline from the file source into MySQL equals the oracle
  *   (fixtures/expected/flights/delays_by_origin.csv), and a second run
- *   leaves the table and the recorded epoch unchanged;
+ *   (no checkpoint: it re-sends every epoch) leaves the table and the
+ *   recorded epoch unchanged;
  * - the server killed (SIGKILL) and restarted while a pipeline runs loses
  *   nothing: the epoch is retried and the final table equals the oracle;
  * - hostile data and identifiers round-trip byte for byte;
@@ -202,9 +203,6 @@ static void flights_into_mysql_equals_oracle_and_rerun_changes_nothing(void **st
     char *commits2 = query("SELECT pipeline, sink, epoch FROM flights_a.sluice_commits");
     assert_string_equal(table1, table2);
     assert_string_equal(commits1, commits2);
-    char *e = sluice_test_read_file(errp, NULL);
-    assert_non_null(strstr(e, "already committed"));
-    free(e);
     free(commits1);
     free(commits2);
     free(table1);
@@ -349,6 +347,7 @@ static void open_sink(opened *o, const char *pipeline, const char *instance, con
     sluice_test_cfg_init(&o->c, instance, schema);
     o->c.cfg.pipeline = pipeline;
     o->c.cfg.output_mode = mode;
+    o->c.cfg.checkpointing = 1;
     if (table) sluice_test_cfg_set(&o->c, "table", table);
     shared_for(database, SLUICE_TEST_MARIADB_PASSWORD, o->kv);
     o->c.cfg.shared = o->kv;
@@ -406,6 +405,24 @@ static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
     free(t);
     c = query("SELECT epoch FROM skip_db.sluice_commits WHERE pipeline = 'p' AND sink = 's'");
     assert_string_equal(c, "3\n");
+    free(c);
+
+    /* without checkpointing a run starts a new epoch sequence: nothing skipped */
+    sluice_test_cfg_init(&o.c, "s", &kv_schema);
+    o.c.cfg.pipeline = "p";
+    sluice_test_cfg_set(&o.c, "table", "t");
+    o.c.cfg.shared = o.kv;
+    char err[1024] = "";
+    assert_int_equal(sluice_mysql_sink_ops.open(&o.c.cfg, &o.sink, err, sizeof err), SLUICE_OK);
+    sluice_row_batch_clear(&b);
+    add_kv(&b, 0, "third");
+    epoch(&o, 0, &b);
+    sluice_mysql_sink_ops.close(o.sink);
+    t = query("SELECT v FROM skip_db.t WHERE k = 0");
+    assert_string_equal(t, "third\n");
+    free(t);
+    c = query("SELECT epoch FROM skip_db.sluice_commits WHERE pipeline = 'p' AND sink = 's'");
+    assert_string_equal(c, "0\n");
     free(c);
 
     /* another sink of the same pipeline keeps its own epoch */
