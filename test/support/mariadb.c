@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,19 +47,27 @@ static const char *find_program(const char *name) {
     return name;
 }
 
+/* A port that is free now, below Linux's ephemeral range (32768-60999) so
+ * that no client connection of a parallel test takes it before mariadbd
+ * binds it. */
 static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
+    static unsigned seed;
+    if (!seed) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)now_ms();
+    for (int attempt = 0; attempt < 200; attempt++) {
+        seed = seed * 1103515245u + 12345u;
+        int port = 20000 + (int)((seed >> 8) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) return -1;
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok) return port;
+    }
+    return -1;
 }
 
 /* fork + exec argv with stdout and stderr appended to log; the child dies
@@ -136,14 +145,15 @@ static int wait_ready(sluice_test_mariadb *m) {
 }
 
 static int launch(sluice_test_mariadb *m) {
-    char datadir[1200], sock[1200], port[64], user[300];
+    char datadir[1200], sock[1200], port[64], user[300], tmp[1200];
+    snprintf(tmp, sizeof tmp, "--tmpdir=%s/tmp", m->dir);
     snprintf(datadir, sizeof datadir, "--datadir=%s", m->datadir);
     snprintf(sock, sizeof sock, "--socket=%s", m->socket);
     snprintf(port, sizeof port, "--port=%d", m->port);
     snprintf(user, sizeof user, "--user=%s", user_name());
     char *argv[] = {(char *)find_program("mariadbd"), "--no-defaults", datadir, sock, port,
                     "--bind-address=127.0.0.1", user, "--skip-log-bin", "--innodb-log-file-size=32M",
-                    "--innodb-buffer-pool-size=256M", "--max-connections=200", NULL};
+                    "--innodb-buffer-pool-size=256M", "--max-connections=200", tmp, NULL};
     m->pid = spawn(argv, m->log);
     if (m->pid < 0) {
         m->pid = 0;
@@ -163,15 +173,18 @@ int sluice_test_mariadb_start(sluice_test_mariadb *m, const char *name) {
     snprintf(m->socket, sizeof m->socket, "%s/sock", m->dir);
     if (strlen(m->socket) >= 100) /* sun_path holds 108 bytes */
         snprintf(m->socket, sizeof m->socket, "/tmp/sluice-mariadb-%ld.sock", (long)getpid());
-    m->port = free_port();
-    if (m->port <= 0) return -1;
 
-    char datadir[1200], user[300];
+    /* a private tmpdir: concurrent bootstraps sharing /tmp trip over each
+     * other's temporary tables */
+    char datadir[1200], user[300], tmp[1200];
+    snprintf(tmp, sizeof tmp, "%s/tmp", m->dir);
+    if (mkdir(tmp, 0700) != 0) return -1;
+    snprintf(tmp, sizeof tmp, "--tmpdir=%s/tmp", m->dir);
     snprintf(datadir, sizeof datadir, "--datadir=%s", m->datadir);
     snprintf(user, sizeof user, "--user=%s", user_name());
     char *install[] = {(char *)find_program("mariadb-install-db"), "--no-defaults", datadir, user,
                        "--auth-root-authentication-method=normal", "--skip-test-db", "--innodb-log-file-size=32M",
-                       NULL};
+                       tmp, NULL};
     pid_t pid = spawn(install, m->log);
     int status = 0;
     if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -179,7 +192,13 @@ int sluice_test_mariadb_start(sluice_test_mariadb *m, const char *name) {
         show_log(m);
         return -1;
     }
-    if (launch(m) != 0) return -1;
+    int up = -1;
+    for (int attempt = 0; attempt < 3 && up != 0; attempt++) { /* a port taken meanwhile: another one */
+        m->port = free_port();
+        if (m->port <= 0) return -1;
+        up = launch(m);
+    }
+    if (up != 0) return -1;
     return sluice_test_mariadb_exec(m, "CREATE DATABASE IF NOT EXISTS `" SLUICE_TEST_MARIADB_DATABASE
                                        "` CHARACTER SET utf8mb4;"
                                        "CREATE USER '" SLUICE_TEST_MARIADB_USER "'@'127.0.0.1' IDENTIFIED BY '" SLUICE_TEST_MARIADB_PASSWORD "';"
