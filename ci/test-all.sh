@@ -6,6 +6,9 @@
 # with lcov (fails under 85%).
 # The soak test runs in the optimised build only: sanitizer quarantines and
 # coverage counters would distort the resident-set figures it checks.
+# The MySQL tests start their own private MariaDB (mariadb-install-db +
+# mariadbd on a temporary data directory and a free loopback port); a
+# system MariaDB service, running or not, plays no part.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)

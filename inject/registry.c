@@ -32,7 +32,11 @@ static const entry sinks[] = {
     {.name = "file", .ops = &sluice_file_sink_ops},
     {.name = "fault", .ops = &sluice_fault_sink_ops},
     {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+#ifdef SLUICE_WITH_MYSQL
+    {.name = "mysql", .ops = &sluice_mysql_sink_ops},
+#else
     {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
+#endif
 };
 
 static const sluice_profile profiles[] = {

@@ -51,7 +51,17 @@ typedef struct sluice_module_config {
     int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
                                         sink keeps what earlier runs committed
                                         (spec/checkpointing.md) */
+    int output_mode;               /**< sinks: the query's output mode,
+                                        SLUICE_OUTPUT_APPEND/UPDATE/COMPLETE;
+                                        0 when unknown (sources, tests) */
 } sluice_module_config;
+
+/** Output modes of a sink's query (Spark's OutputMode): APPEND emits each
+ *  row once, final; UPDATE emits rows that changed since the last epoch;
+ *  COMPLETE emits the whole result table every epoch. */
+#define SLUICE_OUTPUT_APPEND 1
+#define SLUICE_OUTPUT_UPDATE 2
+#define SLUICE_OUTPUT_COMPLETE 3
 
 /** The option's value, or NULL when the section does not set it. */
 const char *sluice_module_config_get(const sluice_module_config *cfg, const char *key);

@@ -22,6 +22,9 @@ extern const sluice_sink_ops sluice_memory_sink_ops;      /* "memory"  */
 extern const sluice_sink_ops sluice_console_sink_ops;     /* "console" */
 extern const sluice_sink_ops sluice_file_sink_ops;        /* "file"    */
 extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
+#ifdef SLUICE_WITH_MYSQL
+extern const sluice_sink_ops sluice_mysql_sink_ops;       /* "mysql"   */
+#endif
 
 /* ---------------- memory source: fed through this C API ---------------- */
 

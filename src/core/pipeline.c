@@ -481,6 +481,9 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         p->sink_names[k] = plan->queries[k].name;
         if ((err = bind_one(p, prof, 0, plan->queries[k].name, &p->sink_bind[k], errstr, errstr_size))) return err;
         p->sink_bind[k].mc.schema = &plan->queries[k].schema;
+        p->sink_bind[k].mc.output_mode = plan->queries[k].emit == SLUICE_EMIT_COMPLETE ? SLUICE_OUTPUT_COMPLETE
+                                         : plan->queries[k].emit == SLUICE_EMIT_UPDATE ? SLUICE_OUTPUT_UPDATE
+                                                                                       : SLUICE_OUTPUT_APPEND;
     }
     for (size_t i = 0; i < plan->nsources; i++) {
         const char *c = p->src_bind[i].connector;
