@@ -333,6 +333,16 @@ static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int
     return SLUICE_OK;
 }
 
+/* The connector whose shared section ([kafka], [mysql]) an instance gets:
+ * its own, or for the fault wrapper the wrapped one. */
+static const char *shared_connector(const binding *b) {
+    if (strcmp(b->connector, "fault") == 0) {
+        const char *inner = sluice_module_config_get(&b->mc, "fault.inner");
+        if (inner) return inner;
+    }
+    return b->connector;
+}
+
 static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default_idle, char *errstr,
                                    size_t errstr_size) {
     binding *b = &p->src_bind[i];
@@ -486,7 +496,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                                                                        : SLUICE_OUTPUT_APPEND;
     }
     for (size_t i = 0; i < plan->nsources; i++) {
-        const char *c = p->src_bind[i].connector;
+        const char *c = shared_connector(&p->src_bind[i]);
         p->src_bind[i].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
@@ -500,7 +510,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                      ckpt_entry->file, ckpt_entry->line, plan->sources[i].name,
                                      p->src_bind[i].connector);
     for (size_t k = 0; k < plan->nqueries; k++) {
-        const char *c = p->sink_bind[k].connector;
+        const char *c = shared_connector(&p->sink_bind[k]);
         p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                           : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
