@@ -23,6 +23,11 @@ extern const sluice_sink_ops sluice_console_sink_ops;     /* "console" */
 extern const sluice_sink_ops sluice_file_sink_ops;        /* "file"    */
 extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
 
+#ifdef SLUICE_WITH_KAFKA
+extern const sluice_source_ops sluice_kafka_source_ops;   /* "kafka"   */
+extern const sluice_sink_ops sluice_kafka_sink_ops;       /* "kafka"   */
+#endif
+
 /* ---------------- memory source: fed through this C API ---------------- */
 
 /** Queue one record on an open memory source (src must come from
