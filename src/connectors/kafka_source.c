@@ -183,7 +183,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             fprintf(stderr, "sluice: source %s (kafka): assigned", ks->instance);
             for (int i = 0; i < list->cnt; i++)
                 fprintf(stderr, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
-            fprintf(stderr, "%s (%d partitions)\n", list->cnt ? "" : " nothing", list->cnt);
+            fprintf(stderr, "%s (%d partition%s)\n", list->cnt ? "" : " nothing", list->cnt, list->cnt == 1 ? "" : "s");
         }
         return;
     }
