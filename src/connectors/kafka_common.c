@@ -22,11 +22,13 @@ static const char *inst_name(const sluice_module_config *cfg) {
 
 /* librdkafka's error callback (rd_kafka_conf_set_error_cb): transient
  * errors are informational (librdkafka retries), fatal ones are recorded
- * for the connector to act on. */
+ * for the connector to act on.  Connection failures are not repeated here:
+ * librdkafka's own log already reports them. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)rk;
     sluice_kafka_errors *e = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) e->fatal = 1;
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE) return;
     if (!e->quiet || err == RD_KAFKA_RESP_ERR__FATAL)
         fprintf(stderr, "sluice: %s %s (kafka): %s: %s\n", e->kind, e->instance,
                 rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);

@@ -137,31 +137,6 @@ static void compare_with_oracle(const char *topic) {
     sluice_test_kafka_msgs_free(msgs, n);
 }
 
-/* Sum of input_rows over the progress lines in a stderr file. */
-static long input_rows(const char *stderr_path) {
-    char *text = sluice_test_read_file(stderr_path, NULL);
-    if (!text) return 0;
-    long total = 0;
-    for (const char *p = strstr(text, "\"input_rows\":"); p; p = strstr(p + 1, "\"input_rows\":"))
-        total += strtol(p + 13, NULL, 10);
-    free(text);
-    return total;
-}
-
-/* The partition count of the last assignment line in a stderr file, or -1. */
-static int last_assignment(const char *stderr_path) {
-    char *text = sluice_test_read_file(stderr_path, NULL);
-    if (!text) return -1;
-    int n = -1;
-    for (const char *p = strstr(text, "(kafka): assigned"); p; p = strstr(p + 1, "(kafka): assigned")) {
-        const char *paren = strchr(p, '(');
-        paren = paren ? strchr(paren + 1, '(') : NULL;
-        if (paren) n = atoi(paren + 1);
-    }
-    free(text);
-    return n;
-}
-
 static void path_in_tmp(char *buf, size_t size, const char *name) {
     snprintf(buf, size, "%s/%s", tmpdir, name);
 }
@@ -184,7 +159,7 @@ static void flights_available_now_matches_oracle(void **state) {
     int pid = sluice_test_spawn_cli(argv, NULL, err);
     int rc = sluice_test_wait_cli(pid, 90000);
     if (rc != 0) fail_msg("sluice exited %d: %s", rc, sluice_test_read_file(err, NULL));
-    assert_int_equal(input_rows(err), FLIGHTS);
+    assert_int_equal(sluice_test_progress_input_rows(err), FLIGHTS);
     compare_with_oracle("delays-a");
 
     /* the offsets were committed: a second run of the group reads nothing */
@@ -192,7 +167,7 @@ static void flights_available_now_matches_oracle(void **state) {
     pid = sluice_test_spawn_cli(argv, NULL, err);
     rc = sluice_test_wait_cli(pid, 60000);
     if (rc != 0) fail_msg("second run exited %d: %s", rc, sluice_test_read_file(err, NULL));
-    assert_int_equal(input_rows(err), 0);
+    assert_int_equal(sluice_test_progress_input_rows(err), 0);
     assert_int_equal(sluice_test_kafka_count(b, "delays-a"), before);
 }
 
@@ -214,7 +189,7 @@ static void two_instances_split_the_partitions(void **state) {
     /* both members hold two partitions before any record is produced, so
      * that no window's state has to move between them */
     int64_t deadline = sluice_test_now_ms() + 60000;
-    while (!(last_assignment(err1) == 2 && last_assignment(err2) == 2)) {
+    while (!(sluice_test_last_assignment(err1) == 2 && sluice_test_last_assignment(err2) == 2)) {
         if (sluice_test_now_ms() > deadline) {
             kill(pid1, SIGKILL);
             kill(pid2, SIGKILL);
@@ -227,8 +202,10 @@ static void two_instances_split_the_partitions(void **state) {
                                                     "origin"),
                      FLIGHTS);
     deadline = sluice_test_now_ms() + 60000;
-    while (input_rows(err1) + input_rows(err2) < FLIGHTS && sluice_test_now_ms() < deadline) nap_ms(50);
-    long n1 = input_rows(err1), n2 = input_rows(err2);
+    while (sluice_test_progress_input_rows(err1) + sluice_test_progress_input_rows(err2) < FLIGHTS &&
+           sluice_test_now_ms() < deadline)
+        nap_ms(50);
+    long n1 = sluice_test_progress_input_rows(err1), n2 = sluice_test_progress_input_rows(err2);
     kill(pid1, SIGTERM);
     kill(pid2, SIGTERM);
     int rc1 = sluice_test_wait_cli(pid1, 30000), rc2 = sluice_test_wait_cli(pid2, 30000);
@@ -237,8 +214,8 @@ static void two_instances_split_the_partitions(void **state) {
                  sluice_test_read_file(err2, NULL));
     assert_int_equal(n1 + n2, FLIGHTS);
     assert_true(n1 > 0 && n2 > 0);
-    assert_int_equal(last_assignment(err1), 2);
-    assert_int_equal(last_assignment(err2), 2);
+    assert_int_equal(sluice_test_last_assignment(err1), 2);
+    assert_int_equal(sluice_test_last_assignment(err2), 2);
     compare_with_oracle("delays-b");
 }
 

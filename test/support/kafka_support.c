@@ -363,3 +363,44 @@ void sluice_test_kafka_msgs_free(sluice_test_kmsg *msgs, long n) {
     }
     free(msgs);
 }
+
+/* ---------------- sluice's stderr ---------------- */
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *text = NULL;
+    size_t cap = 0;
+    ssize_t n = getdelim(&text, &cap, '\0', f);
+    fclose(f);
+    if (n < 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+long sluice_test_progress_input_rows(const char *stderr_path) {
+    char *text = slurp(stderr_path);
+    if (!text) return 0;
+    long total = 0;
+    for (const char *p = strstr(text, "\"input_rows\":"); p; p = strstr(p + 1, "\"input_rows\":"))
+        total += strtol(p + 13, NULL, 10);
+    free(text);
+    return total;
+}
+
+int sluice_test_last_assignment(const char *stderr_path) {
+    char *text = slurp(stderr_path);
+    if (!text) return -1;
+    int n = -1;
+    for (const char *p = strstr(text, "(kafka): assigned"); p; p = strstr(p + 1, "(kafka): assigned")) {
+        const char *eol = strchr(p, '\n');
+        const char *paren = NULL;
+        for (const char *q = p + 17; *q && (!eol || q < eol); q++)
+            if (*q == '(') paren = q;
+        if (paren) n = atoi(paren + 1);
+    }
+    free(text);
+    return n;
+}

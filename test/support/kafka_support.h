@@ -64,6 +64,14 @@ void sluice_test_kafka_msgs_free(sluice_test_kmsg *msgs, long n);
 /** Number of messages in `topic` now (sum of high - low watermarks), or -1. */
 long sluice_test_kafka_count(const char *bootstrap, const char *topic);
 
+/** Sum of input_rows over the progress lines in a sluice stderr file (0
+ *  when it cannot be read). */
+long sluice_test_progress_input_rows(const char *stderr_path);
+
+/** The partition count of the last "(kafka): assigned ..." line of a
+ *  sluice stderr file, or -1 when there is none. */
+int sluice_test_last_assignment(const char *stderr_path);
+
 /** Monotonic clock in milliseconds, for test deadlines. */
 int64_t sluice_test_now_ms(void);
 
