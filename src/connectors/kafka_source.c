@@ -246,7 +246,8 @@ static sluice_err_t subscribe(kafka_source *ks, const char *list, char *errstr, 
     }
     char *save = NULL;
     for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
-        rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA);
+        if (!rd_kafka_topic_partition_list_find(topics, t, RD_KAFKA_PARTITION_UA))
+            rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA);
     free(copy);
     sluice_err_t err = SLUICE_OK;
     if (topics->cnt == 0) {

@@ -296,6 +296,35 @@ long sluice_test_kafka_count(const char *bootstrap, const char *topic) {
     return total;
 }
 
+long sluice_test_kafka_committed(const char *bootstrap, const char *group, const char *topic) {
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err) ||
+        rd_kafka_conf_set(conf, "group.id", group, err, sizeof err)) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    int32_t *parts = NULL;
+    int np = partitions_of(rk, topic, &parts);
+    long total = np < 0 ? -1 : 0;
+    if (np > 0) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(np);
+        for (int i = 0; i < np; i++) rd_kafka_topic_partition_list_add(list, topic, parts[i]);
+        if (rd_kafka_committed(rk, list, 10000)) total = -1;
+        for (int i = 0; total >= 0 && i < list->cnt; i++)
+            if (list->elems[i].offset > 0) total += (long)list->elems[i].offset;
+        rd_kafka_topic_partition_list_destroy(list);
+    }
+    free(parts);
+    rd_kafka_destroy(rk);
+    return total;
+}
+
 static int cmp_msg(const void *a, const void *b) {
     const sluice_test_kmsg *x = a, *y = b;
     if (x->partition != y->partition) return x->partition < y->partition ? -1 : 1;

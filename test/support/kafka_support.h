@@ -64,6 +64,10 @@ void sluice_test_kafka_msgs_free(sluice_test_kmsg *msgs, long n);
 /** Number of messages in `topic` now (sum of high - low watermarks), or -1. */
 long sluice_test_kafka_count(const char *bootstrap, const char *topic);
 
+/** Sum over the partitions of `topic` of the offsets committed by consumer
+ *  group `group` (partitions without a committed offset count 0), or -1. */
+long sluice_test_kafka_committed(const char *bootstrap, const char *group, const char *topic);
+
 /** Sum of input_rows over the progress lines in a sluice stderr file (0
  *  when it cannot be read). */
 long sluice_test_progress_input_rows(const char *stderr_path);
