@@ -236,7 +236,11 @@ static void test_prod_profile_says_kafka_is_not_in_this_build(void **state) {
     const char *argv[] = {"run", sql_path, "--profile", "prod", NULL};
     assert_int_equal(run(argv), 2);
     char *t = err_text();
+#ifdef SLUICE_WITH_KAFKA
+    assert_contains(t, "MySQL"); /* the source binds; the sink's connector is missing */
+#else
     assert_contains(t, "Kafka");
+#endif
     assert_contains(t, "not part of this build");
     free(t);
 }
