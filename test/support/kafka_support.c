@@ -18,7 +18,7 @@ struct sluice_test_broker {
     pid_t pid;
     int to_child;     /* its stdin */
     int from_child;   /* its stdout */
-    char bootstrap[512];
+    char bootstrap[1024];
     char buf[1024];   /* unread output */
     size_t used;
 };
