@@ -23,7 +23,11 @@ static const entry sources[] = {
     {.name = "file", .ops = &sluice_file_source_ops},
     {.name = "memory", .ops = &sluice_memory_source_ops},
     {.name = "fault", .ops = &sluice_fault_source_ops},
+#ifdef SLUICE_WITH_KAFKA
+    {.name = "kafka", .ops = &sluice_kafka_source_ops},
+#else
     {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+#endif
 };
 
 static const entry sinks[] = {
@@ -31,7 +35,11 @@ static const entry sinks[] = {
     {.name = "console", .ops = &sluice_console_sink_ops},
     {.name = "file", .ops = &sluice_file_sink_ops},
     {.name = "fault", .ops = &sluice_fault_sink_ops},
+#ifdef SLUICE_WITH_KAFKA
+    {.name = "kafka", .ops = &sluice_kafka_sink_ops},
+#else
     {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+#endif
 #ifdef SLUICE_WITH_MYSQL
     {.name = "mysql", .ops = &sluice_mysql_sink_ops},
 #else

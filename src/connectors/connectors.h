@@ -26,6 +26,11 @@ extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
 extern const sluice_sink_ops sluice_mysql_sink_ops;       /* "mysql"   */
 #endif
 
+#ifdef SLUICE_WITH_KAFKA
+extern const sluice_source_ops sluice_kafka_source_ops;   /* "kafka"   */
+extern const sluice_sink_ops sluice_kafka_sink_ops;       /* "kafka"   */
+#endif
+
 /* ---------------- memory source: fed through this C API ---------------- */
 
 /** Queue one record on an open memory source (src must come from

@@ -18,6 +18,9 @@
 #ifdef SLUICE_WITH_MYSQL
 #include "mariadb.h"
 #endif
+#ifdef SLUICE_WITH_KAFKA
+#include "kafka_support.h"
+#endif
 
 static char *tmpdir;
 
@@ -65,6 +68,7 @@ typedef struct sink_test {
     sluice_sink *sink;
     int saved_stdout;
     char table[64];              /* mysql: this test's table */
+    char topic[64];              /* kafka: this test's topic */
 } sink_test;
 
 /* ---------------- read-back per kind ---------------- */
@@ -105,11 +109,8 @@ static void read_csv(sink_test *t, rowset *out) {
     free(text);
 }
 
-static void read_json(sink_test *t, rowset *out) {
-    char *text = sluice_test_read_file(t->path, NULL);
-    assert_non_null(text);
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+static void add_json_row(rowset *out, const char *line) {
+    {
         cJSON *obj = cJSON_Parse(line);
         assert_non_null(obj);
         char row[256] = "", cell[128];
@@ -129,8 +130,38 @@ static void read_json(sink_test *t, rowset *out) {
         add_row(out, row);
         cJSON_Delete(obj);
     }
+}
+
+static void read_json(sink_test *t, rowset *out) {
+    char *text = sluice_test_read_file(t->path, NULL);
+    assert_non_null(text);
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        add_json_row(out, line);
     free(text);
 }
+
+#ifdef SLUICE_WITH_KAFKA
+static sluice_test_broker *broker;
+
+/* The topic's messages in order (one partition): JSON values, and keys
+ * that are the PRIMARY KEY as JSON. */
+static void read_kafka(sink_test *t, rowset *out) {
+    const char *topic = sluice_module_config_get(&t->c.cfg, "topic");
+    sluice_test_kmsg *msgs = NULL;
+    long n = sluice_test_kafka_consume_all(sluice_test_broker_bootstrap(broker), topic, &msgs);
+    assert_true(n >= 0);
+    for (long i = 0; i < n; i++) {
+        add_json_row(out, msgs[i].value);
+        assert_non_null(msgs[i].key);
+        char want[64];
+        snprintf(want, sizeof want, "{\"k\":%.*s}", (int)strcspn(out->rows[out->n - 1], "|"),
+                 out->rows[out->n - 1]);
+        assert_string_equal(msgs[i].key, want);
+    }
+    sluice_test_kafka_msgs_free(msgs, n);
+}
+#endif
 
 /* Parse the console's tables: rows between the header rule and "(N rows)". */
 static void read_console(sink_test *t, rowset *out) {
@@ -218,6 +249,11 @@ static const sink_case cases[] = {
      .bad = {{"create_table", "maybe"}, {"varchar_length", "0"}, {"batch_bytes", "lots"}, {"table", ""},
              {"retry_timeout", "soon"}, {"bogus", "1"}}},
 #endif
+#ifdef SLUICE_WITH_KAFKA
+    {.name = "kafka", .connector = "kafka", .read_back = read_kafka,
+     .bad = {{"format", "csv"}, {"kafka.no.such.property", "1"}, {"kafka.acks", "1"},
+             {"kafka.enable.idempotence", "false"}, {"bogus", "1"}}},
+#endif
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -228,6 +264,14 @@ static int setup(void **state) {
     static int seq;
     seq++;
     sluice_test_cfg_init(&t->c, "delays_by_origin", &schema);
+#ifdef SLUICE_WITH_KAFKA
+    if (strcmp(t->sc->connector, "kafka") == 0) {
+        snprintf(t->topic, sizeof t->topic, "contract-sink-%d", seq);
+        assert_int_equal(sluice_test_broker_cmd(broker, "topic %s:1", t->topic), 0);
+        sluice_test_cfg_set(&t->c, "topic", t->topic);
+        sluice_test_cfg_set(&t->c, "kafka.bootstrap.servers", sluice_test_broker_bootstrap(broker));
+    }
+#endif
     if (t->sc->inner) sluice_test_cfg_set(&t->c, "fault.inner", t->sc->inner);
     if (t->sc->ext) {
         snprintf(t->path, sizeof t->path, "%s/out-%d.%s", tmpdir, seq, t->sc->ext);
@@ -421,6 +465,10 @@ static const struct {
 
 int main(void) {
     tmpdir = sluice_test_mkdtemp("contract_sinks");
+#ifdef SLUICE_WITH_KAFKA
+    broker = sluice_test_broker_start(1, NULL);
+    if (!broker) return 1;
+#endif
     static sink_test states[NCASES * NPROPS];
     static char names[NCASES * NPROPS][160];
     struct CMUnitTest tests[NCASES * NPROPS];
@@ -445,6 +493,9 @@ int main(void) {
     int rc = _cmocka_run_group_tests("sinks", tests, n, NULL, NULL);
 #ifdef SLUICE_WITH_MYSQL
     sluice_test_mariadb_stop(&server);
+#endif
+#ifdef SLUICE_WITH_KAFKA
+    sluice_test_broker_stop(broker);
 #endif
     free(tmpdir);
     return rc;

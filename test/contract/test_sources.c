@@ -12,6 +12,9 @@
 
 #include "connectors/connectors.h"
 #include "registry.h"
+#ifdef SLUICE_WITH_KAFKA
+#include "kafka_support.h"
+#endif
 
 #define NRECORDS 25
 
@@ -26,6 +29,8 @@ typedef struct source_case {
     const char *name;
     const char *connector;          /* looked up through the registry */
     int csv;                        /* records are CSV rows (with a header) */
+    int unbounded;                  /* never sets end_of_input: its input has
+                                       ended once a poll returns no record */
     /* Create an instance whose whole content is lines[0..n). */
     sluice_err_t (*make)(const struct source_case *sc, sluice_test_cfg *c, const char **lines,
                          size_t n, sluice_source **out, char *errstr, size_t errstr_size);
@@ -40,7 +45,20 @@ typedef struct source_test {
     sluice_test_cfg c;
     const char *lines[NRECORDS];
     char storage[NRECORDS][128];
+    char topic[64];                 /* kafka: this test's topic and group */
+    char group[64];
 } source_test;
+
+/* The end of the input as the case defines it: end_of_input for a bounded
+ * source, the first empty poll for an unbounded one (execute() stops such a
+ * source there under trigger = available_now). */
+static int at_end(const source_test *t, const sluice_record_batch *b) {
+    if (t->sc->unbounded) {
+        assert_false(b->end_of_input);
+        return b->count == 0;
+    }
+    return b->end_of_input;
+}
 
 static void fill_lines(source_test *t) {
     for (size_t i = 0; i < NRECORDS; i++) {
@@ -85,6 +103,25 @@ static sluice_err_t make_memory(const source_case *sc, sluice_test_cfg *c, const
     return SLUICE_OK;
 }
 
+#ifdef SLUICE_WITH_KAFKA
+static sluice_test_broker *broker;
+
+/* A one-partition topic (so that order is defined) holding the lines. */
+static sluice_err_t make_kafka(const source_case *sc, sluice_test_cfg *c, const char **lines,
+                               size_t n, sluice_source **out, char *errstr, size_t errstr_size) {
+    const char *topic = sluice_module_config_get(&c->cfg, "topic");
+    assert_int_equal(sluice_test_broker_cmd(broker, "topic %s:1", topic), 0);
+    if (n > 0)
+        assert_int_equal(sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), topic, 0,
+                                                   lines, NULL, n),
+                         0);
+    const sluice_source_ops *ops;
+    sluice_err_t err = sluice_registry_source(sc->connector, &ops, errstr, errstr_size);
+    if (err) return err;
+    return ops->open(&c->cfg, out, errstr, errstr_size);
+}
+#endif
+
 static const source_case cases[] = {
     {.name = "file-json", .connector = "file", .csv = 0, .make = make_file, .path_key = "path",
      .bad = {{"follow", "maybe"}, {"format", "xml"}, {"max_offsets_per_trigger", "0"},
@@ -96,6 +133,12 @@ static const source_case cases[] = {
     {.name = "fault(file-json)", .connector = "fault", .make = make_file, .path_key = "path",
      .bad = {{"fault.nth", "x"}, {"fault.method", "write"}, {"fault.action", "explode"},
              {"fault.after", "-1"}, {"fault.bogus", "1"}, {"follow", "maybe"}}},
+#ifdef SLUICE_WITH_KAFKA
+    {.name = "kafka", .connector = "kafka", .unbounded = 1, .make = make_kafka,
+     .bad = {{"startingOffsets", "middle"}, {"max_offsets_per_trigger", "0"},
+             {"kafka.no.such.property", "1"}, {"kafka.enable.auto.commit", "true"},
+             {"format", "xml"}, {"csv.delimiter", ";;"}, {"bogus", "1"}}},
+#endif
 };
 #define NCASES (sizeof cases / sizeof cases[0])
 
@@ -107,6 +150,16 @@ static int setup(void **state) {
     if (strcmp(t->sc->connector, "fault") == 0) sluice_test_cfg_set(&t->c, "fault.inner", "file");
     if (t->sc->path_key) sluice_test_cfg_set(&t->c, t->sc->path_key, t->path);
     if (t->sc->csv) sluice_test_cfg_set(&t->c, "format", "csv");
+#ifdef SLUICE_WITH_KAFKA
+    if (strcmp(t->sc->connector, "kafka") == 0) {
+        snprintf(t->topic, sizeof t->topic, "contract-%d", seq);
+        snprintf(t->group, sizeof t->group, "contract-group-%d", seq);
+        sluice_test_cfg_set(&t->c, "topic", t->topic);
+        sluice_test_cfg_set(&t->c, "group.id", t->group);
+        sluice_test_cfg_set(&t->c, "startingOffsets", "earliest");
+        sluice_test_cfg_set(&t->c, "kafka.bootstrap.servers", sluice_test_broker_bootstrap(broker));
+    }
+#endif
     fill_lines(t);
     return 0;
 }
@@ -172,13 +225,15 @@ static void poll_honours_max_records(void **state) {
     sluice_record_batch b;
     assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
     size_t total = 0;
-    for (int i = 0; i < 100 && !b.end_of_input; i++) {
+    int ended = 0;
+    for (int i = 0; i < 100 && !ended; i++) {
         sluice_record_batch_clear(&b);
         assert_int_equal(src->ops->poll(src, &b, 3, 0, NULL, 0), SLUICE_OK);
         assert_true(b.count <= 3);
         total += b.count;
+        ended = at_end(t, &b);
     }
-    assert_true(b.end_of_input);
+    assert_true(ended);
     assert_int_equal(total, NRECORDS);
     sluice_record_batch_free(&b);
     src->ops->close(src);
@@ -190,9 +245,10 @@ static void records_are_padded(void **state) {
     sluice_record_batch b;
     assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
     char copy[256 + SLUICE_RECORD_PADDING];
-    for (int i = 0; i < 100 && !b.end_of_input; i++) {
+    for (int i = 0, ended = 0; i < 100 && !ended; i++) {
         sluice_record_batch_clear(&b);
         assert_int_equal(src->ops->poll(src, &b, 7, 0, NULL, 0), SLUICE_OK);
+        ended = at_end(t, &b);
         for (size_t r = 0; r < b.count; r++) {
             assert_true(b.records[r].value_len <= 256);
             memcpy(copy, b.records[r].value, b.records[r].value_len + SLUICE_RECORD_PADDING);
@@ -209,9 +265,11 @@ static void bounded_exact_in_order(void **state) {
     assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
     size_t seen = 0;
     int64_t last_offset = INT64_MIN;
-    for (int i = 0; i < 100 && !b.end_of_input; i++) {
+    int ended = 0;
+    for (int i = 0; i < 100 && !ended; i++) {
         sluice_record_batch_clear(&b);
         assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
+        ended = at_end(t, &b);
         for (size_t r = 0; r < b.count; r++, seen++) {
             assert_true(seen < NRECORDS);
             const sluice_record *rec = &b.records[r];
@@ -227,11 +285,12 @@ static void bounded_exact_in_order(void **state) {
         }
     }
     assert_int_equal(seen, NRECORDS);
-    assert_true(b.end_of_input);
+    assert_true(ended);
     for (int i = 0; i < 3; i++) {
         sluice_record_batch_clear(&b);
         assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
         assert_int_equal(b.count, 0);
+        assert_true(at_end(t, &b));
     }
     if (src->ops->commit) assert_int_equal(src->ops->commit(src, 1, NULL, 0), SLUICE_OK);
     sluice_record_batch_free(&b);
@@ -256,7 +315,7 @@ static void empty_source_ends(void **state) {
     assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
     assert_int_equal(src->ops->poll(src, &b, 10, 0, NULL, 0), SLUICE_OK);
     assert_int_equal(b.count, 0);
-    assert_true(b.end_of_input);
+    assert_true(at_end(t, &b));
     sluice_record_batch_free(&b);
     src->ops->close(src);
 }
@@ -269,13 +328,17 @@ static const struct {
     {"invalid options rejected", bad_options_rejected},
     {"poll honours max_records", poll_honours_max_records},
     {"records are padded", records_are_padded},
-    {"bounded: exactly N records in order, then end_of_input", bounded_exact_in_order},
+    {"exactly N records in order, then the end of input", bounded_exact_in_order},
     {"empty input ends", empty_source_ends},
 };
 #define NPROPS (sizeof properties / sizeof properties[0])
 
 int main(void) {
     tmpdir = sluice_test_mkdtemp("contract_sources");
+#ifdef SLUICE_WITH_KAFKA
+    broker = sluice_test_broker_start(1, NULL);
+    if (!broker) return 1;
+#endif
     static source_test states[NCASES * NPROPS];
     static char names[NCASES * NPROPS][160];
     struct CMUnitTest tests[NCASES * NPROPS];
@@ -290,6 +353,9 @@ int main(void) {
         }
     }
     int rc = _cmocka_run_group_tests("sources", tests, n, NULL, NULL);
+#ifdef SLUICE_WITH_KAFKA
+    sluice_test_broker_stop(broker);
+#endif
     free(tmpdir);
     return rc;
 }

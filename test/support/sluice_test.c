@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int rm_rf(const char *path) {
@@ -60,12 +62,16 @@ int sluice_test_write_file(const char *path, const char *text) {
     return (fclose(f) == 0 && ok) ? 0 : -1;
 }
 
-int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
-                        const char *stderr_path) {
+int sluice_test_spawn_cli(const char *const *argv, const char *stdout_path,
+                          const char *stderr_path) {
     size_t n = 0;
     while (argv[n]) n++;
+    /* allocate before fork(): the child of a threaded process must not */
+    char **args = calloc(n + 2, sizeof(char *));
+    if (!args) return -1;
+    args[0] = (char *)SLUICE_BINARY;
+    for (size_t i = 0; i < n; i++) args[i + 1] = (char *)argv[i];
     pid_t pid = fork();
-    if (pid < 0) return -1;
     if (pid == 0) {
         const char *outs[2] = {stdout_path, stderr_path};
         for (int i = 0; i < 2; i++) {
@@ -74,12 +80,36 @@ int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
             dup2(fd, i + 1);
             close(fd);
         }
-        char **args = calloc(n + 2, sizeof(char *));
-        args[0] = (char *)SLUICE_BINARY;
-        for (size_t i = 0; i < n; i++) args[i + 1] = (char *)argv[i];
         execv(SLUICE_BINARY, args);
         _exit(127);
     }
+    free(args);
+    return pid < 0 ? -1 : pid;
+}
+
+int sluice_test_wait_cli(int pid, int timeout_ms) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        if (r < 0 && errno != EINTR) return -1;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -2;
+        }
+        struct timespec nap = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+}
+
+int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
+                        const char *stderr_path) {
+    int pid = sluice_test_spawn_cli(argv, stdout_path, stderr_path);
+    if (pid < 0) return -1;
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR) return -1;

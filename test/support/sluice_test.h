@@ -31,4 +31,15 @@ int sluice_test_write_file(const char *path, const char *text);
 int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
                         const char *stderr_path);
 
+/** Start the sluice binary like sluice_test_run_cli() but do not wait:
+ *  returns the child's pid (-1 on failure).  Reap it with
+ *  sluice_test_wait_cli(). */
+int sluice_test_spawn_cli(const char *const *argv, const char *stdout_path,
+                          const char *stderr_path);
+
+/** Wait at most timeout_ms for child `pid` to exit; on timeout kill it
+ *  (SIGKILL) and return -2.  Returns its exit status, or -1 when it did
+ *  not exit normally. */
+int sluice_test_wait_cli(int pid, int timeout_ms);
+
 #endif

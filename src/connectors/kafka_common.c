@@ -1,0 +1,146 @@
+/*
+ * Kafka configuration and error handling shared by the Kafka source and
+ * sink (see kafka_int.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "connectors/connectors_int.h"
+#include "connectors/kafka_int.h"
+
+int sluice_kafka_secret_property(const char *name) {
+    return strcasestr(name, "password") || strcasestr(name, "secret") || strcasestr(name, "token") ||
+           strcasestr(name, "key.pem") || strcasestr(name, "sasl.oauthbearer.config") ||
+           strcasestr(name, "sasl.jaas") || strcasestr(name, "credential");
+}
+
+static const char *inst_name(const sluice_module_config *cfg) {
+    return cfg->instance ? cfg->instance : "?";
+}
+
+/* librdkafka's error callback (rd_kafka_conf_set_error_cb): transient
+ * errors are informational (librdkafka retries), fatal ones are recorded
+ * for the connector to act on.  Connection failures are not repeated here:
+ * librdkafka's own log already reports them. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    (void)rk;
+    sluice_kafka_errors *e = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) e->fatal = 1;
+    if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE) return;
+    if (!e->quiet || err == RD_KAFKA_RESP_ERR__FATAL)
+        fprintf(stderr, "sluice: %s %s (kafka): %s: %s\n", e->kind, e->instance,
+                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+sluice_err_t sluice_kafka_check_fatal(rd_kafka_t *rk, const sluice_kafka_errors *errs,
+                                      char *errstr, size_t errstr_size) {
+    char why[512];
+    rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk, why, sizeof why);
+    if (!err) return SLUICE_OK;
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "%s %s (kafka): fatal error: %s: %s",
+                         errs->kind, errs->instance, rd_kafka_err2name(err), why);
+}
+
+sluice_err_t sluice_kafka_check_options(const sluice_module_config *cfg, const char *kind,
+                                        const char *const *accepted, char *errstr,
+                                        size_t errstr_size) {
+    sluice_option *rest = calloc(cfg->noptions + 1, sizeof *rest);
+    if (!rest) return SLUICE_ERR_NOMEM;
+    sluice_module_config c = *cfg;
+    c.options = rest;
+    c.noptions = 0;
+    for (size_t i = 0; i < cfg->noptions; i++)
+        if (strncmp(cfg->options[i].key, "kafka.", 6) != 0) rest[c.noptions++] = cfg->options[i];
+    sluice_err_t err = sluice_conn_check_options(&c, accepted, kind, "kafka", errstr, errstr_size);
+    free(rest);
+    return err;
+}
+
+/* Where a property came from, for messages. */
+typedef struct origin {
+    const char *what;          /* "[kafka]", "default", or NULL: an option */
+    const sluice_option *opt;  /* the option line, when any */
+} origin;
+
+static sluice_err_t set_one(rd_kafka_conf_t *conf, const sluice_module_config *cfg, const char *kind,
+                            const char *name, const char *value, origin from, char *errstr,
+                            size_t errstr_size) {
+    char why[512] = "";
+    if (rd_kafka_conf_set(conf, name, value, why, sizeof why) == RD_KAFKA_CONF_OK) return SLUICE_OK;
+    if (sluice_kafka_secret_property(name) && value[0] && strstr(why, value))
+        snprintf(why, sizeof why, "invalid value for property \"%s\" (value not shown)", name);
+    char where[320] = "";
+    if (from.opt && from.opt->file && from.opt->line > 0)
+        snprintf(where, sizeof where, " (%s:%d)", from.opt->file, from.opt->line);
+    else if (from.opt && from.opt->file)
+        snprintf(where, sizeof where, " (%s)", from.opt->file);
+    if (from.what)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s %s (kafka): %s '%s'%s: %s", kind,
+                             inst_name(cfg), from.what, name, where, why);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s %s (kafka): option '%s'%s: %s", kind,
+                         inst_name(cfg), from.opt ? from.opt->key : name, where, why);
+}
+
+/* The value the user gave property `name` in layers 2-4, or NULL. */
+static const char *user_value(const sluice_module_config *cfg, const char *const *mapped, const char *name,
+                              const char **where) {
+    const char *v = NULL;
+    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2)
+        if (strcmp(kv[0], name) == 0) {
+            v = kv[1];
+            *where = "[kafka]";
+        }
+    for (const char *const *kv = mapped; kv && kv[0]; kv += 2)
+        if (strcmp(kv[0], name) == 0) {
+            v = kv[1];
+            *where = "option";
+        }
+    for (size_t i = 0; i < cfg->noptions; i++)
+        if (strncmp(cfg->options[i].key, "kafka.", 6) == 0 && strcmp(cfg->options[i].key + 6, name) == 0) {
+            v = cfg->options[i].value;
+            *where = cfg->options[i].key;
+        }
+    return v;
+}
+
+sluice_err_t sluice_kafka_conf_build(const sluice_module_config *cfg, const char *kind,
+                                     const char *const *defaults, const char *const *mapped,
+                                     const char *const *pinned, sluice_kafka_errors *errs,
+                                     rd_kafka_conf_t **out, char *errstr, size_t errstr_size) {
+    *out = NULL;
+    for (const char *const *kv = pinned; kv && kv[0]; kv += 2) {
+        const char *where = NULL;
+        const char *v = user_value(cfg, mapped, kv[0], &where);
+        if (v && strcasecmp(v, kv[1]) != 0)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s %s (kafka): %s sets '%s' = '%s', but the %s connector needs '%s' = '%s' "
+                                 "(it is set by sluice; remove the key)",
+                                 kind, inst_name(cfg), where, kv[0], v, kind, kv[0], kv[1]);
+    }
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (!conf) return SLUICE_ERR_NOMEM;
+    sluice_err_t err = SLUICE_OK;
+    for (const char *const *kv = defaults; !err && kv && kv[0]; kv += 2)
+        err = set_one(conf, cfg, kind, kv[0], kv[1], (origin){.what = "default"}, errstr, errstr_size);
+    for (const char *const *kv = cfg->shared; !err && kv && kv[0]; kv += 2)
+        err = set_one(conf, cfg, kind, kv[0], kv[1], (origin){.what = "[kafka]"}, errstr, errstr_size);
+    for (const char *const *kv = mapped; !err && kv && kv[0]; kv += 2)
+        err = set_one(conf, cfg, kind, kv[0], kv[1], (origin){.what = "property"}, errstr, errstr_size);
+    for (size_t i = 0; !err && i < cfg->noptions; i++) {
+        const sluice_option *o = &cfg->options[i];
+        if (strncmp(o->key, "kafka.", 6) != 0) continue;
+        err = set_one(conf, cfg, kind, o->key + 6, o->value, (origin){.opt = o}, errstr, errstr_size);
+    }
+    for (const char *const *kv = pinned; !err && kv && kv[0]; kv += 2)
+        err = set_one(conf, cfg, kind, kv[0], kv[1], (origin){.what = "property"}, errstr, errstr_size);
+    if (err) {
+        rd_kafka_conf_destroy(conf);
+        return err;
+    }
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_opaque(conf, errs);
+    *out = conf;
+    return SLUICE_OK;
+}

@@ -1,0 +1,538 @@
+/*
+ * The "kafka" source: a member of a consumer group (librdkafka's high-level
+ * consumer, rd_kafka_subscribe), one record per Kafka message.
+ *
+ * Options: `topic` or `topics` (comma list; a name starting with ^ is a
+ * regex, as in rd_kafka_subscribe), `format` json|csv, `csv.delimiter`,
+ * `group.id` (default sluice.<pipeline>), `startingOffsets` earliest|latest
+ * (auto.offset.reset: where a partition without a committed offset starts;
+ * default latest), `max_offsets_per_trigger` (Spark's maxOffsetsPerTrigger:
+ * at most N records per micro-batch), `idle_timeout` (read by the engine),
+ * and `kafka.X = Y` for any librdkafka consumer property X (over the shared
+ * [kafka] section).
+ *
+ * Offsets (at-least-once towards Kafka, exactly-once effect with the
+ * engine's protocol): auto commit and auto offset store are off; commit()
+ * synchronously commits, for every partition, the offset after the last
+ * record handed out -- execute() calls it only once every sink has
+ * committed the epoch holding those records.
+ *
+ * Rebalances (rebalance_cb, served inside poll()): when partitions are
+ * revoked, the previous epoch is already committed; records of the
+ * revoked partitions collected by the current poll() are dropped from the
+ * batch (the next owner reads them again from the committed offsets) and
+ * the partitions are given up.  Assigned partitions start from their
+ * committed offsets (else per startingOffsets).  Eager and cooperative
+ * assignors are both handled (rd_kafka_rebalance_protocol).
+ *
+ * Caught up, and trigger = available_now: at assignment the source asks
+ * each partition's high watermark (rd_kafka_query_watermark_offsets).  A
+ * partition is caught up once it handed out the record before that mark,
+ * or librdkafka reported its end (enable.partition.eof, pinned on).  poll()
+ * returns 0 records only when every assigned partition is caught up (and
+ * the group has assigned partitions at least once); until then it keeps
+ * waiting, even with timeout_ms = 0, so that under available_now (which
+ * polls with timeout 0 and stops a source at its first empty poll) the run
+ * reads at least everything that was in the topics when it started.  A
+ * wait without any progress fails after SLUICE_KAFKA_STALL_MS.  The source
+ * never sets end_of_input: a topic has no end, so its windows are not
+ * finalized.
+ *
+ * Memory: each message's value is copied into the batch arena with
+ * SLUICE_RECORD_PADDING zero bytes after it, its key too; the message is
+ * destroyed at once (no per-record malloc beyond librdkafka's own).
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "connectors/connectors.h"
+#include "connectors/connectors_int.h"
+#include "connectors/kafka_int.h"
+#include "core/clock.h"
+
+static const char *const kafka_source_options[] = {
+    "topic", "topics", "format", "csv.delimiter", "group.id", "startingOffsets",
+    "max_offsets_per_trigger", "idle_timeout", NULL,
+};
+
+/** One partition this member has been assigned. */
+typedef struct kpart {
+    char *topic;                 /* owned */
+    int32_t partition;
+    const rd_kafka_topic_t *rkt; /* lookup hint: the messages' topic handle */
+    int64_t next;                /* offset after the last record handed out; -1: none yet */
+    int64_t committed;           /* `next` as last committed; -1: none */
+    int64_t end;                 /* high watermark at assignment; -1: not known yet */
+    int caught_up;               /* reached `end`, or saw the partition's end */
+} kpart;
+
+typedef struct kafka_source {
+    sluice_source base;          /* first: the engine sees a sluice_source */
+    sluice_kafka_errors errs;    /* librdkafka's opaque points here */
+    const char *instance;
+    rd_kafka_t *rk;
+    kpart *parts;
+    size_t nparts, capparts;
+    size_t hint;                 /* index of the last partition looked up */
+    int assigned_once;           /* the group assigned partitions at least once */
+    int awaiting;                /* eager revocation done, assignment pending */
+    int need_marks;              /* some partition's `end` is not known */
+    int64_t max_per_poll;        /* max_offsets_per_trigger, or INT64_MAX */
+    sluice_record_batch *cur;    /* the batch poll() is filling, else NULL */
+    size_t cur_first;            /* its first record of this poll */
+    char *errbuf;                /* a failure inside a callback, for poll() */
+} kafka_source;
+
+static kafka_source *from_opaque(void *opaque) {
+    return (kafka_source *)((char *)opaque - offsetof(kafka_source, errs));
+}
+
+static kpart *part_find(kafka_source *ks, const char *topic, int32_t partition) {
+    for (size_t i = 0; i < ks->nparts; i++)
+        if (ks->parts[i].partition == partition && strcmp(ks->parts[i].topic, topic) == 0) return &ks->parts[i];
+    return NULL;
+}
+
+/* The partition of a message: by topic handle first (cached), then by name. */
+static kpart *part_of(kafka_source *ks, const rd_kafka_message_t *m) {
+    if (ks->hint < ks->nparts) {
+        kpart *p = &ks->parts[ks->hint];
+        if (p->rkt == m->rkt && p->partition == m->partition) return p;
+    }
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart *p = &ks->parts[i];
+        if (p->partition != m->partition) continue;
+        if (p->rkt != m->rkt && strcmp(p->topic, rd_kafka_topic_name(m->rkt)) != 0) continue;
+        p->rkt = m->rkt;
+        ks->hint = i;
+        return p;
+    }
+    return NULL;
+}
+
+static int part_add(kafka_source *ks, const char *topic, int32_t partition) {
+    if (part_find(ks, topic, partition)) return 0;
+    if (ks->nparts == ks->capparts) {
+        size_t cap = ks->capparts ? 2 * ks->capparts : 16;
+        kpart *np = realloc(ks->parts, cap * sizeof *np);
+        if (!np) return -1;
+        ks->parts = np;
+        ks->capparts = cap;
+    }
+    char *t = strdup(topic);
+    if (!t) return -1;
+    ks->parts[ks->nparts++] = (kpart){.topic = t, .partition = partition, .next = -1, .committed = -1, .end = -1};
+    ks->need_marks = 1;
+    return 0;
+}
+
+/* Forget a revoked partition, and the records of it this poll collected. */
+static void part_revoke(kafka_source *ks, const char *topic, int32_t partition) {
+    kpart *p = part_find(ks, topic, partition);
+    if (!p) return;
+    sluice_record_batch *b = ks->cur;
+    if (b) {
+        size_t w = ks->cur_first;
+        for (size_t r = ks->cur_first; r < b->count; r++) {
+            const sluice_record *rec = &b->records[r];
+            if (rec->partition == partition && rec->topic == p->topic) continue;
+            b->records[w++] = *rec;
+        }
+        b->count = w;
+    }
+    free(p->topic);
+    *p = ks->parts[--ks->nparts];
+    ks->hint = 0;
+}
+
+static void set_callback_error(kafka_source *ks, const char *what, rd_kafka_error_t *e) {
+    if (!e || ks->errbuf) {
+        rd_kafka_error_destroy(e);
+        return;
+    }
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s: %s", what, rd_kafka_error_string(e));
+    ks->errbuf = strdup(buf);
+    rd_kafka_error_destroy(e);
+}
+
+/* librdkafka's rebalance callback (rd_kafka_conf_set_rebalance_cb; see
+ * "Consumer groups" in librdkafka's INTRODUCTION.md). */
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list,
+                         void *opaque) {
+    kafka_source *ks = from_opaque(opaque);
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < list->cnt; i++)
+            if (part_add(ks, list->elems[i].topic, list->elems[i].partition) != 0 && !ks->errbuf)
+                ks->errbuf = strdup("out of memory");
+        if (coop) {
+            set_callback_error(ks, "incremental assign", rd_kafka_incremental_assign(rk, list));
+        } else {
+            rd_kafka_resp_err_t e = rd_kafka_assign(rk, list);
+            if (e && !ks->errbuf) ks->errbuf = strdup(rd_kafka_err2str(e));
+        }
+        ks->assigned_once = 1;
+        ks->awaiting = 0;
+        if (!ks->errs.quiet) {
+            fprintf(stderr, "sluice: source %s (kafka): assigned", ks->instance);
+            for (int i = 0; i < list->cnt; i++)
+                fprintf(stderr, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
+            fprintf(stderr, "%s (%d partition%s)\n", list->cnt ? "" : " nothing", list->cnt, list->cnt == 1 ? "" : "s");
+        }
+        return;
+    }
+    /* revoked or lost: give up the partitions */
+    for (int i = 0; i < list->cnt; i++) part_revoke(ks, list->elems[i].topic, list->elems[i].partition);
+    if (coop) {
+        set_callback_error(ks, "incremental unassign", rd_kafka_incremental_unassign(rk, list));
+    } else {
+        rd_kafka_assign(rk, NULL);
+        ks->awaiting = 1;
+    }
+}
+
+static int caught_up(const kafka_source *ks) {
+    if (!ks->assigned_once || ks->awaiting) return 0;
+    for (size_t i = 0; i < ks->nparts; i++)
+        if (!ks->parts[i].caught_up) return 0;
+    return 1;
+}
+
+/* Ask the high watermark of partitions that do not know theirs yet.  A
+ * failure leaves it unknown (the partition's end event still counts). */
+static void query_marks(kafka_source *ks) {
+    ks->need_marks = 0;
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart *p = &ks->parts[i];
+        if (p->end >= 0 || p->caught_up) continue;
+        int64_t lo = 0, hi = 0;
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(ks->rk, p->topic, p->partition, &lo, &hi, 5000);
+        if (e) {
+            ks->need_marks = 1;
+            continue;
+        }
+        p->end = hi;
+        if (hi <= lo || (p->next >= 0 && p->next >= hi)) p->caught_up = 1;
+    }
+}
+
+static void kafka_source_close(sluice_source *src) {
+    if (!src) return;
+    kafka_source *ks = (kafka_source *)src;
+    if (ks->rk) {
+        ks->cur = NULL;
+        rd_kafka_consumer_close(ks->rk);
+        rd_kafka_destroy(ks->rk);
+    }
+    for (size_t i = 0; i < ks->nparts; i++) free(ks->parts[i].topic);
+    free(ks->parts);
+    free(ks->errbuf);
+    free(ks);
+}
+
+static sluice_err_t subscribe(kafka_source *ks, const char *list, char *errstr, size_t errstr_size) {
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(4);
+    char *copy = strdup(list);
+    if (!topics || !copy) {
+        free(copy);
+        if (topics) rd_kafka_topic_partition_list_destroy(topics);
+        return SLUICE_ERR_NOMEM;
+    }
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save))
+        if (!rd_kafka_topic_partition_list_find(topics, t, RD_KAFKA_PARTITION_UA))
+            rd_kafka_topic_partition_list_add(topics, t, RD_KAFKA_PARTITION_UA);
+    free(copy);
+    sluice_err_t err = SLUICE_OK;
+    if (topics->cnt == 0) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "source %s (kafka): no topic in '%s'",
+                            ks->instance, list);
+    } else {
+        rd_kafka_resp_err_t e = rd_kafka_subscribe(ks->rk, topics);
+        if (e)
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "source %s (kafka): subscribe to '%s': %s",
+                                ks->instance, list, rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(topics);
+    return err;
+}
+
+static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
+                                      size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    sluice_err_t err = sluice_kafka_check_options(cfg, "source", kafka_source_options, errstr, errstr_size);
+    if (err) return err;
+    const char *topic = sluice_module_config_get(cfg, "topic");
+    const char *topics = sluice_module_config_get(cfg, "topics");
+    if (topic && topics)
+        return sluice_conn_bad_option(cfg, "topics", "source", "kafka", "set either 'topic' or 'topics', not both",
+                                      errstr, errstr_size);
+    if (!topic) topic = topics;
+    if (!topic || !topic[0])
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "source %s (kafka): option 'topic' (or 'topics') is required", inst);
+    const char *format = sluice_module_config_get(cfg, "format");
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+        return sluice_conn_bad_option(cfg, "format", "source", "kafka", "expected json or csv", errstr,
+                                      errstr_size);
+    char delim = ',';
+    int64_t maxper = INT64_MAX;
+    if ((err = sluice_conn_opt_char(cfg, "csv.delimiter", "source", "kafka", &delim, errstr, errstr_size)) ||
+        (err = sluice_conn_opt_posint(cfg, "max_offsets_per_trigger", "source", "kafka", &maxper, errstr,
+                                      errstr_size)))
+        return err;
+    const char *starting = sluice_module_config_get(cfg, "startingOffsets");
+    if (starting && strcmp(starting, "earliest") != 0 && strcmp(starting, "latest") != 0)
+        return sluice_conn_bad_option(cfg, "startingOffsets", "source", "kafka", "expected earliest or latest",
+                                      errstr, errstr_size);
+    const char *group = sluice_module_config_get(cfg, "group.id");
+    if (group && !group[0])
+        return sluice_conn_bad_option(cfg, "group.id", "source", "kafka", "expected a consumer group name",
+                                      errstr, errstr_size);
+
+    kafka_source *ks = calloc(1, sizeof *ks);
+    if (!ks) return SLUICE_ERR_NOMEM;
+    ks->base.ops = &sluice_kafka_source_ops;
+    ks->instance = inst;
+    ks->max_per_poll = maxper;
+    ks->errs.kind = "source";
+    ks->errs.instance = inst;
+
+    char default_group[300];
+    snprintf(default_group, sizeof default_group, "sluice.%s", cfg->pipeline ? cfg->pipeline : "pipeline");
+    const char *defaults[] = {"group.id", default_group, "client.id", "sluice", "auto.offset.reset", "latest",
+                              NULL};
+    const char *mapped[5] = {NULL};
+    size_t nm = 0;
+    if (group) {
+        mapped[nm++] = "group.id";
+        mapped[nm++] = group;
+    }
+    if (starting) {
+        mapped[nm++] = "auto.offset.reset";
+        mapped[nm++] = starting;
+    }
+    static const char *const pinned[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false",
+                                         "enable.partition.eof", "true", NULL};
+    rd_kafka_conf_t *conf = NULL;
+    err = sluice_kafka_conf_build(cfg, "source", defaults, mapped, pinned, &ks->errs, &conf, errstr, errstr_size);
+    if (err) goto fail;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    char why[512];
+    ks->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!ks->rk) {
+        rd_kafka_conf_destroy(conf);
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "source %s (kafka): %s", inst, why);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(ks->rk);
+    if ((err = subscribe(ks, topic, errstr, errstr_size))) goto fail;
+    *out = &ks->base;
+    return SLUICE_OK;
+fail:
+    kafka_source_close(&ks->base);
+    return err;
+}
+
+/* Take one message into the batch.  Returns 0, or -1 when out of memory. */
+static int take(kafka_source *ks, sluice_record_batch *out, kpart *p, const rd_kafka_message_t *m) {
+    sluice_record *rec = sluice_record_batch_push(out);
+    char *v = rec ? sluice_arena_alloc(out->arena, m->len + SLUICE_RECORD_PADDING) : NULL;
+    if (!v) return -1;
+    if (m->len) memcpy(v, m->payload, m->len);
+    memset(v + m->len, 0, SLUICE_RECORD_PADDING);
+    rec->value = v;
+    rec->value_len = m->len;
+    if (m->key) {
+        char *k = sluice_arena_alloc(out->arena, m->key_len + 1);
+        if (!k) return -1;
+        memcpy(k, m->key, m->key_len);
+        k[m->key_len] = '\0';
+        rec->key = k;
+        rec->key_len = m->key_len;
+    }
+    rec->topic = p->topic;
+    rec->partition = m->partition;
+    rec->offset = m->offset;
+    rd_kafka_timestamp_type_t tstype;
+    int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+    rec->timestamp_ms = ts >= 0 ? ts : sluice_clock_realtime_ms();
+    p->next = m->offset + 1;
+    if (p->end >= 0 && p->next >= p->end) p->caught_up = 1;
+    (void)ks;
+    return 0;
+}
+
+/* An error event from the consumer queue: the partition's end, a problem
+ * that stops the source, or information (librdkafka recovers by itself). */
+static sluice_err_t consumer_event(kafka_source *ks, const rd_kafka_message_t *m, char *errstr,
+                                   size_t errstr_size) {
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        kpart *p = m->rkt ? part_of(ks, m) : NULL;
+        if (p) p->caught_up = 1;
+        return SLUICE_OK;
+    }
+    const char *topic = m->rkt ? rd_kafka_topic_name(m->rkt) : NULL;
+    if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+        m->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED || m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source %s (kafka): %s%s%s%s: %s",
+                             ks->instance, topic ? "topic '" : "", topic ? topic : "", topic ? "'" : "",
+                             topic ? "" : "consumer", rd_kafka_message_errstr(m));
+    if (!ks->errs.quiet)
+        fprintf(stderr, "sluice: source %s (kafka): %s: %s\n", ks->instance, rd_kafka_err2name(m->err),
+                rd_kafka_message_errstr(m));
+    return SLUICE_OK;
+}
+
+static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *out, size_t max_records,
+                                      int timeout_ms, char *errstr, size_t errstr_size) {
+    kafka_source *ks = (kafka_source *)src;
+    size_t limit = max_records;
+    if ((uint64_t)ks->max_per_poll < limit) limit = (size_t)ks->max_per_poll;
+    if (limit == 0) return SLUICE_OK;
+    int64_t now = sluice_clock_monotonic_ms();
+    int64_t deadline = now + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t stall = now + SLUICE_KAFKA_STALL_MS;
+    sluice_err_t err = SLUICE_OK;
+    ks->cur = out;
+    ks->cur_first = out->count;
+    while (out->count - ks->cur_first < limit) {
+        if ((err = sluice_kafka_check_fatal(ks->rk, &ks->errs, errstr, errstr_size))) break;
+        if (ks->errbuf) {
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source %s (kafka): rebalance: %s",
+                                ks->instance, ks->errbuf);
+            break;
+        }
+        if (ks->need_marks) query_marks(ks);
+        now = sluice_clock_monotonic_ms();
+        int done = caught_up(ks);
+        int64_t wait = deadline - now;
+        if (wait <= 0) {
+            /* past the caller's timeout: keep reading only towards the end
+             * offsets seen at assignment */
+            if (done) wait = 0;
+            else if (now >= stall) {
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_TIMED_OUT,
+                                    "source %s (kafka): no progress for %d s: %s (are the brokers reachable?)",
+                                    ks->instance, SLUICE_KAFKA_STALL_MS / 1000,
+                                    ks->assigned_once ? "partitions assigned but no records or end of partition"
+                                                      : "no partition assigned by the consumer group");
+                break;
+            } else {
+                wait = stall - now < 100 ? stall - now : 100;
+            }
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(ks->rk, (int)wait);
+        if (!m) {
+            if (wait == 0) break;
+            continue;
+        }
+        stall = sluice_clock_monotonic_ms() + SLUICE_KAFKA_STALL_MS;
+        if (m->err) {
+            err = consumer_event(ks, m, errstr, errstr_size);
+            rd_kafka_message_destroy(m);
+            if (err) break;
+            continue;
+        }
+        kpart *p = part_of(ks, m);
+        int rc = p ? take(ks, out, p, m) : 0; /* no partition: a stale message of a revoked one */
+        rd_kafka_message_destroy(m);
+        if (rc != 0) {
+            err = SLUICE_ERR_NOMEM;
+            break;
+        }
+    }
+    ks->cur = NULL;
+    return err;
+}
+
+static int retriable_commit(rd_kafka_resp_err_t e) {
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Commit, for every partition, the offset after the last record handed out
+ * (rd_kafka_commit, synchronous).  Retriable errors are retried until
+ * SLUICE_KAFKA_STALL_MS; a commit refused because this member left the
+ * group (a rebalance) is reported on stderr: the records were processed and
+ * their results committed, the next owner may read them once more. */
+static sluice_err_t kafka_source_commit(sluice_source *src, int64_t epoch, char *errstr, size_t errstr_size) {
+    kafka_source *ks = (kafka_source *)src;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new((int)ks->nparts + 1);
+    if (!list) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < ks->nparts; i++) {
+        kpart *p = &ks->parts[i];
+        if (p->next >= 0 && p->next != p->committed)
+            rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->offset = p->next;
+    }
+    sluice_err_t err = SLUICE_OK;
+    int64_t give_up = sluice_clock_monotonic_ms() + SLUICE_KAFKA_STALL_MS;
+    while (list->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(ks->rk, list, 0);
+        for (int i = 0; !e && i < list->cnt; i++) e = list->elems[i].err;
+        if (!e) {
+            for (int i = 0; i < list->cnt; i++) {
+                kpart *p = part_find(ks, list->elems[i].topic, list->elems[i].partition);
+                if (p) p->committed = list->elems[i].offset;
+            }
+            break;
+        }
+        if (retriable_commit(e) && sluice_clock_monotonic_ms() < give_up) {
+            if ((err = sluice_kafka_check_fatal(ks->rk, &ks->errs, errstr, errstr_size))) break;
+            struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
+            e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID || e == RD_KAFKA_RESP_ERR__STATE) {
+            fprintf(stderr,
+                    "sluice: source %s (kafka): offsets of epoch %lld not committed (%s): the group rebalanced; "
+                    "the partitions' next owner may read those records again\n",
+                    ks->instance, (long long)epoch, rd_kafka_err2str(e));
+            break;
+        }
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                            "source %s (kafka): cannot commit the offsets of epoch %lld: %s", ks->instance,
+                            (long long)epoch, rd_kafka_err2str(e));
+        break;
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+    return err;
+}
+
+static void kafka_source_position(sluice_source *src, const sluice_record *rec, char *buf, size_t size) {
+    (void)src;
+    snprintf(buf, size, "topic %s partition %d offset %lld", rec->topic ? rec->topic : "?", (int)rec->partition,
+             (long long)rec->offset);
+}
+
+/** The "kafka" source connector (see the top of this file). */
+const sluice_source_ops sluice_kafka_source_ops = {
+    .version = SLUICE_MODULE_VERSION,
+    .name = "kafka",
+    .options = NULL,
+    .open = kafka_source_open,
+    .poll = kafka_source_poll,
+    .commit = kafka_source_commit,
+    .position = kafka_source_position,
+    .close = kafka_source_close,
+};

@@ -1,0 +1,274 @@
+/*
+ * The Kafka connectors one by one against sluice-mock-broker: the record
+ * envelope (key, topic, partition, offset, timestamp) and METADATA FROM
+ * columns, max_offsets_per_trigger, offset commits under the default
+ * group.id, the [kafka] section and kafka.* overrides (librdkafka's own
+ * error text, naming the section; pinned properties; secrets never shown).
+ */
+#include "sluice_test.h"
+#include "conn_support.h"
+#include "kafka_support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "registry.h"
+
+static char *tmpdir;
+static sluice_test_broker *broker;
+
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static sluice_source *open_source(sluice_test_cfg *c, const char *topic, const char *group) {
+    sluice_test_cfg_init(c, "events", NULL);
+    sluice_test_cfg_set(c, "topic", topic);
+    sluice_test_cfg_set(c, "group.id", group);
+    sluice_test_cfg_set(c, "startingOffsets", "earliest");
+    sluice_test_cfg_set(c, "kafka.bootstrap.servers", sluice_test_broker_bootstrap(broker));
+    const sluice_source_ops *ops;
+    assert_int_equal(sluice_registry_source("kafka", &ops, NULL, 0), SLUICE_OK);
+    sluice_source *src = NULL;
+    char err[512] = "";
+    if (ops->open(&c->cfg, &src, err, sizeof err) != SLUICE_OK) fail_msg("open: %s", err);
+    return src;
+}
+
+static void envelope_fields_filled(void **state) {
+    (void)state;
+    const char *values[] = {"{\"v\":1}", "{\"v\":2}", "{\"v\":3}"};
+    const char *keys[] = {"k1", NULL, "k3"};
+    assert_int_equal(sluice_test_broker_cmd(broker, "topic env:1"), 0);
+    int64_t before = wall_ms();
+    assert_int_equal(sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), "env", 0, values, keys, 3), 0);
+    int64_t after = wall_ms();
+    sluice_test_cfg c;
+    sluice_source *src = open_source(&c, "env", "group-env");
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    char err[512] = "";
+    if (src->ops->poll(src, &b, 100, 0, err, sizeof err) != SLUICE_OK) fail_msg("poll: %s", err);
+    assert_int_equal(b.count, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const sluice_record *r = &b.records[i];
+        assert_int_equal(r->value_len, strlen(values[i]));
+        assert_memory_equal(r->value, values[i], r->value_len);
+        for (size_t p = 0; p < SLUICE_RECORD_PADDING; p++) assert_int_equal(r->value[r->value_len + p], 0);
+        if (keys[i]) {
+            assert_int_equal(r->key_len, strlen(keys[i]));
+            assert_memory_equal(r->key, keys[i], r->key_len);
+        } else {
+            assert_null(r->key);
+        }
+        assert_string_equal(r->topic, "env");
+        assert_int_equal(r->partition, 0);
+        assert_int_equal(r->offset, (int64_t)i);
+        assert_true(r->timestamp_ms >= before - 1000 && r->timestamp_ms <= after + 1000);
+    }
+    char pos[128];
+    src->ops->position(src, &b.records[1], pos, sizeof pos);
+    assert_string_equal(pos, "topic env partition 0 offset 1");
+    assert_int_equal(src->ops->commit(src, 0, err, sizeof err), SLUICE_OK);
+    assert_int_equal(src->ops->commit(src, 1, err, sizeof err), SLUICE_OK); /* nothing new: no-op */
+    assert_int_equal(sluice_test_kafka_committed(sluice_test_broker_bootstrap(broker), "group-env", "env"), 3);
+    sluice_record_batch_free(&b);
+    src->ops->close(src);
+}
+
+static void max_offsets_per_trigger_caps_a_poll(void **state) {
+    (void)state;
+    const char *values[40];
+    char buf[40][16];
+    for (int i = 0; i < 40; i++) {
+        snprintf(buf[i], sizeof buf[i], "{\"v\":%d}", i);
+        values[i] = buf[i];
+    }
+    assert_int_equal(sluice_test_broker_cmd(broker, "topic capped:2"), 0);
+    assert_int_equal(sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), "capped", -1, values, NULL, 40),
+                     0);
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "events", NULL);
+    sluice_test_cfg_set(&c, "topics", "capped, capped");
+    sluice_test_cfg_set(&c, "startingOffsets", "earliest");
+    sluice_test_cfg_set(&c, "max_offsets_per_trigger", "7");
+    sluice_test_cfg_set(&c, "kafka.bootstrap.servers", sluice_test_broker_bootstrap(broker));
+    c.cfg.pipeline = "capped_pipeline"; /* default group: sluice.capped_pipeline */
+    const sluice_source_ops *ops;
+    assert_int_equal(sluice_registry_source("kafka", &ops, NULL, 0), SLUICE_OK);
+    sluice_source *src = NULL;
+    char err[512] = "";
+    if (ops->open(&c.cfg, &src, err, sizeof err) != SLUICE_OK) fail_msg("open: %s", err);
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    long total = 0;
+    for (int i = 0; i < 100; i++) {
+        sluice_record_batch_clear(&b);
+        assert_int_equal(src->ops->poll(src, &b, 1000, 0, err, sizeof err), SLUICE_OK);
+        assert_true(b.count <= 7);
+        total += (long)b.count;
+        assert_int_equal(src->ops->commit(src, i, err, sizeof err), SLUICE_OK);
+        if (b.count == 0) break;
+    }
+    assert_int_equal(total, 40);
+    assert_int_equal(
+        sluice_test_kafka_committed(sluice_test_broker_bootstrap(broker), "sluice.capped_pipeline", "capped"), 40);
+    sluice_record_batch_free(&b);
+    src->ops->close(src);
+}
+
+/* Run `sluice run|check` on meta.sql with the given profile text; returns
+ * the exit status, stderr in *err (malloc'd). */
+static int run_cli(const char *verb, const char *profile, char **err) {
+    char sql[4096], ini[4096], out[4096], errp[4096];
+    snprintf(sql, sizeof sql, "%s/meta.sql", tmpdir);
+    snprintf(ini, sizeof ini, "%s/meta.ini", tmpdir);
+    snprintf(out, sizeof out, "%s/meta.stdout", tmpdir);
+    snprintf(errp, sizeof errp, "%s/meta.stderr", tmpdir);
+    assert_int_equal(sluice_test_write_file(sql, "CREATE SOURCE ev (\n"
+                                                 "    v  BIGINT,\n"
+                                                 "    k  VARCHAR METADATA FROM 'key',\n"
+                                                 "    t  VARCHAR METADATA FROM 'topic',\n"
+                                                 "    p  BIGINT METADATA FROM 'partition',\n"
+                                                 "    o  BIGINT METADATA FROM 'offset',\n"
+                                                 "    ts TIMESTAMP METADATA FROM 'timestamp'\n"
+                                                 ");\n"
+                                                 "CREATE SINK out AS SELECT v, k, t, p, o, ts FROM ev;\n"),
+                     0);
+    assert_int_equal(sluice_test_write_file(ini, profile), 0);
+    const char *argv[] = {verb, sql, "--profile", "prod", "--config", ini, NULL};
+    int rc = sluice_test_run_cli(argv, out, errp);
+    *err = sluice_test_read_file(errp, NULL);
+    if (strcmp(verb, "check") == 0) {
+        char *o = sluice_test_read_file(out, NULL);
+        size_t n = strlen(*err), m = strlen(o);
+        *err = realloc(*err, n + m + 1);
+        memcpy(*err + n, o, m + 1);
+        free(o);
+    }
+    return rc;
+}
+
+static void metadata_columns_through_the_engine(void **state) {
+    (void)state;
+    const char *values[] = {"{\"v\":10}", "{\"v\":20}"};
+    const char *keys[] = {"a", "b"};
+    assert_int_equal(sluice_test_broker_cmd(broker, "topic meta:1"), 0);
+    assert_int_equal(sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), "meta", 0, values, keys, 2), 0);
+    char profile[8192], outpath[4096];
+    snprintf(outpath, sizeof outpath, "%s/meta.jsonl", tmpdir);
+    snprintf(profile, sizeof profile,
+             "[pipeline]\ntrigger = available_now\n[kafka]\nbootstrap.servers = %s\n"
+             "[source ev]\ntopic = meta\nstartingOffsets = earliest\n"
+             "[sink out]\nconnector = file\npath = %s\n",
+             sluice_test_broker_bootstrap(broker), outpath);
+    char *err = NULL;
+    int rc = run_cli("run", profile, &err);
+    if (rc != 0) fail_msg("exit %d: %s", rc, err);
+    free(err);
+    char *out = sluice_test_read_file(outpath, NULL);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "{\"v\":10,\"k\":\"a\",\"t\":\"meta\",\"p\":0,\"o\":0,\"ts\":\"20"));
+    assert_non_null(strstr(out, "{\"v\":20,\"k\":\"b\",\"t\":\"meta\",\"p\":0,\"o\":1,\"ts\":\"20"));
+    free(out);
+    /* the default group is sluice.<pipeline> (the .sql file's stem) */
+    assert_int_equal(sluice_test_kafka_committed(sluice_test_broker_bootstrap(broker), "sluice.meta", "meta"), 2);
+}
+
+static void configuration_errors(void **state) {
+    (void)state;
+    const char *b = sluice_test_broker_bootstrap(broker);
+    char profile[8192];
+    char *err = NULL;
+
+    /* an unknown librdkafka property in [kafka]: librdkafka's text, the section */
+    snprintf(profile, sizeof profile,
+             "[kafka]\nbootstrap.servers = %s\nsasl.password = s3cr3t-value\nno.such.thing = 1\n"
+             "[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\n",
+             b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "[kafka]"));
+    assert_non_null(strstr(err, "no.such.thing"));
+    assert_non_null(strstr(err, "No such configuration property"));
+    assert_null(strstr(err, "s3cr3t-value"));
+    free(err);
+
+    /* a per-source override names its option and line */
+    snprintf(profile, sizeof profile,
+             "[kafka]\nbootstrap.servers = %s\n"
+             "[source ev]\ntopic = meta\nkafka.fetch.wait.max.ms = soon\n[sink out]\nconnector = kafka\ntopic = x\n",
+             b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "source ev (kafka): option 'kafka.fetch.wait.max.ms'"));
+    assert_non_null(strstr(err, ":5)"));
+    free(err);
+
+    /* pinned properties */
+    snprintf(profile, sizeof profile,
+             "[kafka]\nbootstrap.servers = %s\nenable.auto.commit = true\n"
+             "[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\n",
+             b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "enable.auto.commit"));
+    free(err);
+    snprintf(profile, sizeof profile,
+             "[kafka]\nbootstrap.servers = %s\n"
+             "[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\nkafka.acks = 1\n",
+             b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "sink out (kafka)"));
+    assert_non_null(strstr(err, "acks"));
+    free(err);
+
+    /* unknown keys, missing topic, both topic and topics */
+    snprintf(profile, sizeof profile,
+             "[kafka]\nbootstrap.servers = %s\n[source ev]\ntopic = meta\ntopix = 1\n[sink out]\nconnector = memory\n",
+             b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "'topix'"));
+    free(err);
+    snprintf(profile, sizeof profile, "[kafka]\nbootstrap.servers = %s\n[source ev]\nformat = json\n"
+                                      "[sink out]\nconnector = memory\n", b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "option 'topic' (or 'topics') is required"));
+    free(err);
+    snprintf(profile, sizeof profile, "[kafka]\nbootstrap.servers = %s\n[source ev]\ntopic = a\ntopics = b\n"
+                                      "[sink out]\nconnector = memory\n", b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "not both"));
+    free(err);
+    snprintf(profile, sizeof profile, "[kafka]\nbootstrap.servers = %s\n[source ev]\ntopic = a\n"
+                                      "[sink out]\nconnector = kafka\n", b);
+    assert_int_equal(run_cli("run", profile, &err), 2);
+    assert_non_null(strstr(err, "sink out (kafka): option 'topic' is required"));
+    free(err);
+
+    /* check: secrets shown as **** */
+    snprintf(profile, sizeof profile,
+             "[kafka]\nbootstrap.servers = %s\n[source ev]\ntopic = meta\nkafka.sasl.password = s3cr3t-value\n"
+             "[sink out]\nconnector = kafka\ntopic = x\n",
+             b);
+    assert_int_equal(run_cli("check", profile, &err), 0);
+    assert_null(strstr(err, "s3cr3t-value"));
+    free(err);
+}
+
+int main(void) {
+    tmpdir = sluice_test_mkdtemp("kafka_connector");
+    broker = sluice_test_broker_start(1, NULL);
+    if (!tmpdir || !broker) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(envelope_fields_filled),
+        cmocka_unit_test(max_offsets_per_trigger_caps_a_poll),
+        cmocka_unit_test(metadata_columns_through_the_engine),
+        cmocka_unit_test(configuration_errors),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    sluice_test_broker_stop(broker);
+    free(tmpdir);
+    return rc;
+}
