@@ -269,6 +269,8 @@ static const example examples[] = {
     {.name = "flight_alerts", .sinks = {{.sink = "delay_alerts", .keys = {NULL}, .append = 1}}},
     {.name = "quake_regions",
      .sinks = {{.sink = "quakes_by_region", .keys = {"window_start", "window_end", "region"}, .append = 1}}},
+    {.name = "saga_views",
+     .sinks = {{.sink = "kafka_streams", .keys = {"window_start", "window_end", "top_5"}, .append = 1}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -477,6 +479,7 @@ int main(void) {
         EXAMPLE(test_example, "flights_top"),
         EXAMPLE(test_example, "flight_alerts"),
         EXAMPLE(test_example, "quake_regions"),
+        EXAMPLE(test_example, "saga_views"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
         cmocka_unit_test(test_flights_memory_sink),
     };
