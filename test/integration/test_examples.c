@@ -271,6 +271,8 @@ static const example examples[] = {
      .sinks = {{.sink = "quakes_by_region", .keys = {"window_start", "window_end", "region"}, .append = 1}}},
     {.name = "saga_views",
      .sinks = {{.sink = "kafka_streams", .keys = {"window_start", "window_end", "top_5"}, .append = 1}}},
+    {.name = "shop_orders",
+     .sinks = {{.sink = "orders_by_shop", .keys = {"window_start", "shopid", "region"}, .append = 0}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -480,7 +482,9 @@ int main(void) {
         EXAMPLE(test_example, "flight_alerts"),
         EXAMPLE(test_example, "quake_regions"),
         EXAMPLE(test_example, "saga_views"),
+        EXAMPLE(test_example, "shop_orders"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
+        EXAMPLE(test_example_small_batches, "shop_orders"),
         cmocka_unit_test(test_flights_memory_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
