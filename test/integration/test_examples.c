@@ -273,6 +273,9 @@ static const example examples[] = {
      .sinks = {{.sink = "kafka_streams", .keys = {"window_start", "window_end", "top_5"}, .append = 1}}},
     {.name = "shop_orders",
      .sinks = {{.sink = "orders_by_shop", .keys = {"window_start", "shopid", "region"}, .append = 0}}},
+    {.name = "order_alerts",
+     .sinks = {{.sink = "alerts_highvolume", .keys = {NULL}, .append = 1},
+               {.sink = "alerts_critical", .keys = {NULL}, .append = 1}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -483,6 +486,7 @@ int main(void) {
         EXAMPLE(test_example, "quake_regions"),
         EXAMPLE(test_example, "saga_views"),
         EXAMPLE(test_example, "shop_orders"),
+        EXAMPLE(test_example, "order_alerts"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
         EXAMPLE(test_example_small_batches, "shop_orders"),
         cmocka_unit_test(test_flights_memory_sink),
