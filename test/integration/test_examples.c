@@ -276,6 +276,10 @@ static const example examples[] = {
     {.name = "order_alerts",
      .sinks = {{.sink = "alerts_highvolume", .keys = {NULL}, .append = 1},
                {.sink = "alerts_critical", .keys = {NULL}, .append = 1}}},
+    {.name = "leaderboards",
+     .sinks = {{.sink = "most_reviewed", .keys = WINDOW_RANK, .append = 1},
+               {.sink = "best_rated", .keys = WINDOW_RANK, .append = 1},
+               {.sink = "top_pages", .keys = WINDOW_RANK, .append = 0}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -487,8 +491,10 @@ int main(void) {
         EXAMPLE(test_example, "saga_views"),
         EXAMPLE(test_example, "shop_orders"),
         EXAMPLE(test_example, "order_alerts"),
+        EXAMPLE(test_example, "leaderboards"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
         EXAMPLE(test_example_small_batches, "shop_orders"),
+        EXAMPLE(test_example_small_batches, "leaderboards"),
         cmocka_unit_test(test_flights_memory_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
