@@ -280,6 +280,11 @@ static const example examples[] = {
      .sinks = {{.sink = "most_reviewed", .keys = WINDOW_RANK, .append = 1},
                {.sink = "best_rated", .keys = WINDOW_RANK, .append = 1},
                {.sink = "top_pages", .keys = WINDOW_RANK, .append = 0}}},
+    {.name = "ticks",
+     .sinks = {{.sink = "moving_avg", .keys = {"window_start", "symbol"}, .append = 1},
+               {.sink = "moving_avg_live", .keys = {"window_start", "symbol"}, .append = 0},
+               {.sink = "price_range", .keys = {"window_start", "symbol"}, .append = 0},
+               {.sink = "sp500_moving_avg", .keys = {"window_start"}, .append = 1}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -492,9 +497,11 @@ int main(void) {
         EXAMPLE(test_example, "shop_orders"),
         EXAMPLE(test_example, "order_alerts"),
         EXAMPLE(test_example, "leaderboards"),
+        EXAMPLE(test_example, "ticks"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
         EXAMPLE(test_example_small_batches, "shop_orders"),
         EXAMPLE(test_example_small_batches, "leaderboards"),
+        EXAMPLE(test_example_small_batches, "ticks"),
         cmocka_unit_test(test_flights_memory_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
