@@ -24,6 +24,11 @@ static const entry sources[] = {
     {.name = "memory", .ops = &sluice_memory_source_ops},
     {.name = "fault", .ops = &sluice_fault_source_ops},
     {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+#ifdef SLUICE_WITH_MYSQL
+    {.name = "mysql", .ops = &sluice_mysql_source_ops},
+#else
+    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
+#endif
 };
 
 static const entry sinks[] = {

@@ -285,6 +285,8 @@ static const example examples[] = {
                {.sink = "moving_avg_live", .keys = {"window_start", "symbol"}, .append = 0},
                {.sink = "price_range", .keys = {"window_start", "symbol"}, .append = 0},
                {.sink = "sp500_moving_avg", .keys = {"window_start"}, .append = 1}}},
+    {.name = "registrations",
+     .sinks = {{.sink = "registrations_per_store", .keys = {"window_start", "store_id"}, .append = 0}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -498,6 +500,7 @@ int main(void) {
         EXAMPLE(test_example, "order_alerts"),
         EXAMPLE(test_example, "leaderboards"),
         EXAMPLE(test_example, "ticks"),
+        EXAMPLE(test_example, "registrations"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
         EXAMPLE(test_example_small_batches, "shop_orders"),
         EXAMPLE(test_example_small_batches, "leaderboards"),
