@@ -530,11 +530,10 @@ static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len
     return err;
 }
 
-static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, char *errstr, size_t errstr_size) {
-    void *payload = NULL;
-    size_t len = 0;
-    sluice_err_t err = sluice_ckpt_read(x->ckpt, SLUICE_CKPT_STATE, s, &payload, &len, errstr, errstr_size);
-    if (err) return err;
+/* Restore the snapshot of epoch s (its payload, which this frees). */
+static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, void *payload, size_t len, char *errstr,
+                                     size_t errstr_size) {
+    sluice_err_t err = SLUICE_OK;
     sluice_dec d;
     sluice_dec_init(&d, payload, len);
     sluice_arena *tmp = sluice_arena_new(0);
@@ -572,10 +571,13 @@ static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, char *errstr, si
 
 sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_size) {
     if (!x->ckpt) return SLUICE_OK;
-    sluice_err_t err;
-    int64_t s = sluice_ckpt_latest(x->ckpt, SLUICE_CKPT_STATE);
+    int64_t s;
+    void *snap = NULL;
+    size_t snap_len = 0;
+    sluice_err_t err = sluice_ckpt_read_latest(x->ckpt, SLUICE_CKPT_STATE, &s, &snap, &snap_len, errstr, errstr_size);
+    if (err) return err;
     if (s >= 0) {
-        if ((err = restore_snapshot(x, s, errstr, errstr_size))) return err;
+        if ((err = restore_snapshot(x, s, snap, snap_len, errstr, errstr_size))) return err;
         x->epoch = s + 1;
         x->last_snapshot = s;
     }

@@ -286,6 +286,51 @@ static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *k
     return entry_at(qs, w, i);
 }
 
+/* Make room for n more groups in w without growing while they are added
+ * (restore: sizes are known). */
+static int window_reserve(query_state *qs, win_state *w, size_t n) {
+    size_t want = w->nentries + n;
+    if (want > w->cap) {
+        unsigned char *ne = realloc(w->entries, want * qs->stride);
+        if (!ne) return -1;
+        w->entries = ne;
+        w->cap = want;
+    }
+    size_t tcap = w->tcap;
+    while (want * 2 >= tcap) tcap *= 2;
+    if (tcap != w->tcap) {
+        uint32_t *nt = calloc(tcap, sizeof *nt);
+        if (!nt) return -1;
+        for (size_t i = 0; i < w->nentries; i++) {
+            size_t h = entry_at(qs, w, i)->hash & (tcap - 1);
+            while (nt[h]) h = (h + 1) & (tcap - 1);
+            nt[h] = (uint32_t)(i + 1);
+        }
+        free(w->table);
+        w->table = nt;
+        w->tcap = tcap;
+    }
+    return 0;
+}
+
+/* Add a group known to be absent (restore), after window_reserve(): no key
+ * comparisons, only a free slot to find. */
+static entry_hdr *group_add_new(query_state *qs, win_state *w, const sluice_value *keys, uint64_t hash) {
+    size_t i = w->nentries++;
+    entry_hdr *e = entry_at(qs, w, i);
+    memset(e, 0, qs->stride);
+    e->hash = hash;
+    sluice_value *k = entry_keys(e);
+    for (size_t j = 0; j < qs->q->ngroup; j++) {
+        k[j] = keys[j];
+        if (copy_string(w->arena, &k[j]) != 0) return NULL;
+    }
+    size_t mask = w->tcap - 1, h = hash & mask;
+    while (w->table[h]) h = (h + 1) & mask;
+    w->table[h] = (uint32_t)(i + 1);
+    return e;
+}
+
 static int mark_dirty(win_state *w, query_state *qs, entry_hdr *e) {
     if (e->dirty) return 0;
     if (w->ndirty == w->dcap) {
@@ -1380,14 +1425,14 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
                 uint32_t ne = sluice_dec_u32(&d);
                 if (d.bad) break;
                 win_state *ws = window_get(qs, start);
-                if (!ws) goto oom;
+                if (!ws || ne > len || window_reserve(qs, ws, ne) != 0) goto oom;
                 ws->nranked = nranked;
                 for (uint32_t i = 0; i < ne && !d.bad; i++) {
                     uint32_t rank = sluice_dec_u32(&d);
                     for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
                     for (size_t m = 0; m < q->naggs; m++) dec_slot(&d, &slots[m], tmp);
                     if (d.bad) break;
-                    entry_hdr *eh = group_get(qs, ws, keys, keys_hash(keys, q->ngroup));
+                    entry_hdr *eh = group_add_new(qs, ws, keys, keys_hash(keys, q->ngroup));
                     if (!eh) goto oom;
                     eh->rank = rank;
                     agg_slot *a = entry_aggs(qs, eh);

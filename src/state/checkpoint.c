@@ -218,20 +218,34 @@ sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **e
     return SLUICE_OK;
 }
 
-int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind) {
+sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
+                                     size_t *len, char *errstr, size_t errstr_size) {
     int64_t *list = NULL;
     size_t n = 0;
-    char err[256];
-    if (sluice_ckpt_list(c, kind, &list, &n, err, sizeof err) != SLUICE_OK) return -1;
-    int64_t best = -1;
-    for (size_t i = n; i-- > 0 && best < 0;) {
-        void *p = NULL;
-        size_t len;
-        if (sluice_ckpt_read(c, kind, list[i], &p, &len, err, sizeof err) == SLUICE_OK) best = list[i];
-        free(p);
+    *epoch = -1;
+    *payload = NULL;
+    *len = 0;
+    sluice_err_t err = sluice_ckpt_list(c, kind, &list, &n, errstr, errstr_size);
+    if (err) return err;
+    char sub[256];
+    for (size_t i = n; i-- > 0;) {
+        if (sluice_ckpt_read(c, kind, list[i], payload, len, sub, sizeof sub) == SLUICE_OK) {
+            *epoch = list[i];
+            break;
+        }
     }
     free(list);
-    return best;
+    return SLUICE_OK;
+}
+
+int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind) {
+    int64_t epoch;
+    void *p = NULL;
+    size_t len;
+    char err[256];
+    if (sluice_ckpt_read_latest(c, kind, &epoch, &p, &len, err, sizeof err) != SLUICE_OK) return -1;
+    free(p);
+    return epoch;
 }
 
 sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size_t errstr_size) {

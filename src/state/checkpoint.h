@@ -76,6 +76,11 @@ sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **e
 /** The newest epoch with an intact file of `kind`, or -1. */
 int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind);
 
+/** The newest intact record of `kind`, read once: sets *epoch (-1 when
+ *  there is none: then *payload is NULL) and *payload (malloc'd), *len. */
+sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
+                                     size_t *len, char *errstr, size_t errstr_size);
+
 /** Delete what recovery no longer needs once the snapshot of `epoch` is
  *  durable: older snapshots and offset files of epochs <= epoch. */
 sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size_t errstr_size);
