@@ -24,6 +24,7 @@ extern const sluice_sink_ops sluice_file_sink_ops;        /* "file"    */
 extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
 #ifdef SLUICE_WITH_MYSQL
 extern const sluice_sink_ops sluice_mysql_sink_ops;       /* "mysql"   */
+extern const sluice_source_ops sluice_mysql_source_ops;   /* "mysql"   */
 #endif
 
 #ifdef SLUICE_WITH_KAFKA

@@ -51,6 +51,7 @@
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
+#include "connectors/mysql_common.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -59,19 +60,8 @@
 static const char *const mysql_sink_options[] = {"table", "create_table", "varchar_length", "batch_bytes",
                                                  "retry_timeout", NULL};
 
-static const char *const mysql_shared_keys[] = {"host", "port", "socket", "user", "password", "database",
-                                                "ssl_mode", "ssl_ca", "ssl_capath", "ssl_cert", "ssl_key",
-                                                "ssl_cipher", "ssl_crl", "connect_timeout", "read_timeout",
-                                                "write_timeout", "retry_timeout", NULL};
-
 #define COMMITS_TABLE "sluice_commits"
 #define DEFAULT_BATCH_BYTES (1u << 20)
-#define DEFAULT_RETRY_MS 60000
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 5000
-
-enum { SSL_DISABLED, SSL_PREFERRED, SSL_REQUIRED, SSL_VERIFY_CA, SSL_VERIFY_IDENTITY };
-
 /* A growable byte buffer for SQL text. */
 typedef struct sbuf {
     char *p;
@@ -86,15 +76,7 @@ typedef struct mysql_sink {
     size_t ncols;
     int complete;                  /* COMPLETE output mode: replace all rows */
 
-    /* connection (strings borrowed from the config) */
-    const char *host, *socket, *user, *password, *database;
-    unsigned port;
-    int ssl_mode;
-    const char *ssl_ca, *ssl_capath, *ssl_cert, *ssl_key, *ssl_cipher, *ssl_crl;
-    unsigned connect_timeout_s, read_timeout_s, write_timeout_s;
-    int64_t retry_timeout_ms;
-    MYSQL *db;                     /* NULL while disconnected */
-    size_t max_packet;             /* the server's max_allowed_packet */
+    sluice_mysql_conn conn;        /* [mysql] settings and the connection */
 
     /* table */
     const char *table;
@@ -221,73 +203,24 @@ static int is_key_column(const sluice_schema *s, size_t c) {
     return 0;
 }
 
-/* Copy a server or client message into buf with the password masked, in
- * case a server echoes it back. */
-static void scrub(const mysql_sink *s, const char *msg, char *buf, size_t size) {
-    size_t pl = s->password ? strlen(s->password) : 0, n = 0;
-    if (!msg) msg = "";
-    while (*msg && n + 1 < size) {
-        if (pl && strncmp(msg, s->password, pl) == 0) {
-            for (const char *m = "****"; *m && n + 1 < size; m++) buf[n++] = *m;
-            msg += pl;
-        } else {
-            buf[n++] = *msg++;
-        }
-    }
-    buf[n] = '\0';
-}
-
 /* "sink NAME (mysql): table 'T': WHAT: <server message> (error N)" */
 static sluice_err_t db_error(mysql_sink *s, sluice_err_t code, const char *what, char *errstr, size_t errstr_size) {
     char msg[600];
-    scrub(s, s->db ? mysql_error(s->db) : "not connected", msg, sizeof msg);
+    sluice_mysql_conn_scrub(&s->conn, s->conn.db ? mysql_error(s->conn.db) : "not connected", msg, sizeof msg);
     return sluice_seterr(errstr, errstr_size, code, "sink %s (mysql): table '%s': %s: %s (error %u)", s->instance,
-                         s->table, what, msg, s->db ? mysql_errno(s->db) : 0u);
-}
-
-/* Errors after which the same epoch may succeed on a new connection or in a
- * new transaction. */
-static int err_is_connection(unsigned e) {
-    return (e >= 2000 && e < 3000 && e != CR_OUT_OF_MEMORY && e != CR_MALFORMED_PACKET &&
-            e != CR_NET_PACKET_TOO_LARGE && e != CR_SSL_CONNECTION_ERROR && e != CR_UNKNOWN_HOST) ||
-           e == ER_SERVER_SHUTDOWN || e == ER_CON_COUNT_ERROR || e == 1927 /* ER_CONNECTION_KILLED */ ||
-           e == ER_NET_READ_ERROR || e == ER_NET_READ_INTERRUPTED || e == ER_NET_ERROR_ON_WRITE;
+                         s->table, what, msg, s->conn.db ? mysql_errno(s->conn.db) : 0u);
 }
 
 static int err_is_lock(unsigned e) {
     return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
 }
 
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
-static void library_end(void) {
-    mysql_library_end();
-}
-
-static int library_init(void) {
-    static int done;
-    if (done) return 0;
-    if (mysql_library_init(0, NULL, NULL) != 0) return -1;
-    atexit(library_end);
-    done = 1;
-    return 0;
-}
-
 /* ---------------- connection ---------------- */
-
-static void db_drop(mysql_sink *s) {
-    if (s->db) mysql_close(s->db);
-    s->db = NULL;
-}
 
 /* Run one statement that returns no rows.  Returns 0 or the error number. */
 static unsigned db_exec(mysql_sink *s, const char *sql, size_t len) {
-    if (mysql_real_query(s->db, sql, (unsigned long)len) != 0) return mysql_errno(s->db) ? mysql_errno(s->db) : CR_UNKNOWN_ERROR;
-    MYSQL_RES *r = mysql_store_result(s->db);
+    if (mysql_real_query(s->conn.db, sql, (unsigned long)len) != 0) return mysql_errno(s->conn.db) ? mysql_errno(s->conn.db) : CR_UNKNOWN_ERROR;
+    MYSQL_RES *r = mysql_store_result(s->conn.db);
     if (r) mysql_free_result(r);
     return 0;
 }
@@ -296,98 +229,11 @@ static unsigned db_exec_str(mysql_sink *s, const char *sql) {
     return db_exec(s, sql, strlen(sql));
 }
 
-/* Connect and prepare the session.  Returns 0, or the error number with
- * the message in errstr (the handle is dropped). */
-static unsigned db_connect(mysql_sink *s, char *errstr, size_t errstr_size) {
-    db_drop(s);
-    s->db = mysql_init(NULL);
-    if (!s->db) {
-        sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
-        return CR_OUT_OF_MEMORY;
-    }
-    MYSQL *db = s->db;
-    mysql_optionsv(db, MYSQL_OPT_CONNECT_TIMEOUT, &s->connect_timeout_s);
-    mysql_optionsv(db, MYSQL_OPT_READ_TIMEOUT, &s->read_timeout_s);
-    mysql_optionsv(db, MYSQL_OPT_WRITE_TIMEOUT, &s->write_timeout_s);
-    mysql_optionsv(db, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-    if (s->ssl_mode != SSL_DISABLED) {
-        mysql_ssl_set(db, s->ssl_key, s->ssl_cert, s->ssl_ca, s->ssl_capath, s->ssl_cipher);
-        if (s->ssl_crl) mysql_optionsv(db, MYSQL_OPT_SSL_CRL, s->ssl_crl);
-        my_bool yes = 1;
-        if (s->ssl_mode >= SSL_REQUIRED) mysql_optionsv(db, MYSQL_OPT_SSL_ENFORCE, &yes);
-        if (s->ssl_mode >= SSL_VERIFY_CA) mysql_optionsv(db, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &yes);
-    }
-    const char *host = s->host ? s->host : (s->socket ? "localhost" : NULL);
-    if (!mysql_real_connect(db, host, s->user, s->password, s->database, s->port, s->socket, 0)) {
-        unsigned e = mysql_errno(db);
-        char where[300], msg[600];
-        if (s->socket && (!s->host || strcmp(s->host, "localhost") == 0))
-            snprintf(where, sizeof where, "socket '%s'", s->socket);
-        else
-            snprintf(where, sizeof where, "%s:%u", host ? host : "localhost", s->port ? s->port : 3306u);
-        scrub(s, mysql_error(db), msg, sizeof msg);
-        sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO,
-                      "sink %s (mysql): cannot connect to %s as '%s' (database '%s'): %s (error %u)", s->instance,
-                      where, s->user ? s->user : "", s->database, msg, e);
-        db_drop(s);
-        return e ? e : CR_UNKNOWN_ERROR;
-    }
-    if (s->ssl_mode >= SSL_REQUIRED && !mysql_get_ssl_cipher(db)) {
-        /* never send the password's session on in clear text when TLS is required */
-        sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                      "sink %s (mysql): cannot connect with TLS: ssl_mode = %s, but the server at %s did not "
-                      "encrypt the connection (does it have TLS configured?)",
-                      s->instance, s->ssl_mode == SSL_REQUIRED ? "required" : "verify_ca or verify_identity",
-                      s->socket && !s->host ? s->socket : (s->host ? s->host : "localhost"));
-        db_drop(s);
-        return CR_SSL_CONNECTION_ERROR;
-    }
-    unsigned e = db_exec_str(s, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION', "
-                                "time_zone = '+00:00', autocommit = 1");
-    if (!e && mysql_real_query(db, "SELECT @@max_allowed_packet", 27) != 0) e = mysql_errno(db);
-    if (!e) {
-        MYSQL_RES *r = mysql_store_result(db);
-        MYSQL_ROW row = r ? mysql_fetch_row(r) : NULL;
-        s->max_packet = row && row[0] ? (size_t)strtoull(row[0], NULL, 10) : 0;
-        if (r) mysql_free_result(r);
-        if (!r) e = mysql_errno(db) ? mysql_errno(db) : CR_UNKNOWN_ERROR;
-    }
-    if (e) {
-        db_error(s, SLUICE_ERR_IO, "cannot set up the session", errstr, errstr_size);
-        db_drop(s);
-    }
-    return e;
-}
-
 /* The statement size limit in bytes. */
 static size_t batch_limit(const mysql_sink *s) {
     size_t lim = s->batch_bytes;
-    if (s->max_packet > 4096 && lim > s->max_packet - 1024) lim = s->max_packet - 1024;
+    if (s->conn.max_packet > 4096 && lim > s->conn.max_packet - 1024) lim = s->conn.max_packet - 1024;
     return lim;
-}
-
-/* Connect, retrying connection errors with backoff until retry_timeout. */
-static sluice_err_t connect_with_retry(mysql_sink *s, char *errstr, size_t errstr_size) {
-    int64_t start = sluice_clock_monotonic_ms(), delay = BACKOFF_FIRST_MS;
-    for (int attempt = 1;; attempt++) {
-        unsigned e = db_connect(s, errstr, errstr_size);
-        if (!e) return SLUICE_OK;
-        if (!err_is_connection(e))
-            return e == CR_OUT_OF_MEMORY ? SLUICE_ERR_NOMEM
-                   : e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR || e == ER_BAD_DB_ERROR ||
-                           e == CR_SSL_CONNECTION_ERROR
-                       ? SLUICE_ERR_CONFIG
-                       : SLUICE_ERR_IO;
-        if (sluice_clock_monotonic_ms() - start + delay > s->retry_timeout_ms) {
-            size_t n = strlen(errstr);
-            if (errstr_size > n)
-                snprintf(errstr + n, errstr_size - n, "; gave up after %d attempts in %.1fs (retry_timeout)", attempt,
-                         (sluice_clock_monotonic_ms() - start) / 1000.0);
-            return SLUICE_ERR_IO;
-        }
-        sleep_ms(delay);
-        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
-    }
 }
 
 /* ---------------- tables ---------------- */
@@ -442,9 +288,9 @@ static const char *expected_type(sluice_type_t t) {
 /* Run a SELECT; *out is the stored result (free it), NULL on error. */
 static unsigned db_select(mysql_sink *s, const char *sql, size_t len, MYSQL_RES **out) {
     *out = NULL;
-    if (mysql_real_query(s->db, sql, (unsigned long)len) != 0) return mysql_errno(s->db);
-    *out = mysql_store_result(s->db);
-    return *out ? 0 : (mysql_errno(s->db) ? mysql_errno(s->db) : CR_UNKNOWN_ERROR);
+    if (mysql_real_query(s->conn.db, sql, (unsigned long)len) != 0) return mysql_errno(s->conn.db);
+    *out = mysql_store_result(s->conn.db);
+    return *out ? 0 : (mysql_errno(s->conn.db) ? mysql_errno(s->conn.db) : CR_UNKNOWN_ERROR);
 }
 
 /* Check an existing table against the schema; *exists = 0 when there is
@@ -456,7 +302,7 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
     char *seen = calloc(s->ncols + 1, 1);
     if (!seen || sb_str(&q, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                             "DATABASE() AND TABLE_NAME = ") ||
-        sb_literal(&q, s->db, s->table, strlen(s->table))) {
+        sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
         err = SLUICE_ERR_NOMEM;
         goto out;
     }
@@ -495,7 +341,7 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
     q.len = 0;
     if (sb_str(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND "
                    "INDEX_NAME = 'PRIMARY' AND TABLE_NAME = ") ||
-        sb_literal(&q, s->db, s->table, strlen(s->table))) {
+        sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
         err = SLUICE_ERR_NOMEM;
         goto out;
     }
@@ -538,7 +384,7 @@ static const char *binary_collation(MYSQL *db) {
 static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_size) {
     sbuf q = {0};
     sluice_err_t err = SLUICE_OK;
-    const char *coll = binary_collation(s->db);
+    const char *coll = binary_collation(s->conn.db);
     if (sb_printf(&q,
                   "CREATE TABLE IF NOT EXISTS `" COMMITS_TABLE "` (pipeline VARCHAR(255) NOT NULL, sink VARCHAR(255) "
                   "NOT NULL, epoch BIGINT NOT NULL, PRIMARY KEY (pipeline, sink)) ENGINE=InnoDB DEFAULT "
@@ -555,7 +401,7 @@ static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_siz
     if (!s->create_table) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                             "sink %s (mysql): table '%s' does not exist in database '%s' (create_table = false)",
-                            s->instance, s->table, s->database);
+                            s->instance, s->table, s->conn.database);
         goto out;
     }
     q.len = 0;
@@ -634,12 +480,12 @@ static int build_fixed_parts(mysql_sink *s) {
 static int build_commit_parts(mysql_sink *s) {
     s->commits_where.len = s->commits_values.len = 0;
     return sb_str(&s->commits_where, "pipeline = ") ||
-           sb_literal(&s->commits_where, s->db, s->pipeline, strlen(s->pipeline)) ||
+           sb_literal(&s->commits_where, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
            sb_str(&s->commits_where, " AND sink = ") ||
-           sb_literal(&s->commits_where, s->db, s->instance, strlen(s->instance)) ||
-           sb_literal(&s->commits_values, s->db, s->pipeline, strlen(s->pipeline)) ||
+           sb_literal(&s->commits_where, s->conn.db, s->instance, strlen(s->instance)) ||
+           sb_literal(&s->commits_values, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
            sb_str(&s->commits_values, ",") ||
-           sb_literal(&s->commits_values, s->db, s->instance, strlen(s->instance));
+           sb_literal(&s->commits_values, s->conn.db, s->instance, strlen(s->instance));
 }
 
 /* ---------------- open / close ---------------- */
@@ -647,7 +493,7 @@ static int build_commit_parts(mysql_sink *s) {
 static void mysql_sink_close(sluice_sink *sink) {
     if (!sink) return;
     mysql_sink *s = (mysql_sink *)sink;
-    db_drop(s);
+    sluice_mysql_conn_drop(&s->conn);
     sb_free(&s->qtable);
     sb_free(&s->insert_head);
     sb_free(&s->upsert_tail);
@@ -660,93 +506,12 @@ static void mysql_sink_close(sluice_sink *sink) {
     free(s);
 }
 
-static const char *shared_get(const sluice_module_config *cfg, const char *key) {
-    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2)
-        if (strcmp(kv[0], key) == 0) return kv[1] && kv[1][0] ? kv[1] : NULL;
-    return NULL;
-}
-
-static sluice_err_t shared_bad(const sluice_module_config *cfg, const char *key, const char *why, char *errstr,
-                               size_t errstr_size) {
-    const char *v = shared_get(cfg, key);
-    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (mysql): [mysql] %s = '%s': %s",
-                         cfg->instance ? cfg->instance : "?", key, v ? v : "", why);
-}
-
-static sluice_err_t shared_seconds(const sluice_module_config *cfg, const char *key, unsigned *out, char *errstr,
-                                   size_t errstr_size) {
-    const char *v = shared_get(cfg, key);
-    int64_t ms;
-    if (!v) return SLUICE_OK;
-    if (sluice_parse_duration_ms(v, &ms) != 0 || ms < 1000 || ms > 86400000)
-        return shared_bad(cfg, key, "expected a duration between 1s and 1d, such as 10s", errstr, errstr_size);
-    *out = (unsigned)(ms / 1000);
-    return SLUICE_OK;
-}
-
 static sluice_err_t parse_options(mysql_sink *s, const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
     sluice_err_t err = sluice_conn_check_options(cfg, mysql_sink_options, "sink", "mysql", errstr, errstr_size);
     if (err) return err;
-    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2) {
-        int ok = 0;
-        for (const char *const *k = mysql_shared_keys; *k; k++)
-            if (strcmp(*k, kv[0]) == 0) ok = 1;
-        if (!ok)
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "sink %s (mysql): unknown key '%s' in [mysql]; accepted: host, port, socket, user, "
-                                 "password, database, ssl_mode, ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, "
-                                 "ssl_crl, connect_timeout, read_timeout, write_timeout, retry_timeout",
-                                 s->instance, kv[0]);
-    }
-    s->host = shared_get(cfg, "host");
-    s->socket = shared_get(cfg, "socket");
-    s->user = shared_get(cfg, "user");
-    s->password = shared_get(cfg, "password");
-    s->database = shared_get(cfg, "database");
-    if (!s->database)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                             "sink %s (mysql): [mysql] database is required (the database of the result tables)",
-                             s->instance);
-    const char *port = shared_get(cfg, "port");
-    if (port) {
-        int64_t p = 0;
-        if (sluice_parse_positive(port, &p) != 0 || p > 65535)
-            return shared_bad(cfg, "port", "expected a TCP port number (1-65535)", errstr, errstr_size);
-        s->port = (unsigned)p;
-    }
-    const char *mode = shared_get(cfg, "ssl_mode");
-    static const char *const modes[] = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
-    s->ssl_mode = SSL_DISABLED;
-    s->ssl_ca = shared_get(cfg, "ssl_ca");
-    s->ssl_capath = shared_get(cfg, "ssl_capath");
-    s->ssl_cert = shared_get(cfg, "ssl_cert");
-    s->ssl_key = shared_get(cfg, "ssl_key");
-    s->ssl_cipher = shared_get(cfg, "ssl_cipher");
-    s->ssl_crl = shared_get(cfg, "ssl_crl");
-    if (s->ssl_ca || s->ssl_capath || s->ssl_cert || s->ssl_key || s->ssl_cipher) s->ssl_mode = SSL_PREFERRED;
-    if (mode) {
-        int found = -1;
-        for (int i = 0; i < 5; i++)
-            if (strcasecmp(mode, modes[i]) == 0) found = i;
-        if (found < 0)
-            return shared_bad(cfg, "ssl_mode", "expected disabled, preferred, required, verify_ca or verify_identity",
-                              errstr, errstr_size);
-        s->ssl_mode = found;
-    }
-    s->connect_timeout_s = 10;
-    s->read_timeout_s = s->write_timeout_s = 60;
-    if ((err = shared_seconds(cfg, "connect_timeout", &s->connect_timeout_s, errstr, errstr_size)) ||
-        (err = shared_seconds(cfg, "read_timeout", &s->read_timeout_s, errstr, errstr_size)) ||
-        (err = shared_seconds(cfg, "write_timeout", &s->write_timeout_s, errstr, errstr_size)))
+    if ((err = sluice_mysql_conn_parse(&s->conn, cfg, "sink", "the database of the result tables", errstr,
+                                       errstr_size)))
         return err;
-    s->retry_timeout_ms = DEFAULT_RETRY_MS;
-    const char *rt = shared_get(cfg, "retry_timeout");
-    if (rt && sluice_parse_duration_ms(rt, &s->retry_timeout_ms) != 0)
-        return shared_bad(cfg, "retry_timeout", "expected a duration such as 60s", errstr, errstr_size);
-    const sluice_option *o = sluice_module_config_find(cfg, "retry_timeout");
-    if (o && sluice_parse_duration_ms(o->value, &s->retry_timeout_ms) != 0)
-        return sluice_conn_bad_option(cfg, "retry_timeout", "sink", "mysql", "expected a duration such as 60s",
-                                      errstr, errstr_size);
 
     const char *table = sluice_module_config_get(cfg, "table");
     if (table && !table[0])
@@ -756,6 +521,7 @@ static sluice_err_t parse_options(mysql_sink *s, const sluice_module_config *cfg
         return sluice_conn_bad_option(cfg, "table", "sink", "mysql", "a table name has at most 64 characters",
                                       errstr, errstr_size);
     s->table = table ? table : s->instance;
+    s->conn.table = s->table;
     s->create_table = 1;
     if ((err = sluice_conn_opt_bool(cfg, "create_table", "sink", "mysql", &s->create_table, errstr, errstr_size)))
         return err;
@@ -796,12 +562,12 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
         err = SLUICE_ERR_NOMEM;
         goto fail;
     }
-    if (library_init() != 0) {
+    if (sluice_mysql_library_init() != 0) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                             "sink %s (mysql): cannot initialise the client library", inst);
         goto fail;
     }
-    if ((err = connect_with_retry(s, errstr, errstr_size))) goto fail;
+    if ((err = sluice_mysql_conn_connect_retry(&s->conn, errstr, errstr_size))) goto fail;
     if (build_commit_parts(s)) {
         err = SLUICE_ERR_NOMEM;
         goto fail;
@@ -949,7 +715,7 @@ static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
             const sluice_value *row = s->rows + s->order[i] * s->ncols;
             int bad = (in_stmt && sb_add(q, ",", 1)) || sb_add(q, "(", 1);
             for (size_t c = 0; c < s->ncols && !bad; c++)
-                bad = (c && sb_add(q, ",", 1)) || sb_value(q, s->db, &row[c]);
+                bad = (c && sb_add(q, ",", 1)) || sb_value(q, s->conn.db, &row[c]);
             if (bad || sb_add(q, ")", 1)) return CR_OUT_OF_MEMORY;
             if (in_stmt && q->len + s->upsert_tail.len > limit) {
                 q->len = mark;
@@ -998,13 +764,13 @@ static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_si
     size_t nsend = plan_rows(s);
     if (nsend == (size_t)-1)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
-    int64_t start = sluice_clock_monotonic_ms(), delay = BACKOFF_FIRST_MS;
+    int64_t start = sluice_clock_monotonic_ms(), delay = SLUICE_MYSQL_BACKOFF_FIRST_MS;
     char what_buf[200];
     for (int attempt = 1;; attempt++) {
         unsigned e;
         const char *what = "cannot connect";
-        if (!s->db) {
-            e = db_connect(s, errstr, errstr_size);
+        if (!s->conn.db) {
+            e = sluice_mysql_conn_connect(&s->conn, errstr, errstr_size);
             if (!e) e = build_commit_parts(s) ? CR_OUT_OF_MEMORY : 0;
         } else {
             e = 0;
@@ -1022,26 +788,26 @@ static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_si
         }
         if (e == CR_OUT_OF_MEMORY)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
-        int conn = err_is_connection(e), lock = err_is_lock(e);
+        int conn = sluice_mysql_err_is_connection(e), lock = err_is_lock(e);
         if (!conn && !lock) {
-            if (s->db) db_exec_str(s, "ROLLBACK");
+            if (s->conn.db) db_exec_str(s, "ROLLBACK");
             return SLUICE_ERR_IO;
         }
         int64_t elapsed = sluice_clock_monotonic_ms() - start;
-        if (elapsed + delay > s->retry_timeout_ms) {
+        if (elapsed + delay > s->conn.retry_timeout_ms) {
             size_t n = strlen(errstr);
             if (errstr_size > n)
                 snprintf(errstr + n, errstr_size - n, "; gave up after %d attempts in %.1fs (retry_timeout)", attempt,
                          elapsed / 1000.0);
-            db_drop(s);
+            sluice_mysql_conn_drop(&s->conn);
             return SLUICE_ERR_IO;
         }
         sluice_log(SLUICE_LOG_WARN, s->pipeline, "mysql", s->instance, "%s; retrying the epoch in %" PRId64 "ms",
                    errstr, delay);
-        if (conn) db_drop(s);
-        else if (db_exec_str(s, "ROLLBACK")) db_drop(s);
-        sleep_ms(delay);
-        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+        if (conn) sluice_mysql_conn_drop(&s->conn);
+        else if (db_exec_str(s, "ROLLBACK")) sluice_mysql_conn_drop(&s->conn);
+        sluice_mysql_sleep_ms(delay);
+        delay = delay * 2 > SLUICE_MYSQL_BACKOFF_MAX_MS ? SLUICE_MYSQL_BACKOFF_MAX_MS : delay * 2;
     }
 }
 
