@@ -38,6 +38,12 @@ typedef struct sluice_record {
     int64_t timestamp_ms;   /**< Kafka record timestamp; file source: read time */
 } sluice_record;
 
+/** One input partition a source reads from. */
+typedef struct sluice_partition_ref {
+    const char *topic;      /**< NULL for sources without topics */
+    int32_t partition;
+} sluice_partition_ref;
+
 /** What one source poll() returns.  The engine owns the struct and the
  *  arena and resets both before each poll(); the records array grows with
  *  sluice_record_batch_push().  Record bytes either point into the source's
@@ -49,6 +55,12 @@ typedef struct sluice_record_batch {
     int end_of_input;       /**< set by a bounded source: no record will follow,
                                  its watermark goes to +infinity */
     sluice_arena *arena;    /**< per-poll memory the source may allocate from */
+    /** Optional: every partition the source reads now (Kafka: its current
+     *  assignment; borrowed until the next poll), so that a partition that
+     *  has not delivered a record yet holds the watermark back until it is
+     *  idle (Flink's rule for splits).  NULL: the records' partitions. */
+    const sluice_partition_ref *assigned;
+    size_t nassigned;
 } sluice_record_batch;
 
 /** Initialise an empty record batch with its own arena.

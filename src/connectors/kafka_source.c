@@ -86,6 +86,14 @@ typedef struct kafka_source {
     sluice_record_batch *cur;    /* the batch poll() is filling, else NULL */
     size_t cur_first;            /* its first record of this poll */
     char *errbuf;                /* a failure inside a callback, for poll() */
+    struct kseek {               /* seeks of partitions not assigned yet: */
+        char *topic;             /* applied when the group assigns them */
+        int32_t partition;
+        int64_t offset;
+    } *seeks;
+    size_t nseeks;
+    sluice_partition_ref *refs;  /* the assignment as handed to the engine */
+    size_t caprefs;
 } kafka_source;
 
 static kafka_source *from_opaque(void *opaque) {
@@ -168,9 +176,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     kafka_source *ks = from_opaque(opaque);
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        for (int i = 0; i < list->cnt; i++)
+        for (int i = 0; i < list->cnt; i++) {
             if (part_add(ks, list->elems[i].topic, list->elems[i].partition) != 0 && !ks->errbuf)
                 ks->errbuf = strdup("out of memory");
+            /* a checkpoint's position wins over the group's committed offset */
+            for (size_t k = 0; k < ks->nseeks; k++)
+                if (ks->seeks[k].partition == list->elems[i].partition &&
+                    strcmp(ks->seeks[k].topic, list->elems[i].topic) == 0)
+                    list->elems[i].offset = ks->seeks[k].offset;
+        }
         if (coop) {
             set_callback_error(ks, "incremental assign", rd_kafka_incremental_assign(rk, list));
         } else {
@@ -222,6 +236,47 @@ static void query_marks(kafka_source *ks) {
     }
 }
 
+/* Position (topic, partition) at `offset` (checkpoint replay and
+ * recovery): at once when the partition is assigned
+ * (rd_kafka_seek_partitions), else when the group assigns it. */
+static sluice_err_t kafka_source_seek(sluice_source *src, const char *topic, int32_t partition, int64_t offset,
+                                      char *errstr, size_t errstr_size) {
+    kafka_source *ks = (kafka_source *)src;
+    if (!topic)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source %s (kafka): seek without a topic",
+                             ks->instance);
+    size_t k;
+    for (k = 0; k < ks->nseeks; k++)
+        if (ks->seeks[k].partition == partition && strcmp(ks->seeks[k].topic, topic) == 0) break;
+    if (k == ks->nseeks) {
+        struct kseek *ns = realloc(ks->seeks, (ks->nseeks + 1) * sizeof *ns);
+        if (!ns) return SLUICE_ERR_NOMEM;
+        ks->seeks = ns;
+        if (!(ns[k].topic = strdup(topic))) return SLUICE_ERR_NOMEM;
+        ns[k].partition = partition;
+        ks->nseeks++;
+    }
+    ks->seeks[k].offset = offset;
+    kpart *p = part_find(ks, topic, partition);
+    if (!p) return SLUICE_OK;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset;
+    rd_kafka_error_t *e = rd_kafka_seek_partitions(ks->rk, l, 10000);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        sluice_err_t r = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                       "source %s (kafka): cannot seek %s[%d] to offset %lld: %s", ks->instance, topic,
+                                       (int)partition, (long long)offset, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return r;
+    }
+    p->next = offset;
+    p->caught_up = 0;
+    p->end = -1;
+    ks->need_marks = 1;
+    return SLUICE_OK;
+}
+
 static void kafka_source_close(sluice_source *src) {
     if (!src) return;
     kafka_source *ks = (kafka_source *)src;
@@ -232,6 +287,9 @@ static void kafka_source_close(sluice_source *src) {
     }
     for (size_t i = 0; i < ks->nparts; i++) free(ks->parts[i].topic);
     free(ks->parts);
+    for (size_t i = 0; i < ks->nseeks; i++) free(ks->seeks[i].topic);
+    free(ks->refs);
+    free(ks->seeks);
     free(ks->errbuf);
     free(ks);
 }
@@ -449,6 +507,20 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
         }
     }
     ks->cur = NULL;
+    if (!err && ks->nparts) {
+        if (ks->nparts > ks->caprefs) {
+            sluice_partition_ref *nr = realloc(ks->refs, ks->nparts * sizeof *nr);
+            if (!nr) return SLUICE_ERR_NOMEM;
+            ks->refs = nr;
+            ks->caprefs = ks->nparts;
+        }
+        for (size_t i = 0; i < ks->nparts; i++) {
+            ks->refs[i].topic = ks->parts[i].topic;
+            ks->refs[i].partition = ks->parts[i].partition;
+        }
+        out->assigned = ks->refs;
+        out->nassigned = ks->nparts;
+    }
     return err;
 }
 
@@ -535,4 +607,5 @@ const sluice_source_ops sluice_kafka_source_ops = {
     .commit = kafka_source_commit,
     .position = kafka_source_position,
     .close = kafka_source_close,
+    .seek = kafka_source_seek,
 };

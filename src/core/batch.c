@@ -26,6 +26,8 @@ sluice_record *sluice_record_batch_push(sluice_record_batch *b) {
 void sluice_record_batch_clear(sluice_record_batch *b) {
     b->count = 0;
     b->end_of_input = 0;
+    b->assigned = NULL;
+    b->nassigned = 0;
     if (b->arena) sluice_arena_reset(b->arena);
 }
 

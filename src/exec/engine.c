@@ -1108,6 +1108,9 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     ss->nrows = 0;
     int64_t now = en->batch_time;
     partition_state *ps = NULL;
+    for (size_t a = 0; a < in->nassigned; a++)
+        if (!partition_get(ss, in->assigned[a].topic, in->assigned[a].partition, now))
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
     char reason[512];
     for (size_t r = 0; r < in->count; r++) {
         const sluice_record *rec = &in->records[r];
@@ -1174,9 +1177,10 @@ static void advance_watermark(source_state *ss, int64_t now) {
     int any = 0;
     for (size_t i = 0; i < ss->nparts; i++) {
         const partition_state *p = &ss->parts[i];
-        if (p->max_ts == SLUICE_TS_MIN) continue;
         if (ss->opts.idle_timeout_ms > 0 && now - p->last_seen_ms >= ss->opts.idle_timeout_ms) continue;
-        int64_t pw = p->max_ts - ss->sp->watermark_delay_ms;
+        /* a partition without an event time yet holds the watermark back
+         * until it is idle (Flink: a split's watermark starts at -inf) */
+        int64_t pw = p->max_ts == SLUICE_TS_MIN ? SLUICE_TS_MIN : p->max_ts - ss->sp->watermark_delay_ms;
         if (pw < wm) wm = pw;
         any = 1;
     }
