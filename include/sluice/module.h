@@ -238,6 +238,11 @@ struct sluice_transform_ops {
      *  micro-batches into *buf (malloc'd, *len bytes; caller frees). */
     sluice_err_t (*snapshot)(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size);
 
+    /** Optional (checkpointing).  Recovery is over and processing resumes
+     *  at now_ms (wall clock): the time the pipeline was down must not count
+     *  as idleness of its input partitions. */
+    void (*resume)(sluice_transform *t, int64_t now_ms);
+
     /** Optional (checkpointing).  Replace the state with one produced by
      *  snapshot() of the same plan.  SLUICE_ERR_MALFORMED when it does not
      *  decode. */

@@ -613,6 +613,7 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
             err = src->ops->seek(src, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, errstr,
                                  errstr_size);
     }
+    if (!err && x->transform->ops->resume) x->transform->ops->resume(x->transform, sluice_clock_realtime_ms());
     if (!err && (s >= 0 || x->replayed))
         sluice_log(SLUICE_LOG_INFO, x->pipeline, "checkpoint", sluice_ckpt_dir(x->ckpt),
                    "recovered: snapshot of epoch %lld, %lld epoch(s) replayed, continuing at epoch %lld",

@@ -1215,6 +1215,13 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
     return SLUICE_OK;
 }
 
+static void engine_resume(sluice_transform *t, int64_t now_ms) {
+    sluice_engine *en = (sluice_engine *)t;
+    for (size_t i = 0; i < en->plan->nsources; i++)
+        for (size_t p = 0; p < en->sources[i].nparts; p++)
+            if (en->sources[i].parts[p].last_seen_ms < now_ms) en->sources[i].parts[p].last_seen_ms = now_ms;
+}
+
 static void engine_set_time(sluice_transform *t, int64_t now_ms) {
     sluice_engine *en = (sluice_engine *)t;
     en->batch_time = now_ms;
@@ -1590,6 +1597,7 @@ const sluice_transform_ops sluice_engine_ops = {
     .stats = engine_stats,
     .destroy = engine_destroy,
     .set_time = engine_set_time,
+    .resume = engine_resume,
     .snapshot = engine_snapshot,
     .restore = engine_restore,
 };
