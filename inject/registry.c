@@ -28,6 +28,11 @@ static const entry sources[] = {
 #else
     {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
 #endif
+#ifdef SLUICE_WITH_MYSQL
+    {.name = "mysql", .ops = &sluice_mysql_source_ops},
+#else
+    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
+#endif
 };
 
 static const entry sinks[] = {
@@ -40,7 +45,11 @@ static const entry sinks[] = {
 #else
     {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
 #endif
+#ifdef SLUICE_WITH_MYSQL
+    {.name = "mysql", .ops = &sluice_mysql_sink_ops},
+#else
     {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
+#endif
 };
 
 static const sluice_profile profiles[] = {

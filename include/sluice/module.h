@@ -48,7 +48,20 @@ typedef struct sluice_module_config {
     const char *const *shared;     /**< NULL-terminated key,value pairs of the
                                         connector's shared section ([kafka],
                                         [mysql]) or NULL */
+    int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
+                                        sink keeps what earlier runs committed
+                                        (spec/checkpointing.md) */
+    int output_mode;               /**< sinks: the query's output mode,
+                                        SLUICE_OUTPUT_APPEND/UPDATE/COMPLETE;
+                                        0 when unknown (sources, tests) */
 } sluice_module_config;
+
+/** Output modes of a sink's query (Spark's OutputMode): APPEND emits each
+ *  row once, final; UPDATE emits rows that changed since the last epoch;
+ *  COMPLETE emits the whole result table every epoch. */
+#define SLUICE_OUTPUT_APPEND 1
+#define SLUICE_OUTPUT_UPDATE 2
+#define SLUICE_OUTPUT_COMPLETE 3
 
 /** The option's value, or NULL when the section does not set it. */
 const char *sluice_module_config_get(const sluice_module_config *cfg, const char *key);
@@ -109,6 +122,14 @@ struct sluice_source_ops {
 
     /** Release the instance.  NULL-safe. */
     void (*close)(sluice_source *src);
+
+    /** Optional (checkpointing: replay and recovery).  Position partition
+     *  (topic, partition) so that the next record poll() hands out from it
+     *  is the one at `offset` (an offset as this source fills
+     *  sluice_record.offset).  SLUICE_ERR_RUNTIME when the input no longer
+     *  holds that offset. */
+    sluice_err_t (*seek)(sluice_source *src, const char *topic, int32_t partition, int64_t offset,
+                         char *errstr, size_t errstr_size);
 };
 
 /* ------------------------------------------------------------------ */
@@ -152,6 +173,11 @@ struct sluice_sink_ops {
 
     /** Release the instance (flushes nothing on its own).  NULL-safe. */
     void (*close)(sluice_sink *sink);
+
+    /** Optional (checkpointing).  The newest epoch an earlier run of this
+     *  pipeline committed durably to this sink, or -1.  When replaying,
+     *  execute() does not write epochs at or below it again. */
+    int64_t (*committed_epoch)(sluice_sink *sink);
 };
 
 /* ------------------------------------------------------------------ */
@@ -171,6 +197,7 @@ typedef struct sluice_transform_stats {
     uint64_t late_rows;        /**< rows dropped as late */
     uint64_t malformed_rows;   /**< records that failed to decode */
     uint64_t state_rows;       /**< open aggregate groups now */
+    uint64_t state_bytes;      /**< bytes of aggregate state now */
     int64_t watermark;         /**< lowest watermark over event-time sources (ms);
                                     SLUICE_TS_MIN before any */
 } sluice_transform_stats;
@@ -200,6 +227,21 @@ struct sluice_transform_ops {
 
     /** Release.  NULL-safe. */
     void (*destroy)(sluice_transform *t);
+
+    /** Optional.  The processing time (wall clock, ms since the Unix epoch)
+     *  of the micro-batch about to run; every processing-time decision of
+     *  that batch (idle partitions) uses it, so that a replay given the
+     *  logged time decides the same. */
+    void (*set_time)(sluice_transform *t, int64_t now_ms);
+
+    /** Optional (checkpointing).  Serialise the whole state between
+     *  micro-batches into *buf (malloc'd, *len bytes; caller frees). */
+    sluice_err_t (*snapshot)(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size);
+
+    /** Optional (checkpointing).  Replace the state with one produced by
+     *  snapshot() of the same plan.  SLUICE_ERR_MALFORMED when it does not
+     *  decode. */
+    sluice_err_t (*restore)(sluice_transform *t, const void *buf, size_t len, char *errstr, size_t errstr_size);
 };
 
 #ifdef __cplusplus

@@ -74,6 +74,13 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out);
 sluice_source *sluice_pipeline_source(sluice_pipeline *p, const char *name);
 sluice_sink *sluice_pipeline_sink(sluice_pipeline *p, const char *name);
 
+/** The pipeline's transform, the query engine (borrowed, valid until
+ *  close), or NULL before it is created (validate_only). */
+sluice_transform *sluice_pipeline_transform(sluice_pipeline *p);
+
+/** The port of the metrics endpoint (`[pipeline] metrics`), 0 when off. */
+int sluice_pipeline_metrics_port(const sluice_pipeline *p);
+
 /** Counters since the start of the run. */
 typedef struct sluice_pipeline_stats {
     int64_t epochs;            /**< micro-batches run */

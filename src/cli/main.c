@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+#include "state/checkpoint.h"
 #include "sluice/sluice.h"
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -26,8 +28,10 @@ static void on_signal(int sig) {
 
 static const char usage_text[] =
     "usage: sluice run     PIPELINE.sql [--profile NAME] [--config FILE] [--set K=V]... [--quiet]\n"
+    "                      [--log-level LEVEL] [--log-format text|json]\n"
     "       sluice check   PIPELINE.sql [--profile NAME] [--config FILE] [--set K=V]...\n"
     "       sluice explain PIPELINE.sql\n"
+    "       sluice checkpoint show|reset DIR\n"
     "       sluice --version | --help\n";
 
 static void help(FILE *out) {
@@ -41,6 +45,10 @@ static void help(FILE *out) {
           "  check     parse the SQL, read the profile, bind and validate every source and sink;\n"
           "            print the plan and the bindings.  Reads no input, writes no output.\n"
           "  explain   print the plan of each query (no profile needed).\n"
+          "  checkpoint show DIR    what a checkpoint directory holds: the pipeline, snapshots, the\n"
+          "                         input ranges of logged epochs, and whether each file is intact.\n"
+          "  checkpoint reset DIR   delete the checkpoint, so the next run starts over from the\n"
+          "                         beginning of its input (sinks keep what they hold).\n"
           "\n"
           "options:\n"
           "  -p, --profile NAME   profile to run with (default: test).  Built in: test (file\n"
@@ -48,7 +56,10 @@ static void help(FILE *out) {
           "  -c, --config FILE    profile file (default: PIPELINE.NAME.ini beside the .sql file)\n"
           "  -s, --set K=V        override one key, e.g. --set 'sink delays.path=out/x.csv'\n"
           "                       or --set pipeline.trigger=1s (repeatable)\n"
-          "  -q, --quiet          no progress line per micro-batch on stderr\n"
+          "  -q, --quiet          no progress line per micro-batch on stderr (and log level warn,\n"
+          "                       unless --log-level is given)\n"
+          "  -l, --log-level L    error, warn, info (default) or debug: events on stderr, one per line\n"
+          "  -f, --log-format F   text (key=value, default) or json\n"
           "  -h, --help           this help\n"
           "  -V, --version        print the version\n"
           "\n"
@@ -67,8 +78,18 @@ static int exit_code(sluice_err_t err) {
     }
 }
 
+static sluice_log_format log_format = SLUICE_LOG_TEXT;
+
+/* A fatal error: a plain "sluice: ..." line for people, or one JSON log
+ * event with --log-format json. */
+static void report_error(sluice_err_t err, const char *errstr) {
+    const char *msg = errstr[0] ? errstr : sluice_err2str(err);
+    if (log_format == SLUICE_LOG_JSON) sluice_log(SLUICE_LOG_ERROR, NULL, "cli", NULL, "%s", msg);
+    else fprintf(stderr, "sluice: %s\n", msg);
+}
+
 static int fail(sluice_err_t err, const char *errstr) {
-    fprintf(stderr, "sluice: %s\n", errstr[0] ? errstr : sluice_err2str(err));
+    report_error(err, errstr);
     return exit_code(err);
 }
 
@@ -77,6 +98,7 @@ int main(int argc, char **argv) {
         {"profile", required_argument, NULL, 'p'}, {"config", required_argument, NULL, 'c'},
         {"set", required_argument, NULL, 's'},     {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+        {"log-level", required_argument, NULL, 'l'}, {"log-format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0}};
     if (argc < 2) {
         fputs(usage_text, stderr);
@@ -91,8 +113,20 @@ int main(int argc, char **argv) {
         printf("sluice %s\n", sluice_version());
         return 0;
     }
+    if (strcmp(cmd, "checkpoint") == 0) {
+        if (argc != 4 || (strcmp(argv[2], "show") != 0 && strcmp(argv[2], "reset") != 0)) {
+            fprintf(stderr, "sluice checkpoint: expected 'show DIR' or 'reset DIR'\n%s", usage_text);
+            return 2;
+        }
+        char errstr[1024] = "";
+        sluice_err_t err = strcmp(argv[2], "show") == 0 ? sluice_ckpt_show(argv[3], stdout, errstr, sizeof errstr)
+                                                        : sluice_ckpt_reset(argv[3], errstr, sizeof errstr);
+        if (!err && strcmp(argv[2], "reset") == 0) printf("checkpoint %s reset\n", argv[3]);
+        return err ? fail(err, errstr) : 0;
+    }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "explain") != 0) {
-        fprintf(stderr, "sluice: unknown command '%s' (expected run, check or explain)\n%s", cmd, usage_text);
+        fprintf(stderr, "sluice: unknown command '%s' (expected run, check, explain or checkpoint)\n%s", cmd,
+                usage_text);
         return 2;
     }
 
@@ -101,19 +135,38 @@ int main(int argc, char **argv) {
     const char **sets = calloc((size_t)argc, sizeof *sets);
     if (!sets) return 1;
     int c;
+    sluice_log_level log_level = SLUICE_LOG_INFO;
+    int level_given = 0;
     optind = 2;
-    while ((c = getopt_long(argc, argv, "p:c:s:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:c:s:qhVl:f:", longopts, NULL)) != -1) {
         switch (c) {
         case 'p': opts.profile = optarg; break;
         case 'c': opts.config_path = optarg; break;
         case 's': sets[opts.nsets++] = optarg; break;
         case 'q': opts.quiet = 1; break;
+        case 'l':
+            if (sluice_log_level_parse(optarg, &log_level) != 0) {
+                fprintf(stderr, "sluice: --log-level '%s': expected error, warn, info or debug\n", optarg);
+                free(sets);
+                return 2;
+            }
+            level_given = 1;
+            break;
+        case 'f':
+            if (sluice_log_format_parse(optarg, &log_format) != 0) {
+                fprintf(stderr, "sluice: --log-format '%s': expected text or json\n", optarg);
+                free(sets);
+                return 2;
+            }
+            break;
         case 'h': help(stdout); free(sets); return 0;
         case 'V': printf("sluice %s\n", sluice_version()); free(sets); return 0;
         default: fputs(usage_text, stderr); free(sets); return 2;
         }
     }
     opts.sets = sets;
+    if (opts.quiet && !level_given) log_level = SLUICE_LOG_WARN;
+    sluice_log_configure(log_level, log_format, stderr);
     if (optind != argc - 1) {
         fprintf(stderr, "sluice %s: expected exactly one PIPELINE.sql argument\n%s", cmd, usage_text);
         free(sets);
@@ -161,7 +214,7 @@ int main(int argc, char **argv) {
     }
     sluice_pipeline_close(p);
     if (err) {
-        fprintf(stderr, "sluice: %s\n", errstr[0] ? errstr : sluice_err2str(err));
+        report_error(err, errstr);
         return 1; /* a failure after input was read is a runtime failure */
     }
     return 0;

@@ -22,6 +22,10 @@ extern const sluice_sink_ops sluice_memory_sink_ops;      /* "memory"  */
 extern const sluice_sink_ops sluice_console_sink_ops;     /* "console" */
 extern const sluice_sink_ops sluice_file_sink_ops;        /* "file"    */
 extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
+#ifdef SLUICE_WITH_MYSQL
+extern const sluice_sink_ops sluice_mysql_sink_ops;       /* "mysql"   */
+extern const sluice_source_ops sluice_mysql_source_ops;   /* "mysql"   */
+#endif
 
 #ifdef SLUICE_WITH_KAFKA
 extern const sluice_source_ops sluice_kafka_source_ops;   /* "kafka"   */

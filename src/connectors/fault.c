@@ -222,6 +222,15 @@ static void fault_source_position(sluice_source *src, const sluice_record *rec, 
                  (long long)rec->offset);
 }
 
+static sluice_err_t fault_source_seek(sluice_source *src, const char *topic, int32_t partition, int64_t offset,
+                                      char *errstr, size_t errstr_size) {
+    fault_source *fs = (fault_source *)src;
+    if (!fs->inner->ops->seek)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source (fault): connector '%s' cannot seek",
+                             fs->inner->ops->name);
+    return fs->inner->ops->seek(fs->inner, topic, partition, offset, errstr, errstr_size);
+}
+
 /** The "fault" source connector (see the top of this file). */
 const sluice_source_ops sluice_fault_source_ops = {
     .version = SLUICE_MODULE_VERSION,
@@ -232,6 +241,7 @@ const sluice_source_ops sluice_fault_source_ops = {
     .commit = fault_source_commit,
     .position = fault_source_position,
     .close = fault_source_close,
+    .seek = fault_source_seek,
 };
 
 /* ---------------- sinks ---------------- */
@@ -292,6 +302,11 @@ static sluice_err_t fault_sink_report(sluice_sink *sink, FILE *out,
     return fs->inner->ops->report(fs->inner, out, errstr, errstr_size);
 }
 
+static int64_t fault_sink_committed_epoch(sluice_sink *sink) {
+    fault_sink *fs = (fault_sink *)sink;
+    return fs->inner->ops->committed_epoch ? fs->inner->ops->committed_epoch(fs->inner) : -1;
+}
+
 /** The "fault" sink connector (see the top of this file). */
 const sluice_sink_ops sluice_fault_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
@@ -302,6 +317,7 @@ const sluice_sink_ops sluice_fault_sink_ops = {
     .commit = fault_sink_commit,
     .report = fault_sink_report,
     .close = fault_sink_close,
+    .committed_epoch = fault_sink_committed_epoch,
 };
 
 /* ---------------- C API ---------------- */

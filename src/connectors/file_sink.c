@@ -3,6 +3,13 @@
  * (with a header line) or as JSON lines.  The file is created or truncated
  * at open, so each run writes a new file.  commit() flushes and fsyncs.
  *
+ * With checkpointing (spec/checkpointing.md, "File"), the file is kept
+ * across runs and a sidecar PATH.epoch records, after each commit, the
+ * committed epoch and the file's length then (written to a temporary name,
+ * fsynced, renamed).  At open the file is cut back to that length — rows of
+ * an epoch that was written but not committed before a crash are dropped —
+ * so a replayed epoch replaces, never duplicates.
+ *
  * Options: `path` (required), `format` = json|csv (default csv when the
  * path ends in ".csv", else json), `csv.delimiter` (one character).
  */
@@ -28,12 +35,16 @@ typedef struct file_sink {
     FILE *f;
     int csv;
     char delim;
+    int checkpointing;
+    int64_t committed;           /* epoch in the sidecar, or -1 */
+    char *sidecar;               /* PATH.epoch */
 } file_sink;
 
 static void file_sink_close(sluice_sink *sink) {
     if (!sink) return;
     file_sink *fs = (file_sink *)sink;
     if (fs->f) fclose(fs->f);
+    free(fs->sidecar);
     free(fs);
 }
 
@@ -81,6 +92,46 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     fs->schema = cfg->schema;
     fs->csv = csv;
     fs->delim = delim;
+    fs->committed = -1;
+    fs->checkpointing = cfg->checkpointing;
+    if (cfg->checkpointing) {
+        size_t n = strlen(path) + 8;
+        if (!(fs->sidecar = malloc(n))) {
+            err = SLUICE_ERR_NOMEM;
+            goto fail;
+        }
+        snprintf(fs->sidecar, n, "%s.epoch", path);
+        long long epoch = -1, length = -1;
+        FILE *sc = fopen(fs->sidecar, "re");
+        if (sc) {
+            if (fscanf(sc, "epoch %lld length %lld", &epoch, &length) != 2 || epoch < 0 || length < 0) {
+                fclose(sc);
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                    "sink %s (file): '%s' is not a valid epoch record; remove it and the output to start over",
+                                    inst, fs->sidecar);
+                goto fail;
+            }
+            fclose(sc);
+        }
+        if (epoch >= 0) {
+            if (truncate(path, (off_t)length) != 0) {
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                    "sink %s (file): cannot cut '%s' back to its committed length %lld: %s", inst,
+                                    path, length, strerror(errno));
+                goto fail;
+            }
+            fs->committed = epoch;
+            fs->f = fopen(path, "ae");
+            if (!fs->f) {
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot open '%s': %s",
+                                    inst, path, strerror(errno));
+                goto fail;
+            }
+            setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
+            *out = &fs->base;
+            return SLUICE_OK;
+        }
+    }
     fs->f = fopen(path, "we");
     if (!fs->f) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
@@ -119,12 +170,32 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
 
 static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
                                      char *errstr, size_t errstr_size) {
-    (void)epoch;
     file_sink *fs = (file_sink *)sink;
     if (fflush(fs->f) != 0) return io_error(fs, "cannot write to", errno, errstr, errstr_size);
     if (fsync(fileno(fs->f)) != 0 && errno != EINVAL && errno != EROFS)
         return io_error(fs, "cannot fsync", errno, errstr, errstr_size);
+    if (!fs->checkpointing) return SLUICE_OK;
+    long length = ftell(fs->f);
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", fs->sidecar);
+    FILE *sc = fopen(tmp, "we");
+    if (!sc || fprintf(sc, "epoch %lld length %ld\n", (long long)epoch, length) < 0 || fflush(sc) != 0 ||
+        fsync(fileno(sc)) != 0) {
+        int e = errno;
+        if (sc) fclose(sc);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): cannot write '%s': %s",
+                             fs->instance, tmp, strerror(e));
+    }
+    fclose(sc);
+    if (rename(tmp, fs->sidecar) != 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): cannot rename '%s': %s",
+                             fs->instance, tmp, strerror(errno));
+    fs->committed = epoch;
     return SLUICE_OK;
+}
+
+static int64_t file_sink_committed_epoch(sluice_sink *sink) {
+    return ((file_sink *)sink)->committed;
 }
 
 /** The "file" sink connector (see the top of this file). */
@@ -137,4 +208,5 @@ const sluice_sink_ops sluice_file_sink_ops = {
     .commit = file_sink_commit,
     .report = NULL,
     .close = file_sink_close,
+    .committed_epoch = file_sink_committed_epoch,
 };

@@ -310,6 +310,61 @@ static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *ou
     return SLUICE_OK;
 }
 
+/* Start over at the first record of the file, then skip records before
+ * line `offset`; the file must still hold that line. */
+static sluice_err_t file_source_seek(sluice_source *src, const char *topic, int32_t partition, int64_t offset,
+                                     char *errstr, size_t errstr_size) {
+    (void)topic;
+    file_source *fs = (file_source *)src;
+    if (partition != 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                             "source %s (file): no partition %d in '%s' (a file is partition 0)", fs->instance,
+                             (int)partition, fs->path);
+    if (lseek(fs->fd, 0, SEEK_SET) != 0) return read_error(fs, -1, errstr, errstr_size);
+    fs->start = fs->end = fs->scan = 0;
+    fs->in_quote = 0;
+    fs->quoted_newlines = 0;
+    fs->line = 0;
+    fs->done = 0;
+    int skip_header = fs->csv;
+    for (;;) {
+        /* the state before the next record, to step back onto it */
+        size_t start = fs->start, scan = fs->scan;
+        int64_t line = fs->line, qn = fs->quoted_newlines;
+        int inq = fs->in_quote;
+        const char *v;
+        size_t n;
+        int64_t at;
+        int got = next_record(fs, &v, &n, &at);
+        if (!got) {
+            ssize_t r = read_more(fs, 1);
+            if (r > 0) continue;
+            if (r < 0) return read_error(fs, r, errstr, errstr_size);
+            got = !fs->follow && last_record(fs, &v, &n, &at);
+            if (!got) {
+                if (skip_header || fs->line + 1 < offset)
+                    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                         "source %s (file): '%s' ends before line %lld, where the checkpoint "
+                                         "resumes: the file was truncated or replaced",
+                                         fs->instance, fs->path, (long long)offset);
+                return SLUICE_OK; /* resume at the end: nothing more yet */
+            }
+        }
+        if (skip_header) {
+            skip_header = 0;
+            continue;
+        }
+        if (at >= offset) {
+            fs->start = start;
+            fs->scan = scan;
+            fs->line = line;
+            fs->quoted_newlines = qn;
+            fs->in_quote = inq;
+            return SLUICE_OK;
+        }
+    }
+}
+
 static void file_source_position(sluice_source *src, const sluice_record *rec, char *buf,
                                  size_t size) {
     file_source *fs = (file_source *)src;
@@ -326,4 +381,5 @@ const sluice_source_ops sluice_file_source_ops = {
     .commit = NULL,
     .position = file_source_position,
     .close = file_source_close,
+    .seek = file_source_seek,
 };

@@ -228,58 +228,92 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     return 1;
 }
 
-static int read_lines(const char *path, char ***out, size_t *n) {
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
+/* Split text into lines as getline(3) would, without the line breaks
+ * ('\n' and any '\r' before it); a line holding a NUL byte ends there. */
+static int split_lines(const char *text, size_t len, char ***out, size_t *n) {
     char **lines = NULL;
     size_t cnt = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t r;
-    while ((r = getline(&line, &lcap, f)) >= 0) {
-        while (r > 0 && (line[r - 1] == '\n' || line[r - 1] == '\r')) line[--r] = '\0';
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        size_t r = (size_t)(stop - p);
+        while (r > 0 && p[r - 1] == '\r') r--;
+        const char *nul = memchr(p, '\0', r);
+        if (nul) r = (size_t)(nul - p);
         if (cnt == cap) {
-            cap = cap ? cap * 2 : 32;
-            char **nl = realloc(lines, cap * sizeof(char *));
-            if (!nl) break;
-            lines = nl;
+            size_t nc = cap ? cap * 2 : 32;
+            char **nl2 = realloc(lines, nc * sizeof(char *));
+            if (!nl2) goto nomem;
+            lines = nl2;
+            cap = nc;
         }
-        lines[cnt++] = xstrdup(line);
+        char *line = malloc(r + 1);
+        if (!line) goto nomem;
+        memcpy(line, p, r);
+        line[r] = '\0';
+        lines[cnt++] = line;
+        p = nl ? nl + 1 : end;
     }
-    free(line);
-    fclose(f);
     *out = lines;
     *n = cnt;
     return 0;
+nomem:
+    for (size_t i = 0; i < cnt; i++) free(lines[i]);
+    free(lines);
+    return -1;
+}
+
+/* An ini_reader over a buffer that behaves as fgets(3) does on a file. */
+typedef struct mem_stream {
+    const char *p;
+    size_t left;
+} mem_stream;
+
+static char *mem_reader(char *str, int num, void *stream) {
+    mem_stream *m = stream;
+    if (m->left == 0 || num < 1) return NULL;
+    size_t i = 0;
+    while (i + 1 < (size_t)num && m->left > 0) {
+        char c = *m->p++;
+        m->left--;
+        str[i++] = c;
+        if (c == '\n') break;
+    }
+    str[i] = '\0';
+    return str;
 }
 
 sluice_config *sluice_config_new_empty(void) {
     return calloc(1, sizeof(sluice_config));
 }
 
-sluice_err_t sluice_config_load(const char *path, sluice_config **out, char *errstr, size_t errstr_size) {
+sluice_err_t sluice_config_load_string(const char *text, size_t len, const char *name,
+                                       sluice_config **out, char *errstr, size_t errstr_size) {
     load_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "cannot open profile file '%s': %s",
-                             path, strerror(errno));
+    *out = NULL;
     sluice_config *cfg = sluice_config_new_empty();
-    if (!cfg || !(cfg->path = xstrdup(path))) {
-        fclose(f);
+    if (!cfg || !(cfg->path = xstrdup(name))) {
         sluice_config_free(cfg);
         return SLUICE_ERR_NOMEM;
     }
     ctx.cfg = cfg;
-    if (read_lines(path, &ctx.lines, &ctx.nlines) != 0 || scan_sections(&ctx) != 0) {
-        fclose(f);
+    if (split_lines(text, len, &ctx.lines, &ctx.nlines) != 0) {
         sluice_config_free(cfg);
         return SLUICE_ERR_NOMEM;
     }
-    int rc = ini_parse_file(f, on_ini_entry, &ctx);
-    fclose(f);
+    int rc = -1;
+    if (scan_sections(&ctx) == 0) {
+        mem_stream m = {text, len};
+        rc = ini_parse_stream(mem_reader, &m, on_ini_entry, &ctx);
+    }
     for (size_t i = 0; i < ctx.nlines; i++) free(ctx.lines[i]);
     free(ctx.lines);
+    if (rc == -1) {
+        sluice_config_free(cfg);
+        return SLUICE_ERR_NOMEM;
+    }
     if (ctx.err[0]) {
         sluice_config_free(cfg);
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", ctx.err);
@@ -288,10 +322,46 @@ sluice_err_t sluice_config_load(const char *path, sluice_config **out, char *err
         sluice_config_free(cfg);
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                              "%s:%d:1: INI syntax error: expected '[section]', 'key = value' or a ';' comment",
-                             path, rc);
+                             name, rc);
     }
     *out = cfg;
     return SLUICE_OK;
+}
+
+sluice_err_t sluice_config_load(const char *path, sluice_config **out, char *errstr, size_t errstr_size) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "cannot open profile file '%s': %s",
+                             path, strerror(errno));
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            size_t nc = cap ? cap * 2 : 4096;
+            char *nt = realloc(text, nc);
+            if (!nt) {
+                free(text);
+                fclose(f);
+                return SLUICE_ERR_NOMEM;
+            }
+            text = nt;
+            cap = nc;
+        }
+        size_t r = fread(text + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (failed) {
+        free(text);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "cannot read profile file '%s': %s",
+                             path, strerror(saved));
+    }
+    sluice_err_t err = sluice_config_load_string(text, len, path, out, errstr, errstr_size);
+    free(text);
+    return err;
 }
 
 sluice_err_t sluice_config_set(sluice_config *cfg, const char *assignment, char *errstr, size_t errstr_size) {

@@ -45,6 +45,13 @@ typedef struct sluice_config {
 sluice_err_t sluice_config_load(const char *path, sluice_config **out,
                                 char *errstr, size_t errstr_size);
 
+/** As sluice_config_load(), on `len` bytes of INI text held in memory
+ *  (need not be NUL-terminated; a NUL byte ends its line as it does in a
+ *  file).  `name` stands for the file in messages and entries.  On
+ *  success *out is owned by the caller (sluice_config_free). */
+sluice_err_t sluice_config_load_string(const char *text, size_t len, const char *name,
+                                       sluice_config **out, char *errstr, size_t errstr_size);
+
 /** An empty configuration (no file), for a pipeline run without one. */
 sluice_config *sluice_config_new_empty(void);
 

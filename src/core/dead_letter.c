@@ -13,7 +13,8 @@ struct sluice_dead_letter {
     int failed;
 };
 
-sluice_err_t sluice_dead_letter_open(const char *path, sluice_dead_letter **out, char *errstr, size_t errstr_size) {
+sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_letter **out, char *errstr,
+                                     size_t errstr_size) {
     if (path && strncmp(path, "kafka:", 6) == 0)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_UNAVAILABLE,
                              "dead_letter = %s: a Kafka dead-letter topic needs the Kafka connector, which is not part "
@@ -22,7 +23,7 @@ sluice_err_t sluice_dead_letter_open(const char *path, sluice_dead_letter **out,
     sluice_dead_letter *dl = calloc(1, sizeof *dl);
     if (!dl) return SLUICE_ERR_NOMEM;
     if (path) {
-        dl->f = fopen(path, "w");
+        dl->f = fopen(path, append ? "a" : "w");
         if (!dl->f) {
             free(dl);
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "dead_letter: cannot open '%s': %s", path,

@@ -13,11 +13,13 @@
 
 typedef struct sluice_dead_letter sluice_dead_letter;
 
-/** Open the dead-letter file at `path` (created or truncated).  path NULL:
- *  records are only counted.  A `kafka:TOPIC` target is
+/** Open the dead-letter file at `path` (created, and truncated unless
+ *  `append`: a checkpointed pipeline keeps it across runs; a replayed epoch
+ *  may then write its dead letters again).  path NULL: records are only
+ *  counted.  A `kafka:TOPIC` target is
  *  SLUICE_ERR_UNAVAILABLE until the Kafka connector exists.  Free with
  *  sluice_dead_letter_close(). */
-sluice_err_t sluice_dead_letter_open(const char *path, sluice_dead_letter **out,
+sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_letter **out,
                                      char *errstr, size_t errstr_size);
 
 /** Append one entry:

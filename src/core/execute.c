@@ -5,7 +5,9 @@
 
 #include "core/clock.h"
 #include "core/execute.h"
+#include "core/log.h"
 #include "format/format.h"
+#include "state/codec.h"
 
 static double mono_s(void) {
     struct timespec ts;
@@ -17,7 +19,14 @@ sluice_err_t sluice_exec_init(sluice_exec *x) {
     x->batches = calloc(x->nsources + 1, sizeof *x->batches);
     x->ended = calloc(x->nsources + 1, sizeof *x->ended);
     x->rows_emitted = calloc(x->nsinks + 1, sizeof *x->rows_emitted);
-    if (!x->batches || !x->ended || !x->rows_emitted) return SLUICE_ERR_NOMEM;
+    x->committed = calloc(x->nsinks + 1, sizeof *x->committed);
+    x->pos = calloc(x->nsources + 1, sizeof *x->pos);
+    x->npos = calloc(x->nsources + 1, sizeof *x->npos);
+    if (!x->batches || !x->ended || !x->rows_emitted || !x->committed || !x->pos || !x->npos) return SLUICE_ERR_NOMEM;
+    x->last_snapshot = -1;
+    if (x->checkpoint_every < 1) x->checkpoint_every = 1;
+    for (size_t k = 0; k < x->nsinks; k++)
+        x->committed[k] = x->sinks[k]->ops->committed_epoch ? x->sinks[k]->ops->committed_epoch(x->sinks[k]) : -1;
     for (size_t i = 0; i < x->nsources; i++)
         if (sluice_record_batch_init(&x->batches[i]) != SLUICE_OK) return SLUICE_ERR_NOMEM;
     if (!x->max_records) x->max_records = 65536;
@@ -33,9 +42,19 @@ void sluice_exec_free(sluice_exec *x) {
     free(x->batches);
     free(x->ended);
     free(x->rows_emitted);
+    free(x->committed);
+    for (size_t i = 0; x->pos && i < x->nsources; i++) {
+        for (size_t j = 0; j < x->npos[i]; j++) free(x->pos[i][j].topic);
+        free(x->pos[i]);
+    }
+    free(x->pos);
+    free(x->npos);
     x->batches = NULL;
     x->ended = NULL;
     x->rows_emitted = NULL;
+    x->committed = NULL;
+    x->pos = NULL;
+    x->npos = NULL;
 }
 
 static void progress_line(sluice_exec *x, int64_t epoch, uint64_t input, double start_s, double end_s,
@@ -67,17 +86,282 @@ static void progress_line(sluice_exec *x, int64_t epoch, uint64_t input, double 
     fflush(f);
 }
 
+/* Backpressure (max_state_bytes): while the state is at the cap, sources
+ * are not polled, so the pipeline stops reading instead of growing; the
+ * watermark can still advance (idle partitions) and free windows. */
+static int over_state_cap(sluice_exec *x) {
+    if (!x->max_state_bytes || !x->transform->ops->stats) return 0;
+    sluice_transform_stats st;
+    memset(&st, 0, sizeof st);
+    x->transform->ops->stats(x->transform, &st);
+    int over = st.state_bytes >= x->max_state_bytes;
+    if (over && !x->backpressure)
+        sluice_log(SLUICE_LOG_WARN, x->pipeline, "execute", NULL,
+                   "state is %llu bytes, at max_state_bytes = %llu: reading paused until windows are finalized",
+                   (unsigned long long)st.state_bytes, (unsigned long long)x->max_state_bytes);
+    else if (!over && x->backpressure)
+        sluice_log(SLUICE_LOG_INFO, x->pipeline, "execute", NULL, "state is %llu bytes, under max_state_bytes: reading again",
+                   (unsigned long long)st.state_bytes);
+    x->backpressure = over;
+    return over;
+}
+
+static void notify(sluice_exec *x, int64_t epoch, uint64_t input, double start_s, const uint64_t *rows,
+                   const double *commit_s) {
+    if (!x->on_step) return;
+    sluice_step_info info;
+    info.epoch = epoch;
+    info.input_rows = input;
+    info.duration_s = mono_s() - start_s;
+    info.sink_rows = rows;
+    info.sink_commit_s = commit_s;
+    info.backpressure = x->backpressure;
+    x->on_step(x->on_step_ctx, &info);
+}
+
+/* ---------------- checkpointing (spec/checkpointing.md) ----------------
+ *
+ * Offsets record payload, version 1 (state/codec.h encoding):
+ *   u32 version, i64 processing time of the epoch (ms),
+ *   per source: u8 ended, u32 nranges,
+ *               per range: str topic, u32 partition, i64 start, i64 end
+ * State record payload, version 1:
+ *   u32 version, per source: u8 ended, u32 npositions,
+ *               per position: str topic, u32 partition, i64 next;
+ *   bytes: the transform's snapshot
+ */
+
+#define LOG_VERSION 1
+
+typedef struct range {
+    const char *topic;
+    int32_t partition;
+    int64_t start, end;
+} range;
+
+/* The offset range of each partition among the records of b. */
+static size_t batch_ranges(const sluice_record_batch *b, range **out) {
+    range *r = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        const sluice_record *rec = &b->records[i];
+        size_t k;
+        for (k = 0; k < n; k++)
+            if (r[k].partition == rec->partition &&
+                (r[k].topic == rec->topic || (r[k].topic && rec->topic && strcmp(r[k].topic, rec->topic) == 0)))
+                break;
+        if (k == n) {
+            if (n == cap) {
+                range *nr = realloc(r, (cap = cap ? cap * 2 : 4) * sizeof *nr);
+                if (!nr) {
+                    free(r);
+                    *out = NULL;
+                    return (size_t)-1;
+                }
+                r = nr;
+            }
+            r[n].topic = rec->topic;
+            r[n].partition = rec->partition;
+            r[n].start = rec->offset;
+            r[n].end = rec->offset + 1;
+            n++;
+        } else {
+            if (rec->offset < r[k].start) r[k].start = rec->offset;
+            if (rec->offset + 1 > r[k].end) r[k].end = rec->offset + 1;
+        }
+    }
+    *out = r;
+    return n;
+}
+
+static sluice_exec_position *position_get(sluice_exec *x, size_t i, const char *topic, int32_t partition) {
+    for (size_t j = 0; j < x->npos[i]; j++) {
+        sluice_exec_position *p = &x->pos[i][j];
+        if (p->partition == partition && (p->topic == topic || (p->topic && topic && strcmp(p->topic, topic) == 0)))
+            return p;
+    }
+    sluice_exec_position *np = realloc(x->pos[i], (x->npos[i] + 1) * sizeof *np);
+    if (!np) return NULL;
+    x->pos[i] = np;
+    sluice_exec_position *p = &np[x->npos[i]];
+    p->topic = topic ? strdup(topic) : NULL;
+    if (topic && !p->topic) return NULL;
+    p->partition = partition;
+    p->next = INT64_MIN;
+    x->npos[i]++;
+    return p;
+}
+
+static sluice_err_t log_epoch(sluice_exec *x, int64_t now, const int *polled, char *errstr, size_t errstr_size) {
+    sluice_enc e = {0};
+    sluice_enc_u32(&e, LOG_VERSION);
+    sluice_enc_i64(&e, now);
+    for (size_t i = 0; i < x->nsources; i++) {
+        const sluice_record_batch *b = &x->batches[i];
+        range *r = NULL;
+        size_t n = polled[i] ? batch_ranges(b, &r) : 0;
+        if (n == (size_t)-1) {
+            free(e.data);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
+        }
+        sluice_enc_u8(&e, (uint8_t)(polled[i] && b->end_of_input));
+        sluice_enc_u32(&e, (uint32_t)n);
+        for (size_t k = 0; k < n; k++) {
+            sluice_enc_str(&e, r[k].topic);
+            sluice_enc_u32(&e, (uint32_t)r[k].partition);
+            sluice_enc_i64(&e, r[k].start);
+            sluice_enc_i64(&e, r[k].end);
+        }
+        free(r);
+    }
+    sluice_err_t err = e.oom ? sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory")
+                             : sluice_ckpt_write(x->ckpt, SLUICE_CKPT_OFFSETS, x->epoch, e.data, e.len, errstr,
+                                                 errstr_size);
+    free(e.data);
+    return err;
+}
+
+static sluice_err_t advance_positions(sluice_exec *x, const int *polled, char *errstr, size_t errstr_size) {
+    for (size_t i = 0; i < x->nsources; i++) {
+        if (!polled[i]) continue;
+        const sluice_record_batch *b = &x->batches[i];
+        for (size_t r = 0; r < b->count; r++) {
+            sluice_exec_position *p = position_get(x, i, b->records[r].topic, b->records[r].partition);
+            if (!p) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
+            if (b->records[r].offset + 1 > p->next) p->next = b->records[r].offset + 1;
+        }
+    }
+    return SLUICE_OK;
+}
+
+static sluice_err_t snapshot(sluice_exec *x, int64_t epoch, char *errstr, size_t errstr_size) {
+    void *blob = NULL;
+    size_t blen = 0;
+    sluice_err_t err = x->transform->ops->snapshot(x->transform, &blob, &blen, errstr, errstr_size);
+    if (err) return err;
+    sluice_enc e = {0};
+    sluice_enc_u32(&e, LOG_VERSION);
+    for (size_t i = 0; i < x->nsources; i++) {
+        sluice_enc_u8(&e, (uint8_t)x->ended[i]);
+        sluice_enc_u32(&e, (uint32_t)x->npos[i]);
+        for (size_t j = 0; j < x->npos[i]; j++) {
+            sluice_enc_str(&e, x->pos[i][j].topic);
+            sluice_enc_u32(&e, (uint32_t)x->pos[i][j].partition);
+            sluice_enc_i64(&e, x->pos[i][j].next);
+        }
+    }
+    sluice_enc_bytes(&e, blob, blen);
+    free(blob);
+    if (e.oom) {
+        free(e.data);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
+    }
+    err = sluice_ckpt_write(x->ckpt, SLUICE_CKPT_STATE, epoch, e.data, e.len, errstr, errstr_size);
+    free(e.data);
+    if (!err) err = sluice_ckpt_prune(x->ckpt, epoch, errstr, errstr_size);
+    if (!err) x->last_snapshot = epoch;
+    return err;
+}
+
+sluice_err_t sluice_exec_checkpoint(sluice_exec *x, char *errstr, size_t errstr_size) {
+    if (!x->ckpt || x->epoch == 0 || x->last_snapshot == x->epoch - 1) return SLUICE_OK;
+    return snapshot(x, x->epoch - 1, errstr, errstr_size);
+}
+
+/* ---------------- one micro-batch ---------------- */
+
+/* The rest of an epoch once the sources' batches are in x->batches and
+ * processed: emit, log the input ranges (unless replaying: logged already),
+ * commit the sinks, snapshot, commit the sources. */
+static sluice_err_t finish_epoch(sluice_exec *x, const int *polled, uint64_t input, int64_t now, int replay,
+                                 int64_t start_ms, double start_s, char *errstr, size_t errstr_size) {
+    const sluice_row_batch **outs = calloc(x->nsinks + 1, sizeof *outs);
+    uint64_t *emitted = calloc(x->nsinks + 1, sizeof *emitted);
+    double *commit_s = calloc(x->nsinks + 1, sizeof *commit_s);
+    sluice_err_t err = SLUICE_OK;
+    if (!outs || !emitted || !commit_s) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "execute: out of memory");
+        goto done;
+    }
+    err = x->transform->ops->end_batch(x->transform, x->epoch, outs, x->nsinks, errstr, errstr_size);
+    if (err) goto done;
+    size_t out_rows = 0;
+    for (size_t k = 0; k < x->nsinks; k++) out_rows += outs[k]->nrows;
+    int any_end = 0;
+    for (size_t i = 0; i < x->nsources; i++) any_end |= polled[i] && x->batches[i].end_of_input;
+    if (!replay && input == 0 && out_rows == 0 && !(x->ckpt && any_end)) {
+        notify(x, -1, 0, start_s, NULL, NULL);
+        goto done; /* nothing happened: not an epoch */
+    }
+    if (x->ckpt && !replay && (err = log_epoch(x, now, polled, errstr, errstr_size))) goto done;
+
+    /* sink: epochs an earlier run committed are not written again */
+    for (size_t k = 0; k < x->nsinks && !err; k++) {
+        if (x->epoch <= x->committed[k]) continue;
+        sluice_sink *s = x->sinks[k];
+        double t0 = mono_s();
+        err = s->ops->write(s, x->epoch, outs[k], errstr, errstr_size);
+        commit_s[k] = mono_s() - t0;
+        emitted[k] = outs[k]->nrows;
+        x->rows_emitted[k] += outs[k]->nrows;
+    }
+    for (size_t k = 0; k < x->nsinks && !err; k++) {
+        if (x->epoch <= x->committed[k]) continue;
+        sluice_sink *s = x->sinks[k];
+        double t0 = mono_s();
+        if (s->ops->commit) err = s->ops->commit(s, x->epoch, errstr, errstr_size);
+        commit_s[k] += mono_s() - t0;
+    }
+    if (!err && x->dlq) err = sluice_dead_letter_flush(x->dlq, errstr, errstr_size);
+    if (!err && x->ckpt) err = advance_positions(x, polled, errstr, errstr_size);
+    if (!err && x->ckpt && x->epoch - x->last_snapshot >= x->checkpoint_every)
+        err = snapshot(x, x->epoch, errstr, errstr_size);
+    for (size_t i = 0; i < x->nsources && !err; i++) {
+        sluice_source *src = x->sources[i];
+        if (src->ops->commit) err = src->ops->commit(src, x->epoch, errstr, errstr_size);
+    }
+    if (!err && x->progress) {
+        sluice_transform_stats st;
+        memset(&st, 0, sizeof st);
+        if (x->transform->ops->stats) x->transform->ops->stats(x->transform, &st);
+        progress_line(x, x->epoch, input, start_s, mono_s(), start_ms - x->last_start_ms, &st, emitted);
+        x->last_stats = st;
+    }
+    if (err) goto done;
+    notify(x, x->epoch, input, start_s, emitted, commit_s);
+    x->last_start_ms = start_ms;
+    x->epoch++;
+done:
+    free(outs);
+    free(emitted);
+    free(commit_s);
+    return err;
+}
+
 sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t errstr_size) {
     sluice_err_t err;
     *done = 0;
     int64_t start_ms = sluice_clock_monotonic_ms();
     double start_s = mono_s();
     int64_t deadline = start_ms + x->trigger_ms;
+    int64_t now = sluice_clock_realtime_ms();
     uint64_t input = 0;
     int live = 0;
+    int paused = over_state_cap(x);
+    if (paused) {
+        /* wait one trigger interval (at least 50 ms) before looking again */
+        int64_t wait = x->trigger_ms > 50 ? x->trigger_ms : 50;
+        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        for (size_t i = 0; i < x->nsources; i++) live |= !x->ended[i];
+        now = sluice_clock_realtime_ms();
+    }
+    if (x->transform->ops->set_time) x->transform->ops->set_time(x->transform, now);
+    int *polled = calloc(x->nsources + 1, sizeof *polled);
+    if (!polled) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "execute: out of memory");
 
     /* getDataSource */
-    for (size_t i = 0; i < x->nsources; i++) {
+    for (size_t i = 0; i < x->nsources && !paused; i++) {
         if (x->ended[i]) continue;
         sluice_record_batch *b = &x->batches[i];
         sluice_record_batch_clear(b);
@@ -86,7 +370,8 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         if (wait > INT32_MAX) wait = INT32_MAX;
         sluice_source *src = x->sources[i];
         err = src->ops->poll(src, b, x->max_records, (int)wait, errstr, errstr_size);
-        if (err) return err;
+        if (err) goto fail;
+        polled[i] = 1;
         /* A bounded source's end finalizes its windows (end_of_input); under
          * available_now a source with nothing more only stops this run: its
          * open windows stay open (spec/profiles.md). */
@@ -98,59 +383,241 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         input += b->count;
         /* transform: decode, filter, windows, aggregates */
         err = x->transform->ops->process(x->transform, i, src, b, errstr, errstr_size);
-        if (err) return err;
+        if (err) goto fail;
     }
-
-    const sluice_row_batch **outs = calloc(x->nsinks + 1, sizeof *outs);
-    if (!outs) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "execute: out of memory");
-    err = x->transform->ops->end_batch(x->transform, x->epoch, outs, x->nsinks, errstr, errstr_size);
-    if (err) {
-        free(outs);
-        return err;
-    }
-    size_t out_rows = 0;
-    for (size_t k = 0; k < x->nsinks; k++) out_rows += outs[k]->nrows;
     *done = !live;
+    err = finish_epoch(x, polled, input, now, 0, start_ms, start_s, errstr, errstr_size);
+fail:
+    free(polled);
+    return err;
+}
 
-    if (input == 0 && out_rows == 0) {
-        free(outs);
-        return SLUICE_OK; /* nothing happened: not an epoch */
-    }
+/* ---------------- recovery ---------------- */
 
-    /* sink */
-    uint64_t *emitted = calloc(x->nsinks + 1, sizeof *emitted);
-    if (!emitted) {
-        free(outs);
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "execute: out of memory");
+/* Read exactly the logged ranges of one source into x->batches[i] (copies),
+ * seeking each partition to its range start first. */
+static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t n, char *errstr,
+                                size_t errstr_size) {
+    sluice_source *src = x->sources[i];
+    sluice_record_batch *out = &x->batches[i];
+    sluice_record_batch scratch;
+    sluice_err_t err;
+    if (sluice_record_batch_init(&scratch) != SLUICE_OK) return SLUICE_ERR_NOMEM;
+    for (size_t k = 0; k < n; k++)
+        if ((err = src->ops->seek(src, r[k].topic, r[k].partition, r[k].start, errstr, errstr_size))) goto done;
+    int64_t *seen = calloc(n + 1, sizeof *seen);
+    if (!seen) {
+        err = SLUICE_ERR_NOMEM;
+        goto done;
     }
-    for (size_t k = 0; k < x->nsinks && !err; k++) {
-        sluice_sink *s = x->sinks[k];
-        err = s->ops->write(s, x->epoch, outs[k], errstr, errstr_size);
-        emitted[k] = outs[k]->nrows;
-        x->rows_emitted[k] += outs[k]->nrows;
+    for (size_t k = 0; k < n; k++) seen[k] = r[k].start;
+    int64_t deadline = sluice_clock_monotonic_ms() + 60000;
+    for (;;) {
+        size_t complete = 0;
+        for (size_t k = 0; k < n; k++) complete += seen[k] >= r[k].end;
+        if (complete == n) break;
+        if (sluice_clock_monotonic_ms() > deadline) {
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                "recovery: source %s did not deliver the logged input range of epoch %lld again "
+                                "within 60 s: the input no longer holds it",
+                                x->source_names[i], (long long)x->epoch);
+            break;
+        }
+        sluice_record_batch_clear(&scratch);
+        if ((err = src->ops->poll(src, &scratch, x->max_records, 500, errstr, errstr_size))) break;
+        for (size_t j = 0; j < scratch.count; j++) {
+            const sluice_record *rec = &scratch.records[j];
+            size_t k;
+            for (k = 0; k < n; k++)
+                if (r[k].partition == rec->partition &&
+                    (r[k].topic == rec->topic || (r[k].topic && rec->topic && strcmp(r[k].topic, rec->topic) == 0)))
+                    break;
+            if (k == n || rec->offset < r[k].start || rec->offset >= r[k].end) continue;
+            if (rec->offset + 1 > seen[k]) seen[k] = rec->offset + 1;
+            sluice_record *c = sluice_record_batch_push(out);
+            if (!c) {
+                err = SLUICE_ERR_NOMEM;
+                break;
+            }
+            *c = *rec;
+            char *v = sluice_arena_alloc(out->arena, rec->value_len + SLUICE_RECORD_PADDING);
+            char *key = rec->key ? sluice_arena_strndup(out->arena, rec->key, rec->key_len) : NULL;
+            char *topic = rec->topic ? sluice_arena_strndup(out->arena, rec->topic, strlen(rec->topic)) : NULL;
+            if (!v || (rec->key && !key) || (rec->topic && !topic)) {
+                err = SLUICE_ERR_NOMEM;
+                break;
+            }
+            memcpy(v, rec->value, rec->value_len);
+            memset(v + rec->value_len, 0, SLUICE_RECORD_PADDING);
+            c->value = v;
+            c->key = key;
+            c->topic = topic;
+        }
+        if (err) break;
+        if (scratch.end_of_input) {
+            size_t done_k = 0;
+            for (size_t k = 0; k < n; k++) done_k += seen[k] >= r[k].end;
+            if (done_k < n)
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                    "recovery: source %s ended before the logged input range of epoch %lld: the "
+                                    "input was truncated or replaced",
+                                    x->source_names[i], (long long)x->epoch);
+            break;
+        }
     }
-    for (size_t k = 0; k < x->nsinks && !err; k++) {
-        sluice_sink *s = x->sinks[k];
-        if (s->ops->commit) err = s->ops->commit(s, x->epoch, errstr, errstr_size);
+    free(seen);
+done:
+    sluice_record_batch_free(&scratch);
+    return err;
+}
+
+static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len, char *errstr,
+                                 size_t errstr_size) {
+    sluice_dec d;
+    sluice_dec_init(&d, payload, len);
+    sluice_arena *tmp = sluice_arena_new(0);
+    int *polled = calloc(x->nsources + 1, sizeof *polled);
+    sluice_err_t err = SLUICE_OK;
+    if (!tmp || !polled) {
+        sluice_arena_destroy(tmp);
+        free(polled);
+        return SLUICE_ERR_NOMEM;
     }
-    if (!err && x->dlq) err = sluice_dead_letter_flush(x->dlq, errstr, errstr_size);
+    int64_t start_ms = sluice_clock_monotonic_ms();
+    double start_s = mono_s();
+    if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
+    int64_t now = sluice_dec_i64(&d);
+    if (x->transform->ops->set_time) x->transform->ops->set_time(x->transform, now);
+    uint64_t input = 0;
+    for (size_t i = 0; i < x->nsources && !d.bad && !err; i++) {
+        int ended = sluice_dec_u8(&d);
+        uint32_t n = sluice_dec_u32(&d);
+        if (d.bad || n > len) {
+            d.bad = 1;
+            break;
+        }
+        range *r = calloc(n + 1, sizeof *r);
+        if (!r) {
+            err = SLUICE_ERR_NOMEM;
+            break;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            r[k].topic = sluice_dec_str(&d, tmp);
+            r[k].partition = (int32_t)sluice_dec_u32(&d);
+            r[k].start = sluice_dec_i64(&d);
+            r[k].end = sluice_dec_i64(&d);
+        }
+        sluice_record_batch_clear(&x->batches[i]);
+        if (!d.bad && (n || ended)) {
+            polled[i] = 1;
+            err = replay_read(x, i, r, n, errstr, errstr_size);
+            if (!err) {
+                x->batches[i].end_of_input = ended;
+                if (ended) x->ended[i] = 1;
+                input += x->batches[i].count;
+                err = x->transform->ops->process(x->transform, i, x->sources[i], &x->batches[i], errstr,
+                                                 errstr_size);
+            }
+        }
+        free(r);
+    }
+    if (!err && d.bad)
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
+                            "recovery: the offsets record of epoch %lld does not decode", (long long)x->epoch);
+    if (!err) err = finish_epoch(x, polled, input, now, 1, start_ms, start_s, errstr, errstr_size);
+    sluice_arena_destroy(tmp);
+    free(polled);
+    return err;
+}
+
+/* Restore the snapshot of epoch s (its payload, which this frees). */
+static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, void *payload, size_t len, char *errstr,
+                                     size_t errstr_size) {
+    sluice_err_t err = SLUICE_OK;
+    sluice_dec d;
+    sluice_dec_init(&d, payload, len);
+    sluice_arena *tmp = sluice_arena_new(0);
+    if (!tmp) {
+        free(payload);
+        return SLUICE_ERR_NOMEM;
+    }
+    if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
+    for (size_t i = 0; i < x->nsources && !d.bad; i++) {
+        x->ended[i] = sluice_dec_u8(&d) != 0;
+        uint32_t n = sluice_dec_u32(&d);
+        for (uint32_t j = 0; j < n && !d.bad; j++) {
+            const char *topic = sluice_dec_str(&d, tmp);
+            int32_t part = (int32_t)sluice_dec_u32(&d);
+            int64_t next = sluice_dec_i64(&d);
+            if (d.bad) break;
+            sluice_exec_position *p = position_get(x, i, topic, part);
+            if (!p) {
+                err = SLUICE_ERR_NOMEM;
+                break;
+            }
+            p->next = next;
+        }
+    }
+    size_t blen = 0;
+    const void *blob = d.bad ? NULL : sluice_dec_bytes(&d, &blen);
+    if (!err && (d.bad || d.pos != len))
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED, "recovery: snapshot %lld does not decode",
+                            (long long)s);
+    if (!err) err = x->transform->ops->restore(x->transform, blob, blen, errstr, errstr_size);
+    sluice_arena_destroy(tmp);
+    free(payload);
+    return err;
+}
+
+sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_size) {
+    if (!x->ckpt) return SLUICE_OK;
+    int64_t s;
+    void *snap = NULL;
+    size_t snap_len = 0;
+    sluice_err_t err = sluice_ckpt_read_latest(x->ckpt, SLUICE_CKPT_STATE, &s, &snap, &snap_len, errstr, errstr_size);
+    if (err) return err;
+    if (s >= 0) {
+        if ((err = restore_snapshot(x, s, snap, snap_len, errstr, errstr_size))) return err;
+        x->epoch = s + 1;
+        x->last_snapshot = s;
+    }
+    int64_t *list = NULL;
+    size_t n = 0;
+    if ((err = sluice_ckpt_list(x->ckpt, SLUICE_CKPT_OFFSETS, &list, &n, errstr, errstr_size))) return err;
+    for (size_t k = 0; k < n && !err; k++) {
+        if (list[k] <= s) continue;
+        if (list[k] != x->epoch) {
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                "recovery: the checkpoint has the offsets of epoch %lld but not of epoch %lld",
+                                (long long)list[k], (long long)x->epoch);
+            break;
+        }
+        void *payload = NULL;
+        size_t len = 0;
+        char sub[512];
+        if (sluice_ckpt_read(x->ckpt, SLUICE_CKPT_OFFSETS, list[k], &payload, &len, sub, sizeof sub) != SLUICE_OK) {
+            /* a torn record: the epoch never got past its log entry */
+            sluice_log(SLUICE_LOG_WARN, x->pipeline, "checkpoint", NULL, "ignoring %s", sub);
+            break;
+        }
+        err = replay_epoch(x, payload, len, errstr, errstr_size);
+        free(payload);
+        if (!err) x->replayed++;
+    }
+    free(list);
+    if (err) return err;
+    /* continue from the end of the log */
     for (size_t i = 0; i < x->nsources && !err; i++) {
         sluice_source *src = x->sources[i];
-        if (src->ops->commit) err = src->ops->commit(src, x->epoch, errstr, errstr_size);
+        for (size_t j = 0; j < x->npos[i] && !err; j++)
+            err = src->ops->seek(src, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, errstr,
+                                 errstr_size);
     }
-    free(outs);
-    if (!err && x->progress) {
-        sluice_transform_stats st;
-        memset(&st, 0, sizeof st);
-        if (x->transform->ops->stats) x->transform->ops->stats(x->transform, &st);
-        progress_line(x, x->epoch, input, start_s, mono_s(), start_ms - x->last_start_ms, &st, emitted);
-        x->last_stats = st;
-    }
-    free(emitted);
-    if (err) return err;
-    x->last_start_ms = start_ms;
-    x->epoch++;
-    return SLUICE_OK;
+    if (!err && (s >= 0 || x->replayed))
+        sluice_log(SLUICE_LOG_INFO, x->pipeline, "checkpoint", sluice_ckpt_dir(x->ckpt),
+                   "recovered: snapshot of epoch %lld, %lld epoch(s) replayed, continuing at epoch %lld",
+                   (long long)s, (long long)x->replayed, (long long)x->epoch);
+    return err;
 }
 
 sluice_err_t sluice_execute(sluice_exec *x, const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {

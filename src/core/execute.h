@@ -12,7 +12,26 @@
 #include <stdio.h>
 
 #include "core/dead_letter.h"
+#include "state/checkpoint.h"
 #include "sluice/module.h"
+
+/** What one loop iteration did, for observers (metrics). */
+typedef struct sluice_step_info {
+    int64_t epoch;                 /**< the epoch run, or -1 when nothing happened */
+    uint64_t input_rows;           /**< records polled in this iteration */
+    double duration_s;             /**< wall time of the iteration */
+    const uint64_t *sink_rows;     /**< per sink: rows written this epoch */
+    const double *sink_commit_s;   /**< per sink: seconds in write+commit */
+    int backpressure;              /**< reading paused: state is at max_state_bytes */
+} sluice_step_info;
+
+/** Where a source stands in one input partition: the offset of the next
+ *  record to read. */
+typedef struct sluice_exec_position {
+    char *topic;                   /**< NULL for sources without topics */
+    int32_t partition;
+    int64_t next;
+} sluice_exec_position;
 
 typedef struct sluice_exec {
     /* wiring (borrowed) */
@@ -30,6 +49,13 @@ typedef struct sluice_exec {
     int available_now;             /**< stop once the sources have nothing more */
     size_t max_records;            /**< per source per micro-batch */
     FILE *progress;                /**< one JSON line per micro-batch, or NULL */
+    uint64_t max_state_bytes;      /**< 0: no cap; else stop polling while the
+                                        transform's state is at least this big */
+    void (*on_step)(void *ctx, const sluice_step_info *info); /**< optional */
+    void *on_step_ctx;
+    const char *pipeline;          /**< for log events */
+    sluice_ckpt *ckpt;             /**< checkpoint directory, or NULL (borrowed) */
+    int64_t checkpoint_every;      /**< snapshot every N epochs (>= 1) */
     /* state (owned; sluice_exec_init / sluice_exec_free) */
     sluice_record_batch *batches;
     int *ended;
@@ -37,6 +63,12 @@ typedef struct sluice_exec {
     int64_t epoch;                 /**< next epoch number */
     int64_t last_start_ms;
     sluice_transform_stats last_stats;
+    int backpressure;              /**< currently paused by max_state_bytes */
+    int64_t *committed;            /**< per sink: epoch committed by an earlier run */
+    sluice_exec_position **pos;    /**< per source: positions (checkpointing) */
+    size_t *npos;
+    int64_t last_snapshot;         /**< epoch of the newest snapshot, -1 */
+    int64_t replayed;              /**< epochs replayed at recovery */
 } sluice_exec;
 
 /** Allocate the per-source batches; the wiring and policy fields must be
@@ -47,6 +79,16 @@ sluice_err_t sluice_exec_init(sluice_exec *x);
  *  available_now, had nothing to give).  An epoch in which no record came
  *  in and no row went out is not counted and not written. */
 sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t errstr_size);
+
+/** With a checkpoint directory: load the newest intact snapshot, replay
+ *  exactly the input ranges logged after it (sinks skip what they already
+ *  committed), then position the sources where the log ends
+ *  (spec/checkpointing.md "Recovery").  Call once after sluice_exec_init. */
+sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_size);
+
+/** Take a snapshot now if the newest epoch has none (a graceful stop: a
+ *  restart then replays nothing). */
+sluice_err_t sluice_exec_checkpoint(sluice_exec *x, char *errstr, size_t errstr_size);
 
 /** Loop over sluice_exec_step() until done or *stop (checked between
  *  micro-batches). */

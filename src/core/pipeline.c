@@ -15,6 +15,9 @@
 #include "core/config.h"
 #include "core/dead_letter.h"
 #include "core/execute.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "state/checkpoint.h"
 #include "exec/engine.h"
 #include "exec/plan.h"
 #include "registry.h"
@@ -55,6 +58,8 @@ struct sluice_pipeline {
     char **shared_kafka, **shared_mysql;
     sluice_exec exec;
     int exec_ready;
+    sluice_metrics *metrics;
+    sluice_ckpt *ckpt;
 };
 
 static char *xstrdup(const char *s) {
@@ -134,7 +139,9 @@ sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, 
 
 /* ---------------- binding ---------------- */
 
-static const char *const pipeline_keys[] = {"trigger", "checkpoint_dir", "dead_letter", "idle_timeout", "max_batch_rows",
+static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir",  "dead_letter",
+                                            "idle_timeout",   "max_batch_rows",  "metrics",
+                                            "healthz_timeout", "max_state_bytes", "checkpoint_every",
                                             NULL};
 static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
 static const char *const engine_sink_keys[] = {"connector", NULL};
@@ -188,7 +195,9 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
             if (!in_list(pipeline_keys, e->key))
                 return where_err(errstr, errstr_size, e,
                                  "unknown key '%s' in [pipeline] (expected one of: %s%s)", e->key,
-                                 "trigger, checkpoint_dir, dead_letter, idle_timeout, max_batch_rows", "");
+                                 "trigger, checkpoint_dir, checkpoint_every, dead_letter, idle_timeout, "
+                                 "max_batch_rows, metrics, healthz_timeout, max_state_bytes",
+                                 "");
             continue;
         }
         if (strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0) continue;
@@ -324,6 +333,16 @@ static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int
     return SLUICE_OK;
 }
 
+/* The connector whose shared section ([kafka], [mysql]) an instance gets:
+ * its own, or for the fault wrapper the wrapped one. */
+static const char *shared_connector(const binding *b) {
+    if (strcmp(b->connector, "fault") == 0) {
+        const char *inner = sluice_module_config_get(&b->mc, "fault.inner");
+        if (inner) return inner;
+    }
+    return b->connector;
+}
+
 static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default_idle, char *errstr,
                                    size_t errstr_size) {
     binding *b = &p->src_bind[i];
@@ -349,6 +368,47 @@ static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default
     return SLUICE_OK;
 }
 
+/* "512M" -> bytes; k, M, G are powers of 1024 */
+static int parse_bytes(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v <= 0) return -1;
+    int64_t mult = 1;
+    if (*end == 'k' || *end == 'K') mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || v > INT64_MAX / mult) return -1;
+    *out = v * mult;
+    return 0;
+}
+
+/* execute() observer: refresh the metrics after every loop iteration. */
+static void on_step(void *ctx, const sluice_step_info *info) {
+    sluice_pipeline *p = ctx;
+    sluice_metrics *m = p->metrics;
+    if (!m) return;
+    for (size_t i = 0; i < p->plan->nsources; i++) {
+        sluice_engine_source_stats ss;
+        sluice_engine_source_stats_get(p->transform, i, &ss);
+        sluice_metrics_set_source(m, i, ss.input_rows, ss.malformed_rows);
+    }
+    for (size_t k = 0; k < p->plan->nqueries; k++) {
+        sluice_engine_query_stats qs;
+        sluice_engine_query_stats_get(p->transform, k, &qs);
+        sluice_metrics_set_query(m, k, qs.late_rows, qs.state_rows, qs.state_bytes, qs.watermark);
+    }
+    if (info->epoch >= 0) {
+        sluice_metrics_observe_batch(m, info->duration_s,
+                                     info->duration_s > 0 ? (double)info->input_rows / info->duration_s : 0.0);
+        for (size_t k = 0; k < p->plan->nqueries; k++)
+            sluice_metrics_observe_sink(m, k, info->sink_rows[k], info->sink_commit_s[k]);
+    }
+    sluice_metrics_set_backpressure(m, info->backpressure);
+    sluice_metrics_heartbeat(m);
+}
+
 static sluice_err_t mkdirs_for(const char *path) {
     char *copy = strdup(path);
     if (!copy) return SLUICE_ERR_NOMEM;
@@ -364,6 +424,8 @@ static sluice_err_t mkdirs_for(const char *path) {
     free(copy);
     return SLUICE_OK;
 }
+
+static void log_startup(const sluice_pipeline *p);
 
 static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_options *opts, char *errstr,
                                   size_t errstr_size) {
@@ -387,11 +449,21 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     if ((e = sluice_config_find(p->cfg, "pipeline", "max_batch_rows")) && sluice_parse_positive(e->value, &max_rows) != 0)
         return where_err(errstr, errstr_size, e, "max_batch_rows = '%s': expected a positive number of rows%s%s",
                          e->value, "", "");
-    if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir")))
+    int64_t healthz_ms = 60000, max_state = 0;
+    if ((e = sluice_config_find(p->cfg, "pipeline", "healthz_timeout")) &&
+        (sluice_parse_duration_ms(e->value, &healthz_ms) != 0 || healthz_ms <= 0))
+        return where_err(errstr, errstr_size, e, "healthz_timeout = '%s': expected a duration such as 60s%s%s", e->value,
+                         "", "");
+    if ((e = sluice_config_find(p->cfg, "pipeline", "max_state_bytes")) && parse_bytes(e->value, &max_state) != 0)
         return where_err(errstr, errstr_size, e,
-                         "checkpoint_dir = '%s': checkpoints are not implemented in this version yet; remove the key "
-                         "(a run then starts from the beginning of its input)%s%s",
+                         "max_state_bytes = '%s': expected a size in bytes, optionally with k, M or G (e.g. 512M)%s%s",
                          e->value, "", "");
+    int64_t checkpoint_every = 1;
+    if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_every")) &&
+        sluice_parse_positive(e->value, &checkpoint_every) != 0)
+        return where_err(errstr, errstr_size, e, "checkpoint_every = '%s': expected a positive number of epochs%s%s",
+                         e->value, "", "");
+    const sluice_config_entry *ckpt_entry = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir");
 
     const sluice_profile *prof = sluice_profile_find(p->profile);
     p->src_bind = calloc(plan->nsources + 1, sizeof *p->src_bind);
@@ -419,14 +491,26 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         p->sink_names[k] = plan->queries[k].name;
         if ((err = bind_one(p, prof, 0, plan->queries[k].name, &p->sink_bind[k], errstr, errstr_size))) return err;
         p->sink_bind[k].mc.schema = &plan->queries[k].schema;
+        p->sink_bind[k].mc.output_mode = plan->queries[k].emit == SLUICE_EMIT_COMPLETE ? SLUICE_OUTPUT_COMPLETE
+                                         : plan->queries[k].emit == SLUICE_EMIT_UPDATE ? SLUICE_OUTPUT_UPDATE
+                                                                                       : SLUICE_OUTPUT_APPEND;
     }
     for (size_t i = 0; i < plan->nsources; i++) {
-        const char *c = p->src_bind[i].connector;
+        const char *c = shared_connector(&p->src_bind[i]);
         p->src_bind[i].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
+    for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
+    if (ckpt_entry)
+        for (size_t i = 0; i < plan->nsources; i++)
+            if (!p->src_ops[i]->seek)
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                     "%s:%d: checkpoint_dir: source %s uses connector '%s', which cannot resume from a "
+                                     "checkpoint (it cannot seek to an offset)",
+                                     ckpt_entry->file, ckpt_entry->line, plan->sources[i].name,
+                                     p->src_bind[i].connector);
     for (size_t k = 0; k < plan->nqueries; k++) {
-        const char *c = p->sink_bind[k].connector;
+        const char *c = shared_connector(&p->sink_bind[k]);
         p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                           : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
@@ -443,7 +527,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     if (dl && strncmp(dl, "kafka:", 6) != 0 && mkdirs_for(dl) != SLUICE_OK)
         return where_err(errstr, errstr_size, e, "dead_letter = '%s': cannot create its directory: %s", dl,
                          strerror(errno), "");
-    if ((err = sluice_dead_letter_open(dl, &p->dlq, errstr, errstr_size))) return err;
+    if ((err = sluice_dead_letter_open(dl, ckpt_entry != NULL, &p->dlq, errstr, errstr_size))) return err;
     sluice_engine_set_dead_letter(p->transform, p->dlq);
 
     sluice_exec *x = &p->exec;
@@ -459,8 +543,41 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     x->available_now = available_now;
     x->max_records = (size_t)max_rows;
     x->progress = opts->quiet ? NULL : (opts->progress ? opts->progress : stderr);
+    x->max_state_bytes = (uint64_t)max_state;
+    x->pipeline = p->pipeline_name;
+    x->on_step = on_step;
+    x->on_step_ctx = p;
+    if (ckpt_entry) {
+        /* the fingerprint: the plan as explained, so that comments and
+         * spacing may change but sources and queries may not */
+        char *fp = NULL;
+        size_t fplen = 0;
+        FILE *f = open_memstream(&fp, &fplen);
+        if (!f) return SLUICE_ERR_NOMEM;
+        sluice_plan_explain(plan, f);
+        fclose(f);
+        char sub[1024];
+        err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);
+        free(fp);
+        if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
+        x->ckpt = p->ckpt;
+        x->checkpoint_every = checkpoint_every;
+    }
     if ((err = sluice_exec_init(x))) return err;
     p->exec_ready = 1;
+    if ((err = sluice_exec_recover(x, errstr, errstr_size))) return err;
+
+    if ((e = sluice_config_find(p->cfg, "pipeline", "metrics"))) {
+        if ((err = sluice_metrics_new(p->pipeline_name, p->source_names, plan->nsources, p->sink_names, plan->nqueries,
+                                      &p->metrics)))
+            return err;
+        char sub[300];
+        if ((err = sluice_metrics_serve(p->metrics, e->value, healthz_ms, sub, sizeof sub)))
+            return where_err(errstr, errstr_size, e, "%s%s%s", sub, "", ""), err;
+        sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "metrics", NULL,
+                   "serving /metrics and /healthz on %s (port %d)", e->value, sluice_metrics_port(p->metrics));
+    }
+    if (sluice_log_enabled(SLUICE_LOG_INFO)) log_startup(p);
     return SLUICE_OK;
 }
 
@@ -507,7 +624,10 @@ sluice_err_t sluice_pipeline_run(sluice_pipeline *p, const volatile sig_atomic_t
                                  size_t errstr_size) {
     if (!p->exec_ready)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "pipeline was opened for validation only");
-    return sluice_execute(&p->exec, stop, errstr, errstr_size);
+    sluice_err_t err = sluice_execute(&p->exec, stop, errstr, errstr_size);
+    /* a graceful stop or the end of input: snapshot, so a restart replays nothing */
+    if (!err) err = sluice_exec_checkpoint(&p->exec, errstr, errstr_size);
+    return err;
 }
 
 sluice_err_t sluice_pipeline_report(sluice_pipeline *p, FILE *out, char *errstr, size_t errstr_size) {
@@ -538,8 +658,36 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
             p->cfg && p->cfg->path ? p->cfg->path : "none");
     sluice_plan_explain(p->plan, out);
     fputs("bindings\n", out);
+    const char *shared[] = {"kafka", "mysql"};
+    for (size_t i = 0; i < 2; i++) {
+        int head = 0;
+        for (size_t j = 0; p->cfg && j < p->cfg->nentries; j++) {
+            const sluice_config_entry *e = &p->cfg->entries[j];
+            if (strcmp(e->section, shared[i]) != 0) continue;
+            if (!head) fprintf(out, "[%s]\n", shared[i]);
+            head = 1;
+            fprintf(out, "  %s = %s\n", e->key, secret_key(e->key) ? "****" : e->value);
+        }
+    }
     for (size_t i = 0; i < p->plan->nsources; i++) describe_binding(&p->src_bind[i], "source", out);
     for (size_t k = 0; k < p->plan->nqueries; k++) describe_binding(&p->sink_bind[k], "sink", out);
+}
+
+/* One log event per line of the plan and bindings (secrets masked). */
+static void log_startup(const sluice_pipeline *p) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) return;
+    sluice_pipeline_describe(p, f);
+    fclose(f);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "pipeline", NULL, "%s", line);
+    free(text);
+}
+
+int sluice_pipeline_metrics_port(const sluice_pipeline *p) {
+    return sluice_metrics_port(p->metrics);
 }
 
 sluice_source *sluice_pipeline_source(sluice_pipeline *p, const char *name) {
@@ -550,6 +698,10 @@ sluice_source *sluice_pipeline_source(sluice_pipeline *p, const char *name) {
 sluice_sink *sluice_pipeline_sink(sluice_pipeline *p, const char *name) {
     long i = sluice_plan_query_index(p->plan, name);
     return i < 0 || !p->sinks ? NULL : p->sinks[i];
+}
+
+sluice_transform *sluice_pipeline_transform(sluice_pipeline *p) {
+    return p->transform;
 }
 
 void sluice_pipeline_stats_get(const sluice_pipeline *p, sluice_pipeline_stats *out) {
@@ -573,6 +725,7 @@ static void free_binding(binding *b) {
 
 void sluice_pipeline_close(sluice_pipeline *p) {
     if (!p) return;
+    sluice_metrics_free(p->metrics);
     if (p->exec_ready) sluice_exec_free(&p->exec);
     if (p->transform) p->transform->ops->destroy(p->transform);
     if (p->plan) {
@@ -584,6 +737,7 @@ void sluice_pipeline_close(sluice_pipeline *p) {
         for (size_t k = 0; p->sink_bind && k < p->plan->nqueries; k++) free_binding(&p->sink_bind[k]);
     }
     sluice_dead_letter_close(p->dlq);
+    sluice_ckpt_close(p->ckpt);
     free(p->src_bind);
     free(p->sink_bind);
     free(p->src_ops);

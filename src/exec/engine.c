@@ -11,6 +11,13 @@
  * State: per query, the open windows sorted by start; per window an
  * open-addressing hash table of groups with fixed-width aggregate slots,
  * and an arena for the group keys' strings, freed with the window.
+ *
+ * Processing time (PROCTIME(), as in Flink): a row's time is the wall
+ * clock when its records are processed (read once per poll), and the
+ * windows of such a query are closed by the wall clock read at the end of
+ * each micro-batch in place of a watermark; the end of a bounded input
+ * closes them all.  So processing-time results depend on when rows arrive
+ * and are not reproduced by a replay of the same input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +25,7 @@
 
 #include "core/clock.h"
 #include "exec/engine.h"
+#include "state/codec.h"
 
 /* ---------------- aggregate slots ---------------- */
 
@@ -30,7 +38,7 @@ typedef struct agg_slot {
 typedef struct entry_hdr {
     uint64_t hash;
     uint32_t dirty;
-    uint32_t pad;
+    uint32_t rank;             /* top-N: rank in the last emitted ranking, 0 = none */
 } entry_hdr;
 
 typedef struct win_state {
@@ -42,10 +50,34 @@ typedef struct win_state {
     size_t tcap;               /* power of two */
     uint32_t *dirty;           /* entries changed since the last emit */
     size_t ndirty, dcap;
+    size_t nranked;            /* top-N: rows of the last emitted ranking */
 } win_state;
+
+/* SESSION windows: per group key, its open sessions. */
+typedef struct ses_hdr {
+    int64_t start, last;       /* first and last event time; window_end = last + gap */
+} ses_hdr;                     /* followed by naggs agg_slot */
+
+typedef struct skey_hdr {
+    uint64_t hash;
+    unsigned char *ses;        /* nses sessions of ses_stride bytes (malloc'd) */
+    uint32_t nses, cap;
+} skey_hdr;                    /* followed by ngroup key values */
+
+typedef struct session_state {
+    unsigned char *keys;       /* nkeys entries of key_stride bytes */
+    size_t nkeys, kcap;
+    uint32_t *table;           /* key index + 1; 0 = empty */
+    size_t tcap;               /* power of two */
+    size_t key_stride, ses_stride;
+    size_t nsessions;
+    sluice_arena *arena;       /* strings of the keys and of MIN/MAX slots */
+    size_t arena_live;         /* arena bytes in use after the last compaction */
+} session_state;
 
 typedef struct query_state {
     const sluice_query_plan *q;
+    session_state *ses;        /* SESSION windows, else NULL */
     size_t stride;             /* bytes per entry */
     win_state **windows;       /* sorted by start */
     size_t nwindows, wcap;
@@ -57,13 +89,17 @@ typedef struct query_state {
     int64_t *starts;           /* HOP window starts scratch */
     size_t max_windows;
     uint64_t rows_emitted;
+    uint32_t *rank_idx;        /* top-N scratch: entry indices, a heap then in rank order */
+    sluice_value *rank_val;    /* top-N scratch: their ORDER BY values */
+    size_t rank_cap;
+    uint64_t late_rows;
 } query_state;
 
 typedef struct partition_state {
     char *topic;               /* NULL for sources without topics */
     int32_t partition;
     int64_t max_ts;            /* SLUICE_TS_MIN until an event time is seen */
-    int64_t last_seen_ms;      /* processing time, monotonic clock */
+    int64_t last_seen_ms;      /* processing time (wall clock ms) of its last record */
 } partition_state;
 
 typedef struct source_state {
@@ -82,9 +118,11 @@ typedef struct source_state {
     int64_t watermark;
     int ended;
     int had_input;             /* records arrived in the current epoch */
+    int proctime;              /* some query of the source has PROCTIME() windows */
     size_t *queries;
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
+    uint64_t input_rows, malformed_rows;
 } source_state;
 
 typedef struct sluice_engine {
@@ -96,7 +134,27 @@ typedef struct sluice_engine {
     int epoch_open;            /* process() or end_batch() ran since the last reset */
     sluice_dead_letter *dlq;
     sluice_transform_stats stats;
+    sluice_engine_clock_fn clock; /* processing time, ms since the epoch */
+    void *clock_ctx;
+    int64_t proc_now;          /* processing time of the rows being processed */
+    int64_t proc_wm;           /* processing time at the end of the last micro-batch:
+                                  PROCTIME() windows ending at or before it are final */
+    int64_t batch_time;        /* processing time of the current micro-batch (idle
+                                  partitions); set_time() or the wall clock */
+    int batch_time_set;
 } sluice_engine;
+
+static int64_t realtime_clock(void *ctx) {
+    (void)ctx;
+    return sluice_clock_realtime_ms();
+}
+
+/* Read the processing-time clock; never goes backwards. */
+static int64_t proc_clock(sluice_engine *en) {
+    int64_t now = en->clock(en->clock_ctx);
+    if (now > en->proc_now) en->proc_now = now;
+    return en->proc_now;
+}
 
 static entry_hdr *entry_at(const query_state *qs, const win_state *w, size_t i) {
     return (entry_hdr *)(w->entries + i * qs->stride);
@@ -228,6 +286,51 @@ static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *k
     return entry_at(qs, w, i);
 }
 
+/* Make room for n more groups in w without growing while they are added
+ * (restore: sizes are known). */
+static int window_reserve(query_state *qs, win_state *w, size_t n) {
+    size_t want = w->nentries + n;
+    if (want > w->cap) {
+        unsigned char *ne = realloc(w->entries, want * qs->stride);
+        if (!ne) return -1;
+        w->entries = ne;
+        w->cap = want;
+    }
+    size_t tcap = w->tcap;
+    while (want * 2 >= tcap) tcap *= 2;
+    if (tcap != w->tcap) {
+        uint32_t *nt = calloc(tcap, sizeof *nt);
+        if (!nt) return -1;
+        for (size_t i = 0; i < w->nentries; i++) {
+            size_t h = entry_at(qs, w, i)->hash & (tcap - 1);
+            while (nt[h]) h = (h + 1) & (tcap - 1);
+            nt[h] = (uint32_t)(i + 1);
+        }
+        free(w->table);
+        w->table = nt;
+        w->tcap = tcap;
+    }
+    return 0;
+}
+
+/* Add a group known to be absent (restore), after window_reserve(): no key
+ * comparisons, only a free slot to find. */
+static entry_hdr *group_add_new(query_state *qs, win_state *w, const sluice_value *keys, uint64_t hash) {
+    size_t i = w->nentries++;
+    entry_hdr *e = entry_at(qs, w, i);
+    memset(e, 0, qs->stride);
+    e->hash = hash;
+    sluice_value *k = entry_keys(e);
+    for (size_t j = 0; j < qs->q->ngroup; j++) {
+        k[j] = keys[j];
+        if (copy_string(w->arena, &k[j]) != 0) return NULL;
+    }
+    size_t mask = w->tcap - 1, h = hash & mask;
+    while (w->table[h]) h = (h + 1) & mask;
+    w->table[h] = (uint32_t)(i + 1);
+    return e;
+}
+
 static int mark_dirty(win_state *w, query_state *qs, entry_hdr *e) {
     if (e->dirty) return 0;
     if (w->ndirty == w->dcap) {
@@ -290,29 +393,76 @@ static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
     return sluice_value_null();
 }
 
+/* Merge slot `from` into `into` (two sessions becoming one): COUNT, SUM
+ * and AVG add up, MIN and MAX compare.  Strings stay where they are. */
+static void agg_merge(const sluice_agg_plan *ag, agg_slot *into, const agg_slot *from) {
+    switch (ag->kind) {
+    case SLUICE_AGG_COUNT_STAR:
+    case SLUICE_AGG_COUNT: break;
+    case SLUICE_AGG_SUM:
+        if (ag->result_type == SLUICE_TYPE_DOUBLE) into->v.u.d += from->v.u.d;
+        else into->v.u.i = (int64_t)((uint64_t)into->v.u.i + (uint64_t)from->v.u.i);
+        break;
+    case SLUICE_AGG_AVG: into->v.u.d += from->v.u.d; break;
+    case SLUICE_AGG_MIN:
+    case SLUICE_AGG_MAX:
+        if (from->n) {
+            int c = into->n ? sluice_value_compare(&from->v, &into->v) : 0;
+            if (!into->n || (ag->kind == SLUICE_AGG_MIN ? c < 0 : c > 0)) into->v = from->v;
+        }
+        break;
+    }
+    into->n += from->n;
+}
+
+/* Fresh aggregate slots: zero, with DOUBLE accumulators at 0.0. */
+static void slots_init(const sluice_query_plan *q, agg_slot *s) {
+    memset(s, 0, q->naggs * sizeof *s);
+    for (size_t j = 0; j < q->naggs; j++)
+        if (q->aggs[j].kind == SLUICE_AGG_AVG ||
+            (q->aggs[j].kind == SLUICE_AGG_SUM && q->aggs[j].result_type == SLUICE_TYPE_DOUBLE))
+            s[j].v.u.d = 0.0;
+}
+
 /* ---------------- emit ---------------- */
 
-static int emit_group(query_state *qs, const win_state *w, entry_hdr *e) {
+/* Fill qs->post for a group: window bounds, keys, aggregate results; rank
+ * NULL. */
+static void fill_post(query_state *qs, int64_t start, int64_t end, const sluice_value *keys, const agg_slot *s) {
     const sluice_query_plan *q = qs->q;
     sluice_value *post = qs->post;
-    post[SLUICE_POST_WINDOW_START] = sluice_value_timestamp(w->start);
-    post[SLUICE_POST_WINDOW_END] = sluice_value_timestamp(w->end);
-    memcpy(post + SLUICE_POST_GROUP0, entry_keys(e), q->ngroup * sizeof(sluice_value));
-    agg_slot *s = entry_aggs(qs, e);
+    post[SLUICE_POST_WINDOW_START] = sluice_value_timestamp(start);
+    post[SLUICE_POST_WINDOW_END] = sluice_value_timestamp(end);
+    post[SLUICE_POST_RANK] = sluice_value_null();
+    memcpy(post + SLUICE_POST_GROUP0, keys, q->ngroup * sizeof(sluice_value));
     for (size_t j = 0; j < q->naggs; j++) post[SLUICE_POST_GROUP0 + q->ngroup + j] = agg_result(&q->aggs[j], &s[j]);
+}
+
+/* HAVING over qs->post (true without HAVING). */
+static int having_ok(query_state *qs) {
+    if (!qs->q->having) return 1;
+    sluice_value h = sluice_expr_eval(qs->q->having, qs->post, qs->out.arena);
+    return sluice_value_is_true(&h);
+}
+
+/* Evaluate the outputs over qs->post into a new output row. */
+static int emit_post(query_state *qs) {
+    const sluice_query_plan *q = qs->q;
     sluice_arena *arena = qs->out.arena;
-    if (q->having) {
-        sluice_value h = sluice_expr_eval(q->having, post, arena);
-        if (!sluice_value_is_true(&h)) return 0;
-    }
     sluice_value *row = sluice_row_batch_append(&qs->out);
     if (!row) return -1;
     for (size_t j = 0; j < q->schema.ncolumns; j++) {
-        row[j] = sluice_expr_eval(q->outputs[j], post, arena);
+        row[j] = sluice_expr_eval(q->outputs[j], qs->post, arena);
         if (copy_string(arena, &row[j]) != 0) return -1;
     }
     qs->rows_emitted++;
     return 0;
+}
+
+static int emit_group(query_state *qs, const win_state *w, entry_hdr *e) {
+    fill_post(qs, w->start, w->end, entry_keys(e), entry_aggs(qs, e));
+    if (!having_ok(qs)) return 0;
+    return emit_post(qs);
 }
 
 static int emit_window_all(query_state *qs, win_state *w) {
@@ -336,6 +486,138 @@ static void clear_dirty(query_state *qs, win_state *w) {
     w->ndirty = 0;
 }
 
+/* ---------------- top-N ---------------- */
+
+/* 1 when group ia (ORDER BY value va) ranks before group ib: by the value,
+ * DESC or ASC, NULL lowest (Spark's and Flink's default null ordering),
+ * then by the group keys ascending in GROUP BY order (spec/sql.md: ties
+ * broken by the group key's order). */
+static int topn_before(const query_state *qs, const win_state *w, const sluice_value *va, uint32_t ia,
+                       const sluice_value *vb, uint32_t ib) {
+    int c = sluice_value_compare(va, vb);
+    if (qs->q->order_desc) c = -c;
+    if (c) return c < 0;
+    const sluice_value *ka = entry_keys(entry_at(qs, w, ia)), *kb = entry_keys(entry_at(qs, w, ib));
+    for (size_t g = 0; g < qs->q->ngroup; g++)
+        if ((c = sluice_value_compare(&ka[g], &kb[g])) != 0) return c < 0;
+    return ia < ib;
+}
+
+/* Restore the heap below position i of the first n scratch entries: the
+ * root is the group ranked last, so that a better one can replace it. */
+static void topn_sift_down(query_state *qs, const win_state *w, size_t i, size_t n) {
+    uint32_t *idx = qs->rank_idx;
+    sluice_value *val = qs->rank_val;
+    for (;;) {
+        size_t worst = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && topn_before(qs, w, &val[worst], idx[worst], &val[l], idx[l])) worst = l;
+        if (r < n && topn_before(qs, w, &val[worst], idx[worst], &val[r], idx[r])) worst = r;
+        if (worst == i) return;
+        uint32_t ti = idx[i];
+        idx[i] = idx[worst];
+        idx[worst] = ti;
+        sluice_value tv = val[i];
+        val[i] = val[worst];
+        val[worst] = tv;
+        i = worst;
+    }
+}
+
+/* Rank the groups of w that pass HAVING: qs->rank_idx[0 .. *n) gets the
+ * entry indices of the best `limit` of them in rank order.  O(groups x
+ * log limit).  -1 on OOM. */
+static int topn_rank(query_state *qs, win_state *w, size_t *n_out) {
+    const sluice_query_plan *q = qs->q;
+    size_t cap = w->nentries < (uint64_t)q->limit ? w->nentries : (size_t)q->limit;
+    if (cap > qs->rank_cap) {
+        uint32_t *ni = realloc(qs->rank_idx, cap * sizeof *ni);
+        if (!ni) return -1;
+        qs->rank_idx = ni;
+        sluice_value *nv = realloc(qs->rank_val, cap * sizeof *nv);
+        if (!nv) return -1;
+        qs->rank_val = nv;
+        qs->rank_cap = cap;
+    }
+    uint32_t *idx = qs->rank_idx;
+    sluice_value *val = qs->rank_val;
+    size_t n = 0;
+    for (size_t i = 0; i < w->nentries; i++) {
+        entry_hdr *e = entry_at(qs, w, i);
+        agg_slot *s = entry_aggs(qs, e);
+        if (q->having) {
+            fill_post(qs, w->start, w->end, entry_keys(e), s);
+            if (!having_ok(qs)) continue;
+        }
+        sluice_value v = agg_result(&q->aggs[q->order_agg], &s[q->order_agg]);
+        if (n < cap) {
+            /* sift up */
+            size_t j = n++;
+            while (j > 0 && topn_before(qs, w, &val[(j - 1) / 2], idx[(j - 1) / 2], &v, (uint32_t)i)) {
+                idx[j] = idx[(j - 1) / 2];
+                val[j] = val[(j - 1) / 2];
+                j = (j - 1) / 2;
+            }
+            idx[j] = (uint32_t)i;
+            val[j] = v;
+        } else if (n && topn_before(qs, w, &v, (uint32_t)i, &val[0], idx[0])) {
+            idx[0] = (uint32_t)i;
+            val[0] = v;
+            topn_sift_down(qs, w, 0, n);
+        }
+    }
+    /* heap sort: the worst goes to the end, the best ends at 0 */
+    for (size_t m = n; m > 1; m--) {
+        uint32_t ti = idx[0];
+        idx[0] = idx[m - 1];
+        idx[m - 1] = ti;
+        sluice_value tv = val[0];
+        val[0] = val[m - 1];
+        val[m - 1] = tv;
+        topn_sift_down(qs, w, 0, m - 1);
+    }
+    *n_out = n;
+    return 0;
+}
+
+/* Emit the n ranked groups of qs->rank_idx with their rank. */
+static int topn_emit_ranked(query_state *qs, win_state *w, size_t n) {
+    for (size_t r = 0; r < n; r++) {
+        entry_hdr *e = entry_at(qs, w, qs->rank_idx[r]);
+        fill_post(qs, w->start, w->end, entry_keys(e), entry_aggs(qs, e));
+        qs->post[SLUICE_POST_RANK] = sluice_value_bigint((int64_t)r + 1);
+        if (emit_post(qs) != 0) return -1;
+    }
+    return 0;
+}
+
+/* APPEND (a finalized window) and COMPLETE: the window's top n. */
+static int topn_emit_window(query_state *qs, win_state *w) {
+    size_t n;
+    if (topn_rank(qs, w, &n) != 0) return -1;
+    return topn_emit_ranked(qs, w, n);
+}
+
+/* UPDATE: when a group of w changed in this batch, rank again, and re-emit
+ * the window's top n if the ranking differs from the one emitted last (a
+ * ranked group changed, moved, entered or left).  The rows replace the
+ * previous ranking in a sink that upserts by (window_start, window_end,
+ * rank), the default PRIMARY KEY when rank is selected. */
+static int topn_emit_update(query_state *qs, win_state *w) {
+    if (!w->ndirty) return 0;
+    size_t n;
+    if (topn_rank(qs, w, &n) != 0) return -1;
+    int changed = n != w->nranked;
+    for (size_t r = 0; r < n; r++) {
+        const entry_hdr *e = entry_at(qs, w, qs->rank_idx[r]);
+        if (e->dirty || e->rank != r + 1) changed = 1;
+    }
+    for (size_t i = 0; i < w->nentries; i++) entry_at(qs, w, i)->rank = 0;
+    for (size_t r = 0; r < n; r++) entry_at(qs, w, qs->rank_idx[r])->rank = (uint32_t)(r + 1);
+    w->nranked = n;
+    clear_dirty(qs, w);
+    return changed ? topn_emit_ranked(qs, w, n) : 0;
+}
+
 /* Drop the windows whose end the watermark has reached (never the single
  * state of a non-windowed aggregate). */
 static void finalize_windows(query_state *qs, int64_t wm) {
@@ -349,21 +631,223 @@ static void finalize_windows(query_state *qs, int64_t wm) {
     qs->last = 0;
 }
 
+/* ---------------- session windows ---------------- */
+/*
+ * SESSION(ts, INTERVAL gap), after Flink's session windows (a merging
+ * window assigner).  Per group key, a session is a maximal run of rows
+ * whose consecutive times are less than `gap` apart: window_start = its
+ * first time, window_end = its last time + gap.  A row at t is a window
+ * [t, t+gap) of its own, merged with each open session of its key that it
+ * overlaps — at most two, when it bridges the gap between them — so rows
+ * out of order extend a session backwards or merge two (their aggregate
+ * slots merge: COUNT, SUM, AVG add, MIN, MAX compare).  Windows are
+ * half-open as everywhere in spec/sql.md: a row exactly `gap` after the
+ * last one starts a new session (Flink's TimeWindow.intersects would also
+ * merge windows that only touch).
+ *
+ * A session is final once the watermark reaches its window_end (the spec's
+ * "plus the session gap"); it is emitted then and its state freed.  Only
+ * EMIT APPEND is planned: a session's key (window_start) changes as it
+ * grows, so an updated row could not replace the row emitted before.
+ *
+ * Late rows, as Flink's WindowOperator judges merging windows (the merged
+ * window is late when its end is at or before the watermark): a row at t is
+ * late when t + gap <= watermark (as the batch began) and no open session of
+ * its key lies within gap of t.  A row that joins an open session is never
+ * late, since the merged session ends at or after that session's end, which
+ * is past the watermark.  A row near a session already final but with
+ * t + gap > watermark starts a new session: the final one's state is gone,
+ * as in Flink.
+ *
+ * State: one open-addressing table keyed by group key; each key holds a
+ * small array of its open sessions (malloc'd per key, not per row).  Keys
+ * without sessions are dropped when sessions are finalized; the strings
+ * (keys, MIN/MAX values) live in one arena per query, compacted when it
+ * holds more than twice the live bytes, so state stays bounded by the open
+ * sessions.
+ */
+
+static skey_hdr *skey_at(const session_state *ss, size_t i) {
+    return (skey_hdr *)(ss->keys + i * ss->key_stride);
+}
+static sluice_value *skey_values(skey_hdr *k) {
+    return (sluice_value *)(k + 1);
+}
+static ses_hdr *ses_at(const session_state *ss, const skey_hdr *k, size_t j) {
+    return (ses_hdr *)(k->ses + j * ss->ses_stride);
+}
+static agg_slot *ses_aggs(ses_hdr *h) {
+    return (agg_slot *)(h + 1);
+}
+
+static void session_state_free(session_state *ss) {
+    if (!ss) return;
+    for (size_t i = 0; i < ss->nkeys; i++) free(skey_at(ss, i)->ses);
+    free(ss->keys);
+    free(ss->table);
+    sluice_arena_destroy(ss->arena);
+    free(ss);
+}
+
+static session_state *session_state_new(const sluice_query_plan *q) {
+    session_state *ss = calloc(1, sizeof *ss);
+    if (!ss) return NULL;
+    ss->key_stride = sizeof(skey_hdr) + q->ngroup * sizeof(sluice_value);
+    ss->ses_stride = sizeof(ses_hdr) + q->naggs * sizeof(agg_slot);
+    ss->tcap = 16;
+    ss->table = calloc(ss->tcap, sizeof *ss->table);
+    ss->arena = sluice_arena_new(16 * 1024);
+    if (!ss->table || !ss->arena) {
+        session_state_free(ss);
+        return NULL;
+    }
+    return ss;
+}
+
+/* Rebuild the key table with tcap slots (a power of two > 2 x nkeys). */
+static int skey_rehash(session_state *ss, size_t tcap) {
+    uint32_t *nt = calloc(tcap, sizeof *nt);
+    if (!nt) return -1;
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        size_t h = skey_at(ss, i)->hash & (tcap - 1);
+        while (nt[h]) h = (h + 1) & (tcap - 1);
+        nt[h] = (uint32_t)(i + 1);
+    }
+    free(ss->table);
+    ss->table = nt;
+    ss->tcap = tcap;
+    return 0;
+}
+
+/* Index of the key `keys` (hash), or -1. */
+static long skey_find(const session_state *ss, size_t ngroup, const sluice_value *keys, uint64_t hash) {
+    size_t mask = ss->tcap - 1;
+    for (size_t h = hash & mask; ss->table[h]; h = (h + 1) & mask) {
+        size_t idx = ss->table[h] - 1;
+        skey_hdr *k = skey_at(ss, idx);
+        if (k->hash != hash) continue;
+        const sluice_value *kv = skey_values(k);
+        size_t i;
+        for (i = 0; i < ngroup; i++)
+            if (!sluice_value_equal(&kv[i], &keys[i])) break;
+        if (i == ngroup) return (long)idx;
+    }
+    return -1;
+}
+
+/* Add the key `keys` (not present); its index, or -1 on OOM. */
+static long skey_add(session_state *ss, size_t ngroup, const sluice_value *keys, uint64_t hash) {
+    if (ss->nkeys >= UINT32_MAX - 1) return -1;
+    if (ss->nkeys == ss->kcap) {
+        size_t nc = ss->kcap ? ss->kcap * 2 : 16;
+        unsigned char *nk = realloc(ss->keys, nc * ss->key_stride);
+        if (!nk) return -1;
+        ss->keys = nk;
+        ss->kcap = nc;
+    }
+    size_t i = ss->nkeys;
+    skey_hdr *k = skey_at(ss, i);
+    memset(k, 0, ss->key_stride);
+    k->hash = hash;
+    sluice_value *kv = skey_values(k);
+    for (size_t j = 0; j < ngroup; j++) {
+        kv[j] = keys[j];
+        if (copy_string(ss->arena, &kv[j]) != 0) return -1;
+    }
+    ss->nkeys++;
+    if (ss->nkeys * 2 > ss->tcap) {
+        if (skey_rehash(ss, ss->tcap * 2) != 0) return -1;
+    } else {
+        size_t mask = ss->tcap - 1, h = hash & mask;
+        while (ss->table[h]) h = (h + 1) & mask;
+        ss->table[h] = (uint32_t)(i + 1);
+    }
+    return (long)i;
+}
+
+/* Copy every live string into a fresh arena and drop the old one, once the
+ * arena holds more than twice the bytes live at the last compaction. */
+static int session_compact_strings(const sluice_query_plan *q, session_state *ss) {
+    if (sluice_arena_used(ss->arena) <= 2 * ss->arena_live + 64 * 1024) return 0;
+    sluice_arena *na = sluice_arena_new(16 * 1024);
+    if (!na) return -1;
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        skey_hdr *k = skey_at(ss, i);
+        sluice_value *kv = skey_values(k);
+        for (size_t g = 0; g < q->ngroup; g++)
+            if (copy_string(na, &kv[g]) != 0) goto fail;
+        for (size_t j = 0; j < k->nses; j++) {
+            agg_slot *a = ses_aggs(ses_at(ss, k, j));
+            for (size_t m = 0; m < q->naggs; m++)
+                if ((q->aggs[m].kind == SLUICE_AGG_MIN || q->aggs[m].kind == SLUICE_AGG_MAX) && a[m].n &&
+                    copy_string(na, &a[m].v) != 0)
+                    goto fail;
+        }
+    }
+    sluice_arena_destroy(ss->arena);
+    ss->arena = na;
+    ss->arena_live = sluice_arena_used(na);
+    return 0;
+fail:
+    /* the old strings are still in place: keep them */
+    sluice_arena_destroy(na);
+    return -1;
+}
+
+/* Emit and free the sessions whose window_end the watermark has reached;
+ * drop the keys left without sessions. */
+static int session_finalize(query_state *qs, int64_t wm) {
+    const sluice_query_plan *q = qs->q;
+    session_state *ss = qs->ses;
+    size_t kept = 0;
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        skey_hdr *k = skey_at(ss, i);
+        for (size_t j = 0; j < k->nses;) {
+            ses_hdr *h = ses_at(ss, k, j);
+            int64_t end = h->last + q->gap_ms;
+            if (end > wm) {
+                j++;
+                continue;
+            }
+            fill_post(qs, h->start, end, skey_values(k), ses_aggs(h));
+            if (having_ok(qs) && emit_post(qs) != 0) return -1;
+            if (j + 1 < k->nses) memcpy(h, ses_at(ss, k, k->nses - 1), ss->ses_stride);
+            k->nses--;
+            ss->nsessions--;
+        }
+        if (!k->nses) {
+            free(k->ses);
+            continue;
+        }
+        if (kept != i) memcpy(skey_at(ss, kept), k, ss->key_stride);
+        kept++;
+    }
+    if (kept == ss->nkeys) return 0;
+    ss->nkeys = kept;
+    size_t tcap = 16;
+    while (tcap < 2 * kept + 2) tcap *= 2;
+    if (skey_rehash(ss, tcap) != 0) return -1;
+    return session_compact_strings(q, ss);
+}
+
 static int query_emit(query_state *qs, int64_t wm, int had_input) {
     const sluice_query_plan *q = qs->q;
     if (!q->aggregate) return 0; /* stateless rows were emitted in process() */
+    if (qs->ses) return session_finalize(qs, wm); /* EMIT APPEND only (planner) */
     switch (q->emit) {
     case SLUICE_EMIT_APPEND:
         for (size_t i = 0; i < qs->nwindows && qs->windows[i]->end <= wm; i++) {
             clear_dirty(qs, qs->windows[i]);
-            if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
+            if ((q->topn ? topn_emit_window(qs, qs->windows[i]) : emit_window_all(qs, qs->windows[i])) != 0)
+                return -1;
         }
         for (size_t i = 0; i < qs->nwindows; i++) clear_dirty(qs, qs->windows[i]);
         finalize_windows(qs, wm);
         break;
     case SLUICE_EMIT_UPDATE:
         for (size_t i = 0; i < qs->nwindows; i++)
-            if (emit_window_dirty(qs, qs->windows[i]) != 0) return -1;
+            if ((q->topn ? topn_emit_update(qs, qs->windows[i]) : emit_window_dirty(qs, qs->windows[i])) != 0)
+                return -1;
         finalize_windows(qs, wm);
         break;
     case SLUICE_EMIT_COMPLETE:
@@ -373,7 +857,8 @@ static int query_emit(query_state *qs, int64_t wm, int had_input) {
         if (!had_input) break;
         for (size_t i = 0; i < qs->nwindows; i++) {
             clear_dirty(qs, qs->windows[i]);
-            if (emit_window_all(qs, qs->windows[i]) != 0) return -1;
+            if ((q->topn ? topn_emit_window(qs, qs->windows[i]) : emit_window_all(qs, qs->windows[i])) != 0)
+                return -1;
         }
         break;
     default: break;
@@ -399,6 +884,7 @@ static void begin_epoch(sluice_engine *en) {
     sluice_arena_reset(en->batch_arena);
     for (size_t i = 0; i < en->plan->nqueries; i++) sluice_row_batch_clear(&en->queries[i].out);
     for (size_t i = 0; i < en->plan->nsources; i++) en->sources[i].had_input = 0;
+    if (!en->batch_time_set) en->batch_time = sluice_clock_realtime_ms();
     en->epoch_open = 1;
 }
 
@@ -407,7 +893,7 @@ static int same_topic(const char *a, const char *b) {
 }
 
 /* The state of input partition (topic, p), created on first sight. */
-static partition_state *partition_get(source_state *ss, const char *topic, int32_t p) {
+static partition_state *partition_get(source_state *ss, const char *topic, int32_t p, int64_t now) {
     for (size_t i = 0; i < ss->nparts; i++)
         if (ss->parts[i].partition == p && same_topic(ss->parts[i].topic, topic)) return &ss->parts[i];
     if (ss->nparts == ss->pcap) {
@@ -423,7 +909,7 @@ static partition_state *partition_get(source_state *ss, const char *topic, int32
     ps->topic = t;
     ps->partition = p;
     ps->max_ts = SLUICE_TS_MIN;
-    ps->last_seen_ms = sluice_clock_monotonic_ms();
+    ps->last_seen_ms = now;
     return ps;
 }
 
@@ -450,7 +936,7 @@ static sluice_err_t run_stateless(sluice_engine *en, query_state *qs, source_sta
 static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_state *ss) {
     const sluice_query_plan *q = qs->q;
     size_t nc = ss->sp->schema.ncolumns;
-    int64_t wm = ss->watermark;
+    int64_t wm = q->proctime ? en->proc_wm : ss->watermark; /* as the batch began */
     int64_t single = 0;
     for (size_t r = 0; r < ss->nrows; r++) {
         const sluice_value *row = ss->rows + r * nc;
@@ -461,17 +947,25 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
         size_t nwin = 1;
         const int64_t *starts = &single;
         if (q->window != SLUICE_WINDOW_NONE) {
-            const sluice_value *ts = &row[q->ts_column];
-            if (ts->type == SLUICE_TYPE_NULL) {
-                en->stats.late_rows++;
-                dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
-                continue;
+            int64_t t;
+            if (q->proctime) {
+                t = en->proc_now;
+            } else {
+                const sluice_value *ts = &row[q->ts_column];
+                if (ts->type == SLUICE_TYPE_NULL) {
+                    en->stats.late_rows++;
+                    qs->late_rows++;
+                    dead_letter(en, ss, ss->recs[r], q->name,
+                                "null event time: the row has no value for the window column");
+                    continue;
+                }
+                t = ts->u.i;
             }
             if (q->window == SLUICE_WINDOW_TUMBLE) {
-                qs->starts[0] = sluice_window_tumble_start(ts->u.i, q->size_ms);
+                qs->starts[0] = sluice_window_tumble_start(t, q->size_ms);
                 nwin = 1;
             } else {
-                nwin = sluice_window_hop_starts(ts->u.i, q->slide_ms, q->size_ms, qs->starts, qs->max_windows);
+                nwin = sluice_window_hop_starts(t, q->slide_ms, q->size_ms, qs->starts, qs->max_windows);
             }
             starts = qs->starts;
         }
@@ -497,7 +991,95 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
         }
         if (!added) {
             en->stats.late_rows++;
+            qs->late_rows++;
             dead_letter(en, ss, ss->recs[r], q->name, "late");
+        }
+    }
+    return SLUICE_OK;
+}
+
+/* SESSION windows (see "session windows" above): add each row to the open
+ * session of its key it falls in, merging sessions it bridges. */
+static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state *ss) {
+    const sluice_query_plan *q = qs->q;
+    session_state *st = qs->ses;
+    size_t nc = ss->sp->schema.ncolumns;
+    int64_t wm = q->proctime ? en->proc_wm : ss->watermark; /* as the batch began */
+    int64_t gap = q->gap_ms;
+    for (size_t r = 0; r < ss->nrows; r++) {
+        const sluice_value *row = ss->rows + r * nc;
+        if (q->where) {
+            sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
+            if (!sluice_value_is_true(&c)) continue;
+        }
+        int64_t t;
+        if (q->proctime) {
+            t = en->proc_now;
+        } else {
+            const sluice_value *ts = &row[q->ts_column];
+            if (ts->type == SLUICE_TYPE_NULL) {
+                en->stats.late_rows++;
+                qs->late_rows++;
+                dead_letter(en, ss, ss->recs[r], q->name, "null event time: the row has no value for the window column");
+                continue;
+            }
+            t = ts->u.i;
+        }
+        uint64_t hash = 0x51ed270b27eb0bULL;
+        for (size_t k = 0; k < q->ngroup; k++) {
+            qs->keys[k] = sluice_expr_eval(q->group[k], row, en->batch_arena);
+            hash = sluice_value_hash(&qs->keys[k], hash);
+        }
+        long ki = skey_find(st, q->ngroup, qs->keys, hash);
+        /* the open sessions [start, last + gap) that [t, t + gap) overlaps */
+        size_t hit[2], nhit = 0;
+        if (ki >= 0) {
+            skey_hdr *k = skey_at(st, (size_t)ki);
+            for (size_t j = 0; j < k->nses && nhit < 2; j++) {
+                const ses_hdr *h = ses_at(st, k, j);
+                if (t < h->last + gap && h->start < t + gap) hit[nhit++] = j;
+            }
+        }
+        if (!nhit && t + gap <= wm) {
+            en->stats.late_rows++;
+            qs->late_rows++;
+            dead_letter(en, ss, ss->recs[r], q->name, "late");
+            continue;
+        }
+        if (ki < 0 && (ki = skey_add(st, q->ngroup, qs->keys, hash)) < 0) return SLUICE_ERR_NOMEM;
+        skey_hdr *k = skey_at(st, (size_t)ki);
+        ses_hdr *h;
+        if (!nhit) {
+            if (k->nses == k->cap) {
+                uint32_t ncap = k->cap ? k->cap * 2 : 2;
+                unsigned char *n = realloc(k->ses, ncap * st->ses_stride);
+                if (!n) return SLUICE_ERR_NOMEM;
+                k->ses = n;
+                k->cap = ncap;
+            }
+            h = ses_at(st, k, k->nses++);
+            h->start = h->last = t;
+            slots_init(q, ses_aggs(h));
+            st->nsessions++;
+        } else {
+            h = ses_at(st, k, hit[0]);
+            if (t < h->start) h->start = t;
+            if (t > h->last) h->last = t;
+            if (nhit == 2) {
+                /* the row bridges two sessions: merge the second into the first */
+                ses_hdr *o = ses_at(st, k, hit[1]);
+                if (o->start < h->start) h->start = o->start;
+                if (o->last > h->last) h->last = o->last;
+                for (size_t m = 0; m < q->naggs; m++) agg_merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m]);
+                if (hit[1] + 1 < k->nses) memcpy(o, ses_at(st, k, k->nses - 1), st->ses_stride);
+                k->nses--;
+                st->nsessions--;
+            }
+        }
+        agg_slot *s = ses_aggs(h);
+        for (size_t m = 0; m < q->naggs; m++) {
+            sluice_value a = q->aggs[m].arg ? sluice_expr_eval(q->aggs[m].arg, row, en->batch_arena) : sluice_value_null();
+            if (agg_update(&q->aggs[m], &s[m], &a, st->arena) != 0) return SLUICE_ERR_NOMEM;
         }
     }
     return SLUICE_OK;
@@ -524,14 +1106,15 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
         ss->rows_cap = cap;
     }
     ss->nrows = 0;
-    int64_t now = sluice_clock_monotonic_ms();
+    int64_t now = en->batch_time;
     partition_state *ps = NULL;
     char reason[512];
     for (size_t r = 0; r < in->count; r++) {
         const sluice_record *rec = &in->records[r];
         en->stats.input_rows++;
+        ss->input_rows++;
         if (!ps || ps->partition != rec->partition || !same_topic(ps->topic, rec->topic)) {
-            if (!(ps = partition_get(ss, rec->topic, rec->partition)))
+            if (!(ps = partition_get(ss, rec->topic, rec->partition, now)))
                 return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory");
         }
         ps->last_seen_ms = now;
@@ -541,6 +1124,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
             if (sluice_decoder_decode(ss->dec, rec->value, rec->value_len, ss->decoded, en->batch_arena, reason,
                                       sizeof reason) != SLUICE_OK) {
                 en->stats.malformed_rows++;
+                ss->malformed_rows++;
                 dead_letter(en, ss, rec, NULL, reason[0] ? reason : "malformed record");
                 continue;
             }
@@ -569,9 +1153,12 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     }
     if (in->end_of_input) ss->ended = 1;
     if (in->count) ss->had_input = 1;
+    if (ss->proctime && ss->nrows) proc_clock(en);
     for (size_t k = 0; k < ss->nqueries; k++) {
         query_state *qs = &en->queries[ss->queries[k]];
-        sluice_err_t err = qs->q->aggregate ? run_aggregate(en, qs, ss) : run_stateless(en, qs, ss);
+        sluice_err_t err = qs->ses ? run_session(en, qs, ss)
+                           : qs->q->aggregate ? run_aggregate(en, qs, ss)
+                                              : run_stateless(en, qs, ss);
         if (err) return sluice_seterr(errstr, errstr_size, err, "sink %s: %s", qs->q->name, sluice_err2str(err));
     }
     return SLUICE_OK;
@@ -604,25 +1191,307 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: %zu sinks, plan has %zu", nsinks,
                              en->plan->nqueries);
     begin_epoch(en);
-    int64_t now = sluice_clock_monotonic_ms();
+    int64_t now = en->batch_time;
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
+    for (size_t i = 0; i < en->plan->nsources; i++)
+        if (en->sources[i].proctime) {
+            en->proc_wm = proc_clock(en);
+            break;
+        }
     for (size_t k = 0; k < en->plan->nqueries; k++) {
         query_state *qs = &en->queries[k];
         const source_state *ss = &en->sources[qs->q->source];
-        if (query_emit(qs, ss->watermark, ss->had_input) != 0)
+        int64_t wm = qs->q->proctime ? (ss->ended ? SLUICE_TS_MAX : en->proc_wm) : ss->watermark;
+        if (query_emit(qs, wm, ss->had_input) != 0)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s: out of memory", qs->q->name);
         out[k] = &qs->out;
     }
     en->epoch_open = 0;
+    en->batch_time_set = 0;
     return SLUICE_OK;
+}
+
+static void engine_set_time(sluice_transform *t, int64_t now_ms) {
+    sluice_engine *en = (sluice_engine *)t;
+    en->batch_time = now_ms;
+    en->batch_time_set = 1;
+}
+
+/* ---------------- snapshots (checkpointing) ----------------
+ *
+ * Taken between micro-batches, when no emit is pending (dirty lists are
+ * empty).  Layout (state/codec.h encoding), version 1:
+ *   u32 version
+ *   per source: i64 watermark, u8 ended, u32 npartitions,
+ *               per partition: str topic, u32 partition, i64 max_ts, i64 last_seen_ms
+ *   per query:  i64 late_rows, u8 kind (0 windows, 1 sessions)
+ *     windows:  u32 nwindows; per window: i64 start, u32 nranked, u32 ngroups;
+ *               per group: u32 rank, ngroup values, naggs slots
+ *     sessions: u32 nkeys; per key: ngroup values, u32 nsessions;
+ *               per session: i64 start, i64 last, naggs slots
+ *   i64 proc_wm, i64 proc_now
+ * A slot is u8 type, then the value's bytes for VARCHAR, else the 8 raw
+ * bytes of its payload (accumulators keep their payload under the NULL tag),
+ * then i64 n.
+ */
+
+#define SNAPSHOT_VERSION 1
+
+static void enc_slot(sluice_enc *e, const agg_slot *s) {
+    if (s->v.type == SLUICE_TYPE_VARCHAR) {
+        sluice_enc_value(e, &s->v);
+    } else {
+        sluice_enc_u8(e, s->v.type);
+        sluice_enc_i64(e, s->v.u.i);
+    }
+    sluice_enc_i64(e, s->n);
+}
+
+static int dec_slot(sluice_dec *d, agg_slot *s, sluice_arena *arena) {
+    size_t save = d->pos;
+    uint8_t t = sluice_dec_u8(d);
+    if (t == SLUICE_TYPE_VARCHAR) {
+        d->pos = save;
+        s->v = sluice_dec_value(d, arena);
+    } else {
+        if (t > SLUICE_TYPE_INTERVAL) d->bad = 1;
+        s->v.type = t;
+        s->v.len = 0;
+        s->v.u.i = sluice_dec_i64(d);
+    }
+    s->n = sluice_dec_i64(d);
+    return d->bad ? -1 : 0;
+}
+
+static uint64_t keys_hash(const sluice_value *keys, size_t n) {
+    uint64_t hash = 0x51ed270b27eb0bULL;
+    for (size_t k = 0; k < n; k++) hash = sluice_value_hash(&keys[k], hash);
+    return hash;
+}
+
+static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size) {
+    sluice_engine *en = (sluice_engine *)t;
+    sluice_enc e = {0};
+    sluice_enc_u32(&e, SNAPSHOT_VERSION);
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        const source_state *ss = &en->sources[i];
+        sluice_enc_i64(&e, ss->watermark);
+        sluice_enc_u8(&e, (uint8_t)ss->ended);
+        sluice_enc_u32(&e, (uint32_t)ss->nparts);
+        for (size_t p = 0; p < ss->nparts; p++) {
+            sluice_enc_str(&e, ss->parts[p].topic);
+            sluice_enc_u32(&e, (uint32_t)ss->parts[p].partition);
+            sluice_enc_i64(&e, ss->parts[p].max_ts);
+            sluice_enc_i64(&e, ss->parts[p].last_seen_ms);
+        }
+    }
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
+        const query_state *qs = &en->queries[k];
+        const sluice_query_plan *q = qs->q;
+        sluice_enc_i64(&e, (int64_t)qs->late_rows);
+        sluice_enc_u8(&e, qs->ses ? 1 : 0);
+        if (qs->ses) {
+            const session_state *st = qs->ses;
+            sluice_enc_u32(&e, (uint32_t)st->nkeys);
+            for (size_t i = 0; i < st->nkeys; i++) {
+                skey_hdr *kh = skey_at(st, i);
+                const sluice_value *kv = skey_values(kh);
+                for (size_t g = 0; g < q->ngroup; g++) sluice_enc_value(&e, &kv[g]);
+                sluice_enc_u32(&e, kh->nses);
+                for (size_t j = 0; j < kh->nses; j++) {
+                    ses_hdr *h = ses_at(st, kh, j);
+                    sluice_enc_i64(&e, h->start);
+                    sluice_enc_i64(&e, h->last);
+                    const agg_slot *a = ses_aggs(h);
+                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &a[m]);
+                }
+            }
+        } else {
+            sluice_enc_u32(&e, (uint32_t)qs->nwindows);
+            for (size_t w = 0; w < qs->nwindows; w++) {
+                const win_state *ws = qs->windows[w];
+                sluice_enc_i64(&e, ws->start);
+                sluice_enc_u32(&e, (uint32_t)ws->nranked);
+                sluice_enc_u32(&e, (uint32_t)ws->nentries);
+                for (size_t i = 0; i < ws->nentries; i++) {
+                    entry_hdr *eh = entry_at(qs, ws, i);
+                    sluice_enc_u32(&e, eh->rank);
+                    const sluice_value *kv = entry_keys(eh);
+                    for (size_t g = 0; g < q->ngroup; g++) sluice_enc_value(&e, &kv[g]);
+                    const agg_slot *a = entry_aggs(qs, eh);
+                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &a[m]);
+                }
+            }
+        }
+    }
+    sluice_enc_i64(&e, en->proc_wm);
+    sluice_enc_i64(&e, en->proc_now);
+    if (e.oom) {
+        free(e.data);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory for a snapshot");
+    }
+    *buf = e.data;
+    *len = e.len;
+    return SLUICE_OK;
+}
+
+static void clear_query_state(query_state *qs) {
+    for (size_t w = 0; w < qs->nwindows; w++) window_free(qs->windows[w]);
+    qs->nwindows = 0;
+    qs->last = 0;
+    if (qs->ses) {
+        session_state *fresh = session_state_new(qs->q);
+        if (fresh) {
+            session_state_free(qs->ses);
+            qs->ses = fresh;
+        }
+    }
+}
+
+static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t len, char *errstr,
+                                   size_t errstr_size) {
+    sluice_engine *en = (sluice_engine *)t;
+    sluice_dec d;
+    sluice_dec_init(&d, buf, len);
+    sluice_arena *tmp = sluice_arena_new(0);
+    sluice_value *keys = NULL;
+    agg_slot *slots = NULL;
+    if (!tmp) return SLUICE_ERR_NOMEM;
+    if (sluice_dec_u32(&d) != SNAPSHOT_VERSION) d.bad = 1;
+    for (size_t i = 0; i < en->plan->nsources && !d.bad; i++) {
+        source_state *ss = &en->sources[i];
+        for (size_t p = 0; p < ss->nparts; p++) free(ss->parts[p].topic);
+        ss->nparts = 0;
+        ss->watermark = sluice_dec_i64(&d);
+        ss->ended = sluice_dec_u8(&d) != 0;
+        uint32_t np = sluice_dec_u32(&d);
+        for (uint32_t p = 0; p < np && !d.bad; p++) {
+            const char *topic = sluice_dec_str(&d, tmp);
+            int32_t part = (int32_t)sluice_dec_u32(&d);
+            int64_t max_ts = sluice_dec_i64(&d);
+            int64_t seen = sluice_dec_i64(&d);
+            if (d.bad) break;
+            partition_state *ps = partition_get(ss, topic, part, seen);
+            if (!ps) goto oom;
+            ps->max_ts = max_ts;
+            ps->last_seen_ms = seen;
+        }
+    }
+    for (size_t k = 0; k < en->plan->nqueries && !d.bad; k++) {
+        query_state *qs = &en->queries[k];
+        const sluice_query_plan *q = qs->q;
+        clear_query_state(qs);
+        free(keys);
+        free(slots);
+        keys = calloc(q->ngroup + 1, sizeof *keys);
+        slots = calloc(q->naggs + 1, sizeof *slots);
+        if (!keys || !slots) goto oom;
+        qs->late_rows = (uint64_t)sluice_dec_i64(&d);
+        uint8_t kind = sluice_dec_u8(&d);
+        if (kind != (qs->ses ? 1 : 0)) d.bad = 1;
+        if (qs->ses) {
+            session_state *st = qs->ses;
+            uint32_t nk = sluice_dec_u32(&d);
+            for (uint32_t i = 0; i < nk && !d.bad; i++) {
+                for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
+                uint32_t ns = sluice_dec_u32(&d);
+                if (d.bad || ns > len) break;
+                long idx = skey_add(st, q->ngroup, keys, keys_hash(keys, q->ngroup));
+                if (idx < 0) goto oom;
+                skey_hdr *kh = skey_at(st, (size_t)idx);
+                if (ns) {
+                    kh->ses = calloc(ns, st->ses_stride);
+                    if (!kh->ses) goto oom;
+                    kh->cap = ns;
+                }
+                for (uint32_t j = 0; j < ns && !d.bad; j++) {
+                    ses_hdr *h = ses_at(st, kh, j);
+                    h->start = sluice_dec_i64(&d);
+                    h->last = sluice_dec_i64(&d);
+                    agg_slot *a = ses_aggs(h);
+                    for (size_t m = 0; m < q->naggs && !d.bad; m++) {
+                        if (dec_slot(&d, &a[m], tmp) != 0) break;
+                        if (copy_string(st->arena, &a[m].v) != 0) goto oom;
+                    }
+                    kh->nses++;
+                    st->nsessions++;
+                }
+            }
+        } else {
+            uint32_t nw = sluice_dec_u32(&d);
+            for (uint32_t w = 0; w < nw && !d.bad; w++) {
+                int64_t start = sluice_dec_i64(&d);
+                uint32_t nranked = sluice_dec_u32(&d);
+                uint32_t ne = sluice_dec_u32(&d);
+                if (d.bad) break;
+                win_state *ws = window_get(qs, start);
+                if (!ws || ne > len || window_reserve(qs, ws, ne) != 0) goto oom;
+                ws->nranked = nranked;
+                for (uint32_t i = 0; i < ne && !d.bad; i++) {
+                    uint32_t rank = sluice_dec_u32(&d);
+                    for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
+                    for (size_t m = 0; m < q->naggs; m++) dec_slot(&d, &slots[m], tmp);
+                    if (d.bad) break;
+                    entry_hdr *eh = group_add_new(qs, ws, keys, keys_hash(keys, q->ngroup));
+                    if (!eh) goto oom;
+                    eh->rank = rank;
+                    agg_slot *a = entry_aggs(qs, eh);
+                    for (size_t m = 0; m < q->naggs; m++) {
+                        a[m] = slots[m];
+                        if (copy_string(ws->arena, &a[m].v) != 0) goto oom;
+                    }
+                }
+            }
+        }
+    }
+    en->proc_wm = sluice_dec_i64(&d);
+    en->proc_now = sluice_dec_i64(&d);
+    if (!d.bad && d.pos != len) d.bad = 1;
+    free(keys);
+    free(slots);
+    sluice_arena_destroy(tmp);
+    if (d.bad)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
+                             "transform: the state snapshot does not decode for this pipeline");
+    return SLUICE_OK;
+oom:
+    free(keys);
+    free(slots);
+    sluice_arena_destroy(tmp);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory restoring a snapshot");
+}
+
+static size_t query_state_bytes(const query_state *qs) {
+    size_t bytes = qs->wcap * sizeof(win_state *);
+    for (size_t w = 0; w < qs->nwindows; w++) {
+        const win_state *ws = qs->windows[w];
+        bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
+                 sluice_arena_used(ws->arena);
+    }
+    const session_state *st = qs->ses;
+    if (st) {
+        bytes += sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
+        for (size_t i = 0; i < st->nkeys; i++) bytes += skey_at(st, i)->cap * st->ses_stride;
+    }
+    return bytes;
+}
+
+/* Groups held now; for SESSION windows, open sessions. */
+static size_t query_state_rows(const query_state *qs) {
+    size_t rows = qs->ses ? qs->ses->nsessions : 0;
+    for (size_t w = 0; w < qs->nwindows; w++) rows += qs->windows[w]->nentries;
+    return rows;
 }
 
 static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
     sluice_engine *en = (sluice_engine *)t;
     *out = en->stats;
     out->state_rows = 0;
-    for (size_t k = 0; k < en->plan->nqueries; k++)
-        for (size_t w = 0; w < en->queries[k].nwindows; w++) out->state_rows += en->queries[k].windows[w]->nentries;
+    out->state_bytes = 0;
+    for (size_t k = 0; k < en->plan->nqueries; k++) {
+        out->state_rows += query_state_rows(&en->queries[k]);
+        out->state_bytes += query_state_bytes(&en->queries[k]);
+    }
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;
     for (size_t i = 0; i < en->plan->nsources; i++) {
@@ -631,6 +1500,12 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
         if (en->sources[i].watermark < wm) wm = en->sources[i].watermark;
     }
     out->watermark = any ? wm : SLUICE_TS_MIN;
+}
+
+void sluice_engine_set_clock(sluice_transform *t, sluice_engine_clock_fn fn, void *ctx) {
+    sluice_engine *en = (sluice_engine *)t;
+    en->clock = fn ? fn : realtime_clock;
+    en->clock_ctx = fn ? ctx : NULL;
 }
 
 void sluice_engine_set_dead_letter(sluice_transform *t, sluice_dead_letter *dlq) {
@@ -645,15 +1520,24 @@ int64_t sluice_engine_source_watermark(const sluice_transform *t, size_t source)
 size_t sluice_engine_state_bytes(const sluice_transform *t) {
     const sluice_engine *en = (const sluice_engine *)t;
     size_t bytes = 0;
-    for (size_t k = 0; k < en->plan->nqueries; k++) {
-        const query_state *qs = &en->queries[k];
-        for (size_t w = 0; w < qs->nwindows; w++) {
-            const win_state *ws = qs->windows[w];
-            bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
-                     sluice_arena_used(ws->arena);
-        }
-    }
+    for (size_t k = 0; k < en->plan->nqueries; k++) bytes += query_state_bytes(&en->queries[k]);
     return bytes;
+}
+
+void sluice_engine_query_stats_get(const sluice_transform *t, size_t query, sluice_engine_query_stats *out) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    const query_state *qs = &en->queries[query];
+    out->late_rows = qs->late_rows;
+    out->state_rows = query_state_rows(qs);
+    out->state_bytes = query_state_bytes(qs);
+    /* a PROCTIME() query progresses by processing time, not by a watermark */
+    out->watermark = qs->q->proctime ? en->proc_wm : en->sources[qs->q->source].watermark;
+}
+
+void sluice_engine_source_stats_get(const sluice_transform *t, size_t source, sluice_engine_source_stats *out) {
+    const sluice_engine *en = (const sluice_engine *)t;
+    out->input_rows = en->sources[source].input_rows;
+    out->malformed_rows = en->sources[source].malformed_rows;
 }
 
 static void engine_destroy(sluice_transform *t) {
@@ -683,6 +1567,9 @@ static void engine_destroy(sluice_transform *t) {
             free(qs->args);
             free(qs->post);
             free(qs->starts);
+            free(qs->rank_idx);
+            free(qs->rank_val);
+            session_state_free(qs->ses);
         }
     }
     free(en->sources);
@@ -698,6 +1585,9 @@ const sluice_transform_ops sluice_engine_ops = {
     .end_batch = engine_end_batch,
     .stats = engine_stats,
     .destroy = engine_destroy,
+    .set_time = engine_set_time,
+    .snapshot = engine_snapshot,
+    .restore = engine_restore,
 };
 
 static sluice_err_t setup_source(sluice_engine *en, size_t i, const sluice_engine_source_options *opts,
@@ -737,7 +1627,10 @@ static sluice_err_t setup_source(sluice_engine *en, size_t i, const sluice_engin
         if (err) return sluice_seterr(errstr, errstr_size, err, "source %s: %s", sp->name, e);
     }
     for (size_t k = 0; k < en->plan->nqueries; k++)
-        if (en->plan->queries[k].source == i) ss->queries[ss->nqueries++] = k;
+        if (en->plan->queries[k].source == i) {
+            ss->queries[ss->nqueries++] = k;
+            if (en->plan->queries[k].proctime) ss->proctime = 1;
+        }
     return SLUICE_OK;
 }
 
@@ -750,6 +1643,8 @@ sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_sour
     en->plan = plan;
     en->dlq = dlq;
     en->stats.watermark = SLUICE_TS_MIN;
+    en->clock = realtime_clock;
+    en->proc_now = en->proc_wm = SLUICE_TS_MIN;
     en->batch_arena = sluice_arena_new(256 * 1024);
     en->sources = calloc(plan->nsources + 1, sizeof *en->sources);
     en->queries = calloc(plan->nqueries + 1, sizeof *en->queries);
@@ -770,6 +1665,10 @@ sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_sour
         qs->args = calloc(q->naggs + 1, sizeof *qs->args);
         qs->post = calloc(SLUICE_POST_GROUP0 + q->ngroup + q->naggs, sizeof *qs->post);
         qs->starts = calloc(qs->max_windows, sizeof *qs->starts);
+        if (q->window == SLUICE_WINDOW_SESSION && !(qs->ses = session_state_new(q))) {
+            err = SLUICE_ERR_NOMEM;
+            goto fail;
+        }
         if (!qs->keys || !qs->args || !qs->post || !qs->starts || sluice_row_batch_init(&qs->out, &q->schema) != SLUICE_OK) {
             err = SLUICE_ERR_NOMEM;
             goto fail;

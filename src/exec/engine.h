@@ -39,6 +39,34 @@ void sluice_engine_set_dead_letter(sluice_transform *t, sluice_dead_letter *dlq)
 /** Current watermark (ms) of source i, SLUICE_TS_MIN before any. */
 int64_t sluice_engine_source_watermark(const sluice_transform *t, size_t source);
 
+/** The clock of processing time: wall-clock milliseconds since the Unix
+ *  epoch.  ctx is the pointer given to sluice_engine_set_clock(). */
+typedef int64_t (*sluice_engine_clock_fn)(void *ctx);
+
+/** Replace the clock that PROCTIME() windows read (default: CLOCK_REALTIME)
+ *  — for tests, which must not depend on the wall clock.  fn NULL restores
+ *  the default; ctx is borrowed.  The engine never lets processing time go
+ *  backwards: a clock that steps back reads as the last time seen. */
+void sluice_engine_set_clock(sluice_transform *t, sluice_engine_clock_fn fn, void *ctx);
+
+/** Counters of one query (sink) since start, and its state now. */
+typedef struct sluice_engine_query_stats {
+    uint64_t late_rows;        /**< rows dropped as late (or without event time) */
+    uint64_t state_rows;       /**< groups held now */
+    uint64_t state_bytes;      /**< bytes of its state now */
+    int64_t watermark;         /**< its source's watermark, ms (PROCTIME() windows:
+                                    the processing time they are closed by) */
+} sluice_engine_query_stats;
+
+/** Counters of one source since start. */
+typedef struct sluice_engine_source_stats {
+    uint64_t input_rows;       /**< records received */
+    uint64_t malformed_rows;   /**< records that did not decode */
+} sluice_engine_source_stats;
+
+void sluice_engine_query_stats_get(const sluice_transform *t, size_t query, sluice_engine_query_stats *out);
+void sluice_engine_source_stats_get(const sluice_transform *t, size_t source, sluice_engine_source_stats *out);
+
 /** Bytes of aggregate state held now (window tables and their strings). */
 size_t sluice_engine_state_bytes(const sluice_transform *t);
 

@@ -117,13 +117,15 @@ typedef struct sluice_agg_plan {
 /*
  * A query's post-aggregation row, over which SELECT items and HAVING are
  * bound when the query aggregates:
- *   [0] window_start  [1] window_end  [2 .. 2+ngroup) group keys
- *   [2+ngroup .. 2+ngroup+naggs) aggregate results
+ *   [0] window_start  [1] window_end  [2] rank (top-N only, else NULL)
+ *   [3 .. 3+ngroup) group keys
+ *   [3+ngroup .. 3+ngroup+naggs) aggregate results
  * For a stateless query SELECT items are bound over the source row.
  */
 #define SLUICE_POST_WINDOW_START 0
 #define SLUICE_POST_WINDOW_END 1
-#define SLUICE_POST_GROUP0 2
+#define SLUICE_POST_RANK 2
+#define SLUICE_POST_GROUP0 3
 
 typedef struct sluice_query_plan {
     const char *name;               /**< the sink name */
@@ -131,8 +133,11 @@ typedef struct sluice_query_plan {
     sluice_expr *where;             /**< or NULL */
     int aggregate;                  /**< 0: stateless (filter + projection) */
     sluice_window_kind window;
+    int proctime;                   /**< windows over PROCTIME(): the wall clock
+                                         at processing time, not ts_column */
     size_t ts_column;               /**< event-time column of the window */
-    int64_t size_ms, slide_ms;      /**< TUMBLE: slide == size */
+    int64_t size_ms, slide_ms;      /**< TUMBLE: slide == size; SESSION: 0 */
+    int64_t gap_ms;                 /**< SESSION: the gap closing a session */
     sluice_expr **group;            /**< group keys over the source row */
     size_t ngroup;
     sluice_agg_plan *aggs;
@@ -140,6 +145,12 @@ typedef struct sluice_query_plan {
     sluice_expr **outputs;          /**< one per output column */
     sluice_expr *having;            /**< over the post-aggregation row, or NULL */
     sluice_emit_mode emit;          /**< resolved: never DEFAULT */
+    /* top-N per window: ORDER BY aggs[order_agg] DESC|ASC LIMIT limit */
+    int topn;
+    size_t order_agg;               /**< index into aggs */
+    int order_desc;
+    int64_t limit;                  /**< >= 1 */
+    const sluice_ast *order_ast;    /**< the aggregate, for explain */
     sluice_schema schema;           /**< output columns + PRIMARY KEY */
     /* the SQL text behind the plan, for explain (borrowed from the AST) */
     const sluice_ast *where_ast, *having_ast;

@@ -336,8 +336,13 @@ sluice_err_t decode(json_decoder *d, const char *data, size_t len, sluice_value 
         ondemand::value v;
         e = doc.at_pointer(c.pointer).get(v);
         if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS ||
-            e == simdjson::INCORRECT_TYPE || e == simdjson::INVALID_JSON_POINTER)
+            e == simdjson::INCORRECT_TYPE || e == simdjson::INVALID_JSON_POINTER) {
+            /* A malformed array or object on the way ends the search with
+             * one of these too, but leaves the document unusable: the next
+             * at_pointer() would rewind a dead iterator. */
+            if (!doc.is_alive()) return invalid(reason, reason_size, simdjson::TAPE_ERROR);
             continue;  // absent, or the parent has another shape: NULL
+        }
         if (e) return invalid(reason, reason_size, e);
         sluice_err_t rc = convert(&d->specs[c.spec], v, &out[c.spec], arena, reason, reason_size);
         if (rc != SLUICE_OK) return rc;

@@ -29,6 +29,7 @@ typedef struct bind_ctx {
     sluice_agg_plan *aggs;
     size_t naggs, agg_cap;
     int in_agg;              /* binding an aggregate's argument */
+    int topn;                /* ORDER BY ... LIMIT: `rank` exists */
 } bind_ctx;
 
 static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...)
@@ -299,6 +300,11 @@ static void *unknown_column(bind_ctx *c, const sluice_ast *a) {
                     c->src->name, list);
 }
 
+static void *not_topn_rank(bind_ctx *c, const sluice_ast *a) {
+    return plan_err(c, a->line, a->col,
+                    "'rank' exists only in a top-N query (GROUP BY a window ... ORDER BY <aggregate> DESC LIMIT n)");
+}
+
 static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
     if (c->post && !c->in_agg) {
         if (c->windowed && (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)) {
@@ -306,17 +312,28 @@ static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
             if (e) e->column = strcmp(a->name, "window_start") == 0 ? SLUICE_POST_WINDOW_START : SLUICE_POST_WINDOW_END;
             return e;
         }
+        if (c->topn && strcmp(a->name, "rank") == 0) {
+            if (strcmp(c->clause, "SELECT") != 0)
+                return plan_err(c, a->line, a->col,
+                                "'rank' cannot be used in %s: groups are ranked after HAVING has filtered them",
+                                c->clause);
+            sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, SLUICE_TYPE_BIGINT, 0);
+            if (e) e->column = SLUICE_POST_RANK;
+            return e;
+        }
         if (find_source_column(c->src, a->name) >= 0)
             return plan_err(c, a->line, a->col,
                             "column '%s' in %s must appear in GROUP BY or be used in an aggregate function",
                             a->name, c->clause);
+        if (strcmp(a->name, "rank") == 0) return not_topn_rank(c, a);
         return unknown_column(c, a);
     }
     long i = find_source_column(c->src, a->name);
     if (i < 0) {
         if (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)
-            return plan_err(c, a->line, a->col, "'%s' exists only in a query with GROUP BY TUMBLE(...) or HOP(...)",
-                            a->name);
+            return plan_err(c, a->line, a->col,
+                            "'%s' exists only in a query with GROUP BY TUMBLE(...), HOP(...) or SESSION(...)", a->name);
+        if (strcmp(a->name, "rank") == 0) return not_topn_rank(c, a);
         return unknown_column(c, a);
     }
     sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, c->src->columns[i].type, 0);
@@ -406,7 +423,9 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     if (is_window_name(a->name))
         return plan_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
     if (strcmp(a->name, "PROCTIME") == 0)
-        return plan_err(c, a->line, a->col, "PROCTIME() (processing-time windows) is not supported yet");
+        return plan_err(c, a->line, a->col,
+                        "PROCTIME() is allowed only as the time argument of a window: GROUP BY TUMBLE(PROCTIME(), "
+                        "INTERVAL ...)");
     size_t k;
     for (k = 0; k < sizeof fns / sizeof fns[0]; k++)
         if (strcmp(fns[k].name, a->name) == 0) break;
@@ -744,29 +763,34 @@ static int is_window_pseudo(const sluice_ast *a, const char *which) {
 }
 
 static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_plan *q) {
-    if (strcmp(w->name, "SESSION") == 0)
-        return plan_err(c, w->line, w->col, "SESSION windows are not supported yet"), SLUICE_ERR_SQL;
-    int hop = strcmp(w->name, "HOP") == 0;
+    int hop = strcmp(w->name, "HOP") == 0, session = strcmp(w->name, "SESSION") == 0;
     size_t want = hop ? 3 : 2;
     if (w->nargs != want)
         return plan_err(c, w->line, w->col, "%s takes (%s)", w->name,
-                        hop ? "time_column, INTERVAL slide, INTERVAL size" : "time_column, INTERVAL size"),
+                        hop ? "time_column, INTERVAL slide, INTERVAL size"
+                            : session ? "time_column, INTERVAL gap" : "time_column, INTERVAL size"),
                SLUICE_ERR_SQL;
     const sluice_ast *ts = w->args[0];
-    if (ts->kind == SLUICE_AST_FUNC && strcmp(ts->name, "PROCTIME") == 0)
-        return plan_err(c, ts->line, ts->col, "PROCTIME() (processing-time windows) is not supported yet"),
-               SLUICE_ERR_SQL;
-    if (ts->kind != SLUICE_AST_COLUMN)
-        return plan_err(c, ts->line, ts->col, "the first argument of %s must be the source's event-time column",
-                        w->name),
-               SLUICE_ERR_SQL;
-    long ci = find_source_column(c->src, ts->name);
-    if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
-    if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
-        return plan_err(c, ts->line, ts->col,
-                        "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s", ts->name,
-                        ts->name, c->src->name),
-               SLUICE_ERR_SQL;
+    long ci = -1;
+    if (ts->kind == SLUICE_AST_FUNC && strcmp(ts->name, "PROCTIME") == 0) {
+        if (ts->nargs || ts->star)
+            return plan_err(c, ts->line, ts->col, "PROCTIME() takes no arguments"), SLUICE_ERR_SQL;
+        q->proctime = 1;
+    } else {
+        if (ts->kind != SLUICE_AST_COLUMN)
+            return plan_err(c, ts->line, ts->col,
+                            "the first argument of %s must be the source's event-time column or PROCTIME()",
+                            w->name),
+                   SLUICE_ERR_SQL;
+        ci = find_source_column(c->src, ts->name);
+        if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
+        if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
+            return plan_err(c, ts->line, ts->col,
+                            "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s (or use "
+                            "PROCTIME() for processing-time windows)",
+                            ts->name, ts->name, c->src->name),
+                   SLUICE_ERR_SQL;
+    }
     int64_t iv[2];
     for (size_t i = 1; i < want; i++) {
         const sluice_ast *x = w->args[i];
@@ -775,9 +799,11 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
                    SLUICE_ERR_SQL;
         iv[i - 1] = x->lit.u.i;
     }
-    q->window = hop ? SLUICE_WINDOW_HOP : SLUICE_WINDOW_TUMBLE;
-    q->ts_column = (size_t)ci;
-    c->src->used[ci] = 1;
+    q->window = hop ? SLUICE_WINDOW_HOP : session ? SLUICE_WINDOW_SESSION : SLUICE_WINDOW_TUMBLE;
+    if (!q->proctime) {
+        q->ts_column = (size_t)ci;
+        c->src->used[ci] = 1;
+    }
     if (hop) {
         q->slide_ms = iv[0];
         q->size_ms = iv[1];
@@ -791,10 +817,83 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
                             "HOP size/slide is %" PRId64 ": at most 1024 windows per row are supported",
                             q->size_ms / q->slide_ms),
                    SLUICE_ERR_SQL;
+    } else if (session) {
+        q->gap_ms = iv[0];
     } else {
         q->size_ms = q->slide_ms = iv[0];
     }
     return SLUICE_OK;
+}
+
+/* The rules of top-N (spec/sql.md): `ORDER BY agg [DESC|ASC] LIMIT n` on a
+ * TUMBLE or HOP aggregate, both clauses or neither.  Sets q->topn. */
+static sluice_err_t check_topn(bind_ctx *c, const sluice_ast_sink *s, sluice_query_plan *q) {
+    if (!s->order_by && s->limit < 0) return SLUICE_OK;
+    if (!s->order_by)
+        return plan_err(c, s->limit_line, s->limit_col,
+                        "LIMIT needs ORDER BY <aggregate> DESC|ASC before it: top-N ranks the groups of each window "
+                        "by an aggregate"),
+               SLUICE_ERR_SQL;
+    const sluice_ast *o = s->order_by;
+    if (s->limit < 0)
+        return plan_err(c, o->line, o->col,
+                        "ORDER BY needs LIMIT n: a stream is ordered only as the top n groups of each window"),
+               SLUICE_ERR_SQL;
+    if (q->window == SLUICE_WINDOW_NONE)
+        return plan_err(c, o->line, o->col,
+                        "ORDER BY ... LIMIT (top-N per window) needs a windowed aggregate: GROUP BY TUMBLE(...) or "
+                        "HOP(...) and the keys to rank"),
+               SLUICE_ERR_SQL;
+    if (q->window == SLUICE_WINDOW_SESSION)
+        return plan_err(c, o->line, o->col,
+                        "ORDER BY ... LIMIT (top-N per window) needs TUMBLE or HOP windows: each SESSION window "
+                        "belongs to one key, so there is nothing to rank"),
+               SLUICE_ERR_SQL;
+    if (s->limit == 0)
+        return plan_err(c, s->limit_line, s->limit_col, "LIMIT 0 keeps no row: top-N needs n >= 1"), SLUICE_ERR_SQL;
+    q->topn = 1;
+    q->order_desc = s->order_desc;
+    q->limit = s->limit;
+    c->topn = 1;
+    return SLUICE_OK;
+}
+
+/* Bind the ORDER BY of a top-N query: an aggregate of the query, written
+ * out or as the alias of a SELECT item (the same aggregate shares a slot). */
+static sluice_err_t plan_order_by(bind_ctx *c, const sluice_ast_sink *s, sluice_query_plan *q,
+                                  const sluice_column *cols) {
+    const sluice_ast *o = s->order_by;
+    if (o->kind == SLUICE_AST_COLUMN) {
+        for (size_t j = 0; j < s->nitems; j++)
+            if (strcmp(cols[j].name, o->name) == 0) {
+                o = s->items[j].expr;
+                break;
+            }
+    }
+    if (o->kind != SLUICE_AST_FUNC || !is_aggregate_name(o->name))
+        return plan_err(c, s->order_by->line, s->order_by->col,
+                        "ORDER BY of a top-N query must be an aggregate of the query (e.g. COUNT(*)) or the alias of "
+                        "one in SELECT"),
+               SLUICE_ERR_SQL;
+    c->clause = "ORDER BY";
+    sluice_expr *e = bind(c, o);
+    if (!e) return SLUICE_ERR_SQL;
+    q->order_agg = e->column - SLUICE_POST_GROUP0 - q->ngroup;
+    q->order_ast = o;
+    return SLUICE_OK;
+}
+
+/* The default PRIMARY KEY of a top-N query that selects window_start,
+ * window_end and rank: their positions in pk[]; 0 when one is missing. */
+static size_t topn_default_key(const sluice_ast_sink *s, size_t *pk) {
+    static const char *const want[] = {"window_start", "window_end", "rank"};
+    size_t n = 0;
+    for (size_t j = 0; j < s->nitems; j++) {
+        const sluice_ast *x = s->items[j].expr;
+        for (size_t w = 0; w < 3; w++)
+            if (x->kind == SLUICE_AST_COLUMN && strcmp(x->name, want[w]) == 0) pk[n++] = j;
+    }
+    return n == 3 ? n : 0;
 }
 
 static const char *item_name(const sluice_ast_select_item *it) {
@@ -821,11 +920,6 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
     }
     q->source = (size_t)si;
     c->src = &plan->sources[si];
-
-    if (s->order_by || s->limit >= 0) {
-        int l = s->order_by ? s->order_by->line : s->limit_line, col = s->order_by ? s->order_by->col : s->limit_col;
-        return plan_err(c, l, col, "ORDER BY ... LIMIT (top-N per window) is not supported yet"), SLUICE_ERR_SQL;
-    }
 
     int agg = s->ngroup_by > 0 || ast_has_aggregate(s->having);
     for (size_t i = 0; i < s->nitems; i++) agg |= ast_has_aggregate(s->items[i].expr);
@@ -868,6 +962,9 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
     q->group = c->group_exprs;
     q->ngroup = ng;
 
+    sluice_err_t terr = check_topn(c, s, q);
+    if (terr) return terr;
+
     /* SELECT */
     c->post = agg;
     c->windowed = q->window != SLUICE_WINDOW_NONE;
@@ -908,6 +1005,10 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
                             sluice_type_name(q->having->type)),
                    SLUICE_ERR_SQL;
     }
+    if (q->topn) {
+        sluice_err_t err = plan_order_by(c, s, q, cols);
+        if (err) return err;
+    }
     q->aggs = c->aggs;
     q->naggs = c->naggs;
     q->where_ast = s->where;
@@ -924,8 +1025,16 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
                             s->emit == SLUICE_EMIT_UPDATE ? "UPDATE" : "COMPLETE"),
                    SLUICE_ERR_SQL;
         q->emit = SLUICE_EMIT_APPEND;
-    } else if (s->emit == SLUICE_EMIT_DEFAULT) {
+    } else if (s->emit == SLUICE_EMIT_DEFAULT && q->window != SLUICE_WINDOW_SESSION) {
         q->emit = SLUICE_EMIT_UPDATE;
+    } else if (q->window == SLUICE_WINDOW_SESSION && s->emit != SLUICE_EMIT_APPEND) {
+        /* see "session windows" in exec/engine.c */
+        int l = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->line : s->emit_line;
+        int col = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->col : s->emit_col;
+        return plan_err(c, l, col,
+                        "SESSION windows support EMIT APPEND only: a session's key (window_start) changes as it grows "
+                        "or merges, so an updated row could not replace the one emitted before; add EMIT APPEND"),
+               SLUICE_ERR_SQL;
     } else if (s->emit == SLUICE_EMIT_APPEND && q->window == SLUICE_WINDOW_NONE) {
         return plan_err(c, s->emit_line, s->emit_col,
                         "EMIT APPEND needs a windowed aggregate (GROUP BY TUMBLE(...) or HOP(...)): a non-windowed "
@@ -952,6 +1061,9 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
                            SLUICE_ERR_SQL;
             pk[npk++] = j;
         }
+    } else if (q->topn && (npk = topn_default_key(s, pk)) > 0) {
+        /* window_start, window_end, rank: the sink's upsert replaces the
+         * window's ranking */
     } else if (agg) {
         /* default: window_start, window_end and the GROUP BY columns, when
          * every one of them is an output column */
@@ -1019,8 +1131,11 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
             err = SLUICE_ERR_SQL;
             goto fail;
         }
-        if ((err = plan_source(&c, s, &plan->sources[i])) != SLUICE_OK) goto fail;
+        /* counted even when it fails, so that sluice_plan_free() frees the
+         * timestamp formats it compiled before the error */
+        err = plan_source(&c, s, &plan->sources[i]);
         plan->nsources++;
+        if (err != SLUICE_OK) goto fail;
     }
     for (size_t i = 0; i < ast->nsinks; i++) {
         const sluice_ast_sink *s = &ast->sinks[i];
@@ -1086,16 +1201,27 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
         fprintf(out, "  kind:       %s\n",
                 !q->aggregate ? "stateless (filter and projection)"
                               : q->window != SLUICE_WINDOW_NONE ? "windowed aggregate" : "aggregate (no window)");
+        const char *time = q->proctime ? "PROCTIME()" : s->columns[q->ts_column].name;
+        const char *clock = q->proctime ? " (processing time: closed by the wall clock)\n"
+                                        : " (event time: closed by the watermark)\n";
         if (q->window == SLUICE_WINDOW_TUMBLE) {
-            fprintf(out, "  window:     TUMBLE(%s, ", s->columns[q->ts_column].name);
+            fprintf(out, "  window:     TUMBLE(%s, ", time);
             print_interval_ms(q->size_ms, out);
-            fputs(")\n", out);
+            fprintf(out, ")%s", clock);
+        } else if (q->window == SLUICE_WINDOW_SESSION) {
+            fprintf(out, "  window:     SESSION(%s, ", time);
+            print_interval_ms(q->gap_ms, out);
+            fprintf(out, ") per key, merged as rows arrive%s", clock);
         } else if (q->window == SLUICE_WINDOW_HOP) {
-            fprintf(out, "  window:     HOP(%s, ", s->columns[q->ts_column].name);
+            fprintf(out, "  window:     HOP(%s, ", time);
             print_interval_ms(q->slide_ms, out);
             fputs(", ", out);
             print_interval_ms(q->size_ms, out);
-            fputs(")\n", out);
+            fprintf(out, ")%s", clock);
+        } else if (q->window == SLUICE_WINDOW_SESSION) {
+            fprintf(out, "  window:     SESSION(%s, ", time);
+            print_interval_ms(q->gap_ms, out);
+            fprintf(out, ") per key, merged as rows arrive%s", clock);
         }
         if (q->where_ast) {
             fputs("  filter:     ", out);
@@ -1122,6 +1248,12 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
             fputs("  having:     ", out);
             ast_print(q->having_ast, out);
             fputc('\n', out);
+        }
+        if (q->topn) {
+            fprintf(out, "  top-N:      %" PRId64 " per window by ", q->limit);
+            ast_print(q->order_ast, out);
+            fputs(q->order_desc ? " DESC" : " ASC", out);
+            fputs(" (rank 1..n, ties by group key)\n", out);
         }
         fprintf(out, "  emit:       %s\n  output:     ", emit_name(q->emit));
         for (size_t j = 0; j < q->schema.ncolumns; j++)

@@ -49,12 +49,16 @@ if [[ ! -s $DATA ]]; then
     "$GEN" "$ROWS" 1 "$DATA.tmp" && mv "$DATA.tmp" "$DATA"
 fi
 
-# records in a topic: the sum of its partitions' end offsets (kcat -Q with
-# timestamp -1; the mock broker keeps every record, so the start is 0)
+# records in a topic: the sum over its partitions of end - start offset
+# (kcat -Q with the timestamps -1 and -2)
 topic_count() {
-    local args=() p
-    for p in $(kcat -L -b "$1" -t "$2" | sed -n 's/^ *partition \([0-9]*\),.*/\1/p'); do args+=(-t "$2:$p:-1"); done
-    kcat -Q -b "$1" "${args[@]}" | awk '{s += $4} END {print s + 0}'
+    local ends=() starts=() p
+    for p in $(kcat -L -b "$1" -t "$2" | sed -n 's/^ *partition \([0-9]*\),.*/\1/p'); do
+        ends+=(-t "$2:$p:-1")
+        starts+=(-t "$2:$p:-2")
+    done
+    echo $(( $(kcat -Q -b "$1" "${ends[@]}" | awk '{s += $4} END {print s + 0}') - \
+             $(kcat -Q -b "$1" "${starts[@]}" | awk '{s += $4} END {print s + 0}') ))
 }
 
 LOG=$WORK/out/kafka

@@ -15,6 +15,9 @@
 #include "connectors/connectors.h"
 #include "format/format.h"
 #include "registry.h"
+#ifdef SLUICE_WITH_MYSQL
+#include "mariadb.h"
+#endif
 #ifdef SLUICE_WITH_KAFKA
 #include "kafka_support.h"
 #endif
@@ -53,6 +56,7 @@ typedef struct sink_case {
     int upsert;                  /* keeps the last row per key, in key order */
     int captures_stdout;
     void (*read_back)(struct sink_test *t, rowset *out);
+    void (*prepare)(struct sink_test *t);   /* per test, after the options are set; may be NULL */
     bad_option bad[8];
 } sink_case;
 
@@ -63,6 +67,7 @@ typedef struct sink_test {
     sluice_test_cfg c;
     sluice_sink *sink;
     int saved_stdout;
+    char table[64];              /* mysql: this test's table */
     char topic[64];              /* kafka: this test's topic */
 } sink_test;
 
@@ -186,6 +191,45 @@ static void read_console(sink_test *t, rowset *out) {
     free(text);
 }
 
+#ifdef SLUICE_WITH_MYSQL
+static sluice_test_mariadb server;
+static char server_port[16];
+static const char *mysql_shared[] = {"host", "127.0.0.1", "port", server_port, "user", SLUICE_TEST_MARIADB_USER,
+                                     "password", SLUICE_TEST_MARIADB_PASSWORD, "database",
+                                     SLUICE_TEST_MARIADB_DATABASE, NULL};
+
+/* A fresh table, and a pipeline name of its own so that no epoch is
+ * recorded yet. */
+static void prepare_mysql(sink_test *t) {
+    static int seq;
+    snprintf(t->table, sizeof t->table, "contract_%d", ++seq);
+    sluice_test_cfg_set(&t->c, "table", t->table);
+    t->c.cfg.shared = mysql_shared;
+    t->c.cfg.pipeline = t->table;
+}
+
+static void read_mysql(sink_test *t, rowset *out) {
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT k, name, score FROM `%s` ORDER BY k", t->table);
+    char *text = sluice_test_mariadb_rows(&server, sql);
+    assert_non_null(text);
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *f[3] = {NULL, NULL, NULL}, *fs = NULL;
+        f[0] = strtok_r(line, "|", &fs);
+        f[1] = strtok_r(NULL, "|", &fs);
+        f[2] = strtok_r(NULL, "|", &fs);
+        assert_non_null(f[2]);
+        sluice_value v = strcmp(f[2], "NULL") == 0 ? sluice_value_null() : sluice_value_double(strtod(f[2], NULL));
+        char cell[64], row[256];
+        sluice_value_render(&v, cell, sizeof cell);
+        snprintf(row, sizeof row, "%s|%s|%s", f[0], f[1], cell);
+        add_row(out, row);
+    }
+    free(text);
+}
+#endif
+
 static const sink_case cases[] = {
     {.name = "memory", .connector = "memory", .upsert = 1, .read_back = read_memory,
      .bad = {{"bogus", "1"}}},
@@ -200,6 +244,11 @@ static const sink_case cases[] = {
      .read_back = read_memory,
      .bad = {{"fault.method", "poll"}, {"fault.nth", "-3"}, {"fault.action", "x"},
              {"fault.inner", "nosuch"}, {"bogus", "1"}}},
+#ifdef SLUICE_WITH_MYSQL
+    {.name = "mysql", .connector = "mysql", .upsert = 1, .read_back = read_mysql, .prepare = prepare_mysql,
+     .bad = {{"create_table", "maybe"}, {"varchar_length", "0"}, {"batch_bytes", "lots"}, {"table", ""},
+             {"retry_timeout", "soon"}, {"bogus", "1"}}},
+#endif
 #ifdef SLUICE_WITH_KAFKA
     {.name = "kafka", .connector = "kafka", .read_back = read_kafka,
      .bad = {{"format", "csv"}, {"kafka.no.such.property", "1"}, {"kafka.acks", "1"},
@@ -230,6 +279,7 @@ static int setup(void **state) {
     }
     if (t->sc->format) sluice_test_cfg_set(&t->c, "format", t->sc->format);
     snprintf(t->capture, sizeof t->capture, "%s/stdout-%d.txt", tmpdir, seq);
+    if (t->sc->prepare) t->sc->prepare(t);
     t->sink = NULL;
     t->saved_stdout = -1;
     return 0;
@@ -350,7 +400,7 @@ static void rows_of_all_epochs_visible(void **state) {
         assert_string_equal(got.rows[0], "1|gamma|3.5");
         assert_string_equal(got.rows[1], "2|beta|2.25");
         assert_string_equal(got.rows[2], "3|delta|");
-        assert_int_equal(sluice_memory_sink_rows_written(t->sink), 4);
+        if (t->sc->read_back == read_memory) assert_int_equal(sluice_memory_sink_rows_written(t->sink), 4);
     } else {
         assert_int_equal(got.n, 4);
         assert_string_equal(got.rows[0], "2|beta|2.25");
@@ -432,7 +482,18 @@ int main(void) {
                                            .initial_state = &states[n]};
         }
     }
+#ifdef SLUICE_WITH_MYSQL
+    if (sluice_test_mariadb_start(&server, "contract_sinks_mariadb") != 0) {
+        fprintf(stderr, "cannot start a private MariaDB for the mysql sink case\n");
+        sluice_test_mariadb_stop(&server);
+        return 1;
+    }
+    snprintf(server_port, sizeof server_port, "%d", server.port);
+#endif
     int rc = _cmocka_run_group_tests("sinks", tests, n, NULL, NULL);
+#ifdef SLUICE_WITH_MYSQL
+    sluice_test_mariadb_stop(&server);
+#endif
 #ifdef SLUICE_WITH_KAFKA
     sluice_test_broker_stop(broker);
 #endif

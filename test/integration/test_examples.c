@@ -248,17 +248,45 @@ static const csv_row **final_rows(const csv_table *t, const size_t *key_idx, siz
 
 /* ---- running the examples -------------------------------------------------- */
 
-typedef struct example {
-    const char *name;      /* fixtures/pipelines/NAME.sql */
+typedef struct example_sink {
     const char *sink;      /* the CREATE SINK name */
     const char *keys[4];   /* primary key columns, NULL-terminated; none = stateless */
     int append;            /* EMIT APPEND: every key written once */
+} example_sink;
+
+typedef struct example {
+    const char *name;          /* fixtures/pipelines/NAME.sql */
+    example_sink sinks[4];     /* compared with expected/NAME/SINK.csv; .sink NULL ends */
 } example;
 
+#define WINDOW_RANK {"window_start", "window_end", "rank"}
+
 static const example examples[] = {
-    {.name = "flights", .sink = "delays_by_origin", .keys = {"window_start", "origin"}, .append = 1},
-    {.name = "stocks", .sink = "moving_avg", .keys = {"window_start", "symbol"}, .append = 1},
-    {.name = "earthquakes", .sink = "strong_quakes", .keys = {NULL}, .append = 1},
+    {.name = "flights", .sinks = {{.sink = "delays_by_origin", .keys = {"window_start", "origin"}, .append = 1}}},
+    {.name = "stocks", .sinks = {{.sink = "moving_avg", .keys = {"window_start", "symbol"}, .append = 1}}},
+    {.name = "earthquakes", .sinks = {{.sink = "strong_quakes", .keys = {NULL}, .append = 1}}},
+    {.name = "flights_top", .sinks = {{.sink = "top_origins", .keys = WINDOW_RANK, .append = 1}}},
+    {.name = "flight_alerts", .sinks = {{.sink = "delay_alerts", .keys = {NULL}, .append = 1}}},
+    {.name = "quake_regions",
+     .sinks = {{.sink = "quakes_by_region", .keys = {"window_start", "window_end", "region"}, .append = 1}}},
+    {.name = "saga_views",
+     .sinks = {{.sink = "kafka_streams", .keys = {"window_start", "window_end", "top_5"}, .append = 1}}},
+    {.name = "shop_orders",
+     .sinks = {{.sink = "orders_by_shop", .keys = {"window_start", "shopid", "region"}, .append = 0}}},
+    {.name = "order_alerts",
+     .sinks = {{.sink = "alerts_highvolume", .keys = {NULL}, .append = 1},
+               {.sink = "alerts_critical", .keys = {NULL}, .append = 1}}},
+    {.name = "leaderboards",
+     .sinks = {{.sink = "most_reviewed", .keys = WINDOW_RANK, .append = 1},
+               {.sink = "best_rated", .keys = WINDOW_RANK, .append = 1},
+               {.sink = "top_pages", .keys = WINDOW_RANK, .append = 0}}},
+    {.name = "ticks",
+     .sinks = {{.sink = "moving_avg", .keys = {"window_start", "symbol"}, .append = 1},
+               {.sink = "moving_avg_live", .keys = {"window_start", "symbol"}, .append = 0},
+               {.sink = "price_range", .keys = {"window_start", "symbol"}, .append = 0},
+               {.sink = "sp500_moving_avg", .keys = {"window_start"}, .append = 1}}},
+    {.name = "registrations",
+     .sinks = {{.sink = "registrations_per_store", .keys = {"window_start", "store_id"}, .append = 0}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -267,7 +295,7 @@ static void print_file(const char *label, const char *path) {
     free(text);
 }
 
-static void compare_tables(const example *ex, const csv_table *exp, const csv_table *act) {
+static void compare_tables(const example_sink *ex, const csv_table *exp, const csv_table *act) {
     char eb[2048], ab[2048];
 
     format_row(&exp->header, eb, sizeof eb);
@@ -330,25 +358,40 @@ static void compare_tables(const example *ex, const csv_table *exp, const csv_ta
     free(arows);
 }
 
-static void run_example(const example *ex) {
+/* Runs fixtures/pipelines/NAME.sql with the test profile, every sink of `ex`
+ * bound to a CSV file (more arguments in `extra`, NULL-terminated), and
+ * compares each with expected/NAME/SINK.csv. */
+static void run_example_with(const example *ex, const char *const *extra) {
     char *dir = sluice_test_mkdtemp(ex->name);
     assert_non_null(dir);
 
-    char sql[512], out[4096], dead[4096], so[4096], se[4096];
-    char set_connector[512], set_path[4608], set_format[512], set_dead[4608];
+    enum { MAXARGS = 64, MAXSETS = 16 };
+    char sets[MAXSETS][4608];
+    size_t ns = 0, na = 0;
+    const char *argv[MAXARGS];
+    char sql[512], dead[4096], so[4096], se[4096];
     snprintf(sql, sizeof sql, "fixtures/pipelines/%s.sql", ex->name);
-    snprintf(out, sizeof out, "%s/%s.csv", dir, ex->sink);
     snprintf(dead, sizeof dead, "%s/%s.dead.jsonl", dir, ex->name);
     snprintf(so, sizeof so, "%s/stdout.txt", dir);
     snprintf(se, sizeof se, "%s/stderr.txt", dir);
-    snprintf(set_connector, sizeof set_connector, "sink %s.connector=file", ex->sink);
-    snprintf(set_path, sizeof set_path, "sink %s.path=%s", ex->sink, out);
-    snprintf(set_format, sizeof set_format, "sink %s.format=csv", ex->sink);
-    snprintf(set_dead, sizeof set_dead, "pipeline.dead_letter=%s", dead);
+    argv[na++] = "run";
+    argv[na++] = sql;
+    argv[na++] = "--profile";
+    argv[na++] = "test";
+    argv[na++] = "--quiet";
+    for (const example_sink *s = ex->sinks; s < ex->sinks + 4 && s->sink; s++) {
+        snprintf(sets[ns++], sizeof sets[0], "sink %s.connector=file", s->sink);
+        snprintf(sets[ns++], sizeof sets[0], "sink %s.path=%s/%s.csv", s->sink, dir, s->sink);
+        snprintf(sets[ns++], sizeof sets[0], "sink %s.format=csv", s->sink);
+    }
+    snprintf(sets[ns++], sizeof sets[0], "pipeline.dead_letter=%s", dead);
+    for (size_t i = 0; i < ns; i++) {
+        argv[na++] = "--set";
+        argv[na++] = sets[i];
+    }
+    for (size_t i = 0; extra && extra[i] && na + 1 < MAXARGS; i++) argv[na++] = extra[i];
+    argv[na] = NULL;
 
-    const char *argv[] = {"run", sql, "--profile", "test", "--quiet",
-                          "--set", set_connector, "--set", set_path,
-                          "--set", set_format, "--set", set_dead, NULL};
     int rc = sluice_test_run_cli(argv, so, se);
     if (rc != 0) {
         print_file("stdout", so);
@@ -364,32 +407,40 @@ static void run_example(const example *ex) {
     }
     free(dead_text);
 
-    char expected_rel[512];
-    snprintf(expected_rel, sizeof expected_rel, "expected/%s/%s.csv", ex->name, ex->sink);
-    csv_table exp, act;
-    assert_int_equal(load_csv(sluice_test_fixture(expected_rel), &exp), 0);
-    assert_int_equal(load_csv(out, &act), 0);
-
-    compare_tables(ex, &exp, &act);
-
-    table_free(&exp);
-    table_free(&act);
+    for (const example_sink *s = ex->sinks; s < ex->sinks + 4 && s->sink; s++) {
+        char expected_rel[512], out[4608];
+        snprintf(expected_rel, sizeof expected_rel, "expected/%s/%s.csv", ex->name, s->sink);
+        snprintf(out, sizeof out, "%s/%s.csv", dir, s->sink);
+        csv_table exp, act;
+        assert_int_equal(load_csv(sluice_test_fixture(expected_rel), &exp), 0);
+        assert_int_equal(load_csv(out, &act), 0);
+        compare_tables(s, &exp, &act);
+        table_free(&exp);
+        table_free(&act);
+    }
     free(dir);
 }
 
-static void test_flights(void **state) {
-    (void)state;
-    run_example(&examples[0]);
+static const example *find_example(const char *name) {
+    for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++)
+        if (strcmp(examples[i].name, name) == 0) return &examples[i];
+    return NULL;
 }
 
-static void test_stocks(void **state) {
-    (void)state;
-    run_example(&examples[1]);
+static void test_example(void **state) {
+    const example *ex = find_example(*state);
+    assert_non_null(ex);
+    run_example_with(ex, NULL);
 }
 
-static void test_earthquakes(void **state) {
-    (void)state;
-    run_example(&examples[2]);
+/* The same pipeline cut into small micro-batches: UPDATE and COMPLETE sinks
+ * then emit many intermediate rows, and their final tables must still
+ * match. */
+static void test_example_small_batches(void **state) {
+    const example *ex = find_example(*state);
+    assert_non_null(ex);
+    const char *extra[] = {"--set", "pipeline.max_batch_rows=97", NULL};
+    run_example_with(ex, extra);
 }
 
 /* The test profile's default sink: the in-memory table, printed at exit with
@@ -434,11 +485,26 @@ static void test_flights_memory_sink(void **state) {
     free(dir);
 }
 
+#define EXAMPLE(fn, pipeline) {.name = #fn "(" pipeline ")", .test_func = fn, .initial_state = (void *)pipeline}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_flights),
-        cmocka_unit_test(test_stocks),
-        cmocka_unit_test(test_earthquakes),
+        EXAMPLE(test_example, "flights"),
+        EXAMPLE(test_example, "stocks"),
+        EXAMPLE(test_example, "earthquakes"),
+        EXAMPLE(test_example, "flights_top"),
+        EXAMPLE(test_example, "flight_alerts"),
+        EXAMPLE(test_example, "quake_regions"),
+        EXAMPLE(test_example, "saga_views"),
+        EXAMPLE(test_example, "shop_orders"),
+        EXAMPLE(test_example, "order_alerts"),
+        EXAMPLE(test_example, "leaderboards"),
+        EXAMPLE(test_example, "ticks"),
+        EXAMPLE(test_example, "registrations"),
+        EXAMPLE(test_example_small_batches, "quake_regions"),
+        EXAMPLE(test_example_small_batches, "shop_orders"),
+        EXAMPLE(test_example_small_batches, "leaderboards"),
+        EXAMPLE(test_example_small_batches, "ticks"),
         cmocka_unit_test(test_flights_memory_sink),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

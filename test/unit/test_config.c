@@ -186,6 +186,37 @@ static void test_missing_file_is_a_config_error(void **state) {
     assert_non_null(strstr(errstr, missing));
 }
 
+static void test_load_string_reads_like_a_file(void **state) {
+    (void)state;
+    static const char text[] = "[source s]\r\n  path = a\r\n[sink  k]\npath = b";
+    sluice_config *cfg = NULL;
+    assert_int_equal(sluice_config_load_string(text, sizeof text - 1, "mem.ini", &cfg, errstr,
+                                               sizeof errstr),
+                     SLUICE_OK);
+    assert_string_equal(cfg->path, "mem.ini");
+    assert_int_equal(cfg->nentries, 2);
+    assert_string_equal(cfg->entries[0].file, "mem.ini");
+    assert_int_equal(cfg->entries[0].line, 2);
+    assert_int_equal(cfg->entries[0].col, 3);
+    assert_string_equal(cfg->entries[1].section, "sink k");
+    assert_string_equal(cfg->entries[1].value, "b");
+    assert_int_equal(cfg->entries[1].line, 4);
+    assert_int_equal(cfg->nsections, 2);
+    assert_int_equal(cfg->sections[1].line, 3);
+    sluice_config_free(cfg);
+}
+
+static void test_load_string_errors_name_the_given_name(void **state) {
+    (void)state;
+    static const char text[] = "[pipeline]\nno equals\n";
+    sluice_config *cfg = NULL;
+    assert_int_equal(sluice_config_load_string(text, sizeof text - 1, "mem.ini", &cfg, errstr,
+                                               sizeof errstr),
+                     SLUICE_ERR_CONFIG);
+    assert_null(cfg);
+    assert_non_null(strstr(errstr, "mem.ini:2:"));
+}
+
 /* ---- ${VAR} expansion ------------------------------------------------------ */
 
 static void test_var_is_expanded_from_the_environment(void **state) {
@@ -413,6 +444,8 @@ int main(void) {
         T(test_key_outside_any_section_is_an_error_with_line),
         T(test_ini_syntax_error_names_file_and_line),
         T(test_missing_file_is_a_config_error),
+        T(test_load_string_reads_like_a_file),
+        T(test_load_string_errors_name_the_given_name),
         T(test_var_is_expanded_from_the_environment),
         T(test_var_inside_text_is_expanded),
         T(test_default_is_used_when_var_is_unset),

@@ -14,175 +14,11 @@
 
 #include "connectors/connectors.h"
 #include "sluice/sluice.h"
-#include "sluice_test.h"
-
-#define T2001 INT64_C(978307200000) /* 2001-01-01 00:00:00 UTC */
-#define MIN_MS INT64_C(60000)
-
-/* event time, watermark without delay */
-#define SOURCE                                                                                     \
-    "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, x DOUBLE,\n"                            \
-    "                  WATERMARK FOR ts AS ts);\n"
-
-typedef struct sink_file {
-    char name[64];
-    char path[4200];
-    size_t consumed;
-} sink_file;
-
-static char *dir;
-static char dead_path[4200];
-static sluice_pipeline *pipe_;
-static sluice_source *src;
-static sink_file sinks[4];
-static size_t nsinks;
-static char errstr[2048];
-
-static int setup(void **state) {
-    (void)state;
-    dir = sluice_test_mkdtemp("engine");
-    snprintf(dead_path, sizeof dead_path, "%s/dead.jsonl", dir);
-    pipe_ = NULL;
-    src = NULL;
-    nsinks = 0;
-    errstr[0] = '\0';
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    sluice_pipeline_close(pipe_);
-    pipe_ = NULL;
-    free(dir);
-    return 0;
-}
-
-/* Open the pipeline `sql` with sinks `names` (comma separated), each a CSV
- * file DIR/NAME.csv; pipeline_extra goes into [pipeline]. */
-static void open_pipeline(const char *sql, const char *names, const char *pipeline_extra) {
-    char sql_path[4200], ini_path[4200];
-    snprintf(sql_path, sizeof sql_path, "%s/p.sql", dir);
-    snprintf(ini_path, sizeof ini_path, "%s/p.test.ini", dir);
-    assert_int_equal(sluice_test_write_file(sql_path, sql), 0);
-
-    char ini[8192];
-    int n = snprintf(ini, sizeof ini, "[pipeline]\ndead_letter = %s\n%s\n[source ev]\nconnector = memory\nformat = json\n",
-                     dead_path, pipeline_extra ? pipeline_extra : "");
-    char list[256];
-    snprintf(list, sizeof list, "%s", names);
-    for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-        sink_file *s = &sinks[nsinks++];
-        snprintf(s->name, sizeof s->name, "%s", name);
-        snprintf(s->path, sizeof s->path, "%s/%s.csv", dir, name);
-        s->consumed = 0;
-        n += snprintf(ini + n, sizeof ini - (size_t)n, "[sink %s]\nconnector = file\nformat = csv\npath = %s\n", name,
-                      s->path);
-    }
-    assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
-
-    sluice_pipeline_options o;
-    memset(&o, 0, sizeof o);
-    o.sql_path = sql_path;
-    o.quiet = 1;
-    if (sluice_pipeline_open(&o, &pipe_, errstr, sizeof errstr) != SLUICE_OK) fail_msg("open: %s", errstr);
-    src = sluice_pipeline_source(pipe_, "ev");
-    assert_non_null(src);
-}
-
-static void push_p(int32_t partition, const char *json) {
-    assert_int_equal(sluice_memory_source_push(src, json, strlen(json), NULL, 0, partition, 0), SLUICE_OK);
-}
-
-static void push(const char *json) {
-    push_p(0, json);
-}
-
-/* A record {"ts": "2001-01-01 00:MM:SS", "k": k, "v": v}; k NULL = absent. */
-static void push_ev_p(int32_t partition, const char *hhmmss, const char *k, long v) {
-    char json[256];
-    if (k)
-        snprintf(json, sizeof json, "{\"ts\": \"2001-01-01 %s\", \"k\": \"%s\", \"v\": %ld}", hhmmss, k, v);
-    else
-        snprintf(json, sizeof json, "{\"ts\": \"2001-01-01 %s\", \"v\": %ld}", hhmmss, v);
-    push_p(partition, json);
-}
-
-static void push_ev(const char *hhmmss, const char *k, long v) {
-    push_ev_p(0, hhmmss, k, v);
-}
-
-static int step(void) {
-    int done = 0;
-    if (sluice_pipeline_step(pipe_, &done, errstr, sizeof errstr) != SLUICE_OK) fail_msg("step: %s", errstr);
-    return done;
-}
-
-static void end_input(void) {
-    assert_int_equal(sluice_memory_source_end(src), SLUICE_OK);
-    for (int i = 0; i < 10; i++)
-        if (step()) return;
-    fail_msg("the pipeline did not finish after the end of its input");
-}
-
-static sluice_pipeline_stats stats(void) {
-    sluice_pipeline_stats st;
-    sluice_pipeline_stats_get(pipe_, &st);
-    return st;
-}
-
-static int cmp_lines(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The rows `name` received since the last take(), as CSV text; with
- * sorted != 0 its lines are sorted (the order of rows within one batch is
- * not specified).  Static buffer. */
-static const char *take_rows(const char *name, int sorted) {
-    static char out[16384];
-    sink_file *s = NULL;
-    for (size_t i = 0; i < nsinks; i++)
-        if (strcmp(sinks[i].name, name) == 0) s = &sinks[i];
-    assert_non_null(s);
-    size_t len = 0;
-    char *text = sluice_test_read_file(s->path, &len);
-    assert_non_null(text);
-    assert_true(len >= s->consumed);
-    if (s->consumed == 0 && len > 0) {
-        /* the file starts with its CSV header line: skip it */
-        char *nl = strchr(text, '\n');
-        assert_non_null(nl);
-        s->consumed = (size_t)(nl - text) + 1;
-    }
-    char *fresh = text + s->consumed;
-    s->consumed = len;
-    if (!sorted) {
-        snprintf(out, sizeof out, "%s", fresh);
-        free(text);
-        return out;
-    }
-    char *lines[512];
-    size_t n = 0;
-    for (char *save = NULL, *l = strtok_r(fresh, "\n", &save); l && n < 512; l = strtok_r(NULL, "\n", &save))
-        lines[n++] = l;
-    qsort(lines, n, sizeof lines[0], cmp_lines);
-    size_t o = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < n; i++) o += (size_t)snprintf(out + o, sizeof out - o, "%s\n", lines[i]);
-    free(text);
-    return out;
-}
-
-static const char *take(const char *name) {
-    return take_rows(name, 1);
-}
-
-static const char *take_in_order(const char *name) {
-    return take_rows(name, 0);
-}
+#include "sluice_test_engine.h"
 
 /* Dead letters as parsed JSON objects (caller frees with cJSON_Delete). */
 static size_t dead_letters(cJSON **out, size_t max) {
-    char *text = sluice_test_read_file(dead_path, NULL);
+    char *text = sluice_test_read_file(sluice_test_engine_dead_letter_path(), NULL);
     assert_non_null(text);
     size_t n = 0;
     for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && n < max; l = strtok_r(NULL, "\n", &save)) {
@@ -201,117 +37,117 @@ static const char *jstr(const cJSON *o, const char *key) {
 
 /* ---- TUMBLE, APPEND, watermark ---------------------------------------------------- */
 
-static const char tumble_append[] = SOURCE
+static const char tumble_append[] = SLUICE_TEST_SOURCE
     "CREATE SINK out AS SELECT window_start, window_end, k, COUNT(*) AS n, SUM(v) AS s FROM ev\n"
     "GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE), k EMIT APPEND;\n";
 
 static void test_append_emits_a_window_only_when_the_watermark_reaches_its_end(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:05:00", "b", 2);
-    push_ev("00:09:59", "a", 3);
-    step();
+    sluice_test_engine_open(tumble_append, "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:05:00", "b", 2);
+    sluice_test_push_ev("00:09:59", "a", 3);
+    sluice_test_step();
     /* watermark 00:09:59 < window_end 00:10: nothing yet */
-    assert_string_equal(take("out"), "");
-    push_ev("00:10:00", "a", 4);
-    step();
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev("00:10:00", "a", 4);
+    sluice_test_step();
     /* watermark 00:10:00 reaches the end of [00:00, 00:10) */
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,2,4\n"
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,2,4\n"
                                      "2001-01-01 00:00:00,2001-01-01 00:10:00,b,1,2\n");
-    push_ev("00:15:00", "a", 5);
-    step();
-    assert_string_equal(take("out"), "");
+    sluice_test_push_ev("00:15:00", "a", 5);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
 }
 
 static void test_append_emits_every_open_window_at_end_of_input(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:12:00", "a", 2);
-    push_ev("00:25:00", "b", 3);
-    step();
+    sluice_test_engine_open(tumble_append, "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:12:00", "a", 2);
+    sluice_test_push_ev("00:25:00", "b", 3);
+    sluice_test_step();
     /* watermark 00:25: [00:00,00:10) and [00:10,00:20) are final */
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,1,1\n"
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,1,1\n"
                                      "2001-01-01 00:10:00,2001-01-01 00:20:00,a,1,2\n");
-    end_input();
-    assert_string_equal(take("out"), "2001-01-01 00:20:00,2001-01-01 00:30:00,b,1,3\n");
-    assert_int_equal(stats().watermark, SLUICE_TS_MAX);
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:20:00,2001-01-01 00:30:00,b,1,3\n");
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TS_MAX);
 }
 
 static void test_append_emits_each_window_once(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:11:00", "a", 1);
-    step();
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,1,1\n");
-    push_ev("00:12:00", "a", 1);
-    step();
-    step();
-    assert_string_equal(take("out"), "");
-    end_input();
-    assert_string_equal(take("out"), "2001-01-01 00:10:00,2001-01-01 00:20:00,a,2,2\n");
+    sluice_test_engine_open(tumble_append, "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:11:00", "a", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,1,1\n");
+    sluice_test_push_ev("00:12:00", "a", 1);
+    sluice_test_step();
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:10:00,2001-01-01 00:20:00,a,2,2\n");
 }
 
 static void test_watermark_delay_keeps_a_window_open(void **state) {
     (void)state;
-    open_pipeline("CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, x DOUBLE,\n"
+    sluice_test_engine_open("CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, x DOUBLE,\n"
                   "                  WATERMARK FOR ts AS ts - INTERVAL '1' MINUTE);\n"
                   "CREATE SINK out AS SELECT window_start, COUNT(*) AS n FROM ev\n"
                   "GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE) EMIT APPEND;\n",
                   "out", NULL);
-    push_ev("00:02:00", "a", 1);
-    push_ev("00:10:30", "a", 1);
-    step();
+    sluice_test_push_ev("00:02:00", "a", 1);
+    sluice_test_push_ev("00:10:30", "a", 1);
+    sluice_test_step();
     /* watermark 00:09:30: [00:00,00:10) still open */
-    assert_int_equal(stats().watermark, T2001 + 9 * MIN_MS + 30000);
-    assert_string_equal(take("out"), "");
-    push_ev("00:09:45", "a", 1);
-    step();
-    assert_int_equal(stats().late_rows, 0);
-    assert_string_equal(take("out"), "");
-    push_ev("00:11:00", "a", 1);
-    step();
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 9 * SLUICE_TEST_MIN_MS + 30000);
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev("00:09:45", "a", 1);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().late_rows, 0);
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev("00:11:00", "a", 1);
+    sluice_test_step();
     /* watermark 00:10:00 */
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2\n");
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2\n");
 }
 
 static void test_watermark_advances_only_at_the_end_of_a_batch(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
+    sluice_test_engine_open(tumble_append, "out", NULL);
     /* in one batch, 00:05 after 00:15 is judged against the watermark at the
      * batch's start (none), so it is not late */
-    push_ev("00:15:00", "a", 1);
-    push_ev("00:05:00", "a", 2);
-    step();
-    assert_int_equal(stats().late_rows, 0);
-    assert_int_equal(stats().watermark, T2001 + 15 * MIN_MS);
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,1,2\n");
+    sluice_test_push_ev("00:15:00", "a", 1);
+    sluice_test_push_ev("00:05:00", "a", 2);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().late_rows, 0);
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 15 * SLUICE_TEST_MIN_MS);
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,a,1,2\n");
 }
 
 static void test_same_row_in_the_next_batch_is_late(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
-    push_ev("00:15:00", "a", 1);
-    step();
-    push_ev("00:05:00", "a", 2);
-    step();
-    assert_int_equal(stats().late_rows, 1);
-    assert_string_equal(take("out"), "");
-    end_input();
+    sluice_test_engine_open(tumble_append, "out", NULL);
+    sluice_test_push_ev("00:15:00", "a", 1);
+    sluice_test_step();
+    sluice_test_push_ev("00:05:00", "a", 2);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().late_rows, 1);
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_end_input();
     /* the late row is in no window */
-    assert_string_equal(take("out"), "2001-01-01 00:10:00,2001-01-01 00:20:00,a,1,1\n");
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:10:00,2001-01-01 00:20:00,a,1,1\n");
 }
 
 static void test_late_row_is_dead_lettered_with_reason_late(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
-    push_ev("00:15:00", "a", 1);
-    step();
-    push("{\"ts\": \"2001-01-01 00:05:00\", \"k\": \"a\", \"v\": 2}");
-    step();
-    sluice_pipeline_stats st = stats();
+    sluice_test_engine_open(tumble_append, "out", NULL);
+    sluice_test_push_ev("00:15:00", "a", 1);
+    sluice_test_step();
+    sluice_test_push("{\"ts\": \"2001-01-01 00:05:00\", \"k\": \"a\", \"v\": 2}");
+    sluice_test_step();
+    sluice_pipeline_stats st = sluice_test_stats();
     assert_int_equal(st.late_rows, 1);
     assert_int_equal(st.dead_letters, 1);
     assert_int_equal(st.malformed_rows, 0);
@@ -329,76 +165,76 @@ static void test_late_row_is_dead_lettered_with_reason_late(void **state) {
 
 static void test_state_is_freed_once_the_watermark_passes_the_window(void **state) {
     (void)state;
-    open_pipeline(tumble_append, "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:02:00", "b", 1);
-    push_ev("00:03:00", "c", 1);
-    step();
-    assert_int_equal(stats().state_rows, 3);
-    push_ev("00:12:00", "a", 1);
-    step();
+    sluice_test_engine_open(tumble_append, "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:02:00", "b", 1);
+    sluice_test_push_ev("00:03:00", "c", 1);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().state_rows, 3);
+    sluice_test_push_ev("00:12:00", "a", 1);
+    sluice_test_step();
     /* [00:00,00:10) is gone, [00:10,00:20) holds one group */
-    assert_int_equal(stats().state_rows, 1);
+    assert_int_equal(sluice_test_stats().state_rows, 1);
 }
 
 /* ---- HOP ----------------------------------------------------------------------------- */
 
 static void test_hop_row_counts_in_every_open_window_it_falls_in(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT window_start, window_end, COUNT(*) AS n FROM ev\n"
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT window_start, window_end, COUNT(*) AS n FROM ev\n"
                          "GROUP BY HOP(ts, INTERVAL '5' MINUTE, INTERVAL '10' MINUTE) EMIT APPEND;\n",
                   "out", NULL);
-    push_ev("00:07:00", "a", 1); /* [00:00,00:10) [00:05,00:15) */
-    step();
-    assert_string_equal(take("out"), "");
-    push_ev("00:12:00", "a", 1); /* [00:05,00:15) [00:10,00:20) */
-    step();
+    sluice_test_push_ev("00:07:00", "a", 1); /* [00:00,00:10) [00:05,00:15) */
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev("00:12:00", "a", 1); /* [00:05,00:15) [00:10,00:20) */
+    sluice_test_step();
     /* watermark 00:12: [00:00,00:10) is final */
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,1\n");
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2001-01-01 00:10:00,1\n");
     /* 00:08 is in [00:00,00:10), finalized and ignored, and in [00:05,00:15), open */
-    push_ev("00:08:00", "a", 1);
-    step();
-    assert_int_equal(stats().late_rows, 0);
-    assert_string_equal(take("out"), "");
+    sluice_test_push_ev("00:08:00", "a", 1);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().late_rows, 0);
+    assert_string_equal(sluice_test_take("out"), "");
     /* 00:03 is in [23:55,00:05) and [00:00,00:10), both finalized: late */
-    push_ev("00:03:00", "a", 1);
-    step();
-    assert_int_equal(stats().late_rows, 1);
-    end_input();
-    assert_string_equal(take("out"), "2001-01-01 00:05:00,2001-01-01 00:15:00,3\n"
+    sluice_test_push_ev("00:03:00", "a", 1);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().late_rows, 1);
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:05:00,2001-01-01 00:15:00,3\n"
                                      "2001-01-01 00:10:00,2001-01-01 00:20:00,1\n");
 }
 
 /* ---- partitions ------------------------------------------------------------------------ */
 
-static const char count_append[] = SOURCE
+static const char count_append[] = SLUICE_TEST_SOURCE
     "CREATE SINK out AS SELECT window_start, COUNT(*) AS n FROM ev\n"
     "GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE) EMIT APPEND;\n";
 
 static void test_watermark_is_the_minimum_over_partitions(void **state) {
     (void)state;
-    open_pipeline(count_append, "out", NULL);
-    push_ev_p(0, "00:01:00", "a", 1);
-    push_ev_p(1, "00:02:00", "a", 1);
-    step();
-    assert_int_equal(stats().watermark, T2001 + 1 * MIN_MS);
-    push_ev_p(0, "00:25:00", "a", 1);
-    step();
+    sluice_test_engine_open(count_append, "out", NULL);
+    sluice_test_push_ev_p(0, "00:01:00", "a", 1);
+    sluice_test_push_ev_p(1, "00:02:00", "a", 1);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 1 * SLUICE_TEST_MIN_MS);
+    sluice_test_push_ev_p(0, "00:25:00", "a", 1);
+    sluice_test_step();
     /* partition 1 is at 00:02 and holds the watermark back */
-    assert_int_equal(stats().watermark, T2001 + 2 * MIN_MS);
-    assert_string_equal(take("out"), "");
-    push_ev_p(1, "00:05:00", "a", 1);
-    step();
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 2 * SLUICE_TEST_MIN_MS);
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev_p(1, "00:05:00", "a", 1);
+    sluice_test_step();
     /* not late for the slow partition */
-    assert_int_equal(stats().late_rows, 0);
-    assert_int_equal(stats().watermark, T2001 + 5 * MIN_MS);
-    assert_string_equal(take("out"), "");
-    push_ev_p(1, "00:21:00", "a", 1);
-    step();
-    assert_int_equal(stats().watermark, T2001 + 21 * MIN_MS);
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,3\n");
-    end_input();
-    assert_string_equal(take("out"), "2001-01-01 00:20:00,2\n");
+    assert_int_equal(sluice_test_stats().late_rows, 0);
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 5 * SLUICE_TEST_MIN_MS);
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev_p(1, "00:21:00", "a", 1);
+    sluice_test_step();
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 21 * SLUICE_TEST_MIN_MS);
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,3\n");
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:20:00,2\n");
 }
 
 static int64_t mono_ms(void) {
@@ -409,221 +245,221 @@ static int64_t mono_ms(void) {
 
 static void test_idle_partition_stops_holding_the_watermark_back(void **state) {
     (void)state;
-    open_pipeline(count_append, "out", "idle_timeout = 50ms");
-    push_ev_p(0, "00:01:00", "a", 1);
-    push_ev_p(1, "00:02:00", "a", 1);
-    step();
-    push_ev_p(0, "00:25:00", "a", 1);
-    step();
+    sluice_test_engine_open(count_append, "out", "idle_timeout = 50ms");
+    sluice_test_push_ev_p(0, "00:01:00", "a", 1);
+    sluice_test_push_ev_p(1, "00:02:00", "a", 1);
+    sluice_test_step();
+    sluice_test_push_ev_p(0, "00:25:00", "a", 1);
+    sluice_test_step();
     /* partition 1 says nothing more; partition 0 keeps sending */
     int64_t deadline = mono_ms() + 5000;
-    while (stats().watermark < T2001 + 25 * MIN_MS && mono_ms() < deadline) {
-        push_ev_p(0, "00:25:00", "a", 1);
-        step();
+    while (sluice_test_stats().watermark < SLUICE_TEST_T2001 + 25 * SLUICE_TEST_MIN_MS && mono_ms() < deadline) {
+        sluice_test_push_ev_p(0, "00:25:00", "a", 1);
+        sluice_test_step();
         struct timespec pause = {0, 5 * 1000 * 1000};
         nanosleep(&pause, NULL);
     }
-    assert_int_equal(stats().watermark, T2001 + 25 * MIN_MS);
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2\n");
-    assert_int_equal(stats().late_rows, 0);
+    assert_int_equal(sluice_test_stats().watermark, SLUICE_TEST_T2001 + 25 * SLUICE_TEST_MIN_MS);
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2\n");
+    assert_int_equal(sluice_test_stats().late_rows, 0);
 }
 
 /* ---- output modes ------------------------------------------------------------------------ */
 
 static void test_update_emits_only_the_groups_changed_in_the_batch(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev GROUP BY k;\n", "out",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev GROUP BY k;\n", "out",
                   NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:02:00", "b", 2);
-    step();
-    assert_string_equal(take("out"), "a,1,1\nb,1,2\n");
-    push_ev("00:03:00", "a", 5);
-    step();
-    assert_string_equal(take("out"), "a,2,6\n");
-    step();
-    assert_string_equal(take("out"), "");
-    push_ev("00:04:00", "b", 1);
-    push_ev("00:05:00", "b", 1);
-    step();
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:02:00", "b", 2);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,1,1\nb,1,2\n");
+    sluice_test_push_ev("00:03:00", "a", 5);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,2,6\n");
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
+    sluice_test_push_ev("00:04:00", "b", 1);
+    sluice_test_push_ev("00:05:00", "b", 1);
+    sluice_test_step();
     /* one row per changed group, with its values after the batch */
-    assert_string_equal(take("out"), "b,3,4\n");
+    assert_string_equal(sluice_test_take("out"), "b,3,4\n");
 }
 
 static void test_update_on_a_window_emits_changed_rows_before_it_closes(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT window_start, COUNT(*) AS n FROM ev\n"
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT window_start, COUNT(*) AS n FROM ev\n"
                          "GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE) EMIT UPDATE;\n",
                   "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    step();
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,1\n");
-    push_ev("00:02:00", "a", 1);
-    push_ev("00:11:00", "a", 1);
-    step();
-    assert_string_equal(take("out"), "2001-01-01 00:00:00,2\n2001-01-01 00:10:00,1\n");
-    push_ev("00:03:00", "a", 1); /* late: [00:00,00:10) closed at watermark 00:11 */
-    step();
-    assert_string_equal(take("out"), "");
-    assert_int_equal(stats().late_rows, 1);
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,1\n");
+    sluice_test_push_ev("00:02:00", "a", 1);
+    sluice_test_push_ev("00:11:00", "a", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "2001-01-01 00:00:00,2\n2001-01-01 00:10:00,1\n");
+    sluice_test_push_ev("00:03:00", "a", 1); /* late: [00:00,00:10) closed at watermark 00:11 */
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
+    assert_int_equal(sluice_test_stats().late_rows, 1);
 }
 
 static void test_complete_emits_the_whole_table_each_batch(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev GROUP BY k EMIT COMPLETE;\n",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev GROUP BY k EMIT COMPLETE;\n",
                   "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:02:00", "b", 2);
-    step();
-    assert_string_equal(take("out"), "a,1,1\nb,1,2\n");
-    push_ev("00:03:00", "a", 5);
-    step();
-    assert_string_equal(take("out"), "a,2,6\nb,1,2\n");
-    push_ev("00:04:00", "c", 7);
-    step();
-    assert_string_equal(take("out"), "a,2,6\nb,1,2\nc,1,7\n");
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:02:00", "b", 2);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,1,1\nb,1,2\n");
+    sluice_test_push_ev("00:03:00", "a", 5);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,2,6\nb,1,2\n");
+    sluice_test_push_ev("00:04:00", "c", 7);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,2,6\nb,1,2\nc,1,7\n");
 }
 
 static void test_complete_emits_nothing_when_a_trigger_brings_no_input(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k EMIT COMPLETE;\n", "out",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k EMIT COMPLETE;\n", "out",
                   NULL);
-    push_ev("00:01:00", "a", 1);
-    step();
-    assert_string_equal(take("out"), "a,1\n");
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,1\n");
     /* no new data: no micro-batch (Spark runs none), so nothing is emitted */
-    step();
-    step();
-    assert_string_equal(take("out"), "");
-    assert_int_equal(stats().epochs, 1);
-    push_ev("00:02:00", "b", 1);
-    step();
-    assert_string_equal(take("out"), "a,1\nb,1\n");
+    sluice_test_step();
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "");
+    assert_int_equal(sluice_test_stats().epochs, 1);
+    sluice_test_push_ev("00:02:00", "b", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,1\nb,1\n");
 }
 
 /* ---- filters and groups ----------------------------------------------------------------- */
 
 static void test_having_filters_aggregated_rows(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k HAVING COUNT(*) >= 2;\n",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k HAVING COUNT(*) >= 2;\n",
                   "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:02:00", "a", 1);
-    push_ev("00:03:00", "b", 1);
-    step();
-    assert_string_equal(take("out"), "a,2\n");
-    push_ev("00:04:00", "b", 1);
-    step();
-    assert_string_equal(take("out"), "b,2\n");
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:02:00", "a", 1);
+    sluice_test_push_ev("00:03:00", "b", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,2\n");
+    sluice_test_push_ev("00:04:00", "b", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "b,2\n");
 }
 
 static void test_where_filters_rows_before_aggregation(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev WHERE v > 1 GROUP BY k;\n",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev WHERE v > 1 GROUP BY k;\n",
                   "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push_ev("00:02:00", "a", 5);
-    push_ev("00:03:00", "b", 1);
-    push("{\"ts\": \"2001-01-01 00:04:00\", \"k\": \"b\"}"); /* v NULL: WHERE is not true */
-    step();
-    assert_string_equal(take("out"), "a,1,5\n");
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push_ev("00:02:00", "a", 5);
+    sluice_test_push_ev("00:03:00", "b", 1);
+    sluice_test_push("{\"ts\": \"2001-01-01 00:04:00\", \"k\": \"b\"}"); /* v NULL: WHERE is not true */
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,1,5\n");
 }
 
 static void test_null_group_keys_form_one_group(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k;\n", "out", NULL);
-    push_ev("00:01:00", NULL, 1);
-    push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": null, \"v\": 1}");
-    push_ev("00:03:00", "a", 1);
-    step();
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k;\n", "out", NULL);
+    sluice_test_push_ev("00:01:00", NULL, 1);
+    sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": null, \"v\": 1}");
+    sluice_test_push_ev("00:03:00", "a", 1);
+    sluice_test_step();
     /* NULL is an empty CSV field */
-    assert_string_equal(take("out"), ",2\na,1\n");
-    push_ev("00:04:00", NULL, 1);
-    step();
-    assert_string_equal(take("out"), ",3\n");
+    assert_string_equal(sluice_test_take("out"), ",2\na,1\n");
+    sluice_test_push_ev("00:04:00", NULL, 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), ",3\n");
 }
 
 static void test_count_column_skips_nulls_and_count_star_does_not(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS s, AVG(v) AS a,\n"
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS s, AVG(v) AS a,\n"
                          "MIN(v) AS lo, MAX(v) AS hi FROM ev GROUP BY k;\n",
                   "out", NULL);
-    push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": 1}");
-    push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\", \"v\": null}");
-    push("{\"ts\": \"2001-01-01 00:03:00\", \"k\": \"a\"}");
-    push("{\"ts\": \"2001-01-01 00:04:00\", \"k\": \"a\", \"v\": 4}");
-    step();
+    sluice_test_push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": 1}");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\", \"v\": null}");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:03:00\", \"k\": \"a\"}");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:04:00\", \"k\": \"a\", \"v\": 4}");
+    sluice_test_step();
     /* 4 rows, 2 values: SUM 5, AVG 2.5, MIN 1, MAX 4 */
-    assert_string_equal(take("out"), "a,4,2,5,2.5,1,4\n");
+    assert_string_equal(sluice_test_take("out"), "a,4,2,5,2.5,1,4\n");
 }
 
 static void test_aggregates_over_only_nulls_are_null_and_count_is_zero(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS s, AVG(v) AS a,\n"
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS s, AVG(v) AS a,\n"
                          "MIN(v) AS lo, MAX(v) AS hi, SUM(x) AS sx FROM ev GROUP BY k;\n",
                   "out", NULL);
-    push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": null}");
-    push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\"}");
-    step();
-    assert_string_equal(take("out"), "a,2,0,,,,,\n");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": null}");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\"}");
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "a,2,0,,,,,\n");
 }
 
 static void test_avg_is_double_and_sum_keeps_bigint(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, SUM(v) AS s, AVG(v) AS a, SUM(x) AS sx FROM ev GROUP BY k;\n",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, SUM(v) AS s, AVG(v) AS a, SUM(x) AS sx FROM ev GROUP BY k;\n",
                   "out", NULL);
-    push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": 1, \"x\": 0.5}");
-    push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\", \"v\": 2, \"x\": 0.25}");
-    step();
+    sluice_test_push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": 1, \"x\": 0.5}");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\", \"v\": 2, \"x\": 0.25}");
+    sluice_test_step();
     /* SUM 3, AVG 1.5, SUM(x) 0.75 */
-    assert_string_equal(take("out"), "a,3,1.5,0.75\n");
+    assert_string_equal(sluice_test_take("out"), "a,3,1.5,0.75\n");
 }
 
 static void test_min_max_on_varchar_compare_bytewise_across_batches(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT MIN(k) AS lo, MAX(k) AS hi, COUNT(*) AS n FROM ev;\n", "out",
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT MIN(k) AS lo, MAX(k) AS hi, COUNT(*) AS n FROM ev;\n", "out",
                   NULL);
-    push_ev("00:01:00", "pear", 1);
-    step();
-    assert_string_equal(take("out"), "pear,pear,1\n");
-    push_ev("00:02:00", "apple", 1);
-    step();
-    assert_string_equal(take("out"), "apple,pear,2\n");
-    push_ev("00:03:00", "zebra", 1);
-    push_ev("00:04:00", "Zed", 1);
-    step();
+    sluice_test_push_ev("00:01:00", "pear", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "pear,pear,1\n");
+    sluice_test_push_ev("00:02:00", "apple", 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "apple,pear,2\n");
+    sluice_test_push_ev("00:03:00", "zebra", 1);
+    sluice_test_push_ev("00:04:00", "Zed", 1);
+    sluice_test_step();
     /* 'Z' (0x5A) sorts before 'a' (0x61) */
-    assert_string_equal(take("out"), "Zed,zebra,4\n");
+    assert_string_equal(sluice_test_take("out"), "Zed,zebra,4\n");
 }
 
 /* ---- stateless queries, malformed records, several queries -------------------------------- */
 
 static void test_stateless_query_emits_one_row_per_matching_row_in_order(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT v, k, v * 2 AS w FROM ev WHERE v > 2;\n", "out", NULL);
-    push_ev("00:01:00", "a", 5);
-    push_ev("00:02:00", "b", 1);
-    push_ev("00:03:00", "c", 7);
-    push_ev("00:04:00", "d", 3);
-    step();
-    assert_string_equal(take_in_order("out"), "5,a,10\n7,c,14\n3,d,6\n");
-    push_ev("00:00:00", "e", 9); /* a stateless query has no late rows */
-    push_ev("00:05:00", "f", 2);
-    step();
-    assert_string_equal(take_in_order("out"), "9,e,18\n");
-    assert_int_equal(stats().late_rows, 0);
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT v, k, v * 2 AS w FROM ev WHERE v > 2;\n", "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 5);
+    sluice_test_push_ev("00:02:00", "b", 1);
+    sluice_test_push_ev("00:03:00", "c", 7);
+    sluice_test_push_ev("00:04:00", "d", 3);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("out"), "5,a,10\n7,c,14\n3,d,6\n");
+    sluice_test_push_ev("00:00:00", "e", 9); /* a stateless query has no late rows */
+    sluice_test_push_ev("00:05:00", "f", 2);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("out"), "9,e,18\n");
+    assert_int_equal(sluice_test_stats().late_rows, 0);
 }
 
 static void test_malformed_records_are_dead_lettered_and_the_pipeline_carries_on(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK out AS SELECT k, v FROM ev;\n", "out", NULL);
-    push_ev("00:01:00", "a", 1);
-    push("{not json");
-    push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"b\", \"v\": \"abc\"}");
-    push_ev("00:03:00", "c", 3);
-    step();
-    assert_string_equal(take_in_order("out"), "a,1\nc,3\n");
-    sluice_pipeline_stats st = stats();
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, v FROM ev;\n", "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 1);
+    sluice_test_push("{not json");
+    sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"b\", \"v\": \"abc\"}");
+    sluice_test_push_ev("00:03:00", "c", 3);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("out"), "a,1\nc,3\n");
+    sluice_pipeline_stats st = sluice_test_stats();
     assert_int_equal(st.malformed_rows, 2);
     assert_int_equal(st.input_rows, 4);
     assert_int_equal(st.dead_letters, 2);
@@ -640,35 +476,35 @@ static void test_malformed_records_are_dead_lettered_and_the_pipeline_carries_on
     assert_null(cJSON_GetObjectItemCaseSensitive(dl[0], "sink"));
     cJSON_Delete(dl[0]);
     cJSON_Delete(dl[1]);
-    push_ev("00:04:00", "d", 4);
-    step();
-    assert_string_equal(take_in_order("out"), "d,4\n");
+    sluice_test_push_ev("00:04:00", "d", 4);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("out"), "d,4\n");
 }
 
 static void test_two_queries_read_the_same_rows(void **state) {
     (void)state;
-    open_pipeline(SOURCE "CREATE SINK alerts AS SELECT k, v FROM ev WHERE v >= 10;\n"
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK alerts AS SELECT k, v FROM ev WHERE v >= 10;\n"
                          "CREATE SINK totals AS SELECT window_start, COUNT(*) AS n, SUM(v) AS s FROM ev\n"
                          "GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE) EMIT APPEND;\n",
                   "alerts,totals", NULL);
-    push_ev("00:01:00", "a", 10);
-    push_ev("00:02:00", "b", 1);
-    push_ev("00:03:00", "c", 12);
-    step();
-    assert_string_equal(take_in_order("alerts"), "a,10\nc,12\n");
-    assert_string_equal(take("totals"), "");
-    end_input();
-    assert_string_equal(take("totals"), "2001-01-01 00:00:00,3,23\n");
-    assert_string_equal(take_in_order("alerts"), "");
+    sluice_test_push_ev("00:01:00", "a", 10);
+    sluice_test_push_ev("00:02:00", "b", 1);
+    sluice_test_push_ev("00:03:00", "c", 12);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("alerts"), "a,10\nc,12\n");
+    assert_string_equal(sluice_test_take("totals"), "");
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("totals"), "2001-01-01 00:00:00,3,23\n");
+    assert_string_equal(sluice_test_take_in_order("alerts"), "");
 }
 
 static void test_memory_sink_keeps_one_row_per_primary_key(void **state) {
     (void)state;
     /* default memory sink: upserted by the default key (k) */
-    char sql_path[4200], ini_path[4200];
-    snprintf(sql_path, sizeof sql_path, "%s/m.sql", dir);
-    snprintf(ini_path, sizeof ini_path, "%s/m.test.ini", dir);
-    assert_int_equal(sluice_test_write_file(sql_path, SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev "
+    char sql_path[4200], ini_path[4200], errstr[1024];
+    snprintf(sql_path, sizeof sql_path, "%s/m.sql", sluice_test_engine_dir());
+    snprintf(ini_path, sizeof ini_path, "%s/m.test.ini", sluice_test_engine_dir());
+    assert_int_equal(sluice_test_write_file(sql_path, SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev "
                                                              "GROUP BY k;\n"),
                      0);
     assert_int_equal(sluice_test_write_file(ini_path, "[source ev]\nconnector = memory\n"), 0);
@@ -676,15 +512,16 @@ static void test_memory_sink_keeps_one_row_per_primary_key(void **state) {
     memset(&o, 0, sizeof o);
     o.sql_path = sql_path;
     o.quiet = 1;
-    if (sluice_pipeline_open(&o, &pipe_, errstr, sizeof errstr) != SLUICE_OK) fail_msg("open: %s", errstr);
-    src = sluice_pipeline_source(pipe_, "ev");
-    sluice_sink *sink = sluice_pipeline_sink(pipe_, "out");
-    push_ev("00:01:00", "b", 1);
-    push_ev("00:02:00", "a", 1);
-    step();
-    push_ev("00:03:00", "b", 1);
-    step();
-    end_input();
+    sluice_pipeline *p = NULL;
+    if (sluice_pipeline_open(&o, &p, errstr, sizeof errstr) != SLUICE_OK) fail_msg("open: %s", errstr);
+    sluice_test_engine_adopt(p);
+    sluice_sink *sink = sluice_pipeline_sink(p, "out");
+    sluice_test_push_ev("00:01:00", "b", 1);
+    sluice_test_push_ev("00:02:00", "a", 1);
+    sluice_test_step();
+    sluice_test_push_ev("00:03:00", "b", 1);
+    sluice_test_step();
+    sluice_test_end_input();
     assert_int_equal(sluice_memory_sink_nrows(sink), 2);
     assert_int_equal(sluice_memory_sink_rows_written(sink), 3);
     const sluice_value *r0 = sluice_memory_sink_row(sink, 0);
@@ -698,7 +535,7 @@ static void test_memory_sink_keeps_one_row_per_primary_key(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, sluice_test_engine_setup, sluice_test_engine_teardown)
         T(test_append_emits_a_window_only_when_the_watermark_reaches_its_end),
         T(test_append_emits_every_open_window_at_end_of_input),
         T(test_append_emits_each_window_once),

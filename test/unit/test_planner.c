@@ -62,16 +62,6 @@ static void plan_fails_at(const char *sink, int col, const char *phrase) {
     if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
 }
 
-/* Error at line 4, column within [lo, hi] (for constructs spanning tokens). */
-static void plan_fails_between(const char *sink, int lo, int hi, const char *phrase) {
-    assert_int_equal(build(sink), SLUICE_ERR_SQL);
-    int line = 0, col = 0;
-    if (sscanf(errstr, "p.sql:%d:%d: ", &line, &col) != 2) fail_msg("no position in '%s'", errstr);
-    assert_int_equal(line, 4);
-    if (col < lo || col > hi) fail_msg("column %d not in [%d, %d]: %s", col, lo, hi, errstr);
-    if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
-}
-
 /* ---- semantic errors ------------------------------------------------------------ */
 
 static void test_unknown_column(void **state) {
@@ -147,24 +137,224 @@ static void test_type_error_where_not_boolean(void **state) {
     plan_fails_at("CREATE SINK o AS SELECT delay FROM f WHERE delay;", 44, "BOOLEAN");
 }
 
-static void test_session_window_not_supported_yet(void **state) {
+/* ---- SESSION windows ----------------------------------------------------------- */
+
+#define SESSION_HEAD "CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' MINUTE)"
+
+static void test_session_needs_emit_append(void **state) {
     (void)state;
-    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' MINUTE);", 55,
-                  "not supported yet");
+    /* without EMIT the default (UPDATE) is refused at the SESSION call */
+    plan_fails_at(SESSION_HEAD ";", 55, "SESSION windows support EMIT APPEND only");
+    teardown(state);
+    setup(state);
+    plan_fails_at(SESSION_HEAD " EMIT UPDATE;", 93, "SESSION windows support EMIT APPEND only");
+    teardown(state);
+    setup(state);
+    plan_fails_at(SESSION_HEAD " EMIT COMPLETE;", 93, "add EMIT APPEND");
 }
 
-static void test_order_by_limit_not_supported_yet(void **state) {
+static void test_session_takes_a_time_and_a_gap(void **state) {
     (void)state;
-    /* the error points into the ORDER BY ... LIMIT clause (ORDER at 115, LIMIT at 131) */
-    plan_fails_between("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, "
-                       "INTERVAL '1' HOUR), origin ORDER BY n DESC LIMIT 3;",
-                       115, 131, "not supported yet");
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts) EMIT APPEND;", 55,
+                  "SESSION takes (time_column, INTERVAL gap)");
 }
 
-static void test_proctime_not_supported_yet(void **state) {
+static void test_session_cannot_be_ranked(void **state) {
     (void)state;
-    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);",
-                  62, "not supported yet");
+    plan_fails_at("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' "
+                  "MINUTE), origin ORDER BY n DESC LIMIT 3 EMIT APPEND;",
+                  127, "needs TUMBLE or HOP windows");
+}
+
+static void test_session_plan(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, origin, COUNT(*) AS n FROM f "
+                "GROUP BY SESSION(ts, INTERVAL '30' MINUTE), origin EMIT APPEND;");
+    assert_int_equal(q->window, SLUICE_WINDOW_SESSION);
+    assert_int_equal(q->gap_ms, 30 * 60000);
+    assert_false(q->proctime);
+    assert_int_equal(q->emit, SLUICE_EMIT_APPEND);
+    assert_int_equal(q->schema.npk, 3);
+    teardown(state);
+    setup(state);
+    q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY SESSION(PROCTIME(), INTERVAL '1' MINUTE) "
+                "EMIT APPEND;");
+    assert_int_equal(q->window, SLUICE_WINDOW_SESSION);
+    assert_true(q->proctime);
+}
+
+static void test_explain_shows_a_session_window(void **state) {
+    (void)state;
+    plan_ok(SESSION_HEAD " EMIT APPEND;");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "window:     SESSION(ts, INTERVAL '5' MINUTE) per key"))
+        fail_msg("no SESSION window in:\n%s", text);
+    free(text);
+}
+
+/* ---- top-N: ORDER BY <aggregate> LIMIT n per window ------------------------------- */
+
+#define TOPN_HEAD "CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), origin "
+
+static void test_topn_limit_without_order_by(void **state) {
+    (void)state;
+    /* LIMIT at column 115 */
+    plan_fails_at(TOPN_HEAD "LIMIT 3;", 115, "LIMIT needs ORDER BY");
+}
+
+static void test_topn_order_by_without_limit(void **state) {
+    (void)state;
+    /* the ORDER BY expression `n` at column 124 */
+    plan_fails_at(TOPN_HEAD "ORDER BY n DESC;", 124, "ORDER BY needs LIMIT");
+}
+
+static void test_topn_on_a_non_windowed_aggregate(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM f GROUP BY origin ORDER BY n DESC LIMIT 3;", 79,
+                  "needs a windowed aggregate");
+}
+
+static void test_topn_on_a_stateless_query(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT origin, delay FROM f ORDER BY delay DESC LIMIT 3;", 55,
+                  "needs a windowed aggregate");
+}
+
+static void test_topn_order_by_must_be_an_aggregate(void **state) {
+    (void)state;
+    plan_fails_at(TOPN_HEAD "ORDER BY origin LIMIT 3;", 124, "must be an aggregate");
+}
+
+static void test_topn_limit_zero(void **state) {
+    (void)state;
+    plan_fails_at(TOPN_HEAD "ORDER BY n DESC LIMIT 0;", 131, "LIMIT 0");
+}
+
+static void test_topn_rank_in_having(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT window_start, origin, COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '1' "
+                  "HOUR), origin HAVING rank < 2 ORDER BY n DESC LIMIT 3;",
+                  122, "'rank' cannot be used in HAVING");
+}
+
+static void test_rank_outside_a_topn_query(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT window_start, origin, rank FROM f GROUP BY TUMBLE(ts, INTERVAL '1' HOUR), "
+                  "origin;",
+                  47, "'rank' exists only in a top-N query");
+    teardown(state);
+    setup(state);
+    plan_fails_at("CREATE SINK o AS SELECT rank FROM f;", 25, "'rank' exists only in a top-N query");
+}
+
+static void test_topn_plan_by_alias_desc(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, rank, origin, COUNT(*) AS n, MAX(delay) AS m FROM f "
+                "GROUP BY TUMBLE(ts, INTERVAL '1' DAY), origin ORDER BY m DESC LIMIT 3 EMIT APPEND;");
+    assert_true(q->topn);
+    assert_true(q->order_desc);
+    assert_int_equal(q->limit, 3);
+    assert_int_equal(q->naggs, 2);
+    assert_int_equal(q->order_agg, 1); /* MAX(delay), the second slot */
+    assert_int_equal(q->schema.columns[2].type, SLUICE_TYPE_BIGINT);
+    /* default key: window_start, window_end, rank */
+    assert_int_equal(q->schema.npk, 3);
+    assert_int_equal(q->schema.pk[0], 0);
+    assert_int_equal(q->schema.pk[1], 1);
+    assert_int_equal(q->schema.pk[2], 2);
+}
+
+static void test_topn_plan_by_an_aggregate_not_selected_asc(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok(TOPN_HEAD "ORDER BY SUM(dist) ASC LIMIT 5;");
+    assert_true(q->topn);
+    assert_false(q->order_desc);
+    assert_int_equal(q->limit, 5);
+    assert_int_equal(q->naggs, 2);
+    assert_int_equal(q->order_agg, 1);
+    assert_int_equal(q->aggs[1].kind, SLUICE_AGG_SUM);
+    /* rank not selected: the usual key needs window_end too, so none */
+    assert_int_equal(q->schema.npk, 0);
+}
+
+static void test_topn_without_rank_keeps_the_group_key(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE SINK o AS SELECT window_start, window_end, origin, COUNT(*) AS n FROM f "
+                "GROUP BY HOP(ts, INTERVAL '1' HOUR, INTERVAL '2' HOUR), origin ORDER BY COUNT(*) DESC LIMIT 2;");
+    assert_true(q->topn);
+    assert_int_equal(q->order_agg, 0);
+    assert_int_equal(q->schema.npk, 3);
+    assert_int_equal(q->schema.pk[2], 2);
+}
+
+static void test_explain_shows_topn(void **state) {
+    (void)state;
+    plan_ok("CREATE SINK o AS SELECT window_start, window_end, rank, origin, COUNT(*) AS n FROM f "
+            "GROUP BY TUMBLE(ts, INTERVAL '1' DAY), origin ORDER BY n DESC LIMIT 3 EMIT APPEND;");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "top-N:      3 per window by COUNT(*) DESC"))
+        fail_msg("no top-N line in:\n%s", text);
+    assert_non_null(strstr(text, "primary key: window_start, window_end, rank"));
+    free(text);
+}
+
+/* ---- PROCTIME(): processing-time windows ----------------------------------------- */
+
+static void test_proctime_window_needs_no_watermark(void **state) {
+    (void)state;
+    const sluice_query_plan *q = plan_ok(
+        "CREATE SINK o AS SELECT window_start, COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);");
+    assert_true(q->proctime);
+    assert_int_equal(q->window, SLUICE_WINDOW_TUMBLE);
+    assert_int_equal(q->size_ms, 60000);
+    /* the event-time column is not read */
+    assert_false(plan->sources[1].used[0]);
+    teardown(state);
+    setup(state);
+    q = plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY HOP(PROCTIME(), INTERVAL '1' MINUTE, INTERVAL "
+                "'2' MINUTE) EMIT APPEND;");
+    assert_true(q->proctime);
+    assert_int_equal(q->window, SLUICE_WINDOW_HOP);
+}
+
+static void test_proctime_takes_no_arguments(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(t2), INTERVAL '1' MINUTE);",
+                  65, "PROCTIME() takes no arguments");
+}
+
+static void test_proctime_outside_a_window(void **state) {
+    (void)state;
+    plan_fails_at("CREATE SINK o AS SELECT PROCTIME() AS p, COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(), "
+                  "INTERVAL '1' MINUTE);",
+                  25, "only as the time argument of a window");
+}
+
+static void test_explain_shows_a_proctime_window(void **state) {
+    (void)state;
+    plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM nowm GROUP BY TUMBLE(PROCTIME(), INTERVAL '1' MINUTE);");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "window:     TUMBLE(PROCTIME(), INTERVAL '1' MINUTE) (processing time"))
+        fail_msg("no PROCTIME window in:\n%s", text);
+    free(text);
 }
 
 static void test_emit_update_on_stateless_query(void **state) {
@@ -355,9 +545,27 @@ int main(void) {
         T(test_primary_key_naming_a_non_output_column),
         T(test_type_error_varchar_plus_bigint),
         T(test_type_error_where_not_boolean),
-        T(test_session_window_not_supported_yet),
-        T(test_order_by_limit_not_supported_yet),
-        T(test_proctime_not_supported_yet),
+        T(test_session_needs_emit_append),
+        T(test_session_takes_a_time_and_a_gap),
+        T(test_session_cannot_be_ranked),
+        T(test_session_plan),
+        T(test_explain_shows_a_session_window),
+        T(test_topn_limit_without_order_by),
+        T(test_topn_order_by_without_limit),
+        T(test_topn_on_a_non_windowed_aggregate),
+        T(test_topn_on_a_stateless_query),
+        T(test_topn_order_by_must_be_an_aggregate),
+        T(test_topn_limit_zero),
+        T(test_topn_rank_in_having),
+        T(test_rank_outside_a_topn_query),
+        T(test_topn_plan_by_alias_desc),
+        T(test_topn_plan_by_an_aggregate_not_selected_asc),
+        T(test_topn_without_rank_keeps_the_group_key),
+        T(test_explain_shows_topn),
+        T(test_proctime_window_needs_no_watermark),
+        T(test_proctime_takes_no_arguments),
+        T(test_proctime_outside_a_window),
+        T(test_explain_shows_a_proctime_window),
         T(test_emit_update_on_stateless_query),
         T(test_cast_of_a_bad_literal_is_an_error),
         T(test_output_schema_names_and_types),

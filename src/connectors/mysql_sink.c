@@ -1,0 +1,839 @@
+/*
+ * The "mysql" sink: result tables in MySQL or MariaDB, written through the
+ * libmysqlclient API (MariaDB Connector/C).
+ *
+ * One transaction per epoch (spec/checkpointing.md, "Commit the sinks"):
+ *
+ *   START TRANSACTION;
+ *   SELECT epoch FROM sluice_commits WHERE pipeline = P AND sink = S FOR UPDATE;
+ *       -- epoch already there: ROLLBACK, nothing to do
+ *   DELETE FROM t;                                  -- COMPLETE mode only
+ *   INSERT INTO t (...) VALUES (...),(...) ON DUPLICATE KEY UPDATE c = VALUES(c), ...;
+ *   INSERT INTO sluice_commits (pipeline, sink, epoch) VALUES (P, S, e)
+ *       ON DUPLICATE KEY UPDATE epoch = VALUES(epoch);
+ *   COMMIT;
+ *
+ * With a PRIMARY KEY rows are upserted with absolute values, sorted by key,
+ * a key written twice in one epoch collapsed to its last row; without a key
+ * they are inserted in arrival order.  Statements are bounded in bytes
+ * (`batch_bytes`, at most max_allowed_packet).  With checkpointing, an epoch
+ * at or below the one recorded in sluice_commits is skipped: it was
+ * committed before a crash.  Without, a run starts a new epoch sequence: its
+ * row in sluice_commits is reset to -1 at open.
+ *
+ * write() copies the epoch's rows; commit() sends them.  A lost connection
+ * (reconnect) or a deadlock / lock wait timeout is retried with exponential
+ * backoff, the whole epoch re-sent in a new transaction, until
+ * `retry_timeout`; meanwhile execute() is blocked, so nothing more is read.
+ *
+ * Options of [sink NAME]: `table` (default: the sink name), `create_table`
+ * (default true), `varchar_length` (VARCHAR length of key columns, default
+ * 255), `batch_bytes` (statement size, default 1 MiB), `retry_timeout`
+ * (default 60s).  Options of [mysql]: host, port, socket, user, password,
+ * database (required), ssl_mode (disabled | preferred | required |
+ * verify_ca | verify_identity), ssl_ca, ssl_capath, ssl_cert, ssl_key,
+ * ssl_cipher, ssl_crl, connect_timeout, read_timeout, write_timeout (default
+ * 10s, 60s, 60s), retry_timeout.  The password never appears in messages.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <errmsg.h>
+#include <mysql.h>
+#include <mysqld_error.h>
+
+#include "connectors/connectors.h"
+#include "connectors/connectors_int.h"
+#include "connectors/mysql_common.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "format/format.h"
+
+static const char *const mysql_sink_options[] = {"table", "create_table", "varchar_length", "batch_bytes",
+                                                 "retry_timeout", NULL};
+
+#define COMMITS_TABLE "sluice_commits"
+#define DEFAULT_BATCH_BYTES (1u << 20)
+/* A growable byte buffer for SQL text. */
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf;
+
+typedef struct mysql_sink {
+    sluice_sink base;
+    const char *instance;
+    const char *pipeline;
+    const sluice_schema *schema;
+    size_t ncols;
+    int complete;                  /* COMPLETE output mode: replace all rows */
+
+    sluice_mysql_conn conn;        /* [mysql] settings and the connection */
+
+    /* table */
+    const char *table;
+    int create_table;
+    int64_t varchar_length;
+    size_t batch_bytes;
+    sbuf qtable;                   /* `table` */
+    sbuf insert_head;              /* INSERT INTO `t` (`a`,`b`) VALUES  */
+    sbuf upsert_tail;              /*  ON DUPLICATE KEY UPDATE ...  */
+    sbuf commits_where;            /* pipeline = '..' AND sink = '..' */
+    sbuf commits_values;           /* '..','..' */
+
+    /* the epoch being collected */
+    int64_t last_committed;        /* -1: none recorded */
+    int64_t pending_epoch;
+    int has_pending;
+    sluice_value *rows;            /* nrows * ncols */
+    size_t nrows, cap;
+    sluice_arena *strings;         /* VARCHAR bytes of rows */
+    size_t *order;                 /* row indexes to send */
+    sbuf sql;                      /* statement being built */
+    int skip_noted;
+} mysql_sink;
+
+/* ---------------- small helpers ---------------- */
+
+static int sb_reserve(sbuf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int sb_add(sbuf *b, const char *s, size_t n) {
+    if (n == 0) return 0;
+    if (sb_reserve(b, n)) return -1;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static int sb_str(sbuf *b, const char *s) {
+    return sb_add(b, s, strlen(s));
+}
+
+static int sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int sb_printf(sbuf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || sb_reserve(b, (size_t)n)) return -1;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+static void sb_free(sbuf *b) {
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* An identifier in backticks, embedded backticks doubled. */
+static int sb_ident(sbuf *b, const char *name) {
+    if (sb_reserve(b, 2 * strlen(name) + 2)) return -1;
+    b->p[b->len++] = '`';
+    for (const char *c = name; *c; c++) {
+        if (*c == '`') b->p[b->len++] = '`';
+        b->p[b->len++] = *c;
+    }
+    b->p[b->len++] = '`';
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+/* A string literal in single quotes, escaped for the connection's charset. */
+static int sb_literal(sbuf *b, MYSQL *db, const char *s, size_t n) {
+    if (sb_reserve(b, 2 * n + 2)) return -1;
+    b->p[b->len++] = '\'';
+    b->len += mysql_real_escape_string(db, b->p + b->len, s, (unsigned long)n);
+    b->p[b->len++] = '\'';
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static int sb_value(sbuf *b, MYSQL *db, const sluice_value *v) {
+    char tmp[48];
+    switch (v->type) {
+    case SLUICE_TYPE_BIGINT:
+    case SLUICE_TYPE_INTERVAL: {
+        /* hand-rolled: this is the hot loop of large epochs */
+        uint64_t u = v->u.i < 0 ? (uint64_t)0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
+        char *e = tmp + sizeof tmp, *p = e;
+        do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
+        if (v->u.i < 0) *--p = '-';
+        return sb_add(b, p, (size_t)(e - p));
+    }
+    case SLUICE_TYPE_BOOLEAN: return sb_add(b, v->u.i ? "1" : "0", 1);
+    case SLUICE_TYPE_DOUBLE:
+        /* MySQL's DOUBLE has no NaN or infinity: they are stored as NULL */
+        if (!isfinite(v->u.d)) return sb_add(b, "NULL", 4);
+        return sb_add(b, tmp, (size_t)snprintf(tmp, sizeof tmp, "%.17g", v->u.d));
+    case SLUICE_TYPE_VARCHAR: return sb_literal(b, db, v->u.s, v->len);
+    case SLUICE_TYPE_TIMESTAMP: {
+        tmp[0] = '\'';
+        size_t n = sluice_ts_render(v->u.i, tmp + 1, sizeof tmp - 2);
+        tmp[1 + n] = '\'';
+        return sb_add(b, tmp, n + 2);
+    }
+    default: return sb_add(b, "NULL", 4);
+    }
+}
+
+static int is_key_column(const sluice_schema *s, size_t c) {
+    for (size_t k = 0; k < s->npk; k++)
+        if (s->pk[k] == c) return 1;
+    return 0;
+}
+
+/* "sink NAME (mysql): table 'T': WHAT: <server message> (error N)" */
+static sluice_err_t db_error(mysql_sink *s, sluice_err_t code, const char *what, char *errstr, size_t errstr_size) {
+    char msg[600];
+    sluice_mysql_conn_scrub(&s->conn, s->conn.db ? mysql_error(s->conn.db) : "not connected", msg, sizeof msg);
+    return sluice_seterr(errstr, errstr_size, code, "sink %s (mysql): table '%s': %s: %s (error %u)", s->instance,
+                         s->table, what, msg, s->conn.db ? mysql_errno(s->conn.db) : 0u);
+}
+
+static int err_is_lock(unsigned e) {
+    return e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT;
+}
+
+/* ---------------- connection ---------------- */
+
+/* Run one statement that returns no rows.  Returns 0 or the error number. */
+static unsigned db_exec(mysql_sink *s, const char *sql, size_t len) {
+    if (mysql_real_query(s->conn.db, sql, (unsigned long)len) != 0) return mysql_errno(s->conn.db) ? mysql_errno(s->conn.db) : CR_UNKNOWN_ERROR;
+    MYSQL_RES *r = mysql_store_result(s->conn.db);
+    if (r) mysql_free_result(r);
+    return 0;
+}
+
+static unsigned db_exec_str(mysql_sink *s, const char *sql) {
+    return db_exec(s, sql, strlen(sql));
+}
+
+/* The statement size limit in bytes. */
+static size_t batch_limit(const mysql_sink *s) {
+    size_t lim = s->batch_bytes;
+    if (s->conn.max_packet > 4096 && lim > s->conn.max_packet - 1024) lim = s->conn.max_packet - 1024;
+    return lim;
+}
+
+/* ---------------- tables ---------------- */
+
+/* Column type in CREATE TABLE. */
+static int sb_column_type(mysql_sink *s, sbuf *b, size_t c) {
+    int key = is_key_column(s->schema, c);
+    switch (s->schema->columns[c].type) {
+    case SLUICE_TYPE_BIGINT:
+    case SLUICE_TYPE_INTERVAL: return sb_str(b, "BIGINT");
+    case SLUICE_TYPE_DOUBLE: return sb_str(b, "DOUBLE");
+    case SLUICE_TYPE_BOOLEAN: return sb_str(b, "BOOLEAN");
+    case SLUICE_TYPE_TIMESTAMP: return sb_str(b, "DATETIME(3)");
+    case SLUICE_TYPE_VARCHAR:
+    default:
+        return key ? sb_printf(b, "VARCHAR(%" PRId64 ")", s->varchar_length) : sb_str(b, "TEXT");
+    }
+}
+
+/* Does the server's DATA_TYPE fit a column of type t? */
+static int type_compatible(sluice_type_t t, const char *dt) {
+    static const char *const ints[] = {"bigint", NULL};
+    static const char *const dbls[] = {"double", "decimal", NULL};
+    static const char *const strs[] = {"varchar", "char", "text", "tinytext", "mediumtext", "longtext", NULL};
+    static const char *const bools[] = {"tinyint", "smallint", "mediumint", "int", "bigint", "bit", NULL};
+    static const char *const times[] = {"datetime", "timestamp", NULL};
+    const char *const *ok;
+    switch (t) {
+    case SLUICE_TYPE_BIGINT:
+    case SLUICE_TYPE_INTERVAL: ok = ints; break;
+    case SLUICE_TYPE_DOUBLE: ok = dbls; break;
+    case SLUICE_TYPE_BOOLEAN: ok = bools; break;
+    case SLUICE_TYPE_TIMESTAMP: ok = times; break;
+    default: ok = strs; break;
+    }
+    for (; *ok; ok++)
+        if (strcasecmp(*ok, dt) == 0) return 1;
+    return 0;
+}
+
+static const char *expected_type(sluice_type_t t) {
+    switch (t) {
+    case SLUICE_TYPE_BIGINT:
+    case SLUICE_TYPE_INTERVAL: return "bigint";
+    case SLUICE_TYPE_DOUBLE: return "double or decimal";
+    case SLUICE_TYPE_BOOLEAN: return "an integer type (boolean)";
+    case SLUICE_TYPE_TIMESTAMP: return "datetime or timestamp";
+    default: return "a char, varchar or text type";
+    }
+}
+
+/* Run a SELECT; *out is the stored result (free it), NULL on error. */
+static unsigned db_select(mysql_sink *s, const char *sql, size_t len, MYSQL_RES **out) {
+    *out = NULL;
+    if (mysql_real_query(s->conn.db, sql, (unsigned long)len) != 0) return mysql_errno(s->conn.db);
+    *out = mysql_store_result(s->conn.db);
+    return *out ? 0 : (mysql_errno(s->conn.db) ? mysql_errno(s->conn.db) : CR_UNKNOWN_ERROR);
+}
+
+/* Check an existing table against the schema; *exists = 0 when there is
+ * no such table. */
+static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t errstr_size) {
+    sbuf q = {0};
+    MYSQL_RES *r = NULL;
+    sluice_err_t err = SLUICE_OK;
+    char *seen = calloc(s->ncols + 1, 1);
+    if (!seen || sb_str(&q, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                            "DATABASE() AND TABLE_NAME = ") ||
+        sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
+        err = SLUICE_ERR_NOMEM;
+        goto out;
+    }
+    if (db_select(s, q.p, q.len, &r)) {
+        err = db_error(s, SLUICE_ERR_IO, "cannot read the table's columns", errstr, errstr_size);
+        goto out;
+    }
+    *exists = mysql_num_rows(r) > 0;
+    MYSQL_ROW row;
+    while ((row = mysql_fetch_row(r))) {
+        for (size_t c = 0; c < s->ncols; c++) {
+            if (!row[0] || strcasecmp(row[0], s->schema->columns[c].name) != 0) continue;
+            seen[c] = 1;
+            if (!type_compatible(s->schema->columns[c].type, row[1] ? row[1] : "")) {
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                    "sink %s (mysql): table '%s': column '%s' is %s, but the query gives %s "
+                                    "(expected %s)",
+                                    s->instance, s->table, s->schema->columns[c].name, row[1] ? row[1] : "?",
+                                    sluice_type_name(s->schema->columns[c].type),
+                                    expected_type(s->schema->columns[c].type));
+                goto out;
+            }
+        }
+    }
+    if (!*exists) goto out;
+    for (size_t c = 0; c < s->ncols; c++)
+        if (!seen[c]) {
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                "sink %s (mysql): table '%s' has no column '%s' (%s) of the query's output", s->instance,
+                                s->table, s->schema->columns[c].name, sluice_type_name(s->schema->columns[c].type));
+            goto out;
+        }
+    if (s->schema->npk == 0) goto out;
+    mysql_free_result(r);
+    r = NULL;
+    q.len = 0;
+    if (sb_str(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND "
+                   "INDEX_NAME = 'PRIMARY' AND TABLE_NAME = ") ||
+        sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
+        err = SLUICE_ERR_NOMEM;
+        goto out;
+    }
+    if (db_select(s, q.p, q.len, &r)) {
+        err = db_error(s, SLUICE_ERR_IO, "cannot read the table's primary key", errstr, errstr_size);
+        goto out;
+    }
+    size_t matched = 0, total = 0;
+    while ((row = mysql_fetch_row(r))) {
+        total++;
+        for (size_t k = 0; k < s->schema->npk; k++)
+            if (row[0] && strcasecmp(row[0], s->schema->columns[s->schema->pk[k]].name) == 0) matched++;
+    }
+    if (matched != s->schema->npk || total != s->schema->npk) {
+        char want[512] = "";
+        for (size_t k = 0; k < s->schema->npk; k++) {
+            if (k) strncat(want, ", ", sizeof want - strlen(want) - 1);
+            strncat(want, s->schema->columns[s->schema->pk[k]].name, sizeof want - strlen(want) - 1);
+        }
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                            "sink %s (mysql): table '%s': its PRIMARY KEY is not (%s), the query's key; an upsert "
+                            "needs exactly that key",
+                            s->instance, s->table, want);
+    }
+out:
+    if (r) mysql_free_result(r);
+    sb_free(&q);
+    free(seen);
+    return err;
+}
+
+/* A binary, no-pad collation: keys 'a', 'A' and 'a ' stay distinct, as in
+ * the engine. */
+static const char *binary_collation(MYSQL *db) {
+    const char *info = mysql_get_server_info(db);
+    if (info && strstr(info, "MariaDB")) return "utf8mb4_nopad_bin";
+    return mysql_get_server_version(db) >= 80017 ? "utf8mb4_0900_bin" : "utf8mb4_bin";
+}
+
+static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_size) {
+    sbuf q = {0};
+    sluice_err_t err = SLUICE_OK;
+    const char *coll = binary_collation(s->conn.db);
+    if (sb_printf(&q,
+                  "CREATE TABLE IF NOT EXISTS `" COMMITS_TABLE "` (pipeline VARCHAR(255) NOT NULL, sink VARCHAR(255) "
+                  "NOT NULL, epoch BIGINT NOT NULL, PRIMARY KEY (pipeline, sink)) ENGINE=InnoDB DEFAULT "
+                  "CHARSET=utf8mb4 COLLATE=%s",
+                  coll))
+        return SLUICE_ERR_NOMEM;
+    if (db_exec(s, q.p, q.len)) {
+        err = db_error(s, SLUICE_ERR_IO, "cannot create table '" COMMITS_TABLE "'", errstr, errstr_size);
+        goto out;
+    }
+    int exists = 0;
+    if ((err = check_table(s, &exists, errstr, errstr_size))) goto out;
+    if (exists) goto out;
+    if (!s->create_table) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                            "sink %s (mysql): table '%s' does not exist in database '%s' (create_table = false)",
+                            s->instance, s->table, s->conn.database);
+        goto out;
+    }
+    q.len = 0;
+    int bad = sb_str(&q, "CREATE TABLE IF NOT EXISTS ") || sb_add(&q, s->qtable.p, s->qtable.len) || sb_str(&q, " (");
+    for (size_t c = 0; c < s->ncols && !bad; c++) {
+        bad = (c && sb_str(&q, ", ")) || sb_ident(&q, s->schema->columns[c].name) || sb_str(&q, " ") ||
+              sb_column_type(s, &q, c) || (is_key_column(s->schema, c) && sb_str(&q, " NOT NULL"));
+    }
+    if (!bad && s->schema->npk) {
+        bad = sb_str(&q, ", PRIMARY KEY (");
+        for (size_t k = 0; k < s->schema->npk && !bad; k++)
+            bad = (k && sb_str(&q, ", ")) || sb_ident(&q, s->schema->columns[s->schema->pk[k]].name);
+        bad = bad || sb_str(&q, ")");
+    }
+    bad = bad || sb_printf(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s", coll);
+    if (bad) {
+        err = SLUICE_ERR_NOMEM;
+        goto out;
+    }
+    if (db_exec(s, q.p, q.len)) {
+        err = db_error(s, SLUICE_ERR_CONFIG, "cannot create the table", errstr, errstr_size);
+        goto out;
+    }
+    err = check_table(s, &exists, errstr, errstr_size);
+out:
+    sb_free(&q);
+    return err;
+}
+
+/* Read the last committed epoch into *epoch (-1 when none).  with_lock:
+ * SELECT ... FOR UPDATE inside the epoch's transaction. */
+static unsigned read_committed(mysql_sink *s, int with_lock, int64_t *epoch) {
+    sbuf q = {0};
+    *epoch = -1;
+    if (sb_str(&q, "SELECT epoch FROM `" COMMITS_TABLE "` WHERE ") ||
+        sb_add(&q, s->commits_where.p, s->commits_where.len) || (with_lock && sb_str(&q, " FOR UPDATE"))) {
+        sb_free(&q);
+        return CR_OUT_OF_MEMORY;
+    }
+    MYSQL_RES *r = NULL;
+    unsigned e = db_select(s, q.p, q.len, &r);
+    sb_free(&q);
+    if (e) return e;
+    MYSQL_ROW row = mysql_fetch_row(r);
+    if (row && row[0]) *epoch = strtoll(row[0], NULL, 10);
+    mysql_free_result(r);
+    return 0;
+}
+
+/* Statement parts that depend only on the schema and the names. */
+static int build_fixed_parts(mysql_sink *s) {
+    sbuf *h = &s->insert_head, *t = &s->upsert_tail;
+    if (sb_ident(&s->qtable, s->table) || sb_str(h, "INSERT INTO ") || sb_add(h, s->qtable.p, s->qtable.len) ||
+        sb_str(h, " ("))
+        return -1;
+    for (size_t c = 0; c < s->ncols; c++)
+        if ((c && sb_str(h, ",")) || sb_ident(h, s->schema->columns[c].name)) return -1;
+    if (sb_str(h, ") VALUES ")) return -1;
+    if (s->schema->npk == 0) return 0;
+    if (sb_str(t, " ON DUPLICATE KEY UPDATE ")) return -1;
+    int first = 1;
+    for (size_t c = 0; c < s->ncols; c++) {
+        if (is_key_column(s->schema, c)) continue;
+        if ((!first && sb_str(t, ",")) || sb_ident(t, s->schema->columns[c].name) || sb_str(t, "=VALUES(") ||
+            sb_ident(t, s->schema->columns[c].name) || sb_str(t, ")"))
+            return -1;
+        first = 0;
+    }
+    if (first) { /* every column is a key column: nothing to update */
+        const char *k = s->schema->columns[s->schema->pk[0]].name;
+        if (sb_ident(t, k) || sb_str(t, "=") || sb_ident(t, k)) return -1;
+    }
+    return 0;
+}
+
+static int build_commit_parts(mysql_sink *s) {
+    s->commits_where.len = s->commits_values.len = 0;
+    return sb_str(&s->commits_where, "pipeline = ") ||
+           sb_literal(&s->commits_where, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
+           sb_str(&s->commits_where, " AND sink = ") ||
+           sb_literal(&s->commits_where, s->conn.db, s->instance, strlen(s->instance)) ||
+           sb_literal(&s->commits_values, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
+           sb_str(&s->commits_values, ",") ||
+           sb_literal(&s->commits_values, s->conn.db, s->instance, strlen(s->instance));
+}
+
+/* ---------------- open / close ---------------- */
+
+static void mysql_sink_close(sluice_sink *sink) {
+    if (!sink) return;
+    mysql_sink *s = (mysql_sink *)sink;
+    sluice_mysql_conn_drop(&s->conn);
+    sb_free(&s->qtable);
+    sb_free(&s->insert_head);
+    sb_free(&s->upsert_tail);
+    sb_free(&s->commits_where);
+    sb_free(&s->commits_values);
+    sb_free(&s->sql);
+    free(s->rows);
+    free(s->order);
+    sluice_arena_destroy(s->strings);
+    free(s);
+}
+
+static sluice_err_t parse_options(mysql_sink *s, const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    sluice_err_t err = sluice_conn_check_options(cfg, mysql_sink_options, "sink", "mysql", errstr, errstr_size);
+    if (err) return err;
+    if ((err = sluice_mysql_conn_parse(&s->conn, cfg, "sink", "the database of the result tables", errstr,
+                                       errstr_size)))
+        return err;
+
+    const char *table = sluice_module_config_get(cfg, "table");
+    if (table && !table[0])
+        return sluice_conn_bad_option(cfg, "table", "sink", "mysql", "a table name cannot be empty", errstr,
+                                      errstr_size);
+    if (table && strlen(table) > 64)
+        return sluice_conn_bad_option(cfg, "table", "sink", "mysql", "a table name has at most 64 characters",
+                                      errstr, errstr_size);
+    s->table = table ? table : s->instance;
+    s->conn.table = s->table;
+    s->create_table = 1;
+    if ((err = sluice_conn_opt_bool(cfg, "create_table", "sink", "mysql", &s->create_table, errstr, errstr_size)))
+        return err;
+    s->varchar_length = 255;
+    if ((err = sluice_conn_opt_posint(cfg, "varchar_length", "sink", "mysql", &s->varchar_length, errstr,
+                                      errstr_size)))
+        return err;
+    if (s->varchar_length > 16383)
+        return sluice_conn_bad_option(cfg, "varchar_length", "sink", "mysql",
+                                      "at most 16383 characters (utf8mb4 VARCHAR)", errstr, errstr_size);
+    int64_t bb = DEFAULT_BATCH_BYTES;
+    if ((err = sluice_conn_opt_posint(cfg, "batch_bytes", "sink", "mysql", &bb, errstr, errstr_size))) return err;
+    if (bb < 1024)
+        return sluice_conn_bad_option(cfg, "batch_bytes", "sink", "mysql", "at least 1024 bytes", errstr,
+                                      errstr_size);
+    s->batch_bytes = (size_t)bb;
+    return SLUICE_OK;
+}
+
+static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink **out, char *errstr,
+                                    size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    if (!cfg->schema || cfg->schema->ncolumns == 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "sink %s (mysql): no schema", inst);
+    mysql_sink *s = calloc(1, sizeof *s);
+    if (!s) return SLUICE_ERR_NOMEM;
+    s->base.ops = &sluice_mysql_sink_ops;
+    s->instance = inst;
+    s->pipeline = cfg->pipeline ? cfg->pipeline : "?";
+    s->schema = cfg->schema;
+    s->ncols = cfg->schema->ncolumns;
+    s->complete = cfg->output_mode == SLUICE_OUTPUT_COMPLETE;
+    s->last_committed = -1;
+    sluice_err_t err = parse_options(s, cfg, errstr, errstr_size);
+    if (err) goto fail;
+    s->strings = sluice_arena_new(0);
+    if (!s->strings || build_fixed_parts(s)) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
+    if (sluice_mysql_library_init() != 0) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                            "sink %s (mysql): cannot initialise the client library", inst);
+        goto fail;
+    }
+    if ((err = sluice_mysql_conn_connect_retry(&s->conn, errstr, errstr_size))) goto fail;
+    if (build_commit_parts(s)) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
+    if ((err = create_tables(s, errstr, errstr_size))) goto fail;
+    if (!cfg->checkpointing) {
+        /* no checkpoint: this run numbers its epochs from 0 again, and what an
+         * earlier run recorded says nothing about them */
+        sbuf q = {0};
+        int bad = sb_str(&q, "INSERT INTO `" COMMITS_TABLE "` (pipeline, sink, epoch) VALUES (") ||
+                  sb_add(&q, s->commits_values.p, s->commits_values.len) ||
+                  sb_str(&q, ",-1) ON DUPLICATE KEY UPDATE epoch = -1");
+        unsigned e = bad ? CR_OUT_OF_MEMORY : db_exec(s, q.p, q.len);
+        sb_free(&q);
+        if (e) {
+            err = db_error(s, SLUICE_ERR_IO, "cannot reset its epoch in '" COMMITS_TABLE "'", errstr, errstr_size);
+            goto fail;
+        }
+    }
+    if (read_committed(s, 0, &s->last_committed)) {
+        err = db_error(s, SLUICE_ERR_IO, "cannot read '" COMMITS_TABLE "'", errstr, errstr_size);
+        goto fail;
+    }
+    *out = &s->base;
+    return SLUICE_OK;
+fail:
+    if (err == SLUICE_ERR_NOMEM && errstr && errstr_size && !errstr[0])
+        sluice_seterr(errstr, errstr_size, err, "sink %s (mysql): out of memory", inst);
+    mysql_sink_close(&s->base);
+    return err;
+}
+
+/* ---------------- write / commit ---------------- */
+
+static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_size);
+
+static sluice_err_t mysql_sink_write(sluice_sink *sink, int64_t epoch, const sluice_row_batch *rows, char *errstr,
+                                     size_t errstr_size) {
+    mysql_sink *s = (mysql_sink *)sink;
+    if (epoch <= s->last_committed) {
+        if (!s->skip_noted)
+            sluice_log(SLUICE_LOG_INFO, s->pipeline, "mysql", s->instance,
+                       "epoch %" PRId64 " is already committed in table '%s' (last committed epoch %" PRId64
+                       "): skipped, as every epoch up to %" PRId64,
+                       epoch, s->table, s->last_committed, s->last_committed);
+        s->skip_noted = 1;
+        return SLUICE_OK;
+    }
+    if (s->has_pending && s->pending_epoch != epoch) {
+        sluice_err_t err = commit_pending(s, errstr, errstr_size);
+        if (err) return err;
+    }
+    s->has_pending = 1;
+    s->pending_epoch = epoch;
+    if (!rows || rows->nrows == 0) return SLUICE_OK;
+    if (s->nrows + rows->nrows > s->cap) {
+        size_t cap = s->cap ? s->cap : 1024;
+        while (cap < s->nrows + rows->nrows) cap *= 2;
+        sluice_value *v = realloc(s->rows, cap * s->ncols * sizeof *v);
+        if (!v) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+        s->rows = v;
+        s->cap = cap;
+    }
+    size_t n = rows->nrows * s->ncols;
+    sluice_value *dst = s->rows + s->nrows * s->ncols;
+    memcpy(dst, rows->values, n * sizeof *dst);
+    for (size_t i = 0; i < n; i++) {
+        if (dst[i].type != SLUICE_TYPE_VARCHAR || dst[i].len == 0) continue;
+        char *copy = sluice_arena_alloc(s->strings, dst[i].len);
+        if (!copy) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+        memcpy(copy, dst[i].u.s, dst[i].len);
+        dst[i].u.s = copy;
+    }
+    s->nrows += rows->nrows;
+    return SLUICE_OK;
+}
+
+static int key_compare(const void *a, const void *b, void *ctx) {
+    const mysql_sink *s = ctx;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    const sluice_value *ra = s->rows + ia * s->ncols, *rb = s->rows + ib * s->ncols;
+    for (size_t k = 0; k < s->schema->npk; k++) {
+        int c = sluice_value_compare(&ra[s->schema->pk[k]], &rb[s->schema->pk[k]]);
+        if (c) return c;
+    }
+    return ia < ib ? -1 : ia > ib;
+}
+
+static int same_key(const mysql_sink *s, size_t ia, size_t ib) {
+    const sluice_value *ra = s->rows + ia * s->ncols, *rb = s->rows + ib * s->ncols;
+    for (size_t k = 0; k < s->schema->npk; k++)
+        if (sluice_value_compare(&ra[s->schema->pk[k]], &rb[s->schema->pk[k]]) != 0) return 0;
+    return 1;
+}
+
+/* Fill s->order with the rows to send: sorted by key with the last row of
+ * each key, or all rows in arrival order without a key.  Returns the
+ * count, or (size_t)-1 when out of memory. */
+static size_t plan_rows(mysql_sink *s) {
+    free(s->order);
+    s->order = malloc((s->nrows + 1) * sizeof *s->order);
+    if (!s->order) return (size_t)-1;
+    for (size_t i = 0; i < s->nrows; i++) s->order[i] = i;
+    if (s->schema->npk == 0) return s->nrows;
+    qsort_r(s->order, s->nrows, sizeof *s->order, key_compare, s);
+    size_t n = 0;
+    for (size_t i = 0; i < s->nrows; i++) {
+        if (i + 1 < s->nrows && same_key(s, s->order[i], s->order[i + 1])) continue;
+        s->order[n++] = s->order[i];
+    }
+    return n;
+}
+
+/* One attempt to commit the pending epoch in one transaction.  Returns 0
+ * or the server/client error number; *what says which step failed. */
+static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
+    unsigned e;
+    *what = "cannot start a transaction";
+    if ((e = db_exec_str(s, "START TRANSACTION"))) return e;
+    int64_t done = -1;
+    *what = "cannot read '" COMMITS_TABLE "'";
+    if ((e = read_committed(s, 1, &done))) return e;
+    if (done >= s->pending_epoch) { /* committed before the connection was lost */
+        s->last_committed = done;
+        *what = "cannot roll back";
+        return db_exec_str(s, "ROLLBACK");
+    }
+    if (s->complete && nsend > 0) {
+        sbuf *q = &s->sql;
+        q->len = 0;
+        if (sb_str(q, "DELETE FROM ") || sb_add(q, s->qtable.p, s->qtable.len)) return CR_OUT_OF_MEMORY;
+        *what = "cannot delete the previous rows (COMPLETE mode)";
+        if ((e = db_exec(s, q->p, q->len))) return e;
+    }
+    size_t limit = batch_limit(s);
+    sbuf *q = &s->sql;
+    *what = "cannot write rows";
+    size_t i = 0;
+    while (i < nsend) {
+        q->len = 0;
+        if (sb_add(q, s->insert_head.p, s->insert_head.len)) return CR_OUT_OF_MEMORY;
+        size_t in_stmt = 0;
+        for (; i < nsend; i++) {
+            size_t mark = q->len;
+            const sluice_value *row = s->rows + s->order[i] * s->ncols;
+            int bad = (in_stmt && sb_add(q, ",", 1)) || sb_add(q, "(", 1);
+            for (size_t c = 0; c < s->ncols && !bad; c++)
+                bad = (c && sb_add(q, ",", 1)) || sb_value(q, s->conn.db, &row[c]);
+            if (bad || sb_add(q, ")", 1)) return CR_OUT_OF_MEMORY;
+            if (in_stmt && q->len + s->upsert_tail.len > limit) {
+                q->len = mark;
+                break;
+            }
+            in_stmt++;
+        }
+        if (sb_add(q, s->upsert_tail.p, s->upsert_tail.len)) return CR_OUT_OF_MEMORY;
+        if ((e = db_exec(s, q->p, q->len))) return e;
+    }
+    q->len = 0;
+    if (sb_str(q, "INSERT INTO `" COMMITS_TABLE "` (pipeline, sink, epoch) VALUES (") ||
+        sb_add(q, s->commits_values.p, s->commits_values.len) ||
+        sb_printf(q, ",%" PRId64 ") ON DUPLICATE KEY UPDATE epoch = VALUES(epoch)", s->pending_epoch))
+        return CR_OUT_OF_MEMORY;
+    *what = "cannot record the epoch in '" COMMITS_TABLE "'";
+    if ((e = db_exec(s, q->p, q->len))) return e;
+    *what = "cannot commit";
+    if ((e = db_exec_str(s, "COMMIT"))) return e;
+    s->last_committed = s->pending_epoch;
+    return 0;
+}
+
+static void clear_pending(mysql_sink *s) {
+    s->has_pending = 0;
+    s->nrows = 0;
+    sluice_arena_reset(s->strings);
+    if (s->sql.cap > 4 * (s->batch_bytes + 4096)) sb_free(&s->sql);
+}
+
+static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_size) {
+    if (!s->has_pending) return SLUICE_OK;
+    if (s->pending_epoch <= s->last_committed) {
+        clear_pending(s);
+        return SLUICE_OK;
+    }
+    for (size_t i = 0; i < s->nrows && s->schema->npk; i++)
+        for (size_t k = 0; k < s->schema->npk; k++)
+            if (s->rows[i * s->ncols + s->schema->pk[k]].type == SLUICE_TYPE_NULL)
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                     "sink %s (mysql): table '%s': epoch %" PRId64
+                                     ": key column '%s' is NULL, which a MySQL PRIMARY KEY cannot hold (filter "
+                                     "NULL keys out in the query)",
+                                     s->instance, s->table, s->pending_epoch,
+                                     s->schema->columns[s->schema->pk[k]].name);
+    size_t nsend = plan_rows(s);
+    if (nsend == (size_t)-1)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+    int64_t start = sluice_clock_monotonic_ms(), delay = SLUICE_MYSQL_BACKOFF_FIRST_MS;
+    char what_buf[200];
+    for (int attempt = 1;; attempt++) {
+        unsigned e;
+        const char *what = "cannot connect";
+        if (!s->conn.db) {
+            e = sluice_mysql_conn_connect(&s->conn, errstr, errstr_size);
+            if (!e) e = build_commit_parts(s) ? CR_OUT_OF_MEMORY : 0;
+        } else {
+            e = 0;
+        }
+        if (!e) {
+            e = commit_attempt(s, nsend, &what);
+            if (e) {
+                snprintf(what_buf, sizeof what_buf, "epoch %" PRId64 ": %s", s->pending_epoch, what);
+                db_error(s, SLUICE_ERR_IO, what_buf, errstr, errstr_size);
+            }
+        }
+        if (!e) {
+            clear_pending(s);
+            return SLUICE_OK;
+        }
+        if (e == CR_OUT_OF_MEMORY)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+        int conn = sluice_mysql_err_is_connection(e), lock = err_is_lock(e);
+        if (!conn && !lock) {
+            if (s->conn.db) db_exec_str(s, "ROLLBACK");
+            return SLUICE_ERR_IO;
+        }
+        int64_t elapsed = sluice_clock_monotonic_ms() - start;
+        if (elapsed + delay > s->conn.retry_timeout_ms) {
+            size_t n = strlen(errstr);
+            if (errstr_size > n)
+                snprintf(errstr + n, errstr_size - n, "; gave up after %d attempts in %.1fs (retry_timeout)", attempt,
+                         elapsed / 1000.0);
+            sluice_mysql_conn_drop(&s->conn);
+            return SLUICE_ERR_IO;
+        }
+        sluice_log(SLUICE_LOG_WARN, s->pipeline, "mysql", s->instance, "%s; retrying the epoch in %" PRId64 "ms",
+                   errstr, delay);
+        if (conn) sluice_mysql_conn_drop(&s->conn);
+        else if (db_exec_str(s, "ROLLBACK")) sluice_mysql_conn_drop(&s->conn);
+        sluice_mysql_sleep_ms(delay);
+        delay = delay * 2 > SLUICE_MYSQL_BACKOFF_MAX_MS ? SLUICE_MYSQL_BACKOFF_MAX_MS : delay * 2;
+    }
+}
+
+static sluice_err_t mysql_sink_commit(sluice_sink *sink, int64_t epoch, char *errstr, size_t errstr_size) {
+    mysql_sink *s = (mysql_sink *)sink;
+    if (epoch <= s->last_committed) {
+        if (s->has_pending && s->pending_epoch <= s->last_committed) clear_pending(s);
+        return SLUICE_OK;
+    }
+    if (!s->has_pending || s->pending_epoch != epoch) {
+        sluice_err_t err = commit_pending(s, errstr, errstr_size);
+        if (err) return err;
+        s->has_pending = 1; /* an epoch without write(): record it all the same */
+        s->pending_epoch = epoch;
+    }
+    return commit_pending(s, errstr, errstr_size);
+}
+
+/** The "mysql" sink connector (see the top of this file). */
+const sluice_sink_ops sluice_mysql_sink_ops = {
+    .version = SLUICE_MODULE_VERSION,
+    .name = "mysql",
+    .options = mysql_sink_options,
+    .open = mysql_sink_open,
+    .write = mysql_sink_write,
+    .commit = mysql_sink_commit,
+    .report = NULL,
+    .close = mysql_sink_close,
+};

@@ -1,0 +1,42 @@
+/*
+ * sluice — leveled, one-line-per-event logging to stderr, as `key=value`
+ * text or as JSON objects.  Every event names the pipeline, the module and
+ * the instance it is about.  Private.
+ */
+#ifndef SLUICE_CORE_LOG_H
+#define SLUICE_CORE_LOG_H
+
+#include <stdio.h>
+
+typedef enum sluice_log_level {
+    SLUICE_LOG_ERROR = 0,
+    SLUICE_LOG_WARN = 1,
+    SLUICE_LOG_INFO = 2,
+    SLUICE_LOG_DEBUG = 3
+} sluice_log_level;
+
+typedef enum sluice_log_format {
+    SLUICE_LOG_TEXT = 0,   /**< ts=... level=... pipeline=... module=... msg="..." */
+    SLUICE_LOG_JSON = 1    /**< {"ts":...,"level":...,...} */
+} sluice_log_format;
+
+/** Set the process-wide threshold, format and destination (NULL = stderr).
+ *  Defaults: info, text, stderr. */
+void sluice_log_configure(sluice_log_level level, sluice_log_format format, FILE *out);
+
+/** Parse "error", "warn", "info", "debug" (0 on success, -1 otherwise). */
+int sluice_log_level_parse(const char *s, sluice_log_level *out);
+
+/** Parse "text" or "json" (0 on success, -1 otherwise). */
+int sluice_log_format_parse(const char *s, sluice_log_format *out);
+
+/** 1 when events of `level` are written. */
+int sluice_log_enabled(sluice_log_level level);
+
+/** Write one event.  pipeline, module and instance may be NULL (left
+ *  out).  The message is printf-formatted; it must not contain secrets
+ *  (callers mask them). */
+void sluice_log(sluice_log_level level, const char *pipeline, const char *module, const char *instance,
+                const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

@@ -1,0 +1,429 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "state/checkpoint.h"
+#include "state/codec.h"
+
+#define HEADER 28
+#define TRAILER 4
+
+struct sluice_ckpt {
+    char *dir;
+};
+
+static const char *kind_dir(sluice_ckpt_kind kind) {
+    return kind == SLUICE_CKPT_OFFSETS ? "offsets" : kind == SLUICE_CKPT_STATE ? "state" : ".";
+}
+
+static void path_of(const sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, char *buf, size_t size) {
+    if (kind == SLUICE_CKPT_META) snprintf(buf, size, "%s/meta", c->dir);
+    else snprintf(buf, size, "%s/%s/%020" PRId64, c->dir, kind_dir(kind), epoch);
+}
+
+static int mkdir_p(const char *path) {
+    char tmp[8192];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *s = tmp + 1; *s; s++) {
+        if (*s != '/') continue;
+        *s = '\0';
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
+        *s = '/';
+    }
+    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get32(const unsigned char *p) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+static uint64_t get64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+int sluice_ckpt_parse(const void *buf, size_t size, sluice_ckpt_kind *kind, int64_t *epoch, const void **payload,
+                      size_t *len) {
+    const unsigned char *b = buf;
+    if (size < HEADER + TRAILER || memcmp(b, "SLCK", 4) != 0 || get32(b + 4) != SLUICE_CKPT_VERSION) return -1;
+    uint32_t k = get32(b + 8);
+    uint64_t n = get64(b + 20);
+    if (k < SLUICE_CKPT_OFFSETS || k > SLUICE_CKPT_META || n != size - HEADER - TRAILER) return -1;
+    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(HEADER + n));
+    if (crc != get32(b + HEADER + n)) return -1;
+    *kind = (sluice_ckpt_kind)k;
+    *epoch = (int64_t)get64(b + 12);
+    *payload = b + HEADER;
+    *len = (size_t)n;
+    return 0;
+}
+
+static sluice_err_t write_file(const char *path, const unsigned char *hdr, const void *payload, size_t len,
+                               const unsigned char *trailer, char *errstr, size_t errstr_size) {
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot create '%s': %s", tmp,
+                             strerror(errno));
+    const void *parts[3] = {hdr, payload, trailer};
+    size_t sizes[3] = {HEADER, len, TRAILER};
+    for (int i = 0; i < 3; i++) {
+        const unsigned char *p = parts[i];
+        size_t left = sizes[i];
+        while (left > 0) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) {
+                int e = errno;
+                close(fd);
+                unlink(tmp);
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot write '%s': %s", tmp,
+                                     strerror(e));
+            }
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot sync '%s': %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path) != 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot rename '%s': %s", tmp,
+                             strerror(errno));
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    if (fsync_dir(slash ? dir : ".") != 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot sync directory '%s': %s", dir,
+                             strerror(errno));
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_ckpt_write(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, const void *payload, size_t len,
+                               char *errstr, size_t errstr_size) {
+    unsigned char hdr[HEADER], trailer[TRAILER];
+    memcpy(hdr, "SLCK", 4);
+    put32(hdr + 4, SLUICE_CKPT_VERSION);
+    put32(hdr + 8, (uint32_t)kind);
+    put64(hdr + 12, (uint64_t)epoch);
+    put64(hdr + 20, len);
+    uLong crc = crc32(0L, hdr, HEADER);
+    if (len) crc = crc32(crc, payload, (uInt)len);
+    put32(trailer, (uint32_t)crc);
+    char path[4096];
+    path_of(c, kind, epoch, path, sizeof path);
+    return write_file(path, hdr, payload, len, trailer, errstr, errstr_size);
+}
+
+sluice_err_t sluice_ckpt_read(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, void **payload, size_t *len,
+                              char *errstr, size_t errstr_size) {
+    char path[4096];
+    path_of(c, kind, epoch, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
+                             strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || st.st_size < HEADER + TRAILER || st.st_size > (off_t)1 << 40) {
+        fclose(f);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED, "checkpoint: '%s' is torn or corrupt (shorter than a record)", path);
+    }
+    size_t size = (size_t)st.st_size;
+    unsigned char *buf = malloc(size);
+    if (!buf) {
+        fclose(f);
+        return SLUICE_ERR_NOMEM;
+    }
+    size_t got = fread(buf, 1, size, f);
+    fclose(f);
+    sluice_ckpt_kind k;
+    int64_t e;
+    const void *p;
+    size_t n;
+    if (got != size || sluice_ckpt_parse(buf, size, &k, &e, &p, &n) != 0 || k != kind || e != epoch) {
+        free(buf);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
+                             "checkpoint: '%s' is torn or corrupt (length or checksum mismatch)", path);
+    }
+    memmove(buf, p, n);
+    *payload = buf;
+    *len = n;
+    return SLUICE_OK;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **epochs, size_t *n, char *errstr,
+                              size_t errstr_size) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", c->dir, kind_dir(kind));
+    DIR *d = opendir(dir);
+    if (!d)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot list '%s': %s", dir,
+                             strerror(errno));
+    size_t cap = 16, cnt = 0;
+    int64_t *list = malloc(cap * sizeof *list);
+    struct dirent *de;
+    while (list && (de = readdir(d))) {
+        const char *name = de->d_name;
+        size_t len = strlen(name);
+        if (len != 20 || strspn(name, "0123456789") != 20) continue; /* skips *.tmp */
+        if (cnt == cap) {
+            int64_t *nl = realloc(list, (cap *= 2) * sizeof *nl);
+            if (!nl) {
+                free(list);
+                list = NULL;
+                break;
+            }
+            list = nl;
+        }
+        list[cnt++] = strtoll(name, NULL, 10);
+    }
+    closedir(d);
+    if (!list) return SLUICE_ERR_NOMEM;
+    qsort(list, cnt, sizeof *list, cmp_i64);
+    *epochs = list;
+    *n = cnt;
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
+                                     size_t *len, char *errstr, size_t errstr_size) {
+    int64_t *list = NULL;
+    size_t n = 0;
+    *epoch = -1;
+    *payload = NULL;
+    *len = 0;
+    sluice_err_t err = sluice_ckpt_list(c, kind, &list, &n, errstr, errstr_size);
+    if (err) return err;
+    char sub[256];
+    for (size_t i = n; i-- > 0;) {
+        if (sluice_ckpt_read(c, kind, list[i], payload, len, sub, sizeof sub) == SLUICE_OK) {
+            *epoch = list[i];
+            break;
+        }
+    }
+    free(list);
+    return SLUICE_OK;
+}
+
+int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind) {
+    int64_t epoch;
+    void *p = NULL;
+    size_t len;
+    char err[256];
+    if (sluice_ckpt_read_latest(c, kind, &epoch, &p, &len, err, sizeof err) != SLUICE_OK) return -1;
+    free(p);
+    return epoch;
+}
+
+sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size_t errstr_size) {
+    const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_STATE, SLUICE_CKPT_OFFSETS};
+    for (int k = 0; k < 2; k++) {
+        int64_t *list = NULL;
+        size_t n = 0;
+        sluice_err_t err = sluice_ckpt_list(c, kinds[k], &list, &n, errstr, errstr_size);
+        if (err) return err;
+        for (size_t i = 0; i < n; i++) {
+            int drop = kinds[k] == SLUICE_CKPT_STATE ? list[i] < epoch : list[i] <= epoch;
+            if (!drop) continue;
+            char path[4096];
+            path_of(c, kinds[k], list[i], path, sizeof path);
+            if (unlink(path) != 0 && errno != ENOENT) {
+                free(list);
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot delete '%s': %s", path,
+                                     strerror(errno));
+            }
+        }
+        free(list);
+    }
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_ckpt **out, char *errstr,
+                              size_t errstr_size) {
+    sluice_ckpt *c = calloc(1, sizeof *c);
+    if (!c || !(c->dir = strdup(dir))) {
+        free(c);
+        return SLUICE_ERR_NOMEM;
+    }
+    char sub[4200];
+    const char *subs[2] = {"offsets", "state"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
+        if (mkdir_p(sub) != 0) {
+            sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint_dir '%s': cannot create '%s': %s", dir, sub,
+                          strerror(errno));
+            sluice_ckpt_close(c);
+            return SLUICE_ERR_IO;
+        }
+    }
+    void *meta = NULL;
+    size_t len = 0;
+    char err[512];
+    sluice_err_t e = sluice_ckpt_read(c, SLUICE_CKPT_META, 0, &meta, &len, err, sizeof err);
+    if (e == SLUICE_OK) {
+        int same = len == strlen(fingerprint) && memcmp(meta, fingerprint, len) == 0;
+        free(meta);
+        if (!same) {
+            sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                          "checkpoint_dir '%s' belongs to a different pipeline: its sources or queries changed since "
+                          "the checkpoint was written; use a new checkpoint_dir, or reset this one (sluice checkpoint "
+                          "reset %s) to start over",
+                          dir, dir);
+            sluice_ckpt_close(c);
+            return SLUICE_ERR_CONFIG;
+        }
+    } else {
+        e = sluice_ckpt_write(c, SLUICE_CKPT_META, 0, fingerprint, strlen(fingerprint), errstr, errstr_size);
+        if (e) {
+            sluice_ckpt_close(c);
+            return e;
+        }
+    }
+    *out = c;
+    return SLUICE_OK;
+}
+
+const char *sluice_ckpt_dir(const sluice_ckpt *c) {
+    return c->dir;
+}
+
+void sluice_ckpt_close(sluice_ckpt *c) {
+    if (!c) return;
+    free(c->dir);
+    free(c);
+}
+
+/* open an existing checkpoint directory without creating anything */
+static sluice_err_t open_existing(const char *dir, sluice_ckpt **out, char *errstr, size_t errstr_size) {
+    char meta[4200];
+    snprintf(meta, sizeof meta, "%s/meta", dir);
+    struct stat st;
+    if (stat(meta, &st) != 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "'%s' is not a checkpoint directory (it has no 'meta' file)", dir);
+    sluice_ckpt *c = calloc(1, sizeof *c);
+    if (!c || !(c->dir = strdup(dir))) {
+        free(c);
+        return SLUICE_ERR_NOMEM;
+    }
+    *out = c;
+    return SLUICE_OK;
+}
+
+static void show_offsets(FILE *out, const void *p, size_t len) {
+    sluice_dec d;
+    sluice_dec_init(&d, p, len);
+    sluice_arena *a = sluice_arena_new(0);
+    uint32_t version = sluice_dec_u32(&d);
+    int64_t t = sluice_dec_i64(&d);
+    fprintf(out, " (format %u, processing time %lld ms)", version, (long long)t);
+    for (int src = 0; !d.bad && d.pos < len; src++) {
+        int ended = sluice_dec_u8(&d);
+        uint32_t n = sluice_dec_u32(&d);
+        fprintf(out, "\n    source #%d:%s", src, ended ? " end of input;" : "");
+        for (uint32_t k = 0; k < n && !d.bad; k++) {
+            const char *topic = sluice_dec_str(&d, a);
+            uint32_t part = sluice_dec_u32(&d);
+            int64_t s0 = sluice_dec_i64(&d), s1 = sluice_dec_i64(&d);
+            fprintf(out, " %s%spartition %u [%lld, %lld)", topic ? topic : "", topic ? " " : "", part,
+                    (long long)s0, (long long)s1);
+        }
+        if (!n && !ended) fputs(" nothing", out);
+    }
+    sluice_arena_destroy(a);
+}
+
+sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t errstr_size) {
+    sluice_ckpt *c = NULL;
+    sluice_err_t err = open_existing(dir, &c, errstr, errstr_size);
+    if (err) return err;
+    void *p = NULL;
+    size_t len = 0;
+    char sub[512];
+    fprintf(out, "checkpoint %s (format version %d)\n", dir, SLUICE_CKPT_VERSION);
+    if (sluice_ckpt_read(c, SLUICE_CKPT_META, 0, &p, &len, sub, sizeof sub) == SLUICE_OK) {
+        fputs("pipeline:\n", out);
+        const char *s = p;
+        for (size_t i = 0; i < len;) {
+            size_t j = i;
+            while (j < len && s[j] != '\n') j++;
+            fprintf(out, "  | %.*s\n", (int)(j - i), s + i);
+            i = j + 1;
+        }
+        free(p);
+    } else {
+        fprintf(out, "pipeline: %s\n", sub);
+    }
+    const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_STATE, SLUICE_CKPT_OFFSETS};
+    const char *names[2] = {"snapshots", "offsets log (epochs after the newest snapshot are replayed)"};
+    for (int k = 0; k < 2 && !err; k++) {
+        int64_t *list = NULL;
+        size_t n = 0;
+        if ((err = sluice_ckpt_list(c, kinds[k], &list, &n, errstr, errstr_size))) break;
+        fprintf(out, "%s: %zu\n", names[k], n);
+        for (size_t i = 0; i < n; i++) {
+            fprintf(out, "  epoch %lld: ", (long long)list[i]);
+            if (sluice_ckpt_read(c, kinds[k], list[i], &p, &len, sub, sizeof sub) != SLUICE_OK) {
+                fprintf(out, "BAD: %s\n", sub);
+                continue;
+            }
+            fprintf(out, "%zu bytes, intact", len);
+            if (kinds[k] == SLUICE_CKPT_OFFSETS) show_offsets(out, p, len);
+            fputc('\n', out);
+            free(p);
+        }
+        free(list);
+    }
+    sluice_ckpt_close(c);
+    return err;
+}
+
+sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size) {
+    sluice_ckpt *c = NULL;
+    sluice_err_t err = open_existing(dir, &c, errstr, errstr_size);
+    if (err) return err;
+    /* everything: prune past any epoch, then the meta record */
+    err = sluice_ckpt_prune(c, INT64_MAX, errstr, errstr_size);
+    char path[4200];
+    if (!err) {
+        snprintf(path, sizeof path, "%s/meta", dir);
+        if (unlink(path) != 0)
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot delete '%s': %s", path,
+                                strerror(errno));
+    }
+    sluice_ckpt_close(c);
+    return err;
+}

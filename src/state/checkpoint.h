@@ -1,0 +1,105 @@
+/*
+ * sluice state — the checkpoint directory (spec/checkpointing.md), on-disk
+ * format version 1:
+ *
+ *   DIR/meta            the pipeline's fingerprint (kind 3, epoch 0)
+ *   DIR/offsets/EPOCH   the input range of epoch EPOCH (kind 1), written
+ *                       and fsynced before the epoch is processed
+ *   DIR/state/EPOCH     a snapshot of the state after EPOCH (kind 2)
+ *
+ * Every file is one record:
+ *
+ *   offset  size  field
+ *   0       4     magic "SLCK"
+ *   4       4     format version (1), little-endian
+ *   8       4     kind (1 offsets, 2 state, 3 meta)
+ *   12      8     epoch (signed)
+ *   20      8     payload length N
+ *   28      N     payload (state/codec.h encoding)
+ *   28+N    4     CRC-32 (zlib) of bytes [0, 28+N)
+ *
+ * A file is written to a temporary name, fsynced, renamed into place, and
+ * the directory fsynced, so a crash leaves either the old or the new file;
+ * a torn or foreign file fails its length or CRC check and is ignored.
+ * EPOCH in file names is zero-padded to 20 digits so names sort by epoch.
+ * Private.
+ */
+#ifndef SLUICE_STATE_CHECKPOINT_H
+#define SLUICE_STATE_CHECKPOINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sluice/error.h"
+
+#define SLUICE_CKPT_VERSION 1
+
+typedef enum sluice_ckpt_kind {
+    SLUICE_CKPT_OFFSETS = 1,
+    SLUICE_CKPT_STATE = 2,
+    SLUICE_CKPT_META = 3
+} sluice_ckpt_kind;
+
+typedef struct sluice_ckpt sluice_ckpt;
+
+/** Open (creating when missing) the checkpoint directory `dir`.  The first
+ *  open records `fingerprint` (the pipeline's SQL, normalised); a later open
+ *  with another fingerprint fails with SLUICE_ERR_CONFIG ("the pipeline
+ *  changed since this checkpoint was written") instead of mixing states.
+ *  Free with sluice_ckpt_close(). */
+sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_ckpt **out, char *errstr,
+                              size_t errstr_size);
+
+/** Durably write one record (write, fsync, rename, fsync dir).
+ *  Returns SLUICE_ERR_IO with the path on failure. */
+sluice_err_t sluice_ckpt_write(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, const void *payload,
+                               size_t len, char *errstr, size_t errstr_size);
+
+/** Read and verify one record.  *payload is malloc'd (caller frees).
+ *  SLUICE_ERR_MALFORMED for a torn or corrupt file, SLUICE_ERR_IO when it
+ *  cannot be read (ENOENT included). */
+sluice_err_t sluice_ckpt_read(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, void **payload, size_t *len,
+                              char *errstr, size_t errstr_size);
+
+/** Verify a record held in memory (the whole file's bytes): on success
+ *  sets *kind, *epoch and points *payload and *len into buf.  Returns 0, or -1
+ *  for anything but a complete, intact record. */
+int sluice_ckpt_parse(const void *buf, size_t size, sluice_ckpt_kind *kind, int64_t *epoch, const void **payload,
+                      size_t *len);
+
+/** Epochs that have a file of `kind` (sorted ascending, malloc'd; *n set).
+ *  Intact or not: sluice_ckpt_read() tells. */
+sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **epochs, size_t *n, char *errstr,
+                              size_t errstr_size);
+
+/** The newest epoch with an intact file of `kind`, or -1. */
+int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind);
+
+/** The newest intact record of `kind`, read once: sets *epoch (-1 when
+ *  there is none: then *payload is NULL) and *payload (malloc'd), *len. */
+sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
+                                     size_t *len, char *errstr, size_t errstr_size);
+
+/** Delete what recovery no longer needs once the snapshot of `epoch` is
+ *  durable: older snapshots and offset files of epochs <= epoch. */
+sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size_t errstr_size);
+
+/** The directory path (borrowed). */
+const char *sluice_ckpt_dir(const sluice_ckpt *c);
+
+/** Print what the checkpoint directory `dir` holds (sluice checkpoint
+ *  show): the pipeline it belongs to, every offsets record with its input
+ *  ranges, every snapshot with its size, and whether each file is intact.
+ *  SLUICE_ERR_CONFIG when `dir` is not a checkpoint directory. */
+sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t errstr_size);
+
+/** Delete the checkpoint (meta, offsets, snapshots) so that the next run
+ *  starts from the beginning of its input (sluice checkpoint reset).
+ *  Sinks keep what they hold.  SLUICE_ERR_CONFIG when `dir` is not a
+ *  checkpoint directory. */
+sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size);
+
+void sluice_ckpt_close(sluice_ckpt *c);
+
+#endif

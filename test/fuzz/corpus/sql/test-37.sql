@@ -1,0 +1,6 @@
+CREATE SOURCE f (ts TIMESTAMP, delay BIGINT, dist DOUBLE, origin VARCHAR, ok BOOLEAN,
+                 WATERMARK FOR ts AS ts - INTERVAL '5' MINUTE);
+CREATE SOURCE nowm (t2 TIMESTAMP, v BIGINT);
+CREATE SINK out AS SELECT window_start, window_end, k, COUNT(*) AS n, SUM(v) AS s FROM ev
+GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE), k EMIT APPEND;
+

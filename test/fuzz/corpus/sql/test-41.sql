@@ -1,0 +1,6 @@
+CREATE SOURCE f (ts TIMESTAMP, delay BIGINT, dist DOUBLE, origin VARCHAR, ok BOOLEAN,
+                 WATERMARK FOR ts AS ts - INTERVAL '5' MINUTE);
+CREATE SOURCE nowm (t2 TIMESTAMP, v BIGINT);
+CREATE SINK out AS SELECT k, COUNT(*) AS n, COUNT(v) AS nv, SUM(v) AS s, AVG(v) AS a,
+MIN(v) AS lo, MAX(v) AS hi FROM ev GROUP BY k;
+

@@ -1,0 +1,5 @@
+CREATE SOURCE f (ts TIMESTAMP, delay BIGINT, dist DOUBLE, origin VARCHAR, ok BOOLEAN,
+                 WATERMARK FOR ts AS ts - INTERVAL '5' MINUTE);
+CREATE SOURCE nowm (t2 TIMESTAMP, v BIGINT);
+CREATE SINK out AS SELECT k, SUM(v) AS s, AVG(v) AS a, SUM(x) AS sx FROM ev GROUP BY k;
+

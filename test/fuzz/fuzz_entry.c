@@ -1,0 +1,391 @@
+#include "fuzz_entry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "exec/plan.h"
+#include "format/format.h"
+#include "sluice/arena.h"
+#include "sluice/batch.h"
+#include "sql/parser.h"
+#include "state/checkpoint.h"
+#include "state/codec.h"
+
+#include <zlib.h>
+
+/* ---------------- SQL ---------------- */
+
+static FILE *devnull(void) {
+    static FILE *f;
+    if (!f) f = fopen("/dev/null", "w");
+    return f;
+}
+
+int sluice_fuzz_sql(const uint8_t *data, size_t size) {
+    char *src = malloc(size ? size : 1);
+    sluice_arena *arena = sluice_arena_new(0);
+    if (!src || !arena) goto out;
+    if (size) memcpy(src, data, size);
+    char errstr[512];
+    sluice_ast_pipeline *ast = NULL;
+    if (sluice_sql_parse(src, size, "fuzz.sql", arena, &ast, errstr, sizeof errstr) != SLUICE_OK)
+        goto out;
+    sluice_plan *plan = NULL;
+    if (sluice_plan_build(ast, &plan, errstr, sizeof errstr) == SLUICE_OK) {
+        if (devnull()) sluice_plan_explain(plan, devnull());
+        sluice_plan_free(plan);
+    }
+out:
+    sluice_arena_destroy(arena);
+    free(src);
+    return 0;
+}
+
+/* ---------------- INI ---------------- */
+
+int sluice_fuzz_ini(const uint8_t *data, size_t size) {
+    char errstr[512];
+    sluice_config *cfg = NULL;
+    if (sluice_config_load_string((const char *)data, size, "fuzz.ini", &cfg, errstr, sizeof errstr) !=
+        SLUICE_OK)
+        return 0;
+    sluice_config *over = sluice_config_new_empty();
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        const sluice_config_entry *e = &cfg->entries[i];
+        int64_t n;
+        int b;
+        (void)sluice_parse_duration_ms(e->value, &n);
+        (void)sluice_parse_positive(e->value, &n);
+        (void)sluice_parse_bool(e->value, &b);
+        (void)sluice_config_find(cfg, e->section, e->key);
+        size_t len = strlen(e->section) + strlen(e->key) + strlen(e->value) + 3;
+        char *assignment = malloc(len);
+        if (over && assignment) {
+            snprintf(assignment, len, "%s.%s=%s", e->section, e->key, e->value);
+            (void)sluice_config_set(over, assignment, errstr, sizeof errstr);
+        }
+        free(assignment);
+    }
+    sluice_config_free(over);
+    sluice_config_free(cfg);
+    return 0;
+}
+
+/* ---------------- decoders ---------------- */
+
+#define MAX_FIELDS 12
+
+typedef struct column_def {
+    const char *name, *path;
+    sluice_type_t type;
+    const char *ts_format; /* NULL: ISO-8601 */
+} column_def;
+
+typedef struct decoder_def {
+    column_def cols[MAX_FIELDS];
+    char delimiter;
+} decoder_def;
+
+typedef struct fuzz_decoder {
+    sluice_field_spec specs[MAX_FIELDS];
+    sluice_ts_format *formats[MAX_FIELDS];
+    size_t nfields;
+    sluice_decoder_options opts;
+    sluice_decoder *dec;
+} fuzz_decoder;
+
+static size_t ncolumns(const decoder_def *def) {
+    size_t n = 0;
+    while (n < MAX_FIELDS && def->cols[n].name) n++;
+    return n;
+}
+
+static void fuzz_decoder_free(fuzz_decoder *fd) {
+    sluice_decoder_free(fd->dec);
+    for (size_t i = 0; i < fd->nfields; i++) sluice_ts_format_free(fd->formats[i]);
+    memset(fd, 0, sizeof *fd);
+}
+
+/* 0 on success; -1 when the decoder is not made (e.g. a header without
+ * the columns). */
+static int fuzz_decoder_init(fuzz_decoder *fd, const decoder_def *def, sluice_format_kind format,
+                             const char *header, size_t header_len) {
+    char errstr[512];
+    memset(fd, 0, sizeof *fd);
+    fd->nfields = ncolumns(def);
+    for (size_t i = 0; i < fd->nfields; i++) {
+        const column_def *c = &def->cols[i];
+        fd->specs[i].name = c->name;
+        fd->specs[i].path = c->path;
+        fd->specs[i].type = c->type;
+        if (c->ts_format &&
+            sluice_ts_format_compile(c->ts_format, &fd->formats[i], errstr, sizeof errstr) != SLUICE_OK)
+            abort();
+        fd->specs[i].ts_format = fd->formats[i];
+    }
+    fd->opts.format = format;
+    fd->opts.csv_delimiter = def->delimiter;
+    fd->opts.csv_header = header;
+    fd->opts.csv_header_len = header_len;
+    if (sluice_decoder_new(&fd->opts, fd->specs, fd->nfields, &fd->dec, errstr, sizeof errstr) !=
+        SLUICE_OK) {
+        fuzz_decoder_free(fd);
+        return -1;
+    }
+    return 0;
+}
+
+static void decode_one(fuzz_decoder *fd, const char *data, size_t len, sluice_arena *arena) {
+    sluice_value out[MAX_FIELDS];
+    char reason[512];
+    char rendered[64];
+    if (sluice_decoder_decode(fd->dec, data, len, out, arena, reason, sizeof reason) != SLUICE_OK)
+        return;
+    for (size_t i = 0; i < fd->nfields; i++) {
+        if (out[i].type != SLUICE_TYPE_NULL && out[i].type != fd->specs[i].type) abort();
+        (void)sluice_value_render(&out[i], rendered, sizeof rendered);
+    }
+}
+
+/* A copy of len bytes followed by SLUICE_RECORD_PADDING zero bytes, as the
+ * sources hand records to the decoders. */
+static char *padded_copy(const char *data, size_t len) {
+    char *buf = malloc(len + SLUICE_RECORD_PADDING);
+    if (!buf) return NULL;
+    if (len) memcpy(buf, data, len);
+    memset(buf + len, 0, SLUICE_RECORD_PADDING);
+    return buf;
+}
+
+/* ---------------- JSON ---------------- */
+
+static const decoder_def json_defs[] = {
+    {{{"date", NULL, SLUICE_TYPE_TIMESTAMP, "%Y/%m/%d %H:%M"},
+      {"delay", NULL, SLUICE_TYPE_BIGINT, NULL},
+      {"distance", NULL, SLUICE_TYPE_DOUBLE, NULL},
+      {"origin", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"destination", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"ok", NULL, SLUICE_TYPE_BOOLEAN, NULL},
+      {"ts", NULL, SLUICE_TYPE_TIMESTAMP, NULL}},
+     0},
+    {{{"time", "$.properties.time", SLUICE_TYPE_TIMESTAMP, "epoch_ms"},
+      {"id", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"place", "$.properties.place", SLUICE_TYPE_VARCHAR, NULL},
+      {"mag", "$.properties.mag", SLUICE_TYPE_DOUBLE, NULL},
+      {"depth", "$.geometry.coordinates[2]", SLUICE_TYPE_DOUBLE, NULL},
+      {"tsunami", "$.properties.tsunami", SLUICE_TYPE_BOOLEAN, NULL},
+      {"sig", "$.properties.sig", SLUICE_TYPE_BIGINT, NULL},
+      {"updated", "$['properties']['updated']", SLUICE_TYPE_TIMESTAMP, "epoch_s"},
+      {"type", NULL, SLUICE_TYPE_VARCHAR, NULL}},
+     0},
+    /* the same keys under other types: objects, arrays and numbers as
+     * VARCHAR, text into numbers, a strptime fallback directive */
+    {{{"date", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"delay", NULL, SLUICE_TYPE_BOOLEAN, NULL},
+      {"distance", NULL, SLUICE_TYPE_TIMESTAMP, "epoch_ms"},
+      {"origin", NULL, SLUICE_TYPE_BIGINT, NULL},
+      {"destination", NULL, SLUICE_TYPE_TIMESTAMP, "%Y-%j"},
+      {"properties", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"geometry", NULL, SLUICE_TYPE_DOUBLE, NULL},
+      {"coords", "$.geometry.coordinates", SLUICE_TYPE_VARCHAR, NULL},
+      {"first", "$.a[0].b", SLUICE_TYPE_VARCHAR, NULL},
+      {"dotted", "$['a.b']", SLUICE_TYPE_DOUBLE, NULL},
+      {"id", NULL, SLUICE_TYPE_TIMESTAMP, NULL},
+      {"ok", NULL, SLUICE_TYPE_VARCHAR, NULL}},
+     0},
+};
+#define NJSON (sizeof json_defs / sizeof json_defs[0])
+
+static fuzz_decoder json_decoders[NJSON];
+static sluice_arena *json_arena;
+
+static void json_cleanup(void) {
+    for (size_t i = 0; i < NJSON; i++) fuzz_decoder_free(&json_decoders[i]);
+    sluice_arena_destroy(json_arena);
+    json_arena = NULL;
+}
+
+int sluice_fuzz_json(const uint8_t *data, size_t size) {
+    if (!json_arena) {
+        for (size_t i = 0; i < NJSON; i++)
+            if (fuzz_decoder_init(&json_decoders[i], &json_defs[i], SLUICE_FORMAT_JSON, NULL, 0) != 0)
+                abort();
+        json_arena = sluice_arena_new(0);
+        if (!json_arena) abort();
+        atexit(json_cleanup);
+    }
+    char *buf = padded_copy((const char *)data, size);
+    if (!buf) return 0;
+    for (size_t i = 0; i < NJSON; i++) {
+        decode_one(&json_decoders[i], buf, size, json_arena);
+        sluice_arena_reset(json_arena);
+    }
+    free(buf);
+    return 0;
+}
+
+/* ---------------- CSV ---------------- */
+
+static const decoder_def csv_positional[] = {
+    {{{"symbol", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"date", NULL, SLUICE_TYPE_TIMESTAMP, "%b %d %Y"},
+      {"price", NULL, SLUICE_TYPE_DOUBLE, NULL},
+      {"volume", NULL, SLUICE_TYPE_BIGINT, NULL},
+      {"ok", NULL, SLUICE_TYPE_BOOLEAN, NULL},
+      {"ts", NULL, SLUICE_TYPE_TIMESTAMP, NULL},
+      {"ms", NULL, SLUICE_TYPE_TIMESTAMP, "epoch_ms"}},
+     ','},
+    {{{"date", NULL, SLUICE_TYPE_TIMESTAMP, NULL},
+      {"open", NULL, SLUICE_TYPE_DOUBLE, NULL},
+      {"high", NULL, SLUICE_TYPE_BIGINT, NULL},
+      {"low", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"close", NULL, SLUICE_TYPE_TIMESTAMP, "epoch_s"},
+      {"adjclose", NULL, SLUICE_TYPE_TIMESTAMP, "%d/%m/%Y %H:%M:%S"},
+      {"volume", NULL, SLUICE_TYPE_BOOLEAN, NULL}},
+     ';'},
+};
+
+static const decoder_def csv_headed[] = {
+    {{{"symbol", NULL, SLUICE_TYPE_VARCHAR, NULL},
+      {"date", NULL, SLUICE_TYPE_TIMESTAMP, "%b %d %Y"},
+      {"price", NULL, SLUICE_TYPE_DOUBLE, NULL}},
+     ','},
+    {{{"volume", NULL, SLUICE_TYPE_BIGINT, NULL},
+      {"date", NULL, SLUICE_TYPE_TIMESTAMP, NULL},
+      {"close", NULL, SLUICE_TYPE_DOUBLE, NULL}},
+     ','},
+    {{{"price", NULL, SLUICE_TYPE_VARCHAR, NULL}}, '\t'},
+};
+
+#define NPOS (sizeof csv_positional / sizeof csv_positional[0])
+#define NHEAD (sizeof csv_headed / sizeof csv_headed[0])
+
+int sluice_fuzz_csv(const uint8_t *data, size_t size) {
+    const char *text = (const char *)data;
+    const char *nl = memchr(text, '\n', size);
+    size_t header_len = nl ? (size_t)(nl - text) : size;
+    fuzz_decoder decoders[NPOS + NHEAD];
+    size_t n = 0;
+    for (size_t i = 0; i < NPOS; i++)
+        if (fuzz_decoder_init(&decoders[n], &csv_positional[i], SLUICE_FORMAT_CSV, NULL, 0) == 0) n++;
+    char *header = padded_copy(text, header_len);
+    if (header)
+        for (size_t i = 0; i < NHEAD; i++)
+            if (fuzz_decoder_init(&decoders[n], &csv_headed[i], SLUICE_FORMAT_CSV, header,
+                                  header_len) == 0)
+                n++;
+    sluice_arena *arena = sluice_arena_new(0);
+    const char *p = text, *end = text + size;
+    while (arena && p <= end) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        size_t len = e ? (size_t)(e - p) : (size_t)(end - p);
+        char *rec = padded_copy(p, len);
+        if (!rec) break;
+        for (size_t i = 0; i < n; i++) {
+            decode_one(&decoders[i], rec, len, arena);
+            sluice_arena_reset(arena);
+        }
+        free(rec);
+        if (!e) break;
+        p = e + 1;
+    }
+    sluice_arena_destroy(arena);
+    for (size_t i = 0; i < n; i++) fuzz_decoder_free(&decoders[i]);
+    free(header);
+    return 0;
+}
+
+/* ---------------- checkpoint records ---------------- */
+
+/* Read a payload the way a recovery would, driven by the payload itself:
+ * each step's first byte picks the next read.  A value that decodes must
+ * encode back to the very bytes it was read from. */
+static void decode_payload(const void *payload, size_t len, sluice_arena *arena) {
+    sluice_dec d;
+    char rendered[64];
+    sluice_dec_init(&d, payload, len);
+    while (!d.bad && d.pos < d.len) {
+        size_t blen;
+        switch (sluice_dec_u8(&d) % 7) {
+        case 0: (void)sluice_dec_u8(&d); break;
+        case 1: (void)sluice_dec_u32(&d); break;
+        case 2: (void)sluice_dec_i64(&d); break;
+        case 3: (void)sluice_dec_f64(&d); break;
+        case 4: {
+            const unsigned char *b = sluice_dec_bytes(&d, &blen);
+            if (b && blen && (b < d.p || b + blen > d.p + d.len)) abort();
+            break;
+        }
+        case 5: {
+            char *str = sluice_dec_str(&d, arena);
+            if (str) (void)strlen(str);
+            break;
+        }
+        default: {
+            size_t start = d.pos;
+            sluice_value v = sluice_dec_value(&d, arena);
+            if (d.bad) break;
+            (void)sluice_value_render(&v, rendered, sizeof rendered);
+            sluice_enc e = {0};
+            sluice_enc_value(&e, &v);
+            if (!e.oom && (e.len != d.pos - start || memcmp(e.data, d.p + start, e.len) != 0)) abort();
+            free(e.data);
+            break;
+        }
+        }
+    }
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+int sluice_fuzz_checkpoint(const uint8_t *data, size_t size) {
+    sluice_arena *arena = sluice_arena_new(0);
+    if (!arena) return 0;
+    sluice_ckpt_kind kind;
+    int64_t epoch;
+    const void *payload;
+    size_t len;
+    /* the input as a whole checkpoint file */
+    if (sluice_ckpt_parse(data, size, &kind, &epoch, &payload, &len) == 0) {
+        if ((const uint8_t *)payload < data || len > size || (const uint8_t *)payload + len > data + size)
+            abort();
+        decode_payload(payload, len, arena);
+        sluice_arena_reset(arena);
+    }
+    /* the input as the payload of an intact record */
+    enum { HEADER = 28, TRAILER = 4 };
+    unsigned char *rec = malloc(HEADER + size + TRAILER);
+    if (rec) {
+        memcpy(rec, "SLCK", 4);
+        put_le(rec + 4, SLUICE_CKPT_VERSION, 4);
+        put_le(rec + 8, SLUICE_CKPT_STATE, 4);
+        put_le(rec + 12, (uint64_t)(int64_t)size, 8);
+        put_le(rec + 20, size, 8);
+        if (size) memcpy(rec + HEADER, data, size);
+        put_le(rec + HEADER + size, (uint32_t)crc32(0L, rec, (uInt)(HEADER + size)), 4);
+        if (sluice_ckpt_parse(rec, HEADER + size + TRAILER, &kind, &epoch, &payload, &len) != 0 ||
+            kind != SLUICE_CKPT_STATE || epoch != (int64_t)size || len != size || payload != rec + HEADER)
+            abort();
+        decode_payload(payload, len, arena);
+        /* the same record cut short or with one bit flipped is refused */
+        if (sluice_ckpt_parse(rec, HEADER + size + TRAILER - 1, &kind, &epoch, &payload, &len) == 0) abort();
+        rec[HEADER + size / 2] ^= 0x10;
+        if (sluice_ckpt_parse(rec, HEADER + size + TRAILER, &kind, &epoch, &payload, &len) == 0) abort();
+        free(rec);
+    }
+    sluice_arena_destroy(arena);
+    return 0;
+}
+
+sluice_fuzz_fn sluice_fuzz_entry(const char *target) {
+    if (strcmp(target, "checkpoint") == 0) return sluice_fuzz_checkpoint;
+    if (strcmp(target, "sql") == 0) return sluice_fuzz_sql;
+    if (strcmp(target, "ini") == 0) return sluice_fuzz_ini;
+    if (strcmp(target, "json") == 0) return sluice_fuzz_json;
+    if (strcmp(target, "csv") == 0) return sluice_fuzz_csv;
+    return NULL;
+}

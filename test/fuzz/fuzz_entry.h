@@ -1,0 +1,40 @@
+/*
+ * The bodies of the fuzz targets, shared by the libFuzzer programs
+ * (fuzz_*.c) and the regression test (test/unit/test_fuzz_regressions.c).
+ * Each takes one input of any bytes, feeds it to one part of the engine
+ * and frees everything it allocated.  They return 0; a bug shows as a
+ * crash or a sanitizer report.
+ */
+#ifndef SLUICE_FUZZ_ENTRY_H
+#define SLUICE_FUZZ_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** SQL text: sluice_sql_parse(), then sluice_plan_build() and
+ *  sluice_plan_explain() when it parses. */
+int sluice_fuzz_sql(const uint8_t *data, size_t size);
+
+/** A profile file: sluice_config_load_string(), then the value parsers and
+ *  sluice_config_set() on every entry. */
+int sluice_fuzz_ini(const uint8_t *data, size_t size);
+
+/** One JSON record through several decoders whose columns cover every
+ *  type, ISO-8601, strptime and epoch timestamps, and PATH columns. */
+int sluice_fuzz_json(const uint8_t *data, size_t size);
+
+/** CSV: the first line is a header for the header-mapped decoders, and
+ *  every line (the first one too) is decoded as a record by positional
+ *  decoders and by any header-mapped decoder the header allows. */
+int sluice_fuzz_csv(const uint8_t *data, size_t size);
+
+/** A checkpoint file: sluice_ckpt_parse() on the input, and the input as
+ *  the payload of an intact record read back with the state/codec.h
+ *  reader (every decoded value must encode back to its bytes). */
+int sluice_fuzz_checkpoint(const uint8_t *data, size_t size);
+
+/** The entry for a target name ("sql", "ini", "json", "csv", "checkpoint"), or NULL. */
+typedef int (*sluice_fuzz_fn)(const uint8_t *data, size_t size);
+sluice_fuzz_fn sluice_fuzz_entry(const char *target);
+
+#endif

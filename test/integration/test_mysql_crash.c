@@ -1,0 +1,189 @@
+/*
+ * Exactly-once into MySQL across crashes (spec/checkpointing.md): the
+ * flights pipeline from the file source into a keyless APPEND table (plain
+ * inserts: a duplicate would show) and a keyed UPDATE table, killed with
+ * SIGKILL at 20+ random instants and made to abort() inside the MySQL
+ * commit, restarted each time; the tables must equal those of one
+ * uninterrupted run, row for row.
+ */
+#include "sluice_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mariadb.h"
+
+static sluice_test_mariadb db;
+
+static const char *sql =
+    "CREATE SOURCE flights (\n"
+    "    date TIMESTAMP FORMAT '%Y/%m/%d %H:%M', delay BIGINT, origin VARCHAR,\n"
+    "    WATERMARK FOR date AS date - INTERVAL '5' MINUTE);\n"
+    "CREATE SINK hourly AS SELECT window_start, origin, COUNT(*) AS n, MAX(delay) AS max_delay\n"
+    "FROM flights GROUP BY TUMBLE(date, INTERVAL '1' HOUR), origin EMIT APPEND;\n"
+    "CREATE SINK totals AS SELECT origin, COUNT(*) AS n, SUM(delay) AS total FROM flights\n"
+    "GROUP BY origin EMIT UPDATE;\n";
+
+static char dir[4096], sql_path[4200], ini_path[4200], err_path[4200];
+
+static int setup(void **state) {
+    (void)state;
+    char *d = sluice_test_mkdtemp("mysql-crash");
+    snprintf(dir, sizeof dir, "%s", d);
+    free(d);
+    snprintf(sql_path, sizeof sql_path, "%s/p.sql", dir);
+    snprintf(ini_path, sizeof ini_path, "%s/p.test.ini", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
+    if (sluice_test_mariadb_start(&db, "mysql-crash") != 0) return -1;
+    return sluice_test_write_file(sql_path, sql);
+}
+
+static int teardown(void **state) {
+    (void)state;
+    sluice_test_mariadb_stop(&db);
+    return 0;
+}
+
+/* profile: the checkpoint `cp`, tables in database `database` */
+static void write_ini(const char *database, const char *cp) {
+    char my[2048], ini[16384];
+    sluice_test_mariadb_ini(&db, database, my, sizeof my);
+    snprintf(ini, sizeof ini,
+             "[pipeline]\ntrigger = available_now\nmax_batch_rows = 50\ncheckpoint_dir = %s\n%s\n"
+             "[source flights]\npath = %s\n[sink hourly]\nconnector = mysql\n[sink totals]\nconnector = mysql\n",
+             cp, my, sluice_test_fixture("data/flights-20k.jsonl"));
+    assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
+}
+
+static pid_t start(const char *const *extra) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        const char *argv[32] = {SLUICE_BINARY, "run", sql_path, "--quiet"};
+        int n = 4;
+        for (int i = 0; extra && extra[i]; i++) argv[n++] = extra[i];
+        argv[n] = NULL;
+        int fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execv(SLUICE_BINARY, (char **)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_status(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return status;
+}
+
+static void sleep_us(long us) {
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+}
+
+static char *table(const char *database, const char *query) {
+    char q[1024];
+    snprintf(q, sizeof q, query, database);
+    char *rows = sluice_test_mariadb_rows(&db, q);
+    assert_non_null(rows);
+    return rows;
+}
+
+static void assert_tables_equal(void) {
+    static const char *queries[] = {
+        "SELECT window_start, origin, n, max_delay FROM `%s`.hourly ORDER BY window_start, origin, n, max_delay",
+        "SELECT origin, n, total FROM `%s`.totals ORDER BY origin",
+        "SELECT COUNT(*), COUNT(DISTINCT window_start, origin) FROM `%s`.hourly"};
+    for (size_t i = 0; i < 3; i++) {
+        char *a = table("ref", queries[i]), *b = table("crash", queries[i]);
+        if (strcmp(a, b) != 0) {
+            size_t k = 0;
+            while (a[k] && a[k] == b[k]) k++;
+            fail_msg("query %zu differs from the uninterrupted run at byte %zu: got '%.80s', expected '%.80s'", i, k,
+                     b + k, a + k);
+        }
+        free(a);
+        free(b);
+    }
+    char *count = table("ref", "SELECT COUNT(*) FROM `%s`.hourly");
+    assert_string_equal(count, "17473\n");
+    free(count);
+}
+
+static void test_sigkill_and_aborts_into_mysql(void **state) {
+    (void)state;
+    char cp_ref[4300], cp[4300];
+    snprintf(cp_ref, sizeof cp_ref, "%s/cp-ref", dir);
+    snprintf(cp, sizeof cp, "%s/cp", dir);
+    assert_int_equal(sluice_test_mariadb_exec(&db, "CREATE DATABASE ref; CREATE DATABASE crash"), 0);
+    write_ini("ref", cp_ref);
+    int st = wait_status(start(NULL));
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+    write_ini("crash", cp);
+    unsigned seed = 4242;
+    int kills = 0, aborts = 0, runs = 0;
+    for (;;) {
+        runs++;
+        assert_true(runs < 1000);
+        int finished = 0;
+        if (runs % 5 == 0) {
+            const char *s = (runs / 5) % 2 ? "hourly" : "totals";
+            char conn[64], inner[64], method[64], nth[64], action[64];
+            snprintf(conn, sizeof conn, "sink %s.connector=fault", s);
+            snprintf(inner, sizeof inner, "sink %s.fault.inner=mysql", s);
+            snprintf(method, sizeof method, "sink %s.fault.method=commit", s);
+            snprintf(nth, sizeof nth, "sink %s.fault.nth=%d", s, 1 + (int)(rand_r(&seed) % 8));
+            snprintf(action, sizeof action, "sink %s.fault.action=abort", s);
+            const char *extra[] = {"--set", conn, "--set", inner, "--set", method, "--set", nth,
+                                   "--set", action, NULL};
+            st = wait_status(start(extra));
+            if (WIFSIGNALED(st)) {
+                assert_int_equal(WTERMSIG(st), SIGABRT);
+                aborts++;
+            } else {
+                finished = 1;
+            }
+        } else {
+            pid_t pid = start(NULL);
+            sleep_us(2000 + (long)(rand_r(&seed) % 150000));
+            kill(pid, SIGKILL);
+            st = wait_status(pid);
+            if (WIFSIGNALED(st)) kills++;
+            else finished = 1;
+        }
+        if (finished) {
+            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+                char *log = sluice_test_read_file(err_path, NULL);
+                fail_msg("run %d failed: %s", runs, log ? log : "");
+            }
+            assert_tables_equal();
+            if (kills >= 20 && aborts >= 1) break;
+            /* start a new cycle */
+            char cmd[9000];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", cp);
+            assert_int_equal(system(cmd), 0);
+            assert_int_equal(sluice_test_mariadb_exec(&db, "DROP DATABASE crash; CREATE DATABASE crash"), 0);
+        }
+    }
+    print_message("mysql crash test: %d SIGKILLs, %d aborts in commits, %d runs\n", kills, aborts, runs);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sigkill_and_aborts_into_mysql),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
+

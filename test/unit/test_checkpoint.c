@@ -1,0 +1,227 @@
+/*
+ * The checkpoint file format and the payload codec: round trips, torn and
+ * corrupt files detected, newest intact snapshot chosen, pruning, and the
+ * pipeline fingerprint guard.
+ */
+#include "sluice_test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state/checkpoint.h"
+#include "state/codec.h"
+
+static char *dir;
+
+static int setup(void **state) {
+    (void)state;
+    dir = sluice_test_mkdtemp("ckpt");
+    return dir ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    free(dir);
+    return 0;
+}
+
+static sluice_ckpt *open_ckpt(const char *fingerprint) {
+    sluice_ckpt *c = NULL;
+    char err[512];
+    sluice_err_t e = sluice_ckpt_open(dir, fingerprint, &c, err, sizeof err);
+    if (e) fail_msg("open: %s", err);
+    return c;
+}
+
+static void test_codec_round_trip(void **state) {
+    (void)state;
+    sluice_enc e = {0};
+    sluice_enc_u8(&e, 0xAB);
+    sluice_enc_u32(&e, 0xDEADBEEF);
+    sluice_enc_i64(&e, INT64_MIN);
+    sluice_enc_f64(&e, -0.1);
+    sluice_enc_str(&e, "h\xc3\xa9llo");
+    sluice_enc_str(&e, NULL);
+    sluice_enc_str(&e, "");
+    sluice_value vals[6] = {sluice_value_null(), sluice_value_bigint(-42), sluice_value_double(1e300),
+                            sluice_value_varchar("a\0b", 3), sluice_value_bool(1),
+                            sluice_value_timestamp(978310020000LL)};
+    for (int i = 0; i < 6; i++) sluice_enc_value(&e, &vals[i]);
+    assert_false(e.oom);
+    /* 1 + 4 + 8 + 8 + (4+6) + 4 + 4 + values (1, 9, 9, 1+4+3, 9, 9) */
+    assert_int_equal(e.len, 1 + 4 + 8 + 8 + 10 + 4 + 4 + 1 + 9 + 9 + 8 + 9 + 9);
+    sluice_arena *a = sluice_arena_new(0);
+    sluice_dec d;
+    sluice_dec_init(&d, e.data, e.len);
+    assert_int_equal(sluice_dec_u8(&d), 0xAB);
+    assert_int_equal(sluice_dec_u32(&d), 0xDEADBEEF);
+    assert_true(sluice_dec_i64(&d) == INT64_MIN);
+    assert_true(sluice_dec_f64(&d) == -0.1);
+    assert_string_equal(sluice_dec_str(&d, a), "h\xc3\xa9llo");
+    assert_null(sluice_dec_str(&d, a));
+    assert_false(d.bad);
+    assert_string_equal(sluice_dec_str(&d, a), "");
+    for (int i = 0; i < 6; i++) {
+        sluice_value v = sluice_dec_value(&d, a);
+        assert_int_equal(v.type, vals[i].type);
+        assert_true(sluice_value_equal(&v, &vals[i]));
+    }
+    assert_false(d.bad);
+    assert_int_equal(d.pos, e.len);
+    /* one byte short: every prefix decodes to an error, never out of range */
+    for (size_t cut = 0; cut < e.len; cut++) {
+        sluice_dec_init(&d, e.data, cut);
+        sluice_dec_u8(&d);
+        sluice_dec_u32(&d);
+        sluice_dec_i64(&d);
+        sluice_dec_f64(&d);
+        sluice_dec_str(&d, a);
+        sluice_dec_str(&d, a);
+        sluice_dec_str(&d, a);
+        for (int i = 0; i < 6; i++) sluice_dec_value(&d, a);
+        assert_true(d.bad);
+    }
+    sluice_arena_destroy(a);
+    free(e.data);
+}
+
+static void test_codec_rejects_bad_type_and_boolean(void **state) {
+    (void)state;
+    sluice_arena *a = sluice_arena_new(0);
+    unsigned char bad_type[] = {99};
+    sluice_dec d;
+    sluice_dec_init(&d, bad_type, 1);
+    sluice_dec_value(&d, a);
+    assert_true(d.bad);
+    unsigned char bad_bool[] = {SLUICE_TYPE_BOOLEAN, 2, 0, 0, 0, 0, 0, 0, 0};
+    sluice_dec_init(&d, bad_bool, sizeof bad_bool);
+    sluice_dec_value(&d, a);
+    assert_true(d.bad);
+    unsigned char huge_len[] = {0xfe, 0xff, 0xff, 0xff, 'x'};
+    sluice_dec_init(&d, huge_len, sizeof huge_len);
+    size_t n;
+    assert_null(sluice_dec_bytes(&d, &n));
+    assert_true(d.bad);
+    sluice_arena_destroy(a);
+}
+
+static void test_write_read_round_trip_and_layout(void **state) {
+    (void)state;
+    sluice_ckpt *c = open_ckpt("fp-1");
+    char err[512];
+    assert_int_equal(sluice_ckpt_write(c, SLUICE_CKPT_OFFSETS, 7, "range", 5, err, sizeof err), SLUICE_OK);
+    void *p = NULL;
+    size_t n = 0;
+    assert_int_equal(sluice_ckpt_read(c, SLUICE_CKPT_OFFSETS, 7, &p, &n, err, sizeof err), SLUICE_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(p, "range", 5);
+    free(p);
+    /* the documented layout: 28-byte header, payload, CRC-32 */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/offsets/00000000000000000007", dir);
+    size_t size = 0;
+    char *raw = sluice_test_read_file(path, &size);
+    assert_non_null(raw);
+    assert_int_equal(size, 28 + 5 + 4);
+    assert_memory_equal(raw, "SLCK\x01\x00\x00\x00\x01\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x05", 21);
+    assert_memory_equal(raw + 28, "range", 5);
+    free(raw);
+    /* the wrong kind or epoch is not this record */
+    assert_int_equal(sluice_ckpt_read(c, SLUICE_CKPT_STATE, 7, &p, &n, err, sizeof err), SLUICE_ERR_IO);
+    sluice_ckpt_close(c);
+}
+
+static void corrupt(const char *path, long at, int truncate_to) {
+    size_t size = 0;
+    char *raw = sluice_test_read_file(path, &size);
+    assert_non_null(raw);
+    FILE *f = fopen(path, "wb");
+    if (truncate_to >= 0) {
+        fwrite(raw, 1, (size_t)truncate_to, f);
+    } else {
+        raw[at] ^= 0x01;
+        fwrite(raw, 1, size, f);
+    }
+    fclose(f);
+    free(raw);
+}
+
+static void test_torn_and_corrupt_files_are_detected(void **state) {
+    (void)state;
+    sluice_ckpt *c = open_ckpt("fp-1");
+    char err[512], path[4096];
+    void *p = NULL;
+    size_t n;
+    for (int64_t e = 1; e <= 3; e++)
+        assert_int_equal(sluice_ckpt_write(c, SLUICE_CKPT_STATE, e, "0123456789", 10, err, sizeof err), SLUICE_OK);
+    snprintf(path, sizeof path, "%s/state/%020d", dir, 3);
+    corrupt(path, 0, 30); /* torn: stopped in the payload */
+    assert_int_equal(sluice_ckpt_read(c, SLUICE_CKPT_STATE, 3, &p, &n, err, sizeof err), SLUICE_ERR_MALFORMED);
+    assert_non_null(strstr(err, "torn or corrupt"));
+    snprintf(path, sizeof path, "%s/state/%020d", dir, 2);
+    corrupt(path, 31, -1); /* one bit flipped in the payload */
+    assert_int_equal(sluice_ckpt_read(c, SLUICE_CKPT_STATE, 2, &p, &n, err, sizeof err), SLUICE_ERR_MALFORMED);
+    /* the newest intact snapshot is 1 */
+    assert_int_equal(sluice_ckpt_latest(c, SLUICE_CKPT_STATE), 1);
+    /* a leftover temporary file is not a snapshot */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/state/%020d.tmp", dir, 9);
+    assert_int_equal(sluice_test_write_file(tmp, "half"), 0);
+    int64_t *list = NULL;
+    size_t cnt = 0;
+    assert_int_equal(sluice_ckpt_list(c, SLUICE_CKPT_STATE, &list, &cnt, err, sizeof err), SLUICE_OK);
+    assert_int_equal(cnt, 3);
+    assert_true(list[0] == 1 && list[1] == 2 && list[2] == 3);
+    free(list);
+    sluice_ckpt_close(c);
+}
+
+static void test_prune_keeps_what_recovery_needs(void **state) {
+    (void)state;
+    sluice_ckpt *c = open_ckpt("fp-1");
+    char err[512];
+    for (int64_t e = 0; e < 6; e++) {
+        assert_int_equal(sluice_ckpt_write(c, SLUICE_CKPT_OFFSETS, e, "o", 1, err, sizeof err), SLUICE_OK);
+        if (e % 2 == 0)
+            assert_int_equal(sluice_ckpt_write(c, SLUICE_CKPT_STATE, e, "s", 1, err, sizeof err), SLUICE_OK);
+    }
+    assert_int_equal(sluice_ckpt_prune(c, 4, err, sizeof err), SLUICE_OK);
+    int64_t *list = NULL;
+    size_t n = 0;
+    assert_int_equal(sluice_ckpt_list(c, SLUICE_CKPT_STATE, &list, &n, err, sizeof err), SLUICE_OK);
+    assert_int_equal(n, 1);
+    assert_true(list[0] == 4);
+    free(list);
+    assert_int_equal(sluice_ckpt_list(c, SLUICE_CKPT_OFFSETS, &list, &n, err, sizeof err), SLUICE_OK);
+    assert_int_equal(n, 1);
+    assert_true(list[0] == 5);
+    free(list);
+    sluice_ckpt_close(c);
+}
+
+static void test_changed_pipeline_is_refused(void **state) {
+    (void)state;
+    sluice_ckpt_close(open_ckpt("CREATE SOURCE a ..."));
+    sluice_ckpt_close(open_ckpt("CREATE SOURCE a ...")); /* same pipeline: fine */
+    sluice_ckpt *c = NULL;
+    char err[1024];
+    assert_int_equal(sluice_ckpt_open(dir, "CREATE SOURCE b ...", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(c);
+    assert_non_null(strstr(err, "changed since the checkpoint was written"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_codec_round_trip),
+        cmocka_unit_test(test_codec_rejects_bad_type_and_boolean),
+        cmocka_unit_test_setup_teardown(test_write_read_round_trip_and_layout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_and_corrupt_files_are_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_keeps_what_recovery_needs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_pipeline_is_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
