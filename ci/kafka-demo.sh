@@ -10,6 +10,18 @@ cd "$(dirname "$0")/.."
 ci/install-deps.sh >/dev/null
 ci/build.sh build >/dev/null
 
+# records in a topic: the sum over its partitions of end - start offset
+# (kcat -Q with the timestamps -1 and -2)
+topic_count() {
+    local ends=() starts=() p
+    for p in $(kcat -L -b "$1" -t "$2" | sed -n 's/^ *partition \([0-9]*\),.*/\1/p'); do
+        ends+=(-t "$2:$p:-1")
+        starts+=(-t "$2:$p:-2")
+    done
+    echo $(( $(kcat -Q -b "$1" "${ends[@]}" | awk '{s += $4} END {print s + 0}') - \
+             $(kcat -Q -b "$1" "${starts[@]}" | awk '{s += $4} END {print s + 0}') ))
+}
+
 work=$(mktemp -d)
 broker_pid=
 cleanup() {
@@ -32,10 +44,10 @@ echo "broker: $brokers"
 # key each record by its origin airport: "ORIGIN<TAB>{json}"
 sed -E 's/^(.*"origin":"([^"]*)".*)$/\2\t\1/' fixtures/data/flights-20k.jsonl |
   kcat -P -b "$brokers" -t flights -K $'\t' -z none
-echo "produced: $(kcat -C -b "$brokers" -t flights -e -o beginning -q -f 'x\n' | wc -l) records into topic flights"
+echo "produced: $(topic_count "$brokers" flights) records into topic flights"
 
 KAFKA_BROKERS=$brokers SLUICE_TRIGGER=available_now \
   ./build/sluice run fixtures/pipelines/flights.sql --profile kafka --quiet "$@"
 
-echo "result topic delays_by_origin: $(kcat -C -b "$brokers" -t delays_by_origin -e -o beginning -q -f 'x\n' | wc -l) records; the first three:"
-kcat -C -b "$brokers" -t delays_by_origin -p 0 -e -o beginning -q -c 3 -f '%k %s\n'
+echo "result topic delays_by_origin: $(topic_count "$brokers" delays_by_origin) records; the first three:"
+kcat -C -b "$brokers" -t delays_by_origin -p 0 -o beginning -q -c 3 -f '%k %s\n'
