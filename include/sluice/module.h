@@ -130,6 +130,13 @@ struct sluice_source_ops {
      *  holds that offset. */
     sluice_err_t (*seek)(sluice_source *src, const char *topic, int32_t partition, int64_t offset,
                          char *errstr, size_t errstr_size);
+
+    /** Optional (metrics).  The consumer lag: for up to `max` partitions
+     *  the source reads, the partition (parts[i], borrowed until the next
+     *  poll) and the records between the next one to hand out and the
+     *  partition's end (lags[i]).  Returns how many were filled.  Must not
+     *  block on the network. */
+    size_t (*lag)(sluice_source *src, sluice_partition_ref *parts, int64_t *lags, size_t max);
 };
 
 /* ------------------------------------------------------------------ */

@@ -236,6 +236,28 @@ static void query_marks(kafka_source *ks) {
     }
 }
 
+/* Consumer lag per assigned partition, from the high watermark librdkafka
+ * last saw in a fetch response (rd_kafka_get_watermark_offsets: cached, no
+ * request) or the one queried at assignment. */
+static size_t kafka_source_lag(sluice_source *src, sluice_partition_ref *parts, int64_t *lags, size_t max) {
+    kafka_source *ks = (kafka_source *)src;
+    size_t n = 0;
+    for (size_t i = 0; i < ks->nparts && n < max; i++) {
+        kpart *p = &ks->parts[i];
+        int64_t lo = -1, hi = -1;
+        if (rd_kafka_get_watermark_offsets(ks->rk, p->topic, p->partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            hi = -1;
+        if (p->end > hi) hi = p->end;
+        if (hi < 0) continue;
+        int64_t pos = p->next >= 0 ? p->next : (lo >= 0 ? lo : 0);
+        parts[n].topic = p->topic;
+        parts[n].partition = p->partition;
+        lags[n] = hi > pos ? hi - pos : 0;
+        n++;
+    }
+    return n;
+}
+
 /* Position (topic, partition) at `offset` (checkpoint replay and
  * recovery): at once when the partition is assigned
  * (rd_kafka_seek_partitions), else when the group assigns it. */
@@ -608,4 +630,5 @@ const sluice_source_ops sluice_kafka_source_ops = {
     .position = kafka_source_position,
     .close = kafka_source_close,
     .seek = kafka_source_seek,
+    .lag = kafka_source_lag,
 };

@@ -393,6 +393,26 @@ static void on_step(void *ctx, const sluice_step_info *info) {
         sluice_engine_source_stats ss;
         sluice_engine_source_stats_get(p->transform, i, &ss);
         sluice_metrics_set_source(m, i, ss.input_rows, ss.malformed_rows);
+        sluice_source *src = p->sources[i];
+        if (src->ops->lag) {
+            size_t max = 1024;
+            sluice_partition_ref *parts = calloc(max, sizeof *parts);
+            int64_t *lags = calloc(max, sizeof *lags);
+            const char **topics = calloc(max, sizeof *topics);
+            int32_t *nums = calloc(max, sizeof *nums);
+            if (parts && lags && topics && nums) {
+                size_t n = src->ops->lag(src, parts, lags, max);
+                for (size_t k = 0; k < n; k++) {
+                    topics[k] = parts[k].topic;
+                    nums[k] = parts[k].partition;
+                }
+                sluice_metrics_set_lag(m, i, topics, nums, lags, n);
+            }
+            free(parts);
+            free(lags);
+            free(topics);
+            free(nums);
+        }
     }
     for (size_t k = 0; k < p->plan->nqueries; k++) {
         sluice_engine_query_stats qs;

@@ -106,11 +106,18 @@ static void max_offsets_per_trigger_caps_a_poll(void **state) {
     sluice_record_batch b;
     assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
     long total = 0;
+    sluice_partition_ref parts[4];
+    int64_t lags[4];
     for (int i = 0; i < 100; i++) {
         sluice_record_batch_clear(&b);
         assert_int_equal(src->ops->poll(src, &b, 1000, 0, err, sizeof err), SLUICE_OK);
         assert_true(b.count <= 7);
         total += (long)b.count;
+        /* the consumer lag: what is left of the 40 records, over 2 partitions */
+        size_t n = src->ops->lag(src, parts, lags, 4);
+        assert_int_equal(n, 2);
+        assert_string_equal(parts[0].topic, "capped");
+        assert_int_equal(lags[0] + lags[1], 40 - total);
         assert_int_equal(src->ops->commit(src, i, err, sizeof err), SLUICE_OK);
         if (b.count == 0) break;
     }
