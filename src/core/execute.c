@@ -121,17 +121,18 @@ static void notify(sluice_exec *x, int64_t epoch, uint64_t input, double start_s
 
 /* ---------------- checkpointing (spec/checkpointing.md) ----------------
  *
- * Offsets record payload, version 1 (state/codec.h encoding):
+ * Offsets record payload, version 2 (state/codec.h encoding):
  *   u32 version, i64 processing time of the epoch (ms),
  *   per source: u8 ended, u32 nranges,
- *               per range: str topic, u32 partition, i64 start, i64 end
+ *               per range: str topic, u32 partition, i64 start, i64 end,
+ *               u32 nassigned, per assigned partition: str topic, u32 partition
  * State record payload, version 1:
  *   u32 version, per source: u8 ended, u32 npositions,
  *               per position: str topic, u32 partition, i64 next;
  *   bytes: the transform's snapshot
  */
 
-#define LOG_VERSION 1
+#define LOG_VERSION 2
 
 typedef struct range {
     const char *topic;
@@ -213,6 +214,14 @@ static sluice_err_t log_epoch(sluice_exec *x, int64_t now, const int *polled, ch
             sluice_enc_i64(&e, r[k].end);
         }
         free(r);
+        /* the assignment the engine saw, so that a replay holds the
+         * watermark for the same partitions */
+        size_t na = polled[i] ? b->nassigned : 0;
+        sluice_enc_u32(&e, (uint32_t)na);
+        for (size_t k = 0; k < na; k++) {
+            sluice_enc_str(&e, b->assigned[k].topic);
+            sluice_enc_u32(&e, (uint32_t)b->assigned[k].partition);
+        }
     }
     sluice_err_t err = e.oom ? sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory")
                              : sluice_ckpt_write(x->ckpt, SLUICE_CKPT_OFFSETS, x->epoch, e.data, e.len, errstr,
@@ -507,11 +516,21 @@ static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len
             r[k].start = sluice_dec_i64(&d);
             r[k].end = sluice_dec_i64(&d);
         }
+        uint32_t na = sluice_dec_u32(&d);
+        sluice_partition_ref *assigned = NULL;
+        if (!d.bad && na > len) d.bad = 1;
+        if (!d.bad && na && !(assigned = sluice_arena_alloc(tmp, na * sizeof *assigned))) d.bad = 1;
+        for (uint32_t k = 0; k < na && !d.bad; k++) {
+            assigned[k].topic = sluice_dec_str(&d, tmp);
+            assigned[k].partition = (int32_t)sluice_dec_u32(&d);
+        }
         sluice_record_batch_clear(&x->batches[i]);
-        if (!d.bad && (n || ended)) {
+        if (!d.bad && (n || ended || na)) {
             polled[i] = 1;
             err = replay_read(x, i, r, n, errstr, errstr_size);
             if (!err) {
+                x->batches[i].assigned = assigned;
+                x->batches[i].nassigned = na;
                 x->batches[i].end_of_input = ended;
                 if (ended) x->ended[i] = 1;
                 input += x->batches[i].count;
