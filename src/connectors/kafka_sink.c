@@ -8,39 +8,75 @@
  * default partitioner sends every version of a key to one partition, in
  * order; no key when the query has no PRIMARY KEY.
  *
- * Delivery: an idempotent producer (enable.idempotence = true, acks = all,
- * both pinned; librdkafka retries failed sends by itself without
- * duplicating or reordering -- librdkafka INTRODUCTION.md, "Idempotent
- * Producer").  write() hands the rows to librdkafka; commit(epoch) waits
- * (rd_kafka_flush) until every message of the epoch was acknowledged or
- * failed -- at most message.timeout.ms -- and fails the epoch with
- * SLUICE_ERR_RUNTIME when any delivery report carried an error, so an epoch
- * counts as committed only when all its records are in Kafka.  A fatal
- * producer error (rd_kafka_fatal_error) fails write() and commit() the same
- * way.  Nothing is dropped silently.
+ * Delivery, at least once (no checkpoint_dir, or `transactional = false`):
+ * an idempotent producer (enable.idempotence = true, acks = all, both
+ * pinned; librdkafka retries failed sends by itself without duplicating or
+ * reordering -- librdkafka INTRODUCTION.md, "Idempotent Producer").
+ * write() hands the rows to librdkafka; commit(epoch) waits (rd_kafka_flush)
+ * until every message of the epoch was acknowledged or failed -- at most
+ * message.timeout.ms -- and fails the epoch with SLUICE_ERR_RUNTIME when any
+ * delivery report carried an error.  Nothing is dropped silently.
  *
- * Options: `topic` (required), `format` (json, the only one), `kafka.X = Y`
- * for any librdkafka producer property X (over the shared [kafka] section).
+ * Delivery, exactly once (the pipeline has a checkpoint_dir; `transactional`
+ * defaults to true then): a transactional producer (librdkafka
+ * INTRODUCTION.md, "Transactional Producer"; Kafka KIP-98) with
+ * transactional.id `sluice-<pipeline>-<sink>` (option
+ * `kafka.transactional.id` overrides it).  Each epoch that has rows is one
+ * transaction: begin, the epoch's records, then one marker record in the
+ * commits topic (`commits_topic`, default `__sluice_commits`, created
+ * compacted with one partition when missing):
+ *
+ *     key    {"pipeline":P,"sink":S,"topic":T}
+ *     value  {"pipeline":P,"sink":S,"topic":T,"epoch":E,"run":R,"records":N}
+ *
+ * and commit.  Consumers reading with isolation.level = read_committed see
+ * an epoch's records and its marker together or not at all.  Every record of
+ * a transaction carries the headers `sluice.epoch` (E, decimal) and
+ * `sluice.run` (R, a token unique to one transaction attempt), so a reader
+ * can also tie records to their marker.  On open, init_transactions fences
+ * any earlier producer with the same transactional.id and aborts its open
+ * transaction (the one a crash left); then the sink reads its markers
+ * (read_committed) and committed_epoch() answers the newest epoch, which a
+ * replay then skips.  An abortable commit error (a record that could not be
+ * delivered) aborts the transaction and sends the epoch again, up to 5
+ * times; a fatal one (fenced by another instance) fails the pipeline.
+ *
+ * Options: `topic` (required), `format` (json, the only one),
+ * `transactional` (true/false), `commits_topic`, `kafka.X = Y` for any
+ * librdkafka producer property X (over the shared [kafka] section).
  */
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
+#include <zlib.h>
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/kafka_int.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "format/format.h"
 
-static const char *const kafka_sink_options[] = {"topic", "format", NULL};
+static const char *const kafka_sink_options[] = {"topic", "format", "transactional", "commits_topic", NULL};
+
+/** Default topic of the commit markers (spec/checkpointing.md). */
+#define COMMITS_TOPIC "__sluice_commits"
+/** Attempts at one epoch's transaction before the epoch fails. */
+#define TXN_ATTEMPTS 5
 
 typedef struct kafka_sink {
     sluice_sink base;            /* first: the engine sees a sluice_sink */
     sluice_kafka_errors errs;    /* librdkafka's opaque points here */
     const char *instance;
+    const char *pipeline;
     const char *topic;
     const sluice_schema *schema;
     rd_kafka_t *rk;
@@ -50,12 +86,26 @@ typedef struct kafka_sink {
     size_t vsize, ksize;
     off_t *voff, *koff;          /* start of row i in vbuf/kbuf; [nrows] = end */
     size_t offcap;
+    size_t nrendered;            /* rows rendered in vbuf/kbuf (this epoch's) */
     sluice_column *pkcols;       /* the PRIMARY KEY columns */
     sluice_value *pkvals;        /* one row's key values (scratch) */
     int64_t timeout_ms;          /* message.timeout.ms */
     uint64_t produced;           /* messages handed to librdkafka, this epoch */
     uint64_t delivered, failed;  /* delivery reports, this epoch */
     rd_kafka_resp_err_t first_err;
+    /* exactly once */
+    int transactional;           /* 1: one transaction per epoch */
+    int markers;                 /* 1: write and read commit markers (checkpointing) */
+    const char *commits_topic;
+    int32_t commits_partition;   /* where this sink's markers go */
+    char *marker_key;            /* {"pipeline":..,"sink":..,"topic":..} */
+    size_t marker_key_len;
+    char run_base[48];           /* unique to this open */
+    char run[64];                /* run_base.attempt: the sluice.run header */
+    unsigned attempt;
+    int in_txn;                  /* a transaction is open */
+    int64_t txn_epoch;
+    int64_t committed;           /* newest epoch with a committed marker, or -1 */
 } kafka_sink;
 
 static kafka_sink *from_opaque(void *opaque) {
@@ -78,6 +128,12 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static void kafka_sink_close(sluice_sink *sink) {
     if (!sink) return;
     kafka_sink *s = (kafka_sink *)sink;
+    if (s->rk && s->in_txn) {
+        /* an epoch that did not commit: its records stay invisible to
+         * read_committed readers (the next open would abort it anyway) */
+        rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, 5000);
+        if (e) rd_kafka_error_destroy(e);
+    }
     if (s->rkt) rd_kafka_topic_destroy(s->rkt);
     if (s->rk) rd_kafka_destroy(s->rk);
     if (s->vals) fclose(s->vals);
@@ -88,7 +144,169 @@ static void kafka_sink_close(sluice_sink *sink) {
     free(s->koff);
     free(s->pkcols);
     free(s->pkvals);
+    free(s->marker_key);
     free(s);
+}
+
+/* "sink NAME (kafka): what: librdkafka's text" from an rd_kafka_error_t
+ * (destroyed here). */
+static sluice_err_t txn_error(kafka_sink *s, rd_kafka_error_t *e, sluice_err_t code, const char *what,
+                              char *errstr, size_t errstr_size) {
+    sluice_err_t err = sluice_seterr(errstr, errstr_size, code, "sink %s (kafka): %s: %s (%s)%s", s->instance,
+                                     what, rd_kafka_error_string(e), rd_kafka_error_name(e),
+                                     rd_kafka_error_is_fatal(e) && rd_kafka_error_code(e) ==
+                                                                       RD_KAFKA_RESP_ERR__FENCED
+                                         ? "; another sluice process uses the same transactional.id"
+                                         : "");
+    rd_kafka_error_destroy(e);
+    return err;
+}
+
+/* The commits topic's partition count; creates the topic (compacted, one
+ * partition) when the cluster does not have it.  -1 and errstr on failure. */
+static int32_t commits_partitions(kafka_sink *s, char *errstr, size_t errstr_size) {
+    int64_t give_up = sluice_clock_monotonic_ms() + 30000;
+    int create_tried = 0;
+    for (;;) {
+        rd_kafka_topic_t *t = rd_kafka_topic_new(s->rk, s->commits_topic, NULL);
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_resp_err_t e = t ? rd_kafka_metadata(s->rk, 0, t, &md, 5000) : rd_kafka_last_error();
+        int32_t n = -1;
+        if (!e && md && md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
+        else if (!e && md && md->topic_cnt == 1) e = md->topics[0].err;
+        if (md) rd_kafka_metadata_destroy(md);
+        if (t) rd_kafka_topic_destroy(t);
+        if (n > 0) return n;
+        if (!create_tried) {
+            /* CreateTopics (Admin API); a broker without it, or without the
+             * right, leaves the topic to auto-creation */
+            create_tried = 1;
+            rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(s->commits_topic, 1, -1, NULL, 0);
+            rd_kafka_queue_t *q = rd_kafka_queue_new(s->rk);
+            if (nt && q) {
+                rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+                rd_kafka_CreateTopics(s->rk, &nt, 1, NULL, q);
+                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
+                if (ev) rd_kafka_event_destroy(ev);
+            }
+            if (nt) rd_kafka_NewTopic_destroy(nt);
+            if (q) rd_kafka_queue_destroy(q);
+            continue;
+        }
+        if (sluice_clock_monotonic_ms() > give_up) {
+            sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                          "sink %s (kafka): the commits topic '%s' does not exist and could not be created "
+                          "(%s); create it (compacted, one partition) or set commits_topic",
+                          s->instance, s->commits_topic, rd_kafka_err2str(e));
+            return -1;
+        }
+        struct timespec ts = {0, 200 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Read this sink's markers from its partition of the commits topic
+ * (read_committed, from the beginning to the end) into s->committed. */
+static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg, char *errstr,
+                                 size_t errstr_size) {
+    /* a group id for assign() only: the consumer never joins the group nor
+     * commits offsets */
+    char group[512];
+    snprintf(group, sizeof group, "sluice-%s-%s-commits", s->pipeline, s->instance);
+    const char *const mapped[] = {"group.id", group, "isolation.level", "read_committed", "enable.partition.eof",
+                                  "true", "enable.auto.commit", "false", NULL};
+    sluice_kafka_errors errs = {.kind = "sink", .instance = s->instance, .quiet = 1};
+    /* only the shared [kafka] section: the instance's kafka.* keys are
+     * producer properties */
+    sluice_module_config c = *cfg;
+    c.options = NULL;
+    c.noptions = 0;
+    rd_kafka_conf_t *conf = NULL;
+    sluice_err_t err = sluice_kafka_conf_build(&c, "sink", NULL, mapped, NULL, &errs, &conf, errstr, errstr_size);
+    if (err) return err;
+    /* producer-only properties of [kafka] would be ignored with a warning */
+    rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+    char why[512];
+    rd_kafka_t *c_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+    if (!c_rk) {
+        rd_kafka_conf_destroy(conf);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (kafka): %s", s->instance, why);
+    }
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(c_rk, s->commits_topic, s->commits_partition, &lo, &hi, 30000);
+    if (!e && hi > lo) {
+        rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(tp, s->commits_topic, s->commits_partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        e = rd_kafka_assign(c_rk, tp);
+        rd_kafka_topic_partition_list_destroy(tp);
+        int64_t give_up = sluice_clock_monotonic_ms() + 60000;
+        while (!e) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(c_rk, 500);
+            if (!m) {
+                if (sluice_clock_monotonic_ms() > give_up) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+                continue;
+            }
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                rd_kafka_message_destroy(m);
+                break;
+            }
+            if (m->err) {
+                e = m->err;
+            } else if (m->key_len == s->marker_key_len && memcmp(m->key, s->marker_key, m->key_len) == 0) {
+                cJSON *v = cJSON_ParseWithLength(m->payload, m->len);
+                const cJSON *ep = cJSON_GetObjectItemCaseSensitive(v, "epoch");
+                if (cJSON_IsNumber(ep) && ep->valuedouble > (double)s->committed)
+                    s->committed = (int64_t)ep->valuedouble;
+                cJSON_Delete(v);
+            }
+            rd_kafka_message_destroy(m);
+        }
+    }
+    rd_kafka_consumer_close(c_rk);
+    rd_kafka_destroy(c_rk);
+    if (e)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                             "sink %s (kafka): cannot read the committed epochs from topic '%s' partition %" PRId32
+                             ": %s",
+                             s->instance, s->commits_topic, s->commits_partition, rd_kafka_err2str(e));
+    return SLUICE_OK;
+}
+
+/* Initialise the transactional producer, then learn what earlier runs
+ * committed. */
+static sluice_err_t txn_init(kafka_sink *s, const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    int64_t give_up = sluice_clock_monotonic_ms() + SLUICE_KAFKA_STALL_MS;
+    for (;;) {
+        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, 30000);
+        if (!e) break;
+        if (!rd_kafka_error_is_retriable(e) || sluice_clock_monotonic_ms() > give_up)
+            return txn_error(s, e, SLUICE_ERR_RUNTIME, "cannot initialise the transactional producer", errstr,
+                             errstr_size);
+        rd_kafka_error_destroy(e);
+    }
+    snprintf(s->run_base, sizeof s->run_base, "%llx-%x", (unsigned long long)sluice_clock_realtime_ms(),
+             (unsigned)getpid());
+    if (!s->markers) return SLUICE_OK;
+    cJSON *k = cJSON_CreateObject();
+    if (!k || !cJSON_AddStringToObject(k, "pipeline", s->pipeline) ||
+        !cJSON_AddStringToObject(k, "sink", s->instance) || !cJSON_AddStringToObject(k, "topic", s->topic) ||
+        !(s->marker_key = cJSON_PrintUnformatted(k))) {
+        cJSON_Delete(k);
+        return SLUICE_ERR_NOMEM;
+    }
+    cJSON_Delete(k);
+    s->marker_key_len = strlen(s->marker_key);
+    int32_t n = commits_partitions(s, errstr, errstr_size);
+    if (n < 0) return SLUICE_ERR_RUNTIME;
+    s->commits_partition = (int32_t)(crc32(0L, (const Bytef *)s->marker_key, (uInt)s->marker_key_len) % (uint32_t)n);
+    sluice_err_t err = read_markers(s, cfg, errstr, errstr_size);
+    if (!err && s->committed >= 0)
+        sluice_log(SLUICE_LOG_INFO, s->pipeline, "kafka", s->instance,
+                   "transactional.id's last committed epoch is %" PRId64 " (topic %s)", s->committed,
+                   s->commits_topic);
+    return err;
 }
 
 static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink **out, char *errstr,
@@ -105,15 +323,31 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
         return sluice_conn_bad_option(cfg, "format", "sink", "kafka", "expected json", errstr, errstr_size);
     if (!cfg->schema)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "sink %s (kafka): no schema", inst);
+    int transactional = cfg->checkpointing;
+    const char *tx = sluice_module_config_get(cfg, "transactional");
+    if (tx && (strcasecmp(tx, "true") == 0 || strcmp(tx, "1") == 0)) transactional = 1;
+    else if (tx && (strcasecmp(tx, "false") == 0 || strcmp(tx, "0") == 0)) transactional = 0;
+    else if (tx)
+        return sluice_conn_bad_option(cfg, "transactional", "sink", "kafka", "expected true or false", errstr,
+                                      errstr_size);
+    const char *commits_topic = sluice_module_config_get(cfg, "commits_topic");
+    if (commits_topic && !commits_topic[0])
+        return sluice_conn_bad_option(cfg, "commits_topic", "sink", "kafka", "expected a topic name", errstr,
+                                      errstr_size);
 
     kafka_sink *s = calloc(1, sizeof *s);
     if (!s) return SLUICE_ERR_NOMEM;
     s->base.ops = &sluice_kafka_sink_ops;
     s->instance = inst;
+    s->pipeline = cfg->pipeline ? cfg->pipeline : "?";
     s->topic = topic;
     s->schema = cfg->schema;
     s->errs.kind = "sink";
     s->errs.instance = inst;
+    s->transactional = transactional;
+    s->markers = transactional && cfg->checkpointing;
+    s->commits_topic = commits_topic ? commits_topic : COMMITS_TOPIC;
+    s->committed = -1;
     s->vals = open_memstream(&s->vbuf, &s->vsize);
     s->keys = open_memstream(&s->kbuf, &s->ksize);
     s->pkcols = calloc(cfg->schema->npk + 1, sizeof *s->pkcols);
@@ -126,14 +360,30 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
 
     static const char *const defaults[] = {"client.id", "sluice", NULL};
     static const char *const pinned[] = {"enable.idempotence", "true", "acks", "all", NULL};
+    char txid[512];
+    snprintf(txid, sizeof txid, "sluice-%s-%s", s->pipeline, inst);
+    const char *mapped[] = {"transactional.id", txid, NULL};
     rd_kafka_conf_t *conf = NULL;
-    err = sluice_kafka_conf_build(cfg, "sink", defaults, NULL, pinned, &s->errs, &conf, errstr, errstr_size);
+    err = sluice_kafka_conf_build(cfg, "sink", defaults, transactional ? mapped : NULL, pinned, &s->errs, &conf,
+                                  errstr, errstr_size);
     if (err) goto fail;
     char tmo[32];
     size_t tmo_size = sizeof tmo;
     s->timeout_ms = 300000;
     if (rd_kafka_conf_get(conf, "message.timeout.ms", tmo, &tmo_size) == RD_KAFKA_CONF_OK)
         s->timeout_ms = strtoll(tmo, NULL, 10);
+    if (!transactional) {
+        char t[512];
+        size_t tsize = sizeof t;
+        if (rd_kafka_conf_get(conf, "transactional.id", t, &tsize) == RD_KAFKA_CONF_OK && t[0]) {
+            rd_kafka_conf_destroy(conf);
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                "sink %s (kafka): transactional.id is set but the sink is not transactional "
+                                "(set transactional = true, or give the pipeline a checkpoint_dir)",
+                                inst);
+            goto fail;
+        }
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, dr_msg_cb);
     char why[512];
     s->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
@@ -148,6 +398,7 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
                             rd_kafka_err2str(rd_kafka_last_error()));
         goto fail;
     }
+    if (transactional && (err = txn_init(s, cfg, errstr, errstr_size))) goto fail;
     *out = &s->base;
     return SLUICE_OK;
 fail:
@@ -173,6 +424,7 @@ static sluice_err_t render(kafka_sink *s, const sluice_row_batch *rows, char *er
     }
     rewind(s->vals);
     rewind(s->keys);
+    s->nrendered = 0;
     const sluice_schema *sc = s->schema;
     for (size_t i = 0; i < rows->nrows; i++) {
         const sluice_value *row = sluice_row_batch_row(rows, i);
@@ -189,39 +441,77 @@ static sluice_err_t render(kafka_sink *s, const sluice_row_batch *rows, char *er
     s->voff[rows->nrows] = ftello(s->vals);
     s->koff[rows->nrows] = ftello(s->keys);
     if (fflush(s->vals) != 0 || fflush(s->keys) != 0) return nomem(s, errstr, errstr_size);
+    s->nrendered = rows->nrows;
     return SLUICE_OK;
 }
 
-static sluice_err_t kafka_sink_write(sluice_sink *sink, int64_t epoch, const sluice_row_batch *rows, char *errstr,
-                                     size_t errstr_size) {
-    kafka_sink *s = (kafka_sink *)sink;
-    sluice_err_t err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
-    if (err || rows->nrows == 0) return err;
-    if ((err = render(s, rows, errstr, errstr_size))) return err;
+/* Hand one message to librdkafka, waiting while its local queue is full. */
+static sluice_err_t produce_one(kafka_sink *s, int64_t epoch, rd_kafka_topic_t *rkt, int32_t partition,
+                                char *v, size_t vlen, char *k, size_t klen, int64_t give_up, char *errstr,
+                                size_t errstr_size) {
+    for (;;) {
+        rd_kafka_resp_err_t e;
+        if (s->transactional) {
+            char ep[24];
+            int eplen = snprintf(ep, sizeof ep, "%" PRId64, epoch);
+            e = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(v, vlen),
+                                  RD_KAFKA_V_KEY(k, klen), RD_KAFKA_V_HEADER("sluice.epoch", ep, eplen),
+                                  RD_KAFKA_V_HEADER("sluice.run", s->run, -1), RD_KAFKA_V_END);
+        } else {
+            e = rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, v, vlen, k, klen, NULL) == 0
+                    ? RD_KAFKA_RESP_ERR_NO_ERROR
+                    : rd_kafka_last_error();
+        }
+        if (!e) break;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || sluice_clock_monotonic_ms() > give_up)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                 "sink %s (kafka): topic '%s': cannot produce a record of epoch %lld: %s",
+                                 s->instance, rd_kafka_topic_name(rkt), (long long)epoch, rd_kafka_err2str(e));
+        rd_kafka_poll(s->rk, 100); /* the local queue is full: serve delivery reports */
+        sluice_err_t err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
+        if (err) return err;
+    }
+    s->produced++;
+    return SLUICE_OK;
+}
+
+/* Produce the rendered rows (in a transaction: begun here when none is
+ * open). */
+static sluice_err_t produce_rendered(kafka_sink *s, int64_t epoch, char *errstr, size_t errstr_size) {
+    sluice_err_t err = SLUICE_OK;
+    if (s->transactional && !s->in_txn) {
+        snprintf(s->run, sizeof s->run, "%s.%u", s->run_base, ++s->attempt);
+        rd_kafka_error_t *e = rd_kafka_begin_transaction(s->rk);
+        if (e) return txn_error(s, e, SLUICE_ERR_RUNTIME, "cannot begin a transaction", errstr, errstr_size);
+        s->in_txn = 1;
+        s->txn_epoch = epoch;
+    }
     int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
-    for (size_t i = 0; i < rows->nrows; i++) {
+    for (size_t i = 0; i < s->nrendered && !err; i++) {
         /* each rendered row ends with '\n': not part of the message */
         char *v = s->vbuf + s->voff[i];
         size_t vlen = (size_t)(s->voff[i + 1] - s->voff[i]) - 1;
         char *k = s->schema->npk ? s->kbuf + s->koff[i] : NULL;
         size_t klen = k ? (size_t)(s->koff[i + 1] - s->koff[i]) - 1 : 0;
-        while (rd_kafka_produce(s->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, v, vlen, k, klen, NULL) != 0) {
-            rd_kafka_resp_err_t e = rd_kafka_last_error();
-            if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || sluice_clock_monotonic_ms() > give_up)
-                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                                     "sink %s (kafka): topic '%s': cannot produce a record of epoch %lld: %s",
-                                     s->instance, s->topic, (long long)epoch, rd_kafka_err2str(e));
-            rd_kafka_poll(s->rk, 100); /* the local queue is full: serve delivery reports */
-            if ((err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size))) return err;
-        }
-        s->produced++;
+        err = produce_one(s, epoch, s->rkt, RD_KAFKA_PARTITION_UA, v, vlen, k, klen, give_up, errstr, errstr_size);
     }
     rd_kafka_poll(s->rk, 0);
-    return SLUICE_OK;
+    return err;
 }
 
-static sluice_err_t kafka_sink_commit(sluice_sink *sink, int64_t epoch, char *errstr, size_t errstr_size) {
+static sluice_err_t kafka_sink_write(sluice_sink *sink, int64_t epoch, const sluice_row_batch *rows, char *errstr,
+                                     size_t errstr_size) {
     kafka_sink *s = (kafka_sink *)sink;
+    s->nrendered = 0;
+    sluice_err_t err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
+    if (err || rows->nrows == 0) return err;
+    if ((err = render(s, rows, errstr, errstr_size))) return err;
+    return produce_rendered(s, epoch, errstr, errstr_size);
+}
+
+/* Wait until every message handed to librdkafka has a delivery report. */
+static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, size_t errstr_size) {
     int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
     sluice_err_t err = SLUICE_OK;
     while (s->delivered + s->failed < s->produced) {
@@ -241,8 +531,87 @@ static sluice_err_t kafka_sink_commit(sluice_sink *sink, int64_t epoch, char *er
                             s->instance, s->topic, (unsigned long long)s->failed, (unsigned long long)s->produced,
                             (long long)epoch, rd_kafka_err2str(s->first_err), rd_kafka_err2name(s->first_err));
     if (!err) err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
-    if (!err) s->produced = s->delivered = s->failed = 0;
     return err;
+}
+
+/* Add the epoch's marker to the open transaction and commit it.  On an
+ * abortable error the transaction is aborted (s->in_txn cleared) and
+ * *retry set. */
+static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *errstr, size_t errstr_size) {
+    *retry = 0;
+    sluice_err_t err = SLUICE_OK;
+    if (s->markers) {
+        char val[1024];
+        /* the key's JSON object, with epoch, run and records appended */
+        int n = snprintf(val, sizeof val, "%.*s,\"epoch\":%" PRId64 ",\"run\":\"%s\",\"records\":%zu}",
+                         (int)s->marker_key_len - 1, s->marker_key, epoch, s->run, s->nrendered);
+        char *v = val;
+        if (n < 0 || (size_t)n >= sizeof val) {
+            size_t cap = s->marker_key_len + 128;
+            if (!(v = malloc(cap))) return nomem(s, errstr, errstr_size);
+            n = snprintf(v, cap, "%.*s,\"epoch\":%" PRId64 ",\"run\":\"%s\",\"records\":%zu}",
+                         (int)s->marker_key_len - 1, s->marker_key, epoch, s->run, s->nrendered);
+        }
+        rd_kafka_topic_t *ct = rd_kafka_topic_new(s->rk, s->commits_topic, NULL);
+        if (!ct) err = nomem(s, errstr, errstr_size);
+        else
+            err = produce_one(s, epoch, ct, s->commits_partition, v, (size_t)n, s->marker_key, s->marker_key_len,
+                              sluice_clock_monotonic_ms() + s->timeout_ms, errstr, errstr_size);
+        if (ct) rd_kafka_topic_destroy(ct);
+        if (v != val) free(v);
+        if (err) return err;
+    }
+    int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
+    for (;;) {
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, 30000);
+        if (!e) break;
+        if (rd_kafka_error_txn_requires_abort(e)) {
+            char why[512];
+            snprintf(why, sizeof why, "%s (%s)", rd_kafka_error_string(e), rd_kafka_error_name(e));
+            rd_kafka_error_destroy(e);
+            rd_kafka_error_t *a = rd_kafka_abort_transaction(s->rk, 30000);
+            if (a)
+                return txn_error(s, a, SLUICE_ERR_RUNTIME, "cannot abort a failed transaction", errstr,
+                                 errstr_size);
+            s->in_txn = 0;
+            *retry = 1;
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                 "sink %s (kafka): the transaction of epoch %lld was aborted: %s", s->instance,
+                                 (long long)epoch, why);
+        }
+        if (!rd_kafka_error_is_retriable(e) || sluice_clock_monotonic_ms() > give_up)
+            return txn_error(s, e, SLUICE_ERR_RUNTIME, "cannot commit a transaction", errstr, errstr_size);
+        rd_kafka_error_destroy(e);
+    }
+    s->in_txn = 0;
+    if (s->markers) s->committed = epoch;
+    return SLUICE_OK;
+}
+
+static sluice_err_t kafka_sink_commit(sluice_sink *sink, int64_t epoch, char *errstr, size_t errstr_size) {
+    kafka_sink *s = (kafka_sink *)sink;
+    sluice_err_t err;
+    if (!s->transactional) {
+        err = wait_delivered(s, epoch, errstr, errstr_size);
+        if (!err) s->produced = s->delivered = s->failed = 0;
+        return err;
+    }
+    if (!s->in_txn) return sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size); /* no rows */
+    for (unsigned attempt = 1;; attempt++) {
+        int retry = 0;
+        err = txn_commit(s, epoch, &retry, errstr, errstr_size);
+        s->produced = s->delivered = s->failed = 0;
+        if (!err || !retry || attempt >= TXN_ATTEMPTS) return err;
+        sluice_log(SLUICE_LOG_WARN, s->pipeline, "kafka", s->instance, "%s; sending the epoch again (attempt %u of %d)",
+                   errstr, attempt + 1, TXN_ATTEMPTS);
+        struct timespec ts = {0, (long)attempt * 200 * 1000000L};
+        nanosleep(&ts, NULL);
+        if ((err = produce_rendered(s, epoch, errstr, errstr_size))) return err;
+    }
+}
+
+static int64_t kafka_sink_committed_epoch(sluice_sink *sink) {
+    return ((kafka_sink *)sink)->committed;
 }
 
 /** The "kafka" sink connector (see the top of this file). */
@@ -255,4 +624,5 @@ const sluice_sink_ops sluice_kafka_sink_ops = {
     .commit = kafka_sink_commit,
     .report = NULL,
     .close = kafka_sink_close,
+    .committed_epoch = kafka_sink_committed_epoch,
 };
