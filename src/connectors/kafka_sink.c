@@ -216,15 +216,13 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
     const char *const mapped[] = {"group.id", group, "isolation.level", "read_committed", "enable.partition.eof",
                                   "true", "enable.auto.commit", "false", NULL};
     sluice_kafka_errors errs = {.kind = "sink", .instance = s->instance, .quiet = 1};
-    /* only the shared [kafka] section: the instance's kafka.* keys are
-     * producer properties */
-    sluice_module_config c = *cfg;
-    c.options = NULL;
-    c.noptions = 0;
+    /* the producer's configuration (connection, security), read as a
+     * consumer's */
     rd_kafka_conf_t *conf = NULL;
-    sluice_err_t err = sluice_kafka_conf_build(&c, "sink", NULL, mapped, NULL, &errs, &conf, errstr, errstr_size);
+    sluice_err_t err = sluice_kafka_conf_build(cfg, "sink", NULL, mapped, NULL, &errs, &conf, errstr, errstr_size);
     if (err) return err;
-    /* producer-only properties of [kafka] would be ignored with a warning */
+    /* librdkafka warns that producer properties (transactional.id, acks...)
+     * mean nothing to a consumer: not worth a line */
     rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
     char why[512];
     rd_kafka_t *c_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
