@@ -1256,7 +1256,8 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
  * bytes of its payload (accumulators keep their payload under the NULL tag),
  * then i64 n.  string_bytes is what the strings of the window (the key
  * table) take in memory once restored, so that restore allocates them at
- * once; it is a hint, bounded by the payload's size.
+ * once (bounded by the payload's size); restore checks it against the
+ * strings it decoded.
  *
  * Version 1 is version 2 without the two string_bytes fields; it is still
  * read.  Restore checks what it decodes against the plan (value types,
@@ -1479,6 +1480,7 @@ static int restore_window(query_state *qs, win_state *ws, sluice_dec *d, uint32_
         ws->arena = a;
     }
     ws->nranked = nranked;
+    int64_t have = 0;
     size_t base = ws->nentries, mask = ws->tcap - 1;
     for (uint32_t i = 0; i < ne; i++) {
         entry_hdr *e = entry_at(qs, ws, base + i);
@@ -1490,6 +1492,8 @@ static int restore_window(query_state *qs, win_state *ws, sluice_dec *d, uint32_
         agg_slot *a = entry_aggs(qs, e);
         for (size_t m = 0; m < q->naggs; m++) dec_slot(d, &q->aggs[m], &a[m], ws->arena);
         if (d->bad) return -1;
+        for (size_t g = 0; g < q->ngroup; g++) have += string_bytes(&k[g]);
+        for (size_t m = 0; m < q->naggs; m++) have += string_bytes(&a[m].v);
         e->hash = keys_hash(k, q->ngroup);
         __builtin_prefetch(&ws->table[e->hash & mask], 1, 1);
         ws->nentries++;
@@ -1497,6 +1501,7 @@ static int restore_window(query_state *qs, win_state *ws, sluice_dec *d, uint32_
     }
     for (uint32_t i = ne > RESTORE_AHEAD ? ne - RESTORE_AHEAD : 0; i < ne; i++)
         if (restore_insert(qs, ws, base + i) != 0) goto dup;
+    if (sbytes >= 0 && have != sbytes) goto dup; /* not what the snapshot said */
     return 0;
 dup:
     d->bad = 1;
@@ -1537,6 +1542,7 @@ static int restore_sessions(query_state *qs, sluice_dec *d, uint32_t nk, int64_t
     ses_hdr *sorted = NULL;
     size_t sorted_cap = 0;
     int rc = 0;
+    int64_t have = 0;
     for (uint32_t i = 0; i < nk && !d->bad; i++) {
         for (size_t g = 0; g < q->ngroup; g++) keys[g] = dec_key(d, q->group[g]->type, st->arena);
         uint32_t ns = sluice_dec_u32(d);
@@ -1545,6 +1551,7 @@ static int restore_sessions(query_state *qs, sluice_dec *d, uint32_t nk, int64_t
             d->bad = 1;
             break;
         }
+        for (size_t g = 0; g < q->ngroup; g++) have += string_bytes(&keys[g]);
         uint64_t hash = keys_hash(keys, q->ngroup);
         if (skey_find(st, q->ngroup, keys, hash) >= 0) {
             d->bad = 1;
@@ -1567,7 +1574,10 @@ static int restore_sessions(query_state *qs, sluice_dec *d, uint32_t nk, int64_t
             h->last = sluice_dec_i64(d);
             if (!SANE_TIME(h->start) || !SANE_TIME(h->last) || h->start > h->last) d->bad = 1;
             agg_slot *a = ses_aggs(h);
-            for (size_t m = 0; m < q->naggs && !d->bad; m++) dec_slot(d, &q->aggs[m], &a[m], st->arena);
+            for (size_t m = 0; m < q->naggs && !d->bad; m++) {
+                dec_slot(d, &q->aggs[m], &a[m], st->arena);
+                have += string_bytes(&a[m].v);
+            }
             if (d->bad) break;
             kh->nses++;
             st->nsessions++;
@@ -1590,6 +1600,7 @@ static int restore_sessions(query_state *qs, sluice_dec *d, uint32_t nk, int64_t
     }
     free(sorted);
     st->arena_live = sluice_arena_used(st->arena);
+    if (!rc && sbytes >= 0 && have != sbytes) d->bad = 1; /* not what the snapshot said */
     return d->bad ? -1 : rc;
 }
 
@@ -1644,7 +1655,8 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
         if (d.bad) break;
         if (qs->ses) {
             uint32_t nk = sluice_dec_u32(&d);
-            int64_t sbytes = version >= 2 ? sluice_dec_i64(&d) : 0;
+            int64_t sbytes = version >= 2 ? sluice_dec_i64(&d) : -1;
+            if (version >= 2 && sbytes < 0) d.bad = 1;
             if (!d.bad && restore_sessions(qs, &d, nk, sbytes) != 0 && !d.bad) {
                 oom = 1;
                 goto out;
@@ -1658,7 +1670,8 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
             int64_t start = sluice_dec_i64(&d);
             uint32_t nranked = sluice_dec_u32(&d);
             uint32_t ne = sluice_dec_u32(&d);
-            int64_t sbytes = version >= 2 ? sluice_dec_i64(&d) : 0;
+            int64_t sbytes = version >= 2 ? sluice_dec_i64(&d) : -1;
+            if (version >= 2 && sbytes < 0) d.bad = 1;
             if (d.bad) break;
             /* ascending starts; every group takes at least 4 bytes */
             if ((q->window == SLUICE_WINDOW_NONE ? start != 0 : !SANE_TIME(start)) ||
