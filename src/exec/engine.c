@@ -1626,11 +1626,14 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
             d.bad = 1;
         uint32_t np = sluice_dec_u32(&d);
         for (uint32_t p = 0; p < np && !d.bad; p++) {
+            size_t at = d.pos;
             const char *topic = sluice_dec_str(&d, tmp);
+            /* a topic name is a C string: its encoded bytes hold no NUL */
+            int nul_inside = topic && d.pos - at - 4 != strlen(topic);
             int32_t part = (int32_t)sluice_dec_u32(&d);
             int64_t max_ts = sluice_dec_i64(&d);
             int64_t seen = sluice_dec_i64(&d);
-            if (d.bad || (!SANE_TIME(max_ts) && max_ts != SLUICE_TS_MIN) || !SANE_TIME(seen)) {
+            if (d.bad || nul_inside || (!SANE_TIME(max_ts) && max_ts != SLUICE_TS_MIN) || !SANE_TIME(seen)) {
                 d.bad = 1;
                 break;
             }

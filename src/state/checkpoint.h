@@ -22,6 +22,13 @@
  * the directory fsynced, so a crash leaves either the old or the new file;
  * a torn or foreign file fails its length or CRC check and is ignored.
  * EPOCH in file names is zero-padded to 20 digits so names sort by epoch.
+ *
+ * The payload of a state record is the source positions (src/core/execute.c,
+ * "checkpointing") around the transform's snapshot, whose layout the query
+ * engine documents (src/exec/engine.c, "snapshots": version 2, which adds
+ * per-window string sizes so that restore allocates at once; version 1 is
+ * still read).  Recovery maps the newest snapshot (sluice_ckpt_map_latest())
+ * instead of reading it into a buffer.
  * Private.
  */
 #ifndef SLUICE_STATE_CHECKPOINT_H
