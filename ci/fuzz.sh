@@ -3,7 +3,7 @@
 # time on a copy of its seed corpus and regression inputs.  Prints, per
 # target, the executions, the seconds fuzzed, and any crash; exits non-zero
 # when a target crashed, leaked, timed out or ran out of memory.
-# Usage: ci/fuzz.sh [SECONDS] [TARGET...]   (default 60 s; targets sql ini json csv checkpoint)
+# Usage: ci/fuzz.sh [SECONDS] [TARGET...]   (default 60 s; targets sql ini json csv checkpoint restore)
 # Env: FUZZ_BUILD_DIR (default build-fuzz).  Crash inputs are left in
 # $FUZZ_BUILD_DIR/artifacts/TARGET/; keep them in test/fuzz/regressions/TARGET/.
 set -euo pipefail
@@ -12,7 +12,7 @@ root=$(pwd)
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(sql ini json csv checkpoint)
+[ ${#targets[@]} -gt 0 ] || targets=(sql ini json csv checkpoint restore)
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLUICE_FUZZ=ON \

@@ -549,17 +549,14 @@ static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len
     return err;
 }
 
-/* Restore the snapshot of epoch s (its payload, which this frees). */
-static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, void *payload, size_t len, char *errstr,
+/* Restore the snapshot of epoch s (its payload, borrowed). */
+static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, const void *payload, size_t len, char *errstr,
                                      size_t errstr_size) {
     sluice_err_t err = SLUICE_OK;
     sluice_dec d;
     sluice_dec_init(&d, payload, len);
     sluice_arena *tmp = sluice_arena_new(0);
-    if (!tmp) {
-        free(payload);
-        return SLUICE_ERR_NOMEM;
-    }
+    if (!tmp) return SLUICE_ERR_NOMEM;
     if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
     for (size_t i = 0; i < x->nsources && !d.bad; i++) {
         x->ended[i] = sluice_dec_u8(&d) != 0;
@@ -584,19 +581,19 @@ static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, void *payload, s
                             (long long)s);
     if (!err) err = x->transform->ops->restore(x->transform, blob, blen, errstr, errstr_size);
     sluice_arena_destroy(tmp);
-    free(payload);
     return err;
 }
 
 sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_size) {
     if (!x->ckpt) return SLUICE_OK;
     int64_t s;
-    void *snap = NULL;
-    size_t snap_len = 0;
-    sluice_err_t err = sluice_ckpt_read_latest(x->ckpt, SLUICE_CKPT_STATE, &s, &snap, &snap_len, errstr, errstr_size);
+    sluice_ckpt_view snap;
+    sluice_err_t err = sluice_ckpt_map_latest(x->ckpt, SLUICE_CKPT_STATE, &s, &snap, errstr, errstr_size);
     if (err) return err;
     if (s >= 0) {
-        if ((err = restore_snapshot(x, s, snap, snap_len, errstr, errstr_size))) return err;
+        err = restore_snapshot(x, s, snap.payload, snap.len, errstr, errstr_size);
+        sluice_ckpt_unmap(&snap);
+        if (err) return err;
         x->epoch = s + 1;
         x->last_snapshot = s;
     }

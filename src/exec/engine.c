@@ -19,8 +19,10 @@
  * closes them all.  So processing-time results depend on when rows arrive
  * and are not reproduced by a replay of the same input.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -41,12 +43,27 @@ typedef struct entry_hdr {
     uint32_t rank;             /* top-N: rank in the last emitted ranking, 0 = none */
 } entry_hdr;
 
+/* A slot of a window's group table: the entry index + 1 in the low 32 bits
+ * (0 = empty), the high 32 bits of the group's hash above them, so that a
+ * probe compares keys only when the tags match. */
+typedef uint64_t gslot;
+
+static gslot gslot_make(uint64_t hash, size_t idx) {
+    return (hash & 0xffffffff00000000ULL) | (uint64_t)(uint32_t)(idx + 1);
+}
+static int gslot_tag_eq(gslot s, uint64_t hash) {
+    return (s >> 32) == (hash >> 32);
+}
+static size_t gslot_idx(gslot s) {
+    return (size_t)(uint32_t)s - 1;
+}
+
 typedef struct win_state {
     int64_t start, end;
     sluice_arena *arena;
     unsigned char *entries;
     size_t nentries, cap;
-    uint32_t *table;           /* entry index + 1; 0 = empty */
+    gslot *table;              /* see gslot; 0 = empty */
     size_t tcap;               /* power of two */
     uint32_t *dirty;           /* entries changed since the last emit */
     size_t ndirty, dcap;
@@ -222,19 +239,39 @@ static win_state *window_get(query_state *qs, int64_t start) {
     return w;
 }
 
-static int table_grow(query_state *qs, win_state *w) {
-    size_t nc = w->tcap * 2;
-    uint32_t *nt = calloc(nc, sizeof *nt);
+/* Ask for transparent huge pages over the 2 MiB-aligned interior of a
+ * large allocation not touched yet (fewer page faults when it is filled). */
+static void hint_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || bytes < 2 * huge) return;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+/* Rebuild w's table with tcap slots (a power of two > nentries). */
+static int table_rehash(query_state *qs, win_state *w, size_t tcap) {
+    gslot *nt = calloc(tcap, sizeof *nt);
     if (!nt) return -1;
+    hint_huge(nt, tcap * sizeof *nt);
     for (size_t i = 0; i < w->nentries; i++) {
-        size_t h = entry_at(qs, w, i)->hash & (nc - 1);
-        while (nt[h]) h = (h + 1) & (nc - 1);
-        nt[h] = (uint32_t)(i + 1);
+        uint64_t hash = entry_at(qs, w, i)->hash;
+        size_t h = hash & (tcap - 1);
+        while (nt[h]) h = (h + 1) & (tcap - 1);
+        nt[h] = gslot_make(hash, i);
     }
     free(w->table);
     w->table = nt;
-    w->tcap = nc;
+    w->tcap = tcap;
     return 0;
+}
+
+static int table_grow(query_state *qs, win_state *w) {
+    return table_rehash(qs, w, w->tcap * 2);
 }
 
 static int copy_string(sluice_arena *a, sluice_value *v) {
@@ -250,8 +287,9 @@ static int copy_string(sluice_arena *a, sluice_value *v) {
 static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *keys, uint64_t hash) {
     size_t ng = qs->q->ngroup;
     size_t mask = w->tcap - 1, h = hash & mask;
-    for (uint32_t idx; (idx = w->table[h]) != 0; h = (h + 1) & mask) {
-        entry_hdr *e = entry_at(qs, w, idx - 1);
+    for (gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
+        if (!gslot_tag_eq(s, hash)) continue;
+        entry_hdr *e = entry_at(qs, w, gslot_idx(s));
         if (e->hash != hash) continue;
         sluice_value *k = entry_keys(e);
         size_t i;
@@ -281,54 +319,26 @@ static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *k
         if (qs->q->aggs[j].kind == SLUICE_AGG_AVG ||
             (qs->q->aggs[j].kind == SLUICE_AGG_SUM && qs->q->aggs[j].result_type == SLUICE_TYPE_DOUBLE))
             s[j].v.u.d = 0.0;
-    w->table[h] = (uint32_t)(i + 1);
+    w->table[h] = gslot_make(hash, i);
     if (w->nentries * 2 > w->tcap && table_grow(qs, w) != 0) return NULL;
     return entry_at(qs, w, i);
 }
 
-/* Make room for n more groups in w without growing while they are added
- * (restore: sizes are known). */
+/* Make room for n more groups in w (restore: sizes are known), so that
+ * they are added without growing the entries or the table: one
+ * allocation each, the table at most half full. */
 static int window_reserve(query_state *qs, win_state *w, size_t n) {
     size_t want = w->nentries + n;
     if (want > w->cap) {
         unsigned char *ne = realloc(w->entries, want * qs->stride);
         if (!ne) return -1;
+        hint_huge(ne, want * qs->stride);
         w->entries = ne;
         w->cap = want;
     }
     size_t tcap = w->tcap;
-    while (want * 2 >= tcap) tcap *= 2;
-    if (tcap != w->tcap) {
-        uint32_t *nt = calloc(tcap, sizeof *nt);
-        if (!nt) return -1;
-        for (size_t i = 0; i < w->nentries; i++) {
-            size_t h = entry_at(qs, w, i)->hash & (tcap - 1);
-            while (nt[h]) h = (h + 1) & (tcap - 1);
-            nt[h] = (uint32_t)(i + 1);
-        }
-        free(w->table);
-        w->table = nt;
-        w->tcap = tcap;
-    }
-    return 0;
-}
-
-/* Add a group known to be absent (restore), after window_reserve(): no key
- * comparisons, only a free slot to find. */
-static entry_hdr *group_add_new(query_state *qs, win_state *w, const sluice_value *keys, uint64_t hash) {
-    size_t i = w->nentries++;
-    entry_hdr *e = entry_at(qs, w, i);
-    memset(e, 0, qs->stride);
-    e->hash = hash;
-    sluice_value *k = entry_keys(e);
-    for (size_t j = 0; j < qs->q->ngroup; j++) {
-        k[j] = keys[j];
-        if (copy_string(w->arena, &k[j]) != 0) return NULL;
-    }
-    size_t mask = w->tcap - 1, h = hash & mask;
-    while (w->table[h]) h = (h + 1) & mask;
-    w->table[h] = (uint32_t)(i + 1);
-    return e;
+    while (want * 2 > tcap) tcap *= 2;
+    return tcap != w->tcap ? table_rehash(qs, w, tcap) : 0;
 }
 
 static int mark_dirty(win_state *w, query_state *qs, entry_hdr *e) {
@@ -1231,22 +1241,36 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
 /* ---------------- snapshots (checkpointing) ----------------
  *
  * Taken between micro-batches, when no emit is pending (dirty lists are
- * empty).  Layout (state/codec.h encoding), version 1:
+ * empty).  Layout (state/codec.h encoding), version 2:
  *   u32 version
  *   per source: i64 watermark, u8 ended, u32 npartitions,
  *               per partition: str topic, u32 partition, i64 max_ts, i64 last_seen_ms
  *   per query:  i64 late_rows, u8 kind (0 windows, 1 sessions)
- *     windows:  u32 nwindows; per window: i64 start, u32 nranked, u32 ngroups;
+ *     windows:  u32 nwindows (ascending starts); per window: i64 start,
+ *               u32 nranked, u32 ngroups, i64 string_bytes;
  *               per group: u32 rank, ngroup values, naggs slots
- *     sessions: u32 nkeys; per key: ngroup values, u32 nsessions;
- *               per session: i64 start, i64 last, naggs slots
+ *     sessions: u32 nkeys, i64 string_bytes; per key: ngroup values,
+ *               u32 nsessions; per session: i64 start, i64 last, naggs slots
  *   i64 proc_wm, i64 proc_now
  * A slot is u8 type, then the value's bytes for VARCHAR, else the 8 raw
  * bytes of its payload (accumulators keep their payload under the NULL tag),
- * then i64 n.
+ * then i64 n.  string_bytes is what the strings of the window (the key
+ * table) take in memory once restored, so that restore allocates them at
+ * once (bounded by the payload's size); restore checks it against the
+ * strings it decoded.
+ *
+ * Version 1 is version 2 without the two string_bytes fields; it is still
+ * read.  Restore checks what it decodes against the plan (value types,
+ * ranks, window starts, duplicate groups, session overlaps) and refuses
+ * anything else as SLUICE_ERR_MALFORMED.
  */
 
-#define SNAPSHOT_VERSION 1
+#define SNAPSHOT_VERSION 2
+#define SNAPSHOT_VERSION_MIN 1
+
+/* Times restored from a snapshot are sentinels or within +-2^62 ms, so
+ * that the engine's arithmetic on them cannot overflow. */
+#define SANE_TIME(t) ((t) >= -((int64_t)1 << 62) && (t) <= ((int64_t)1 << 62))
 
 static void enc_slot(sluice_enc *e, const agg_slot *s) {
     if (s->v.type == SLUICE_TYPE_VARCHAR) {
@@ -1258,26 +1282,54 @@ static void enc_slot(sluice_enc *e, const agg_slot *s) {
     sluice_enc_i64(e, s->n);
 }
 
-static int dec_slot(sluice_dec *d, agg_slot *s, sluice_arena *arena) {
+/* Decode a slot of aggregate ag into s (VARCHAR bytes into arena) and check
+ * it: accumulators (COUNT, SUM, AVG) keep their payload under the NULL tag;
+ * MIN and MAX hold a value of their argument's type once n > 0. */
+static int dec_slot(sluice_dec *d, const sluice_agg_plan *ag, agg_slot *s, sluice_arena *arena) {
     size_t save = d->pos;
     uint8_t t = sluice_dec_u8(d);
     if (t == SLUICE_TYPE_VARCHAR) {
         d->pos = save;
         s->v = sluice_dec_value(d, arena);
     } else {
-        if (t > SLUICE_TYPE_INTERVAL) d->bad = 1;
         s->v.type = t;
         s->v.len = 0;
         s->v.u.i = sluice_dec_i64(d);
     }
     s->n = sluice_dec_i64(d);
+    if (d->bad) return -1;
+    int ok = s->n >= 0;
+    if (ag->kind == SLUICE_AGG_MIN || ag->kind == SLUICE_AGG_MAX) {
+        sluice_type_t want = ag->arg ? ag->arg->type : ag->result_type;
+        if (s->n == 0) ok = ok && s->v.type == SLUICE_TYPE_NULL && s->v.u.i == 0;
+        else ok = ok && s->v.type == want && want != SLUICE_TYPE_NULL &&
+                  (t != SLUICE_TYPE_BOOLEAN || (s->v.u.i & ~1LL) == 0);
+    } else {
+        ok = ok && t == SLUICE_TYPE_NULL;
+        if (ag->kind == SLUICE_AGG_COUNT || ag->kind == SLUICE_AGG_COUNT_STAR) ok = ok && s->v.u.i == 0;
+    }
+    if (!ok) d->bad = 1;
     return d->bad ? -1 : 0;
+}
+
+/* Decode a group key of planned type `type` (NULL or that type). */
+static sluice_value dec_key(sluice_dec *d, sluice_type_t type, sluice_arena *arena) {
+    sluice_value v = sluice_dec_value(d, arena);
+    if (!d->bad && v.type != SLUICE_TYPE_NULL && v.type != type) d->bad = 1;
+    return v;
 }
 
 static uint64_t keys_hash(const sluice_value *keys, size_t n) {
     uint64_t hash = 0x51ed270b27eb0bULL;
     for (size_t k = 0; k < n; k++) hash = sluice_value_hash(&keys[k], hash);
     return hash;
+}
+
+/* Arena bytes of a copied string of len bytes (sluice_arena_alloc rounds
+ * to 16, at least 16). */
+static int64_t string_bytes(const sluice_value *v) {
+    if (v->type != SLUICE_TYPE_VARCHAR) return 0;
+    return (int64_t)(((v->len ? v->len : 1) + 15u) & ~(size_t)15u);
 }
 
 static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size) {
@@ -1303,7 +1355,18 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
         sluice_enc_u8(&e, qs->ses ? 1 : 0);
         if (qs->ses) {
             const session_state *st = qs->ses;
+            int64_t sbytes = 0;
+            for (size_t i = 0; i < st->nkeys; i++) {
+                skey_hdr *kh = skey_at(st, i);
+                const sluice_value *kv = skey_values(kh);
+                for (size_t g = 0; g < q->ngroup; g++) sbytes += string_bytes(&kv[g]);
+                for (size_t j = 0; j < kh->nses; j++) {
+                    const agg_slot *a = ses_aggs(ses_at(st, kh, j));
+                    for (size_t m = 0; m < q->naggs; m++) sbytes += string_bytes(&a[m].v);
+                }
+            }
             sluice_enc_u32(&e, (uint32_t)st->nkeys);
+            sluice_enc_i64(&e, sbytes);
             for (size_t i = 0; i < st->nkeys; i++) {
                 skey_hdr *kh = skey_at(st, i);
                 const sluice_value *kv = skey_values(kh);
@@ -1321,9 +1384,18 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
             sluice_enc_u32(&e, (uint32_t)qs->nwindows);
             for (size_t w = 0; w < qs->nwindows; w++) {
                 const win_state *ws = qs->windows[w];
+                int64_t sbytes = 0;
+                for (size_t i = 0; i < ws->nentries; i++) {
+                    entry_hdr *eh = entry_at(qs, ws, i);
+                    const sluice_value *kv = entry_keys(eh);
+                    for (size_t g = 0; g < q->ngroup; g++) sbytes += string_bytes(&kv[g]);
+                    const agg_slot *a = entry_aggs(qs, eh);
+                    for (size_t m = 0; m < q->naggs; m++) sbytes += string_bytes(&a[m].v);
+                }
                 sluice_enc_i64(&e, ws->start);
                 sluice_enc_u32(&e, (uint32_t)ws->nranked);
                 sluice_enc_u32(&e, (uint32_t)ws->nentries);
+                sluice_enc_i64(&e, sbytes);
                 for (size_t i = 0; i < ws->nentries; i++) {
                     entry_hdr *eh = entry_at(qs, ws, i);
                     sluice_enc_u32(&e, eh->rank);
@@ -1359,31 +1431,219 @@ static void clear_query_state(query_state *qs) {
     }
 }
 
+/* The arena block size for strings of `hint` bytes (a snapshot's
+ * string_bytes) with `left` payload bytes to decode: every string takes at
+ * least 5 payload bytes and at most 4 times that in the arena. */
+static size_t arena_block_for(int64_t hint, size_t left) {
+    size_t cap = left / 4 < SIZE_MAX / 16 ? left * 4 : SIZE_MAX / 4;
+    size_t b = hint > 0 ? (uint64_t)hint > cap ? cap : (size_t)hint : 0;
+    return b < 16 * 1024 ? 16 * 1024 : b;
+}
+
+/* Insert entry i of ws (decoded, its hash set) into the table, sized by
+ * window_reserve(); -1 when a group with the same keys is there already. */
+static int restore_insert(query_state *qs, win_state *ws, size_t i) {
+    entry_hdr *e = entry_at(qs, ws, i);
+    uint64_t hash = e->hash;
+    size_t mask = ws->tcap - 1, h = hash & mask;
+    for (gslot s; (s = ws->table[h]) != 0; h = (h + 1) & mask) {
+        if (!gslot_tag_eq(s, hash)) continue;
+        entry_hdr *o = entry_at(qs, ws, gslot_idx(s));
+        if (o->hash != hash) continue;
+        size_t g;
+        for (g = 0; g < qs->q->ngroup; g++)
+            if (!sluice_value_equal(&entry_keys(o)[g], &entry_keys(e)[g])) break;
+        if (g == qs->q->ngroup) return -1;
+    }
+    ws->table[h] = gslot_make(hash, i);
+    return 0;
+}
+
+/* How many decoded groups restore keeps ahead of their table inserts: the
+ * bucket of each is prefetched when it is decoded, and written this many
+ * groups later, so that the cache misses of the random inserts overlap. */
+#define RESTORE_AHEAD 16
+
+/* Restore the ne groups of window ws straight into its entries (strings
+ * into its arena).  0, or -1 with d->bad set for a malformed snapshot, or -1
+ * with d->bad clear when out of memory. */
+static int restore_window(query_state *qs, win_state *ws, sluice_dec *d, uint32_t ne, uint32_t nranked,
+                          int64_t sbytes) {
+    const sluice_query_plan *q = qs->q;
+    if (window_reserve(qs, ws, ne) != 0) return -1;
+    size_t block = arena_block_for(sbytes, d->len - d->pos);
+    if (block > 16 * 1024) {
+        /* one block for every string of the window (it is empty yet) */
+        sluice_arena *a = sluice_arena_new(block);
+        if (!a) return -1;
+        sluice_arena_destroy(ws->arena);
+        ws->arena = a;
+    }
+    ws->nranked = nranked;
+    int64_t have = 0;
+    size_t base = ws->nentries, mask = ws->tcap - 1;
+    for (uint32_t i = 0; i < ne; i++) {
+        entry_hdr *e = entry_at(qs, ws, base + i);
+        e->dirty = 0;
+        e->rank = sluice_dec_u32(d);
+        if (e->rank > nranked) d->bad = 1;
+        sluice_value *k = entry_keys(e);
+        for (size_t g = 0; g < q->ngroup; g++) k[g] = dec_key(d, q->group[g]->type, ws->arena);
+        agg_slot *a = entry_aggs(qs, e);
+        for (size_t m = 0; m < q->naggs; m++) dec_slot(d, &q->aggs[m], &a[m], ws->arena);
+        if (d->bad) return -1;
+        for (size_t g = 0; g < q->ngroup; g++) have += string_bytes(&k[g]);
+        for (size_t m = 0; m < q->naggs; m++) have += string_bytes(&a[m].v);
+        e->hash = keys_hash(k, q->ngroup);
+        __builtin_prefetch(&ws->table[e->hash & mask], 1, 1);
+        ws->nentries++;
+        if (i >= RESTORE_AHEAD && restore_insert(qs, ws, base + i - RESTORE_AHEAD) != 0) goto dup;
+    }
+    for (uint32_t i = ne > RESTORE_AHEAD ? ne - RESTORE_AHEAD : 0; i < ne; i++)
+        if (restore_insert(qs, ws, base + i) != 0) goto dup;
+    if (sbytes >= 0 && have != sbytes) goto dup; /* not what the snapshot said */
+    return 0;
+dup:
+    d->bad = 1;
+    return -1;
+}
+
+static int cmp_session(const void *a, const void *b) {
+    const ses_hdr *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Restore the nk keys of a SESSION query with their sessions.  Same
+ * returns as restore_window(). */
+static int restore_sessions(query_state *qs, sluice_dec *d, uint32_t nk, int64_t sbytes) {
+    const sluice_query_plan *q = qs->q;
+    session_state *st = qs->ses;
+    size_t block = arena_block_for(sbytes, d->len - d->pos);
+    if (block > 16 * 1024) {
+        sluice_arena *a = sluice_arena_new(block);
+        if (!a) return -1;
+        sluice_arena_destroy(st->arena);
+        st->arena = a;
+    }
+    if (nk > d->len - d->pos) { /* every key takes at least one byte */
+        d->bad = 1;
+        return -1;
+    }
+    if (nk) {
+        unsigned char *keys = realloc(st->keys, (size_t)nk * st->key_stride);
+        if (!keys) return -1;
+        st->keys = keys;
+        st->kcap = nk;
+        size_t tcap = 16;
+        while (tcap < 2 * (size_t)nk + 2) tcap *= 2;
+        if (skey_rehash(st, tcap) != 0) return -1;
+    }
+    sluice_value *keys = qs->keys;
+    ses_hdr *sorted = NULL;
+    size_t sorted_cap = 0;
+    int rc = 0;
+    int64_t have = 0;
+    for (uint32_t i = 0; i < nk && !d->bad; i++) {
+        for (size_t g = 0; g < q->ngroup; g++) keys[g] = dec_key(d, q->group[g]->type, st->arena);
+        uint32_t ns = sluice_dec_u32(d);
+        /* every session takes at least 16 bytes; a key without one is not kept */
+        if (d->bad || ns == 0 || ns > (d->len - d->pos) / 16) {
+            d->bad = 1;
+            break;
+        }
+        for (size_t g = 0; g < q->ngroup; g++) have += string_bytes(&keys[g]);
+        uint64_t hash = keys_hash(keys, q->ngroup);
+        if (skey_find(st, q->ngroup, keys, hash) >= 0) {
+            d->bad = 1;
+            break;
+        }
+        long idx = skey_add(st, q->ngroup, keys, hash);
+        if (idx < 0) {
+            rc = -1;
+            break;
+        }
+        skey_hdr *kh = skey_at(st, (size_t)idx);
+        if (!(kh->ses = malloc((size_t)ns * st->ses_stride))) {
+            rc = -1;
+            break;
+        }
+        kh->cap = ns;
+        for (uint32_t j = 0; j < ns && !d->bad; j++) {
+            ses_hdr *h = ses_at(st, kh, j);
+            h->start = sluice_dec_i64(d);
+            h->last = sluice_dec_i64(d);
+            if (!SANE_TIME(h->start) || !SANE_TIME(h->last) || h->start > h->last) d->bad = 1;
+            agg_slot *a = ses_aggs(h);
+            for (size_t m = 0; m < q->naggs && !d->bad; m++) {
+                dec_slot(d, &q->aggs[m], &a[m], st->arena);
+                have += string_bytes(&a[m].v);
+            }
+            if (d->bad) break;
+            kh->nses++;
+            st->nsessions++;
+        }
+        if (d->bad || ns < 2) continue;
+        /* the sessions of a key never overlap: [start, last + gap) */
+        if (ns > sorted_cap) {
+            ses_hdr *n = realloc(sorted, ns * sizeof *n);
+            if (!n) {
+                rc = -1;
+                break;
+            }
+            sorted = n;
+            sorted_cap = ns;
+        }
+        for (uint32_t j = 0; j < ns; j++) sorted[j] = *ses_at(st, kh, j);
+        qsort(sorted, ns, sizeof *sorted, cmp_session);
+        for (uint32_t j = 1; j < ns; j++)
+            if (sorted[j].start < sorted[j - 1].last + q->gap_ms) d->bad = 1;
+    }
+    free(sorted);
+    st->arena_live = sluice_arena_used(st->arena);
+    if (!rc && sbytes >= 0 && have != sbytes) d->bad = 1; /* not what the snapshot said */
+    return d->bad ? -1 : rc;
+}
+
 static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t len, char *errstr,
                                    size_t errstr_size) {
     sluice_engine *en = (sluice_engine *)t;
     sluice_dec d;
     sluice_dec_init(&d, buf, len);
     sluice_arena *tmp = sluice_arena_new(0);
-    sluice_value *keys = NULL;
-    agg_slot *slots = NULL;
     if (!tmp) return SLUICE_ERR_NOMEM;
-    if (sluice_dec_u32(&d) != SNAPSHOT_VERSION) d.bad = 1;
+    int oom = 0;
+    uint32_t version = sluice_dec_u32(&d);
+    if (version < SNAPSHOT_VERSION_MIN || version > SNAPSHOT_VERSION) d.bad = 1;
     for (size_t i = 0; i < en->plan->nsources && !d.bad; i++) {
         source_state *ss = &en->sources[i];
         for (size_t p = 0; p < ss->nparts; p++) free(ss->parts[p].topic);
         ss->nparts = 0;
         ss->watermark = sluice_dec_i64(&d);
-        ss->ended = sluice_dec_u8(&d) != 0;
+        uint8_t ended = sluice_dec_u8(&d);
+        ss->ended = ended != 0;
+        if (ended > 1 || (!SANE_TIME(ss->watermark) && ss->watermark != SLUICE_TS_MIN &&
+                          ss->watermark != SLUICE_TS_MAX))
+            d.bad = 1;
         uint32_t np = sluice_dec_u32(&d);
         for (uint32_t p = 0; p < np && !d.bad; p++) {
+            size_t at = d.pos;
             const char *topic = sluice_dec_str(&d, tmp);
+            /* a topic name is a C string: its encoded bytes hold no NUL */
+            int nul_inside = topic && d.pos - at - 4 != strlen(topic);
             int32_t part = (int32_t)sluice_dec_u32(&d);
             int64_t max_ts = sluice_dec_i64(&d);
             int64_t seen = sluice_dec_i64(&d);
-            if (d.bad) break;
+            if (d.bad || nul_inside || (!SANE_TIME(max_ts) && max_ts != SLUICE_TS_MIN) || !SANE_TIME(seen)) {
+                d.bad = 1;
+                break;
+            }
+            size_t before = ss->nparts;
             partition_state *ps = partition_get(ss, topic, part, seen);
-            if (!ps) goto oom;
+            if (!ps) {
+                oom = 1;
+                goto out;
+            }
+            if (ss->nparts == before) d.bad = 1; /* listed twice */
             ps->max_ts = max_ts;
             ps->last_seen_ms = seen;
         }
@@ -1392,91 +1652,77 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
         query_state *qs = &en->queries[k];
         const sluice_query_plan *q = qs->q;
         clear_query_state(qs);
-        free(keys);
-        free(slots);
-        keys = calloc(q->ngroup + 1, sizeof *keys);
-        slots = calloc(q->naggs + 1, sizeof *slots);
-        if (!keys || !slots) goto oom;
         qs->late_rows = (uint64_t)sluice_dec_i64(&d);
         uint8_t kind = sluice_dec_u8(&d);
         if (kind != (qs->ses ? 1 : 0)) d.bad = 1;
+        if (d.bad) break;
         if (qs->ses) {
-            session_state *st = qs->ses;
             uint32_t nk = sluice_dec_u32(&d);
-            for (uint32_t i = 0; i < nk && !d.bad; i++) {
-                for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
-                uint32_t ns = sluice_dec_u32(&d);
-                if (d.bad || ns > len) break;
-                long idx = skey_add(st, q->ngroup, keys, keys_hash(keys, q->ngroup));
-                if (idx < 0) goto oom;
-                skey_hdr *kh = skey_at(st, (size_t)idx);
-                if (ns) {
-                    kh->ses = calloc(ns, st->ses_stride);
-                    if (!kh->ses) goto oom;
-                    kh->cap = ns;
-                }
-                for (uint32_t j = 0; j < ns && !d.bad; j++) {
-                    ses_hdr *h = ses_at(st, kh, j);
-                    h->start = sluice_dec_i64(&d);
-                    h->last = sluice_dec_i64(&d);
-                    agg_slot *a = ses_aggs(h);
-                    for (size_t m = 0; m < q->naggs && !d.bad; m++) {
-                        if (dec_slot(&d, &a[m], tmp) != 0) break;
-                        if (copy_string(st->arena, &a[m].v) != 0) goto oom;
-                    }
-                    kh->nses++;
-                    st->nsessions++;
-                }
+            int64_t sbytes = version >= 2 ? sluice_dec_i64(&d) : -1;
+            if (version >= 2 && sbytes < 0) d.bad = 1;
+            if (!d.bad && restore_sessions(qs, &d, nk, sbytes) != 0 && !d.bad) {
+                oom = 1;
+                goto out;
             }
-        } else {
-            uint32_t nw = sluice_dec_u32(&d);
-            for (uint32_t w = 0; w < nw && !d.bad; w++) {
-                int64_t start = sluice_dec_i64(&d);
-                uint32_t nranked = sluice_dec_u32(&d);
-                uint32_t ne = sluice_dec_u32(&d);
-                if (d.bad) break;
-                win_state *ws = window_get(qs, start);
-                if (!ws || ne > len || window_reserve(qs, ws, ne) != 0) goto oom;
-                ws->nranked = nranked;
-                for (uint32_t i = 0; i < ne && !d.bad; i++) {
-                    uint32_t rank = sluice_dec_u32(&d);
-                    for (size_t g = 0; g < q->ngroup; g++) keys[g] = sluice_dec_value(&d, tmp);
-                    for (size_t m = 0; m < q->naggs; m++) dec_slot(&d, &slots[m], tmp);
-                    if (d.bad) break;
-                    entry_hdr *eh = group_add_new(qs, ws, keys, keys_hash(keys, q->ngroup));
-                    if (!eh) goto oom;
-                    eh->rank = rank;
-                    agg_slot *a = entry_aggs(qs, eh);
-                    for (size_t m = 0; m < q->naggs; m++) {
-                        a[m] = slots[m];
-                        if (copy_string(ws->arena, &a[m].v) != 0) goto oom;
-                    }
-                }
+            continue;
+        }
+        uint32_t nw = sluice_dec_u32(&d);
+        /* a query without windows has one state at start 0; stateless ones none */
+        if (!q->aggregate ? nw != 0 : q->window == SLUICE_WINDOW_NONE ? nw > 1 : 0) d.bad = 1;
+        for (uint32_t w = 0; w < nw && !d.bad; w++) {
+            int64_t start = sluice_dec_i64(&d);
+            uint32_t nranked = sluice_dec_u32(&d);
+            uint32_t ne = sluice_dec_u32(&d);
+            int64_t sbytes = version >= 2 ? sluice_dec_i64(&d) : -1;
+            if (version >= 2 && sbytes < 0) d.bad = 1;
+            if (d.bad) break;
+            /* ascending starts; every group takes at least 4 bytes */
+            if ((q->window == SLUICE_WINDOW_NONE ? start != 0 : !SANE_TIME(start)) ||
+                (qs->nwindows && qs->windows[qs->nwindows - 1]->start >= start) || ne > (d.len - d.pos) / 4 ||
+                nranked > ne || (q->topn ? (int64_t)nranked > q->limit : nranked != 0)) {
+                d.bad = 1;
+                break;
+            }
+            win_state *ws = window_get(qs, start);
+            if (!ws || (restore_window(qs, ws, &d, ne, nranked, sbytes) != 0 && !d.bad)) {
+                oom = 1;
+                goto out;
             }
         }
     }
     en->proc_wm = sluice_dec_i64(&d);
     en->proc_now = sluice_dec_i64(&d);
+    if ((!SANE_TIME(en->proc_wm) && en->proc_wm != SLUICE_TS_MIN) ||
+        (!SANE_TIME(en->proc_now) && en->proc_now != SLUICE_TS_MIN))
+        d.bad = 1;
     if (!d.bad && d.pos != len) d.bad = 1;
-    free(keys);
-    free(slots);
+out:
     sluice_arena_destroy(tmp);
+    if (oom || d.bad) {
+        /* leave an empty state, not a part of the snapshot */
+        for (size_t k = 0; k < en->plan->nqueries; k++) clear_query_state(&en->queries[k]);
+        for (size_t i = 0; i < en->plan->nsources; i++) {
+            source_state *ss = &en->sources[i];
+            for (size_t p = 0; p < ss->nparts; p++) free(ss->parts[p].topic);
+            ss->nparts = 0;
+            ss->watermark = SLUICE_TS_MIN;
+            ss->ended = 0;
+        }
+        en->proc_wm = en->proc_now = SLUICE_TS_MIN;
+    }
+    if (oom)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory restoring a snapshot");
     if (d.bad)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
                              "transform: the state snapshot does not decode for this pipeline");
     return SLUICE_OK;
-oom:
-    free(keys);
-    free(slots);
-    sluice_arena_destroy(tmp);
-    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "transform: out of memory restoring a snapshot");
 }
 
 static size_t query_state_bytes(const query_state *qs) {
     size_t bytes = qs->wcap * sizeof(win_state *);
     for (size_t w = 0; w < qs->nwindows; w++) {
         const win_state *ws = qs->windows[w];
-        bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(uint32_t) + ws->dcap * sizeof(uint32_t) +
+        bytes += sizeof *ws + ws->cap * qs->stride + ws->tcap * sizeof(gslot) + ws->dcap * sizeof(uint32_t) +
                  sluice_arena_used(ws->arena);
     }
     const session_state *st = qs->ses;

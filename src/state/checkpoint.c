@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +68,42 @@ static uint64_t get64(const unsigned char *p) {
     return v;
 }
 
+/* CRC-32 of a large buffer: the second half on another thread, combined
+ * with crc32_combine(); small buffers (or no thread) on the calling one. */
+typedef struct crc_job {
+    const unsigned char *p;
+    size_t n;
+    uLong crc;
+} crc_job;
+
+static uLong crc_run(uLong crc, const unsigned char *p, size_t n) {
+    while (n > 0) { /* crc32() takes a uInt length */
+        uInt chunk = n > (1u << 30) ? 1u << 30 : (uInt)n;
+        crc = crc32(crc, p, chunk);
+        p += chunk;
+        n -= chunk;
+    }
+    return crc;
+}
+
+static void *crc_thread(void *arg) {
+    crc_job *j = arg;
+    j->crc = crc_run(0L, j->p, j->n);
+    return NULL;
+}
+
+static uint32_t crc_of(const unsigned char *p, size_t n) {
+    enum { PARALLEL_MIN = 8 << 20 };
+    if (n < PARALLEL_MIN) return (uint32_t)crc_run(0L, p, n);
+    size_t half = n / 2;
+    crc_job j = {p + half, n - half, 0};
+    pthread_t th;
+    if (pthread_create(&th, NULL, crc_thread, &j) != 0) return (uint32_t)crc_run(0L, p, n);
+    uLong a = crc_run(0L, p, half);
+    pthread_join(th, NULL);
+    return (uint32_t)crc32_combine(a, j.crc, (z_off_t)(n - half));
+}
+
 int sluice_ckpt_parse(const void *buf, size_t size, sluice_ckpt_kind *kind, int64_t *epoch, const void **payload,
                       size_t *len) {
     const unsigned char *b = buf;
@@ -73,7 +111,7 @@ int sluice_ckpt_parse(const void *buf, size_t size, sluice_ckpt_kind *kind, int6
     uint32_t k = get32(b + 8);
     uint64_t n = get64(b + 20);
     if (k < SLUICE_CKPT_OFFSETS || k > SLUICE_CKPT_META || n != size - HEADER - TRAILER) return -1;
-    uint32_t crc = (uint32_t)crc32(0L, b, (uInt)(HEADER + n));
+    uint32_t crc = crc_of(b, (size_t)(HEADER + n));
     if (crc != get32(b + HEADER + n)) return -1;
     *kind = (sluice_ckpt_kind)k;
     *epoch = (int64_t)get64(b + 12);
@@ -143,32 +181,58 @@ sluice_err_t sluice_ckpt_write(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t ep
     return write_file(path, hdr, payload, len, trailer, errstr, errstr_size);
 }
 
-sluice_err_t sluice_ckpt_read(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, void **payload, size_t *len,
-                              char *errstr, size_t errstr_size) {
-    char path[4096];
-    path_of(c, kind, epoch, path, sizeof path);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+/* Read all of fd (size bytes) into buf; 0, or -1 with errno. */
+static int read_all(int fd, unsigned char *buf, size_t size) {
+    size_t got = 0;
+    while (got < size) {
+        ssize_t r = read(fd, buf + got, size - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            if (r == 0) errno = EIO; /* shorter than its size: being replaced */
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* Open the file of (kind, epoch) and check its size; *fd and *size set. */
+static sluice_err_t open_record(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, char *path, size_t path_size,
+                                int *fd, size_t *size, char *errstr, size_t errstr_size) {
+    path_of(c, kind, epoch, path, path_size);
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
                              strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || st.st_size < HEADER + TRAILER || st.st_size > (off_t)1 << 40) {
-        fclose(f);
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED, "checkpoint: '%s' is torn or corrupt (shorter than a record)", path);
+    if (fstat(*fd, &st) != 0 || st.st_size < HEADER + TRAILER || st.st_size > (off_t)1 << 40) {
+        close(*fd);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
+                             "checkpoint: '%s' is torn or corrupt (shorter than a record)", path);
     }
-    size_t size = (size_t)st.st_size;
+    *size = (size_t)st.st_size;
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_ckpt_read(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, void **payload, size_t *len,
+                              char *errstr, size_t errstr_size) {
+    char path[4096];
+    int fd;
+    size_t size;
+    sluice_err_t err = open_record(c, kind, epoch, path, sizeof path, &fd, &size, errstr, errstr_size);
+    if (err) return err;
     unsigned char *buf = malloc(size);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return SLUICE_ERR_NOMEM;
     }
-    size_t got = fread(buf, 1, size, f);
-    fclose(f);
+    int rc = read_all(fd, buf, size);
+    close(fd);
     sluice_ckpt_kind k;
     int64_t e;
     const void *p;
     size_t n;
-    if (got != size || sluice_ckpt_parse(buf, size, &k, &e, &p, &n) != 0 || k != kind || e != epoch) {
+    if (rc != 0 || sluice_ckpt_parse(buf, size, &k, &e, &p, &n) != 0 || k != kind || e != epoch) {
         free(buf);
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
                              "checkpoint: '%s' is torn or corrupt (length or checksum mismatch)", path);
@@ -177,6 +241,38 @@ sluice_err_t sluice_ckpt_read(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epo
     *payload = buf;
     *len = n;
     return SLUICE_OK;
+}
+
+sluice_err_t sluice_ckpt_map(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, sluice_ckpt_view *view,
+                             char *errstr, size_t errstr_size) {
+    memset(view, 0, sizeof *view);
+    char path[4096];
+    int fd;
+    size_t size;
+    sluice_err_t err = open_record(c, kind, epoch, path, sizeof path, &fd, &size, errstr, errstr_size);
+    if (err) return err;
+    void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot map '%s': %s", path,
+                             strerror(errno));
+    (void)madvise(m, size, MADV_SEQUENTIAL);
+    sluice_ckpt_kind k;
+    int64_t e;
+    if (sluice_ckpt_parse(m, size, &k, &e, &view->payload, &view->len) != 0 || k != kind || e != epoch) {
+        munmap(m, size);
+        memset(view, 0, sizeof *view);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
+                             "checkpoint: '%s' is torn or corrupt (length or checksum mismatch)", path);
+    }
+    view->map = m;
+    view->map_len = size;
+    return SLUICE_OK;
+}
+
+void sluice_ckpt_unmap(sluice_ckpt_view *view) {
+    if (view->map) munmap(view->map, view->map_len);
+    memset(view, 0, sizeof *view);
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -230,6 +326,25 @@ sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int6
     char sub[256];
     for (size_t i = n; i-- > 0;) {
         if (sluice_ckpt_read(c, kind, list[i], payload, len, sub, sizeof sub) == SLUICE_OK) {
+            *epoch = list[i];
+            break;
+        }
+    }
+    free(list);
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_ckpt_map_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, sluice_ckpt_view *view,
+                                    char *errstr, size_t errstr_size) {
+    int64_t *list = NULL;
+    size_t n = 0;
+    *epoch = -1;
+    memset(view, 0, sizeof *view);
+    sluice_err_t err = sluice_ckpt_list(c, kind, &list, &n, errstr, errstr_size);
+    if (err) return err;
+    char sub[256];
+    for (size_t i = n; i-- > 0;) {
+        if (sluice_ckpt_map(c, kind, list[i], view, sub, sizeof sub) == SLUICE_OK) {
             *epoch = list[i];
             break;
         }

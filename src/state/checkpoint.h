@@ -22,6 +22,13 @@
  * the directory fsynced, so a crash leaves either the old or the new file;
  * a torn or foreign file fails its length or CRC check and is ignored.
  * EPOCH in file names is zero-padded to 20 digits so names sort by epoch.
+ *
+ * The payload of a state record is the source positions (src/core/execute.c,
+ * "checkpointing") around the transform's snapshot, whose layout the query
+ * engine documents (src/exec/engine.c, "snapshots": version 2, which adds
+ * per-window string sizes so that restore allocates at once; version 1 is
+ * still read).  Recovery maps the newest snapshot (sluice_ckpt_map_latest())
+ * instead of reading it into a buffer.
  * Private.
  */
 #ifndef SLUICE_STATE_CHECKPOINT_H
@@ -68,6 +75,27 @@ sluice_err_t sluice_ckpt_read(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epo
 int sluice_ckpt_parse(const void *buf, size_t size, sluice_ckpt_kind *kind, int64_t *epoch, const void **payload,
                       size_t *len);
 
+/** A record mapped into memory (sluice_ckpt_map()): the payload points into
+ *  the read-only mapping of the whole file. */
+typedef struct sluice_ckpt_view {
+    const void *payload;  /**< the verified payload, len bytes */
+    size_t len;
+    void *map;            /**< the mapping (NULL when none) */
+    size_t map_len;
+} sluice_ckpt_view;
+
+/** Map and verify one record without copying it (recovery reads large
+ *  snapshots this way: no read buffer to fill and zero).  Same errors as
+ *  sluice_ckpt_read(); on success release the view with sluice_ckpt_unmap().
+ *  Checkpoint files are only ever replaced by rename, never rewritten in
+ *  place, so the mapping stays valid while it is used. */
+sluice_err_t sluice_ckpt_map(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, sluice_ckpt_view *view,
+                             char *errstr, size_t errstr_size);
+
+/** Unmap a view of sluice_ckpt_map() or sluice_ckpt_map_latest() and clear
+ *  it; a cleared view is a no-op. */
+void sluice_ckpt_unmap(sluice_ckpt_view *view);
+
 /** Epochs that have a file of `kind` (sorted ascending, malloc'd; *n set).
  *  Intact or not: sluice_ckpt_read() tells. */
 sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **epochs, size_t *n, char *errstr,
@@ -80,6 +108,11 @@ int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind);
  *  there is none: then *payload is NULL) and *payload (malloc'd), *len. */
 sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
                                      size_t *len, char *errstr, size_t errstr_size);
+
+/** The newest intact record of `kind`, mapped: sets *epoch (-1 when there
+ *  is none: then the view is cleared) and *view (sluice_ckpt_unmap()). */
+sluice_err_t sluice_ckpt_map_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, sluice_ckpt_view *view,
+                                    char *errstr, size_t errstr_size);
 
 /** Delete what recovery no longer needs once the snapshot of `epoch` is
  *  durable: older snapshots and offset files of epochs <= epoch. */

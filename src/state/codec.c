@@ -72,13 +72,21 @@ void sluice_dec_init(sluice_dec *d, const void *data, size_t len) {
     d->bad = 0;
 }
 
-static uint64_t get_le(sluice_dec *d, size_t n) {
+static inline uint64_t get_le(sluice_dec *d, size_t n) {
     if (d->bad || d->len - d->pos < n) {
         d->bad = 1;
         return 0;
     }
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)d->p[d->pos + i] << (8 * i);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) memcpy(&v, d->p + d->pos, 8);
+    else if (n == 4) {
+        uint32_t w;
+        memcpy(&w, d->p + d->pos, 4);
+        v = w;
+    } else
+#endif
+        for (size_t i = 0; i < n; i++) v |= (uint64_t)d->p[d->pos + i] << (8 * i);
     d->pos += n;
     return v;
 }

@@ -4,8 +4,9 @@
 #   1. throughput of the flights benchmark pipeline with and without a
 #      checkpoint_dir (one snapshot per epoch), in the same run;
 #   2. the size of a state snapshot holding 1,000,000 keys;
-#   3. the time to recover that state (a restart that only restores it),
-#      reported per GB of snapshot.
+#   3. the time to recover that state (a restart that only restores it; best
+#      wall time of 3), with the restart's peak resident set (RSS), reported
+#      per GB of snapshot and per GB of RSS (the target: under 1 s per GB).
 # Uses sluice and test/bench/gen_flights of an existing optimised build.
 set -euo pipefail
 die() { echo "checkpoint_bench.sh: $*" >&2; exit 2; }
@@ -57,16 +58,23 @@ rm -rf kcp keys-out.csv keys-out.csv.epoch
 first=$(cpu "$SLUICE" run k.sql --quiet)
 snap=$(ls kcp/state | tail -1)
 size=$(stat -c %s "kcp/state/$snap")
-rec=$(cpu "$SLUICE" run k.sql --quiet)   # restores the snapshot; no new input
-rec_wall=$(echo "$rec" | awk '{print $2}')
+# a restart restores the snapshot and finds no new input; best wall of 3
+rec_wall="" rss_kb=""
+for _ in 1 2 3; do
+  r=$(/usr/bin/time -f '%e %M' "$SLUICE" run k.sql --quiet 2>&1 >/dev/null | tail -1)
+  w=${r% *} m=${r#* }
+  if [[ -z $rec_wall ]] || awk -v t="$w" -v b="$rec_wall" 'BEGIN{exit !(t<b)}'; then rec_wall=$w rss_kb=$m; fi
+done
 
 awk -v plain="$plain" -v ckpt="$ckpt" -v rows="$ROWS" -v epochs="$epochs" -v keys="$KEYS" -v size="$size" \
-    -v rec="$rec_wall" -v first="$first" 'BEGIN {
+    -v rec="$rec_wall" -v rss="$rss_kb" -v first="$first" 'BEGIN {
   printf "== checkpoint benchmark ==\n"
   printf "throughput       %d rows, %d epochs, one core\n", rows, epochs
   printf "  no checkpoint  %.3f CPU-s  %.2f M rows/CPU-s\n", plain, rows / plain / 1e6
   printf "  checkpointed   %.3f CPU-s  %.2f M rows/CPU-s  (%.1f%% cost)\n", ckpt, rows / ckpt / 1e6, (ckpt / plain - 1) * 100
   printf "snapshot         %d keys: %.1f MB, %.0f bytes per key\n", keys, size / 1e6, size / keys
-  printf "recovery         %.3f s wall for the whole restart (process start, restore, exit): %.2f s per GB of snapshot\n", rec, rec / (size / 1e9)
+  printf "recovery         %.3f s wall for the whole restart (process start, restore, exit), peak RSS %.1f MB\n", rec, rss / 1024
+  printf "  per GB         %.2f s per GB of snapshot, %.2f s per GB of RSS (target < 1)\n", rec / (size / 1e9), rec / (rss * 1024 / 1e9)
+  printf "  summary        restore_s=%.3f snapshot_mb=%.1f rss_mb=%.1f s_per_gb_snapshot=%.2f s_per_gb_rss=%.2f\n", rec, size / 1e6, rss / 1024, rec / (size / 1e9), rec / (rss * 1024 / 1e9)
   printf "first run        %s (CPU-s, wall-s) to build the state\n", first
 }'

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "exec/engine.h"
 #include "exec/plan.h"
 #include "format/format.h"
 #include "sluice/arena.h"
@@ -381,7 +382,130 @@ int sluice_fuzz_checkpoint(const uint8_t *data, size_t size) {
     return 0;
 }
 
+/* ---------------- engine restore ---------------- */
+
+/* A fixed pipeline with every kind of state: unwindowed, TUMBLE with
+ * every aggregate, HOP, SESSION and top-N. */
+static const char restore_sql[] =
+    "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, x DOUBLE, b BOOLEAN,\n"
+    "                  WATERMARK FOR ts AS ts - INTERVAL '1' MINUTE);\n"
+    "CREATE SINK total AS SELECT k, COUNT(*) AS n, SUM(v) AS s, MAX(b) AS mb FROM ev GROUP BY k EMIT UPDATE;\n"
+    "CREATE SINK tumble AS SELECT window_start, k, COUNT(v) AS n, SUM(x) AS s, AVG(v) AS a, MIN(k) AS lo,\n"
+    "  MAX(x) AS hi FROM ev GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE), k EMIT APPEND;\n"
+    "CREATE SINK hop AS SELECT window_start, k, v, COUNT(*) AS n FROM ev\n"
+    "  GROUP BY HOP(ts, INTERVAL '5' MINUTE, INTERVAL '10' MINUTE), k, v EMIT UPDATE;\n"
+    "CREATE SINK ses AS SELECT window_start, window_end, k, COUNT(*) AS n, MAX(k) AS mk, SUM(v) AS s FROM ev\n"
+    "  GROUP BY SESSION(ts, INTERVAL '2' MINUTE), k EMIT APPEND;\n"
+    "CREATE SINK top AS SELECT window_start, rank, k, SUM(v) AS s FROM ev\n"
+    "  GROUP BY TUMBLE(ts, INTERVAL '10' MINUTE), k ORDER BY SUM(v) DESC LIMIT 2 EMIT UPDATE;\n";
+
+static const char *const restore_rows[] = {
+    "{\"ts\":\"2001-01-01 00:01:00\",\"k\":\"a\",\"v\":1,\"x\":0.5,\"b\":true}",
+    "{\"ts\":\"2001-01-01 00:04:00\",\"k\":\"b\",\"v\":-7,\"x\":2.5,\"b\":false}",
+    "{\"ts\":\"2001-01-01 00:09:30\",\"k\":\"a\",\"v\":3}",
+    "{\"ts\":\"2001-01-01 00:12:00\",\"k\":\"c\",\"x\":-1}",
+    "{\"ts\":\"2001-01-01 00:02:00\",\"v\":5}",
+    "{\"ts\":\"2001-01-01 00:30:00\",\"k\":\"b\",\"v\":9,\"b\":true}",
+};
+
+typedef struct restore_fixture {
+    sluice_arena *arena;
+    sluice_plan *plan;
+    sluice_record recs[sizeof restore_rows / sizeof *restore_rows];
+    char text[sizeof restore_rows / sizeof *restore_rows][160 + SLUICE_RECORD_PADDING];
+} restore_fixture;
+
+/* The plan, planned once (the engine borrows it; libFuzzer never exits
+ * through main, so it lives until the process ends). */
+static restore_fixture *restore_fixture_get(void) {
+    static restore_fixture *fx;
+    if (fx) return fx;
+    fx = calloc(1, sizeof *fx);
+    if (!fx || !(fx->arena = sluice_arena_new(0))) abort();
+    char errstr[512];
+    sluice_ast_pipeline *ast = NULL;
+    if (sluice_sql_parse(restore_sql, strlen(restore_sql), "restore.sql", fx->arena, &ast, errstr, sizeof errstr) !=
+            SLUICE_OK ||
+        sluice_plan_build(ast, &fx->plan, errstr, sizeof errstr) != SLUICE_OK) {
+        fprintf(stderr, "fuzz_restore: %s\n", errstr);
+        abort();
+    }
+    for (size_t i = 0; i < sizeof restore_rows / sizeof *restore_rows; i++) {
+        size_t n = strlen(restore_rows[i]);
+        memcpy(fx->text[i], restore_rows[i], n);
+        fx->recs[i].value = fx->text[i];
+        fx->recs[i].value_len = n;
+        fx->recs[i].offset = (int64_t)i + 1;
+    }
+    return fx;
+}
+
+static int64_t restore_clock(void *ctx) {
+    (void)ctx;
+    return INT64_C(978307200000); /* 2001-01-01: no wall clock in a fuzz run */
+}
+
+/* Render every row of out (what a sink would write), so that a value whose
+ * type does not match its column shows. */
+static void render_rows(const sluice_row_batch *out) {
+    FILE *f = devnull();
+    if (!f) return;
+    for (size_t r = 0; r < out->nrows; r++)
+        sluice_csv_write_row(f, out->values + r * out->schema->ncolumns, out->schema->ncolumns, ',');
+}
+
+int sluice_fuzz_restore(const uint8_t *data, size_t size) {
+    restore_fixture *fx = restore_fixture_get();
+    sluice_engine_source_options opts = {.format = SLUICE_FORMAT_JSON};
+    sluice_transform *t = NULL;
+    char errstr[512];
+    if (sluice_engine_new(fx->plan, &opts, NULL, NULL, &t, errstr, sizeof errstr) != SLUICE_OK) abort();
+    sluice_engine_set_clock(t, restore_clock, NULL);
+    /* a copy of exactly size bytes, so that ASan sees any read past it */
+    unsigned char *buf = malloc(size ? size : 1);
+    if (!buf) abort();
+    if (size) memcpy(buf, data, size);
+    sluice_err_t err = t->ops->restore(t, buf, size, errstr, sizeof errstr);
+    if (err != SLUICE_OK && err != SLUICE_ERR_MALFORMED) {
+        fprintf(stderr, "fuzz_restore: restore returned %d: %s\n", (int)err, errstr);
+        abort();
+    }
+    if (err == SLUICE_OK) {
+        /* an accepted snapshot of the current version snapshots back to the
+         * same bytes (version 1 comes back as version 2) */
+        void *again = NULL;
+        size_t again_len = 0;
+        if (t->ops->snapshot(t, &again, &again_len, errstr, sizeof errstr) != SLUICE_OK) abort();
+        if (size >= 4 && buf[0] == 2 && (again_len != size || memcmp(again, buf, size) != 0)) {
+            fprintf(stderr, "fuzz_restore: an accepted snapshot does not snapshot back to its bytes\n");
+            abort();
+        }
+        free(again);
+        /* two micro-batches, the second ending the input, then a snapshot */
+        size_t nq = fx->plan->nqueries;
+        const sluice_row_batch *out[8];
+        sluice_record_batch in = {.records = fx->recs, .count = 4, .capacity = 4};
+        for (int b = 0; b < 2; b++) {
+            if (b == 1) {
+                in.records = fx->recs + 4;
+                in.count = in.capacity = sizeof fx->recs / sizeof *fx->recs - 4;
+                in.end_of_input = 1;
+            }
+            t->ops->set_time(t, INT64_C(978307200000) + b);
+            if (t->ops->process(t, 0, NULL, &in, errstr, sizeof errstr) != SLUICE_OK) abort();
+            if (t->ops->end_batch(t, b, out, nq, errstr, sizeof errstr) != SLUICE_OK) abort();
+            for (size_t k = 0; k < nq; k++) render_rows(out[k]);
+        }
+        if (t->ops->snapshot(t, &again, &again_len, errstr, sizeof errstr) != SLUICE_OK) abort();
+        free(again);
+    }
+    free(buf);
+    t->ops->destroy(t);
+    return 0;
+}
+
 sluice_fuzz_fn sluice_fuzz_entry(const char *target) {
+    if (strcmp(target, "restore") == 0) return sluice_fuzz_restore;
     if (strcmp(target, "checkpoint") == 0) return sluice_fuzz_checkpoint;
     if (strcmp(target, "sql") == 0) return sluice_fuzz_sql;
     if (strcmp(target, "ini") == 0) return sluice_fuzz_ini;

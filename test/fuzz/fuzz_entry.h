@@ -33,7 +33,15 @@ int sluice_fuzz_csv(const uint8_t *data, size_t size);
  *  reader (every decoded value must encode back to its bytes). */
 int sluice_fuzz_checkpoint(const uint8_t *data, size_t size);
 
-/** The entry for a target name ("sql", "ini", "json", "csv", "checkpoint"), or NULL. */
+/** A state snapshot given to the restore op of the engine of a fixed
+ *  pipeline (unwindowed, TUMBLE, HOP, SESSION and top-N queries over every
+ *  aggregate).  Restore must succeed or return SLUICE_ERR_MALFORMED; an
+ *  accepted snapshot must snapshot back to the same bytes, and then runs
+ *  two micro-batches (the second ending the input) and a snapshot. */
+int sluice_fuzz_restore(const uint8_t *data, size_t size);
+
+/** The entry for a target name ("sql", "ini", "json", "csv", "checkpoint",
+ *  "restore"), or NULL. */
 typedef int (*sluice_fuzz_fn)(const uint8_t *data, size_t size);
 sluice_fuzz_fn sluice_fuzz_entry(const char *target);
 

@@ -85,6 +85,11 @@ static void test_checkpoint_inputs(void **state) {
     run_target("checkpoint");
 }
 
+static void test_restore_inputs(void **state) {
+    (void)state;
+    run_target("restore");
+}
+
 static void test_unknown_target_has_no_entry(void **state) {
     (void)state;
     assert_null(sluice_fuzz_entry("nope"));
@@ -97,6 +102,7 @@ int main(void) {
         cmocka_unit_test(test_json_inputs),
         cmocka_unit_test(test_csv_inputs),
         cmocka_unit_test(test_checkpoint_inputs),
+        cmocka_unit_test(test_restore_inputs),
         cmocka_unit_test(test_unknown_target_has_no_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
