@@ -76,6 +76,8 @@ uint64_t sluice_memory_sink_rows_written(const sluice_sink *sink);
  *   fault.after  = N         fail every call after the first N
  *   fault.action = error|abort   return SLUICE_ERR_FAULT (default) or
  *                                abort() the process (crash tests)
+ *   fault.when   = before|after  fail instead of the call (default), or
+ *                                after the inner call has succeeded
  * Every other option is passed to the inner connector.  The same plan can be
  * given through the C API below.
  */
@@ -85,6 +87,7 @@ typedef struct sluice_fault_plan {
     int after;            /**< >=0 with after_set: fail calls after the first `after` */
     int after_set;
     int abort_process;    /**< 1: abort() instead of returning an error */
+    int after_call;       /**< 1: fail after the inner call succeeded (fault.when = after) */
 } sluice_fault_plan;
 
 /** Number of calls of `method` ("open", "poll", "write", "commit",

@@ -5,8 +5,11 @@
  * "fault." is passed to the inner connector's open().  Every method is
  * forwarded; optional ones only when the inner connector has them (a
  * missing commit/report succeeds doing nothing; a missing position gives
- * the engine's default "partition P offset O").  A failing call does not
- * reach the inner connector.
+ * the engine's default "partition P offset O").  With fault.when = before
+ * (the default) a failing call does not reach the inner connector; with
+ * fault.when = after the inner call runs first and the fault (error or
+ * abort) comes when it has succeeded — for a sink's commit, a crash after
+ * the epoch is durable in the sink but before the engine learns it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +20,7 @@
 #include "registry.h"
 
 static const char *const fault_options[] = {
-    "fault.inner", "fault.method", "fault.nth", "fault.after", "fault.action", NULL,
+    "fault.inner", "fault.method", "fault.nth", "fault.after", "fault.action", "fault.when", NULL,
 };
 
 enum { M_OPEN, M_POLL, M_WRITE, M_COMMIT, M_POSITION, M_REPORT, M_CLOSE, M_COUNT };
@@ -85,7 +88,7 @@ static sluice_err_t common_init(fault_common *c, const sluice_module_config *cfg
         if (!ok)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                                  "%s %s (fault): unknown option '%s' (accepted: fault.inner, "
-                                 "fault.method, fault.nth, fault.after, fault.action)",
+                                 "fault.method, fault.nth, fault.after, fault.action, fault.when)",
                                  kind, c->instance, key);
     }
     *inner_name = sluice_module_config_get(cfg, "fault.inner");
@@ -115,6 +118,11 @@ static sluice_err_t common_init(fault_common *c, const sluice_module_config *cfg
     else if (action && strcmp(action, "error") != 0)
         return sluice_conn_bad_option(cfg, "fault.action", kind, "fault",
                                       "expected error or abort", errstr, errstr_size);
+    const char *when = sluice_module_config_get(cfg, "fault.when");
+    if (when && strcmp(when, "after") == 0) c->plan.after_call = 1;
+    else if (when && strcmp(when, "before") != 0)
+        return sluice_conn_bad_option(cfg, "fault.when", kind, "fault",
+                                      "expected before or after", errstr, errstr_size);
 
     c->options = calloc(cfg->noptions ? cfg->noptions : 1, sizeof *c->options);
     if (!c->options) return SLUICE_ERR_NOMEM;
@@ -152,6 +160,16 @@ static int fault_hit(fault_common *c, int m) {
     return hit;
 }
 
+/* fault.when = after: count a call that has reached the inner connector;
+ * 1 when it must fail now (only a call that succeeded there can). */
+static int fault_after(fault_common *c, int m, sluice_err_t inner_err) {
+    if (inner_err) {
+        c->calls[m]++;
+        return 0;
+    }
+    return fault_hit(c, m);
+}
+
 static sluice_err_t fault_error(const fault_common *c, int m, char *errstr,
                                 size_t errstr_size) {
     return sluice_seterr(errstr, errstr_size, SLUICE_ERR_FAULT,
@@ -183,8 +201,11 @@ static sluice_err_t fault_source_open(const sluice_module_config *cfg, sluice_so
                                    errstr_size);
     if (!err && (err = sluice_registry_source(inner_name, &ops, errstr, errstr_size)))
         err = inner_error(&fs->c, err, errstr, errstr_size);
-    if (!err && fault_hit(&fs->c, M_OPEN)) err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
+    if (!err && !fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+        err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (!err) err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size);
+    if (!err && fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+        err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (err) {
         fault_source_close(&fs->base);
         return err;
@@ -199,16 +220,24 @@ static sluice_err_t fault_source_poll(sluice_source *src, sluice_record_batch *o
                                       size_t max_records, int timeout_ms,
                                       char *errstr, size_t errstr_size) {
     fault_source *fs = (fault_source *)src;
-    if (fault_hit(&fs->c, M_POLL)) return fault_error(&fs->c, M_POLL, errstr, errstr_size);
-    return fs->inner->ops->poll(fs->inner, out, max_records, timeout_ms, errstr, errstr_size);
+    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_POLL))
+        return fault_error(&fs->c, M_POLL, errstr, errstr_size);
+    sluice_err_t err = fs->inner->ops->poll(fs->inner, out, max_records, timeout_ms, errstr, errstr_size);
+    if (fs->c.plan.after_call && fault_after(&fs->c, M_POLL, err))
+        return fault_error(&fs->c, M_POLL, errstr, errstr_size);
+    return err;
 }
 
 static sluice_err_t fault_source_commit(sluice_source *src, int64_t epoch,
                                         char *errstr, size_t errstr_size) {
     fault_source *fs = (fault_source *)src;
-    if (fault_hit(&fs->c, M_COMMIT)) return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
-    if (!fs->inner->ops->commit) return SLUICE_OK;
-    return fs->inner->ops->commit(fs->inner, epoch, errstr, errstr_size);
+    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_COMMIT))
+        return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
+    sluice_err_t err = fs->inner->ops->commit ? fs->inner->ops->commit(fs->inner, epoch, errstr, errstr_size)
+                                              : SLUICE_OK;
+    if (fs->c.plan.after_call && fault_after(&fs->c, M_COMMIT, err))
+        return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
+    return err;
 }
 
 static void fault_source_position(sluice_source *src, const sluice_record *rec, char *buf,
@@ -268,8 +297,11 @@ static sluice_err_t fault_sink_open(const sluice_module_config *cfg, sluice_sink
                                    errstr_size);
     if (!err && (err = sluice_registry_sink(inner_name, &ops, errstr, errstr_size)))
         err = inner_error(&fs->c, err, errstr, errstr_size);
-    if (!err && fault_hit(&fs->c, M_OPEN)) err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
+    if (!err && !fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+        err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (!err) err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size);
+    if (!err && fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+        err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (err) {
         fault_sink_close(&fs->base);
         return err;
@@ -282,16 +314,24 @@ static sluice_err_t fault_sink_write(sluice_sink *sink, int64_t epoch,
                                      const sluice_row_batch *rows,
                                      char *errstr, size_t errstr_size) {
     fault_sink *fs = (fault_sink *)sink;
-    if (fault_hit(&fs->c, M_WRITE)) return fault_error(&fs->c, M_WRITE, errstr, errstr_size);
-    return fs->inner->ops->write(fs->inner, epoch, rows, errstr, errstr_size);
+    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_WRITE))
+        return fault_error(&fs->c, M_WRITE, errstr, errstr_size);
+    sluice_err_t err = fs->inner->ops->write(fs->inner, epoch, rows, errstr, errstr_size);
+    if (fs->c.plan.after_call && fault_after(&fs->c, M_WRITE, err))
+        return fault_error(&fs->c, M_WRITE, errstr, errstr_size);
+    return err;
 }
 
 static sluice_err_t fault_sink_commit(sluice_sink *sink, int64_t epoch,
                                       char *errstr, size_t errstr_size) {
     fault_sink *fs = (fault_sink *)sink;
-    if (fault_hit(&fs->c, M_COMMIT)) return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
-    if (!fs->inner->ops->commit) return SLUICE_OK;
-    return fs->inner->ops->commit(fs->inner, epoch, errstr, errstr_size);
+    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_COMMIT))
+        return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
+    sluice_err_t err = fs->inner->ops->commit ? fs->inner->ops->commit(fs->inner, epoch, errstr, errstr_size)
+                                              : SLUICE_OK;
+    if (fs->c.plan.after_call && fault_after(&fs->c, M_COMMIT, err))
+        return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
+    return err;
 }
 
 static sluice_err_t fault_sink_report(sluice_sink *sink, FILE *out,

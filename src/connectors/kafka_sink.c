@@ -539,6 +539,29 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
     *retry = 0;
     sluice_err_t err = SLUICE_OK;
     if (s->markers) {
+        /* The epoch's records are acknowledged before its marker is sent:
+         * with read_committed consumers the transaction alone makes them
+         * visible together, but a broker that shows uncommitted records
+         * (or a reader at read_uncommitted) must never see a marker whose
+         * records are still in flight.  A failed record aborts the
+         * transaction here, before any marker. */
+        int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
+        while (s->delivered + s->failed < s->produced && sluice_clock_monotonic_ms() <= give_up)
+            rd_kafka_flush(s->rk, 1000);
+        if (s->failed || s->delivered + s->failed < s->produced) {
+            char why[256];
+            snprintf(why, sizeof why, "%llu record(s) not delivered: %s (%s)",
+                     (unsigned long long)(s->produced - s->delivered), rd_kafka_err2str(s->first_err),
+                     rd_kafka_err2name(s->first_err));
+            rd_kafka_error_t *a = rd_kafka_abort_transaction(s->rk, 30000);
+            if (a)
+                return txn_error(s, a, SLUICE_ERR_RUNTIME, "cannot abort a failed transaction", errstr, errstr_size);
+            s->in_txn = 0;
+            *retry = 1;
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                                 "sink %s (kafka): the transaction of epoch %lld was aborted: %s", s->instance,
+                                 (long long)epoch, why);
+        }
         char val[1024];
         /* the key's JSON object, with epoch, run and records appended */
         int n = snprintf(val, sizeof val, "%.*s,\"epoch\":%" PRId64 ",\"run\":\"%s\",\"records\":%zu}",

@@ -142,7 +142,7 @@ sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, 
 static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir",  "dead_letter",
                                             "idle_timeout",   "max_batch_rows",  "metrics",
                                             "healthz_timeout", "max_state_bytes", "checkpoint_every",
-                                            NULL};
+                                            "fault.abort_in_snapshot", "fault.abort_in_offsets", NULL};
 static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
 static const char *const engine_sink_keys[] = {"connector", NULL};
 
@@ -484,6 +484,17 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return where_err(errstr, errstr_size, e, "checkpoint_every = '%s': expected a positive number of epochs%s%s",
                          e->value, "", "");
     const sluice_config_entry *ckpt_entry = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir");
+    /* crash tests: abort inside the Nth snapshot / offsets write */
+    static const char *const ckpt_fault_keys[2] = {"fault.abort_in_snapshot", "fault.abort_in_offsets"};
+    int64_t ckpt_fault[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        if (!(e = sluice_config_find(p->cfg, "pipeline", ckpt_fault_keys[i]))) continue;
+        if (sluice_parse_positive(e->value, &ckpt_fault[i]) != 0)
+            return where_err(errstr, errstr_size, e, "%s = '%s': expected a positive number (the Nth write)%s",
+                             ckpt_fault_keys[i], e->value, "");
+        if (!ckpt_entry)
+            return where_err(errstr, errstr_size, e, "%s needs a checkpoint_dir%s%s", ckpt_fault_keys[i], "", "");
+    }
 
     const sluice_profile *prof = sluice_profile_find(p->profile);
     p->src_bind = calloc(plan->nsources + 1, sizeof *p->src_bind);
@@ -582,6 +593,8 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
         x->ckpt = p->ckpt;
         x->checkpoint_every = checkpoint_every;
+        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_STATE, (long)ckpt_fault[0]);
+        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_OFFSETS, (long)ckpt_fault[1]);
     }
     if ((err = sluice_exec_init(x))) return err;
     p->exec_ready = 1;

@@ -20,6 +20,8 @@
 
 struct sluice_ckpt {
     char *dir;
+    long writes[4];      /* sluice_ckpt_write() calls per kind */
+    long abort_at[4];    /* sluice_ckpt_set_fault(): abort in that write */
 };
 
 static const char *kind_dir(sluice_ckpt_kind kind) {
@@ -121,7 +123,7 @@ int sluice_ckpt_parse(const void *buf, size_t size, sluice_ckpt_kind *kind, int6
 }
 
 static sluice_err_t write_file(const char *path, const unsigned char *hdr, const void *payload, size_t len,
-                               const unsigned char *trailer, char *errstr, size_t errstr_size) {
+                               const unsigned char *trailer, int crash, char *errstr, size_t errstr_size) {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -130,6 +132,11 @@ static sluice_err_t write_file(const char *path, const unsigned char *hdr, const
                              strerror(errno));
     const void *parts[3] = {hdr, payload, trailer};
     size_t sizes[3] = {HEADER, len, TRAILER};
+    if (crash) {
+        /* a crash inside the write: the header and half the payload */
+        sizes[1] = len / 2;
+        sizes[2] = 0;
+    }
     for (int i = 0; i < 3; i++) {
         const unsigned char *p = parts[i];
         size_t left = sizes[i];
@@ -147,6 +154,7 @@ static sluice_err_t write_file(const char *path, const unsigned char *hdr, const
             left -= (size_t)w;
         }
     }
+    if (crash) abort();
     if (fsync(fd) != 0 || close(fd) != 0) {
         int e = errno;
         unlink(tmp);
@@ -178,7 +186,9 @@ sluice_err_t sluice_ckpt_write(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t ep
     put32(trailer, (uint32_t)crc);
     char path[4096];
     path_of(c, kind, epoch, path, sizeof path);
-    return write_file(path, hdr, payload, len, trailer, errstr, errstr_size);
+    int crash = 0;
+    if ((unsigned)kind < 4) crash = ++c->writes[kind] == c->abort_at[kind];
+    return write_file(path, hdr, payload, len, trailer, crash, errstr, errstr_size);
 }
 
 /* Read all of fd (size bytes) into buf; 0, or -1 with errno. */
@@ -429,6 +439,10 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
     }
     *out = c;
     return SLUICE_OK;
+}
+
+void sluice_ckpt_set_fault(sluice_ckpt *c, sluice_ckpt_kind kind, long nth) {
+    if ((unsigned)kind < 4) c->abort_at[kind] = nth > 0 ? nth : 0;
 }
 
 const char *sluice_ckpt_dir(const sluice_ckpt *c) {

@@ -121,6 +121,13 @@ sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size
 /** The directory path (borrowed). */
 const char *sluice_ckpt_dir(const sluice_ckpt *c);
 
+/** Crash tests ([pipeline] fault.abort_in_snapshot / fault.abort_in_offsets):
+ *  make the `nth` (1-based, counted from this open) sluice_ckpt_write() of
+ *  `kind` abort() the process halfway through writing its temporary file
+ *  (the header and half the payload written, nothing fsynced or renamed) —
+ *  a crash inside a checkpoint write.  nth <= 0 turns it off. */
+void sluice_ckpt_set_fault(sluice_ckpt *c, sluice_ckpt_kind kind, long nth);
+
 /** Print what the checkpoint directory `dir` holds (sluice checkpoint
  *  show): the pipeline it belongs to, every offsets record with its input
  *  ranges, every snapshot with its size, and whether each file is intact.

@@ -367,6 +367,18 @@ long sluice_test_kafka_consume_all(const char *bootstrap, const char *topic, slu
             t->offset = m->offset;
             t->value = strndup(m->payload ? (const char *)m->payload : "", m->len);
             t->key = m->key ? strndup(m->key, m->key_len) : NULL;
+            rd_kafka_headers_t *hdrs = NULL;
+            if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const char *name;
+                const void *val;
+                size_t len;
+                for (size_t h = 0; t->nheaders < SLUICE_TEST_KMSG_HEADERS &&
+                                   rd_kafka_header_get_all(hdrs, h, &name, &val, &len) == RD_KAFKA_RESP_ERR_NO_ERROR;
+                     h++) {
+                    t->header_name[t->nheaders] = strdup(name);
+                    t->header_value[t->nheaders++] = strndup(val ? (const char *)val : "", len);
+                }
+            }
         }
         rd_kafka_message_destroy(m);
     }
@@ -389,8 +401,18 @@ void sluice_test_kafka_msgs_free(sluice_test_kmsg *msgs, long n) {
     for (long i = 0; msgs && i < n; i++) {
         free(msgs[i].key);
         free(msgs[i].value);
+        for (int h = 0; h < msgs[i].nheaders; h++) {
+            free(msgs[i].header_name[h]);
+            free(msgs[i].header_value[h]);
+        }
     }
     free(msgs);
+}
+
+const char *sluice_test_kmsg_header(const sluice_test_kmsg *m, const char *name) {
+    for (int h = 0; h < m->nheaders; h++)
+        if (strcmp(m->header_name[h], name) == 0) return m->header_value[h];
+    return NULL;
 }
 
 /* ---------------- sluice's stderr ---------------- */

@@ -51,7 +51,15 @@ typedef struct sluice_test_kmsg {
     char *value;         /**< NUL-terminated copy */
     int32_t partition;
     int64_t offset;
+    int nheaders;        /**< message headers kept (at most SLUICE_TEST_KMSG_HEADERS) */
+    char *header_name[8];
+    char *header_value[8]; /**< NUL-terminated copies */
 } sluice_test_kmsg;
+
+#define SLUICE_TEST_KMSG_HEADERS 8
+
+/** The value of header `name` of m (the first one of that name), or NULL. */
+const char *sluice_test_kmsg_header(const sluice_test_kmsg *m, const char *name);
 
 /** Read every message of every partition of `topic`, from the beginning up
  *  to the high watermarks at the call (no consumer group), ordered by

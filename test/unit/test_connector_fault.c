@@ -102,6 +102,35 @@ static void sink_commit_after(void **state) {
     free(text);
 }
 
+/* fault.when = after: the failing call reaches the inner sink first */
+static void sink_write_fails_after_the_inner_write(void **state) {
+    (void)state;
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "out", &schema);
+    sluice_test_cfg_set(&c, "fault.inner", "memory");
+    sluice_test_cfg_set(&c, "fault.nth", "2");
+    sluice_test_cfg_set(&c, "fault.when", "after");
+    sluice_sink *s = NULL;
+    char err[256] = "";
+    assert_int_equal(open_sink(&c, &s, err, sizeof err), SLUICE_OK);
+    assert_int_equal(write_one(s, 1, err, sizeof err), SLUICE_OK);
+    assert_int_equal(write_one(s, 2, err, sizeof err), SLUICE_ERR_FAULT);
+    assert_string_equal(err, "sink out (fault): injected fault in write call 2");
+    assert_int_equal(write_one(s, 3, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_fault_calls(s, "write"), 3);
+    /* unlike fault.when = before, the failed write is in the memory sink */
+    assert_int_equal(sluice_memory_sink_nrows(s), 3);
+    assert_int_equal(sluice_memory_sink_row(s, 1)[0].u.i, 2);
+    s->ops->close(s);
+
+    sluice_test_cfg_init(&c, "out", &schema);
+    sluice_test_cfg_set(&c, "fault.inner", "memory");
+    sluice_test_cfg_set(&c, "fault.when", "later");
+    assert_int_equal(open_sink(&c, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "fault.when"));
+    assert_non_null(strstr(err, "expected before or after"));
+}
+
 static void sink_open_fails_and_inner_errors_pass_through(void **state) {
     (void)state;
     sluice_test_cfg c;
@@ -222,6 +251,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sink_nth_write_fails),
         cmocka_unit_test(sink_commit_after),
+        cmocka_unit_test(sink_write_fails_after_the_inner_write),
         cmocka_unit_test(sink_open_fails_and_inner_errors_pass_through),
         cmocka_unit_test(source_poll_faults_and_forwarding),
         cmocka_unit_test(source_memory_through_wrapper),
