@@ -2,12 +2,14 @@
  * Exactly-once across crashes (spec/checkpointing.md "What a test must
  * show"), file source to file sinks: a pipeline with an APPEND windowed
  * aggregate, a keyed UPDATE aggregate and a stateless alert query is killed
- * with SIGKILL at 20+ random instants, and made to abort() inside sink
- * commits by the fault connector, restarted each time, and its outputs are
+ * with SIGKILL at 20+ random instants, and made to abort() before and after
+ * sink commits (the fault connector) and halfway through snapshot and
+ * offsets writes, restarted each time, and its outputs are
  * compared with those of one uninterrupted run.  A SIGTERM stop snapshots,
  * so the restart after it replays nothing.
  */
 #include "sluice_test.h"
+#include "crash_support.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -58,34 +60,17 @@ static void make_dir(run_dir *r, const char *name) {
     assert_int_equal(sluice_test_write_file(r->ini, ini), 0);
 }
 
+/* sluice run r->sql --quiet --log-level info EXTRA... */
 static pid_t start(const run_dir *r, const char *const *extra) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[32] = {SLUICE_BINARY, "run", r->sql, "--quiet", "--log-level", "info"};
-        int n = 6;
-        for (int i = 0; extra && extra[i]; i++) argv[n++] = extra[i];
-        argv[n] = NULL;
-        int fd = open(r->err, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        execv(SLUICE_BINARY, (char **)argv);
-        _exit(127);
-    }
-    return pid;
+    const char *argv[32] = {"--log-level", "info"};
+    int n = 2;
+    for (int i = 0; extra && extra[i] && n < 24; i++) argv[n++] = extra[i];
+    argv[n] = NULL;
+    return sluice_crash_start(r->sql, r->err, argv);
 }
 
 static int wait_status(pid_t pid) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return status;
-}
-
-static void sleep_us(long us) {
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    return sluice_crash_wait(pid);
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -162,36 +147,32 @@ static void test_sigkill_at_random_instants_and_aborts_in_commits(void **state) 
     reference(&ref);
     make_dir(&r, "crash-kill");
     unsigned seed = 20261122;
-    int kills = 0, aborts = 0, runs = 0, cycles = 0;
+    int kills = 0, runs = 0, cycles = 0, aborts[SLUICE_CRASH_POINTS] = {0};
     /* Each cycle crashes the pipeline again and again until one run gets to
      * the end of the input; then its outputs must equal the uninterrupted
-     * run's.  Cycles go on until 20 kills and an abort have landed. */
+     * run's.  Cycles go on until 20 kills and an abort() at each crash point
+     * (before and after a sink's commit, inside a snapshot write and inside
+     * an offsets write) have landed. */
     for (;;) {
         runs++;
         assert_true(runs < 1000);
         int finished = 0;
         if (runs % 5 == 0) {
-            /* abort() inside the nth commit of one of the sinks */
-            char conn[64], inner[64], method[64], nth[64], action[64];
-            const char *s = sinks[(runs / 5) % 3];
-            snprintf(conn, sizeof conn, "sink %s.connector=fault", s);
-            snprintf(inner, sizeof inner, "sink %s.fault.inner=file", s);
-            snprintf(method, sizeof method, "sink %s.fault.method=commit", s);
-            snprintf(nth, sizeof nth, "sink %s.fault.nth=%d", s, 1 + (int)(rand_r(&seed) % 8));
-            snprintf(action, sizeof action, "sink %s.fault.action=abort", s);
-            const char *extra[] = {"--set", conn, "--set", inner, "--set", method, "--set", nth,
-                                   "--set", action, NULL};
+            sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
+            sluice_crash_args args;
+            const char *const *extra =
+                sluice_crash_fault_args(&args, point, sinks[(runs / 5) % 3], "file", 1 + (int)(rand_r(&seed) % 8));
             int st = wait_status(start(&r, extra));
             if (WIFSIGNALED(st)) {
                 assert_int_equal(WTERMSIG(st), SIGABRT);
-                aborts++;
+                aborts[point]++;
             } else {
                 assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
                 finished = 1;
             }
         } else {
             pid_t pid = start(&r, NULL);
-            sleep_us(1000 + (long)(rand_r(&seed) % 100000));
+            sluice_crash_sleep_us(1000 + (long)(rand_r(&seed) % 100000));
             kill(pid, SIGKILL);
             int st = wait_status(pid);
             if (WIFSIGNALED(st)) {
@@ -205,11 +186,14 @@ static void test_sigkill_at_random_instants_and_aborts_in_commits(void **state) 
         if (!finished) continue;
         assert_same_output(&ref, &r);
         cycles++;
-        if (kills >= 20 && aborts >= 1) break;
+        int every_point = 1;
+        for (int p = 0; p < SLUICE_CRASH_POINTS; p++) every_point &= aborts[p] > 0;
+        if (kills >= 20 && every_point) break;
         wipe(&r);
     }
-    print_message("crash test: %d SIGKILLs and %d aborts in sink commits over %d runs, %d complete cycles checked\n",
-                  kills, aborts, runs, cycles);
+    print_message("crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs, %d complete cycles checked\n",
+                  kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
+                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs, cycles);
 }
 
 static void test_sigterm_snapshots_so_restart_replays_nothing(void **state) {
@@ -218,7 +202,7 @@ static void test_sigterm_snapshots_so_restart_replays_nothing(void **state) {
     reference(&ref);
     make_dir(&r, "crash-term");
     pid_t pid = start(&r, NULL);
-    sleep_us(400000);
+    sluice_crash_sleep_us(400000);
     assert_int_equal(kill(pid, SIGTERM), 0);
     int st = wait_status(pid);
     assert_true(WIFEXITED(st));

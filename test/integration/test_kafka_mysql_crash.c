@@ -4,7 +4,8 @@
  * 4-partition topic of the test broker, read by the kafka source, into a
  * keyless APPEND table (plain inserts: a duplicate would show) and a keyed
  * UPDATE table; sluice is killed with SIGKILL at 20+ random instants and made
- * to abort() inside the MySQL commit, restarted each time; the tables must
+ * to abort() before and after the MySQL commit and halfway through snapshot
+ * and offsets writes, restarted each time; the tables must
  * equal those of one uninterrupted run, row for row.
  */
 #include "sluice_test.h"
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crash_support.h"
 #include "kafka_support.h"
 #include "mariadb.h"
 
@@ -78,33 +80,11 @@ static void write_ini(const char *database, const char *cp) {
 }
 
 static pid_t start(const char *const *extra) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[32] = {SLUICE_BINARY, "run", sql_path, "--quiet"};
-        int n = 4;
-        for (int i = 0; extra && extra[i]; i++) argv[n++] = extra[i];
-        argv[n] = NULL;
-        int fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        execv(SLUICE_BINARY, (char **)argv);
-        _exit(127);
-    }
-    return pid;
+    return sluice_crash_start(sql_path, err_path, extra);
 }
 
 static int wait_status(pid_t pid) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return status;
-}
-
-static void sleep_us(long us) {
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    return sluice_crash_wait(pid);
 }
 
 static char *table(const char *database, const char *query) {
@@ -154,7 +134,7 @@ static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
 
     write_ini("crash", cp);
     unsigned seed = 4242;
-    int kills = 0, aborts = 0, runs = 0;
+    int kills = 0, runs = 0, aborts[SLUICE_CRASH_POINTS] = {0};
     for (;;) {
         runs++;
         assert_true(runs < 1000);
@@ -164,25 +144,20 @@ static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
         write_ini("crash", cp);
         int finished = 0;
         if (runs % 5 == 0) {
-            const char *s = (runs / 5) % 2 ? "hourly" : "totals";
-            char conn[64], inner[64], method[64], nth[64], action[64];
-            snprintf(conn, sizeof conn, "sink %s.connector=fault", s);
-            snprintf(inner, sizeof inner, "sink %s.fault.inner=mysql", s);
-            snprintf(method, sizeof method, "sink %s.fault.method=commit", s);
-            snprintf(nth, sizeof nth, "sink %s.fault.nth=%d", s, 1 + (int)(rand_r(&seed) % 8));
-            snprintf(action, sizeof action, "sink %s.fault.action=abort", s);
-            const char *extra[] = {"--set", conn, "--set", inner, "--set", method, "--set", nth,
-                                   "--set", action, NULL};
+            sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
+            sluice_crash_args args;
+            const char *const *extra = sluice_crash_fault_args(&args, point, (runs / 5) % 2 ? "hourly" : "totals",
+                                                               "mysql", 1 + (int)(rand_r(&seed) % 8));
             st = wait_status(start(extra));
             if (WIFSIGNALED(st)) {
                 assert_int_equal(WTERMSIG(st), SIGABRT);
-                aborts++;
+                aborts[point]++;
             } else {
                 finished = 1;
             }
         } else {
             pid_t pid = start(NULL);
-            sleep_us(1000 + (long)(rand_r(&seed) % (unsigned long)span_us));
+            sluice_crash_sleep_us(1000 + (long)(rand_r(&seed) % (unsigned long)span_us));
             kill(pid, SIGKILL);
             st = wait_status(pid);
             if (WIFSIGNALED(st)) kills++;
@@ -194,7 +169,9 @@ static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
                 fail_msg("run %d failed: %s", runs, log ? log : "");
             }
             assert_tables_equal();
-            if (kills >= 20 && aborts >= 1) break;
+            int every_point = 1;
+            for (int p = 0; p < SLUICE_CRASH_POINTS; p++) every_point &= aborts[p] > 0;
+            if (kills >= 20 && every_point) break;
             /* start a new cycle */
             char cmd[9000];
             snprintf(cmd, sizeof cmd, "rm -rf '%s'", cp);
@@ -202,7 +179,9 @@ static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
             assert_int_equal(sluice_test_mariadb_exec(&db, "DROP DATABASE crash; CREATE DATABASE crash"), 0);
         }
     }
-    print_message("kafka-to-mysql crash test: %d SIGKILLs, %d aborts in commits, %d runs\n", kills, aborts, runs);
+    print_message("kafka-to-mysql crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs\n", kills,
+                  aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
+                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs);
 }
 
 int main(void) {

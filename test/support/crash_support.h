@@ -1,0 +1,50 @@
+/*
+ * Helpers shared by the crash tests (spec/checkpointing.md "What a test must
+ * show"): start the sluice binary in a child, kill it or let a planned fault
+ * abort it, and pick the crash point of each run.
+ */
+#ifndef SLUICE_CRASH_SUPPORT_H
+#define SLUICE_CRASH_SUPPORT_H
+
+#include <sys/types.h>
+
+/** Fork and exec `sluice run SQL_PATH --quiet EXTRA...` (extra: NULL or a
+ *  NULL-terminated list of at most 24 arguments), with stderr appended to
+ *  `err_path` and stdout sent to /dev/null.  Returns the child's pid (the
+ *  test fails when fork fails). */
+pid_t sluice_crash_start(const char *sql_path, const char *err_path, const char *const *extra);
+
+/** waitpid() for pid, retrying on EINTR; the wait status, or -1. */
+int sluice_crash_wait(pid_t pid);
+
+/** Sleep `us` microseconds (resumed across signals). */
+void sluice_crash_sleep_us(long us);
+
+/** Where a planned crash (abort()) lands, besides SIGKILLs at random
+ *  instants. */
+typedef enum sluice_crash_point {
+    SLUICE_CRASH_BEFORE_COMMIT,  /**< in a sink's commit, before the sink commits */
+    SLUICE_CRASH_AFTER_COMMIT,   /**< in a sink's commit, once the sink has committed */
+    SLUICE_CRASH_IN_SNAPSHOT,    /**< halfway through writing a state snapshot */
+    SLUICE_CRASH_IN_OFFSETS,     /**< halfway through writing an epoch's offsets */
+    SLUICE_CRASH_POINTS
+} sluice_crash_point;
+
+/** A short name of a crash point, for messages. */
+const char *sluice_crash_point_name(sluice_crash_point p);
+
+/** The --set arguments for one run. */
+typedef struct sluice_crash_args {
+    char buf[6][256];
+    const char *argv[13];
+} sluice_crash_args;
+
+/** Fill `a` with the `--set` arguments that make a run abort() at point
+ *  `p` on the `nth` (1-based) occurrence: for the commit points, sink
+ *  `sink` is wrapped in the fault connector around `inner` (its connector);
+ *  the checkpoint points use [pipeline] fault.abort_in_snapshot /
+ *  fault.abort_in_offsets.  Returns a->argv (NULL-terminated). */
+const char *const *sluice_crash_fault_args(sluice_crash_args *a, sluice_crash_point p, const char *sink,
+                                           const char *inner, int nth);
+
+#endif
