@@ -54,6 +54,11 @@ typedef struct sluice_module_config {
     int output_mode;               /**< sinks: the query's output mode,
                                         SLUICE_OUTPUT_APPEND/UPDATE/COMPLETE;
                                         0 when unknown (sources, tests) */
+    const char *default_group;     /**< sources: the consumer group to use when
+                                        the section sets none (the pipeline
+                                        gives each of several Kafka sources
+                                        its own); NULL: the connector's
+                                        default */
 } sluice_module_config;
 
 /** Output modes of a sink's query (Spark's OutputMode): APPEND emits each

@@ -4,7 +4,8 @@
  *
  * Options: `topic` or `topics` (comma list; a name starting with ^ is a
  * regex, as in rd_kafka_subscribe), `format` json|csv, `csv.delimiter`,
- * `group.id` (default sluice.<pipeline>), `startingOffsets` earliest|latest
+ * `group.id` (default sluice.<pipeline>; sluice.<pipeline>.<source> for
+ * each source of a pipeline with several Kafka sources), `startingOffsets` earliest|latest
  * (auto.offset.reset: where a partition without a committed offset starts;
  * default latest), `max_offsets_per_trigger` (Spark's maxOffsetsPerTrigger:
  * at most N records per micro-batch), `idle_timeout` (read by the engine),
@@ -385,7 +386,10 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
     ks->errs.instance = inst;
 
     char default_group[300];
-    snprintf(default_group, sizeof default_group, "sluice.%s", cfg->pipeline ? cfg->pipeline : "pipeline");
+    if (cfg->default_group)
+        snprintf(default_group, sizeof default_group, "%s", cfg->default_group);
+    else
+        snprintf(default_group, sizeof default_group, "sluice.%s", cfg->pipeline ? cfg->pipeline : "pipeline");
     const char *defaults[] = {"group.id", default_group, "client.id", "sluice", "auto.offset.reset", "latest",
                               NULL};
     const char *mapped[5] = {NULL};

@@ -56,6 +56,7 @@ struct sluice_pipeline {
     sluice_transform *transform;
     sluice_dead_letter *dlq;
     char **shared_kafka, **shared_mysql;
+    char **default_groups;         /* per source, when several read Kafka */
     sluice_exec exec;
     int exec_ready;
     sluice_metrics *metrics;
@@ -526,6 +527,21 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                          : plan->queries[k].emit == SLUICE_EMIT_UPDATE ? SLUICE_OUTPUT_UPDATE
                                                                                        : SLUICE_OUTPUT_APPEND;
     }
+    /* Several Kafka sources: a consumer group each (sluice.<pipeline>.<source>),
+     * so that one source's rebalance never waits for another's consumer,
+     * which is not polled meanwhile. */
+    size_t nkafka = 0;
+    for (size_t i = 0; i < plan->nsources; i++) nkafka += strcmp(shared_connector(&p->src_bind[i]), "kafka") == 0;
+    if (nkafka > 1) {
+        p->default_groups = calloc(plan->nsources, sizeof *p->default_groups);
+        if (!p->default_groups) return SLUICE_ERR_NOMEM;
+        for (size_t i = 0; i < plan->nsources; i++) {
+            if (strcmp(shared_connector(&p->src_bind[i]), "kafka") != 0) continue;
+            if (asprintf(&p->default_groups[i], "sluice.%s.%s", p->pipeline_name, plan->sources[i].name) < 0)
+                return SLUICE_ERR_NOMEM;
+            p->src_bind[i].mc.default_group = p->default_groups[i];
+        }
+    }
     for (size_t i = 0; i < plan->nsources; i++) {
         const char *c = shared_connector(&p->src_bind[i]);
         p->src_bind[i].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
@@ -782,6 +798,8 @@ void sluice_pipeline_close(sluice_pipeline *p) {
     free(p->src_opts);
     free(p->shared_kafka);
     free(p->shared_mysql);
+    for (size_t i = 0; p->default_groups && i < p->plan->nsources; i++) free(p->default_groups[i]);
+    free(p->default_groups);
     sluice_plan_free(p->plan);
     sluice_arena_destroy(p->ast_arena);
     sluice_config_free(p->cfg);

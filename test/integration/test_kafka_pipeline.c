@@ -248,6 +248,62 @@ static void two_instances_split_the_partitions(void **state) {
     assert_int_equal(sluice_test_kafka_committed(b, "group-b", "flights-b"), FLIGHTS);
 }
 
+static long count_lines(const char *path) {
+    char *text = sluice_test_read_file(path, NULL);
+    long n = 0;
+    for (char *c = text; c && *c; c++) n += *c == '\n';
+    free(text);
+    return n;
+}
+
+/* Two Kafka sources and no group.id: each gets a consumer group of its own,
+ * sluice.<pipeline>.<source>, so that neither rebalance waits for the other
+ * consumer, and an available_now run ends. */
+static void two_sources_get_a_consumer_group_each(void **state) {
+    (void)state;
+    const char *b = sluice_test_broker_bootstrap(broker);
+    assert_int_equal(sluice_test_broker_cmd(broker, "topic two-a:2"), 0);
+    assert_int_equal(sluice_test_broker_cmd(broker, "topic two-b:3"), 0);
+    enum { NA = 700, NB = 300 };
+    char *va[NA], *vb[NB];
+    for (int i = 0; i < NA; i++) assert_true(asprintf(&va[i], "{\"origin\":\"A%d\",\"delay\":%d}", i % 7, i) > 0);
+    for (int i = 0; i < NB; i++) assert_true(asprintf(&vb[i], "{\"origin\":\"B%d\",\"delay\":%d}", i % 5, i) > 0);
+    assert_int_equal(sluice_test_kafka_produce(b, "two-a", -1, (const char *const *)va, NULL, NA), 0);
+    assert_int_equal(sluice_test_kafka_produce(b, "two-b", -1, (const char *const *)vb, NULL, NB), 0);
+    for (int i = 0; i < NA; i++) free(va[i]);
+    for (int i = 0; i < NB; i++) free(vb[i]);
+
+    char sql[4096], ini[4096], err[4096], out_a[4096], out_b[4096];
+    path_in_tmp(sql, sizeof sql, "two.sql");
+    path_in_tmp(ini, sizeof ini, "two.ini");
+    path_in_tmp(err, sizeof err, "two.stderr");
+    path_in_tmp(out_a, sizeof out_a, "two-a.csv");
+    path_in_tmp(out_b, sizeof out_b, "two-b.csv");
+    assert_int_equal(sluice_test_write_file(sql, "CREATE SOURCE a (origin VARCHAR, delay BIGINT);\n"
+                                                 "CREATE SOURCE b (origin VARCHAR, delay BIGINT);\n"
+                                                 "CREATE SINK late_a AS SELECT origin, delay FROM a;\n"
+                                                 "CREATE SINK late_b AS SELECT origin, delay FROM b;\n"),
+                     0);
+    char text[16384];
+    snprintf(text, sizeof text,
+             "[pipeline]\ntrigger = available_now\n"
+             "[kafka]\nbootstrap.servers = %s\nsession.timeout.ms = 4000\nheartbeat.interval.ms = 500\n"
+             "[source a]\ntopic = two-a\nstartingOffsets = earliest\nformat = json\n"
+             "[source b]\ntopic = two-b\nstartingOffsets = earliest\nformat = json\n"
+             "[sink late_a]\nconnector = file\npath = %s\n"
+             "[sink late_b]\nconnector = file\npath = %s\n",
+             b, out_a, out_b);
+    assert_int_equal(sluice_test_write_file(ini, text), 0);
+    const char *argv[] = {"run", sql, "--profile", "prod", "--config", ini, NULL};
+    int rc = sluice_test_wait_cli(sluice_test_spawn_cli(argv, NULL, err), 60000);
+    if (rc != 0) fail_msg("exit %d: %s", rc, sluice_test_read_file(err, NULL));
+    assert_int_equal(count_lines(out_a), NA + 1); /* with the CSV header */
+    assert_int_equal(count_lines(out_b), NB + 1);
+    assert_int_equal(sluice_test_kafka_committed(b, "sluice.two.a", "two-a"), NA);
+    assert_int_equal(sluice_test_kafka_committed(b, "sluice.two.b", "two-b"), NB);
+    assert_int_equal(sluice_test_kafka_committed(b, "sluice.two", "two-a"), 0);
+}
+
 int main(void) {
     tmpdir = sluice_test_mkdtemp("kafka_pipeline");
     broker = sluice_test_broker_start(1, NULL);
@@ -263,6 +319,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(flights_available_now_matches_oracle),
         cmocka_unit_test(two_instances_split_the_partitions),
+        cmocka_unit_test(two_sources_get_a_consumer_group_each),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sluice_test_broker_stop(broker);
