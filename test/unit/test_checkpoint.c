@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "state/checkpoint.h"
@@ -203,6 +205,51 @@ static void test_prune_keeps_what_recovery_needs(void **state) {
     sluice_ckpt_close(c);
 }
 
+/* sluice_ckpt_set_fault(): the 2nd state write aborts the process halfway
+ * through its temporary file; the newest intact snapshot stays the 1st. */
+static void test_abort_inside_a_snapshot_write(void **state) {
+    (void)state;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        sigaction(SIGABRT, &sa, NULL);
+        sluice_ckpt *c = NULL;
+        if (sluice_ckpt_open(dir, "fp-1", &c, NULL, 0) != SLUICE_OK) _exit(10);
+        sluice_ckpt_set_fault(c, SLUICE_CKPT_STATE, 2);
+        if (sluice_ckpt_write(c, SLUICE_CKPT_OFFSETS, 1, "o1", 2, NULL, 0) != SLUICE_OK) _exit(11);
+        if (sluice_ckpt_write(c, SLUICE_CKPT_STATE, 1, "state-one", 9, NULL, 0) != SLUICE_OK) _exit(12);
+        if (sluice_ckpt_write(c, SLUICE_CKPT_OFFSETS, 2, "o2", 2, NULL, 0) != SLUICE_OK) _exit(13);
+        sluice_ckpt_write(c, SLUICE_CKPT_STATE, 2, "state-two", 9, NULL, 0);
+        _exit(14); /* not reached */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGABRT);
+    /* what the crash left: the torn temporary file, header and half the payload */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/state/00000000000000000002.tmp", dir);
+    size_t size = 0;
+    char *raw = sluice_test_read_file(path, &size);
+    assert_non_null(raw);
+    assert_int_equal(size, 28 + 4);
+    free(raw);
+    sluice_ckpt *c = open_ckpt("fp-1");
+    char err[512];
+    int64_t epoch = -1;
+    void *p = NULL;
+    size_t n = 0;
+    assert_int_equal(sluice_ckpt_read_latest(c, SLUICE_CKPT_STATE, &epoch, &p, &n, err, sizeof err), SLUICE_OK);
+    assert_true(epoch == 1);
+    assert_int_equal(n, 9);
+    assert_memory_equal(p, "state-one", 9);
+    free(p);
+    assert_true(sluice_ckpt_latest(c, SLUICE_CKPT_OFFSETS) == 2);
+    sluice_ckpt_close(c);
+}
+
 static void test_changed_pipeline_is_refused(void **state) {
     (void)state;
     sluice_ckpt_close(open_ckpt("CREATE SOURCE a ..."));
@@ -222,6 +269,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_torn_and_corrupt_files_are_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_keeps_what_recovery_needs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_pipeline_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_inside_a_snapshot_write, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
