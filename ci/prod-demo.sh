@@ -45,7 +45,8 @@ echo "mariadb: 127.0.0.1:$port, database analytics"
 ./build/sluice-gen replay fixtures/data/flights-20k.jsonl --key origin --kafka "$brokers" --topic flights
 echo "produced flights-20k into topic flights"
 
-KAFKA_BROKERS=$brokers MYSQL_HOST=127.0.0.1 MYSQL_PORT=$port MYSQL_PASSWORD=$password \
+# the checkpoint goes with this demo's broker and database: a new one each time
+KAFKA_BROKERS=$brokers MYSQL_HOST=127.0.0.1 MYSQL_PORT=$port MYSQL_PASSWORD=$password SLUICE_CHECKPOINT_DIR=$work/checkpoints \
   ./build/sluice run fixtures/pipelines/flights.sql --profile prod --quiet \
   --set pipeline.trigger=available_now --set 'source flights.startingOffsets=earliest' "$@"
 
