@@ -160,6 +160,9 @@ static void set_mysql_env(const char *database) {
     setenv("MYSQL_USER", SLUICE_TEST_MARIADB_USER, 1);
     setenv("MYSQL_PASSWORD", SLUICE_TEST_MARIADB_PASSWORD, 1);
     setenv("MYSQL_DATABASE", database, 1);
+    char cp[4300];
+    snprintf(cp, sizeof cp, "%s/checkpoints-%s", tmpdir, database);
+    setenv("SLUICE_CHECKPOINT_DIR", cp, 1);
 }
 
 static int run_registrations(const char *const *sets, const char *err_path) {
@@ -246,13 +249,24 @@ static void registrations_from_the_customer_table_equal_the_oracle(void **state)
             char *e = sluice_test_read_file(errp, NULL);
             fail_msg("sluice run exited %d: %s", rc, e ? e : "");
         }
+        /* the profile's checkpoint: the source's position and the state */
+        char show[4300], out[4300];
+        snprintf(show, sizeof show, "%s/checkpoints-src_d/registrations", tmpdir);
+        snprintf(out, sizeof out, "%s/show.txt", tmpdir);
+        const char *argv[] = {"checkpoint", "show", show, NULL};
+        assert_int_equal(sluice_test_run_cli(argv, out, NULL), 0);
+        char *text = sluice_test_read_file(out, NULL);
+        assert_non_null(text);
+        if (!strstr(text, "snapshots: 1") || !strstr(text, "customer"))
+            fail_msg("checkpoint after run %d:\n%s", half + 1, text);
+        free(text);
     }
     free(sql[0]);
     free(sql[1]);
 
-    /* a run without a checkpoint starts from the first row again: with the
-     * sink's upserts of absolute values the table ends as one run over all
-     * rows would leave it */
+    /* the second run resumes from the checkpoint (the last customer_id read
+     * and the open windows): the table ends as one run over all rows would
+     * leave it */
     char *got = sluice_test_mariadb_rows(
         &server, "SELECT DATE_FORMAT(window_start, '%Y-%m-%d %H:%i:%s'), DATE_FORMAT(window_end, "
                  "'%Y-%m-%d %H:%i:%s'), store_id, registrations, first_customer_id, last_customer_id "
