@@ -183,8 +183,14 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             /* a checkpoint's position wins over the group's committed offset */
             for (size_t k = 0; k < ks->nseeks; k++)
                 if (ks->seeks[k].partition == list->elems[i].partition &&
-                    strcmp(ks->seeks[k].topic, list->elems[i].topic) == 0)
+                    strcmp(ks->seeks[k].topic, list->elems[i].topic) == 0) {
                     list->elems[i].offset = ks->seeks[k].offset;
+                    /* known position: a partition already at its end is
+                     * caught up as soon as its high watermark is known,
+                     * without waiting for the end-of-partition event */
+                    kpart *p = part_find(ks, list->elems[i].topic, list->elems[i].partition);
+                    if (p && ks->seeks[k].offset >= 0) p->next = ks->seeks[k].offset;
+                }
         }
         if (coop) {
             set_callback_error(ks, "incremental assign", rd_kafka_incremental_assign(rk, list));
