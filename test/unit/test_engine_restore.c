@@ -225,7 +225,11 @@ static void test_restored_engine_continues_exactly_like_an_uninterrupted_one(voi
         while (line > text && line[-1] != '\n') line--;
         int batch, sink, key;
         long n, s;
-        if (sscanf(line, "%d %d k%d,%ld,%ld", &batch, &sink, &key, &n, &s) == 5 && sink == 4 && !seen[key]) {
+        /* sscanf on a copy of the line: on the whole buffer glibc measures
+         * the rest of it at every call */
+        char one[256];
+        snprintf(one, sizeof one, "%.*s", (int)(end - line), line);
+        if (sscanf(one, "%d %d k%d,%ld,%ld", &batch, &sink, &key, &n, &s) == 5 && sink == 4 && !seen[key]) {
             seen[key] = 1;
             keys++;
             assert_int_equal(n, count[key]);
@@ -238,8 +242,10 @@ static void test_restored_engine_continues_exactly_like_an_uninterrupted_one(voi
     int per_sink[5] = {0};
     for (char *line = after.text; line < after.text + after.len;) {
         int batch, sink;
-        if (sscanf(line, "%d %d ", &batch, &sink) == 2 && sink >= 0 && sink < 5) per_sink[sink]++;
         char *nl = memchr(line, '\n', (size_t)(after.text + after.len - line));
+        char one[64];
+        snprintf(one, sizeof one, "%.*s", (int)((nl ? nl : after.text + after.len) - line), line);
+        if (sscanf(one, "%d %d ", &batch, &sink) == 2 && sink >= 0 && sink < 5) per_sink[sink]++;
         line = nl ? nl + 1 : after.text + after.len;
     }
     for (int k = 0; k < 5; k++) {
