@@ -87,10 +87,11 @@ typedef struct kafka_source {
     sluice_record_batch *cur;    /* the batch poll() is filling, else NULL */
     size_t cur_first;            /* its first record of this poll */
     char *errbuf;                /* a failure inside a callback, for poll() */
-    struct kseek {               /* seeks of partitions not assigned yet: */
-        char *topic;             /* applied when the group assigns them */
-        int32_t partition;
-        int64_t offset;
+    struct kseek {               /* positions applied when the group assigns */
+        char *topic;             /* a partition: a checkpoint's (seek), or */
+        int32_t partition;       /* this member's own when the partition */
+        int64_t offset;          /* was revoked (own = 1) */
+        int own;
     } *seeks;
     size_t nseeks;
     sluice_partition_ref *refs;  /* the assignment as handed to the engine */
@@ -140,20 +141,50 @@ static int part_add(kafka_source *ks, const char *topic, int32_t partition) {
     return 0;
 }
 
-/* Forget a revoked partition, and the records of it this poll collected. */
+/* Where this member goes on when the group assigns (topic, partition):
+ * the position wins over the group's committed offset.  0, or -1 when out
+ * of memory. */
+static int seek_remember(kafka_source *ks, const char *topic, int32_t partition, int64_t offset, int own) {
+    size_t k;
+    for (k = 0; k < ks->nseeks; k++)
+        if (ks->seeks[k].partition == partition && strcmp(ks->seeks[k].topic, topic) == 0) break;
+    if (k == ks->nseeks) {
+        struct kseek *ns = realloc(ks->seeks, (ks->nseeks + 1) * sizeof *ns);
+        if (!ns) return -1;
+        ks->seeks = ns;
+        if (!(ns[k].topic = strdup(topic))) return -1;
+        ns[k].partition = partition;
+        ks->nseeks++;
+    }
+    ks->seeks[k].offset = offset;
+    ks->seeks[k].own = own;
+    return 0;
+}
+
+/* Forget a revoked partition, and the records of it this poll collected.
+ * Its position — after the last record handed to the engine — is kept: if
+ * the group gives the partition back (a rebalance that a broker's failure
+ * or a member's join caused), this member goes on from there rather than
+ * from the group's committed offset, which lags behind the epoch in
+ * progress and would deliver its records twice. */
 static void part_revoke(kafka_source *ks, const char *topic, int32_t partition) {
     kpart *p = part_find(ks, topic, partition);
     if (!p) return;
+    int64_t pos = p->next;
     sluice_record_batch *b = ks->cur;
     if (b) {
         size_t w = ks->cur_first;
         for (size_t r = ks->cur_first; r < b->count; r++) {
             const sluice_record *rec = &b->records[r];
-            if (rec->partition == partition && rec->topic == p->topic) continue;
+            if (rec->partition == partition && rec->topic == p->topic) {
+                if (rec->offset < pos) pos = rec->offset;
+                continue;
+            }
             b->records[w++] = *rec;
         }
         b->count = w;
     }
+    if (pos >= 0 && seek_remember(ks, topic, partition, pos, 1) != 0 && !ks->errbuf) ks->errbuf = strdup("out of memory");
     free(p->topic);
     *p = ks->parts[--ks->nparts];
     ks->hint = 0;
@@ -191,6 +222,21 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                     kpart *p = part_find(ks, list->elems[i].topic, list->elems[i].partition);
                     if (p && ks->seeks[k].offset >= 0) p->next = ks->seeks[k].offset;
                 }
+        }
+        if (!coop) {
+            /* an eager assignment is the whole of it: a position this
+             * member kept for a partition it did not get back is stale by
+             * the time the partition returns (another member went on) */
+            size_t w = 0;
+            for (size_t k = 0; k < ks->nseeks; k++) {
+                int keep = !ks->seeks[k].own;
+                for (int i = 0; !keep && i < list->cnt; i++)
+                    keep = ks->seeks[k].partition == list->elems[i].partition &&
+                           strcmp(ks->seeks[k].topic, list->elems[i].topic) == 0;
+                if (keep) ks->seeks[w++] = ks->seeks[k];
+                else free(ks->seeks[k].topic);
+            }
+            ks->nseeks = w;
         }
         if (coop) {
             set_callback_error(ks, "incremental assign", rd_kafka_incremental_assign(rk, list));
@@ -274,18 +320,7 @@ static sluice_err_t kafka_source_seek(sluice_source *src, const char *topic, int
     if (!topic)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source %s (kafka): seek without a topic",
                              ks->instance);
-    size_t k;
-    for (k = 0; k < ks->nseeks; k++)
-        if (ks->seeks[k].partition == partition && strcmp(ks->seeks[k].topic, topic) == 0) break;
-    if (k == ks->nseeks) {
-        struct kseek *ns = realloc(ks->seeks, (ks->nseeks + 1) * sizeof *ns);
-        if (!ns) return SLUICE_ERR_NOMEM;
-        ks->seeks = ns;
-        if (!(ns[k].topic = strdup(topic))) return SLUICE_ERR_NOMEM;
-        ns[k].partition = partition;
-        ks->nseeks++;
-    }
-    ks->seeks[k].offset = offset;
+    if (seek_remember(ks, topic, partition, offset, 0) != 0) return SLUICE_ERR_NOMEM;
     kpart *p = part_find(ks, topic, partition);
     if (!p) return SLUICE_OK;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
