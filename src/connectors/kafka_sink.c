@@ -532,6 +532,19 @@ static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, s
     return err;
 }
 
+/* Abort the open transaction of `epoch` because of `why`, and set *retry
+ * (the epoch is sent again in a new transaction). */
+static sluice_err_t abort_for_retry(kafka_sink *s, int64_t epoch, const char *why, int *retry, char *errstr,
+                                    size_t errstr_size) {
+    rd_kafka_error_t *a = rd_kafka_abort_transaction(s->rk, 30000);
+    if (a) return txn_error(s, a, SLUICE_ERR_RUNTIME, "cannot abort a failed transaction", errstr, errstr_size);
+    s->in_txn = 0;
+    *retry = 1;
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                         "sink %s (kafka): the transaction of epoch %lld was aborted: %s", s->instance,
+                         (long long)epoch, why);
+}
+
 /* Add the epoch's marker to the open transaction and commit it.  On an
  * abortable error the transaction is aborted (s->in_txn cleared) and
  * *retry set. */
@@ -545,23 +558,9 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
          * (or a reader at read_uncommitted) must never see a marker whose
          * records are still in flight.  A failed record aborts the
          * transaction here, before any marker. */
-        int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
-        while (s->delivered + s->failed < s->produced && sluice_clock_monotonic_ms() <= give_up)
-            rd_kafka_flush(s->rk, 1000);
-        if (s->failed || s->delivered + s->failed < s->produced) {
-            char why[256];
-            snprintf(why, sizeof why, "%llu record(s) not delivered: %s (%s)",
-                     (unsigned long long)(s->produced - s->delivered), rd_kafka_err2str(s->first_err),
-                     rd_kafka_err2name(s->first_err));
-            rd_kafka_error_t *a = rd_kafka_abort_transaction(s->rk, 30000);
-            if (a)
-                return txn_error(s, a, SLUICE_ERR_RUNTIME, "cannot abort a failed transaction", errstr, errstr_size);
-            s->in_txn = 0;
-            *retry = 1;
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                                 "sink %s (kafka): the transaction of epoch %lld was aborted: %s", s->instance,
-                                 (long long)epoch, why);
-        }
+        char why[512];
+        if (wait_delivered(s, epoch, why, sizeof why) != SLUICE_OK)
+            return abort_for_retry(s, epoch, why, retry, errstr, errstr_size);
         char val[1024];
         /* the key's JSON object, with epoch, run and records appended */
         int n = snprintf(val, sizeof val, "%.*s,\"epoch\":%" PRId64 ",\"run\":\"%s\",\"records\":%zu}",
@@ -590,15 +589,7 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
             char why[512];
             snprintf(why, sizeof why, "%s (%s)", rd_kafka_error_string(e), rd_kafka_error_name(e));
             rd_kafka_error_destroy(e);
-            rd_kafka_error_t *a = rd_kafka_abort_transaction(s->rk, 30000);
-            if (a)
-                return txn_error(s, a, SLUICE_ERR_RUNTIME, "cannot abort a failed transaction", errstr,
-                                 errstr_size);
-            s->in_txn = 0;
-            *retry = 1;
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                                 "sink %s (kafka): the transaction of epoch %lld was aborted: %s", s->instance,
-                                 (long long)epoch, why);
+            return abort_for_retry(s, epoch, why, retry, errstr, errstr_size);
         }
         if (!rd_kafka_error_is_retriable(e) || sluice_clock_monotonic_ms() > give_up)
             return txn_error(s, e, SLUICE_ERR_RUNTIME, "cannot commit a transaction", errstr, errstr_size);
