@@ -160,9 +160,17 @@ static int fault_hit(fault_common *c, int m) {
     return hit;
 }
 
-/* fault.when = after: count a call that has reached the inner connector;
- * 1 when it must fail now (only a call that succeeded there can). */
+/* fault.when = before (the default): 1 when this call must fail instead of
+ * reaching the inner connector. */
+static int fault_before(fault_common *c, int m) {
+    return !c->plan.after_call && fault_hit(c, m);
+}
+
+/* fault.when = after: count a call that has reached the inner connector
+ * (with result inner_err); 1 when it must fail now (only a call that
+ * succeeded there can). */
 static int fault_after(fault_common *c, int m, sluice_err_t inner_err) {
+    if (!c->plan.after_call) return 0;
     if (inner_err) {
         c->calls[m]++;
         return 0;
@@ -201,10 +209,10 @@ static sluice_err_t fault_source_open(const sluice_module_config *cfg, sluice_so
                                    errstr_size);
     if (!err && (err = sluice_registry_source(inner_name, &ops, errstr, errstr_size)))
         err = inner_error(&fs->c, err, errstr, errstr_size);
-    if (!err && !fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+    if (!err && fault_before(&fs->c, M_OPEN))
         err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
-    if (!err) err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size);
-    if (!err && fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+    if (!err && (err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size)) == SLUICE_OK &&
+        fault_after(&fs->c, M_OPEN, err))
         err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (err) {
         fault_source_close(&fs->base);
@@ -220,10 +228,10 @@ static sluice_err_t fault_source_poll(sluice_source *src, sluice_record_batch *o
                                       size_t max_records, int timeout_ms,
                                       char *errstr, size_t errstr_size) {
     fault_source *fs = (fault_source *)src;
-    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_POLL))
+    if (fault_before(&fs->c, M_POLL))
         return fault_error(&fs->c, M_POLL, errstr, errstr_size);
     sluice_err_t err = fs->inner->ops->poll(fs->inner, out, max_records, timeout_ms, errstr, errstr_size);
-    if (fs->c.plan.after_call && fault_after(&fs->c, M_POLL, err))
+    if (fault_after(&fs->c, M_POLL, err))
         return fault_error(&fs->c, M_POLL, errstr, errstr_size);
     return err;
 }
@@ -231,11 +239,11 @@ static sluice_err_t fault_source_poll(sluice_source *src, sluice_record_batch *o
 static sluice_err_t fault_source_commit(sluice_source *src, int64_t epoch,
                                         char *errstr, size_t errstr_size) {
     fault_source *fs = (fault_source *)src;
-    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_COMMIT))
+    if (fault_before(&fs->c, M_COMMIT))
         return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
     sluice_err_t err = fs->inner->ops->commit ? fs->inner->ops->commit(fs->inner, epoch, errstr, errstr_size)
                                               : SLUICE_OK;
-    if (fs->c.plan.after_call && fault_after(&fs->c, M_COMMIT, err))
+    if (fault_after(&fs->c, M_COMMIT, err))
         return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
     return err;
 }
@@ -297,10 +305,10 @@ static sluice_err_t fault_sink_open(const sluice_module_config *cfg, sluice_sink
                                    errstr_size);
     if (!err && (err = sluice_registry_sink(inner_name, &ops, errstr, errstr_size)))
         err = inner_error(&fs->c, err, errstr, errstr_size);
-    if (!err && !fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+    if (!err && fault_before(&fs->c, M_OPEN))
         err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
-    if (!err) err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size);
-    if (!err && fs->c.plan.after_call && fault_hit(&fs->c, M_OPEN))
+    if (!err && (err = ops->open(&fs->c.inner_cfg, &fs->inner, errstr, errstr_size)) == SLUICE_OK &&
+        fault_after(&fs->c, M_OPEN, err))
         err = fault_error(&fs->c, M_OPEN, errstr, errstr_size);
     if (err) {
         fault_sink_close(&fs->base);
@@ -314,10 +322,10 @@ static sluice_err_t fault_sink_write(sluice_sink *sink, int64_t epoch,
                                      const sluice_row_batch *rows,
                                      char *errstr, size_t errstr_size) {
     fault_sink *fs = (fault_sink *)sink;
-    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_WRITE))
+    if (fault_before(&fs->c, M_WRITE))
         return fault_error(&fs->c, M_WRITE, errstr, errstr_size);
     sluice_err_t err = fs->inner->ops->write(fs->inner, epoch, rows, errstr, errstr_size);
-    if (fs->c.plan.after_call && fault_after(&fs->c, M_WRITE, err))
+    if (fault_after(&fs->c, M_WRITE, err))
         return fault_error(&fs->c, M_WRITE, errstr, errstr_size);
     return err;
 }
@@ -325,11 +333,11 @@ static sluice_err_t fault_sink_write(sluice_sink *sink, int64_t epoch,
 static sluice_err_t fault_sink_commit(sluice_sink *sink, int64_t epoch,
                                       char *errstr, size_t errstr_size) {
     fault_sink *fs = (fault_sink *)sink;
-    if (!fs->c.plan.after_call && fault_hit(&fs->c, M_COMMIT))
+    if (fault_before(&fs->c, M_COMMIT))
         return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
     sluice_err_t err = fs->inner->ops->commit ? fs->inner->ops->commit(fs->inner, epoch, errstr, errstr_size)
                                               : SLUICE_OK;
-    if (fs->c.plan.after_call && fault_after(&fs->c, M_COMMIT, err))
+    if (fault_after(&fs->c, M_COMMIT, err))
         return fault_error(&fs->c, M_COMMIT, errstr, errstr_size);
     return err;
 }
