@@ -38,14 +38,7 @@
 static sluice_test_broker *broker;
 static int group_seq;
 
-static const char *sql =
-    "CREATE SOURCE flights (\n"
-    "    date TIMESTAMP FORMAT '%Y/%m/%d %H:%M', delay BIGINT, origin VARCHAR,\n"
-    "    WATERMARK FOR date AS date - INTERVAL '5' MINUTE);\n"
-    "CREATE SINK hourly AS SELECT window_start, origin, COUNT(*) AS n, MAX(delay) AS max_delay\n"
-    "FROM flights GROUP BY TUMBLE(date, INTERVAL '1' HOUR), origin EMIT APPEND;\n"
-    "CREATE SINK totals AS SELECT origin, COUNT(*) AS n, SUM(delay) AS total FROM flights\n"
-    "GROUP BY origin EMIT UPDATE;\n";
+static const char *sql = SLUICE_CRASH_SQL;
 
 static char dir[4096];
 

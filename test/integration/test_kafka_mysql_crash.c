@@ -10,14 +10,11 @@
  */
 #include "sluice_test.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crash_support.h"
@@ -28,14 +25,7 @@ static sluice_test_mariadb db;
 static sluice_test_broker *broker;
 static int cycle;
 
-static const char *sql =
-    "CREATE SOURCE flights (\n"
-    "    date TIMESTAMP FORMAT '%Y/%m/%d %H:%M', delay BIGINT, origin VARCHAR,\n"
-    "    WATERMARK FOR date AS date - INTERVAL '5' MINUTE);\n"
-    "CREATE SINK hourly AS SELECT window_start, origin, COUNT(*) AS n, MAX(delay) AS max_delay\n"
-    "FROM flights GROUP BY TUMBLE(date, INTERVAL '1' HOUR), origin EMIT APPEND;\n"
-    "CREATE SINK totals AS SELECT origin, COUNT(*) AS n, SUM(delay) AS total FROM flights\n"
-    "GROUP BY origin EMIT UPDATE;\n";
+static const char *sql = SLUICE_CRASH_SQL;
 
 static char dir[4096], sql_path[4200], ini_path[4200], err_path[4200];
 

@@ -7,29 +7,20 @@
  * uninterrupted run, row for row.
  */
 #include "sluice_test.h"
+#include "crash_support.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "mariadb.h"
 
 static sluice_test_mariadb db;
 
-static const char *sql =
-    "CREATE SOURCE flights (\n"
-    "    date TIMESTAMP FORMAT '%Y/%m/%d %H:%M', delay BIGINT, origin VARCHAR,\n"
-    "    WATERMARK FOR date AS date - INTERVAL '5' MINUTE);\n"
-    "CREATE SINK hourly AS SELECT window_start, origin, COUNT(*) AS n, MAX(delay) AS max_delay\n"
-    "FROM flights GROUP BY TUMBLE(date, INTERVAL '1' HOUR), origin EMIT APPEND;\n"
-    "CREATE SINK totals AS SELECT origin, COUNT(*) AS n, SUM(delay) AS total FROM flights\n"
-    "GROUP BY origin EMIT UPDATE;\n";
+static const char *sql = SLUICE_CRASH_SQL;
 
 static char dir[4096], sql_path[4200], ini_path[4200], err_path[4200];
 
@@ -63,33 +54,11 @@ static void write_ini(const char *database, const char *cp) {
 }
 
 static pid_t start(const char *const *extra) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        const char *argv[32] = {SLUICE_BINARY, "run", sql_path, "--quiet"};
-        int n = 4;
-        for (int i = 0; extra && extra[i]; i++) argv[n++] = extra[i];
-        argv[n] = NULL;
-        int fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        dup2(fd, 2);
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        execv(SLUICE_BINARY, (char **)argv);
-        _exit(127);
-    }
-    return pid;
+    return sluice_crash_start(sql_path, err_path, extra);
 }
 
 static int wait_status(pid_t pid) {
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) return -1;
-    return status;
-}
-
-static void sleep_us(long us) {
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    return sluice_crash_wait(pid);
 }
 
 static char *table(const char *database, const char *query) {
@@ -139,15 +108,10 @@ static void test_sigkill_and_aborts_into_mysql(void **state) {
         assert_true(runs < 1000);
         int finished = 0;
         if (runs % 5 == 0) {
-            const char *s = (runs / 5) % 2 ? "hourly" : "totals";
-            char conn[64], inner[64], method[64], nth[64], action[64];
-            snprintf(conn, sizeof conn, "sink %s.connector=fault", s);
-            snprintf(inner, sizeof inner, "sink %s.fault.inner=mysql", s);
-            snprintf(method, sizeof method, "sink %s.fault.method=commit", s);
-            snprintf(nth, sizeof nth, "sink %s.fault.nth=%d", s, 1 + (int)(rand_r(&seed) % 8));
-            snprintf(action, sizeof action, "sink %s.fault.action=abort", s);
-            const char *extra[] = {"--set", conn, "--set", inner, "--set", method, "--set", nth,
-                                   "--set", action, NULL};
+            sluice_crash_args args;
+            const char *const *extra =
+                sluice_crash_fault_args(&args, SLUICE_CRASH_BEFORE_COMMIT, (runs / 5) % 2 ? "hourly" : "totals",
+                                        "mysql", 1 + (int)(rand_r(&seed) % 8));
             st = wait_status(start(extra));
             if (WIFSIGNALED(st)) {
                 assert_int_equal(WTERMSIG(st), SIGABRT);
@@ -157,7 +121,7 @@ static void test_sigkill_and_aborts_into_mysql(void **state) {
             }
         } else {
             pid_t pid = start(NULL);
-            sleep_us(2000 + (long)(rand_r(&seed) % 150000));
+            sluice_crash_sleep_us(2000 + (long)(rand_r(&seed) % 150000));
             kill(pid, SIGKILL);
             st = wait_status(pid);
             if (WIFSIGNALED(st)) kills++;

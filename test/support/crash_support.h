@@ -8,6 +8,20 @@
 
 #include <sys/types.h>
 
+/** The pipeline of the crash tests over flights-20k (source `flights`): an
+ *  APPEND sink `hourly` (count and maximum delay per origin per hour; a
+ *  duplicate or a lost row shows) and a keyed UPDATE sink `totals` (count
+ *  and sum of delays per origin).  A string literal, so a test may append
+ *  queries. */
+#define SLUICE_CRASH_SQL                                                                        \
+    "CREATE SOURCE flights (\n"                                                                 \
+    "    date TIMESTAMP FORMAT '%Y/%m/%d %H:%M', delay BIGINT, origin VARCHAR,\n"               \
+    "    WATERMARK FOR date AS date - INTERVAL '5' MINUTE);\n"                                  \
+    "CREATE SINK hourly AS SELECT window_start, origin, COUNT(*) AS n, MAX(delay) AS max_delay\n" \
+    "FROM flights GROUP BY TUMBLE(date, INTERVAL '1' HOUR), origin EMIT APPEND;\n"               \
+    "CREATE SINK totals AS SELECT origin, COUNT(*) AS n, SUM(delay) AS total FROM flights\n"     \
+    "GROUP BY origin EMIT UPDATE;\n"
+
 /** Fork and exec `sluice run SQL_PATH --quiet EXTRA...` (extra: NULL or a
  *  NULL-terminated list of at most 24 arguments), with stderr appended to
  *  `err_path` and stdout sent to /dev/null.  Returns the child's pid (the
