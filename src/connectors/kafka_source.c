@@ -184,7 +184,8 @@ static void part_revoke(kafka_source *ks, const char *topic, int32_t partition) 
         }
         b->count = w;
     }
-    if (pos >= 0 && seek_remember(ks, topic, partition, pos, 1) != 0 && !ks->errbuf) ks->errbuf = strdup("out of memory");
+    if (pos >= 0 && seek_remember(ks, topic, partition, pos, 1) != 0 && !ks->errbuf)
+        ks->errbuf = strdup("out of memory");
     free(p->topic);
     *p = ks->parts[--ks->nparts];
     ks->hint = 0;
