@@ -39,6 +39,16 @@
  * never sets end_of_input: a topic has no end, so its windows are not
  * finalized.
  *
+ * Positions: a record before its partition's position (`next`: set by a
+ * seek, by the assignment of a sought partition, and by every record
+ * handed out) was handed out already, or precedes where the engine asked
+ * the partition to start: it is dropped, never delivered twice.  librdkafka
+ * (seen with 2.0.2 and the test broker) can lose a seek issued while the
+ * partition's start offset is still being looked up (ListOffsets in flight
+ * for auto.offset.reset right after the assignment) and fetch from that
+ * start instead; the first such record makes the source issue the seek
+ * again, so the partition does not read its whole history to skip it.
+ *
  * Memory: each message's value is copied into the batch arena with
  * SLUICE_RECORD_PADDING zero bytes after it, its key too; the message is
  * destroyed at once (no per-record malloc beyond librdkafka's own).
@@ -70,6 +80,7 @@ typedef struct kpart {
     int64_t committed;           /* `next` as last committed; -1: none */
     int64_t end;                 /* high watermark at assignment; -1: not known yet */
     int caught_up;               /* reached `end`, or saw the partition's end */
+    int64_t resought;            /* `next` when a lost seek was last re-issued; -1: never */
 } kpart;
 
 typedef struct kafka_source {
@@ -136,7 +147,7 @@ static int part_add(kafka_source *ks, const char *topic, int32_t partition) {
     }
     char *t = strdup(topic);
     if (!t) return -1;
-    ks->parts[ks->nparts++] = (kpart){.topic = t, .partition = partition, .next = -1, .committed = -1, .end = -1};
+    ks->parts[ks->nparts++] = (kpart){.topic = t, .partition = partition, .next = -1, .committed = -1, .end = -1, .resought = -1};
     ks->need_marks = 1;
     return 0;
 }
@@ -495,6 +506,23 @@ static int take(kafka_source *ks, sluice_record_batch *out, kpart *p, const rd_k
     return 0;
 }
 
+/* A message before p's position (see "Positions" at the top): drop it, and
+ * issue the seek to the position again, once per position. */
+static int before_position(kafka_source *ks, kpart *p, const rd_kafka_message_t *m) {
+    if (p->next < 0 || m->offset >= p->next) return 0;
+    if (p->resought != p->next) {
+        p->resought = p->next;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        if (l) {
+            rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(ks->rk, l, 10000);
+            if (e) rd_kafka_error_destroy(e); /* the records before the position are dropped anyway */
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+    }
+    return 1;
+}
+
 /* An error event from the consumer queue: the partition's end, a problem
  * that stops the source, or information (librdkafka recovers by itself). */
 static sluice_err_t consumer_event(kafka_source *ks, const rd_kafka_message_t *m, char *errstr,
@@ -567,7 +595,8 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
             continue;
         }
         kpart *p = part_of(ks, m);
-        int rc = p ? take(ks, out, p, m) : 0; /* no partition: a stale message of a revoked one */
+        /* no partition: a stale message of a revoked one */
+        int rc = p && !before_position(ks, p, m) ? take(ks, out, p, m) : 0;
         rd_kafka_message_destroy(m);
         if (rc != 0) {
             err = SLUICE_ERR_NOMEM;

@@ -22,7 +22,7 @@
     "CREATE SINK totals AS SELECT origin, COUNT(*) AS n, SUM(delay) AS total FROM flights\n"     \
     "GROUP BY origin EMIT UPDATE;\n"
 
-/** Fork and exec `sluice run SQL_PATH --quiet EXTRA...` (extra: NULL or a
+/** Fork and exec `sluice run SQL_PATH --quiet --log-level info EXTRA...` (extra: NULL or a
  *  NULL-terminated list of at most 24 arguments), with stderr appended to
  *  `err_path` and stdout sent to /dev/null.  Returns the child's pid (the
  *  test fails when fork fails). */
