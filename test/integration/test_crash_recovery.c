@@ -52,11 +52,7 @@ static void make_dir(run_dir *r, const char *name) {
 
 /* sluice run r->sql --quiet --log-level info EXTRA... */
 static pid_t start(const run_dir *r, const char *const *extra) {
-    const char *argv[32] = {"--log-level", "info"};
-    int n = 2;
-    for (int i = 0; extra && extra[i] && n < 24; i++) argv[n++] = extra[i];
-    argv[n] = NULL;
-    return sluice_crash_start(r->sql, r->err, argv);
+    return sluice_crash_start(r->sql, r->err, extra);
 }
 
 static int wait_status(pid_t pid) {
@@ -131,59 +127,38 @@ static void wipe(const run_dir *r) {
     assert_int_equal(system(cmd), 0);
 }
 
+typedef struct crash_ctx {
+    run_dir ref, r;
+} crash_ctx;
+
+static void compare(void *ctx, int cycle) {
+    (void)cycle;
+    crash_ctx *c = ctx;
+    assert_same_output(&c->ref, &c->r);
+}
+
+static void new_cycle(void *ctx, int cycle) {
+    (void)cycle;
+    wipe(&((crash_ctx *)ctx)->r);
+}
+
 static void test_sigkill_at_random_instants_and_aborts_in_commits(void **state) {
     (void)state;
-    run_dir ref, r;
-    reference(&ref);
-    make_dir(&r, "crash-kill");
-    unsigned seed = 20261122;
-    int kills = 0, runs = 0, cycles = 0, aborts[SLUICE_CRASH_POINTS] = {0};
-    /* Each cycle crashes the pipeline again and again until one run gets to
-     * the end of the input; then its outputs must equal the uninterrupted
-     * run's.  Cycles go on until 20 kills and an abort() at each crash point
-     * (before and after a sink's commit, inside a snapshot write and inside
-     * an offsets write) have landed. */
-    for (;;) {
-        runs++;
-        assert_true(runs < 1000);
-        int finished = 0;
-        if (runs % 5 == 0) {
-            sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
-            sluice_crash_args args;
-            const char *const *extra =
-                sluice_crash_fault_args(&args, point, sinks[(runs / 5) % 3], "file", 1 + (int)(rand_r(&seed) % 8));
-            int st = wait_status(start(&r, extra));
-            if (WIFSIGNALED(st)) {
-                assert_int_equal(WTERMSIG(st), SIGABRT);
-                aborts[point]++;
-            } else {
-                assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-                finished = 1;
-            }
-        } else {
-            pid_t pid = start(&r, NULL);
-            sluice_crash_sleep_us(1000 + (long)(rand_r(&seed) % 100000));
-            kill(pid, SIGKILL);
-            int st = wait_status(pid);
-            if (WIFSIGNALED(st)) {
-                assert_int_equal(WTERMSIG(st), SIGKILL);
-                kills++;
-            } else {
-                assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-                finished = 1;
-            }
-        }
-        if (!finished) continue;
-        assert_same_output(&ref, &r);
-        cycles++;
-        int every_point = 1;
-        for (int p = 0; p < SLUICE_CRASH_POINTS; p++) every_point &= aborts[p] > 0;
-        if (kills >= 20 && every_point) break;
-        wipe(&r);
-    }
-    print_message("crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs, %d complete cycles checked\n",
-                  kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
-                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs, cycles);
+    static crash_ctx c;
+    reference(&c.ref);
+    make_dir(&c.r, "crash-kill");
+    const sluice_crash_test t = {.name = "file-to-file",
+                                 .sql_path = c.r.sql,
+                                 .err_path = c.r.err,
+                                 .sinks = (const char *const[]){"hourly", "totals", "alerts", NULL},
+                                 .connector = "file",
+                                 .seed = 20261122,
+                                 .kill_min_us = 1000,
+                                 .kill_span_us = 100000,
+                                 .ctx = &c,
+                                 .compare = compare,
+                                 .new_cycle = new_cycle};
+    sluice_crash_drive(&t);
 }
 
 static void test_sigterm_snapshots_so_restart_replays_nothing(void **state) {

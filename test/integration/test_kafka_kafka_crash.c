@@ -215,85 +215,75 @@ static void assert_topics_equal(const run_dir *ref, const run_dir *got, int cycl
         while (i < na && i < nb && strcmp(a[i], b[i]) == 0) i++;
         if (i < na || i < nb)
             fail_msg("sink %s, cycle %d: %zu committed records (of %ld in the topic) against %zu in the "
-                     "uninterrupted run; first difference at #%zu: got '%.100s', expected '%.100s'",
-                     sinks[s], cycle, nb, tb, na, i, i < nb ? b[i] : "(none)", i < na ? a[i] : "(none)");
+                     "uninterrupted run; first difference at #%zu: got '%.100s', expected '%.100s' (the runs' log: %s)",
+                     sinks[s], cycle, nb, tb, na, i, i < nb ? b[i] : "(none)", i < na ? a[i] : "(none)", got->err);
         free_lines(a, na);
         free_lines(b, nb);
     }
 }
 
+typedef struct crash_ctx {
+    run_dir ref, r;
+} crash_ctx;
+
+/* A new consumer group per run, this cycle's topics. */
+static void before_run(void *ctx, int cycle) {
+    write_ini(&((crash_ctx *)ctx)->r, cycle);
+}
+
+static void compare(void *ctx, int cycle) {
+    crash_ctx *c = ctx;
+    assert_topics_equal(&c->ref, &c->r, cycle);
+}
+
+/* a new cycle: no checkpoint; before_run gives it new topics */
+static void new_cycle(void *ctx, int cycle) {
+    (void)cycle;
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", ((crash_ctx *)ctx)->r.cp);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_kafka_to_kafka_survives_sigkill_and_aborts(void **state) {
     (void)state;
-    run_dir ref, r;
-    make_run_dir(&ref, "ref");
-    make_run_dir(&r, "crash");
+    static crash_ctx c;
+    make_run_dir(&c.ref, "ref");
+    make_run_dir(&c.r, "crash");
 
     /* the uninterrupted run */
-    write_ini(&ref, 1);
+    write_ini(&c.ref, 1);
     int64_t t0 = sluice_test_now_ms();
-    int st = sluice_crash_wait(sluice_crash_start(ref.sql, ref.err, NULL));
+    int st = sluice_crash_wait(sluice_crash_start(c.ref.sql, c.ref.err, NULL));
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        char *log = sluice_test_read_file(ref.err, NULL);
+        char *log = sluice_test_read_file(c.ref.err, NULL);
         fail_msg("the uninterrupted run failed:\n%s", log ? log : "");
     }
     long span_us = (long)(sluice_test_now_ms() - t0) * 1000;
     size_t n;
     long total;
-    char **l = committed_records(&ref, "hourly", 1, 0, &n, &total);
+    char **l = committed_records(&c.ref, "hourly", 1, 0, &n, &total);
     /* every record of the uninterrupted run is committed; under
      * available_now a Kafka source leaves its last windows open */
     assert_int_equal((long)n, total);
     if (n <= 17000) fail_msg("the uninterrupted run wrote %zu hourly rows", n);
     free_lines(l, n);
-    l = committed_records(&ref, "totals", 1, 1, &n, &total);
+    l = committed_records(&c.ref, "totals", 1, 1, &n, &total);
     assert_true(n > 200); /* one per origin */
     free_lines(l, n);
 
-    unsigned seed = 20261201;
-    int kills = 0, runs = 0, cycle = 1, aborts[SLUICE_CRASH_POINTS] = {0};
-    for (;;) {
-        runs++;
-        assert_true(runs < 1000);
-        write_ini(&r, cycle);
-        int finished = 0;
-        if (runs % 5 == 0) {
-            sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
-            sluice_crash_args args;
-            const char *const *extra = sluice_crash_fault_args(&args, point, (runs / 5) % 2 ? "hourly" : "totals",
-                                                               "kafka", 1 + (int)(rand_r(&seed) % 8));
-            st = sluice_crash_wait(sluice_crash_start(r.sql, r.err, extra));
-            if (WIFSIGNALED(st)) {
-                assert_int_equal(WTERMSIG(st), SIGABRT);
-                aborts[point]++;
-            } else {
-                finished = 1;
-            }
-        } else {
-            pid_t pid = sluice_crash_start(r.sql, r.err, NULL);
-            sluice_crash_sleep_us(1000 + (long)(rand_r(&seed) % (unsigned long)span_us));
-            kill(pid, SIGKILL);
-            st = sluice_crash_wait(pid);
-            if (WIFSIGNALED(st)) kills++;
-            else finished = 1;
-        }
-        if (!finished) continue;
-        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-            char *log = sluice_test_read_file(r.err, NULL);
-            fail_msg("run %d failed:\n%s", runs, log ? log : "");
-        }
-        assert_topics_equal(&ref, &r, cycle);
-        int every_point = 1;
-        for (int p = 0; p < SLUICE_CRASH_POINTS; p++) every_point &= aborts[p] > 0;
-        if (kills >= 20 && every_point) break;
-        /* a new cycle: no checkpoint, new topics */
-        char cmd[9000];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", r.cp);
-        assert_int_equal(system(cmd), 0);
-        cycle++;
-    }
-    print_message("kafka-to-kafka crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs, %d cycles\n",
-                  kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
-                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs, cycle);
+    const sluice_crash_test t = {.name = "kafka-to-kafka",
+                                 .sql_path = c.r.sql,
+                                 .err_path = c.r.err,
+                                 .sinks = (const char *const[]){"totals", "hourly", NULL},
+                                 .connector = "kafka",
+                                 .seed = 20261201,
+                                 .kill_min_us = 1000,
+                                 .kill_span_us = span_us,
+                                 .ctx = &c,
+                                 .before_run = before_run,
+                                 .compare = compare,
+                                 .new_cycle = new_cycle};
+    sluice_crash_drive(&t);
 }
 
 int main(void) {

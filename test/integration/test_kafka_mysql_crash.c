@@ -23,7 +23,7 @@
 
 static sluice_test_mariadb db;
 static sluice_test_broker *broker;
-static int cycle;
+static int group_seq;
 
 static const char *sql = SLUICE_CRASH_SQL;
 
@@ -58,24 +58,17 @@ static int teardown(void **state) {
 static void write_ini(const char *database, const char *cp) {
     char my[2048], ini[16384];
     sluice_test_mariadb_ini(&db, database, my, sizeof my);
-    cycle++;
+    group_seq++;
     snprintf(ini, sizeof ini,
              "[pipeline]\ntrigger = available_now\nmax_batch_rows = 500\ncheckpoint_dir = %s\n%s\n"
              "[kafka]\nbootstrap.servers = %s\n"
              "[source flights]\nconnector = kafka\ntopic = flights\nformat = json\nstartingOffsets = earliest\n"
              "group.id = crash-%d\n"
              "[sink hourly]\nconnector = mysql\n[sink totals]\nconnector = mysql\n",
-             cp, my, sluice_test_broker_bootstrap(broker), cycle);
+             cp, my, sluice_test_broker_bootstrap(broker), group_seq);
     assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
 }
 
-static pid_t start(const char *const *extra) {
-    return sluice_crash_start(sql_path, err_path, extra);
-}
-
-static int wait_status(pid_t pid) {
-    return sluice_crash_wait(pid);
-}
 
 static char *table(const char *database, const char *query) {
     char q[1024];
@@ -85,7 +78,9 @@ static char *table(const char *database, const char *query) {
     return rows;
 }
 
-static void assert_tables_equal(void) {
+static void assert_tables_equal(void *ctx, int cycle) {
+    (void)ctx;
+    (void)cycle;
     static const char *queries[] = {
         "SELECT window_start, origin, n, max_delay FROM `%s`.hourly ORDER BY window_start, origin, n, max_delay",
         "SELECT origin, n, total FROM `%s`.totals ORDER BY origin",
@@ -110,68 +105,46 @@ static void assert_tables_equal(void) {
     free(count);
 }
 
+/* A new consumer group per run: a killed member would hold the old one
+ * until its session times out, and recovery positions the source from the
+ * checkpoint, never from the group's offsets. */
+static void before_run(void *ctx, int cycle) {
+    (void)cycle;
+    write_ini("crash", ctx);
+}
+
+/* a new cycle: no checkpoint, empty database */
+static void new_cycle(void *ctx, int cycle) {
+    (void)cycle;
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", (const char *)ctx);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sluice_test_mariadb_exec(&db, "DROP DATABASE crash; CREATE DATABASE crash"), 0);
+}
+
 static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
     (void)state;
-    char cp_ref[4300], cp[4300];
+    static char cp_ref[4300], cp[4300];
     snprintf(cp_ref, sizeof cp_ref, "%s/cp-ref", dir);
     snprintf(cp, sizeof cp, "%s/cp", dir);
     assert_int_equal(sluice_test_mariadb_exec(&db, "CREATE DATABASE ref; CREATE DATABASE crash"), 0);
     write_ini("ref", cp_ref);
     int64_t t0 = sluice_test_now_ms();
-    int st = wait_status(start(NULL));
+    int st = sluice_crash_wait(sluice_crash_start(sql_path, err_path, NULL));
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    long span_us = (long)(sluice_test_now_ms() - t0) * 1000;
-
-    write_ini("crash", cp);
-    unsigned seed = 4242;
-    int kills = 0, runs = 0, aborts[SLUICE_CRASH_POINTS] = {0};
-    for (;;) {
-        runs++;
-        assert_true(runs < 1000);
-        /* a new consumer group per run: a killed member would hold the old
-         * one until its session times out, and recovery positions the
-         * source from the checkpoint, never from the group's offsets */
-        write_ini("crash", cp);
-        int finished = 0;
-        if (runs % 5 == 0) {
-            sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
-            sluice_crash_args args;
-            const char *const *extra = sluice_crash_fault_args(&args, point, (runs / 5) % 2 ? "hourly" : "totals",
-                                                               "mysql", 1 + (int)(rand_r(&seed) % 8));
-            st = wait_status(start(extra));
-            if (WIFSIGNALED(st)) {
-                assert_int_equal(WTERMSIG(st), SIGABRT);
-                aborts[point]++;
-            } else {
-                finished = 1;
-            }
-        } else {
-            pid_t pid = start(NULL);
-            sluice_crash_sleep_us(1000 + (long)(rand_r(&seed) % (unsigned long)span_us));
-            kill(pid, SIGKILL);
-            st = wait_status(pid);
-            if (WIFSIGNALED(st)) kills++;
-            else finished = 1;
-        }
-        if (finished) {
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                char *log = sluice_test_read_file(err_path, NULL);
-                fail_msg("run %d failed: %s", runs, log ? log : "");
-            }
-            assert_tables_equal();
-            int every_point = 1;
-            for (int p = 0; p < SLUICE_CRASH_POINTS; p++) every_point &= aborts[p] > 0;
-            if (kills >= 20 && every_point) break;
-            /* start a new cycle */
-            char cmd[9000];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", cp);
-            assert_int_equal(system(cmd), 0);
-            assert_int_equal(sluice_test_mariadb_exec(&db, "DROP DATABASE crash; CREATE DATABASE crash"), 0);
-        }
-    }
-    print_message("kafka-to-mysql crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs\n", kills,
-                  aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
-                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs);
+    const sluice_crash_test t = {.name = "kafka-to-mysql",
+                                 .sql_path = sql_path,
+                                 .err_path = err_path,
+                                 .sinks = (const char *const[]){"totals", "hourly", NULL},
+                                 .connector = "mysql",
+                                 .seed = 4242,
+                                 .kill_min_us = 1000,
+                                 .kill_span_us = (long)(sluice_test_now_ms() - t0) * 1000,
+                                 .ctx = cp,
+                                 .before_run = before_run,
+                                 .compare = assert_tables_equal,
+                                 .new_cycle = new_cycle};
+    sluice_crash_drive(&t);
 }
 
 int main(void) {

@@ -2,8 +2,9 @@
  * Exactly-once into MySQL across crashes (spec/checkpointing.md): the
  * flights pipeline from the file source into a keyless APPEND table (plain
  * inserts: a duplicate would show) and a keyed UPDATE table, killed with
- * SIGKILL at 20+ random instants and made to abort() inside the MySQL
- * commit, restarted each time; the tables must equal those of one
+ * SIGKILL at 20+ random instants and made to abort() before and after the
+ * MySQL commit and halfway through snapshot and offsets writes, restarted
+ * each time; the tables must equal those of one
  * uninterrupted run, row for row.
  */
 #include "sluice_test.h"
@@ -53,13 +54,6 @@ static void write_ini(const char *database, const char *cp) {
     assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
 }
 
-static pid_t start(const char *const *extra) {
-    return sluice_crash_start(sql_path, err_path, extra);
-}
-
-static int wait_status(pid_t pid) {
-    return sluice_crash_wait(pid);
-}
 
 static char *table(const char *database, const char *query) {
     char q[1024];
@@ -69,7 +63,9 @@ static char *table(const char *database, const char *query) {
     return rows;
 }
 
-static void assert_tables_equal(void) {
+static void assert_tables_equal(void *ctx, int cycle) {
+    (void)ctx;
+    (void)cycle;
     static const char *queries[] = {
         "SELECT window_start, origin, n, max_delay FROM `%s`.hourly ORDER BY window_start, origin, n, max_delay",
         "SELECT origin, n, total FROM `%s`.totals ORDER BY origin",
@@ -90,6 +86,16 @@ static void assert_tables_equal(void) {
     free(count);
 }
 
+/* a new cycle: no checkpoint, empty database */
+static void new_cycle(void *ctx, int cycle) {
+    (void)ctx;
+    (void)cycle;
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/cp'", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sluice_test_mariadb_exec(&db, "DROP DATABASE crash; CREATE DATABASE crash"), 0);
+}
+
 static void test_sigkill_and_aborts_into_mysql(void **state) {
     (void)state;
     char cp_ref[4300], cp[4300];
@@ -97,51 +103,20 @@ static void test_sigkill_and_aborts_into_mysql(void **state) {
     snprintf(cp, sizeof cp, "%s/cp", dir);
     assert_int_equal(sluice_test_mariadb_exec(&db, "CREATE DATABASE ref; CREATE DATABASE crash"), 0);
     write_ini("ref", cp_ref);
-    int st = wait_status(start(NULL));
+    int st = sluice_crash_wait(sluice_crash_start(sql_path, err_path, NULL));
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-
     write_ini("crash", cp);
-    unsigned seed = 4242;
-    int kills = 0, aborts = 0, runs = 0;
-    for (;;) {
-        runs++;
-        assert_true(runs < 1000);
-        int finished = 0;
-        if (runs % 5 == 0) {
-            sluice_crash_args args;
-            const char *const *extra =
-                sluice_crash_fault_args(&args, SLUICE_CRASH_BEFORE_COMMIT, (runs / 5) % 2 ? "hourly" : "totals",
-                                        "mysql", 1 + (int)(rand_r(&seed) % 8));
-            st = wait_status(start(extra));
-            if (WIFSIGNALED(st)) {
-                assert_int_equal(WTERMSIG(st), SIGABRT);
-                aborts++;
-            } else {
-                finished = 1;
-            }
-        } else {
-            pid_t pid = start(NULL);
-            sluice_crash_sleep_us(2000 + (long)(rand_r(&seed) % 150000));
-            kill(pid, SIGKILL);
-            st = wait_status(pid);
-            if (WIFSIGNALED(st)) kills++;
-            else finished = 1;
-        }
-        if (finished) {
-            if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-                char *log = sluice_test_read_file(err_path, NULL);
-                fail_msg("run %d failed: %s", runs, log ? log : "");
-            }
-            assert_tables_equal();
-            if (kills >= 20 && aborts >= 1) break;
-            /* start a new cycle */
-            char cmd[9000];
-            snprintf(cmd, sizeof cmd, "rm -rf '%s'", cp);
-            assert_int_equal(system(cmd), 0);
-            assert_int_equal(sluice_test_mariadb_exec(&db, "DROP DATABASE crash; CREATE DATABASE crash"), 0);
-        }
-    }
-    print_message("mysql crash test: %d SIGKILLs, %d aborts in commits, %d runs\n", kills, aborts, runs);
+    const sluice_crash_test t = {.name = "file-to-mysql",
+                                 .sql_path = sql_path,
+                                 .err_path = err_path,
+                                 .sinks = (const char *const[]){"totals", "hourly", NULL},
+                                 .connector = "mysql",
+                                 .seed = 4242,
+                                 .kill_min_us = 2000,
+                                 .kill_span_us = 150000,
+                                 .compare = assert_tables_equal,
+                                 .new_cycle = new_cycle};
+    sluice_crash_drive(&t);
 }
 
 int main(void) {

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,4 +78,58 @@ const char *const *sluice_crash_fault_args(sluice_crash_args *a, sluice_crash_po
     }
     a->argv[n] = NULL;
     return a->argv;
+}
+
+/* Fail the test with the end of the runs' log. */
+static void fail_with_log(const sluice_crash_test *t, int run, int status) {
+    size_t len = 0;
+    char *log = sluice_test_read_file(t->err_path, &len);
+    const char *tail = log ? log : "";
+    if (len > 6000) tail = log + len - 6000;
+    fail_msg("%s crash test: run %d ended with status 0x%x; the end of %s:\n%s", t->name, run, (unsigned)status,
+             t->err_path, tail);
+}
+
+void sluice_crash_drive(const sluice_crash_test *t) {
+    size_t nsinks = 0;
+    while (t->sinks[nsinks]) nsinks++;
+    assert_true(nsinks > 0 && t->kill_span_us > 0);
+    unsigned seed = t->seed;
+    int kills = 0, runs = 0, cycle = 1, aborts[SLUICE_CRASH_POINTS] = {0};
+    for (;;) {
+        runs++;
+        assert_true(runs < 1000);
+        if (t->before_run) t->before_run(t->ctx, cycle);
+        int st;
+        if (runs % 5 == 0) {
+            sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
+            sluice_crash_args args;
+            const char *const *extra = sluice_crash_fault_args(&args, point, t->sinks[(runs / 5) % nsinks],
+                                                               t->connector, 1 + (int)(rand_r(&seed) % 8));
+            st = sluice_crash_wait(sluice_crash_start(t->sql_path, t->err_path, extra));
+            if (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) {
+                aborts[point]++;
+                continue;
+            }
+        } else {
+            pid_t pid = sluice_crash_start(t->sql_path, t->err_path, NULL);
+            sluice_crash_sleep_us(t->kill_min_us + (long)(rand_r(&seed) % (unsigned long)t->kill_span_us));
+            kill(pid, SIGKILL);
+            st = sluice_crash_wait(pid);
+            if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
+                kills++;
+                continue;
+            }
+        }
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) fail_with_log(t, runs, st);
+        t->compare(t->ctx, cycle);
+        int every_point = 1;
+        for (int p = 0; p < SLUICE_CRASH_POINTS; p++) every_point &= aborts[p] > 0;
+        if (kills >= 20 && every_point) break;
+        cycle++;
+        t->new_cycle(t->ctx, cycle);
+    }
+    print_message("%s crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs, %d cycles\n", t->name,
+                  kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
+                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs, cycle);
 }

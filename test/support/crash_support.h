@@ -61,4 +61,34 @@ typedef struct sluice_crash_args {
 const char *const *sluice_crash_fault_args(sluice_crash_args *a, sluice_crash_point p, const char *sink,
                                            const char *inner, int nth);
 
+/** One crash test, as sluice_crash_drive() runs it. */
+typedef struct sluice_crash_test {
+    const char *name;              /**< for the summary line, e.g. "kafka-to-mysql" */
+    const char *sql_path;          /**< the pipeline each run starts */
+    const char *err_path;          /**< the runs' stderr (appended); its end is quoted when a run fails */
+    const char *const *sinks;      /**< NULL-terminated: the sinks whose commit the planned aborts hit, in turn */
+    const char *connector;         /**< those sinks' connector, which the fault connector wraps */
+    unsigned seed;                 /**< for the kill instants and the abort occurrences */
+    long kill_min_us, kill_span_us; /**< a SIGKILL lands min + random % span microseconds after the start */
+    void *ctx;                     /**< passed to the callbacks */
+    /** Before each run of cycle `cycle` (1-based), e.g. a profile with a new
+     *  consumer group; NULL: nothing to do. */
+    void (*before_run)(void *ctx, int cycle);
+    /** A run of cycle `cycle` got to the end of its input: fail the test
+     *  unless its outputs equal the uninterrupted run's. */
+    void (*compare)(void *ctx, int cycle);
+    /** Start cycle `cycle` over: no checkpoint, no outputs. */
+    void (*new_cycle)(void *ctx, int cycle);
+} sluice_crash_test;
+
+/** Run the pipeline again and again: every fifth run is planned to abort()
+ *  at the next crash point in turn (on a random 1st..8th occurrence), the
+ *  others get a SIGKILL at a random instant.  A run that gets to the end of
+ *  its input closes a cycle: t->compare checks the outputs, and unless 20
+ *  SIGKILLs and an abort at every crash point have landed, t->new_cycle
+ *  starts the next one.  A run that fails, or dies of another signal, fails
+ *  the test.  Prints a summary line (kills, aborts per point, runs,
+ *  cycles). */
+void sluice_crash_drive(const sluice_crash_test *t);
+
 #endif
