@@ -115,3 +115,18 @@ int sluice_test_run_cli(const char *const *argv, const char *stdout_path,
         if (errno != EINTR) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+void sluice_test_expect_abort(int (*fn)(void *arg), void *arg) {
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct sigaction sa = {.sa_handler = SIG_DFL};
+        sigaction(SIGABRT, &sa, NULL);
+        _exit(fn(arg));
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+        fail_msg("the child did not abort(): status 0x%x", (unsigned)status);
+}

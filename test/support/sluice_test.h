@@ -21,6 +21,11 @@ const char *sluice_test_fixture(const char *rel);
  *  NULL when the file cannot be read. */
 char *sluice_test_read_file(const char *path, size_t *len);
 
+/** Run fn(arg) in a forked child whose SIGABRT has its default action;
+ *  the test fails unless the child dies of SIGABRT (fn's return value is
+ *  the child's exit status when it does not). */
+void sluice_test_expect_abort(int (*fn)(void *arg), void *arg);
+
 /** Write `text` to path (truncating).  Returns 0 on success. */
 int sluice_test_write_file(const char *path, const char *text);
 
