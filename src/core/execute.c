@@ -480,6 +480,44 @@ done:
     return err;
 }
 
+/* One source's part of an offsets record. */
+typedef struct logged_input {
+    int ended;
+    uint32_t n, na;
+    range *r;                         /* n input ranges */
+    sluice_partition_ref *assigned;   /* na assigned partitions */
+} logged_input;
+
+/* Decode one source's part of an offsets record (len: the record's size,
+ * a bound on the counts); strings and arrays in tmp.  d->bad when the
+ * record does not decode or tmp runs out. */
+static void decode_logged(sluice_dec *d, size_t len, sluice_arena *tmp, logged_input *in) {
+    memset(in, 0, sizeof *in);
+    in->ended = sluice_dec_u8(d);
+    in->n = sluice_dec_u32(d);
+    if (d->bad || in->n > len) {
+        d->bad = 1;
+        return;
+    }
+    if (in->n && !(in->r = sluice_arena_alloc(tmp, in->n * sizeof *in->r))) {
+        d->bad = 1;
+        return;
+    }
+    for (uint32_t k = 0; k < in->n; k++) {
+        in->r[k].topic = sluice_dec_str(d, tmp);
+        in->r[k].partition = (int32_t)sluice_dec_u32(d);
+        in->r[k].start = sluice_dec_i64(d);
+        in->r[k].end = sluice_dec_i64(d);
+    }
+    in->na = sluice_dec_u32(d);
+    if (!d->bad && in->na > len) d->bad = 1;
+    if (!d->bad && in->na && !(in->assigned = sluice_arena_alloc(tmp, in->na * sizeof *in->assigned))) d->bad = 1;
+    for (uint32_t k = 0; k < in->na && !d->bad; k++) {
+        in->assigned[k].topic = sluice_dec_str(d, tmp);
+        in->assigned[k].partition = (int32_t)sluice_dec_u32(d);
+    }
+}
+
 static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len, char *errstr,
                                  size_t errstr_size) {
     sluice_dec d;
@@ -499,46 +537,22 @@ static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len
     if (x->transform->ops->set_time) x->transform->ops->set_time(x->transform, now);
     uint64_t input = 0;
     for (size_t i = 0; i < x->nsources && !d.bad && !err; i++) {
-        int ended = sluice_dec_u8(&d);
-        uint32_t n = sluice_dec_u32(&d);
-        if (d.bad || n > len) {
-            d.bad = 1;
-            break;
-        }
-        range *r = calloc(n + 1, sizeof *r);
-        if (!r) {
-            err = SLUICE_ERR_NOMEM;
-            break;
-        }
-        for (uint32_t k = 0; k < n; k++) {
-            r[k].topic = sluice_dec_str(&d, tmp);
-            r[k].partition = (int32_t)sluice_dec_u32(&d);
-            r[k].start = sluice_dec_i64(&d);
-            r[k].end = sluice_dec_i64(&d);
-        }
-        uint32_t na = sluice_dec_u32(&d);
-        sluice_partition_ref *assigned = NULL;
-        if (!d.bad && na > len) d.bad = 1;
-        if (!d.bad && na && !(assigned = sluice_arena_alloc(tmp, na * sizeof *assigned))) d.bad = 1;
-        for (uint32_t k = 0; k < na && !d.bad; k++) {
-            assigned[k].topic = sluice_dec_str(&d, tmp);
-            assigned[k].partition = (int32_t)sluice_dec_u32(&d);
-        }
+        logged_input in;
+        decode_logged(&d, len, tmp, &in);
         sluice_record_batch_clear(&x->batches[i]);
-        if (!d.bad && (n || ended || na)) {
+        if (!d.bad && (in.n || in.ended || in.na)) {
             polled[i] = 1;
-            err = replay_read(x, i, r, n, errstr, errstr_size);
+            err = replay_read(x, i, in.r, in.n, errstr, errstr_size);
             if (!err) {
-                x->batches[i].assigned = assigned;
-                x->batches[i].nassigned = na;
-                x->batches[i].end_of_input = ended;
-                if (ended) x->ended[i] = 1;
+                x->batches[i].assigned = in.assigned;
+                x->batches[i].nassigned = in.na;
+                x->batches[i].end_of_input = in.ended;
+                if (in.ended) x->ended[i] = 1;
                 input += x->batches[i].count;
                 err = x->transform->ops->process(x->transform, i, x->sources[i], &x->batches[i], errstr,
                                                  errstr_size);
             }
         }
-        free(r);
     }
     if (!err && d.bad)
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
@@ -584,6 +598,112 @@ static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, const void *payl
     return err;
 }
 
+/* A partition recovery positions before the first poll. */
+typedef struct prepos {
+    size_t source;
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int covered; /* the replay seeks it before the source's first poll */
+} prepos;
+
+static prepos *prepos_find(prepos *v, size_t n, size_t source, const char *topic, int32_t partition) {
+    for (size_t k = 0; k < n; k++)
+        if (v[k].source == source && v[k].partition == partition &&
+            (v[k].topic == topic || (v[k].topic && topic && strcmp(v[k].topic, topic) == 0)))
+            return &v[k];
+    return NULL;
+}
+
+/* Before the first poll of a recovery that replays epochs, position every
+ * partition it will read: at its snapshot position, or, for a partition
+ * first read after the snapshot, at the start of its first logged range.
+ * A consumer group then assigns each of them at an offset it was given,
+ * without looking one up: librdkafka (2.0) can lose a seek that lands
+ * while it looks up a partition's start (committed offset or
+ * auto.offset.reset) and fetch from that start, which with
+ * startingOffsets = latest would skip records.  Partitions the first
+ * replayed epoch of their source reads are left out: replay_read() seeks
+ * them before that source's first poll (a file source's seek rescans the
+ * file).  `list` holds the n logged epochs, s the snapshot's epoch (-1:
+ * none). */
+static sluice_err_t preposition(sluice_exec *x, const int64_t *list, size_t n, int64_t s, char *errstr,
+                                size_t errstr_size) {
+    sluice_err_t err = SLUICE_OK;
+    prepos *v = NULL;
+    size_t nv = 0, cap = 0;
+    int *first_seen = calloc(x->nsources + 1, sizeof *first_seen);
+    sluice_arena *tmp = sluice_arena_new(0);
+    if (!first_seen || !tmp) {
+        err = SLUICE_ERR_NOMEM;
+        goto done;
+    }
+    int64_t expect = s + 1;
+    size_t replayed = 0;
+    for (size_t k = 0; k < n && !err; k++) {
+        if (list[k] <= s) continue;
+        if (list[k] != expect) break; /* sluice_exec_recover() reports the gap */
+        expect++;
+        void *payload = NULL;
+        size_t len = 0;
+        char sub[512];
+        if (sluice_ckpt_read(x->ckpt, SLUICE_CKPT_OFFSETS, list[k], &payload, &len, sub, sizeof sub) != SLUICE_OK)
+            break;
+        if (replayed++ == 0) {
+            /* the snapshot's positions */
+            for (size_t i = 0; i < x->nsources && !err; i++)
+                for (size_t j = 0; j < x->npos[i] && !err; j++) {
+                    if (nv == cap) {
+                        prepos *nvp = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *nvp);
+                        if (!nvp) {
+                            err = SLUICE_ERR_NOMEM;
+                            break;
+                        }
+                        v = nvp;
+                    }
+                    v[nv++] = (prepos){i, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, 0};
+                }
+        }
+        sluice_dec d;
+        sluice_dec_init(&d, payload, len);
+        if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
+        (void)sluice_dec_i64(&d);
+        for (size_t i = 0; i < x->nsources && !d.bad && !err; i++) {
+            logged_input in;
+            decode_logged(&d, len, tmp, &in);
+            for (uint32_t r = 0; r < in.n && !d.bad && !err; r++) {
+                prepos *p = prepos_find(v, nv, i, in.r[r].topic, in.r[r].partition);
+                if (!p) {
+                    if (nv == cap) {
+                        prepos *nvp = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *nvp);
+                        if (!nvp) {
+                            err = SLUICE_ERR_NOMEM;
+                            break;
+                        }
+                        v = nvp;
+                    }
+                    p = &v[nv++];
+                    *p = (prepos){i, in.r[r].topic, in.r[r].partition, in.r[r].start, 0};
+                }
+                if (!first_seen[i]) p->covered = 1;
+            }
+            if (in.n) first_seen[i] = 1;
+        }
+        free(payload);
+        /* a record that does not decode: sluice_exec_recover() reports it */
+        if (d.bad) break;
+    }
+    for (size_t k = 0; k < nv && !err; k++)
+        if (!v[k].covered)
+            err = x->sources[v[k].source]->ops->seek(x->sources[v[k].source], v[k].topic, v[k].partition,
+                                                     v[k].offset, errstr, errstr_size);
+done:
+    free(v);
+    free(first_seen);
+    sluice_arena_destroy(tmp);
+    return err;
+}
+
 sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_size) {
     if (!x->ckpt) return SLUICE_OK;
     int64_t s;
@@ -600,6 +720,7 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
     int64_t *list = NULL;
     size_t n = 0;
     if ((err = sluice_ckpt_list(x->ckpt, SLUICE_CKPT_OFFSETS, &list, &n, errstr, errstr_size))) return err;
+    err = preposition(x, list, n, s, errstr, errstr_size);
     for (size_t k = 0; k < n && !err; k++) {
         if (list[k] <= s) continue;
         if (list[k] != x->epoch) {
