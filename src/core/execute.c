@@ -615,6 +615,20 @@ static prepos *prepos_find(prepos *v, size_t n, size_t source, const char *topic
     return NULL;
 }
 
+/* Append e to *v (*n entries, room for *cap); the new entry, or NULL when
+ * out of memory. */
+static prepos *prepos_add(prepos **v, size_t *n, size_t *cap, prepos e) {
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 16;
+        prepos *nv = realloc(*v, nc * sizeof *nv);
+        if (!nv) return NULL;
+        *v = nv;
+        *cap = nc;
+    }
+    (*v)[*n] = e;
+    return &(*v)[(*n)++];
+}
+
 /* Before the first poll of a recovery that replays epochs, position every
  * partition it will read: at its snapshot position, or, for a partition
  * first read after the snapshot, at the start of its first logged range.
@@ -652,17 +666,10 @@ static sluice_err_t preposition(sluice_exec *x, const int64_t *list, size_t n, i
         if (replayed++ == 0) {
             /* the snapshot's positions */
             for (size_t i = 0; i < x->nsources && !err; i++)
-                for (size_t j = 0; j < x->npos[i] && !err; j++) {
-                    if (nv == cap) {
-                        prepos *nvp = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *nvp);
-                        if (!nvp) {
-                            err = SLUICE_ERR_NOMEM;
-                            break;
-                        }
-                        v = nvp;
-                    }
-                    v[nv++] = (prepos){i, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, 0};
-                }
+                for (size_t j = 0; j < x->npos[i] && !err; j++)
+                    if (!prepos_add(&v, &nv, &cap,
+                                    (prepos){i, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, 0}))
+                        err = SLUICE_ERR_NOMEM;
         }
         sluice_dec d;
         sluice_dec_init(&d, payload, len);
@@ -673,17 +680,10 @@ static sluice_err_t preposition(sluice_exec *x, const int64_t *list, size_t n, i
             decode_logged(&d, len, tmp, &in);
             for (uint32_t r = 0; r < in.n && !d.bad && !err; r++) {
                 prepos *p = prepos_find(v, nv, i, in.r[r].topic, in.r[r].partition);
-                if (!p) {
-                    if (nv == cap) {
-                        prepos *nvp = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *nvp);
-                        if (!nvp) {
-                            err = SLUICE_ERR_NOMEM;
-                            break;
-                        }
-                        v = nvp;
-                    }
-                    p = &v[nv++];
-                    *p = (prepos){i, in.r[r].topic, in.r[r].partition, in.r[r].start, 0};
+                if (!p && !(p = prepos_add(&v, &nv, &cap,
+                                           (prepos){i, in.r[r].topic, in.r[r].partition, in.r[r].start, 0}))) {
+                    err = SLUICE_ERR_NOMEM;
+                    break;
                 }
                 if (!first_seen[i]) p->covered = 1;
             }

@@ -143,62 +143,77 @@ static void exec_setup(sluice_exec *x, script_source *src, sluice_source **srcs,
     assert_int_equal(sluice_exec_init(x), SLUICE_OK);
 }
 
-static void test_recovery_positions_every_partition_before_the_first_poll(void **state) {
-    (void)state;
-    char *dir = sluice_test_mkdtemp("exec_recover");
+/* An interrupted run over `dir`: one epoch per plan line, then a kill (no
+ * snapshot beyond checkpoint_every's). */
+static void interrupted_run(const char *dir, const int (*plan)[PARTS], int nplan) {
     char err[512] = "";
-    /* the interrupted run: epochs 0..4; partition 2 is first read in epoch
-     * 4, after the snapshot of epoch 2 */
-    static const int plan[5][PARTS] = {{10, 0, 0}, {0, 10, 0}, {10, 0, 0}, {10, 0, 0}, {0, 10, 10}};
     sluice_ckpt *ckpt = NULL;
     if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
-    script_source s1 = {.base.ops = &script_ops, .plan = plan, .nplan = 5};
-    count_transform t1 = {.base.ops = &count_ops};
+    script_source s = {.base.ops = &script_ops, .plan = plan, .nplan = nplan};
+    count_transform t = {.base.ops = &count_ops};
     sluice_source *srcs[1];
     sluice_exec x;
-    exec_setup(&x, &s1, srcs, &t1, ckpt);
-    for (int e = 0; e < 5; e++) {
+    exec_setup(&x, &s, srcs, &t, ckpt);
+    for (int e = 0; e < nplan; e++) {
         int done = 0;
         if (sluice_exec_step(&x, &done, err, sizeof err) != SLUICE_OK) fail_msg("epoch %d: %s", e, err);
     }
-    assert_int_equal(x.epoch, 5);
-    sluice_exec_free(&x); /* killed: no snapshot after epoch 2 */
+    assert_int_equal(x.epoch, nplan);
+    sluice_exec_free(&x);
     sluice_ckpt_close(ckpt);
+}
 
-    /* recovery: a new source that, once polled, hands out 10 records of
-     * every partition from wherever each stands (0 when never positioned,
-     * as a consumer at startingOffsets = earliest) */
-    ckpt = NULL;
+/* Recover from `dir` with source s and transform t: a new source that,
+ * once polled, hands out 10 records of every partition from wherever each
+ * stands (0 when never positioned, as a consumer at startingOffsets =
+ * earliest).  Returns the epochs replayed. */
+static int64_t recover(const char *dir, script_source *s, count_transform *t) {
+    char err[512] = "";
+    sluice_ckpt *ckpt = NULL;
     if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
-    script_source s2 = {.base.ops = &script_ops};
-    count_transform t2 = {.base.ops = &count_ops};
-    exec_setup(&x, &s2, srcs, &t2, ckpt);
+    *s = (script_source){.base.ops = &script_ops};
+    *t = (count_transform){.base.ops = &count_ops};
+    sluice_source *srcs[1];
+    sluice_exec x;
+    exec_setup(&x, s, srcs, t, ckpt);
     if (sluice_exec_recover(&x, err, sizeof err) != SLUICE_OK) fail_msg("recover: %s", err);
-    assert_int_equal(x.replayed, 2);
-    assert_int_equal(x.epoch, 5);
+    int64_t replayed = x.replayed;
+    sluice_exec_free(&x);
+    sluice_ckpt_close(ckpt);
+    return replayed;
+}
+
+static void test_recovery_positions_every_partition_before_the_first_poll(void **state) {
+    (void)state;
+    char *dir = sluice_test_mkdtemp("exec_recover");
+    /* epochs 0..4; partition 2 is first read in epoch 4, after the
+     * snapshot of epoch 2 */
+    static const int plan[5][PARTS] = {{10, 0, 0}, {0, 10, 0}, {10, 0, 0}, {10, 0, 0}, {0, 10, 10}};
+    interrupted_run(dir, plan, 5);
+    script_source s;
+    count_transform t;
+    assert_int_equal(recover(dir, &s, &t), 2);
     /* before the first poll: partition 0 at 20 (the first replayed epoch
      * reads it from there), 1 at its snapshot position 10, 2 at 0, where
      * its first logged range starts */
     static const int64_t want[PARTS] = {20, 10, 0};
     for (int p = 0; p < PARTS; p++) {
         int found = 0;
-        for (int k = 0; k < s2.nseeks; k++)
-            if (s2.seeks[k].before_first_poll && s2.seeks[k].partition == p) {
-                assert_int_equal(s2.seeks[k].offset, want[p]);
+        for (int k = 0; k < s.nseeks; k++)
+            if (s.seeks[k].before_first_poll && s.seeks[k].partition == p) {
+                assert_int_equal(s.seeks[k].offset, want[p]);
                 found = 1;
             }
         if (!found) fail_msg("partition %d was not positioned before the first poll", p);
     }
     /* the replay read each logged record once: the totals of one run */
-    assert_int_equal(t2.n[0], 30);
-    assert_int_equal(t2.n[1], 20);
-    assert_int_equal(t2.n[2], 10);
+    assert_int_equal(t.n[0], 30);
+    assert_int_equal(t.n[1], 20);
+    assert_int_equal(t.n[2], 10);
     /* and the source goes on where the log ends */
-    assert_int_equal(s2.next[0], 30);
-    assert_int_equal(s2.next[1], 20);
-    assert_int_equal(s2.next[2], 10);
-    sluice_exec_free(&x);
-    sluice_ckpt_close(ckpt);
+    assert_int_equal(s.next[0], 30);
+    assert_int_equal(s.next[1], 20);
+    assert_int_equal(s.next[2], 10);
     free(dir);
 }
 
@@ -207,34 +222,15 @@ static void test_recovery_positions_every_partition_before_the_first_poll(void *
 static void test_recovery_without_replay_seeks_each_partition_once(void **state) {
     (void)state;
     char *dir = sluice_test_mkdtemp("exec_recover_once");
-    char err[512] = "";
     static const int plan[3][PARTS] = {{10, 5, 0}, {0, 10, 0}, {10, 0, 3}};
-    sluice_ckpt *ckpt = NULL;
-    if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
-    script_source s1 = {.base.ops = &script_ops, .plan = plan, .nplan = 3};
-    count_transform t1 = {.base.ops = &count_ops};
-    sluice_source *srcs[1];
-    sluice_exec x;
-    exec_setup(&x, &s1, srcs, &t1, ckpt);
-    for (int e = 0; e < 3; e++) {
-        int done = 0;
-        if (sluice_exec_step(&x, &done, err, sizeof err) != SLUICE_OK) fail_msg("epoch %d: %s", e, err);
-    }
-    sluice_exec_free(&x); /* the snapshot of epoch 2 is the newest */
-    sluice_ckpt_close(ckpt);
-    ckpt = NULL;
-    if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
-    script_source s2 = {.base.ops = &script_ops};
-    count_transform t2 = {.base.ops = &count_ops};
-    exec_setup(&x, &s2, srcs, &t2, ckpt);
-    if (sluice_exec_recover(&x, err, sizeof err) != SLUICE_OK) fail_msg("recover: %s", err);
-    assert_int_equal(x.replayed, 0);
-    assert_int_equal(s2.nseeks, PARTS);
+    interrupted_run(dir, plan, 3); /* the snapshot of epoch 2 is the newest */
+    script_source s;
+    count_transform t;
+    assert_int_equal(recover(dir, &s, &t), 0);
+    assert_int_equal(s.nseeks, PARTS);
     static const int64_t want[PARTS] = {20, 15, 3};
-    for (int k = 0; k < s2.nseeks; k++) assert_int_equal(s2.seeks[k].offset, want[s2.seeks[k].partition]);
-    assert_int_equal(t2.n[0] + t2.n[1] + t2.n[2], 38);
-    sluice_exec_free(&x);
-    sluice_ckpt_close(ckpt);
+    for (int k = 0; k < s.nseeks; k++) assert_int_equal(s.seeks[k].offset, want[s.seeks[k].partition]);
+    assert_int_equal(t.n[0] + t.n[1] + t.n[2], 38);
     free(dir);
 }
 
