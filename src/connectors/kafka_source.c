@@ -65,6 +65,7 @@
 #include "connectors/connectors_int.h"
 #include "connectors/kafka_int.h"
 #include "core/clock.h"
+#include "core/log.h"
 
 static const char *const kafka_source_options[] = {
     "topic", "topics", "format", "csv.delimiter", "group.id", "startingOffsets",
@@ -87,6 +88,7 @@ typedef struct kafka_source {
     sluice_source base;          /* first: the engine sees a sluice_source */
     sluice_kafka_errors errs;    /* librdkafka's opaque points here */
     const char *instance;
+    const char *pipeline;        /* for log events */
     rd_kafka_t *rk;
     kpart *parts;
     size_t nparts, capparts;
@@ -434,6 +436,7 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
     if (!ks) return SLUICE_ERR_NOMEM;
     ks->base.ops = &sluice_kafka_source_ops;
     ks->instance = inst;
+    ks->pipeline = cfg->pipeline;
     ks->max_per_poll = maxper;
     ks->errs.kind = "source";
     ks->errs.instance = inst;
@@ -512,6 +515,9 @@ static int before_position(kafka_source *ks, kpart *p, const rd_kafka_message_t 
     if (p->next < 0 || m->offset >= p->next) return 0;
     if (p->resought != p->next) {
         p->resought = p->next;
+        sluice_log(SLUICE_LOG_INFO, ks->pipeline, "kafka", ks->instance,
+                   "%s[%d] delivered offset %lld, before its position %lld: seeking again", p->topic,
+                   (int)p->partition, (long long)m->offset, (long long)p->next);
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
         if (l) {
             rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = p->next;
