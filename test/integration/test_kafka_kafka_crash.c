@@ -278,6 +278,7 @@ static void test_kafka_to_kafka_survives_sigkill_and_aborts(void **state) {
                                  .connector = "kafka",
                                  .seed = 20261201,
                                  .kill_min_us = 1000,
+                                 .started_marker = "(kafka): assigned",
                                  .kill_span_us = span_us,
                                  .ctx = &c,
                                  .before_run = before_run,

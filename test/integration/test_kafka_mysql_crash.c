@@ -139,6 +139,7 @@ static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
                                  .connector = "mysql",
                                  .seed = 4242,
                                  .kill_min_us = 1000,
+                                 .started_marker = "(kafka): assigned",
                                  .kill_span_us = (long)(sluice_test_now_ms() - t0) * 1000,
                                  .ctx = cp,
                                  .before_run = before_run,

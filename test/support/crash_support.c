@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,22 @@ const char *const *sluice_crash_fault_args(sluice_crash_args *a, sluice_crash_po
     return a->argv;
 }
 
+/* Wait until the runs' log, past its first `from` bytes, holds `marker`,
+ * or the run `pid` has ended, or 60 s have passed. */
+static void wait_for_marker(const char *path, off_t from, const char *marker, pid_t pid) {
+    static char buf[1 << 16];
+    for (int i = 0; i < 30000; i++) {
+        int fd = open(path, O_RDONLY);
+        ssize_t n = fd >= 0 ? pread(fd, buf, sizeof buf - 1, from) : -1;
+        if (fd >= 0) close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        if (strstr(buf, marker)) return;
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0) return;
+        sluice_crash_sleep_us(2000);
+    }
+}
+
 /* Fail the test with the end of the runs' log. */
 static void fail_with_log(const sluice_crash_test *t, int run, int status) {
     size_t len = 0;
@@ -112,8 +129,18 @@ void sluice_crash_drive(const sluice_crash_test *t) {
                 continue;
             }
         } else {
+            struct stat before;
+            off_t from = stat(t->err_path, &before) == 0 ? before.st_size : 0;
             pid_t pid = sluice_crash_start(t->sql_path, t->err_path, NULL);
-            sluice_crash_sleep_us(t->kill_min_us + (long)(rand_r(&seed) % (unsigned long)t->kill_span_us));
+            long delay = (long)(rand_r(&seed) % (unsigned long)t->kill_span_us);
+            if (t->started_marker && runs % 2) {
+                /* the span includes the reference run's own start-up */
+                wait_for_marker(t->err_path, from, t->started_marker, pid);
+                delay /= 2;
+            } else {
+                delay += t->kill_min_us;
+            }
+            sluice_crash_sleep_us(delay);
             kill(pid, SIGKILL);
             st = sluice_crash_wait(pid);
             if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {

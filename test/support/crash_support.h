@@ -70,6 +70,11 @@ typedef struct sluice_crash_test {
     const char *connector;         /**< those sinks' connector, which the fault connector wraps */
     unsigned seed;                 /**< for the kill instants and the abort occurrences */
     long kill_min_us, kill_span_us; /**< a SIGKILL lands min + random % span microseconds after the start */
+    /** NULL, or a line fragment a run writes to stderr once it has started
+     *  (opened its sinks, recovered): every other SIGKILL then lands
+     *  random % (span / 2) microseconds after it appears, so that slow
+     *  start-ups do not take most of the kills */
+    const char *started_marker;
     void *ctx;                     /**< passed to the callbacks */
     /** Before each run of cycle `cycle` (1-based), e.g. a profile with a new
      *  consumer group; NULL: nothing to do. */
@@ -84,7 +89,7 @@ typedef struct sluice_crash_test {
 /** Run the pipeline again and again: every fifth run is planned to abort()
  *  at the next crash point in turn (on a random 1st..8th occurrence), the
  *  others get a SIGKILL at a random instant.  A run that gets to the end of
- *  its input closes a cycle: t->compare checks the outputs, and unless 20
+ *  its input closes a cycle (see started_marker for the kill instants): t->compare checks the outputs, and unless 20
  *  SIGKILLs and an abort at every crash point have landed, t->new_cycle
  *  starts the next one.  A run that fails, or dies of another signal, fails
  *  the test.  Prints a summary line (kills, aborts per point, runs,
