@@ -156,10 +156,12 @@ static void brokers_down_and_up(void **state) {
     finish(&r);
     /* the source read every record once (finish()); the output holds every
      * id at least once: a broker taken down while it appends a Produce
-     * request can, in the test broker, keep the batch and then take the
-     * producer's retry of it as new, so a batch may appear twice (a real
-     * broker's idempotence check drops the retry; output that must be
-     * exactly once is transactional: test_kafka_kafka_crash.c) */
+     * request can keep the batch, and the test broker checks producer
+     * sequence numbers only for producers with a transactional.id
+     * (rd_kafka_mock_validate_records in librdkafka's rdkafka_mock.c), so
+     * it appends the idempotent producer's retry of that batch again, where
+     * a real broker acknowledges it as a duplicate.  Output that must be
+     * exactly once is transactional: test_kafka_kafka_crash.c */
     check_ids("out-down", 0);
 }
 
