@@ -410,7 +410,7 @@ static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t
     sluice_source *src = x->sources[i];
     sluice_record_batch *out = &x->batches[i];
     sluice_record_batch scratch;
-    sluice_err_t err;
+    sluice_err_t err = SLUICE_OK; /* also the result when no range is logged (an epoch that only saw the end) */
     if (sluice_record_batch_init(&scratch) != SLUICE_OK) return SLUICE_ERR_NOMEM;
     for (size_t k = 0; k < n; k++)
         if ((err = src->ops->seek(src, r[k].topic, r[k].partition, r[k].start, errstr, errstr_size))) goto done;

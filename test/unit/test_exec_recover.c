@@ -32,6 +32,7 @@ typedef struct script_source {
     int64_t next[PARTS];
     const int (*plan)[PARTS]; /* per poll: records to hand out of each partition; NULL: 10 of each */
     int nplan, calls;
+    int end_after_plan;       /* the poll after the plan reports the end of the input */
     seek_call seeks[64];
     int nseeks;
 } script_source;
@@ -44,7 +45,10 @@ static sluice_err_t script_poll(sluice_source *src, sluice_record_batch *out, si
     (void)max_records, (void)timeout_ms, (void)errstr, (void)errstr_size;
     script_source *s = (script_source *)src;
     int call = s->calls++;
-    if (s->plan && call >= s->nplan) return SLUICE_OK; /* nothing more: available_now ends */
+    if (s->plan && call >= s->nplan) {
+        out->end_of_input = s->end_after_plan;
+        return SLUICE_OK; /* nothing more: available_now ends */
+    }
     for (int p = 0; p < PARTS; p++) {
         int n = s->plan ? s->plan[call][p] : 10;
         for (int k = 0; k < n && s->next[p] < PER_PART; k++) {
@@ -145,20 +149,20 @@ static void exec_setup(sluice_exec *x, script_source *src, sluice_source **srcs,
 
 /* An interrupted run over `dir`: one epoch per plan line, then a kill (no
  * snapshot beyond checkpoint_every's). */
-static void interrupted_run(const char *dir, const int (*plan)[PARTS], int nplan) {
+static void interrupted_run(const char *dir, const int (*plan)[PARTS], int nplan, int end) {
     char err[512] = "";
     sluice_ckpt *ckpt = NULL;
     if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
-    script_source s = {.base.ops = &script_ops, .plan = plan, .nplan = nplan};
+    script_source s = {.base.ops = &script_ops, .plan = plan, .nplan = nplan, .end_after_plan = end};
     count_transform t = {.base.ops = &count_ops};
     sluice_source *srcs[1];
     sluice_exec x;
     exec_setup(&x, &s, srcs, &t, ckpt);
-    for (int e = 0; e < nplan; e++) {
+    for (int e = 0; e < nplan + end; e++) {
         int done = 0;
         if (sluice_exec_step(&x, &done, err, sizeof err) != SLUICE_OK) fail_msg("epoch %d: %s", e, err);
     }
-    assert_int_equal(x.epoch, nplan);
+    assert_int_equal(x.epoch, nplan + end);
     sluice_exec_free(&x);
     sluice_ckpt_close(ckpt);
 }
@@ -189,7 +193,7 @@ static void test_recovery_positions_every_partition_before_the_first_poll(void *
     /* epochs 0..4; partition 2 is first read in epoch 4, after the
      * snapshot of epoch 2 */
     static const int plan[5][PARTS] = {{10, 0, 0}, {0, 10, 0}, {10, 0, 0}, {10, 0, 0}, {0, 10, 10}};
-    interrupted_run(dir, plan, 5);
+    interrupted_run(dir, plan, 5, 0);
     script_source s;
     count_transform t;
     assert_int_equal(recover(dir, &s, &t), 2);
@@ -223,7 +227,7 @@ static void test_recovery_without_replay_seeks_each_partition_once(void **state)
     (void)state;
     char *dir = sluice_test_mkdtemp("exec_recover_once");
     static const int plan[3][PARTS] = {{10, 5, 0}, {0, 10, 0}, {10, 0, 3}};
-    interrupted_run(dir, plan, 3); /* the snapshot of epoch 2 is the newest */
+    interrupted_run(dir, plan, 3, 0); /* the snapshot of epoch 2 is the newest */
     script_source s;
     count_transform t;
     assert_int_equal(recover(dir, &s, &t), 0);
@@ -234,10 +238,29 @@ static void test_recovery_without_replay_seeks_each_partition_once(void **state)
     free(dir);
 }
 
+/* The last logged epoch only saw the end of the input (no record, no
+ * range): its replay reads nothing and ends the source, as the original
+ * epoch did. */
+static void test_an_epoch_that_only_saw_the_end_replays(void **state) {
+    (void)state;
+    char *dir = sluice_test_mkdtemp("exec_recover_end");
+    /* epochs 0..3 with records, epoch 4 the end; snapshot of epoch 2 */
+    static const int plan[4][PARTS] = {{10, 0, 0}, {0, 10, 0}, {10, 0, 0}, {0, 0, 10}};
+    interrupted_run(dir, plan, 4, 1);
+    script_source s;
+    count_transform t;
+    assert_int_equal(recover(dir, &s, &t), 2);
+    assert_int_equal(t.n[0], 20);
+    assert_int_equal(t.n[1], 10);
+    assert_int_equal(t.n[2], 10);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovery_positions_every_partition_before_the_first_poll),
         cmocka_unit_test(test_recovery_without_replay_seeks_each_partition_once),
+        cmocka_unit_test(test_an_epoch_that_only_saw_the_end_replays),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
