@@ -41,6 +41,16 @@
  * delivered) aborts the transaction and sends the epoch again, up to 5
  * times; a fatal one (fenced by another instance) fails the pipeline.
  *
+ * Records refused for their size (the sink's on_error,
+ * sluice_module_config's reject()): one over the producer's
+ * message.max.bytes, which librdkafka refuses at produce time, is set aside
+ * at once.  A broker refuses a whole batch (MSG_SIZE_TOO_LARGE,
+ * RECORD_LIST_TOO_LARGE), so records refused at delivery are sent again one
+ * at a time, each awaited, and only one refused alone is set aside:
+ * idempotent, in commit()'s wait for the delivery reports; transactional,
+ * by aborting the epoch's transaction and sending it again with those
+ * records alone, then without the one refused alone.
+ *
  * Options: `topic` (required), `format` (json, the only one),
  * `transactional` (true/false), `commits_topic`, `kafka.X = Y` for any
  * librdkafka producer property X (over the shared [kafka] section).

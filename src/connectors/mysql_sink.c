@@ -21,14 +21,25 @@
  * committed before a crash.  Without, a run starts a new epoch sequence: its
  * row in sluice_commits is reset to -1 at open.
  *
+ * Rows the table cannot store (the sink's on_error, sluice_module_config's
+ * reject()): at open the sink reads what each column holds from
+ * information_schema (mysql_columns.h); before an epoch is sent, its rows
+ * (after a key's rows are collapsed) are checked against it and the bad
+ * ones set aside.  The session is in strict mode, so the server truncates
+ * nothing: a multi-row statement it still refuses for a row's data is
+ * rolled back by itself (the transaction stays open) and sent again row by
+ * row, the rows refused alone set aside.  A row set aside is never sent
+ * again in a retry of the epoch.
+ *
  * write() copies the epoch's rows; commit() sends them.  A lost connection
  * (reconnect) or a deadlock / lock wait timeout is retried with exponential
  * backoff, the whole epoch re-sent in a new transaction, until
  * `retry_timeout`; meanwhile execute() is blocked, so nothing more is read.
  *
  * Options of [sink NAME]: `table` (default: the sink name), `create_table`
- * (default true), `varchar_length` (VARCHAR length of key columns, default
- * 255), `batch_bytes` (statement size, default 1 MiB), `retry_timeout`
+ * (default true), `varchar_length` (VARCHAR length of key columns; default
+ * the share of InnoDB's 3072-byte key limit, see default_varchar_length()),
+ * `batch_bytes` (statement size, default 1 MiB), `retry_timeout`
  * (default 60s).  Options of [mysql]: host, port, socket, user, password,
  * database (required), ssl_mode (disabled | preferred | required |
  * verify_ca | verify_identity), ssl_ca, ssl_capath, ssl_cert, ssl_key,
