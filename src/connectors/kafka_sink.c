@@ -129,10 +129,10 @@ typedef struct kafka_sink {
     rd_kafka_resp_err_t produce_err; /* produce_one()'s last refusal */
 } kafka_sink;
 
-/* Delivery errors that refuse a record for its size (the broker's
- * MESSAGE_TOO_LARGE, RECORD_LIST_TOO_LARGE, INVALID_RECORD for a record
- * over the topic's max.message.bytes): the record itself, not the
- * connection, so the pipeline may set it aside. */
+/* Delivery errors that refuse a record for its size (Kafka's
+ * MESSAGE_TOO_LARGE for a batch over the topic's max.message.bytes,
+ * RECORD_LIST_TOO_LARGE, INVALID_MSG_SIZE): the records, not the
+ * connection, so the pipeline may set them aside. */
 static int err_is_size(rd_kafka_resp_err_t e) {
     static const rd_kafka_resp_err_t size_errors[] = {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
                                                       RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
