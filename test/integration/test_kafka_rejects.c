@@ -11,7 +11,7 @@
  *   topic's max.message.bytes) are sent again alone; the one refused alone
  *   is set aside, every other row reaches the topic: idempotent, and
  *   transactional (the epoch's transaction aborted and sent again without
- *   it);
+ *   it; a restart on the checkpoint writes nothing more);
  * - on_error = fail exits 1 naming the sink and the reason.
  */
 #include "sluice_test.h"
@@ -161,6 +161,15 @@ static void broker_refusal(const char *name, int ckpt) {
     assert_int_equal(count_lines(dead), 1);
     assert_contains(dead, "the broker refused the record alone: MSG_SIZE_TOO_LARGE\",\"raw\":\"{\\\"id\\\":1,");
     assert_contains(dead, "\"sink\":\"items_out\"");
+    if (ckpt) { /* a restart on the checkpoint writes nothing more */
+        run_ok(sqlp, ini, errp);
+        rows = topic_rows(topic);
+        assert_string_equal(rows, "2:b\n3:c\n4:d\n5:e\n6:f\n");
+        free(rows);
+        char *dead2 = sluice_test_read_file(dlp, NULL);
+        assert_string_equal(dead2, dead);
+        free(dead2);
+    }
     free(dead);
 }
 
