@@ -59,7 +59,42 @@ typedef struct sluice_module_config {
                                         gives each of several Kafka sources
                                         its own); NULL: the connector's
                                         default */
+
+    /** Sinks: hand back one row the sink cannot store, so that one bad row
+     *  never stops the pipeline for good (the sink's `on_error`, as Kafka
+     *  Connect's `errors.tolerance`).  A sink calls it for a row the
+     *  destination refuses for the row's own content -- a value longer
+     *  than its column, bytes its character set cannot hold, a number it
+     *  cannot represent, a record over the broker's size limit -- never for
+     *  a fault of the connection or the server (those are retried or fail
+     *  the run as before).
+     *
+     *  `row` is the row (cfg->schema's ncolumns values, borrowed for the
+     *  call), or NULL when only `raw` is at hand: the row already rendered
+     *  as a JSON object (raw_len bytes; NULL when `row` is given).
+     *  `reason` says what the destination cannot hold, naming the column
+     *  ("column 'origin': 300 characters, VARCHAR(255) holds 255").
+     *
+     *  Returns SLUICE_OK when the row was set aside (on_error = dead_letter:
+     *  written to the dead letter with the sink's name and the reason, and
+     *  counted): the sink then skips it and commits the rest of the epoch.
+     *  Any other code (on_error = fail) comes with a message in errstr
+     *  naming the sink, the epoch and the reason: the sink returns it from
+     *  the write() or commit() it was in, and the run fails.
+     *
+     *  NULL (a sink opened outside a pipeline): the sink fails the call as
+     *  if on_error were fail. */
+    sluice_err_t (*reject)(void *ctx, int64_t epoch, const sluice_value *row, const char *raw,
+                           size_t raw_len, const char *reason, char *errstr, size_t errstr_size);
+    void *reject_ctx;              /**< the first argument of reject() */
 } sluice_module_config;
+
+/** Call cfg->reject for one row, or without a callback write the
+ *  on_error = fail message ("sink NAME: epoch E: REASON") into errstr and
+ *  return SLUICE_ERR_RUNTIME. */
+sluice_err_t sluice_module_reject(const sluice_module_config *cfg, int64_t epoch, const sluice_value *row,
+                                  const char *raw, size_t raw_len, const char *reason, char *errstr,
+                                  size_t errstr_size);
 
 /** Output modes of a sink's query (Spark's OutputMode): APPEND emits each
  *  row once, final; UPDATE emits rows that changed since the last epoch;

@@ -41,6 +41,16 @@
  * delivered) aborts the transaction and sends the epoch again, up to 5
  * times; a fatal one (fenced by another instance) fails the pipeline.
  *
+ * Records refused for their size (the sink's on_error,
+ * sluice_module_config's reject()): one over the producer's
+ * message.max.bytes, which librdkafka refuses at produce time, is set aside
+ * at once.  A broker refuses a whole batch (MSG_SIZE_TOO_LARGE,
+ * RECORD_LIST_TOO_LARGE), so records refused at delivery are sent again one
+ * at a time, each awaited, and only one refused alone is set aside:
+ * idempotent, in commit()'s wait for the delivery reports; transactional,
+ * by aborting the epoch's transaction and sending it again with those
+ * records alone, then without the one refused alone.
+ *
  * Options: `topic` (required), `format` (json, the only one),
  * `transactional` (true/false), `commits_topic`, `kafka.X = Y` for any
  * librdkafka producer property X (over the shared [kafka] section).
@@ -106,7 +116,31 @@ typedef struct kafka_sink {
     int in_txn;                  /* a transaction is open */
     int64_t txn_epoch;
     int64_t committed;           /* newest epoch with a committed marker, or -1 */
+    /* records refused for their size (on_error) */
+    sluice_module_config cfg;    /* a copy: its reject() callback */
+    unsigned char *skip;         /* per rendered row: set aside, never sent again */
+    unsigned char *alone;        /* per rendered row: refused in a batch, to be sent alone */
+    size_t flagcap;
+    uintptr_t cur_row;           /* row index + 1 of the record produce_one() sends; 0: none */
+    size_t *refused;             /* rows whose delivery report was a size refusal */
+    size_t nrefused, refcap;
+    int refused_fail;            /* no room to note a refusal: it counts as a failure */
+    int64_t max_bytes;           /* the producer's message.max.bytes */
+    rd_kafka_resp_err_t produce_err; /* produce_one()'s last refusal */
 } kafka_sink;
+
+/* Delivery errors that refuse a record for its size (Kafka's
+ * MESSAGE_TOO_LARGE for a batch over the topic's max.message.bytes,
+ * RECORD_LIST_TOO_LARGE, INVALID_MSG_SIZE): the records, not the
+ * connection, so the pipeline may set them aside. */
+static int err_is_size(rd_kafka_resp_err_t e) {
+    static const rd_kafka_resp_err_t size_errors[] = {RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                                                      RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+                                                      RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE};
+    for (size_t i = 0; i < sizeof size_errors / sizeof size_errors[0]; i++)
+        if (size_errors[i] == e) return 1;
+    return 0;
+}
 
 static kafka_sink *from_opaque(void *opaque) {
     return (kafka_sink *)((char *)opaque - offsetof(kafka_sink, errs));
@@ -117,6 +151,26 @@ static kafka_sink *from_opaque(void *opaque) {
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     kafka_sink *s = from_opaque(opaque);
+    if (m->err && m->_private && err_is_size(m->err) && !s->refused_fail) {
+        /* a row refused for its size: sent again alone, then set aside if
+         * refused alone (a broker refuses a whole batch) */
+        if (s->nrefused == s->refcap) {
+            size_t cap = s->refcap ? 2 * s->refcap : 64;
+            size_t *r = realloc(s->refused, cap * sizeof *r);
+            if (r) s->refused = r, s->refcap = cap;
+        }
+        if (s->nrefused < s->refcap) {
+            s->refused[s->nrefused++] = (size_t)((uintptr_t)m->_private - 1);
+            /* a transaction with a refused record can only abort: it
+             * counts as a failure there */
+            if (!s->transactional) {
+                s->delivered++; /* accounted for: isolate_refused() sends it again */
+                return;
+            }
+        } else {
+            s->refused_fail = 1;
+        }
+    }
     if (m->err) {
         if (!s->failed) s->first_err = m->err;
         s->failed++;
@@ -145,6 +199,9 @@ static void kafka_sink_close(sluice_sink *sink) {
     free(s->pkcols);
     free(s->pkvals);
     free(s->marker_key);
+    free(s->skip);
+    free(s->alone);
+    free(s->refused);
     free(s);
 }
 
@@ -346,6 +403,7 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
     s->markers = transactional && cfg->checkpointing;
     s->commits_topic = commits_topic ? commits_topic : COMMITS_TOPIC;
     s->committed = -1;
+    s->cfg = *cfg;
     s->vals = open_memstream(&s->vbuf, &s->vsize);
     s->keys = open_memstream(&s->kbuf, &s->ksize);
     s->pkcols = calloc(cfg->schema->npk + 1, sizeof *s->pkcols);
@@ -370,6 +428,10 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
     s->timeout_ms = 300000;
     if (rd_kafka_conf_get(conf, "message.timeout.ms", tmo, &tmo_size) == RD_KAFKA_CONF_OK)
         s->timeout_ms = strtoll(tmo, NULL, 10);
+    tmo_size = sizeof tmo;
+    s->max_bytes = 1000000;
+    if (rd_kafka_conf_get(conf, "message.max.bytes", tmo, &tmo_size) == RD_KAFKA_CONF_OK)
+        s->max_bytes = strtoll(tmo, NULL, 10);
     if (!transactional) {
         char t[512];
         size_t tsize = sizeof t;
@@ -420,6 +482,18 @@ static sluice_err_t render(kafka_sink *s, const sluice_row_batch *rows, char *er
         if (!v || !k) return nomem(s, errstr, errstr_size);
         s->offcap = cap;
     }
+    if (rows->nrows > s->flagcap) {
+        unsigned char *a = realloc(s->skip, rows->nrows);
+        if (a) s->skip = a;
+        unsigned char *b = realloc(s->alone, rows->nrows);
+        if (b) s->alone = b;
+        if (!a || !b) return nomem(s, errstr, errstr_size);
+        s->flagcap = rows->nrows;
+    }
+    if (rows->nrows) {
+        memset(s->skip, 0, rows->nrows);
+        memset(s->alone, 0, rows->nrows);
+    }
     rewind(s->vals);
     rewind(s->keys);
     s->nrendered = 0;
@@ -454,14 +528,16 @@ static sluice_err_t produce_one(kafka_sink *s, int64_t epoch, rd_kafka_topic_t *
             int eplen = snprintf(ep, sizeof ep, "%" PRId64, epoch);
             e = rd_kafka_producev(s->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(v, vlen),
-                                  RD_KAFKA_V_KEY(k, klen), RD_KAFKA_V_HEADER("sluice.epoch", ep, eplen),
+                                  RD_KAFKA_V_KEY(k, klen), RD_KAFKA_V_OPAQUE((void *)s->cur_row),
+                                  RD_KAFKA_V_HEADER("sluice.epoch", ep, eplen),
                                   RD_KAFKA_V_HEADER("sluice.run", s->run, -1), RD_KAFKA_V_END);
         } else {
-            e = rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, v, vlen, k, klen, NULL) == 0
+            e = rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, v, vlen, k, klen, (void *)s->cur_row) == 0
                     ? RD_KAFKA_RESP_ERR_NO_ERROR
                     : rd_kafka_last_error();
         }
         if (!e) break;
+        s->produce_err = e;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || sluice_clock_monotonic_ms() > give_up)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                                  "sink %s (kafka): topic '%s': cannot produce a record of epoch %lld: %s",
@@ -472,6 +548,44 @@ static sluice_err_t produce_one(kafka_sink *s, int64_t epoch, rd_kafka_topic_t *
     }
     s->produced++;
     return SLUICE_OK;
+}
+
+static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, size_t errstr_size);
+
+/* Set rendered row i aside through the sink's on_error (its value is the
+ * row as a JSON object); it is never sent again. */
+static sluice_err_t reject_rendered(kafka_sink *s, int64_t epoch, size_t i, const char *reason, char *errstr,
+                                    size_t errstr_size) {
+    s->skip[i] = 1;
+    s->alone[i] = 0;
+    const char *v = s->vbuf + s->voff[i];
+    size_t vlen = (size_t)(s->voff[i + 1] - s->voff[i]) - 1;
+    return sluice_module_reject(&s->cfg, epoch, NULL, v, vlen, reason, errstr, errstr_size);
+}
+
+/* Produce rendered row i; a record over the producer's message.max.bytes
+ * (refused by librdkafka at once) is set aside. */
+static sluice_err_t produce_row(kafka_sink *s, int64_t epoch, size_t i, int64_t give_up, char *errstr,
+                                size_t errstr_size) {
+    /* each rendered row ends with '\n': not part of the message */
+    char *v = s->vbuf + s->voff[i];
+    size_t vlen = (size_t)(s->voff[i + 1] - s->voff[i]) - 1;
+    char *k = s->schema->npk ? s->kbuf + s->koff[i] : NULL;
+    size_t klen = k ? (size_t)(s->koff[i + 1] - s->koff[i]) - 1 : 0;
+    s->cur_row = (uintptr_t)i + 1;
+    s->produce_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    sluice_err_t err = produce_one(s, epoch, s->rkt, RD_KAFKA_PARTITION_UA, v, vlen, k, klen, give_up, errstr,
+                                   errstr_size);
+    s->cur_row = 0;
+    if (err && s->produce_err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+        char reason[300];
+        snprintf(reason, sizeof reason,
+                 "topic '%s': a record of %zu bytes (key %zu, value %zu) is over the producer's message.max.bytes "
+                 "(%" PRId64 ")",
+                 s->topic, vlen + klen, klen, vlen, s->max_bytes);
+        return reject_rendered(s, epoch, i, reason, errstr, errstr_size);
+    }
+    return err;
 }
 
 /* Produce the rendered rows (in a transaction: begun here when none is
@@ -487,12 +601,29 @@ static sluice_err_t produce_rendered(kafka_sink *s, int64_t epoch, char *errstr,
     }
     int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
     for (size_t i = 0; i < s->nrendered && !err; i++) {
-        /* each rendered row ends with '\n': not part of the message */
-        char *v = s->vbuf + s->voff[i];
-        size_t vlen = (size_t)(s->voff[i + 1] - s->voff[i]) - 1;
-        char *k = s->schema->npk ? s->kbuf + s->koff[i] : NULL;
-        size_t klen = k ? (size_t)(s->koff[i + 1] - s->koff[i]) - 1 : 0;
-        err = produce_one(s, epoch, s->rkt, RD_KAFKA_PARTITION_UA, v, vlen, k, klen, give_up, errstr, errstr_size);
+        if (s->skip[i] || s->alone[i]) continue;
+        err = produce_row(s, epoch, i, give_up, errstr, errstr_size);
+    }
+    /* rows a broker refused in a batch: each alone, waiting for its
+     * report; one refused alone is set aside, and the transaction, which
+     * can then only abort, is sent again without it */
+    for (size_t i = 0; i < s->nrendered && !err; i++) {
+        if (s->skip[i] || !s->alone[i]) continue;
+        size_t before = s->nrefused;
+        err = produce_row(s, epoch, i, give_up, errstr, errstr_size);
+        if (err) return err;
+        /* a failed delivery dooms the transaction: the commit aborts it and
+         * sends the epoch again (the abort also bumps the producer epoch
+         * when the sequence numbers need it) */
+        int failed = wait_delivered(s, epoch, errstr, errstr_size) != SLUICE_OK;
+        if (s->nrefused > before) {
+            char reason[300];
+            snprintf(reason, sizeof reason, "topic '%s': the broker refused the record alone: %s",
+                     s->topic, rd_kafka_err2name(s->first_err ? s->first_err : RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE));
+            sluice_err_t rerr = reject_rendered(s, epoch, i, reason, errstr, errstr_size);
+            return rerr ? rerr : SLUICE_OK; /* the transaction fails at commit and is sent again */
+        }
+        if (failed) return SLUICE_OK;
     }
     rd_kafka_poll(s->rk, 0);
     return err;
@@ -600,19 +731,64 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
     return SLUICE_OK;
 }
 
+/* Idempotent producer: the rows whose batch a broker refused for its size
+ * are sent again one at a time, each awaited; one refused alone is set
+ * aside. */
+static sluice_err_t isolate_refused(kafka_sink *s, int64_t epoch, char *errstr, size_t errstr_size) {
+    if (s->nrefused == 0) return SLUICE_OK;
+    size_t n = s->nrefused;
+    size_t *rows = malloc(n * sizeof *rows);
+    if (!rows) return nomem(s, errstr, errstr_size);
+    memcpy(rows, s->refused, n * sizeof *rows);
+    s->nrefused = 0;
+    sluice_err_t err = SLUICE_OK;
+    int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
+    for (size_t j = 0; j < n && !err; j++) {
+        size_t i = rows[j];
+        if (i >= s->nrendered || s->skip[i]) continue;
+        err = produce_row(s, epoch, i, give_up, errstr, errstr_size);
+        if (!err) err = wait_delivered(s, epoch, errstr, errstr_size);
+        if (!err && s->nrefused) {
+            s->nrefused = 0;
+            char reason[300];
+            snprintf(reason, sizeof reason, "topic '%s': the broker refused the record alone: %s", s->topic,
+                     rd_kafka_err2name(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE));
+            err = reject_rendered(s, epoch, i, reason, errstr, errstr_size);
+        }
+    }
+    free(rows);
+    return err;
+}
+
 static sluice_err_t kafka_sink_commit(sluice_sink *sink, int64_t epoch, char *errstr, size_t errstr_size) {
     kafka_sink *s = (kafka_sink *)sink;
     sluice_err_t err;
     if (!s->transactional) {
         err = wait_delivered(s, epoch, errstr, errstr_size);
+        if (!err) err = isolate_refused(s, epoch, errstr, errstr_size);
         if (!err) s->produced = s->delivered = s->failed = 0;
+        s->nrefused = 0;
+        s->refused_fail = 0;
         return err;
     }
     if (!s->in_txn) return sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size); /* no rows */
+    size_t marked = 0; /* rows sent alone or set aside so far in this epoch */
     for (unsigned attempt = 1;; attempt++) {
         int retry = 0;
         err = txn_commit(s, epoch, &retry, errstr, errstr_size);
         s->produced = s->delivered = s->failed = 0;
+        /* rows refused for their size: sent alone from the next attempt on
+         * (one refused alone is then set aside).  Rows only ever move from
+         * the batch to alone to aside, so an attempt that moved one does
+         * not count against TXN_ATTEMPTS, and the loop ends. */
+        for (size_t j = 0; j < s->nrefused; j++)
+            if (s->refused[j] < s->nrendered) s->alone[s->refused[j]] = 1;
+        s->nrefused = 0;
+        s->refused_fail = 0;
+        size_t now = 0;
+        for (size_t i = 0; i < s->nrendered; i++) now += s->alone[i] || s->skip[i];
+        if (retry && now > marked && attempt > 1) attempt--;
+        marked = now;
         if (!err || !retry || attempt >= TXN_ATTEMPTS) return err;
         sluice_log(SLUICE_LOG_WARN, s->pipeline, "kafka", s->instance, "%s; sending the epoch again (attempt %u of %d)",
                    errstr, attempt + 1, TXN_ATTEMPTS);

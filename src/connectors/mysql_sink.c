@@ -21,14 +21,25 @@
  * committed before a crash.  Without, a run starts a new epoch sequence: its
  * row in sluice_commits is reset to -1 at open.
  *
+ * Rows the table cannot store (the sink's on_error, sluice_module_config's
+ * reject()): at open the sink reads what each column holds from
+ * information_schema (mysql_columns.h); before an epoch is sent, its rows
+ * (after a key's rows are collapsed) are checked against it and the bad
+ * ones set aside.  The session is in strict mode, so the server truncates
+ * nothing: a multi-row statement it still refuses for a row's data is
+ * rolled back by itself (the transaction stays open) and sent again row by
+ * row, the rows refused alone set aside.  A row set aside is never sent
+ * again in a retry of the epoch.
+ *
  * write() copies the epoch's rows; commit() sends them.  A lost connection
  * (reconnect) or a deadlock / lock wait timeout is retried with exponential
  * backoff, the whole epoch re-sent in a new transaction, until
  * `retry_timeout`; meanwhile execute() is blocked, so nothing more is read.
  *
  * Options of [sink NAME]: `table` (default: the sink name), `create_table`
- * (default true), `varchar_length` (VARCHAR length of key columns, default
- * 255), `batch_bytes` (statement size, default 1 MiB), `retry_timeout`
+ * (default true), `varchar_length` (VARCHAR length of key columns; default
+ * the share of InnoDB's 3072-byte key limit, see default_varchar_length()),
+ * `batch_bytes` (statement size, default 1 MiB), `retry_timeout`
  * (default 60s).  Options of [mysql]: host, port, socket, user, password,
  * database (required), ssl_mode (disabled | preferred | required |
  * verify_ca | verify_identity), ssl_ca, ssl_capath, ssl_cert, ssl_key,
@@ -51,6 +62,7 @@
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
+#include "connectors/mysql_columns.h"
 #include "connectors/mysql_common.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -99,7 +111,19 @@ typedef struct mysql_sink {
     size_t *order;                 /* row indexes to send */
     sbuf sql;                      /* statement being built */
     int skip_noted;
+
+    /* rows the table cannot store (on_error) */
+    sluice_module_config cfg;      /* a copy: its reject() callback */
+    sluice_mysql_column *cols;     /* per output column: what the table's holds */
+    int created;                   /* the table was created by this open */
+    unsigned char *rejected;       /* per row of the epoch: set aside */
+    size_t rejected_cap;
+    sluice_err_t reject_err;       /* on_error = fail: the error ... */
+    char reject_msg[1024];         /* ... and its message, out of commit_attempt */
 } mysql_sink;
+
+/* commit_attempt's code for "reject() failed the run" (not a server error) */
+#define REJECT_FAILED 0x7fff0001u
 
 /* ---------------- small helpers ---------------- */
 
@@ -249,8 +273,61 @@ static int sb_column_type(mysql_sink *s, sbuf *b, size_t c) {
     case SLUICE_TYPE_TIMESTAMP: return sb_str(b, "DATETIME(3)");
     case SLUICE_TYPE_VARCHAR:
     default:
-        return key ? sb_printf(b, "VARCHAR(%" PRId64 ")", s->varchar_length) : sb_str(b, "TEXT");
+        /* the engine's strings have no length limit: LONGTEXT holds more
+         * than any statement carries; a key column must be indexable */
+        return key ? sb_printf(b, "VARCHAR(%" PRId64 ")", s->varchar_length) : sb_str(b, "LONGTEXT");
     }
+}
+
+/* InnoDB's index key limit (bytes; DYNAMIC rows, innodb_large_prefix),
+ * the PRIMARY KEY's columns together */
+#define INNODB_MAX_KEY_BYTES 3072
+/* utf8mb4: at most 4 bytes a character */
+#define UTF8MB4_MAX_BYTES 4
+
+/* Bytes an index entry of a non-VARCHAR key column takes (storage sizes of
+ * the MariaDB manual: BIGINT and DOUBLE 8, BOOLEAN 1, DATETIME(3) 7). */
+static int64_t fixed_key_bytes(sluice_type_t t) {
+    static const struct {
+        sluice_type_t t;
+        int64_t bytes;
+    } sizes[] = {{SLUICE_TYPE_BIGINT, 8}, {SLUICE_TYPE_INTERVAL, 8}, {SLUICE_TYPE_DOUBLE, 8},
+                 {SLUICE_TYPE_BOOLEAN, 1}, {SLUICE_TYPE_TIMESTAMP, 7}};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sizes[i].t == t) return sizes[i].bytes;
+    return 8;
+}
+
+/* The default length of key VARCHAR columns: the PRIMARY KEY's share of
+ * InnoDB's 3072-byte index limit left by its other columns, split evenly
+ * among its VARCHAR columns, at 4 bytes a utf8mb4 character (768 for a key
+ * of one VARCHAR column). */
+static int64_t default_varchar_length(const sluice_schema *sc) {
+    int64_t budget = INNODB_MAX_KEY_BYTES, nvarchar = 0;
+    for (size_t k = 0; k < sc->npk; k++) {
+        sluice_type_t t = sc->columns[sc->pk[k]].type;
+        if (t == SLUICE_TYPE_VARCHAR) nvarchar++;
+        else budget -= fixed_key_bytes(t);
+    }
+    if (nvarchar == 0 || budget < UTF8MB4_MAX_BYTES * nvarchar) return 255;
+    return budget / UTF8MB4_MAX_BYTES / nvarchar;
+}
+
+/* Log the output columns the table cannot hold in full: their rows beyond
+ * the column's limits will be set aside (on_error). */
+static void warn_limits(mysql_sink *s) {
+    char list[1024] = "";
+    for (size_t c = 0; c < s->ncols; c++) {
+        if (sluice_mysql_column_holds_all(&s->cols[c], s->schema->columns[c].type)) continue;
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof list - n, "%s'%s' (%s)", n ? ", " : "", s->schema->columns[c].name,
+                 s->cols[c].type);
+    }
+    if (!list[0]) return;
+    sluice_log(s->created ? SLUICE_LOG_INFO : SLUICE_LOG_WARN, s->pipeline, "mysql", s->instance,
+               "table '%s' cannot hold every value of column(s) %s: rows with longer text or values out of the "
+               "column's range are set aside by on_error (dead letter by default)",
+               s->table, list);
 }
 
 /* Does the server's DATA_TYPE fit a column of type t? */
@@ -300,8 +377,9 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
     MYSQL_RES *r = NULL;
     sluice_err_t err = SLUICE_OK;
     char *seen = calloc(s->ncols + 1, 1);
-    if (!seen || sb_str(&q, "SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                            "DATABASE() AND TABLE_NAME = ") ||
+    if (!seen || sb_str(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, "
+                            "CHARACTER_OCTET_LENGTH, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE "
+                            "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ") ||
         sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
         err = SLUICE_ERR_NOMEM;
         goto out;
@@ -316,6 +394,7 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
         for (size_t c = 0; c < s->ncols; c++) {
             if (!row[0] || strcasecmp(row[0], s->schema->columns[c].name) != 0) continue;
             seen[c] = 1;
+            sluice_mysql_column_read(&s->cols[c], row[1], row[2], row[3], row[4], row[5]);
             if (!type_compatible(s->schema->columns[c].type, row[1] ? row[1] : "")) {
                 err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                                     "sink %s (mysql): table '%s': column '%s' is %s, but the query gives %s "
@@ -425,6 +504,7 @@ static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_siz
         err = db_error(s, SLUICE_ERR_CONFIG, "cannot create the table", errstr, errstr_size);
         goto out;
     }
+    s->created = 1;
     err = check_table(s, &exists, errstr, errstr_size);
 out:
     sb_free(&q);
@@ -502,6 +582,8 @@ static void mysql_sink_close(sluice_sink *sink) {
     sb_free(&s->sql);
     free(s->rows);
     free(s->order);
+    free(s->cols);
+    free(s->rejected);
     sluice_arena_destroy(s->strings);
     free(s);
 }
@@ -525,7 +607,7 @@ static sluice_err_t parse_options(mysql_sink *s, const sluice_module_config *cfg
     s->create_table = 1;
     if ((err = sluice_conn_opt_bool(cfg, "create_table", "sink", "mysql", &s->create_table, errstr, errstr_size)))
         return err;
-    s->varchar_length = 255;
+    s->varchar_length = default_varchar_length(s->schema);
     if ((err = sluice_conn_opt_posint(cfg, "varchar_length", "sink", "mysql", &s->varchar_length, errstr,
                                       errstr_size)))
         return err;
@@ -555,10 +637,12 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
     s->ncols = cfg->schema->ncolumns;
     s->complete = cfg->output_mode == SLUICE_OUTPUT_COMPLETE;
     s->last_committed = -1;
+    s->cfg = *cfg;
     sluice_err_t err = parse_options(s, cfg, errstr, errstr_size);
     if (err) goto fail;
     s->strings = sluice_arena_new(0);
-    if (!s->strings || build_fixed_parts(s)) {
+    s->cols = calloc(s->ncols, sizeof *s->cols);
+    if (!s->strings || !s->cols || build_fixed_parts(s)) {
         err = SLUICE_ERR_NOMEM;
         goto fail;
     }
@@ -573,6 +657,7 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
         goto fail;
     }
     if ((err = create_tables(s, errstr, errstr_size))) goto fail;
+    warn_limits(s);
     if (!cfg->checkpointing) {
         /* no checkpoint: this run numbers its epochs from 0 again, and what an
          * earlier run recorded says nothing about them */
@@ -681,6 +766,119 @@ static size_t plan_rows(mysql_sink *s) {
     return n;
 }
 
+/* Set row `idx` of the epoch aside through the sink's on_error (reject());
+ * 0, or REJECT_FAILED with the error kept in s->reject_err/reject_msg. */
+static unsigned reject_row(mysql_sink *s, size_t idx, const char *reason) {
+    s->rejected[idx] = 1;
+    s->reject_err = sluice_module_reject(&s->cfg, s->pending_epoch, s->rows + idx * s->ncols, NULL, 0, reason,
+                                         s->reject_msg, sizeof s->reject_msg);
+    return s->reject_err ? REJECT_FAILED : 0;
+}
+
+/* Append rows order[from..to) to a statement in s->sql (INSERT head, rows,
+ * upsert tail), at least one row and, past the first, at most `limit`
+ * bytes; returns the index after the last row taken, or (size_t)-1 when out
+ * of memory.  Rows set aside (s->rejected) are left out. */
+static size_t build_statement(mysql_sink *s, size_t from, size_t to, size_t limit) {
+    sbuf *q = &s->sql;
+    q->len = 0;
+    if (sb_add(q, s->insert_head.p, s->insert_head.len)) return (size_t)-1;
+    size_t in_stmt = 0, i = from;
+    for (; i < to; i++) {
+        if (s->rejected[s->order[i]]) continue;
+        size_t mark = q->len;
+        const sluice_value *row = s->rows + s->order[i] * s->ncols;
+        int bad = (in_stmt && sb_add(q, ",", 1)) || sb_add(q, "(", 1);
+        for (size_t c = 0; c < s->ncols && !bad; c++)
+            bad = (c && sb_add(q, ",", 1)) || sb_value(q, s->conn.db, &row[c]);
+        if (bad || sb_add(q, ")", 1)) return (size_t)-1;
+        if (in_stmt && q->len + s->upsert_tail.len > limit) {
+            q->len = mark;
+            break;
+        }
+        in_stmt++;
+    }
+    if (in_stmt == 0) q->len = 0; /* every row of the range was set aside */
+    else if (sb_add(q, s->upsert_tail.p, s->upsert_tail.len)) return (size_t)-1;
+    return i;
+}
+
+/* Send rows order[0..nsend) in multi-row statements of at most
+ * batch_limit() bytes.  A statement the server refuses for a row's data
+ * (strict mode: too long, not convertible, out of range) is rolled back by
+ * itself, the transaction staying open (InnoDB's statement rollback); its
+ * rows are then sent one by one to set aside the ones refused.  Returns 0,
+ * a server error, or REJECT_FAILED. */
+static unsigned write_rows(mysql_sink *s, size_t nsend) {
+    size_t limit = batch_limit(s);
+    size_t i = 0;
+    unsigned e;
+    while (i < nsend) {
+        size_t from = i;
+        if ((i = build_statement(s, from, nsend, limit)) == (size_t)-1) return CR_OUT_OF_MEMORY;
+        if (s->sql.len == 0) continue;
+        e = db_exec(s, s->sql.p, s->sql.len);
+        if (!e) continue;
+        if (!sluice_mysql_err_is_row_data(e)) return e;
+        for (size_t r = from; r < i; r++) {
+            if (s->rejected[s->order[r]]) continue;
+            if (build_statement(s, r, r + 1, limit) == (size_t)-1) return CR_OUT_OF_MEMORY;
+            if (!(e = db_exec(s, s->sql.p, s->sql.len))) continue;
+            if (!sluice_mysql_err_is_row_data(e)) return e;
+            char reason[700], msg[600];
+            sluice_mysql_conn_scrub(&s->conn, mysql_error(s->conn.db), msg, sizeof msg);
+            snprintf(reason, sizeof reason, "table '%s' refused the row: %s (error %u)", s->table, msg, e);
+            if ((e = reject_row(s, s->order[r], reason))) return e;
+        }
+    }
+    return 0;
+}
+
+/* Check the rows to send against the table's columns before anything is
+ * sent, setting aside those it cannot store, and drop them from s->order.
+ * Returns the rows left to send, or (size_t)-1 with the error in errstr
+ * (on_error = fail, or out of memory). */
+static size_t check_rows(mysql_sink *s, size_t nsend, sluice_err_t *err, char *errstr, size_t errstr_size) {
+    if (s->nrows > s->rejected_cap) {
+        unsigned char *r = realloc(s->rejected, s->nrows);
+        if (!r) {
+            *err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+            return (size_t)-1;
+        }
+        s->rejected = r;
+        s->rejected_cap = s->nrows;
+    }
+    if (s->nrows) memset(s->rejected, 0, s->nrows);
+    size_t n = 0;
+    for (size_t i = 0; i < nsend; i++) {
+        size_t idx = s->order[i];
+        const sluice_value *row = s->rows + idx * s->ncols;
+        char reason[600];
+        int bad = 0;
+        for (size_t k = 0; k < s->schema->npk && !bad; k++)
+            if (row[s->schema->pk[k]].type == SLUICE_TYPE_NULL) {
+                snprintf(reason, sizeof reason,
+                         "key column '%s' is NULL, which a MySQL PRIMARY KEY cannot hold (filter NULL keys out in "
+                         "the query)",
+                         s->schema->columns[s->schema->pk[k]].name);
+                bad = 1;
+            }
+        for (size_t c = 0; c < s->ncols && !bad; c++)
+            bad = sluice_mysql_value_unfit(&s->cols[c], s->schema->columns[c].name, &row[c], reason, sizeof reason);
+        if (!bad) {
+            s->order[n++] = idx;
+            continue;
+        }
+        char full[700];
+        snprintf(full, sizeof full, "table '%s': %s", s->table, reason);
+        if (reject_row(s, idx, full)) {
+            *err = sluice_seterr(errstr, errstr_size, s->reject_err, "%s", s->reject_msg);
+            return (size_t)-1;
+        }
+    }
+    return n;
+}
+
 /* One attempt to commit the pending epoch in one transaction.  Returns 0
  * or the server/client error number; *what says which step failed. */
 static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
@@ -702,30 +900,9 @@ static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
         *what = "cannot delete the previous rows (COMPLETE mode)";
         if ((e = db_exec(s, q->p, q->len))) return e;
     }
-    size_t limit = batch_limit(s);
-    sbuf *q = &s->sql;
     *what = "cannot write rows";
-    size_t i = 0;
-    while (i < nsend) {
-        q->len = 0;
-        if (sb_add(q, s->insert_head.p, s->insert_head.len)) return CR_OUT_OF_MEMORY;
-        size_t in_stmt = 0;
-        for (; i < nsend; i++) {
-            size_t mark = q->len;
-            const sluice_value *row = s->rows + s->order[i] * s->ncols;
-            int bad = (in_stmt && sb_add(q, ",", 1)) || sb_add(q, "(", 1);
-            for (size_t c = 0; c < s->ncols && !bad; c++)
-                bad = (c && sb_add(q, ",", 1)) || sb_value(q, s->conn.db, &row[c]);
-            if (bad || sb_add(q, ")", 1)) return CR_OUT_OF_MEMORY;
-            if (in_stmt && q->len + s->upsert_tail.len > limit) {
-                q->len = mark;
-                break;
-            }
-            in_stmt++;
-        }
-        if (sb_add(q, s->upsert_tail.p, s->upsert_tail.len)) return CR_OUT_OF_MEMORY;
-        if ((e = db_exec(s, q->p, q->len))) return e;
-    }
+    if ((e = write_rows(s, nsend))) return e;
+    sbuf *q = &s->sql;
     q->len = 0;
     if (sb_str(q, "INSERT INTO `" COMMITS_TABLE "` (pipeline, sink, epoch) VALUES (") ||
         sb_add(q, s->commits_values.p, s->commits_values.len) ||
@@ -752,18 +929,13 @@ static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_si
         clear_pending(s);
         return SLUICE_OK;
     }
-    for (size_t i = 0; i < s->nrows && s->schema->npk; i++)
-        for (size_t k = 0; k < s->schema->npk; k++)
-            if (s->rows[i * s->ncols + s->schema->pk[k]].type == SLUICE_TYPE_NULL)
-                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                                     "sink %s (mysql): table '%s': epoch %" PRId64
-                                     ": key column '%s' is NULL, which a MySQL PRIMARY KEY cannot hold (filter "
-                                     "NULL keys out in the query)",
-                                     s->instance, s->table, s->pending_epoch,
-                                     s->schema->columns[s->schema->pk[k]].name);
     size_t nsend = plan_rows(s);
     if (nsend == (size_t)-1)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+    /* once per epoch, before any attempt: a retried epoch sets nothing
+     * aside twice */
+    sluice_err_t cerr = SLUICE_OK;
+    if ((nsend = check_rows(s, nsend, &cerr, errstr, errstr_size)) == (size_t)-1) return cerr;
     int64_t start = sluice_clock_monotonic_ms(), delay = SLUICE_MYSQL_BACKOFF_FIRST_MS;
     char what_buf[200];
     for (int attempt = 1;; attempt++) {
@@ -788,6 +960,10 @@ static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_si
         }
         if (e == CR_OUT_OF_MEMORY)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
+        if (e == REJECT_FAILED) { /* on_error = fail: nothing of the epoch is committed */
+            if (s->conn.db) db_exec_str(s, "ROLLBACK");
+            return sluice_seterr(errstr, errstr_size, s->reject_err, "%s", s->reject_msg);
+        }
         int conn = sluice_mysql_err_is_connection(e), lock = err_is_lock(e);
         if (!conn && !lock) {
             if (s->conn.db) db_exec_str(s, "ROLLBACK");

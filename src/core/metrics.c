@@ -38,6 +38,7 @@ typedef struct source_m {
 typedef struct query_m {
     char *name;
     uint64_t late_rows, state_rows, state_bytes, sink_rows;
+    uint64_t sink_rejected;        /* rows the sink set aside (on_error) */
     int64_t watermark;
     histogram commit;
 } query_m;
@@ -139,6 +140,12 @@ void sluice_metrics_observe_batch(sluice_metrics *m, double duration_s, double r
     observe(&m->batch, duration_s);
     m->batches++;
     m->rows_per_second = rows_per_second;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void sluice_metrics_set_sink_rejected(sluice_metrics *m, size_t k, uint64_t rejected_rows) {
+    pthread_mutex_lock(&m->mu);
+    m->queries[k].sink_rejected = rejected_rows;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -284,6 +291,11 @@ char *sluice_metrics_render(sluice_metrics *m, size_t *len) {
     for (size_t k = 0; k < m->nqueries; k++)
         put(&b, "sluice_sink_rows_total{pipeline=\"%s\",sink=\"%s\"} %llu\n", pl,
             label(m->queries[k].name, nm, sizeof nm), (unsigned long long)m->queries[k].sink_rows);
+    head(&b, "sluice_sink_rejected_rows_total", "counter",
+         "Rows a sink could not store and set aside in the dead letter (on_error = dead_letter).");
+    for (size_t k = 0; k < m->nqueries; k++)
+        put(&b, "sluice_sink_rejected_rows_total{pipeline=\"%s\",sink=\"%s\"} %llu\n", pl,
+            label(m->queries[k].name, nm, sizeof nm), (unsigned long long)m->queries[k].sink_rejected);
     head(&b, "sluice_sink_commit_seconds", "histogram", "Duration of each sink's epoch commit.");
     for (size_t k = 0; k < m->nqueries; k++) {
         snprintf(labels, sizeof labels, "pipeline=\"%s\",sink=\"%s\"", pl, label(m->queries[k].name, nm, sizeof nm));

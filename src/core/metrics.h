@@ -45,6 +45,10 @@ void sluice_metrics_observe_batch(sluice_metrics *m, double duration_s, double r
 /** Sink k wrote `rows` rows in an epoch whose commit took seconds. */
 void sluice_metrics_observe_sink(sluice_metrics *m, size_t k, uint64_t rows, double commit_seconds);
 
+/** Rows sink k set aside since start (on_error = dead_letter): the
+ *  counter sluice_sink_rejected_rows_total. */
+void sluice_metrics_set_sink_rejected(sluice_metrics *m, size_t k, uint64_t rejected_rows);
+
 /** A loop iteration completed (with or without input): the pipeline is
  *  alive. */
 void sluice_metrics_heartbeat(sluice_metrics *m);

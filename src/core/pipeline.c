@@ -17,6 +17,7 @@
 #include "core/execute.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/sink_reject.h"
 #include "state/checkpoint.h"
 #include "exec/engine.h"
 #include "exec/plan.h"
@@ -35,6 +36,8 @@ typedef struct binding {
     sluice_option *options;        /* the section's entries */
     size_t noptions;
     sluice_module_config mc;
+    const sluice_option *on_error; /* sinks: the on_error line, kept out of mc */
+    sluice_sink_reject reject;     /* sinks: the on_error policy */
 } binding;
 
 struct sluice_pipeline {
@@ -145,7 +148,8 @@ static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir", 
                                             "healthz_timeout", "max_state_bytes", "checkpoint_every",
                                             "fault.abort_in_snapshot", "fault.abort_in_offsets", NULL};
 static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
-static const char *const engine_sink_keys[] = {"connector", NULL};
+/* on_error is the pipeline's: it never reaches the connector */
+static const char *const engine_sink_keys[] = {"connector", "on_error", NULL};
 
 static int in_list(const char *const *list, const char *key) {
     for (; list && *list; list++)
@@ -283,6 +287,18 @@ static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int
     b->name = name;
     sluice_err_t err = collect(p->cfg, section, b);
     if (err) return err;
+    if (!is_source) { /* the last on_error wins (--set overrides the file); none reaches the connector */
+        size_t n = 0;
+        for (size_t i = 0; i < b->noptions; i++) {
+            if (strcmp(b->options[i].key, "on_error") == 0) b->on_error = &b->options[i];
+            else b->options[n++] = b->options[i];
+        }
+        if (b->on_error) {
+            b->options[n] = *b->on_error;
+            b->on_error = &b->options[n];
+        }
+        b->noptions = n;
+    }
     b->mc.pipeline = p->pipeline_name;
     b->mc.instance = name;
     b->mc.options = b->options;
@@ -426,6 +442,7 @@ static void on_step(void *ctx, const sluice_step_info *info) {
         for (size_t k = 0; k < p->plan->nqueries; k++)
             sluice_metrics_observe_sink(m, k, info->sink_rows[k], info->sink_commit_s[k]);
     }
+    for (size_t k = 0; k < p->plan->nqueries; k++) sluice_metrics_set_sink_rejected(m, k, p->sink_bind[k].reject.rejected);
     sluice_metrics_set_backpressure(m, info->backpressure);
     sluice_metrics_heartbeat(m);
 }
@@ -521,8 +538,20 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     }
     for (size_t k = 0; k < plan->nqueries; k++) {
         p->sink_names[k] = plan->queries[k].name;
-        if ((err = bind_one(p, prof, 0, plan->queries[k].name, &p->sink_bind[k], errstr, errstr_size))) return err;
-        p->sink_bind[k].mc.schema = &plan->queries[k].schema;
+        binding *b = &p->sink_bind[k];
+        if ((err = bind_one(p, prof, 0, plan->queries[k].name, b, errstr, errstr_size))) return err;
+        b->mc.schema = &plan->queries[k].schema;
+        b->reject.sink = plan->queries[k].name;
+        b->reject.source = plan->sources[plan->queries[k].source].name;
+        b->reject.schema = &plan->queries[k].schema;
+        b->reject.dlq = &p->dlq;
+        if (b->on_error && sluice_on_error_parse(b->on_error->value, &b->reject.on_error) != 0)
+            return opt_err(errstr, errstr_size, b->on_error,
+                           "on_error = '%s' in [sink %s]: expected dead_letter (set the row aside in the dead "
+                           "letter, the default) or fail",
+                           b->on_error->value, b->name);
+        b->mc.reject = sluice_sink_reject_row;
+        b->mc.reject_ctx = &b->reject;
         p->sink_bind[k].mc.output_mode = plan->queries[k].emit == SLUICE_EMIT_COMPLETE ? SLUICE_OUTPUT_COMPLETE
                                          : plan->queries[k].emit == SLUICE_EMIT_UPDATE ? SLUICE_OUTPUT_UPDATE
                                                                                        : SLUICE_OUTPUT_APPEND;
@@ -700,6 +729,7 @@ static void describe_binding(const binding *b, const char *kind, FILE *out) {
     fprintf(out, "%s %s: connector %s\n", kind, b->name, b->connector);
     for (size_t i = 0; i < b->noptions; i++)
         fprintf(out, "  %s = %s\n", b->options[i].key, secret_key(b->options[i].key) ? "****" : b->options[i].value);
+    if (b->on_error) fprintf(out, "  on_error = %s\n", b->on_error->value);
 }
 
 void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
