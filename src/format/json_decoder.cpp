@@ -290,6 +290,12 @@ sluice_err_t decode(json_decoder *d, const char *data, size_t len, sluice_value 
 
     ondemand::document doc;
     error_code e = d->parser.iterate(data, len, len + SLUICE_RECORD_PADDING).get(doc);
+    // simdjson validates the whole record as UTF-8 first (RFC 8259 8.1),
+    // so ill-formed bytes never reach the engine; say where they are.
+    if (e == simdjson::UTF8_ERROR)
+        return sluice_seterr(reason, reason_size, SLUICE_ERR_MALFORMED,
+                             "invalid JSON: invalid UTF-8 at byte %zu",
+                             sluice_utf8_find_invalid(data, len, nullptr) + 1);
     if (e) return invalid(reason, reason_size, e);
     ondemand::object obj;
     e = doc.get_object().get(obj);

@@ -1,6 +1,7 @@
 /*
  * Writers: rows as CSV lines (RFC 4180 quoting by libcsv's csv_fwrite2) and
- * as JSON lines (string escaping by cJSON).
+ * as JSON lines (string escaping by cJSON; ill-formed UTF-8 replaced by
+ * U+FFFD first, see sluice_json_write_string).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -105,8 +106,8 @@ done:
     return rc;
 }
 
-sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
-    PUTC(f, '"');
+/* Write well-formed UTF-8 text (no quotes). */
+static sluice_err_t json_text(FILE *f, const char *s, size_t len) {
     /* cJSON works on C strings, so embedded NUL bytes split the text into
      * segments; each NUL itself is written as the JSON escape \u0000. */
     const char *end = s + len;
@@ -118,6 +119,27 @@ sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
         if (!nul) break;
         PUT(f, "\\u0000", 6);
         s = nul + 1;
+    }
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
+    PUTC(f, '"');
+    /* JSON text is UTF-8 (RFC 8259 section 8.1): bytes that are not are
+     * replaced, one U+FFFD per maximal subpart, never copied raw. */
+    if (sluice_utf8_valid(s, len)) {
+        sluice_err_t rc = json_text(f, s, len);
+        if (rc != SLUICE_OK) return rc;
+    } else {
+        for (;;) {
+            size_t bad = 0, at = sluice_utf8_find_invalid(s, len, &bad);
+            sluice_err_t rc = json_text(f, s, at);
+            if (rc != SLUICE_OK) return rc;
+            if (at == len) break;
+            PUT(f, "\xEF\xBF\xBD", 3);
+            s += at + bad;
+            len -= at + bad;
+        }
     }
     PUTC(f, '"');
     return SLUICE_OK;
