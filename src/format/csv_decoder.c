@@ -13,7 +13,11 @@
  * a quoted field is malformed too: libcsv's lenient mode would close the
  * field silently, and a file source hands the decoder everything from an
  * unmatched quote to the end of the file as one record, so accepting it
- * would swallow every row after it.  A UTF-8 byte-order mark at the start
+ * would swallow every row after it.  The file source splits records where
+ * quotes pair up (each '"' opens or closes, as in RFC 4180, where a quote
+ * inside a field is doubled), so a record with an odd number of quotes is
+ * unterminated by that reading too, even where libcsv's lenient reading
+ * took one of them for text.  A UTF-8 byte-order mark at the start
  * of the header is not part of the first name.
  */
 #include <stdlib.h>
@@ -217,13 +221,16 @@ sluice_err_t sluice_csv_decoder_new(const sluice_decoder_options *opts,
     return SLUICE_OK;
 }
 
-/* Where the quoted field that is still open at the end of data[0..len)
- * began (its opening quote's offset, and *line: its line in the record,
- * from 1), read with libcsv's lenient rules: a quote opens a field only at
- * its start; inside, "" is a quote, and a quote not followed by the
- * delimiter or a line break is kept as text. */
+/* Where the quoted field left open in data[0..len) began (its opening
+ * quote's offset, and *line: its line in the record, from 1), read with
+ * libcsv's lenient rules: a quote opens a field only at its start; inside,
+ * "" is a quote, and a quote not followed by the delimiter or a line break
+ * is kept as text.  The last quoted field opened, or else the first quote
+ * (a stray one inside a field). */
 static size_t open_quote(const char *data, size_t len, char delimiter, size_t *line) {
-    size_t start = 0, ln = 1, open_line = 1;
+    const char *first = memchr(data, '"', len);
+    size_t start = first ? (size_t)(first - data) : 0, ln = 1, open_line = 1;
+    for (size_t i = 0; i < start; i++) open_line += data[i] == '\n';
     int at_field_start = 1, inq = 0;
     for (size_t i = 0; i < len; i++) {
         char c = data[i];
@@ -266,6 +273,9 @@ sluice_err_t sluice_csv_decoder_decode(void *impl, const char *data, size_t len,
     d->err = SLUICE_OK;
     size_t done = csv_parse(&d->parser, data, len, on_field, on_record, d);
     int unterminated = d->parser.quoted && d->parser.pstate == LIBCSV_FIELD_BEGUN;
+    size_t quotes = 0;
+    for (const char *q = data; (q = memchr(q, '"', len - (size_t)(q - data))) != NULL; q++) quotes++;
+    if (quotes % 2) unterminated = 1;
     int fini = csv_fini(&d->parser, on_field, on_record, d);  /* also resets the parser */
     if (done != len || fini != 0) return SLUICE_ERR_NOMEM;
     if (unterminated) {
