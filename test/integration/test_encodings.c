@@ -99,7 +99,7 @@ static void test_csv(void **state) {
     expect_file(out_path,
                 "{\"id\":1,\"name\":\"stra\xC3\x9F" "e\",\"up\":\"STRASSE\",\"len\":6}\n"
                 "{\"id\":4,\"name\":\"\xC3\x80\xC3\x89\xC3\x8E\",\"up\":\"\xC3\x80\xC3\x89\xC3\x8E\",\"len\":3}\n");
-    char want[8000];
+    char want[20000];
     snprintf(want, sizeof want,
              "{\"source\":\"ev\",\"position\":\"%1$s:3\",\"reason\":\"column 'id': expected BIGINT, "
              "got \\\"\xEF\xBB\xBF" "2\\\"\",\"raw\":\"\xEF\xBB\xBF" "2,x\"}\n"
@@ -141,6 +141,8 @@ static void test_json(void **state) {
     snprintf(pos3, sizeof pos3, "%s:3", in_path);
     assert_string_equal(cJSON_GetObjectItem(a, "position")->valuestring, pos2);
     assert_string_equal(cJSON_GetObjectItem(a, "raw")->valuestring, "\xEF\xBB\xBF{\"id\":2,\"name\":\"x\"}");
+    assert_string_equal(cJSON_GetObjectItem(a, "reason")->valuestring,
+                        "invalid JSON: a byte-order mark (U+FEFF) starts the record");
     assert_string_equal(cJSON_GetObjectItem(b, "position")->valuestring, pos3);
     assert_string_equal(cJSON_GetObjectItem(b, "reason")->valuestring,
                         "invalid JSON: invalid UTF-8 at byte 18");
