@@ -133,7 +133,8 @@ sluice_err_t sluice_csv_write_header(FILE *f, const sluice_column *cols, size_t 
 
 /** Write one row as a CSV line: values rendered per sluice_value_render,
  *  NULL as an empty field, an empty VARCHAR as "", quoted per RFC 4180
- *  when needed (the delimiter, a quote, CR or LF inside). */
+ *  when needed (the delimiter, a quote, CR or LF inside).  Ill-formed UTF-8
+ *  becomes U+FFFD per maximal subpart, as in sluice_json_write_string. */
 sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols,
                                   char delimiter);
 

@@ -182,6 +182,12 @@ static void test_json_invalid_utf8(void **state) {
     assert_int_equal(sluice_json_write_row(f, cols, r, 2), SLUICE_OK);
     expect_text(f, "{\"k" R "\":\"" R "z\",\"n\":1}\n");
 
+    /* CSV output is UTF-8 too */
+    sluice_value c[2] = {sluice_value_varchar("a\xC3,", 3), sluice_value_varchar("\xF0\x9F\x98", 3)};
+    f = open_mem();
+    assert_int_equal(sluice_csv_write_row(f, c, 2, ','), SLUICE_OK);
+    expect_text(f, "\"a" R ",\"," R "\n");
+
     /* a long string with bad bytes spread through it (the slow path) */
     size_t n = 3000;
     char *big = malloc(n);
