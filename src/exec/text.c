@@ -59,6 +59,14 @@ static void upper_cp(utf8proc_int32_t cp, char *out, size_t *at) {
 static size_t map_case(const char *s, size_t len, int upper, char *out) {
     size_t at = 0;
     for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) { /* ASCII maps within ASCII: no table lookup */
+            if (out) out[at] = (char)(upper ? (c >= 'a' && c <= 'z' ? c - 32 : c)
+                                            : (c >= 'A' && c <= 'Z' ? c + 32 : c));
+            at++;
+            i++;
+            continue;
+        }
         utf8proc_int32_t cp;
         size_t n = next_cp(s + i, len - i, &cp);
         if (cp < 0) {

@@ -9,6 +9,8 @@
  * The whole-buffer check (sluice_utf8_valid) uses simdjson's validator; this
  * file serves the slow path that locates and measures the bad bytes.
  */
+#include <string.h>
+
 #include "format/format.h"
 
 /* Table 3-7: for each lead byte, how many continuation bytes follow and
@@ -39,8 +41,11 @@ size_t sluice_utf8_seq(const char *s, size_t len, int *ok) {
         return 1;
     }
     const utf8_lead *lead = NULL;
-    for (size_t i = 0; i < sizeof LEADS / sizeof LEADS[0]; i++)
-        if (p[0] >= LEADS[i].lo && p[0] <= LEADS[i].hi) lead = &LEADS[i];
+    for (size_t i = 0; i < sizeof LEADS / sizeof LEADS[0] && p[0] >= LEADS[i].lo; i++)
+        if (p[0] <= LEADS[i].hi) {
+            lead = &LEADS[i];
+            break;
+        }
     if (!lead) return 1; /* C0, C1, F5..FF, or a stray continuation byte */
     size_t n = 1;
     for (unsigned k = 0; k < lead->follow; k++, n++) {
@@ -54,6 +59,12 @@ size_t sluice_utf8_seq(const char *s, size_t len, int *ok) {
 size_t sluice_utf8_find_invalid(const char *s, size_t len, size_t *bad_len) {
     size_t i = 0;
     while (i < len) {
+        /* ASCII runs, eight bytes at a time */
+        uint64_t w;
+        if (len - i >= 8 && (memcpy(&w, s + i, 8), (w & UINT64_C(0x8080808080808080)) == 0)) {
+            i += 8;
+            continue;
+        }
         if ((unsigned char)s[i] < 0x80) {
             i++;
             continue;
