@@ -63,7 +63,8 @@ int64_t sluice_days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /** Render a value as text (profiles.md "Value rendering"): BIGINT decimal;
  *  DOUBLE the shortest of %.15g/%.16g/%.17g that reads back to the same
- *  double ("nan", "inf", "-inf" for non-finite); VARCHAR its bytes;
+ *  double ("nan", "inf", "-inf" for non-finite); VARCHAR its bytes, with
+ *  ill-formed UTF-8 replaced by U+FFFD per maximal subpart;
  *  BOOLEAN true/false; TIMESTAMP per sluice_ts_render; INTERVAL ms; NULL
  *  the empty string.  Writes at most size-1 bytes plus NUL; returns the
  *  full length (like snprintf). */

@@ -155,10 +155,55 @@ static void test_json(void **state) {
     free(dl);
 }
 
+/* Outputs are UTF-8 even where ill-formed bytes reach them: a string
+ * literal of the SQL file is not checked, so it carries them to every
+ * writer: JSON lines, CSV and the console table. */
+static void test_outputs_replace_invalid_bytes(void **state) {
+    (void)state;
+    static const char sql[] = "CREATE SOURCE ev (id BIGINT, name VARCHAR);\n"
+                              "CREATE SINK out AS SELECT id, 'a\xFF" "b' AS bad, UPPER('\xE2\x82') AS u FROM ev;\n";
+    assert_int_equal(sluice_test_write_file(sql_path, sql), 0);
+    assert_int_equal(sluice_test_write_file(in_path, "id,name\n1,x\n"), 0);
+    static const struct {
+        const char *sink, *want;
+    } cases[] = {
+        {"connector = file\nformat = json\n", "{\"id\":1,\"bad\":\"a" R "b\",\"u\":\"" R "\"}\n"},
+        {"connector = file\nformat = csv\n", "id,bad,u\n1,a" R "b," R "\n"},
+        {"connector = console\n", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char ini[10000];
+        snprintf(ini, sizeof ini,
+                 "[pipeline]\ntrigger = available_now\n[source ev]\npath = %s\nformat = csv\n"
+                 "[sink out]\npath = %s\n%s",
+                 in_path, out_path, cases[i].sink);
+        if (!cases[i].want) /* console: no path */
+            snprintf(ini, sizeof ini,
+                     "[pipeline]\ntrigger = available_now\n[source ev]\npath = %s\nformat = csv\n"
+                     "[sink out]\n%s",
+                     in_path, cases[i].sink);
+        assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
+        remove(out_path);
+        const char *argv[] = {"run", sql_path, "--quiet", NULL};
+        char stdout_path[4300];
+        snprintf(stdout_path, sizeof stdout_path, "%s/stdout.txt", dir);
+        assert_int_equal(sluice_test_run_cli(argv, stdout_path, err_path), 0);
+        if (cases[i].want) {
+            expect_file(out_path, cases[i].want);
+        } else {
+            char *got = sluice_test_read_file(stdout_path, NULL);
+            assert_non_null(got);
+            if (!strstr(got, "  1 | a" R "b | " R "\n")) fail_msg("console output:\n%s", got);
+            free(got);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outputs_replace_invalid_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
