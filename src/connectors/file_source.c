@@ -51,7 +51,22 @@ typedef struct file_source {
     int done;                    /* bounded: the whole file was handed out */
     int64_t read_time_ms;        /* wall clock of the last read */
     char *header;                /* CSV header line, NUL-terminated */
+    int bom_pending;             /* at the file's start: a BOM may follow */
 } file_source;
+
+/* A UTF-8 byte-order mark that starts the file is not data (RFC 8259
+ * section 8.1 lets a parser ignore it; CSV files from spreadsheets carry
+ * one): skip it once the first bytes show whether it is there.  Nothing is
+ * handed out before that (the bytes of a BOM hold no newline).  A BOM later
+ * in the file is data. */
+static void skip_bom(file_source *fs) {
+    static const char bom[3] = {'\xEF', '\xBB', '\xBF'};
+    size_t n = fs->end - fs->start;
+    if (n < 3 && memcmp(fs->buf + fs->start, bom, n) == 0) return; /* not known yet */
+    if (n >= 3 && memcmp(fs->buf + fs->start, bom, 3) == 0)
+        fs->start = fs->scan = fs->start + 3;
+    fs->bom_pending = 0;
+}
 
 
 static void sleep_ms(int64_t ms) {
@@ -145,6 +160,7 @@ static ssize_t read_more(file_source *fs, int may_move) {
         if (n > 0) {
             fs->end += (size_t)n;
             fs->read_time_ms = sluice_clock_realtime_ms();
+            if (fs->bom_pending) skip_bom(fs);
         }
         return n;
     }
@@ -227,6 +243,7 @@ static sluice_err_t file_source_open(const sluice_module_config *cfg, sluice_sou
     fs->csv = csv;
     fs->follow = follow;
     fs->max_per_poll = maxper;
+    fs->bom_pending = 1;
     fs->fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fs->fd < 0) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
@@ -326,6 +343,7 @@ static sluice_err_t file_source_seek(sluice_source *src, const char *topic, int3
     fs->quoted_newlines = 0;
     fs->line = 0;
     fs->done = 0;
+    fs->bom_pending = 1;
     int skip_header = fs->csv;
     for (;;) {
         /* the state before the next record, to step back onto it */

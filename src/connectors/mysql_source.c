@@ -372,6 +372,14 @@ static sluice_err_t render_rows(mysql_source *s, MYSQL_RES *r, sluice_record_bat
                 fputs("null", f);
             else if (is_number_type(fields[i].type))
                 fwrite(row[i], 1, lens[i], f);
+            else if (!sluice_utf8_valid(row[i], lens[i])) {
+                /* not text (a binary column): the bytes as they are, so that
+                 * the row is a dead letter keeping them (raw_base64), rather
+                 * than text with U+FFFD in their place */
+                fputc('"', f);
+                fwrite(row[i], 1, lens[i], f);
+                fputc('"', f);
+            }
             else if (sluice_json_write_string(f, row[i], lens[i]) != SLUICE_OK) {
                 err = SLUICE_ERR_IO;
                 goto done;

@@ -49,7 +49,16 @@ sluice_err_t sluice_dead_letter_write(sluice_dead_letter *dl, const char *source
     if (sink) field(dl->f, "sink", sink, strlen(sink), 0);
     field(dl->f, "position", position, strlen(position), 0);
     field(dl->f, "reason", reason, strlen(reason), 0);
-    field(dl->f, "raw", raw ? raw : "", raw ? raw_len : 0, 0);
+    if (!raw) raw_len = 0;
+    if (sluice_utf8_valid(raw ? raw : "", raw_len)) {
+        field(dl->f, "raw", raw ? raw : "", raw_len, 0);
+    } else {
+        /* Not text: the exact bytes, so that nothing is lost or altered
+         * (a "raw" string would have to replace the bad bytes). */
+        fputs(",\"raw_base64\":\"", dl->f);
+        sluice_base64_write(dl->f, raw, raw_len);
+        fputc('"', dl->f);
+    }
     fputs("}\n", dl->f);
     if (ferror(dl->f)) dl->failed = 1;
     return SLUICE_OK;

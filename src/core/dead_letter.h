@@ -25,7 +25,11 @@ sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_l
 /** Append one entry:
  *  {"source":S,"sink":K,"position":P,"reason":R,"raw":RAW}
  *  ("sink" only when not NULL: a late row is late for one query).  raw is
- *  raw_len bytes, escaped as a JSON string. */
+ *  raw_len bytes (NULL: none), escaped as a JSON string when they are
+ *  well-formed UTF-8; otherwise the entry carries "raw_base64" (the exact
+ *  bytes in base64, RFC 4648) in place of "raw", so that a dead letter
+ *  always holds the record losslessly.  The other fields are text: any
+ *  ill-formed UTF-8 in them becomes U+FFFD (sluice_json_write_string). */
 sluice_err_t sluice_dead_letter_write(sluice_dead_letter *dl, const char *source, const char *sink,
                                       const char *position, const char *reason,
                                       const char *raw, size_t raw_len);

@@ -71,27 +71,6 @@ static sluice_value compare(sluice_ast_op op, const sluice_value *a, const sluic
     return sluice_value_bool(cmp_holds(op, sluice_value_compare(a, b)));
 }
 
-int sluice_like_match(const char *s, size_t slen, const char *p, size_t plen) {
-    /* iterative matcher with backtracking to the last '%' */
-    size_t si = 0, pi = 0, star_p = (size_t)-1, star_s = 0;
-    while (si < slen) {
-        if (pi < plen && (p[pi] == '_' || (p[pi] != '%' && p[pi] == s[si]))) {
-            si++;
-            pi++;
-        } else if (pi < plen && p[pi] == '%') {
-            star_p = pi++;
-            star_s = si;
-        } else if (star_p != (size_t)-1) {
-            pi = star_p + 1;
-            si = ++star_s;
-        } else {
-            return 0;
-        }
-    }
-    while (pi < plen && p[pi] == '%') pi++;
-    return pi == plen;
-}
-
 /* UTF-8: byte offset of the n-th code point (0-based) in s, clamped. */
 static size_t utf8_offset(const char *s, size_t len, int64_t n) {
     size_t i = 0;
@@ -219,15 +198,8 @@ static sluice_value eval_func(const sluice_expr *e, const sluice_value *row, slu
     if (a.type == SLUICE_TYPE_NULL) return null_v();
     switch (e->func) {
     case SLUICE_FN_LOWER:
-    case SLUICE_FN_UPPER: {
-        char *p = sluice_arena_alloc(arena, a.len ? a.len : 1);
-        if (!p) return null_v();
-        for (uint32_t i = 0; i < a.len; i++) {
-            unsigned char c = (unsigned char)a.u.s[i];
-            p[i] = (char)(e->func == SLUICE_FN_LOWER ? tolower(c) : toupper(c));
-        }
-        return sluice_value_varchar(p, a.len);
-    }
+    case SLUICE_FN_UPPER:
+        return sluice_text_case(a.u.s, a.len, e->func == SLUICE_FN_UPPER, arena);
     case SLUICE_FN_LENGTH: return sluice_value_bigint(utf8_length(a.u.s, a.len));
     case SLUICE_FN_TRIM: {
         size_t b = 0, n = a.len;

@@ -71,8 +71,20 @@ static inline int sluice_value_is_true(const sluice_value *v) {
  *  results are allocated from arena. */
 sluice_value sluice_value_cast(const sluice_value *v, sluice_type_t to, sluice_arena *arena);
 
-/** SQL LIKE with % and _ (no escape character), bytewise. */
+/** SQL LIKE with % (any run of characters) and _ (one character: one
+ *  UTF-8 code point, as in Flink, Spark and PostgreSQL), no escape
+ *  character; other pattern characters match themselves exactly (case
+ *  sensitive).  1 on a match.  (text.c) */
 int sluice_like_match(const char *s, size_t slen, const char *p, size_t plen);
+
+/** UPPER (upper != 0) or LOWER of UTF-8 text, by Unicode case mapping
+ *  (utf8proc, Unicode 15): UPPER is the full mapping, one-to-many where
+ *  SpecialCasing.txt says so unconditionally ('straße' -> 'STRASSE', as
+ *  Java's toUpperCase in Flink and Spark); LOWER is the simple one-to-one
+ *  mapping ('İ' -> 'i'; no final-sigma rule, as utf8proc and PostgreSQL's
+ *  libc locales).  The result (possibly longer than s) is allocated from
+ *  arena; NULL when the arena is exhausted.  (text.c) */
+sluice_value sluice_text_case(const char *s, size_t len, int upper, sluice_arena *arena);
 
 /* ------------------------------------------------------------------ */
 

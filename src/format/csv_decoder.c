@@ -7,6 +7,18 @@
  * without one, fields are positional in spec order (the specs play the
  * header's part).  Spaces are kept as part of fields (RFC 4180), and one
  * trailing '\r' (a CRLF line) is dropped.
+ *
+ * Text must be UTF-8: a wanted field that is not makes the record malformed
+ * (so ill-formed bytes never reach the engine).  A record that ends inside
+ * a quoted field is malformed too: libcsv's lenient mode would close the
+ * field silently, and a file source hands the decoder everything from an
+ * unmatched quote to the end of the file as one record, so accepting it
+ * would swallow every row after it.  The file source splits records where
+ * quotes pair up (each '"' opens or closes, as in RFC 4180, where a quote
+ * inside a field is doubled), so a record with an odd number of quotes is
+ * unterminated by that reading too, even where libcsv's lenient reading
+ * took one of them for text.  A UTF-8 byte-order mark at the start
+ * of the header is not part of the first name.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +26,13 @@
 #include <csv.h>
 
 #include "format/format_int.h"
+
+/* libcsv's parser state "inside a field" (FIELD_BEGUN in libcsv.c; the
+ * states are not in csv.h).  With `quoted` set it means: after the opening
+ * quote of a field whose closing quote has not been seen. */
+#define LIBCSV_FIELD_BEGUN 2
+
+static const char UTF8_BOM[] = "\xEF\xBB\xBF";
 
 typedef struct csv_decoder {
     struct csv_parser parser;
@@ -45,6 +64,12 @@ static void on_field(void *s, size_t len, void *data) {
     if (idx < 0) return;
     const sluice_field_spec *spec = &d->specs[idx];
     sluice_value *out = &d->out[idx];
+    if (!sluice_utf8_valid(s, len)) {
+        d->err = sluice_seterr(d->reason, d->reason_size, SLUICE_ERR_MALFORMED,
+                               "invalid UTF-8 in column '%s' at byte %zu of the field",
+                               spec->name, sluice_utf8_find_invalid(s, len, NULL) + 1);
+        return;
+    }
     if (len == 0) {
         *out = spec->type == SLUICE_TYPE_VARCHAR ? sluice_value_varchar("", 0)
                                                  : sluice_value_null();
@@ -118,6 +143,7 @@ static void header_free(header_names *h) {
 static sluice_err_t map_header(csv_decoder *d, const char *header, size_t len, char delimiter,
                                char *errstr, size_t errstr_size) {
     while (len > 0 && (header[len - 1] == '\n' || header[len - 1] == '\r')) len--;
+    if (len >= 3 && memcmp(header, UTF8_BOM, 3) == 0) header += 3, len -= 3;
     struct csv_parser p;
     header_names h = {0};
     if (parser_init(&p, delimiter) != 0) return SLUICE_ERR_NOMEM;
@@ -195,6 +221,43 @@ sluice_err_t sluice_csv_decoder_new(const sluice_decoder_options *opts,
     return SLUICE_OK;
 }
 
+/* Where the quoted field left open in data[0..len) began (its opening
+ * quote's offset, and *line: its line in the record, from 1), read with
+ * libcsv's lenient rules: a quote opens a field only at its start; inside,
+ * "" is a quote, and a quote not followed by the delimiter or a line break
+ * is kept as text.  The last quoted field opened, or else the first quote
+ * (a stray one inside a field). */
+static size_t open_quote(const char *data, size_t len, char delimiter, size_t *line) {
+    const char *first = memchr(data, '"', len);
+    size_t start = first ? (size_t)(first - data) : 0, ln = 1, open_line = 1;
+    for (size_t i = 0; i < start; i++) open_line += data[i] == '\n';
+    int at_field_start = 1, inq = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (c == '\n') ln++;
+        if (inq) {
+            if (c != '"') continue;
+            if (i + 1 < len && data[i + 1] == '"') {
+                i++;
+            } else if (i + 1 == len || data[i + 1] == delimiter || data[i + 1] == '\n' ||
+                       data[i + 1] == '\r') {
+                inq = 0;
+            }
+        } else if (c == delimiter || c == '\n' || c == '\r') {
+            at_field_start = 1;
+        } else {
+            if (c == '"' && at_field_start) {
+                inq = 1;
+                start = i;
+                open_line = ln;
+            }
+            at_field_start = 0;
+        }
+    }
+    *line = open_line;
+    return start;
+}
+
 sluice_err_t sluice_csv_decoder_decode(void *impl, const char *data, size_t len,
                                        sluice_value *out, sluice_arena *arena, char *reason,
                                        size_t reason_size) {
@@ -209,8 +272,19 @@ sluice_err_t sluice_csv_decoder_decode(void *impl, const char *data, size_t len,
     d->records = 0;
     d->err = SLUICE_OK;
     size_t done = csv_parse(&d->parser, data, len, on_field, on_record, d);
-    int fini = csv_fini(&d->parser, on_field, on_record, d);
+    int unterminated = d->parser.quoted && d->parser.pstate == LIBCSV_FIELD_BEGUN;
+    size_t quotes = 0;
+    for (const char *q = data; (q = memchr(q, '"', len - (size_t)(q - data))) != NULL; q++) quotes++;
+    if (quotes % 2) unterminated = 1;
+    int fini = csv_fini(&d->parser, on_field, on_record, d);  /* also resets the parser */
     if (done != len || fini != 0) return SLUICE_ERR_NOMEM;
+    if (unterminated) {
+        size_t line = 1, at = open_quote(data, len, d->parser.delim_char, &line);
+        return sluice_seterr(reason, reason_size, SLUICE_ERR_MALFORMED,
+                             "unterminated quoted field starting on line %zu of the record "
+                             "(byte %zu): the record runs to the end of the input",
+                             line, at + 1);
+    }
     if (d->records == 0) {
         /* an empty line: one empty field */
         on_field("", 0, d);

@@ -288,8 +288,19 @@ sluice_err_t decode(json_decoder *d, const char *data, size_t len, sluice_value 
                     sluice_arena *arena, char *reason, size_t reason_size) {
     for (size_t i = 0; i < d->nfields; i++) out[i] = sluice_value_null();
 
+    // A file source skips the byte-order mark that starts a file; one
+    // here is inside the input (RFC 8259 8.1: JSON text has none).
+    if (len >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        return sluice_seterr(reason, reason_size, SLUICE_ERR_MALFORMED,
+                             "invalid JSON: a byte-order mark (U+FEFF) starts the record");
     ondemand::document doc;
     error_code e = d->parser.iterate(data, len, len + SLUICE_RECORD_PADDING).get(doc);
+    // simdjson validates the whole record as UTF-8 first (RFC 8259 8.1),
+    // so ill-formed bytes never reach the engine; say where they are.
+    if (e == simdjson::UTF8_ERROR)
+        return sluice_seterr(reason, reason_size, SLUICE_ERR_MALFORMED,
+                             "invalid JSON: invalid UTF-8 at byte %zu",
+                             sluice_utf8_find_invalid(data, len, nullptr) + 1);
     if (e) return invalid(reason, reason_size, e);
     ondemand::object obj;
     e = doc.get_object().get(obj);

@@ -20,6 +20,31 @@ static size_t put_bytes(const char *s, size_t n, char *buf, size_t size) {
     return n;
 }
 
+/* Text as put_bytes, but each maximal subpart of an ill-formed UTF-8
+ * sequence becomes U+FFFD (as in sluice_json_write_string), so that text
+ * outputs (console and memory tables) are UTF-8; returns the full length. */
+static size_t put_text(const char *s, size_t n, char *buf, size_t size) {
+    if (sluice_utf8_valid(s, n)) return put_bytes(s, n, buf, size);
+    size_t total = 0;
+    for (;;) {
+        size_t bad = 0, at = sluice_utf8_find_invalid(s, n, &bad);
+        const char *piece[2] = {s, "\xEF\xBF\xBD"};
+        size_t plen[2] = {at, at == n ? 0 : 3};
+        for (int k = 0; k < 2; k++) {
+            if (total < size && plen[k]) {
+                size_t room = size - 1 - (total < size - 1 ? total : size - 1);
+                memcpy(buf + total, piece[k], plen[k] < room ? plen[k] : room);
+            }
+            total += plen[k];
+        }
+        if (at == n) break;
+        s += at + bad;
+        n -= at + bad;
+    }
+    if (size > 0) buf[total < size - 1 ? total : size - 1] = '\0';
+    return total;
+}
+
 /* Shortest of %.15g, %.16g, %.17g that strtod() reads back to the same
  * bits (%.17g always does). */
 static size_t render_double(double d, char *out) {
@@ -46,7 +71,7 @@ size_t sluice_value_render(const sluice_value *v, char *buf, size_t size) {
         n = render_double(v->u.d, tmp);
         break;
     case SLUICE_TYPE_VARCHAR:
-        return put_bytes(v->u.s, v->len, buf, size);
+        return put_text(v->u.s, v->len, buf, size);
     case SLUICE_TYPE_BOOLEAN:
         return put_bytes(v->u.i ? "true" : "false", v->u.i ? 4 : 5, buf, size);
     case SLUICE_TYPE_TIMESTAMP:

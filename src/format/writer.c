@@ -1,6 +1,7 @@
 /*
  * Writers: rows as CSV lines (RFC 4180 quoting by libcsv's csv_fwrite2) and
- * as JSON lines (string escaping by cJSON).
+ * as JSON lines (string escaping by cJSON; ill-formed UTF-8 replaced by
+ * U+FFFD first, see sluice_json_write_string).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@
 /* One CSV field: quoted (by libcsv) when it holds the delimiter, a quote or
  * a line break, or when it is empty but present (so "" differs from a
  * NULL's empty field). */
-static sluice_err_t csv_field(FILE *f, const char *s, size_t len, char delimiter, int empty_quoted) {
+static sluice_err_t csv_field_text(FILE *f, const char *s, size_t len, char delimiter,
+                                   int empty_quoted) {
     int quote = len == 0 && empty_quoted;
     for (size_t i = 0; i < len && !quote; i++)
         quote = s[i] == delimiter || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
@@ -37,6 +39,31 @@ static sluice_err_t csv_field(FILE *f, const char *s, size_t len, char delimiter
     }
     if (csv_fwrite2(f, s, len, '"') != 0) return SLUICE_ERR_IO;
     return SLUICE_OK;
+}
+
+/* The decoders let only UTF-8 text into the engine, but a string literal
+ * of the SQL file is not checked: as in JSON, each maximal subpart of an
+ * ill-formed sequence becomes U+FFFD, so CSV output is UTF-8 too. */
+static sluice_err_t csv_field(FILE *f, const char *s, size_t len, char delimiter, int empty_quoted) {
+    if (sluice_utf8_valid(s, len)) return csv_field_text(f, s, len, delimiter, empty_quoted);
+    char stack[256];
+    size_t cap = 3 * len; /* one byte becomes at most 3 */
+    char *buf = cap <= sizeof stack ? stack : malloc(cap);
+    if (!buf) return SLUICE_ERR_NOMEM;
+    size_t n = 0;
+    for (;;) {
+        size_t bad = 0, at = sluice_utf8_find_invalid(s, len, &bad);
+        memcpy(buf + n, s, at);
+        n += at;
+        if (at == len) break;
+        memcpy(buf + n, "\xEF\xBF\xBD", 3);
+        n += 3;
+        s += at + bad;
+        len -= at + bad;
+    }
+    sluice_err_t rc = csv_field_text(f, buf, n, delimiter, empty_quoted);
+    if (buf != stack) free(buf);
+    return rc;
 }
 
 sluice_err_t sluice_csv_write_header(FILE *f, const sluice_column *cols, size_t ncols,
@@ -105,8 +132,8 @@ done:
     return rc;
 }
 
-sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
-    PUTC(f, '"');
+/* Write well-formed UTF-8 text (no quotes). */
+static sluice_err_t json_text(FILE *f, const char *s, size_t len) {
     /* cJSON works on C strings, so embedded NUL bytes split the text into
      * segments; each NUL itself is written as the JSON escape \u0000. */
     const char *end = s + len;
@@ -118,6 +145,27 @@ sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
         if (!nul) break;
         PUT(f, "\\u0000", 6);
         s = nul + 1;
+    }
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len) {
+    PUTC(f, '"');
+    /* JSON text is UTF-8 (RFC 8259 section 8.1): bytes that are not are
+     * replaced, one U+FFFD per maximal subpart, never copied raw. */
+    if (sluice_utf8_valid(s, len)) {
+        sluice_err_t rc = json_text(f, s, len);
+        if (rc != SLUICE_OK) return rc;
+    } else {
+        for (;;) {
+            size_t bad = 0, at = sluice_utf8_find_invalid(s, len, &bad);
+            sluice_err_t rc = json_text(f, s, at);
+            if (rc != SLUICE_OK) return rc;
+            if (at == len) break;
+            PUT(f, "\xEF\xBF\xBD", 3);
+            s += at + bad;
+            len -= at + bad;
+        }
     }
     PUTC(f, '"');
     return SLUICE_OK;

@@ -152,6 +152,21 @@ static void datetime_incrementing_column_and_quoted_identifiers(void **state) {
     close_source(&f);
 }
 
+/* A binary value that is not UTF-8 reaches the decoder as it is (so the
+ * row becomes a dead letter that keeps its bytes), not as U+FFFD text. */
+static void binary_values_are_not_replaced(void **state) {
+    (void)state;
+    create_database("src_e");
+    exec_ok("CREATE TABLE src_e.t (id BIGINT PRIMARY KEY, b VARBINARY(8))");
+    exec_ok("INSERT INTO src_e.t VALUES (1, X'61FF62'), (2, X'C3A9')");
+    source_fixture f;
+    open_source(&f, "src_e", "t", "id", NULL);
+    assert_int_equal(poll_some(&f), 2);
+    assert_record(&f.batch.records[0], 1, "{\"id\":1,\"b\":\"a\xFF" "b\"}");
+    assert_record(&f.batch.records[1], 2, "{\"id\":2,\"b\":\"\xC3\xA9\"}");
+    close_source(&f);
+}
+
 /* ---- through the command line ------------------------------------------------------------------ */
 
 static void set_mysql_env(const char *database) {
@@ -296,6 +311,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_before_and_during_a_run_are_read_once_in_order),
         cmocka_unit_test(datetime_incrementing_column_and_quoted_identifiers),
+        cmocka_unit_test(binary_values_are_not_replaced),
         cmocka_unit_test(missing_table_or_column_fails_at_start),
         cmocka_unit_test(registrations_from_the_customer_table_equal_the_oracle),
     };

@@ -622,6 +622,63 @@ static void test_lower_and_upper(void **state) {
     assert_null_v("UPPER(s)");
 }
 
+/* Unicode case mapping (utf8proc), values from UnicodeData.txt and
+ * SpecialCasing.txt: UPPER is the full mapping (as Java's toUpperCase in
+ * Flink and Spark), LOWER the simple one. */
+static void test_unicode_case(void **state) {
+    (void)state;
+    static const struct {
+        const char *fn, *in, *want;
+    } cases[] = {
+        {"UPPER", "stra\xC3\x9F" "e", "STRASSE"},                           /* ß -> SS */
+        {"LOWER", "\xC3\x80\xC3\x89\xC3\x8E", "\xC3\xA0\xC3\xA9\xC3\xAE"},   /* ÀÉÎ -> àéî */
+        {"UPPER", "\xC3\xA0\xC3\xA9\xC3\xAE", "\xC3\x80\xC3\x89\xC3\x8E"},
+        /* κόσμος -> ΚΌΣΜΟΣ (final ς -> Σ); back: κόσμοσ (no final-sigma rule) */
+        {"UPPER", "\xCE\xBA\xCF\x8C\xCF\x83\xCE\xBC\xCE\xBF\xCF\x82",
+         "\xCE\x9A\xCE\x8C\xCE\xA3\xCE\x9C\xCE\x9F\xCE\xA3"},
+        {"LOWER", "\xCE\x9A\xCE\x8C\xCE\xA3\xCE\x9C\xCE\x9F\xCE\xA3",
+         "\xCE\xBA\xCF\x8C\xCF\x83\xCE\xBC\xCE\xBF\xCF\x83"},
+        {"LOWER", "\xC4\xB0I", "ii"},                   /* Turkish İ -> i (simple mapping) */
+        {"UPPER", "\xC4\xB1i", "II"},                   /* dotless ı -> I */
+        {"UPPER", "\xEF\xAC\x81", "FI"},                 /* ﬁ ligature */
+        {"UPPER", "\xC5\x89", "\xCA\xBC" "N"},            /* ŉ -> ʼN */
+        {"UPPER", "\xCE\x90", "\xCE\x99\xCC\x88\xCC\x81"}, /* ΐ -> Ϊ́ (three code points) */
+        {"UPPER", "\xC7\x85", "\xC7\x84"},              /* titlecase ǅ -> Ǆ */
+        {"UPPER", "\xE2\x84\xAA\xE1\xBA\x9E", "\xE2\x84\xAA\xE1\xBA\x9E"}, /* K-sign, ẞ stay */
+        {"LOWER", "\xE1\xBA\x9E", "\xC3\x9F"},           /* ẞ -> ß */
+        {"LOWER", "\xC8\xBA", "\xE2\xB1\xA5"},           /* Ⱥ -> ⱥ: two bytes become three */
+        {"UPPER", "a1 \xF0\x9F\x98\x80!", "A1 \xF0\x9F\x98\x80!"},    /* no case: unchanged */
+        {"LOWER", "", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char expr[32];
+        snprintf(expr, sizeof expr, "%s(s)", cases[i].fn);
+        R[S] = sluice_value_varchar(cases[i].in, strlen(cases[i].in));
+        assert_str_v(expr, cases[i].want);
+    }
+}
+
+/* LENGTH, SUBSTR and LIKE's '_' count characters (code points), not bytes. */
+static void test_string_functions_count_characters(void **state) {
+    (void)state;
+    R[S] = sluice_value_varchar("\xCE\xBA\xCF\x8C\xCF\x83\xCE\xBC\xCE\xBF\xCF\x82", 12); /* κόσμος */
+    assert_bigint_v("LENGTH(s)", 6);
+    assert_str_v("SUBSTR(s, 2, 3)", "\xCF\x8C\xCF\x83\xCE\xBC");
+    assert_str_v("SUBSTR(s, 6)", "\xCF\x82");
+    assert_bool_v("s LIKE '______'", 1);
+    assert_bool_v("s LIKE '_____'", 0);
+    assert_bool_v("s LIKE '_\xCF\x8C%'", 1);
+    assert_bool_v("s LIKE '%\xCE\xBF_'", 1);
+    assert_bool_v("s LIKE '%_\xCE\xBC__'", 1);
+    R[S] = sluice_value_varchar("a\xF0\x9F\x98\x80" "b", 6);
+    assert_bigint_v("LENGTH(s)", 3);
+    assert_bool_v("s LIKE 'a_b'", 1);
+    assert_bool_v("s LIKE '%_'", 1);
+    assert_bool_v("s LIKE '___'", 1);
+    assert_str_v("SUBSTR(s, 2, 1)", "\xF0\x9F\x98\x80");
+    assert_str_v("TRIM(s)", "a\xF0\x9F\x98\x80" "b");
+}
+
 static void test_length_counts_characters(void **state) {
     (void)state;
     R[S] = sluice_value_varchar("hello", 5);
@@ -798,6 +855,8 @@ int main(void) {
         T_(test_timestamp_compares_with_literal),
         T_(test_timestamp_arithmetic_with_null_is_null),
         T_(test_lower_and_upper),
+        T_(test_unicode_case),
+        T_(test_string_functions_count_characters),
         T_(test_length_counts_characters),
         T_(test_substr),
         T_(test_substr_with_null_args_is_null),

@@ -143,6 +143,10 @@ static void test_header(void **state) {
     assert_bigint(&out[2], 1);
 }
 
+/* A record that ends inside a quoted field is malformed (libcsv's lenient
+ * mode would close the field silently: a file source hands everything from
+ * an unmatched quote to the end of the file over as one record); the
+ * parser is clean for the next record. */
 static void test_unterminated_quote_then_next(void **state) {
     (void)state;
     const sluice_field_spec specs[] = {
@@ -150,12 +154,69 @@ static void test_unterminated_quote_then_next(void **state) {
         {.name = "b", .type = SLUICE_TYPE_VARCHAR},
     };
     make_ok(specs, 2, NULL, 0);
-    decode_ok("1,\"abc");  /* non-strict: the field ends with the record */
-    assert_bigint(&out[0], 1);
-    assert_varchar(&out[1], "abc");
+    expect_malformed("1,\"abc", "unterminated quoted field starting on line 1 of the record (byte 3): "
+                                "the record runs to the end of the input");
     decode_ok("2,def");
     assert_bigint(&out[0], 2);
     assert_varchar(&out[1], "def");
+    /* the rows a file source would have swallowed into the field */
+    expect_malformed("3,\"x\n4,y\n5,z", "unterminated quoted field starting on line 1 of the record "
+                                       "(byte 3): the record runs to the end of the input");
+    /* a closed quoted field before the open one; a quote inside a field is
+     * text, and "" inside quotes is a quote */
+    expect_malformed("\"6\",\"a\"\"b\"c\nd", "unterminated quoted field starting on line 1 of the "
+                                             "record (byte 5): the record runs to the end of the input");
+    expect_malformed("7,\"ok\nstill\"\n8,\"open", "unterminated quoted field starting on line 3 of the "
+                                              "record (byte 16): the record runs to the end of the input");
+    /* terminated: fine, even at the very end */
+    decode_ok("9,\"a\"\"\"");
+    assert_varchar(&out[1], "a\"");
+    decode_ok("10,b\"c\"");
+    assert_varchar(&out[1], "b\"c\"");
+    /* an odd number of quotes: the file source's record split (quotes pair
+     * up) ran to the end of the file, though libcsv's lenient reading
+     * closes the field: the second quote is text to it */
+    expect_malformed("5,\"open\n6,lost\n7,\"also lost\"\n", "unterminated quoted field starting on line 1 "
+                     "of the record (byte 3): the record runs to the end of the input");
+    expect_malformed("11,b\"c", "unterminated quoted field starting on line 1 of the record (byte 5): "
+                                "the record runs to the end of the input");
+}
+
+/* Text fields must be UTF-8: the first bad byte is named (from 1), so that
+ * ill-formed bytes never reach the engine; columns not asked for are not
+ * checked. */
+static void test_invalid_utf8(void **state) {
+    (void)state;
+    const sluice_field_spec specs[] = {
+        {.name = "a", .type = SLUICE_TYPE_BIGINT},
+        {.name = "name", .type = SLUICE_TYPE_VARCHAR},
+    };
+    make_ok(specs, 2, "a,skip,name", 0);
+    expect_malformed("1,x,ab\xC3(", "invalid UTF-8 in column 'name' at byte 3 of the field");
+    expect_malformed("1,x,\"\xFF\"", "invalid UTF-8 in column 'name' at byte 1 of the field");
+    expect_malformed("1,x,\xED\xA0\x80", "invalid UTF-8 in column 'name' at byte 1 of the field");
+    expect_malformed("\xC0\xB1,x,n", "invalid UTF-8 in column 'a' at byte 1 of the field");
+    decode_ok("2,\xFF,Z\xC3\xBCrich \xE2\x82\xAC\xF0\x9F\x98\x80");
+    assert_bigint(&out[0], 2);
+    assert_varchar(&out[1], "Z\xC3\xBCrich \xE2\x82\xAC\xF0\x9F\x98\x80");
+}
+
+/* A UTF-8 byte-order mark before the header is not part of its first
+ * name; one at the start of a record is data. */
+static void test_bom(void **state) {
+    (void)state;
+    const sluice_field_spec specs[] = {
+        {.name = "id", .type = SLUICE_TYPE_BIGINT},
+        {.name = "name", .type = SLUICE_TYPE_VARCHAR},
+    };
+    make_ok(specs, 2, "\xEF\xBB\xBFid,name\r\n", 0);
+    decode_ok("1,a");
+    assert_bigint(&out[0], 1);
+    expect_malformed("\xEF\xBB\xBF" "2,b", "column 'id': expected BIGINT, got \"\xEF\xBB\xBF" "2\"");
+    const sluice_field_spec names[] = {{.name = "name", .type = SLUICE_TYPE_VARCHAR}};
+    make_ok(names, 1, "\xEF\xBB\xBFname", 0);
+    decode_ok("\xEF\xBB\xBFx");
+    assert_varchar(&out[0], "\xEF\xBB\xBFx");
 }
 
 static void test_positional(void **state) {
@@ -257,6 +318,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_header, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unterminated_quote_then_next, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_positional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_line_varchar, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delimiters, setup, teardown),

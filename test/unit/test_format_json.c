@@ -426,6 +426,31 @@ static void test_invalid_json(void **state) {
     assert_bigint(&F.out[0], 123);
 }
 
+/* Ill-formed UTF-8 anywhere in a record (a string, a key, a value not
+ * asked for) makes it malformed, naming the first bad byte (from 1); a
+ * byte-order mark before the object is not JSON (a file source skips the
+ * one that starts a file); escapes must name whole code points. */
+static void test_invalid_utf8(void **state) {
+    (void)state;
+    const sluice_field_spec specs[] = {
+        {.name = "a", .type = SLUICE_TYPE_BIGINT},
+        {.name = "s", .type = SLUICE_TYPE_VARCHAR},
+    };
+    make(specs, 2);
+    expect_malformed("{\"a\":1,\"s\":\"ab\xC3(\"}", "invalid JSON: invalid UTF-8 at byte 15");
+    expect_malformed("{\"a\":1,\"zz\":\"\xFF\"}", "invalid JSON: invalid UTF-8 at byte 14");
+    expect_malformed("{\"a\":1,\"s\":\"\xED\xA0\x80\"}", "invalid JSON: invalid UTF-8 at byte 13");
+    expect_malformed("{\"\xC0\xAF\":1}", "invalid JSON: invalid UTF-8 at byte 3");
+    /* a BOM before the object */
+    expect_malformed("\xEF\xBB\xBF{\"a\":1}", "invalid JSON: a byte-order mark (U+FEFF) starts the record");
+    /* a lone surrogate escape would decode to ill-formed bytes */
+    assert_int_equal(decode("{\"s\":\"\\ud800\"}"), SLUICE_ERR_MALFORMED);
+    /* well-formed text of every length passes */
+    decode_ok("{\"a\":2,\"s\":\"\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\\u00e9\\ud83d\\ude00\"}");
+    assert_bigint(&F.out[0], 2);
+    assert_varchar(&F.out[1], "\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xC3\xA9\xF0\x9F\x98\x80");
+}
+
 static void test_reason_truncated(void **state) {
     (void)state;
     const sluice_field_spec specs[] = {{.name = "n", .type = SLUICE_TYPE_BIGINT}};
@@ -472,6 +497,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_path_config_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_utf8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reason_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_records, setup, teardown),
     };

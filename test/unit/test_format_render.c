@@ -92,12 +92,32 @@ static void test_truncation(void **state) {
     assert_int_equal(buf[0], 'X');
 }
 
+/* Text tables (console, memory sink) render VARCHAR as UTF-8: each maximal
+ * subpart of an ill-formed sequence is one U+FFFD; truncation and the
+ * returned full length as for other values. */
+static void test_invalid_utf8(void **state) {
+    (void)state;
+    expect(sluice_value_varchar("a\xFF" "b\xE2\x82", 5), "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+    expect(sluice_value_varchar("\xC3\xA9\xC0\xAF", 4), "\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD");
+    char buf[4];
+    sluice_value v = sluice_value_varchar("a\xFF" "bc", 4);
+    assert_int_equal(sluice_value_render(&v, buf, sizeof buf), 6);
+    assert_memory_equal(buf, "a\xEF\xBF", 4);
+    buf[0] = 'X';
+    assert_int_equal(sluice_value_render(&v, buf, 0), 6);
+    assert_int_equal(buf[0], 'X');
+    char one[1] = {'X'};
+    assert_int_equal(sluice_value_render(&v, one, 1), 6);
+    assert_int_equal(one[0], '\0');
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bigint),
         cmocka_unit_test(test_double),
         cmocka_unit_test(test_other_types),
         cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_invalid_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,6 +151,117 @@ static void test_json_string(void **state) {
     free(big);
 }
 
+/* Ill-formed UTF-8 never reaches JSON output: each maximal subpart becomes
+ * one U+FFFD (EF BF BD), the Unicode Standard's recommended practice; the
+ * first case is its own example (Table 3-8). */
+#define R "\xEF\xBF\xBD"
+static void test_json_invalid_utf8(void **state) {
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *want;
+    } cases[] = {
+        {"a\xF1\x80\x80\xE1\x80\xC2" "b\x80" "c\x80\xBF" "d", 13, "\"a" R R R "b" R "c" R R "d\""},
+        {"\xED\xA0\x80", 3, "\"" R R R "\""},           /* a surrogate */
+        {"\xC0\xAF", 2, "\"" R R "\""},                 /* overlong '/' */
+        {"\xF4\x90\x80\x80", 4, "\"" R R R R "\""},       /* above U+10FFFF */
+        {"\xE2\x82", 2, "\"" R "\""},                   /* cut at the end */
+        {"x\xE2\x82\xAC\xFF\"\0\xC3", 8, "\"x\xE2\x82\xAC" R "\\\"\\u0000" R "\""},
+        {"\xF0\x9F\x98\x80\xFE", 5, "\"\xF0\x9F\x98\x80" R "\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = open_mem();
+        assert_int_equal(sluice_json_write_string(f, cases[i].in, cases[i].len), SLUICE_OK);
+        expect_text(f, cases[i].want);
+    }
+    /* the row writer (file sink, Kafka values and keys): names and values */
+    static const sluice_column cols[] = {{"k\xFF", SLUICE_TYPE_VARCHAR}, {"n", SLUICE_TYPE_BIGINT}};
+    sluice_value r[2] = {sluice_value_varchar("\x80z", 2), sluice_value_bigint(1)};
+    FILE *f = open_mem();
+    assert_int_equal(sluice_json_write_row(f, cols, r, 2), SLUICE_OK);
+    expect_text(f, "{\"k" R "\":\"" R "z\",\"n\":1}\n");
+
+    /* CSV output is UTF-8 too */
+    sluice_value c[2] = {sluice_value_varchar("a\xC3,", 3), sluice_value_varchar("\xF0\x9F\x98", 3)};
+    f = open_mem();
+    assert_int_equal(sluice_csv_write_row(f, c, 2, ','), SLUICE_OK);
+    expect_text(f, "\"a" R ",\"," R "\n");
+
+    /* a long string with bad bytes spread through it (the slow path) */
+    size_t n = 3000;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++) big[i] = (i % 3 == 2) ? (char)0x80 : 'a';
+    f = open_mem();
+    assert_int_equal(sluice_json_write_string(f, big, n), SLUICE_OK);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(memlen, 2 + 2 * (n / 3) + 3 * (n / 3));
+    assert_memory_equal(mem, "\"aa" R "aa" R, 11);
+    free(mem);
+    free(big);
+}
+#undef R
+
+/* RFC 4648 section 10's test vectors, and a run longer than the encoder's
+ * buffer. */
+static void test_base64(void **state) {
+    (void)state;
+    static const char *const vec[][2] = {
+        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+    };
+    for (size_t i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+        FILE *f = open_mem();
+        assert_int_equal(sluice_base64_write(f, vec[i][0], strlen(vec[i][0])), SLUICE_OK);
+        expect_text(f, vec[i][1]);
+    }
+    FILE *f = open_mem();
+    assert_int_equal(sluice_base64_write(f, "\xFF\x00\xC3", 3), SLUICE_OK);
+    expect_text(f, "/wDD");
+    size_t n = 3 * 1000 + 1;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i++) big[i] = "foo"[i % 3];
+    f = open_mem();
+    assert_int_equal(sluice_base64_write(f, big, n), SLUICE_OK);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(memlen, 4 * 1000 + 4);
+    for (size_t i = 0; i < 1000; i++) assert_memory_equal(mem + 4 * i, "Zm9v", 4);
+    assert_memory_equal(mem + 4000, "Zg==", 4);
+    free(mem);
+    free(big);
+}
+
+/* Table 3-7's boundaries, one sequence at a time. */
+static void test_utf8_seq(void **state) {
+    (void)state;
+    static const struct {
+        const char *s;
+        size_t len, want;
+        int ok;
+    } cases[] = {
+        {"A", 1, 1, 1},          {"\x7F", 1, 1, 1},       {"\xC2\x80", 2, 2, 1},
+        {"\xDF\xBF", 2, 2, 1},   {"\xE0\xA0\x80", 3, 3, 1}, {"\xED\x9F\xBF", 3, 3, 1},
+        {"\xEF\xBF\xBF", 3, 3, 1}, {"\xF0\x90\x80\x80", 4, 4, 1}, {"\xF4\x8F\xBF\xBF", 4, 4, 1},
+        {"\x80", 1, 1, 0},       {"\xC1\xBF", 2, 1, 0},   {"\xC2", 1, 1, 0},
+        {"\xC2" "A", 2, 1, 0},      {"\xE0\x9F\x80", 3, 1, 0}, {"\xE0\xA0", 2, 2, 0},
+        {"\xED\xA0\x80", 3, 1, 0}, {"\xF0\x8F\x80\x80", 4, 1, 0}, {"\xF0\x90\x80" "A", 4, 3, 0},
+        {"\xF4\x90\x80\x80", 4, 1, 0}, {"\xF5\x80", 2, 1, 0}, {"\xFF", 1, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int ok = -1;
+        size_t n = sluice_utf8_seq(cases[i].s, cases[i].len, &ok);
+        if (n != cases[i].want || ok != cases[i].ok)
+            fail_msg("case %zu: got %zu/%d, want %zu/%d", i, n, ok, cases[i].want, cases[i].ok);
+        assert_int_equal(sluice_utf8_valid(cases[i].s, cases[i].len),
+                         cases[i].ok && cases[i].want == cases[i].len);
+    }
+    size_t bad = 9;
+    assert_int_equal(sluice_utf8_find_invalid("ab\xC3\xA9" "c\xE2\x82", 7, &bad), 5);
+    assert_int_equal(bad, 2);
+    assert_int_equal(sluice_utf8_find_invalid("ab\xC3\xA9", 4, &bad), 4);
+    assert_int_equal(bad, 0);
+}
+
 static void test_io_error(void **state) {
     (void)state;
     FILE *f = fopen("/dev/null", "r");
@@ -169,6 +280,9 @@ int main(void) {
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_json_row),
         cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_json_invalid_utf8),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_utf8_seq),
         cmocka_unit_test(test_io_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
