@@ -66,6 +66,7 @@
 #include "connectors/kafka_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/stop.h"
 
 static const char *const kafka_source_options[] = {
     "topic", "topics", "format", "csv.delimiter", "group.id", "startingOffsets",
@@ -292,8 +293,14 @@ static void query_marks(kafka_source *ks) {
     for (size_t i = 0; i < ks->nparts; i++) {
         kpart *p = &ks->parts[i];
         if (p->end >= 0 || p->caught_up) continue;
+        if (sluice_stop_requested()) {
+            ks->need_marks = 1;
+            break;
+        }
         int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(ks->rk, p->topic, p->partition, &lo, &hi, 5000);
+        /* a short wait per request, asked again at the next poll round: a
+         * stop is noticed between requests */
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(ks->rk, p->topic, p->partition, &lo, &hi, 500);
         if (e) {
             ks->need_marks = 1;
             continue;
@@ -563,6 +570,8 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
     ks->cur = out;
     ks->cur_first = out->count;
     while (out->count - ks->cur_first < limit) {
+        /* a stop: hand out what this poll collected; the engine ends the run */
+        if (sluice_stop_requested()) break;
         if ((err = sluice_kafka_check_fatal(ks->rk, &ks->errs, errstr, errstr_size))) break;
         if (ks->errbuf) {
             err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source %s (kafka): rebalance: %s",
@@ -588,6 +597,7 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
                 wait = stall - now < 100 ? stall - now : 100;
             }
         }
+        if (wait > SLUICE_STOP_SLICE_MS) wait = SLUICE_STOP_SLICE_MS;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ks->rk, (int)wait);
         if (!m) {
             if (wait == 0) break;
@@ -673,8 +683,12 @@ static sluice_err_t kafka_source_commit(sluice_source *src, int64_t epoch, char 
         }
         if (retriable_commit(e) && sluice_clock_monotonic_ms() < give_up) {
             if ((err = sluice_kafka_check_fatal(ks->rk, &ks->errs, errstr, errstr_size))) break;
-            struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
-            nanosleep(&ts, NULL);
+            if (sluice_stop_sleep_ms(100)) {
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_STOPPED,
+                                    "source %s (kafka): stopped while committing the offsets of epoch %lld (%s)",
+                                    ks->instance, (long long)epoch, rd_kafka_err2str(e));
+                break;
+            }
             continue;
         }
         if (e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
