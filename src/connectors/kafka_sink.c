@@ -539,9 +539,18 @@ static sluice_err_t kafka_sink_write(sluice_sink *sink, int64_t epoch, const slu
 
 /* Wait until every message handed to librdkafka has a delivery report. */
 static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, size_t errstr_size) {
-    int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
+    int64_t start = sluice_clock_monotonic_ms(), give_up = start + s->timeout_ms + 10000;
+    int told = 0;
     sluice_err_t err = SLUICE_OK;
     while (s->delivered + s->failed < s->produced) {
+        if (!told && sluice_clock_monotonic_ms() - start >= 1000) {
+            /* an operator sees why the pipeline stands still (librdkafka
+             * retries until message.timeout.ms) */
+            told = 1;
+            sluice_log(SLUICE_LOG_WARN, s->pipeline, "kafka", s->instance,
+                       "waiting for deliveries: %llu record(s) of epoch %lld not acknowledged after 1 s",
+                       (unsigned long long)(s->produced - s->delivered - s->failed), (long long)epoch);
+        }
         rd_kafka_flush(s->rk, SLUICE_STOP_SLICE_MS);
         if ((err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size))) return err;
         if (s->delivered + s->failed < s->produced && sluice_stop_requested())

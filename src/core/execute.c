@@ -313,7 +313,6 @@ static sluice_err_t finish_epoch(sluice_exec *x, const int *polled, uint64_t inp
         err = s->ops->write(s, x->epoch, outs[k], errstr, errstr_size);
         commit_s[k] = mono_s() - t0;
         emitted[k] = outs[k]->nrows;
-        x->rows_emitted[k] += outs[k]->nrows;
     }
     for (size_t k = 0; k < x->nsinks && !err; k++) {
         if (x->epoch <= x->committed[k]) continue;
@@ -338,6 +337,8 @@ static sluice_err_t finish_epoch(sluice_exec *x, const int *polled, uint64_t inp
         x->last_stats = st;
     }
     if (err) goto done;
+    /* rows out: those of committed epochs (an abandoned epoch's do not count) */
+    for (size_t k = 0; k < x->nsinks; k++) x->rows_emitted[k] += emitted[k];
     notify(x, x->epoch, input, start_s, emitted, commit_s);
     x->last_start_ms = start_ms;
     x->epoch++;

@@ -59,7 +59,7 @@ typedef struct sluice_exec {
     /* state (owned; sluice_exec_init / sluice_exec_free) */
     sluice_record_batch *batches;
     int *ended;
-    uint64_t *rows_emitted;        /**< per sink, this run */
+    uint64_t *rows_emitted;        /**< per sink, rows of the epochs committed by this run */
     int64_t epoch;                 /**< next epoch number */
     int64_t last_start_ms;
     sluice_transform_stats last_stats;
