@@ -552,6 +552,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
     for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
+    for (size_t i = 0; i < plan->nsources; i++) p->src_bind[i].mc.checkpointing = ckpt_entry != NULL;
     if (ckpt_entry)
         for (size_t i = 0; i < plan->nsources; i++)
             if (!p->src_ops[i]->seek)
