@@ -1,6 +1,18 @@
 /*
  * The "kafka" source: a member of a consumer group (librdkafka's high-level
- * consumer, rd_kafka_subscribe), one record per Kafka message.
+ * consumer, rd_kafka_subscribe), one record per Kafka message.  With a
+ * checkpoint_dir (cfg->checkpointing) it joins no group: the checkpoint
+ * owns the positions, so it assigns itself every partition of its topics
+ * (rd_kafka_incremental_assign from the topics' metadata, looked up again
+ * every 10 s for new partitions), as Spark's and Flink's Kafka sources do;
+ * a restart after a crash then never waits for the group to expire the
+ * dead member's session (session.timeout.ms, 45 s by default).  Offsets
+ * are still committed to the group (for monitoring), and a partition
+ * without a checkpoint position starts at the group's committed offset,
+ * else at startingOffsets.  A regex subscription keeps the group.
+ *
+ * Every wait is at most SLUICE_STOP_SLICE_MS long and ends on a stop
+ * request (core/stop.h).
  *
  * Options: `topic` or `topics` (comma list; a name starting with ^ is a
  * regex, as in rd_kafka_subscribe), `format` json|csv, `csv.delimiter`,
@@ -682,8 +694,9 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
                 err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_TIMED_OUT,
                                     "source %s (kafka): no progress for %d s: %s (are the brokers reachable?)",
                                     ks->instance, SLUICE_KAFKA_STALL_MS / 1000,
-                                    ks->assigned_once ? "partitions assigned but no records or end of partition"
-                                                      : "no partition assigned by the consumer group");
+                                    ks->assigned_once   ? "partitions assigned but no records or end of partition"
+                                    : ks->self_assigned ? "the topics' partitions could not be looked up"
+                                                        : "no partition assigned by the consumer group");
                 break;
             } else {
                 wait = stall - now < 100 ? stall - now : 100;
