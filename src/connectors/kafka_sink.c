@@ -497,7 +497,7 @@ static sluice_err_t produce_one(kafka_sink *s, int64_t epoch, rd_kafka_topic_t *
         rd_kafka_poll(s->rk, SLUICE_STOP_SLICE_MS); /* the local queue is full: serve delivery reports */
         sluice_err_t err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
         if (err) return err;
-        if (sluice_stop_requested()) return stopped(s, "producing (the local queue is full)", errstr, errstr_size);
+        if (sluice_stop_overdue()) return stopped(s, "producing (the local queue is full)", errstr, errstr_size);
     }
     s->produced++;
     return SLUICE_OK;
@@ -553,7 +553,8 @@ static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, s
         }
         rd_kafka_flush(s->rk, SLUICE_STOP_SLICE_MS);
         if ((err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size))) return err;
-        if (s->delivered + s->failed < s->produced && sluice_stop_requested())
+        /* deliveries that are coming in get SLUICE_STOP_GRACE_MS to finish the epoch */
+        if (s->delivered + s->failed < s->produced && sluice_stop_overdue())
             return stopped(s, "waiting for deliveries", errstr, errstr_size);
         if (sluice_clock_monotonic_ms() > give_up)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_TIMED_OUT,
@@ -633,7 +634,7 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
     for (;;) {
         rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, WAIT_SLICE_MS);
         if (!e) break;
-        if (sluice_stop_requested() && rd_kafka_error_is_retriable(e)) {
+        if (sluice_stop_overdue() && rd_kafka_error_is_retriable(e)) {
             rd_kafka_error_destroy(e);
             return stopped(s, "committing a transaction", errstr, errstr_size);
         }

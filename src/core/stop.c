@@ -11,10 +11,16 @@
 /* sig_atomic_t: the only object type a signal handler may write portably */
 static volatile sig_atomic_t stop_count = 0;
 static volatile sig_atomic_t stop_sig = 0;
+/* when the first request came, CLOCK_MONOTONIC ms; written by the handler
+ * before stop_count, read only once stop_count is set */
+static volatile int64_t stop_at_ms = 0;
 
 int sluice_stop_request(int sig) {
     int before = stop_count;
-    if (before == 0) stop_sig = sig;
+    if (before == 0) {
+        stop_sig = sig;
+        stop_at_ms = sluice_clock_monotonic_ms(); /* clock_gettime: async-signal-safe (POSIX) */
+    }
     if (before < 1000) stop_count = before + 1;
     return before;
 }
@@ -25,6 +31,10 @@ int sluice_stop_requested(void) {
 
 int sluice_stop_signal(void) {
     return stop_sig;
+}
+
+int sluice_stop_overdue(void) {
+    return stop_count != 0 && sluice_clock_monotonic_ms() - stop_at_ms >= SLUICE_STOP_GRACE_MS;
 }
 
 void sluice_stop_reset(void) {

@@ -27,6 +27,15 @@ int sluice_stop_requested(void);
 /** The signal of the first stop request, or 0. */
 int sluice_stop_signal(void);
 
+/** How long a wait that is making progress (deliveries to a slow but
+ *  working broker) may go on after a stop request before it gives up, ms:
+ *  half of the 2 s a stop may take, so that a healthy epoch is finished
+ *  rather than abandoned. */
+#define SLUICE_STOP_GRACE_MS 1000
+
+/** Nonzero once a stop was requested at least SLUICE_STOP_GRACE_MS ago. */
+int sluice_stop_overdue(void);
+
 /** Forget any stop request (tests, embedding: before a new run). */
 void sluice_stop_reset(void);
 

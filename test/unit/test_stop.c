@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/time.h>
 
 #include "core/clock.h"
@@ -63,6 +64,25 @@ static void test_signal_cuts_a_sleep_short(void **state) {
     sluice_stop_reset();
 }
 
+/* A wait making progress may go on for SLUICE_STOP_GRACE_MS after the
+ * request, no longer. */
+static void test_overdue_after_the_grace(void **state) {
+    (void)state;
+    sluice_stop_reset();
+    assert_int_equal(sluice_stop_overdue(), 0);
+    int64_t t0 = sluice_clock_monotonic_ms();
+    sluice_stop_request(SIGTERM);
+    assert_int_equal(sluice_stop_overdue(), 0);
+    while (!sluice_stop_overdue() && sluice_clock_monotonic_ms() - t0 < 5000) {
+        struct timespec nap = {0, 5 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+    int64_t took = sluice_clock_monotonic_ms() - t0;
+    assert_true(took >= SLUICE_STOP_GRACE_MS && took < SLUICE_STOP_GRACE_MS + 100);
+    sluice_stop_reset();
+    assert_int_equal(sluice_stop_overdue(), 0);
+}
+
 static void test_slice(void **state) {
     (void)state;
     int64_t now = sluice_clock_monotonic_ms();
@@ -77,6 +97,7 @@ int main(void) {
         cmocka_unit_test(test_request_counts_and_signal),
         cmocka_unit_test(test_sleep_without_stop_lasts),
         cmocka_unit_test(test_signal_cuts_a_sleep_short),
+        cmocka_unit_test(test_overdue_after_the_grace),
         cmocka_unit_test(test_slice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
