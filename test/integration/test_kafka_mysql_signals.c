@@ -206,6 +206,55 @@ static void mysql_sink_retrying(void **state) {
     sluice_test_mariadb_stop(&db);
 }
 
+/* (b') the same with a checkpoint_dir: the abandoned epoch is replayed by
+ * the next run, so the stop exits 0, and after MariaDB is back a run to
+ * the end of the input leaves ids 1..5 in the table, each once. */
+static void mysql_sink_retrying_checkpointed(void **state) {
+    (void)state;
+    sluice_test_mariadb db;
+    assert_int_equal(sluice_test_mariadb_start(&db, "signal-db2"), 0);
+    char sql[1024], ini[1024], in[1024], log[1024], log2[1024], text[8192], mysql_ini[1024];
+    path_of(sql, sizeof sql, "replayed.sql");
+    path_of(ini, sizeof ini, "replayed.ini");
+    path_of(in, sizeof in, "replayed.jsonl");
+    path_of(log, sizeof log, "replayed.log");
+    path_of(log2, sizeof log2, "replayed-2.log");
+    assert_int_equal(sluice_test_write_file(sql, "CREATE SOURCE ev (id BIGINT);\n"
+                                                 "CREATE SINK copied PRIMARY KEY (id) AS SELECT id FROM ev;\n"),
+                     0);
+    assert_int_equal(sluice_test_write_file(in, "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n"), 0);
+    sluice_test_mariadb_ini(&db, NULL, mysql_ini, sizeof mysql_ini);
+    snprintf(text, sizeof text,
+             "[pipeline]\ncheckpoint_dir = %s/replayed-cp\n\n%s\n"
+             "[source ev]\nconnector = file\npath = %s\nformat = json\nfollow = true\n\n"
+             "[sink copied]\nconnector = mysql\n",
+             tmpdir, mysql_ini, in);
+    assert_int_equal(sluice_test_write_file(ini, text), 0);
+    const char *argv[] = {SLUICE_BINARY, "run", sql, "--profile", "signals", "--config", ini, NULL};
+    pid_t pid = spawn(SLUICE_BINARY, argv, -1, log);
+    assert_int_equal(await_text(log, "\"rows_emitted\":3", 60000), 0);
+    assert_int_equal(sluice_test_mariadb_kill(&db), 0);
+    append(in, "{\"id\":4}\n{\"id\":5}\n");
+    assert_int_equal(await_text(log, "retrying the epoch", 30000), 0);
+    term_and_check(pid, 0, log);
+    assert_log_has(log, "stopping: signal SIGTERM, epoch 1 abandoned");
+    assert_log_has(log, "the checkpoint replays it at the next start");
+    assert_int_equal(sluice_test_mariadb_restart(&db), 0);
+    const char *argv2[] = {SLUICE_BINARY, "run", sql, "--profile", "signals", "--config", ini,
+                           "--set", "pipeline.trigger=available_now", NULL};
+    pid = spawn(SLUICE_BINARY, argv2, -1, log2);
+    int64_t elapsed = 0;
+    int status = await_exit(pid, 60000, &elapsed);
+    assert_true(status != -1 && WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_log_has(log2, "1 epoch(s) replayed");
+    char *rows = sluice_test_mariadb_rows(&db, "SELECT id FROM copied ORDER BY id");
+    assert_non_null(rows);
+    assert_string_equal(rows, "1\n2\n3\n4\n5\n");
+    free(rows);
+    sluice_test_mariadb_stop(&db);
+}
+
 /* (c) the Kafka sink waiting for the acknowledgements of epoch 1 while its
  * broker is down (librdkafka retries until message.timeout.ms, 300 s by
  * default): the epoch is abandoned, its records purged: exit 3. */
@@ -300,6 +349,7 @@ int main(void) {
     tmpdir = sluice_test_mkdtemp("signal-tests");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(kafka_unreachable),     cmocka_unit_test(mysql_sink_retrying),
+        cmocka_unit_test(mysql_sink_retrying_checkpointed),
         cmocka_unit_test(kafka_sink_deliveries), cmocka_unit_test(gen_flush_unreachable),
         cmocka_unit_test(second_signal_forces_exit),
     };
