@@ -27,7 +27,10 @@ typedef enum sluice_err_t {
     SLUICE_ERR_UNAVAILABLE = -7, /**< the module is not built into this binary */
     SLUICE_ERR_FAULT = -8,       /**< a fault injected by the fault wrapper */
     SLUICE_ERR_TIMED_OUT = -9,   /**< a wait ran out of time */
-    SLUICE_ERR_RUNTIME = -10     /**< any other runtime failure (exit 1) */
+    SLUICE_ERR_RUNTIME = -10,    /**< any other runtime failure (exit 1) */
+    SLUICE_ERR_STOPPED = -11     /**< a wait gave up because a stop was requested
+                                      (SIGINT/SIGTERM); the work in hand was
+                                      abandoned, not failed */
 } sluice_err_t;
 
 /** Short, static, English description of an error code ("out of memory").

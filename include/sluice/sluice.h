@@ -55,9 +55,15 @@ sluice_err_t sluice_pipeline_open(const sluice_pipeline_options *opts, sluice_pi
  *  failures (exit status 1). */
 sluice_err_t sluice_pipeline_step(sluice_pipeline *p, int *done, char *errstr, size_t errstr_size);
 
-/** execute(): run micro-batches until the input ends or *stop becomes
- *  non-zero (checked between micro-batches; a stop finishes the current
- *  one first).  stop may be NULL. */
+/** execute(): run micro-batches until the input ends, *stop becomes
+ *  non-zero or a process-wide stop is requested (a non-zero *stop becomes
+ *  one; the sluice command's SIGINT/SIGTERM handler requests it).  stop may
+ *  be NULL.  A stop seen between micro-batches returns SLUICE_OK after a
+ *  snapshot; a stop that ends a wait inside a micro-batch (a broker, a
+ *  database) abandons that epoch and returns SLUICE_ERR_STOPPED: nothing of
+ *  it is committed and no snapshot is taken, so a checkpoint replays it.
+ *  Logs a `stopping` event on a stop and a `summary` event on every
+ *  return. */
 sluice_err_t sluice_pipeline_run(sluice_pipeline *p, const volatile sig_atomic_t *stop,
                                  char *errstr, size_t errstr_size);
 

@@ -15,14 +15,22 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistd.h>
+
+#include "core/stop.h"
 #include "format/format.h"
 #include "gen_int.h"
 
-static volatile sig_atomic_t stop_requested = 0;
-
+/* SIGINT/SIGTERM: the first stops generating and cuts the final flush
+ * short (core/stop.h: the flush waits in slices and looks at the request);
+ * a second one exits at once (async-signal-safe: write, _exit). */
 static void on_signal(int sig) {
-    (void)sig;
-    stop_requested = 1;
+    if (sluice_stop_request(sig) > 0) {
+        static const char msg[] = "sluice-gen: second signal: exiting now\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)n;
+        _exit(128 + sig);
+    }
 }
 
 static const char usage_text[] =
@@ -98,7 +106,12 @@ static void help(FILE *out) {
           "             --topic pageviews --key character --rate 1000/s\n"
           "  sluice-gen replay fixtures/data/flights-20k.jsonl --kafka localhost:9092 --topic flights --key origin\n"
           "\n"
-          "exit status: 0 success, 1 runtime failure (input, output or delivery), 2 usage error.\n",
+          "SIGINT/SIGTERM stop writing; with --kafka the records not yet acknowledged are given\n"
+          "up within about 2 s (exit 1, the count of undelivered records on stderr); a second\n"
+          "signal exits at once (128 + the signal number).\n"
+          "\n"
+          "exit status: 0 success, 1 runtime failure (input, output or delivery) or interrupted,\n"
+          "2 usage error, 128+N a second signal N.\n",
           out);
 }
 
@@ -165,7 +178,7 @@ static void pace(double t0, uint64_t index, double rate) {
     double due = t0 + (double)index / rate;
     for (;;) {
         double wait = due - now_seconds();
-        if (wait <= 0 || stop_requested) return;
+        if (wait <= 0 || sluice_stop_requested()) return;
         struct timespec ts = {.tv_sec = (time_t)wait, .tv_nsec = (long)((wait - floor(wait)) * 1e9)};
         nanosleep(&ts, NULL);
     }
@@ -393,7 +406,7 @@ int main(int argc, char **argv) {
     char *buf = NULL;
     size_t bufcap = 0;
     int failed = 0;
-    while (!stop_requested && (!replay || !have_count || n < g.count)) {
+    while (!sluice_stop_requested() && (!replay || !have_count || n < g.count)) {
         const char *line;
         size_t len;
         if (replay) {
@@ -437,7 +450,7 @@ int main(int argc, char **argv) {
     }
     if (failed) {
         fprintf(stderr, "sluice-gen: %s\n", errstr);
-    } else if (stop_requested) {
+    } else if (sluice_stop_requested()) {
         fprintf(stderr, "sluice-gen: interrupted after %llu records\n", (unsigned long long)n);
     } else {
         rc = 0;

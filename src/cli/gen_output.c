@@ -10,6 +10,8 @@
 
 #ifdef SLUICE_WITH_KAFKA
 #include <librdkafka/rdkafka.h>
+
+#include "core/stop.h"
 #endif
 
 enum { OUT_FILE, OUT_KAFKA };
@@ -169,7 +171,11 @@ static int kafka_write(sluice_gen_output *out, const char *line, size_t len, con
             RD_KAFKA_V_KEY((const void *)key, key ? keylen : 0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(out->rk, 100);
+            if (sluice_stop_requested()) {
+                snprintf(errstr, errstr_size, "stopped while the producer's queue was full");
+                return -1;
+            }
+            rd_kafka_poll(out->rk, SLUICE_STOP_SLICE_MS);
             continue;
         }
         if (err) {
@@ -183,9 +189,17 @@ static int kafka_write(sluice_gen_output *out, const char *line, size_t len, con
 }
 
 static int kafka_close(sluice_gen_output *out, uint64_t *delivered, char *errstr, size_t errstr_size) {
-    while (rd_kafka_outq_len(out->rk) > 0) rd_kafka_flush(out->rk, 1000);
+    /* in slices: a stop gives the undelivered records up (purged, so that
+     * rd_kafka_destroy does not wait for them either) */
+    while (rd_kafka_outq_len(out->rk) > 0 && !sluice_stop_requested()) rd_kafka_flush(out->rk, SLUICE_STOP_SLICE_MS);
     int rc = 0;
-    if (out->fatal) {
+    if (rd_kafka_outq_len(out->rk) > 0) {
+        rd_kafka_purge(out->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(out->rk, 0); /* the purged records' delivery reports */
+        snprintf(errstr, errstr_size, "stopped: %llu of %llu records not delivered to kafka topic '%s'",
+                 (unsigned long long)(out->written - out->delivered), (unsigned long long)out->written, out->topic);
+        rc = -1;
+    } else if (out->fatal) {
         snprintf(errstr, errstr_size, "kafka producer failed: %s (%llu of %llu records delivered)",
                  out->fatal_reason, (unsigned long long)out->delivered, (unsigned long long)out->written);
         rc = -1;

@@ -1,29 +1,44 @@
 /*
  * sluice — the command line (spec/profiles.md "Command line").
  *
- * Exit status: 0 success (bounded input ended, or a graceful stop on
- * SIGINT/SIGTERM); 1 a runtime failure; 2 a usage, configuration or SQL
- * error, reported before any input is read.
+ * Exit status: 0 success (bounded input ended, or a stop on SIGINT/SIGTERM
+ * after which nothing read is lost: the current epoch was finished, or it
+ * was abandoned and the checkpoint replays it); 1 a runtime failure; 2 a
+ * usage, configuration or SQL error, reported before any input is read; 3 a
+ * stop abandoned an epoch that no checkpoint replays; 128+N a second signal
+ * N ended the process at once.
  */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/log.h"
+#include "core/run_status.h"
+#include "core/stop.h"
 #include "state/checkpoint.h"
 #include "sluice/sluice.h"
 
-static volatile sig_atomic_t stop_requested = 0;
-
+/* SIGINT/SIGTERM: the first requests a stop, which every wait in the
+ * engine and the connectors notices within SLUICE_STOP_SLICE_MS; a second
+ * one, while the first is being handled, exits at once (only
+ * async-signal-safe calls: write, _exit). */
 static void on_signal(int sig) {
-    if (stop_requested) {
-        /* a second signal: stop now */
-        signal(sig, SIG_DFL);
-        raise(sig);
+    if (sluice_stop_request(sig) > 0) {
+        static const char msg[] = "sluice: second signal: exiting now, the current epoch abandoned\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)n;
+        _exit(128 + sig);
     }
-    stop_requested = 1;
+}
+
+/* Exit status of a run that sluice_pipeline_run() ended with err. */
+static int run_exit_code(const sluice_pipeline *p, sluice_err_t err) {
+    if (err == SLUICE_OK) return 0;
+    if (err == SLUICE_ERR_STOPPED) return sluice_pipeline_replayable(p) ? 0 : 3;
+    return 1; /* a failure after input was read is a runtime failure */
 }
 
 static const char usage_text[] =
@@ -40,8 +55,10 @@ static void help(FILE *out) {
     fputs("\n"
           "commands:\n"
           "  run       run the pipeline: read its sources, compute, write its sinks.  A bounded\n"
-          "            input (a file without follow) ends the run; SIGINT/SIGTERM stop it\n"
-          "            gracefully after the current micro-batch.\n"
+          "            input (a file without follow) ends the run.  SIGINT/SIGTERM stop it within\n"
+          "            about 2 s: the current micro-batch is finished, or, when it waits for a\n"
+          "            broker or a database, abandoned (a checkpoint replays it at the next\n"
+          "            start); a second signal exits at once.\n"
           "  check     parse the SQL, read the profile, bind and validate every source and sink;\n"
           "            print the plan and the bindings.  Reads no input, writes no output.\n"
           "  explain   print the plan of each query (no profile needed).\n"
@@ -63,7 +80,14 @@ static void help(FILE *out) {
           "  -h, --help           this help\n"
           "  -V, --version        print the version\n"
           "\n"
-          "exit status: 0 success, 1 runtime failure, 2 usage, configuration or SQL error.\n",
+          "exit status (run):\n"
+          "  0      success: the input ended, or a signal stopped the run and nothing read is lost\n"
+          "         (the current micro-batch was finished, or a checkpoint replays it)\n"
+          "  1      runtime failure\n"
+          "  2      usage, configuration or SQL error (before any input is read)\n"
+          "  3      a signal stopped the run in the middle of a micro-batch and no checkpoint_dir\n"
+          "         replays it: its results were not written\n"
+          "  128+N  a second signal N (130 SIGINT, 143 SIGTERM) ended the process at once\n",
           out);
 }
 
@@ -188,9 +212,29 @@ int main(int argc, char **argv) {
     }
 
     opts.validate_only = strcmp(cmd, "check") == 0;
+    if (!opts.validate_only) {
+        /* before open: connecting and recovery wait on brokers and databases too */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     sluice_pipeline *p = NULL;
     err = sluice_pipeline_open(&opts, &p, errstr, sizeof errstr);
     free(sets);
+    if (err && sluice_stop_requested()) {
+        /* stopped while starting: nothing was written; what recovery read
+         * is still in the checkpoint */
+        const char *sig = sigabbrev_np(sluice_stop_signal());
+        sluice_log(SLUICE_LOG_INFO, NULL, "cli", NULL, "stopping: signal SIG%s while starting (%s)", sig ? sig : "?",
+                   errstr);
+        sluice_log(SLUICE_LOG_INFO, NULL, "cli", NULL,
+                   "summary: outcome=stopped while starting rows_in=0 rows_out=- dead_letters=0 late_rows=0 "
+                   "malformed_rows=0 epochs=0");
+        return 0;
+    }
     if (err) return fail(err, errstr);
     if (opts.validate_only) {
         sluice_pipeline_describe(p, stdout);
@@ -199,23 +243,23 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
-    err = sluice_pipeline_run(p, &stop_requested, errstr, sizeof errstr);
-    if (!err) err = sluice_pipeline_report(p, stdout, errstr, sizeof errstr);
-    if (fflush(stdout) != 0 && !err) {
-        snprintf(errstr, sizeof errstr, "cannot write the result to standard output");
-        err = SLUICE_ERR_IO;
+    err = sluice_pipeline_run(p, NULL, errstr, sizeof errstr);
+    int status = run_exit_code(p, err);
+    if (err == SLUICE_ERR_STOPPED) {
+        sluice_log(status ? SLUICE_LOG_ERROR : SLUICE_LOG_INFO, NULL, "cli", NULL, "%s; %s", errstr,
+                   status ? "no checkpoint_dir: they are not replayed (exit 3)"
+                          : "the checkpoint replays it at the next start");
+    } else {
+        if (!err) err = sluice_pipeline_report(p, stdout, errstr, sizeof errstr);
+        if (fflush(stdout) != 0 && !err) {
+            snprintf(errstr, sizeof errstr, "cannot write the result to standard output");
+            err = SLUICE_ERR_IO;
+        }
+        if (err) {
+            report_error(err, errstr);
+            status = 1;
+        }
     }
     sluice_pipeline_close(p);
-    if (err) {
-        report_error(err, errstr);
-        return 1; /* a failure after input was read is a runtime failure */
-    }
-    return 0;
+    return status;
 }

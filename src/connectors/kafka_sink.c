@@ -73,6 +73,7 @@
 #include "connectors/kafka_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "format/format.h"
 
 static const char *const kafka_sink_options[] = {"topic", "format", "transactional", "commits_topic", NULL};
@@ -146,6 +147,17 @@ static kafka_sink *from_opaque(void *opaque) {
     return (kafka_sink *)((char *)opaque - offsetof(kafka_sink, errs));
 }
 
+/* librdkafka's blocking calls (transactions, metadata, flush) are made with
+ * this timeout, again and again until their own deadline: each call is
+ * resumable after a timeout, and a stop request is looked at in between. */
+#define WAIT_SLICE_MS (2 * SLUICE_STOP_SLICE_MS)
+
+/* SLUICE_ERR_STOPPED naming what the sink was waiting for. */
+static sluice_err_t stopped(const kafka_sink *s, const char *what, char *errstr, size_t errstr_size) {
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_STOPPED, "sink %s (kafka): stopped while %s", s->instance,
+                         what);
+}
+
 /* librdkafka's delivery report callback (rd_kafka_conf_set_dr_msg_cb),
  * served by rd_kafka_poll() and rd_kafka_flush(). */
 static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
@@ -182,12 +194,16 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 static void kafka_sink_close(sluice_sink *sink) {
     if (!sink) return;
     kafka_sink *s = (kafka_sink *)sink;
-    if (s->rk && s->in_txn) {
+    if (s->rk && s->in_txn && !sluice_stop_requested()) {
         /* an epoch that did not commit: its records stay invisible to
-         * read_committed readers (the next open would abort it anyway) */
+         * read_committed readers (the next open would abort it anyway,
+         * which is why a stop does not wait for it) */
         rd_kafka_error_t *e = rd_kafka_abort_transaction(s->rk, 5000);
         if (e) rd_kafka_error_destroy(e);
     }
+    /* a stop abandons undelivered records (the epoch was not committed):
+     * rd_kafka_destroy() then does not wait for them */
+    if (s->rk && sluice_stop_requested()) rd_kafka_purge(s->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     if (s->rkt) rd_kafka_topic_destroy(s->rkt);
     if (s->rk) rd_kafka_destroy(s->rk);
     if (s->vals) fclose(s->vals);
@@ -227,7 +243,7 @@ static int32_t commits_partitions(kafka_sink *s, char *errstr, size_t errstr_siz
     for (;;) {
         rd_kafka_topic_t *t = rd_kafka_topic_new(s->rk, s->commits_topic, NULL);
         const rd_kafka_metadata_t *md = NULL;
-        rd_kafka_resp_err_t e = t ? rd_kafka_metadata(s->rk, 0, t, &md, 5000) : rd_kafka_last_error();
+        rd_kafka_resp_err_t e = t ? rd_kafka_metadata(s->rk, 0, t, &md, WAIT_SLICE_MS) : rd_kafka_last_error();
         int32_t n = -1;
         if (!e && md && md->topic_cnt == 1 && !md->topics[0].err) n = md->topics[0].partition_cnt;
         else if (!e && md && md->topic_cnt == 1) e = md->topics[0].err;
@@ -243,7 +259,10 @@ static int32_t commits_partitions(kafka_sink *s, char *errstr, size_t errstr_siz
             if (nt && q) {
                 rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
                 rd_kafka_CreateTopics(s->rk, &nt, 1, NULL, q);
-                rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 10000);
+                int64_t until = sluice_clock_monotonic_ms() + 10000;
+                rd_kafka_event_t *ev = NULL;
+                while (!ev && !sluice_stop_requested() && sluice_clock_monotonic_ms() < until)
+                    ev = rd_kafka_queue_poll(q, WAIT_SLICE_MS);
                 if (ev) rd_kafka_event_destroy(ev);
             }
             if (nt) rd_kafka_NewTopic_destroy(nt);
@@ -257,8 +276,10 @@ static int32_t commits_partitions(kafka_sink *s, char *errstr, size_t errstr_siz
                           s->instance, s->commits_topic, rd_kafka_err2str(e));
             return -1;
         }
-        struct timespec ts = {0, 200 * 1000000L};
-        nanosleep(&ts, NULL);
+        if (sluice_stop_sleep_ms(200)) {
+            stopped(s, "looking up the commits topic", errstr, errstr_size);
+            return -1;
+        }
     }
 }
 
@@ -288,8 +309,10 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (kafka): %s", s->instance, why);
     }
     int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(c_rk, s->commits_topic, s->commits_partition, &lo, &hi, 30000);
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+    for (int64_t until = sluice_clock_monotonic_ms() + 30000;
+         e == RD_KAFKA_RESP_ERR__TIMED_OUT && sluice_clock_monotonic_ms() < until && !sluice_stop_requested();)
+        e = rd_kafka_query_watermark_offsets(c_rk, s->commits_topic, s->commits_partition, &lo, &hi, WAIT_SLICE_MS);
     if (!e && hi > lo) {
         rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(tp, s->commits_topic, s->commits_partition)->offset =
@@ -298,9 +321,9 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
         rd_kafka_topic_partition_list_destroy(tp);
         int64_t give_up = sluice_clock_monotonic_ms() + 60000;
         while (!e) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(c_rk, 500);
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(c_rk, SLUICE_STOP_SLICE_MS);
             if (!m) {
-                if (sluice_clock_monotonic_ms() > give_up) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+                if (sluice_clock_monotonic_ms() > give_up || sluice_stop_requested()) e = RD_KAFKA_RESP_ERR__TIMED_OUT;
                 continue;
             }
             if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -321,6 +344,7 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
     }
     rd_kafka_consumer_close(c_rk);
     rd_kafka_destroy(c_rk);
+    if (e && sluice_stop_requested()) return stopped(s, "reading the committed epochs", errstr, errstr_size);
     if (e)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                              "sink %s (kafka): cannot read the committed epochs from topic '%s' partition %" PRId32
@@ -334,8 +358,12 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
 static sluice_err_t txn_init(kafka_sink *s, const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
     int64_t give_up = sluice_clock_monotonic_ms() + SLUICE_KAFKA_STALL_MS;
     for (;;) {
-        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, 30000);
+        rd_kafka_error_t *e = rd_kafka_init_transactions(s->rk, WAIT_SLICE_MS);
         if (!e) break;
+        if (sluice_stop_requested()) {
+            rd_kafka_error_destroy(e);
+            return stopped(s, "initialising the transactional producer", errstr, errstr_size);
+        }
         if (!rd_kafka_error_is_retriable(e) || sluice_clock_monotonic_ms() > give_up)
             return txn_error(s, e, SLUICE_ERR_RUNTIME, "cannot initialise the transactional producer", errstr,
                              errstr_size);
@@ -542,9 +570,10 @@ static sluice_err_t produce_one(kafka_sink *s, int64_t epoch, rd_kafka_topic_t *
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                                  "sink %s (kafka): topic '%s': cannot produce a record of epoch %lld: %s",
                                  s->instance, rd_kafka_topic_name(rkt), (long long)epoch, rd_kafka_err2str(e));
-        rd_kafka_poll(s->rk, 100); /* the local queue is full: serve delivery reports */
+        rd_kafka_poll(s->rk, SLUICE_STOP_SLICE_MS); /* the local queue is full: serve delivery reports */
         sluice_err_t err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
         if (err) return err;
+        if (sluice_stop_overdue()) return stopped(s, "producing (the local queue is full)", errstr, errstr_size);
     }
     s->produced++;
     return SLUICE_OK;
@@ -641,11 +670,23 @@ static sluice_err_t kafka_sink_write(sluice_sink *sink, int64_t epoch, const slu
 
 /* Wait until every message handed to librdkafka has a delivery report. */
 static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, size_t errstr_size) {
-    int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
+    int64_t start = sluice_clock_monotonic_ms(), give_up = start + s->timeout_ms + 10000;
+    int told = 0;
     sluice_err_t err = SLUICE_OK;
     while (s->delivered + s->failed < s->produced) {
-        rd_kafka_flush(s->rk, 1000);
+        if (!told && sluice_clock_monotonic_ms() - start >= 1000) {
+            /* an operator sees why the pipeline stands still (librdkafka
+             * retries until message.timeout.ms) */
+            told = 1;
+            sluice_log(SLUICE_LOG_WARN, s->pipeline, "kafka", s->instance,
+                       "waiting for deliveries: %llu record(s) of epoch %lld not acknowledged after 1 s",
+                       (unsigned long long)(s->produced - s->delivered - s->failed), (long long)epoch);
+        }
+        rd_kafka_flush(s->rk, SLUICE_STOP_SLICE_MS);
         if ((err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size))) return err;
+        /* deliveries that are coming in get SLUICE_STOP_GRACE_MS to finish the epoch */
+        if (s->delivered + s->failed < s->produced && sluice_stop_overdue())
+            return stopped(s, "waiting for deliveries", errstr, errstr_size);
         if (sluice_clock_monotonic_ms() > give_up)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_TIMED_OUT,
                                  "sink %s (kafka): topic '%s': %llu record(s) of epoch %lld not acknowledged "
@@ -667,7 +708,14 @@ static sluice_err_t wait_delivered(kafka_sink *s, int64_t epoch, char *errstr, s
  * (the epoch is sent again in a new transaction). */
 static sluice_err_t abort_for_retry(kafka_sink *s, int64_t epoch, const char *why, int *retry, char *errstr,
                                     size_t errstr_size) {
-    rd_kafka_error_t *a = rd_kafka_abort_transaction(s->rk, 30000);
+    if (sluice_stop_requested()) return stopped(s, "aborting a failed transaction", errstr, errstr_size);
+    rd_kafka_error_t *a = NULL;
+    for (int64_t until = sluice_clock_monotonic_ms() + 30000;;) {
+        a = rd_kafka_abort_transaction(s->rk, WAIT_SLICE_MS);
+        if (!a || !rd_kafka_error_is_retriable(a) || sluice_clock_monotonic_ms() > until) break;
+        rd_kafka_error_destroy(a);
+        if (sluice_stop_requested()) return stopped(s, "aborting a failed transaction", errstr, errstr_size);
+    }
     if (a) return txn_error(s, a, SLUICE_ERR_RUNTIME, "cannot abort a failed transaction", errstr, errstr_size);
     s->in_txn = 0;
     *retry = 1;
@@ -690,8 +738,9 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
          * records are still in flight.  A failed record aborts the
          * transaction here, before any marker. */
         char why[512];
-        if (wait_delivered(s, epoch, why, sizeof why) != SLUICE_OK)
-            return abort_for_retry(s, epoch, why, retry, errstr, errstr_size);
+        sluice_err_t w = wait_delivered(s, epoch, why, sizeof why);
+        if (w == SLUICE_ERR_STOPPED) return sluice_seterr(errstr, errstr_size, w, "%s", why);
+        if (w != SLUICE_OK) return abort_for_retry(s, epoch, why, retry, errstr, errstr_size);
         char val[1024];
         /* the key's JSON object, with epoch, run and records appended */
         int n = snprintf(val, sizeof val, "%.*s,\"epoch\":%" PRId64 ",\"run\":\"%s\",\"records\":%zu}",
@@ -714,8 +763,12 @@ static sluice_err_t txn_commit(kafka_sink *s, int64_t epoch, int *retry, char *e
     }
     int64_t give_up = sluice_clock_monotonic_ms() + s->timeout_ms + 10000;
     for (;;) {
-        rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, 30000);
+        rd_kafka_error_t *e = rd_kafka_commit_transaction(s->rk, WAIT_SLICE_MS);
         if (!e) break;
+        if (sluice_stop_overdue() && rd_kafka_error_is_retriable(e)) {
+            rd_kafka_error_destroy(e);
+            return stopped(s, "committing a transaction", errstr, errstr_size);
+        }
         if (rd_kafka_error_txn_requires_abort(e)) {
             char why[512];
             snprintf(why, sizeof why, "%s (%s)", rd_kafka_error_string(e), rd_kafka_error_name(e));
@@ -792,8 +845,8 @@ static sluice_err_t kafka_sink_commit(sluice_sink *sink, int64_t epoch, char *er
         if (!err || !retry || attempt >= TXN_ATTEMPTS) return err;
         sluice_log(SLUICE_LOG_WARN, s->pipeline, "kafka", s->instance, "%s; sending the epoch again (attempt %u of %d)",
                    errstr, attempt + 1, TXN_ATTEMPTS);
-        struct timespec ts = {0, (long)attempt * 200 * 1000000L};
-        nanosleep(&ts, NULL);
+        if (sluice_stop_sleep_ms((int64_t)attempt * 200))
+            return stopped(s, "waiting to send an epoch again", errstr, errstr_size);
         if ((err = produce_rendered(s, epoch, errstr, errstr_size))) return err;
     }
 }

@@ -1,6 +1,18 @@
 /*
  * The "kafka" source: a member of a consumer group (librdkafka's high-level
- * consumer, rd_kafka_subscribe), one record per Kafka message.
+ * consumer, rd_kafka_subscribe), one record per Kafka message.  With a
+ * checkpoint_dir (cfg->checkpointing) it joins no group: the checkpoint
+ * owns the positions, so it assigns itself every partition of its topics
+ * (rd_kafka_incremental_assign from the topics' metadata, looked up again
+ * every 10 s for new partitions), as Spark's and Flink's Kafka sources do;
+ * a restart after a crash then never waits for the group to expire the
+ * dead member's session (session.timeout.ms, 45 s by default).  Offsets
+ * are still committed to the group (for monitoring), and a partition
+ * without a checkpoint position starts at the group's committed offset,
+ * else at startingOffsets.  A regex subscription keeps the group.
+ *
+ * Every wait is at most SLUICE_STOP_SLICE_MS long and ends on a stop
+ * request (core/stop.h).
  *
  * Options: `topic` or `topics` (comma list; a name starting with ^ is a
  * regex, as in rd_kafka_subscribe), `format` json|csv, `csv.delimiter`,
@@ -66,6 +78,7 @@
 #include "connectors/kafka_int.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/stop.h"
 
 static const char *const kafka_source_options[] = {
     "topic", "topics", "format", "csv.delimiter", "group.id", "startingOffsets",
@@ -109,6 +122,12 @@ typedef struct kafka_source {
     size_t nseeks;
     sluice_partition_ref *refs;  /* the assignment as handed to the engine */
     size_t caprefs;
+    int self_assigned;           /* checkpoint_dir: the source assigns itself
+                                    every partition (no group membership) */
+    char **topics;               /* self_assigned: the topic names */
+    size_t ntopics;
+    int64_t next_refresh;        /* self_assigned: monotonic ms of the next
+                                    metadata look-up (0: at the next poll) */
 } kafka_source;
 
 static kafka_source *from_opaque(void *opaque) {
@@ -215,6 +234,8 @@ static void set_callback_error(kafka_source *ks, const char *what, rd_kafka_erro
     rd_kafka_error_destroy(e);
 }
 
+static void take_assignment(kafka_source *ks, rd_kafka_topic_partition_list_t *list, int coop);
+
 /* librdkafka's rebalance callback (rd_kafka_conf_set_rebalance_cb; see
  * "Consumer groups" in librdkafka's INTRODUCTION.md). */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *list,
@@ -222,6 +243,27 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     kafka_source *ks = from_opaque(opaque);
     int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        take_assignment(ks, list, coop);
+        return;
+    }
+    /* revoked or lost: give up the partitions */
+    for (int i = 0; i < list->cnt; i++) part_revoke(ks, list->elems[i].topic, list->elems[i].partition);
+    if (coop) {
+        set_callback_error(ks, "incremental unassign", rd_kafka_incremental_unassign(rk, list));
+    } else {
+        rd_kafka_assign(rk, NULL);
+        ks->awaiting = 1;
+    }
+}
+
+/* Start reading the partitions of `list` (from the group's rebalance, or
+ * from the topics' metadata when the source assigns itself): a position
+ * the engine asked for (seek) wins over the group's committed offset.
+ * coop: `list` adds to the assignment (incremental) instead of being the
+ * whole of it. */
+static void take_assignment(kafka_source *ks, rd_kafka_topic_partition_list_t *list, int coop) {
+    rd_kafka_t *rk = ks->rk;
+    {
         for (int i = 0; i < list->cnt; i++) {
             if (part_add(ks, list->elems[i].topic, list->elems[i].partition) != 0 && !ks->errbuf)
                 ks->errbuf = strdup("out of memory");
@@ -266,16 +308,44 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
                 fprintf(stderr, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
             fprintf(stderr, "%s (%d partition%s)\n", list->cnt ? "" : " nothing", list->cnt, list->cnt == 1 ? "" : "s");
         }
-        return;
     }
-    /* revoked or lost: give up the partitions */
-    for (int i = 0; i < list->cnt; i++) part_revoke(ks, list->elems[i].topic, list->elems[i].partition);
-    if (coop) {
-        set_callback_error(ks, "incremental unassign", rd_kafka_incremental_unassign(rk, list));
-    } else {
-        rd_kafka_assign(rk, NULL);
-        ks->awaiting = 1;
+}
+
+/* How often a source that assigns itself looks for new partitions. */
+#define SELF_ASSIGN_REFRESH_MS 10000
+
+/* Self-assignment (checkpoint_dir): assign every partition of the source's
+ * topics that is not assigned yet, from the topics' metadata (one request
+ * per topic, WAIT_SLICE_MS each).  Until the first success it is tried at
+ * every poll round; then every SELF_ASSIGN_REFRESH_MS, for partitions added
+ * to a topic.  Failures (brokers unreachable) are retried. */
+static void self_assign(kafka_source *ks) {
+    int64_t now = sluice_clock_monotonic_ms();
+    if (now < ks->next_refresh) return;
+    rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(8);
+    if (!add) return;
+    int ok = 1;
+    for (size_t t = 0; t < ks->ntopics && !sluice_stop_requested(); t++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(ks->rk, ks->topics[t], NULL);
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_resp_err_t e = rkt ? rd_kafka_metadata(ks->rk, 0, rkt, &md, 2 * SLUICE_STOP_SLICE_MS)
+                                    : rd_kafka_last_error();
+        if (!e && md && md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0) {
+            for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+                int32_t part = md->topics[0].partitions[i].id;
+                if (!part_find(ks, ks->topics[t], part))
+                    /* INVALID: the group's committed offset, else startingOffsets */
+                    rd_kafka_topic_partition_list_add(add, ks->topics[t], part)->offset = RD_KAFKA_OFFSET_INVALID;
+            }
+        } else {
+            ok = 0; /* not known yet (unreachable, or not created yet) */
+        }
+        if (md) rd_kafka_metadata_destroy(md);
+        if (rkt) rd_kafka_topic_destroy(rkt);
     }
+    if (add->cnt > 0) take_assignment(ks, add, 1);
+    rd_kafka_topic_partition_list_destroy(add);
+    ks->next_refresh = ok && ks->assigned_once ? now + SELF_ASSIGN_REFRESH_MS : 0;
 }
 
 static int caught_up(const kafka_source *ks) {
@@ -292,8 +362,14 @@ static void query_marks(kafka_source *ks) {
     for (size_t i = 0; i < ks->nparts; i++) {
         kpart *p = &ks->parts[i];
         if (p->end >= 0 || p->caught_up) continue;
+        if (sluice_stop_requested()) {
+            ks->need_marks = 1;
+            break;
+        }
         int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(ks->rk, p->topic, p->partition, &lo, &hi, 5000);
+        /* a short wait per request, asked again at the next poll round: a
+         * stop is noticed between requests */
+        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(ks->rk, p->topic, p->partition, &lo, &hi, 500);
         if (e) {
             ks->need_marks = 1;
             continue;
@@ -369,6 +445,8 @@ static void kafka_source_close(sluice_source *src) {
     free(ks->refs);
     free(ks->seeks);
     free(ks->errbuf);
+    for (size_t i = 0; i < ks->ntopics; i++) free(ks->topics[i]);
+    free(ks->topics);
     free(ks);
 }
 
@@ -397,6 +475,32 @@ static sluice_err_t subscribe(kafka_source *ks, const char *list, char *errstr, 
     }
     rd_kafka_topic_partition_list_destroy(topics);
     return err;
+}
+
+/* Self-assignment: remember the topic names of `list` (comma list). */
+static sluice_err_t self_assign_topics(kafka_source *ks, const char *list) {
+    char *copy = strdup(list);
+    if (!copy) return SLUICE_ERR_NOMEM;
+    char *save = NULL;
+    for (char *t = strtok_r(copy, ", \t", &save); t; t = strtok_r(NULL, ", \t", &save)) {
+        int dup = 0;
+        for (size_t i = 0; i < ks->ntopics; i++) dup |= strcmp(ks->topics[i], t) == 0;
+        if (dup) continue;
+        char **nt = realloc(ks->topics, (ks->ntopics + 1) * sizeof *nt);
+        if (!nt || !(nt[ks->ntopics] = strdup(t))) {
+            if (nt) ks->topics = nt;
+            free(copy);
+            return SLUICE_ERR_NOMEM;
+        }
+        ks->topics = nt;
+        ks->ntopics++;
+    }
+    free(copy);
+    ks->self_assigned = 1;
+    sluice_log(SLUICE_LOG_INFO, ks->pipeline, "kafka", ks->instance,
+               "checkpoint_dir: assigning every partition of the topic(s) itself; the consumer group only "
+               "receives the committed offsets");
+    return SLUICE_OK;
 }
 
 static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
@@ -472,7 +576,13 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
         goto fail;
     }
     rd_kafka_poll_set_consumer(ks->rk);
-    if ((err = subscribe(ks, topic, errstr, errstr_size))) goto fail;
+    /* With a checkpoint the checkpoint owns the positions: the source
+     * assigns itself every partition (as Spark's and Flink's Kafka sources
+     * do), so a restart never waits for the group to expire a dead member's
+     * session.  A regex subscription keeps the group. */
+    if (cfg->checkpointing && !strchr(topic, '^')) err = self_assign_topics(ks, topic);
+    else err = subscribe(ks, topic, errstr, errstr_size);
+    if (err) goto fail;
     *out = &ks->base;
     return SLUICE_OK;
 fail:
@@ -563,12 +673,15 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
     ks->cur = out;
     ks->cur_first = out->count;
     while (out->count - ks->cur_first < limit) {
+        /* a stop: hand out what this poll collected; the engine ends the run */
+        if (sluice_stop_requested()) break;
         if ((err = sluice_kafka_check_fatal(ks->rk, &ks->errs, errstr, errstr_size))) break;
         if (ks->errbuf) {
             err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "source %s (kafka): rebalance: %s",
                                 ks->instance, ks->errbuf);
             break;
         }
+        if (ks->self_assigned) self_assign(ks);
         if (ks->need_marks) query_marks(ks);
         now = sluice_clock_monotonic_ms();
         int done = caught_up(ks);
@@ -581,13 +694,15 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
                 err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_TIMED_OUT,
                                     "source %s (kafka): no progress for %d s: %s (are the brokers reachable?)",
                                     ks->instance, SLUICE_KAFKA_STALL_MS / 1000,
-                                    ks->assigned_once ? "partitions assigned but no records or end of partition"
-                                                      : "no partition assigned by the consumer group");
+                                    ks->assigned_once   ? "partitions assigned but no records or end of partition"
+                                    : ks->self_assigned ? "the topics' partitions could not be looked up"
+                                                        : "no partition assigned by the consumer group");
                 break;
             } else {
                 wait = stall - now < 100 ? stall - now : 100;
             }
         }
+        if (wait > SLUICE_STOP_SLICE_MS) wait = SLUICE_STOP_SLICE_MS;
         rd_kafka_message_t *m = rd_kafka_consumer_poll(ks->rk, (int)wait);
         if (!m) {
             if (wait == 0) break;
@@ -673,8 +788,12 @@ static sluice_err_t kafka_source_commit(sluice_source *src, int64_t epoch, char 
         }
         if (retriable_commit(e) && sluice_clock_monotonic_ms() < give_up) {
             if ((err = sluice_kafka_check_fatal(ks->rk, &ks->errs, errstr, errstr_size))) break;
-            struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
-            nanosleep(&ts, NULL);
+            if (sluice_stop_sleep_ms(100)) {
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_STOPPED,
+                                    "source %s (kafka): stopped while committing the offsets of epoch %lld (%s)",
+                                    ks->instance, (long long)epoch, rd_kafka_err2str(e));
+                break;
+            }
             continue;
         }
         if (e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||

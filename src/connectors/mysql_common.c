@@ -16,6 +16,7 @@
 #include "connectors/connectors_int.h"
 #include "connectors/mysql_common.h"
 #include "core/clock.h"
+#include "core/stop.h"
 #include "core/config.h"
 
 static const char *const mysql_shared_keys[] = {"host", "port", "socket", "user", "password", "database",
@@ -50,10 +51,8 @@ int sluice_mysql_err_is_connection(unsigned e) {
            e == ER_NET_READ_ERROR || e == ER_NET_READ_INTERRUPTED || e == ER_NET_ERROR_ON_WRITE;
 }
 
-void sluice_mysql_sleep_ms(int64_t ms) {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+int sluice_mysql_sleep_ms(int64_t ms) {
+    return sluice_stop_sleep_ms(ms);
 }
 
 static void library_end(void) {
@@ -249,14 +248,18 @@ sluice_err_t sluice_mysql_conn_connect_retry(sluice_mysql_conn *s, char *errstr,
                            e == CR_SSL_CONNECTION_ERROR
                        ? SLUICE_ERR_CONFIG
                        : SLUICE_ERR_IO;
-        if (sluice_clock_monotonic_ms() - start + delay > s->retry_timeout_ms) {
+        if (sluice_stop_requested() || sluice_clock_monotonic_ms() - start + delay > s->retry_timeout_ms) {
             size_t n = strlen(errstr);
+            if (sluice_stop_requested()) {
+                if (errstr_size > n) snprintf(errstr + n, errstr_size - n, "; stopped while retrying");
+                return SLUICE_ERR_STOPPED;
+            }
             if (errstr_size > n)
                 snprintf(errstr + n, errstr_size - n, "; gave up after %d attempts in %.1fs (retry_timeout)", attempt,
                          (sluice_clock_monotonic_ms() - start) / 1000.0);
             return SLUICE_ERR_IO;
         }
-        sluice_mysql_sleep_ms(delay);
+        (void)sluice_mysql_sleep_ms(delay); /* a stop is handled at the next attempt */
         delay = delay * 2 > SLUICE_MYSQL_BACKOFF_MAX_MS ? SLUICE_MYSQL_BACKOFF_MAX_MS : delay * 2;
     }
 }

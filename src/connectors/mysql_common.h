@@ -63,8 +63,10 @@ void sluice_mysql_conn_scrub(const sluice_mysql_conn *c, const char *msg, char *
  *  connection (lost connection, server shutdown, killed connection). */
 int sluice_mysql_err_is_connection(unsigned e);
 
-/** Sleeps ms milliseconds (resumed after signals). */
-void sluice_mysql_sleep_ms(int64_t ms);
+/** Sleeps ms milliseconds in slices, returning early when a stop is
+ *  requested (core/stop.h).  Returns 1 when a stop cut the sleep short,
+ *  else 0. */
+int sluice_mysql_sleep_ms(int64_t ms);
 
 #define SLUICE_MYSQL_BACKOFF_FIRST_MS 100
 #define SLUICE_MYSQL_BACKOFF_MAX_MS 5000

@@ -65,6 +65,7 @@
 #include "connectors/mysql_columns.h"
 #include "connectors/mysql_common.h"
 #include "core/clock.h"
+#include "core/stop.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "format/format.h"
@@ -970,6 +971,14 @@ static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_si
             return SLUICE_ERR_IO;
         }
         int64_t elapsed = sluice_clock_monotonic_ms() - start;
+        if (sluice_stop_requested()) {
+            /* the epoch is abandoned: nothing of it was committed */
+            size_t n = strlen(errstr);
+            if (errstr_size > n) snprintf(errstr + n, errstr_size - n, "; stopped while retrying");
+            if (conn) sluice_mysql_conn_drop(&s->conn);
+            else if (db_exec_str(s, "ROLLBACK")) sluice_mysql_conn_drop(&s->conn);
+            return SLUICE_ERR_STOPPED;
+        }
         if (elapsed + delay > s->conn.retry_timeout_ms) {
             size_t n = strlen(errstr);
             if (errstr_size > n)

@@ -16,6 +16,7 @@ const char *sluice_err2str(sluice_err_t err) {
     case SLUICE_ERR_FAULT: return "injected fault";
     case SLUICE_ERR_TIMED_OUT: return "timed out";
     case SLUICE_ERR_RUNTIME: return "runtime error";
+    case SLUICE_ERR_STOPPED: return "stopped";
     }
     return "unknown error";
 }

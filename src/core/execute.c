@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/execute.h"
 #include "core/log.h"
+#include "core/stop.h"
 #include "format/format.h"
 #include "state/codec.h"
 
@@ -273,7 +274,7 @@ static sluice_err_t snapshot(sluice_exec *x, int64_t epoch, char *errstr, size_t
 }
 
 sluice_err_t sluice_exec_checkpoint(sluice_exec *x, char *errstr, size_t errstr_size) {
-    if (!x->ckpt || x->epoch == 0 || x->last_snapshot == x->epoch - 1) return SLUICE_OK;
+    if (!x->ckpt || x->abandoned || x->epoch == 0 || x->last_snapshot == x->epoch - 1) return SLUICE_OK;
     return snapshot(x, x->epoch - 1, errstr, errstr_size);
 }
 
@@ -312,7 +313,6 @@ static sluice_err_t finish_epoch(sluice_exec *x, const int *polled, uint64_t inp
         err = s->ops->write(s, x->epoch, outs[k], errstr, errstr_size);
         commit_s[k] = mono_s() - t0;
         emitted[k] = outs[k]->nrows;
-        x->rows_emitted[k] += outs[k]->nrows;
     }
     for (size_t k = 0; k < x->nsinks && !err; k++) {
         if (x->epoch <= x->committed[k]) continue;
@@ -337,9 +337,12 @@ static sluice_err_t finish_epoch(sluice_exec *x, const int *polled, uint64_t inp
         x->last_stats = st;
     }
     if (err) goto done;
+    /* rows out: those of committed epochs (an abandoned epoch's do not count) */
+    for (size_t k = 0; k < x->nsinks; k++) x->rows_emitted[k] += emitted[k];
     notify(x, x->epoch, input, start_s, emitted, commit_s);
     x->last_start_ms = start_ms;
     x->epoch++;
+    x->epochs_run++;
 done:
     free(outs);
     free(emitted);
@@ -360,8 +363,7 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
     if (paused) {
         /* wait one trigger interval (at least 50 ms) before looking again */
         int64_t wait = x->trigger_ms > 50 ? x->trigger_ms : 50;
-        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
+        sluice_stop_sleep_ms(wait);
         for (size_t i = 0; i < x->nsources; i++) live |= !x->ended[i];
         now = sluice_clock_realtime_ms();
     }
@@ -381,6 +383,7 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         err = src->ops->poll(src, b, x->max_records, (int)wait, errstr, errstr_size);
         if (err) goto fail;
         polled[i] = 1;
+        x->rows_in += b->count;
         /* A bounded source's end finalizes its windows (end_of_input); under
          * available_now a source with nothing more only stops this run: its
          * open windows stay open (spec/profiles.md). */
@@ -425,6 +428,12 @@ static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t
         size_t complete = 0;
         for (size_t k = 0; k < n; k++) complete += seen[k] >= r[k].end;
         if (complete == n) break;
+        if (sluice_stop_requested()) {
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_STOPPED,
+                                "recovery: stopped while replaying epoch %lld (it is replayed at the next start)",
+                                (long long)x->epoch);
+            break;
+        }
         if (sluice_clock_monotonic_ms() > deadline) {
             err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                                 "recovery: source %s did not deliver the logged input range of epoch %lld again "
@@ -433,7 +442,7 @@ static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t
             break;
         }
         sluice_record_batch_clear(&scratch);
-        if ((err = src->ops->poll(src, &scratch, x->max_records, 500, errstr, errstr_size))) break;
+        if ((err = src->ops->poll(src, &scratch, x->max_records, SLUICE_STOP_SLICE_MS, errstr, errstr_size))) break;
         for (size_t j = 0; j < scratch.count; j++) {
             const sluice_record *rec = &scratch.records[j];
             size_t k;
@@ -760,9 +769,27 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
 
 sluice_err_t sluice_execute(sluice_exec *x, const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size) {
     for (;;) {
-        if (stop && *stop) return SLUICE_OK;
+        /* the caller's flag becomes the process-wide request, which the
+         * connectors' waits watch */
+        if (stop && *stop && !sluice_stop_requested()) sluice_stop_request(0);
+        if (sluice_stop_requested()) return SLUICE_OK;
         int done = 0;
+        uint64_t rows_before = x->rows_in;
         sluice_err_t err = sluice_exec_step(x, &done, errstr, errstr_size);
+        if (err && sluice_stop_requested()) {
+            /* A wait gave up for the stop (or failed while stopping): the
+             * epoch is abandoned.  Its rows are in the transform's state but
+             * not in every sink, so no snapshot may be taken now; with a
+             * checkpoint the restart re-reads the epoch from its logged or
+             * last committed positions. */
+            x->abandoned = 1;
+            x->abandoned_rows = x->rows_in - rows_before;
+            if (err != SLUICE_ERR_STOPPED)
+                sluice_log(SLUICE_LOG_WARN, x->pipeline, "execute", NULL, "while stopping: %s", errstr);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_STOPPED,
+                                 "stopped: epoch %lld abandoned (%llu row(s) read in it not written)",
+                                 (long long)x->epoch, (unsigned long long)x->abandoned_rows);
+        }
         if (err) return err;
         if (done) return SLUICE_OK;
     }

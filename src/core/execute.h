@@ -59,7 +59,7 @@ typedef struct sluice_exec {
     /* state (owned; sluice_exec_init / sluice_exec_free) */
     sluice_record_batch *batches;
     int *ended;
-    uint64_t *rows_emitted;        /**< per sink, this run */
+    uint64_t *rows_emitted;        /**< per sink, rows of the epochs committed by this run */
     int64_t epoch;                 /**< next epoch number */
     int64_t last_start_ms;
     sluice_transform_stats last_stats;
@@ -69,6 +69,12 @@ typedef struct sluice_exec {
     size_t *npos;
     int64_t last_snapshot;         /**< epoch of the newest snapshot, -1 */
     int64_t replayed;              /**< epochs replayed at recovery */
+    uint64_t rows_in;              /**< records polled by this run (replays excluded) */
+    int64_t epochs_run;            /**< epochs committed by this run (replayed ones included) */
+    int abandoned;                 /**< 1: a stop abandoned the current epoch
+                                        (sluice_execute returned SLUICE_ERR_STOPPED):
+                                        no snapshot may be taken */
+    uint64_t abandoned_rows;       /**< records read in the abandoned epoch */
 } sluice_exec;
 
 /** Allocate the per-source batches; the wiring and policy fields must be
@@ -90,8 +96,11 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
  *  restart then replays nothing). */
 sluice_err_t sluice_exec_checkpoint(sluice_exec *x, char *errstr, size_t errstr_size);
 
-/** Loop over sluice_exec_step() until done or *stop (checked between
- *  micro-batches). */
+/** Loop over sluice_exec_step() until done, *stop or a process-wide stop
+ *  request (core/stop.h; *stop is turned into one).  A stop seen between
+ *  micro-batches returns SLUICE_OK; a stop that made a wait inside a
+ *  micro-batch give up abandons that epoch: x->abandoned is set and
+ *  SLUICE_ERR_STOPPED returned (see sluice_exec.abandoned). */
 sluice_err_t sluice_execute(sluice_exec *x, const volatile sig_atomic_t *stop, char *errstr, size_t errstr_size);
 
 void sluice_exec_free(sluice_exec *x);

@@ -4,6 +4,8 @@
  * query engine and execute()'s state.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -17,7 +19,9 @@
 #include "core/execute.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/run_status.h"
 #include "core/sink_reject.h"
+#include "core/stop.h"
 #include "state/checkpoint.h"
 #include "exec/engine.h"
 #include "exec/plan.h"
@@ -577,6 +581,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
     for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
+    for (size_t i = 0; i < plan->nsources; i++) p->src_bind[i].mc.checkpointing = ckpt_entry != NULL;
     if (ckpt_entry)
         for (size_t i = 0; i < plan->nsources; i++)
             if (!p->src_ops[i]->seek)
@@ -703,9 +708,49 @@ sluice_err_t sluice_pipeline_run(sluice_pipeline *p, const volatile sig_atomic_t
     if (!p->exec_ready)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "pipeline was opened for validation only");
     sluice_err_t err = sluice_execute(&p->exec, stop, errstr, errstr_size);
-    /* a graceful stop or the end of input: snapshot, so a restart replays nothing */
+    if (sluice_stop_requested()) {
+        int sig = sluice_stop_signal();
+        const char *name = sig ? sigabbrev_np(sig) : NULL;
+        sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "execute", NULL, "stopping: %s%s, epoch %lld %s",
+                   sig ? "signal SIG" : "stop requested", sig ? (name ? name : "?") : "", (long long)p->exec.epoch,
+                   p->exec.abandoned ? "abandoned" : "not started");
+    }
+    /* a graceful stop or the end of input: snapshot, so a restart replays
+     * nothing (not after an abandoned epoch: see sluice_exec.abandoned) */
     if (!err) err = sluice_exec_checkpoint(&p->exec, errstr, errstr_size);
+    sluice_pipeline_log_summary(p, err == SLUICE_OK ? (sluice_stop_requested() ? "stopped" : "completed")
+                                   : err == SLUICE_ERR_STOPPED ? "stopped, epoch abandoned"
+                                                               : "failed");
     return err;
+}
+
+int sluice_pipeline_replayable(const sluice_pipeline *p) {
+    return p->exec.ckpt != NULL;
+}
+
+uint64_t sluice_pipeline_abandoned_rows(const sluice_pipeline *p) {
+    return p->exec.abandoned ? p->exec.abandoned_rows : 0;
+}
+
+void sluice_pipeline_log_summary(const sluice_pipeline *p, const char *outcome) {
+    sluice_pipeline_stats st;
+    sluice_pipeline_stats_get(p, &st);
+    char *sinks = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&sinks, &len);
+    if (!f) return;
+    for (size_t k = 0; k < p->exec.nsinks; k++)
+        fprintf(f, "%s%s=%" PRIu64, k ? "," : "", p->sink_names[k], p->exec.rows_emitted[k]);
+    if (fclose(f) != 0) {
+        free(sinks);
+        return;
+    }
+    sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "execute", NULL,
+               "summary: outcome=%s rows_in=%" PRIu64 " rows_out=%s dead_letters=%" PRIu64 " late_rows=%" PRIu64
+               " malformed_rows=%" PRIu64 " epochs=%lld",
+               outcome, p->exec.rows_in, sinks && sinks[0] ? sinks : "-", st.dead_letters, st.late_rows,
+               st.malformed_rows, (long long)p->exec.epochs_run);
+    free(sinks);
 }
 
 sluice_err_t sluice_pipeline_report(sluice_pipeline *p, FILE *out, char *errstr, size_t errstr_size) {

@@ -36,7 +36,6 @@
 #include "kafka_support.h"
 
 static sluice_test_broker *broker;
-static int group_seq;
 
 static const char *sql = SLUICE_CRASH_SQL;
 
@@ -82,10 +81,10 @@ static void topic_of(const run_dir *r, const char *sink, int cycle, char *buf, s
     snprintf(buf, size, "%s.%s.%d", r->name, sink, cycle);
 }
 
-/* The profile: the sinks write to this cycle's topics; a consumer group of
- * its own for each run (a killed member would hold the old one until its
- * session times out; recovery positions the source from the checkpoint,
- * never from the group's offsets). */
+/* The profile: the sinks write to this cycle's topics; one consumer group
+ * per cycle, the same for every restart in it, with the default group
+ * settings (with a checkpoint_dir the source assigns itself its partitions:
+ * a killed run leaves no member behind that a restart would wait for). */
 static void write_ini(const run_dir *r, int cycle) {
     char ini[16384], hourly[256], totals[256];
     topic_of(r, "hourly", cycle, hourly, sizeof hourly);
@@ -97,7 +96,7 @@ static void write_ini(const run_dir *r, int cycle) {
              "group.id = %s-%d\n"
              "[sink hourly]\nconnector = kafka\ntopic = %s\n"
              "[sink totals]\nconnector = kafka\ntopic = %s\n",
-             r->cp, sluice_test_broker_bootstrap(broker), r->name, ++group_seq, hourly, totals);
+             r->cp, sluice_test_broker_bootstrap(broker), r->name, cycle, hourly, totals);
     assert_int_equal(sluice_test_write_file(r->ini, ini), 0);
 }
 
@@ -226,7 +225,7 @@ typedef struct crash_ctx {
     run_dir ref, r;
 } crash_ctx;
 
-/* A new consumer group per run, this cycle's topics. */
+/* This cycle's consumer group and topics. */
 static void before_run(void *ctx, int cycle) {
     write_ini(&((crash_ctx *)ctx)->r, cycle);
 }
