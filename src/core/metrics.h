@@ -60,8 +60,11 @@ char *sluice_metrics_render(sluice_metrics *m, size_t *len);
 int sluice_metrics_healthy(sluice_metrics *m, int64_t stuck_ms);
 
 /** Serve /metrics and /healthz on `listen` ("HOST:PORT", IPv4; port 0
- *  picks a free one) from a background thread.  /healthz answers 503 after
- *  stuck_ms without a completed iteration.  Returns SLUICE_ERR_CONFIG for
+ *  picks a free one) from one background thread (epoll).  /healthz answers
+ *  503 after stuck_ms without a completed iteration.  At most 64
+ *  connections at once, 8 per client IP address (more are closed on
+ *  accept), each closed after 10 s idle; libmicrohttpd's messages go to
+ *  sluice_log (module "metrics").  Returns SLUICE_ERR_CONFIG for
  *  a bad address, SLUICE_ERR_IO when the port cannot be bound. */
 sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms, char *errstr,
                                   size_t errstr_size);

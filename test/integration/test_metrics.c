@@ -10,6 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include "connectors/connectors.h"
 #include "core/log.h"
 #include "sluice/sluice.h"
@@ -90,6 +96,34 @@ static char *curl_get(int port, const char *path, int *status) {
     return buf;
 }
 
+/* Entries of a /proc/self directory ("fd", "task"), . and .. excluded. */
+static int proc_count(const char *what) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/%s", what);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* GET /metrics from the client address `from` (another loopback address),
+ * returning the HTTP status (0 when no answer within 5 s). */
+static int curl_status_from(const char *from, int port) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -m 5 --interface %s -w '%%{http_code}' http://127.0.0.1:%d/metrics",
+             from, port);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char out[32] = "";
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    pclose(f);
+    return atoi(out);
+}
+
 /* The value of the sample line that starts with `series ` exactly. */
 static double sample(const char *text, const char *series) {
     size_t n = strlen(series);
@@ -140,6 +174,48 @@ static void test_metrics_agree_with_a_known_input(void **state) {
     text = curl_get(port, "/nope", &status);
     assert_int_equal(status, 404);
     free(text);
+    sluice_pipeline_close(p);
+}
+
+static void test_idle_connections_cannot_exhaust_the_process(void **state) {
+    (void)state;
+    /* room for the test's own 1,000 client sockets */
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < 4096 && rl.rlim_max >= 4096) rl.rlim_cur = 4096;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    sluice_pipeline *p = open_pipeline("metrics = 127.0.0.1:0\n");
+    int port = sluice_pipeline_metrics_port(p);
+    step(p);
+    int threads0 = proc_count("task"), fds0 = proc_count("fd");
+
+    /* 1,000 idle connections from 127.0.0.1 that send nothing */
+    enum { N = 1000 };
+    int socks[N];
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    for (int i = 0; i < N; i++) {
+        socks[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(socks[i] >= 0);
+        assert_int_equal(connect(socks[i], (struct sockaddr *)&a, sizeof a), 0);
+    }
+    /* a client from another address is served at once (127.0.0.1 holds at
+     * most 8 of the 64 connections), while the idle ones are still open */
+    assert_int_equal(curl_status_from("127.0.0.2", port), 200);
+
+    /* the pipeline goes on processing */
+    push(p, "{\"ts\":\"2024-01-01T00:00:01Z\",\"k\":\"a\",\"v\":1}");
+    step(p);
+    sluice_pipeline_stats st;
+    sluice_pipeline_stats_get(p, &st);
+    assert_int_equal(st.input_rows, 1);
+
+    /* no thread per connection; the server holds at most 64 sockets (the
+     * test's own N are the rest) */
+    int threads = proc_count("task"), fds = proc_count("fd");
+    assert_true(threads <= threads0 + 1);
+    assert_true(fds - N - fds0 <= 64);
+    for (int i = 0; i < N; i++) close(socks[i]);
     sluice_pipeline_close(p);
 }
 
@@ -245,6 +321,7 @@ static void test_log_formats_and_masked_secrets(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_agree_with_a_known_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connections_cannot_exhaust_the_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz_turns_503_when_no_batch_completes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_cap_pauses_reading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_formats_and_masked_secrets, setup, teardown),
