@@ -8,12 +8,11 @@
 #include <strings.h>
 
 #include "connectors/connectors_int.h"
+#include "core/config.h"
 #include "connectors/kafka_int.h"
 
 int sluice_kafka_secret_property(const char *name) {
-    return strcasestr(name, "password") || strcasestr(name, "secret") || strcasestr(name, "token") ||
-           strcasestr(name, "key.pem") || strcasestr(name, "sasl.oauthbearer.config") ||
-           strcasestr(name, "sasl.jaas") || strcasestr(name, "credential");
+    return sluice_config_secret_key(name);
 }
 
 static const char *inst_name(const sluice_module_config *cfg) {
