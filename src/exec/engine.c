@@ -1809,9 +1809,16 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
     *out = en->stats;
     out->state_rows = 0;
     out->state_bytes = 0;
+    out->kept_state_bytes = 0;
     for (size_t k = 0; k < en->plan->nqueries; k++) {
+        const sluice_query_plan *q = &en->plan->queries[k];
+        size_t bytes = query_state_bytes(&en->queries[k]);
         out->state_rows += query_state_rows(&en->queries[k]);
-        out->state_bytes += query_state_bytes(&en->queries[k]);
+        out->state_bytes += bytes;
+        /* COMPLETE keeps every group (Spark's rule); without a window a
+         * group never closes */
+        if (q->aggregate && (q->emit == SLUICE_EMIT_COMPLETE || q->window == SLUICE_WINDOW_NONE))
+            out->kept_state_bytes += bytes;
     }
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;

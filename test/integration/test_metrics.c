@@ -45,8 +45,8 @@ static const char *sql =
     "CREATE SINK per_key AS SELECT window_start, k, COUNT(*) AS n, SUM(v) AS total FROM ev\n"
     "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), k EMIT UPDATE;\n";
 
-static sluice_pipeline *open_pipeline(const char *extra_pipeline_keys) {
-    assert_int_equal(sluice_test_write_file(sql_path, sql), 0);
+static sluice_pipeline *open_pipeline_sql(const char *text, const char *extra_pipeline_keys) {
+    assert_int_equal(sluice_test_write_file(sql_path, text), 0);
     char ini[8192];
     snprintf(ini, sizeof ini,
              "[pipeline]\ntrigger = 10ms\ndead_letter = %s\n%s\n[source ev]\nconnector = memory\nformat = json\n",
@@ -61,6 +61,10 @@ static sluice_pipeline *open_pipeline(const char *extra_pipeline_keys) {
     sluice_err_t e = sluice_pipeline_open(&o, &p, err, sizeof err);
     if (e) fail_msg("open: %s", err);
     return p;
+}
+
+static sluice_pipeline *open_pipeline(const char *extra_pipeline_keys) {
+    return open_pipeline_sql(sql, extra_pipeline_keys);
 }
 
 static void push(sluice_pipeline *p, const char *json) {
@@ -275,6 +279,35 @@ static void test_state_cap_pauses_reading(void **state) {
     free(logbuf);
 }
 
+static void test_a_state_cap_that_can_never_be_met_fails(void **state) {
+    (void)state;
+    /* COMPLETE mode keeps every group, and so does an aggregation without
+     * a window: past the cap, pausing would last forever */
+    static const char *const sqls[] = {
+        "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);\n"
+        "CREATE SINK per_key AS SELECT window_start, k, COUNT(*) AS n FROM ev\n"
+        "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), k EMIT COMPLETE;\n",
+        "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);\n"
+        "CREATE SINK per_key AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k;\n",
+    };
+    for (size_t q = 0; q < 2; q++) {
+        sluice_pipeline *p = open_pipeline_sql(sqls[q], "max_state_bytes = 64k\n");
+        char json[200];
+        for (int i = 0; i < 2000; i++) {
+            snprintf(json, sizeof json, "{\"ts\":\"2024-01-01T00:00:01Z\",\"k\":\"key-%04d\",\"v\":1}", i);
+            push(p, json);
+        }
+        step(p);
+        push(p, "{\"ts\":\"2024-01-01T00:05:00Z\",\"k\":\"x\",\"v\":1}");
+        int done = 0;
+        char err[1024] = "";
+        assert_int_equal(sluice_pipeline_step(p, &done, err, sizeof err), SLUICE_ERR_RUNTIME);
+        assert_non_null(strstr(err, "max_state_bytes = 65536 can never be met: the state is "));
+        assert_non_null(strstr(err, "COMPLETE-mode or unwindowed"));
+        sluice_pipeline_close(p);
+    }
+}
+
 static void test_log_formats_and_masked_secrets(void **state) {
     (void)state;
     char *buf = NULL;
@@ -324,6 +357,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_idle_connections_cannot_exhaust_the_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz_turns_503_when_no_batch_completes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_cap_pauses_reading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_state_cap_that_can_never_be_met_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_formats_and_masked_secrets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
