@@ -155,6 +155,10 @@ typedef struct source_state {
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
     uint64_t input_rows, malformed_rows;
+    /* without a dead-letter file: malformed records dropped in this
+     * micro-batch, and the first one's position and reason, for the warning */
+    uint64_t malformed_unlogged;
+    char first_malformed[512];
 } source_state;
 
 typedef struct sluice_engine {
@@ -935,6 +939,35 @@ static void dead_letter(sluice_engine *en, source_state *ss, const sluice_record
     sluice_dead_letter_write(en->dlq, ss->sp->name, sink, pos, reason, rec->value, rec->value_len);
 }
 
+/* Remember where the first malformed record of the micro-batch was and
+ * why, for the warning warn_malformed() writes when there is no dead-letter
+ * file to keep it. */
+static void note_first_malformed(source_state *ss, const sluice_record *rec, const char *reason) {
+    char pos[400];
+    if (ss->src && ss->src->ops->position)
+        ss->src->ops->position(ss->src, rec, pos, sizeof pos);
+    else
+        snprintf(pos, sizeof pos, "partition %d offset %lld", (int)rec->partition, (long long)rec->offset);
+    snprintf(ss->first_malformed, sizeof ss->first_malformed, "%s: %s", pos,
+             reason[0] ? reason : "malformed record");
+}
+
+/* Malformed records dropped without a dead-letter file are not only
+ * counted (the progress line, which --quiet hides): one warning per source
+ * and micro-batch says how many, and where and why the first one was. */
+static void warn_malformed(sluice_engine *en) {
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        source_state *ss = &en->sources[i];
+        if (!ss->malformed_unlogged) continue;
+        sluice_log(SLUICE_LOG_WARN, NULL, "source", ss->sp->name,
+                   "%llu malformed record%s dropped in this micro-batch (set [pipeline] dead_letter to keep them); "
+                   "the first at %s",
+                   (unsigned long long)ss->malformed_unlogged, ss->malformed_unlogged == 1 ? "" : "s",
+                   ss->first_malformed);
+        ss->malformed_unlogged = 0;
+    }
+}
+
 static void begin_epoch(sluice_engine *en) {
     if (en->epoch_open) return;
     sluice_arena_reset(en->batch_arena);
@@ -1194,6 +1227,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
                 en->stats.malformed_rows++;
                 ss->malformed_rows++;
                 dead_letter(en, ss, rec, NULL, reason[0] ? reason : "malformed record");
+                if (!sluice_dead_letter_keeps(en->dlq) && !ss->malformed_unlogged++) note_first_malformed(ss, rec, reason);
                 continue;
             }
         }
@@ -1260,6 +1294,7 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: %zu sinks, plan has %zu", nsinks,
                              en->plan->nqueries);
     begin_epoch(en);
+    warn_malformed(en);
     int64_t now = en->batch_time;
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
     for (size_t i = 0; i < en->plan->nsources; i++)
