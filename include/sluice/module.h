@@ -142,6 +142,11 @@ struct sluice_source_ops {
      *  partition's end (lags[i]).  Returns how many were filled.  Must not
      *  block on the network. */
     size_t (*lag)(sluice_source *src, sluice_partition_ref *parts, int64_t *lags, size_t max);
+
+    /** Optional (`sluice check`).  Validate the options as open() does
+     *  (SLUICE_ERR_CONFIG naming file:line), without connecting, opening a
+     *  file or reading input.  NULL: only the option keys are checked. */
+    sluice_err_t (*validate)(const sluice_module_config *cfg, char *errstr, size_t errstr_size);
 };
 
 /* ------------------------------------------------------------------ */
@@ -190,6 +195,11 @@ struct sluice_sink_ops {
      *  pipeline committed durably to this sink, or -1.  When replaying,
      *  execute() does not write epochs at or below it again. */
     int64_t (*committed_epoch)(sluice_sink *sink);
+
+    /** Optional (`sluice check`).  Validate the options as open() does
+     *  (SLUICE_ERR_CONFIG naming file:line), without connecting or opening
+     *  anything.  NULL: only the option keys are checked. */
+    sluice_err_t (*validate)(const sluice_module_config *cfg, char *errstr, size_t errstr_size);
 };
 
 /* ------------------------------------------------------------------ */

@@ -399,8 +399,17 @@ static sluice_err_t subscribe(kafka_source *ks, const char *list, char *errstr, 
     return err;
 }
 
-static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
-                                      size_t errstr_size) {
+/* The source's own settings, checked (no connection). */
+typedef struct source_settings {
+    const char *topic, *starting, *group;
+    int64_t maxper;
+} source_settings;
+
+static const char *const source_pinned[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false",
+                                            "enable.partition.eof", "true", NULL};
+
+static sluice_err_t source_check(const sluice_module_config *cfg, source_settings *st, char *errstr,
+                                 size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
     sluice_err_t err = sluice_kafka_check_options(cfg, "source", kafka_source_options, errstr, errstr_size);
     if (err) return err;
@@ -431,6 +440,35 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
     if (group && !group[0])
         return sluice_conn_bad_option(cfg, "group.id", "source", "kafka", "expected a consumer group name",
                                       errstr, errstr_size);
+    st->topic = topic;
+    st->starting = starting;
+    st->group = group;
+    st->maxper = maxper;
+    return SLUICE_OK;
+}
+
+/* sluice check: the options and every librdkafka property (names and
+ * values, as rd_kafka_conf_set() checks them), without a client. */
+static sluice_err_t kafka_source_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    source_settings st;
+    sluice_err_t err = source_check(cfg, &st, errstr, errstr_size);
+    if (err) return err;
+    sluice_kafka_errors errs = {.kind = "source", .instance = cfg->instance ? cfg->instance : "?"};
+    rd_kafka_conf_t *conf = NULL;
+    if ((err = sluice_kafka_conf_build(cfg, "source", NULL, NULL, source_pinned, &errs, &conf, errstr, errstr_size)))
+        return err;
+    rd_kafka_conf_destroy(conf);
+    return SLUICE_OK;
+}
+
+static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
+                                      size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    source_settings st;
+    sluice_err_t err = source_check(cfg, &st, errstr, errstr_size);
+    if (err) return err;
+    const char *topic = st.topic, *starting = st.starting, *group = st.group;
+    int64_t maxper = st.maxper;
 
     kafka_source *ks = calloc(1, sizeof *ks);
     if (!ks) return SLUICE_ERR_NOMEM;
@@ -458,10 +496,9 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
         mapped[nm++] = "auto.offset.reset";
         mapped[nm++] = starting;
     }
-    static const char *const pinned[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false",
-                                         "enable.partition.eof", "true", NULL};
     rd_kafka_conf_t *conf = NULL;
-    err = sluice_kafka_conf_build(cfg, "source", defaults, mapped, pinned, &ks->errs, &conf, errstr, errstr_size);
+    err = sluice_kafka_conf_build(cfg, "source", defaults, mapped, source_pinned, &ks->errs, &conf, errstr,
+                                  errstr_size);
     if (err) goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     char why[512];
@@ -712,4 +749,5 @@ const sluice_source_ops sluice_kafka_source_ops = {
     .close = kafka_source_close,
     .seek = kafka_source_seek,
     .lag = kafka_source_lag,
+    .validate = kafka_source_validate,
 };

@@ -561,7 +561,18 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                           : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
-    if (opts->validate_only) return SLUICE_OK;
+    if (opts->validate_only) {
+        /* what open() would check, without connecting or opening anything */
+        for (size_t i = 0; i < plan->nsources; i++)
+            if (p->src_ops[i]->validate &&
+                (err = p->src_ops[i]->validate(&p->src_bind[i].mc, errstr, errstr_size)))
+                return err;
+        for (size_t k = 0; k < plan->nqueries; k++)
+            if (p->sink_ops[k]->validate &&
+                (err = p->sink_ops[k]->validate(&p->sink_bind[k].mc, errstr, errstr_size)))
+                return err;
+        return SLUICE_OK;
+    }
 
     /* open: sinks, then sources (a CSV source reads its header), then the
      * engine (decoders check the header), then the dead-letter file */
