@@ -703,8 +703,7 @@ sluice_err_t sluice_pipeline_report(sluice_pipeline *p, FILE *out, char *errstr,
 }
 
 static int secret_key(const char *k) {
-    return strcasestr(k, "password") || strcasestr(k, "secret") || strcasestr(k, "token") ||
-           strcasestr(k, "sasl.") || strcasestr(k, "key.pem") || strcasestr(k, "credential");
+    return sluice_config_secret_key(k);
 }
 
 static void describe_binding(const binding *b, const char *kind, FILE *out) {

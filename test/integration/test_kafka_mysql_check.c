@@ -82,7 +82,8 @@ static void test_check_passes_a_good_profile_without_connecting_or_writing(void 
     /* nothing listens on 127.0.0.1:1 and no database runs: check does not connect */
     char ini[8192];
     snprintf(ini, sizeof ini,
-             "[kafka]\nbootstrap.servers = 127.0.0.1:1\n[mysql]\nhost = 127.0.0.1\nport = 1\ndatabase = d\n"
+             "[kafka]\nbootstrap.servers = 127.0.0.1:1\nsasl.password = hunter2\n"
+             "[mysql]\nhost = 127.0.0.1\nport = 1\ndatabase = d\npassword = hunter2\n"
              "[source ev]\nconnector = kafka\ntopic = t\nkafka.fetch.wait.max.ms = 100\n"
              "[sink out]\nconnector = file\npath = %s\n",
              sink_path);
@@ -91,6 +92,12 @@ static void test_check_passes_a_good_profile_without_connecting_or_writing(void 
     assert_int_equal(sluice_test_run_cli(argv, out_path, err_path), 0);
     struct stat st;
     assert_int_not_equal(stat(sink_path, &st), 0); /* the file sink was not created */
+    /* the bindings it prints mask the secrets */
+    char *t = sluice_test_read_file(out_path, NULL);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "password = ****"));
+    assert_null(strstr(t, "hunter2"));
+    free(t);
 }
 
 int main(void) {
