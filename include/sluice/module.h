@@ -222,9 +222,11 @@ typedef struct sluice_transform_stats {
     uint64_t state_bytes;      /**< bytes of aggregate state now */
     int64_t watermark;         /**< lowest watermark over event-time sources (ms);
                                     SLUICE_TS_MIN before any */
-    uint64_t kept_state_bytes; /**< of state_bytes, what no watermark or clock
-                                    will ever free (COMPLETE mode, aggregation
-                                    without a window); 0 if unknown */
+    uint64_t kept_state_bytes; /**< of state_bytes, what nothing will free
+                                    without more input (COMPLETE mode and
+                                    aggregation without a window keep every
+                                    group; event-time windows when no
+                                    watermark can advance); 0 if unknown */
 } sluice_transform_stats;
 
 struct sluice_transform_ops {

@@ -90,8 +90,9 @@ static void progress_line(sluice_exec *x, int64_t epoch, uint64_t input, double 
  * are not polled, so the pipeline stops reading instead of growing; the
  * watermark can still advance (idle partitions) and free windows.  Returns
  * 1 to pause, 0 to read, -1 (errstr set) when the cap can never be met: the
- * state that nothing will ever free (COMPLETE mode, aggregation without a
- * window) is at the cap by itself, so pausing would last forever. */
+ * state that nothing frees without more input (COMPLETE mode, aggregation
+ * without a window, or windows whose watermark cannot advance while reading
+ * is paused) is at the cap by itself, so pausing would last forever. */
 static int over_state_cap(sluice_exec *x, char *errstr, size_t errstr_size) {
     if (!x->max_state_bytes || !x->transform->ops->stats) return 0;
     sluice_transform_stats st;
@@ -99,9 +100,10 @@ static int over_state_cap(sluice_exec *x, char *errstr, size_t errstr_size) {
     x->transform->ops->stats(x->transform, &st);
     if (st.kept_state_bytes >= x->max_state_bytes) {
         sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                      "max_state_bytes = %llu can never be met: the state is %llu bytes, %llu of them held for good "
-                      "by COMPLETE-mode or unwindowed aggregations (no watermark frees them); raise max_state_bytes "
-                      "or remove it",
+                      "max_state_bytes = %llu can never be met: the state is %llu bytes, and %llu of them cannot be "
+                      "freed while reading is paused (COMPLETE-mode or unwindowed aggregations keep every group; "
+                      "windows wait for a watermark that cannot advance without input); raise max_state_bytes or "
+                      "remove it",
                       (unsigned long long)x->max_state_bytes, (unsigned long long)st.state_bytes,
                       (unsigned long long)st.kept_state_bytes);
         return -1;

@@ -173,6 +173,9 @@ typedef struct sluice_engine {
     sluice_engine_clock_fn clock; /* processing time, ms since the epoch */
     void *clock_ctx;
     int64_t proc_now;          /* processing time of the rows being processed */
+    int frozen;                /* at the last end_batch: without new input no watermark
+                                  can advance and no clock-driven window close, so no
+                                  state can be freed (see state_frozen()) */
     int64_t proc_wm;           /* processing time at the end of the last micro-batch:
                                   PROCTIME() windows ending at or before it are final */
     int64_t batch_time;        /* processing time of the current micro-batch (idle
@@ -1286,6 +1289,23 @@ static void advance_watermark(source_state *ss, int64_t now) {
     if (any && wm > ss->watermark) ss->watermark = wm;
 }
 
+/* 1 when, with no more input, no state can ever be freed: no query runs
+ * over PROCTIME() (the clock closes those windows), and each source that
+ * has not ended either has no partition that can still become idle (every
+ * one is idle already, or idleness is off), so its watermark, the minimum
+ * over the partitions that are not idle, cannot move. */
+static int state_frozen(const sluice_engine *en, int64_t now) {
+    for (size_t k = 0; k < en->plan->nqueries; k++)
+        if (en->plan->queries[k].proctime) return 0;
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        const source_state *ss = &en->sources[i];
+        if (ss->ended || !ss->sp->has_watermark || ss->opts.idle_timeout_ms <= 0) continue;
+        for (size_t j = 0; j < ss->nparts; j++)
+            if (now - ss->parts[j].last_seen_ms < ss->opts.idle_timeout_ms) return 0;
+    }
+    return 1;
+}
+
 static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const sluice_row_batch **out,
                                      size_t nsinks, char *errstr, size_t errstr_size) {
     (void)epoch;
@@ -1297,6 +1317,7 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
     warn_malformed(en);
     int64_t now = en->batch_time;
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
+    en->frozen = state_frozen(en, now);
     for (size_t i = 0; i < en->plan->nsources; i++)
         if (en->sources[i].proctime) {
             en->proc_wm = proc_clock(en);
@@ -1852,7 +1873,7 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
         out->state_bytes += bytes;
         /* COMPLETE keeps every group (Spark's rule); without a window a
          * group never closes */
-        if (q->aggregate && (q->emit == SLUICE_EMIT_COMPLETE || q->window == SLUICE_WINDOW_NONE))
+        if (en->frozen || (q->aggregate && (q->emit == SLUICE_EMIT_COMPLETE || q->window == SLUICE_WINDOW_NONE)))
             out->kept_state_bytes += bytes;
     }
     int64_t wm = SLUICE_TS_MAX;
