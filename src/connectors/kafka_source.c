@@ -261,10 +261,19 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         ks->assigned_once = 1;
         ks->awaiting = 0;
         if (!ks->errs.quiet) {
-            fprintf(stderr, "sluice: source %s (kafka): assigned", ks->instance);
-            for (int i = 0; i < list->cnt; i++)
-                fprintf(stderr, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
-            fprintf(stderr, "%s (%d partition%s)\n", list->cnt ? "" : " nothing", list->cnt, list->cnt == 1 ? "" : "s");
+            /* a log event, so that --log-format json stays JSON lines */
+            char *parts = NULL;
+            size_t plen = 0;
+            FILE *f = open_memstream(&parts, &plen);
+            if (f) {
+                for (int i = 0; i < list->cnt; i++)
+                    fprintf(f, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
+                fclose(f);
+            }
+            sluice_log(SLUICE_LOG_INFO, ks->pipeline, "kafka", ks->instance, "source %s (kafka): assigned%s%s (%d partition%s)",
+                       ks->instance, list->cnt && parts ? parts : "", list->cnt ? "" : " nothing", list->cnt,
+                       list->cnt == 1 ? "" : "s");
+            free(parts);
         }
         return;
     }
@@ -582,8 +591,8 @@ static sluice_err_t consumer_event(kafka_source *ks, const rd_kafka_message_t *m
                              ks->instance, topic ? "topic '" : "", topic ? topic : "", topic ? "'" : "",
                              topic ? "" : "consumer", rd_kafka_message_errstr(m));
     if (!ks->errs.quiet)
-        fprintf(stderr, "sluice: source %s (kafka): %s: %s\n", ks->instance, rd_kafka_err2name(m->err),
-                rd_kafka_message_errstr(m));
+        sluice_log(SLUICE_LOG_WARN, ks->pipeline, "kafka", ks->instance, "source %s (kafka): %s: %s", ks->instance,
+                   rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
     return SLUICE_OK;
 }
 
@@ -716,10 +725,10 @@ static sluice_err_t kafka_source_commit(sluice_source *src, int64_t epoch, char 
         }
         if (e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
             e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID || e == RD_KAFKA_RESP_ERR__STATE) {
-            fprintf(stderr,
-                    "sluice: source %s (kafka): offsets of epoch %lld not committed (%s): the group rebalanced; "
-                    "the partitions' next owner may read those records again\n",
-                    ks->instance, (long long)epoch, rd_kafka_err2str(e));
+            sluice_log(SLUICE_LOG_WARN, ks->pipeline, "kafka", ks->instance,
+                       "source %s (kafka): offsets of epoch %lld not committed (%s): the group rebalanced; "
+                       "the partitions' next owner may read those records again",
+                       ks->instance, (long long)epoch, rd_kafka_err2str(e));
             break;
         }
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
