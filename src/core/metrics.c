@@ -13,11 +13,11 @@
 #include "core/log.h"
 #include "core/metrics.h"
 
-/* Limits of the HTTP endpoint, so that no client can take file descriptors
- * or threads from the pipeline: one polling thread (epoll) serves every
- * connection; at most MAX_CONNECTIONS at once, MAX_PER_CLIENT of them from
- * one IP address (the rest are accepted and closed at once), and a
- * connection idle for IDLE_TIMEOUT_S seconds is closed.  A Prometheus
+/* Default limits of the HTTP endpoint, so that no client can take file
+ * descriptors or threads from the pipeline: one polling thread (epoll)
+ * serves every connection; at most MAX_CONNECTIONS at once, MAX_PER_CLIENT
+ * of them from one IP address (the rest are accepted and closed at once),
+ * and a connection idle for IDLE_TIMEOUT_S seconds is closed.  A Prometheus
  * scraper or a liveness probe needs one connection at a time. */
 enum { MAX_CONNECTIONS = 64, MAX_PER_CLIENT = 8, IDLE_TIMEOUT_S = 10 };
 
@@ -391,8 +391,11 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap) {
         sluice_log(SLUICE_LOG_WARN, NULL, "metrics", "libmicrohttpd", "%s", msg);
 }
 
-sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms, char *errstr,
-                                  size_t errstr_size) {
+sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms,
+                                  const sluice_metrics_limits *limits, char *errstr, size_t errstr_size) {
+    unsigned max_conn = limits && limits->max_connections ? limits->max_connections : MAX_CONNECTIONS;
+    unsigned per_client = limits && limits->max_per_client ? limits->max_per_client : MAX_PER_CLIENT;
+    unsigned idle_s = limits && limits->idle_timeout_s ? limits->idle_timeout_s : IDLE_TIMEOUT_S;
     char host[64];
     const char *colon = strrchr(listen, ':');
     if (!colon || (size_t)(colon - listen) >= sizeof host)
@@ -413,9 +416,8 @@ sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t
     m->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
                                  on_request, m, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)MAX_PER_CLIENT,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_END);
     if (!m->daemon)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "metrics: cannot listen on %s (port in use?)", listen);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -223,6 +223,36 @@ static void test_idle_connections_cannot_exhaust_the_process(void **state) {
     sluice_pipeline_close(p);
 }
 
+static void test_endpoint_limits_are_configurable(void **state) {
+    (void)state;
+    /* one connection at most: an idle one from 127.0.0.1 leaves no room for 127.0.0.2 */
+    sluice_pipeline *p = open_pipeline("metrics = 127.0.0.1:0\nmetrics.max_connections = 1\n");
+    int port = sluice_pipeline_metrics_port(p);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(curl_status_from("127.0.0.2", port), 0);
+    close(s);
+    sluice_pipeline_close(p);
+
+    /* a bad value names its file and line */
+    assert_int_equal(sluice_test_write_file(sql_path, sql), 0);
+    char ini[1024];
+    snprintf(ini, sizeof ini, "[pipeline]\nmetrics = 127.0.0.1:0\nmetrics.idle_timeout = forever\n"
+                              "[source ev]\nconnector = memory\nformat = json\n");
+    assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
+    sluice_pipeline_options o;
+    memset(&o, 0, sizeof o);
+    o.sql_path = sql_path;
+    o.quiet = 1;
+    char err[1024] = "";
+    assert_int_equal(sluice_pipeline_open(&o, &p, err, sizeof err), SLUICE_ERR_CONFIG);
+    char want[4200];
+    snprintf(want, sizeof want, "%s:3:1: metrics.idle_timeout = 'forever': expected a duration", ini_path);
+    if (!strstr(err, want)) fail_msg("expected '%s' in '%s'", want, err);
+}
+
 static void test_healthz_turns_503_when_no_batch_completes(void **state) {
     (void)state;
     sluice_pipeline *p = open_pipeline("metrics = 127.0.0.1:0\nhealthz_timeout = 300ms\n");
@@ -359,6 +389,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_agree_with_a_known_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_connections_cannot_exhaust_the_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_limits_are_configurable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz_turns_503_when_no_batch_completes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_cap_pauses_reading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_state_cap_that_can_never_be_met_fails, setup, teardown),
