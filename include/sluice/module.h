@@ -180,6 +180,11 @@ struct sluice_source_ops {
      *  partition's end (lags[i]).  Returns how many were filled.  Must not
      *  block on the network. */
     size_t (*lag)(sluice_source *src, sluice_partition_ref *parts, int64_t *lags, size_t max);
+
+    /** Optional (`sluice check`).  Validate the options as open() does
+     *  (SLUICE_ERR_CONFIG naming file:line), without connecting, opening a
+     *  file or reading input.  NULL: only the option keys are checked. */
+    sluice_err_t (*validate)(const sluice_module_config *cfg, char *errstr, size_t errstr_size);
 };
 
 /* ------------------------------------------------------------------ */
@@ -228,6 +233,11 @@ struct sluice_sink_ops {
      *  pipeline committed durably to this sink, or -1.  When replaying,
      *  execute() does not write epochs at or below it again. */
     int64_t (*committed_epoch)(sluice_sink *sink);
+
+    /** Optional (`sluice check`).  Validate the options as open() does
+     *  (SLUICE_ERR_CONFIG naming file:line), without connecting or opening
+     *  anything.  NULL: only the option keys are checked. */
+    sluice_err_t (*validate)(const sluice_module_config *cfg, char *errstr, size_t errstr_size);
 };
 
 /* ------------------------------------------------------------------ */
@@ -250,6 +260,11 @@ typedef struct sluice_transform_stats {
     uint64_t state_bytes;      /**< bytes of aggregate state now */
     int64_t watermark;         /**< lowest watermark over event-time sources (ms);
                                     SLUICE_TS_MIN before any */
+    uint64_t kept_state_bytes; /**< of state_bytes, what nothing will free
+                                    without more input (COMPLETE mode and
+                                    aggregation without a window keep every
+                                    group; event-time windows when no
+                                    watermark can advance); 0 if unknown */
 } sluice_transform_stats;
 
 struct sluice_transform_ops {

@@ -59,8 +59,9 @@ static sluice_err_t io_error(file_sink *fs, const char *what, int e, char *errst
                          fs->instance, what, fs->path, strerror(e));
 }
 
-static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink **out,
-                                   char *errstr, size_t errstr_size) {
+/* Check the options (no file is opened): path, format, delimiter. */
+static sluice_err_t file_sink_check(const sluice_module_config *cfg, const char **path_out, int *csv_out,
+                                    char *delim_out, char *errstr, size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
     sluice_err_t err = sluice_conn_check_options(cfg, file_sink_options, "sink", "file", errstr,
                                                  errstr_size);
@@ -80,6 +81,28 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     if ((err = sluice_conn_opt_char(cfg, "csv.delimiter", "sink", "file", &delim, errstr,
                                     errstr_size)))
         return err;
+    *path_out = path;
+    *csv_out = csv;
+    *delim_out = delim;
+    return SLUICE_OK;
+}
+
+/* sluice check: the options, without creating or truncating the file. */
+static sluice_err_t file_sink_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    const char *path;
+    int csv;
+    char delim;
+    return file_sink_check(cfg, &path, &csv, &delim, errstr, errstr_size);
+}
+
+static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink **out,
+                                   char *errstr, size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    const char *path;
+    int csv;
+    char delim;
+    sluice_err_t err = file_sink_check(cfg, &path, &csv, &delim, errstr, errstr_size);
+    if (err) return err;
     if (!cfg->schema)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
                              "sink %s (file): no schema", inst);
@@ -209,4 +232,5 @@ const sluice_sink_ops sluice_file_sink_ops = {
     .report = NULL,
     .close = file_sink_close,
     .committed_epoch = file_sink_committed_epoch,
+    .validate = file_sink_validate,
 };

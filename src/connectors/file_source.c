@@ -390,6 +390,15 @@ static void file_source_position(sluice_source *src, const sluice_record *rec, c
 }
 
 /** The "file" source connector (see the top of this file). */
+/* sluice check: the options, and that the input can be opened (reading
+ * at most a CSV header, as open() does). */
+static sluice_err_t file_source_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    sluice_source *src = NULL;
+    sluice_err_t err = file_source_open(cfg, &src, errstr, errstr_size);
+    if (src) src->ops->close(src);
+    return err;
+}
+
 const sluice_source_ops sluice_file_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "file",
@@ -400,4 +409,5 @@ const sluice_source_ops sluice_file_source_ops = {
     .position = file_source_position,
     .close = file_source_close,
     .seek = file_source_seek,
+    .validate = file_source_validate,
 };

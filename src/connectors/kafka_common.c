@@ -8,12 +8,12 @@
 #include <strings.h>
 
 #include "connectors/connectors_int.h"
+#include "core/config.h"
+#include "core/log.h"
 #include "connectors/kafka_int.h"
 
 int sluice_kafka_secret_property(const char *name) {
-    return strcasestr(name, "password") || strcasestr(name, "secret") || strcasestr(name, "token") ||
-           strcasestr(name, "key.pem") || strcasestr(name, "sasl.oauthbearer.config") ||
-           strcasestr(name, "sasl.jaas") || strcasestr(name, "credential");
+    return sluice_config_secret_key(name);
 }
 
 static const char *inst_name(const sluice_module_config *cfg) {
@@ -23,15 +23,31 @@ static const char *inst_name(const sluice_module_config *cfg) {
 /* librdkafka's error callback (rd_kafka_conf_set_error_cb): transient
  * errors are informational (librdkafka retries), fatal ones are recorded
  * for the connector to act on.  Connection failures are not repeated here:
- * librdkafka's own log already reports them. */
+ * librdkafka's own log already reports them.  Written as sluice log events
+ * (module "kafka"), so that --log-format json stays JSON lines. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
     (void)rk;
     sluice_kafka_errors *e = opaque;
     if (err == RD_KAFKA_RESP_ERR__FATAL) e->fatal = 1;
     if (err == RD_KAFKA_RESP_ERR__TRANSPORT || err == RD_KAFKA_RESP_ERR__RESOLVE) return;
     if (!e->quiet || err == RD_KAFKA_RESP_ERR__FATAL)
-        fprintf(stderr, "sluice: %s %s (kafka): %s: %s\n", e->kind, e->instance,
-                rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+        sluice_log(err == RD_KAFKA_RESP_ERR__FATAL ? SLUICE_LOG_ERROR : SLUICE_LOG_WARN, NULL, "kafka", e->instance,
+                   "%s %s: %s", e->kind, rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* librdkafka's syslog(3) levels (0 emergency .. 7 debug) as sluice's. */
+static const sluice_log_level rdkafka_levels[8] = {
+    SLUICE_LOG_ERROR, SLUICE_LOG_ERROR, SLUICE_LOG_ERROR, SLUICE_LOG_ERROR,
+    SLUICE_LOG_WARN,  SLUICE_LOG_INFO,  SLUICE_LOG_INFO,  SLUICE_LOG_DEBUG,
+};
+
+/* librdkafka's log callback (rd_kafka_conf_set_log_cb; called from its
+ * threads): its messages become sluice log events instead of raw stderr
+ * lines, at the mapped level, with the facility in front. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+    const sluice_kafka_errors *e = rd_kafka_opaque(rk);
+    sluice_log_level l = level >= 0 && level < 8 ? rdkafka_levels[level] : SLUICE_LOG_DEBUG;
+    sluice_log(l, NULL, "kafka", e ? e->instance : rd_kafka_name(rk), "librdkafka %s: %s", fac, buf);
 }
 
 sluice_err_t sluice_kafka_check_fatal(rd_kafka_t *rk, const sluice_kafka_errors *errs,
@@ -140,6 +156,7 @@ sluice_err_t sluice_kafka_conf_build(const sluice_module_config *cfg, const char
         return err;
     }
     rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, errs);
     *out = conf;
     return SLUICE_OK;

@@ -392,8 +392,15 @@ static sluice_err_t txn_init(kafka_sink *s, const sluice_module_config *cfg, cha
     return err;
 }
 
-static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink **out, char *errstr,
-                                    size_t errstr_size) {
+/* The sink's own settings, checked (no connection). */
+typedef struct sink_settings {
+    const char *topic, *commits_topic;
+    int transactional;
+} sink_settings;
+
+static const char *const sink_pinned[] = {"enable.idempotence", "true", "acks", "all", NULL};
+
+static sluice_err_t sink_check(const sluice_module_config *cfg, sink_settings *st, char *errstr, size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
     sluice_err_t err = sluice_kafka_check_options(cfg, "sink", kafka_sink_options, errstr, errstr_size);
     if (err) return err;
@@ -404,8 +411,6 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
     const char *format = sluice_module_config_get(cfg, "format");
     if (format && strcmp(format, "json") != 0)
         return sluice_conn_bad_option(cfg, "format", "sink", "kafka", "expected json", errstr, errstr_size);
-    if (!cfg->schema)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "sink %s (kafka): no schema", inst);
     int transactional = cfg->checkpointing;
     const char *tx = sluice_module_config_get(cfg, "transactional");
     if (tx && (strcasecmp(tx, "true") == 0 || strcmp(tx, "1") == 0)) transactional = 1;
@@ -417,6 +422,36 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
     if (commits_topic && !commits_topic[0])
         return sluice_conn_bad_option(cfg, "commits_topic", "sink", "kafka", "expected a topic name", errstr,
                                       errstr_size);
+    st->topic = topic;
+    st->commits_topic = commits_topic;
+    st->transactional = transactional;
+    return SLUICE_OK;
+}
+
+/* sluice check: the options and every librdkafka property (names and
+ * values, as rd_kafka_conf_set() checks them), without a client. */
+static sluice_err_t kafka_sink_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    sink_settings st;
+    sluice_err_t err = sink_check(cfg, &st, errstr, errstr_size);
+    if (err) return err;
+    sluice_kafka_errors errs = {.kind = "sink", .instance = cfg->instance ? cfg->instance : "?"};
+    rd_kafka_conf_t *conf = NULL;
+    if ((err = sluice_kafka_conf_build(cfg, "sink", NULL, NULL, sink_pinned, &errs, &conf, errstr, errstr_size)))
+        return err;
+    rd_kafka_conf_destroy(conf);
+    return SLUICE_OK;
+}
+
+static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink **out, char *errstr,
+                                    size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    sink_settings st;
+    sluice_err_t err = sink_check(cfg, &st, errstr, errstr_size);
+    if (err) return err;
+    if (!cfg->schema)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "sink %s (kafka): no schema", inst);
+    const char *topic = st.topic, *commits_topic = st.commits_topic;
+    int transactional = st.transactional;
 
     kafka_sink *s = calloc(1, sizeof *s);
     if (!s) return SLUICE_ERR_NOMEM;
@@ -443,12 +478,11 @@ static sluice_err_t kafka_sink_open(const sluice_module_config *cfg, sluice_sink
     for (size_t k = 0; k < cfg->schema->npk; k++) s->pkcols[k] = cfg->schema->columns[cfg->schema->pk[k]];
 
     static const char *const defaults[] = {"client.id", "sluice", NULL};
-    static const char *const pinned[] = {"enable.idempotence", "true", "acks", "all", NULL};
     char txid[512];
     snprintf(txid, sizeof txid, "sluice-%s-%s", s->pipeline, inst);
     const char *mapped[] = {"transactional.id", txid, NULL};
     rd_kafka_conf_t *conf = NULL;
-    err = sluice_kafka_conf_build(cfg, "sink", defaults, transactional ? mapped : NULL, pinned, &s->errs, &conf,
+    err = sluice_kafka_conf_build(cfg, "sink", defaults, transactional ? mapped : NULL, sink_pinned, &s->errs, &conf,
                                   errstr, errstr_size);
     if (err) goto fail;
     char tmo[32];
@@ -866,4 +900,5 @@ const sluice_sink_ops sluice_kafka_sink_ops = {
     .report = NULL,
     .close = kafka_sink_close,
     .committed_epoch = kafka_sink_committed_epoch,
+    .validate = kafka_sink_validate,
 };

@@ -303,10 +303,19 @@ static void take_assignment(kafka_source *ks, rd_kafka_topic_partition_list_t *l
         ks->assigned_once = 1;
         ks->awaiting = 0;
         if (!ks->errs.quiet) {
-            fprintf(stderr, "sluice: source %s (kafka): assigned", ks->instance);
-            for (int i = 0; i < list->cnt; i++)
-                fprintf(stderr, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
-            fprintf(stderr, "%s (%d partition%s)\n", list->cnt ? "" : " nothing", list->cnt, list->cnt == 1 ? "" : "s");
+            /* a log event, so that --log-format json stays JSON lines */
+            char *parts = NULL;
+            size_t plen = 0;
+            FILE *f = open_memstream(&parts, &plen);
+            if (f) {
+                for (int i = 0; i < list->cnt; i++)
+                    fprintf(f, "%s %s[%d]", i ? "," : "", list->elems[i].topic, (int)list->elems[i].partition);
+                fclose(f);
+            }
+            sluice_log(SLUICE_LOG_INFO, ks->pipeline, "kafka", ks->instance, "source %s (kafka): assigned%s%s (%d partition%s)",
+                       ks->instance, list->cnt && parts ? parts : "", list->cnt ? "" : " nothing", list->cnt,
+                       list->cnt == 1 ? "" : "s");
+            free(parts);
         }
     }
 }
@@ -503,8 +512,17 @@ static sluice_err_t self_assign_topics(kafka_source *ks, const char *list) {
     return SLUICE_OK;
 }
 
-static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
-                                      size_t errstr_size) {
+/* The source's own settings, checked (no connection). */
+typedef struct source_settings {
+    const char *topic, *starting, *group;
+    int64_t maxper;
+} source_settings;
+
+static const char *const source_pinned[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false",
+                                            "enable.partition.eof", "true", NULL};
+
+static sluice_err_t source_check(const sluice_module_config *cfg, source_settings *st, char *errstr,
+                                 size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
     sluice_err_t err = sluice_kafka_check_options(cfg, "source", kafka_source_options, errstr, errstr_size);
     if (err) return err;
@@ -535,6 +553,35 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
     if (group && !group[0])
         return sluice_conn_bad_option(cfg, "group.id", "source", "kafka", "expected a consumer group name",
                                       errstr, errstr_size);
+    st->topic = topic;
+    st->starting = starting;
+    st->group = group;
+    st->maxper = maxper;
+    return SLUICE_OK;
+}
+
+/* sluice check: the options and every librdkafka property (names and
+ * values, as rd_kafka_conf_set() checks them), without a client. */
+static sluice_err_t kafka_source_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    source_settings st;
+    sluice_err_t err = source_check(cfg, &st, errstr, errstr_size);
+    if (err) return err;
+    sluice_kafka_errors errs = {.kind = "source", .instance = cfg->instance ? cfg->instance : "?"};
+    rd_kafka_conf_t *conf = NULL;
+    if ((err = sluice_kafka_conf_build(cfg, "source", NULL, NULL, source_pinned, &errs, &conf, errstr, errstr_size)))
+        return err;
+    rd_kafka_conf_destroy(conf);
+    return SLUICE_OK;
+}
+
+static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
+                                      size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    source_settings st;
+    sluice_err_t err = source_check(cfg, &st, errstr, errstr_size);
+    if (err) return err;
+    const char *topic = st.topic, *starting = st.starting, *group = st.group;
+    int64_t maxper = st.maxper;
 
     kafka_source *ks = calloc(1, sizeof *ks);
     if (!ks) return SLUICE_ERR_NOMEM;
@@ -562,10 +609,9 @@ static sluice_err_t kafka_source_open(const sluice_module_config *cfg, sluice_so
         mapped[nm++] = "auto.offset.reset";
         mapped[nm++] = starting;
     }
-    static const char *const pinned[] = {"enable.auto.commit", "false", "enable.auto.offset.store", "false",
-                                         "enable.partition.eof", "true", NULL};
     rd_kafka_conf_t *conf = NULL;
-    err = sluice_kafka_conf_build(cfg, "source", defaults, mapped, pinned, &ks->errs, &conf, errstr, errstr_size);
+    err = sluice_kafka_conf_build(cfg, "source", defaults, mapped, source_pinned, &ks->errs, &conf, errstr,
+                                  errstr_size);
     if (err) goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     char why[512];
@@ -655,8 +701,8 @@ static sluice_err_t consumer_event(kafka_source *ks, const rd_kafka_message_t *m
                              ks->instance, topic ? "topic '" : "", topic ? topic : "", topic ? "'" : "",
                              topic ? "" : "consumer", rd_kafka_message_errstr(m));
     if (!ks->errs.quiet)
-        fprintf(stderr, "sluice: source %s (kafka): %s: %s\n", ks->instance, rd_kafka_err2name(m->err),
-                rd_kafka_message_errstr(m));
+        sluice_log(SLUICE_LOG_WARN, ks->pipeline, "kafka", ks->instance, "source %s (kafka): %s: %s", ks->instance,
+                   rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
     return SLUICE_OK;
 }
 
@@ -798,10 +844,10 @@ static sluice_err_t kafka_source_commit(sluice_source *src, int64_t epoch, char 
         }
         if (e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID ||
             e == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID || e == RD_KAFKA_RESP_ERR__STATE) {
-            fprintf(stderr,
-                    "sluice: source %s (kafka): offsets of epoch %lld not committed (%s): the group rebalanced; "
-                    "the partitions' next owner may read those records again\n",
-                    ks->instance, (long long)epoch, rd_kafka_err2str(e));
+            sluice_log(SLUICE_LOG_WARN, ks->pipeline, "kafka", ks->instance,
+                       "source %s (kafka): offsets of epoch %lld not committed (%s): the group rebalanced; "
+                       "the partitions' next owner may read those records again",
+                       ks->instance, (long long)epoch, rd_kafka_err2str(e));
             break;
         }
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
@@ -831,4 +877,5 @@ const sluice_source_ops sluice_kafka_source_ops = {
     .close = kafka_source_close,
     .seek = kafka_source_seek,
     .lag = kafka_source_lag,
+    .validate = kafka_source_validate,
 };

@@ -624,6 +624,18 @@ static sluice_err_t parse_options(mysql_sink *s, const sluice_module_config *cfg
     return SLUICE_OK;
 }
 
+/* sluice check: the options and the [mysql] section, without connecting. */
+static sluice_err_t mysql_sink_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    mysql_sink *s = calloc(1, sizeof *s);
+    if (!s) return SLUICE_ERR_NOMEM;
+    s->base.ops = &sluice_mysql_sink_ops;
+    s->instance = cfg->instance ? cfg->instance : "?";
+    s->pipeline = cfg->pipeline ? cfg->pipeline : "?";
+    sluice_err_t err = parse_options(s, cfg, errstr, errstr_size);
+    mysql_sink_close(&s->base);
+    return err;
+}
+
 static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink **out, char *errstr,
                                     size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
@@ -1021,4 +1033,5 @@ const sluice_sink_ops sluice_mysql_sink_ops = {
     .commit = mysql_sink_commit,
     .report = NULL,
     .close = mysql_sink_close,
+    .validate = mysql_sink_validate,
 };

@@ -204,20 +204,17 @@ static sluice_err_t check_table(mysql_source *s, char *errstr, size_t errstr_siz
     return err;
 }
 
-static sluice_err_t mysql_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
-                                      size_t errstr_size) {
-    const char *inst = cfg->instance ? cfg->instance : "?";
-    mysql_source *s = calloc(1, sizeof *s);
-    if (!s) return SLUICE_ERR_NOMEM;
-    s->base.ops = &sluice_mysql_source_ops;
-    s->instance = inst;
+/* Check the options and fill s's settings from them (no connection). */
+static sluice_err_t mysql_source_settings(mysql_source *s, const sluice_module_config *cfg, char *errstr,
+                                          size_t errstr_size) {
+    const char *inst = s->instance;
     sluice_err_t err = sluice_conn_check_options(cfg, mysql_source_options, "source", "mysql", errstr, errstr_size);
-    if (err) goto fail;
+    if (err) return err;
     const char *format = sluice_module_config_get(cfg, "format");
     if (format && strcmp(format, "json") != 0) {
         err = sluice_conn_bad_option(cfg, "format", "source", "mysql",
                                      "the mysql source hands out JSON objects: expected json", errstr, errstr_size);
-        goto fail;
+        return err;
     }
     s->table = sluice_module_config_get(cfg, "table");
     s->column = sluice_module_config_get(cfg, "incrementing_column");
@@ -225,27 +222,50 @@ static sluice_err_t mysql_source_open(const sluice_module_config *cfg, sluice_so
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                             "source %s (mysql): option '%s' is required", inst,
                             !s->table || !s->table[0] ? "table" : "incrementing_column");
-        goto fail;
+        return err;
     }
     if ((err = sluice_mysql_conn_parse(&s->conn, cfg, "source", "the database of the table", errstr, errstr_size)))
-        goto fail;
+        return err;
     s->conn.table = s->table;
     s->poll_ms = DEFAULT_POLL_MS;
     const char *pi = sluice_module_config_get(cfg, "poll_interval");
     if (pi && (sluice_parse_duration_ms(pi, &s->poll_ms) != 0 || s->poll_ms < 1)) {
         err = sluice_conn_bad_option(cfg, "poll_interval", "source", "mysql", "expected a duration such as 1s or 200ms",
                                      errstr, errstr_size);
-        goto fail;
+        return err;
     }
     s->batch_rows = DEFAULT_BATCH_ROWS;
     if ((err = sluice_conn_opt_posint(cfg, "batch_rows", "source", "mysql", &s->batch_rows, errstr, errstr_size)))
-        goto fail;
+        return err;
     s->qtable = quote_ident(s->table);
     s->qcolumn = quote_ident(s->column);
     if (!s->qtable || !s->qcolumn) {
         err = SLUICE_ERR_NOMEM;
-        goto fail;
+        return err;
     }
+    return SLUICE_OK;
+}
+
+/* sluice check: the options and the [mysql] section, without connecting. */
+static sluice_err_t mysql_source_validate(const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
+    mysql_source *s = calloc(1, sizeof *s);
+    if (!s) return SLUICE_ERR_NOMEM;
+    s->base.ops = &sluice_mysql_source_ops;
+    s->instance = cfg->instance ? cfg->instance : "?";
+    sluice_err_t err = mysql_source_settings(s, cfg, errstr, errstr_size);
+    mysql_source_close(&s->base);
+    return err;
+}
+
+static sluice_err_t mysql_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
+                                      size_t errstr_size) {
+    const char *inst = cfg->instance ? cfg->instance : "?";
+    mysql_source *s = calloc(1, sizeof *s);
+    if (!s) return SLUICE_ERR_NOMEM;
+    s->base.ops = &sluice_mysql_source_ops;
+    s->instance = inst;
+    sluice_err_t err = mysql_source_settings(s, cfg, errstr, errstr_size);
+    if (err) goto fail;
     if (sluice_mysql_library_init() != 0) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                             "source %s (mysql): cannot initialise the client library", inst);
@@ -473,4 +493,5 @@ const sluice_source_ops sluice_mysql_source_ops = {
     .position = mysql_source_position,
     .close = mysql_source_close,
     .seek = mysql_source_seek,
+    .validate = mysql_source_validate,
 };

@@ -115,6 +115,20 @@ sluice_err_t sluice_config_expand(const char *in, char **out, char *errstr, size
     return SLUICE_OK;
 }
 
+/* Parts of a key name that make its value a secret (the one list: the
+ * start-up bindings, `sluice check` and every message use it).  Matched
+ * case-insensitively anywhere in the key, so that `password`,
+ * `kafka.sasl.password`, `ssl.key.password`, `sasl.oauthbearer.config`
+ * and `ssl.keystore.password` are all covered. */
+static const char *const secret_key_parts[] = {"password", "passwd", "secret", "token", "credential",
+                                               "key.pem", "sasl.", NULL};
+
+int sluice_config_secret_key(const char *key) {
+    for (const char *const *p = secret_key_parts; *p; p++)
+        if (strcasestr(key, *p)) return 1;
+    return 0;
+}
+
 static sluice_err_t add_entry(sluice_config *cfg, const char *section, const char *key,
                               const char *raw_value, const char *file, int line, int col,
                               char *errstr, size_t errstr_size) {
@@ -123,6 +137,10 @@ static sluice_err_t add_entry(sluice_config *cfg, const char *section, const cha
     sluice_err_t err = sluice_config_expand(raw_value, &value, sub, sizeof sub);
     if (err) {
         if (err == SLUICE_ERR_NOMEM) return err;
+        /* the expansion's messages quote the value: never a secret's */
+        if (sluice_config_secret_key(key) && strstr(sub, "in value '"))
+            snprintf(sub, sizeof sub, "bad or unterminated ${VAR} reference in the value of '%s' (a secret: not shown)",
+                     key);
         if (line > 0)
             return sluice_seterr(errstr, errstr_size, err, "%s:%d:%d: %s", file, line, col, sub);
         return sluice_seterr(errstr, errstr_size, err, "%s: %s", file, sub);
@@ -364,17 +382,41 @@ sluice_err_t sluice_config_load(const char *path, sluice_config **out, char *err
     return err;
 }
 
+/* Drop every entry of section/key but the last (the --set just added). */
+static void drop_earlier(sluice_config *cfg, const char *key) {
+    const sluice_config_entry *last = &cfg->entries[cfg->nentries - 1];
+    size_t o = 0;
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        sluice_config_entry *e = &cfg->entries[i];
+        if (e != last && strcmp(e->section, last->section) == 0 && strcmp(e->key, key) == 0) {
+            free(e->section);
+            free(e->key);
+            free(e->value);
+            continue;
+        }
+        cfg->entries[o++] = *e;
+    }
+    cfg->nentries = o;
+}
+
 sluice_err_t sluice_config_set(sluice_config *cfg, const char *assignment, char *errstr, size_t errstr_size) {
     const char *eq = strchr(assignment, '=');
     const char *dot = strchr(assignment, '.');
-    if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq)
+    /* messages quote the SECTION.KEY part only: the value may be a secret,
+     * and without an '=' the whole argument may be one */
+    if (!eq)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                             "--set '%s': expected SECTION.KEY=VALUE, e.g. 'sink delays.path=out/x.csv'",
-                             assignment);
+                             "--set: no '=' in the argument (not shown): expected SECTION.KEY=VALUE, "
+                             "e.g. 'sink delays.path=out/x.csv'");
+    int name_len = (int)(eq - assignment);
+    if (!dot || dot > eq || dot == assignment || dot + 1 == eq)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "--set '%.*s=...': expected SECTION.KEY=VALUE, e.g. 'sink delays.path=out/x.csv'",
+                             name_len > 200 ? 200 : name_len, assignment);
     char section[256], key[256];
     size_t slen = (size_t)(dot - assignment), klen = (size_t)(eq - dot - 1);
     if (slen >= sizeof section || klen >= sizeof key)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "--set '%s': name too long", assignment);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "--set: section or key name too long");
     memcpy(section, assignment, slen);
     section[slen] = '\0';
     memcpy(key, dot + 1, klen);
@@ -384,7 +426,11 @@ sluice_err_t sluice_config_set(sluice_config *cfg, const char *assignment, char 
     while (*k == ' ') k++;
     size_t kl = strlen(k);
     while (kl > 0 && k[kl - 1] == ' ') k[--kl] = '\0';
-    return add_entry(cfg, section, k, eq + 1, "--set", 0, 0, errstr, errstr_size);
+    sluice_err_t err = add_entry(cfg, section, k, eq + 1, "--set", 0, 0, errstr, errstr_size);
+    /* the override replaces the file's entry, so that every reader of the
+     * section (first match or last) sees only the new value */
+    if (!err) drop_earlier(cfg, k);
+    return err;
 }
 
 const sluice_config_entry *sluice_config_find(const sluice_config *cfg, const char *section, const char *key) {

@@ -58,9 +58,17 @@ sluice_config *sluice_config_new_empty(void);
 /** Apply one `--set` override: `SECTION.KEY=VALUE` where SECTION is
  *  `pipeline`, `kafka`, `mysql`, or `source NAME` / `sink NAME` (NAME
  *  without dots); KEY may contain dots (`sink x.csv.delimiter=;`).  The
- *  value is expanded like a file value.  Later entries win. */
+ *  value is expanded like a file value.  It replaces every earlier entry
+ *  of that section and key (any section, any key: connectors then see one
+ *  value, whichever way they look it up).  Error messages quote the
+ *  SECTION.KEY part, never the value. */
 sluice_err_t sluice_config_set(sluice_config *cfg, const char *assignment,
                                char *errstr, size_t errstr_size);
+
+/** 1 when `key`'s value is a secret (password, token, sasl.*, ... ):
+ *  never printed, logged or quoted in a message; 0 otherwise.  The one
+ *  list of secret-looking keys. */
+int sluice_config_secret_key(const char *key);
 
 /** Last entry for section/key (the one that wins), or NULL. */
 const sluice_config_entry *sluice_config_find(const sluice_config *cfg, const char *section,

@@ -76,6 +76,10 @@ uint64_t sluice_dead_letter_count(const sluice_dead_letter *dl) {
     return dl ? dl->count : 0;
 }
 
+int sluice_dead_letter_keeps(const sluice_dead_letter *dl) {
+    return dl && dl->f;
+}
+
 void sluice_dead_letter_close(sluice_dead_letter *dl) {
     if (!dl) return;
     if (dl->f) fclose(dl->f);

@@ -40,6 +40,10 @@ sluice_err_t sluice_dead_letter_flush(sluice_dead_letter *dl, char *errstr, size
 /** Entries written so far. */
 uint64_t sluice_dead_letter_count(const sluice_dead_letter *dl);
 
+/** 1 when entries are kept (a file), 0 when only counted (no path) or
+ *  dl is NULL. */
+int sluice_dead_letter_keeps(const sluice_dead_letter *dl);
+
 /** Flush and close.  NULL-safe. */
 void sluice_dead_letter_close(sluice_dead_letter *dl);
 

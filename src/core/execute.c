@@ -89,12 +89,26 @@ static void progress_line(sluice_exec *x, int64_t epoch, uint64_t input, double 
 
 /* Backpressure (max_state_bytes): while the state is at the cap, sources
  * are not polled, so the pipeline stops reading instead of growing; the
- * watermark can still advance (idle partitions) and free windows. */
-static int over_state_cap(sluice_exec *x) {
+ * watermark can still advance (idle partitions) and free windows.  Returns
+ * 1 to pause, 0 to read, -1 (errstr set) when the cap can never be met: the
+ * state that nothing frees without more input (COMPLETE mode, aggregation
+ * without a window, or windows whose watermark cannot advance while reading
+ * is paused) is at the cap by itself, so pausing would last forever. */
+static int over_state_cap(sluice_exec *x, char *errstr, size_t errstr_size) {
     if (!x->max_state_bytes || !x->transform->ops->stats) return 0;
     sluice_transform_stats st;
     memset(&st, 0, sizeof st);
     x->transform->ops->stats(x->transform, &st);
+    if (st.kept_state_bytes >= x->max_state_bytes) {
+        sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
+                      "max_state_bytes = %llu can never be met: the state is %llu bytes, and %llu of them cannot be "
+                      "freed while reading is paused (COMPLETE-mode or unwindowed aggregations keep every group; "
+                      "windows wait for a watermark that cannot advance without input); raise max_state_bytes or "
+                      "remove it",
+                      (unsigned long long)x->max_state_bytes, (unsigned long long)st.state_bytes,
+                      (unsigned long long)st.kept_state_bytes);
+        return -1;
+    }
     int over = st.state_bytes >= x->max_state_bytes;
     if (over && !x->backpressure)
         sluice_log(SLUICE_LOG_WARN, x->pipeline, "execute", NULL,
@@ -359,7 +373,8 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
     int64_t now = sluice_clock_realtime_ms();
     uint64_t input = 0;
     int live = 0;
-    int paused = over_state_cap(x);
+    int paused = over_state_cap(x, errstr, errstr_size);
+    if (paused < 0) return SLUICE_ERR_RUNTIME;
     if (paused) {
         /* wait one trigger interval (at least 50 ms) before looking again */
         int64_t wait = x->trigger_ms > 50 ? x->trigger_ms : 50;

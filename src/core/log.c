@@ -80,6 +80,9 @@ void sluice_log(sluice_log_level level, const char *pipeline, const char *module
     snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now % 1000));
     int first = 1;
+    /* librdkafka and libmicrohttpd log from their own threads: one event
+     * is written whole, never interleaved with another */
+    flockfile(f);
     if (log_format == SLUICE_LOG_JSON) fputc('{', f);
     field(f, "ts", ts, &first);
     field(f, "level", level_names[level], &first);
@@ -89,4 +92,5 @@ void sluice_log(sluice_log_level level, const char *pipeline, const char *module
     field(f, "msg", msg, &first);
     fputs(log_format == SLUICE_LOG_JSON ? "}\n" : "\n", f);
     fflush(f);
+    funlockfile(f);
 }

@@ -10,7 +10,16 @@
 #include <microhttpd.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/metrics.h"
+
+/* Default limits of the HTTP endpoint, so that no client can take file
+ * descriptors or threads from the pipeline: one polling thread (epoll)
+ * serves every connection; at most MAX_CONNECTIONS at once, MAX_PER_CLIENT
+ * of them from one IP address (the rest are accepted and closed at once),
+ * and a connection idle for IDLE_TIMEOUT_S seconds is closed.  A Prometheus
+ * scraper or a liveness probe needs one connection at a time. */
+enum { MAX_CONNECTIONS = 64, MAX_PER_CLIENT = 8, IDLE_TIMEOUT_S = 10 };
 
 /* Histogram buckets, seconds (Prometheus client defaults, extended down). */
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -359,8 +368,46 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return respond(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics or /healthz\n", 36, 0);
 }
 
-sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms, char *errstr,
-                                  size_t errstr_size) {
+/* libmicrohttpd's messages (its error log) as sluice log events, so that
+ * --log-format json stays one JSON object per line.  A message repeated
+ * within LOG_REPEAT_MS (e.g. "connection limit" once per refused client) is
+ * counted, not written: a flood of clients must not flood the log. */
+enum { LOG_REPEAT_MS = 10000 };
+static pthread_mutex_t mhd_log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char mhd_log_last[256];
+static int64_t mhd_log_last_ms;
+static unsigned long mhd_log_repeats;
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    int64_t now = sluice_clock_monotonic_ms();
+    pthread_mutex_lock(&mhd_log_mu);
+    if (strcmp(msg, mhd_log_last) == 0 && now - mhd_log_last_ms < LOG_REPEAT_MS) {
+        mhd_log_repeats++;
+        pthread_mutex_unlock(&mhd_log_mu);
+        return;
+    }
+    unsigned long repeats = mhd_log_repeats;
+    mhd_log_repeats = 0;
+    mhd_log_last_ms = now;
+    snprintf(mhd_log_last, sizeof mhd_log_last, "%s", msg);
+    pthread_mutex_unlock(&mhd_log_mu);
+    if (repeats)
+        sluice_log(SLUICE_LOG_WARN, NULL, "metrics", "libmicrohttpd", "%s (the previous message repeated %lu times)",
+                   msg, repeats);
+    else
+        sluice_log(SLUICE_LOG_WARN, NULL, "metrics", "libmicrohttpd", "%s", msg);
+}
+
+sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms,
+                                  const sluice_metrics_limits *limits, char *errstr, size_t errstr_size) {
+    unsigned max_conn = limits && limits->max_connections ? limits->max_connections : MAX_CONNECTIONS;
+    unsigned per_client = limits && limits->max_per_client ? limits->max_per_client : MAX_PER_CLIENT;
+    unsigned idle_s = limits && limits->idle_timeout_s ? limits->idle_timeout_s : IDLE_TIMEOUT_S;
     char host[64];
     const char *colon = strrchr(listen, ':');
     if (!colon || (size_t)(colon - listen) >= sizeof host)
@@ -378,9 +425,11 @@ sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t
                              "metrics = '%s': expected an IPv4 HOST:PORT, e.g. 127.0.0.1:9464", listen);
     addr.sin_port = htons((uint16_t)port);
     m->stuck_ms = stuck_ms;
-    m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
-                                 on_request, m, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+    m->daemon = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL,
+                                 on_request, m, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                                 MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_client,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_END);
     if (!m->daemon)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "metrics: cannot listen on %s (port in use?)", listen);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);

@@ -63,12 +63,23 @@ char *sluice_metrics_render(sluice_metrics *m, size_t *len);
 /** 1 when a loop iteration completed within the last stuck_ms. */
 int sluice_metrics_healthy(sluice_metrics *m, int64_t stuck_ms);
 
+/** Limits of the HTTP endpoint, so that no client can take file
+ *  descriptors or threads from the pipeline.  0 in a field: its default. */
+typedef struct sluice_metrics_limits {
+    unsigned max_connections;      /**< at once; default 64 */
+    unsigned max_per_client;       /**< at once from one IP address; default 8 */
+    unsigned idle_timeout_s;       /**< an idle connection is closed after it; default 10 */
+} sluice_metrics_limits;
+
 /** Serve /metrics and /healthz on `listen` ("HOST:PORT", IPv4; port 0
- *  picks a free one) from a background thread.  /healthz answers 503 after
- *  stuck_ms without a completed iteration.  Returns SLUICE_ERR_CONFIG for
- *  a bad address, SLUICE_ERR_IO when the port cannot be bound. */
-sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms, char *errstr,
-                                  size_t errstr_size);
+ *  picks a free one) from one background thread (epoll), within `limits`
+ *  (NULL: the defaults; connections over a limit are closed on accept).
+ *  /healthz answers 503 after stuck_ms without a completed iteration.
+ *  libmicrohttpd's messages go to sluice_log (module "metrics").  Returns
+ *  SLUICE_ERR_CONFIG for a bad address, SLUICE_ERR_IO when the port cannot
+ *  be bound. */
+sluice_err_t sluice_metrics_serve(sluice_metrics *m, const char *listen, int64_t stuck_ms,
+                                  const sluice_metrics_limits *limits, char *errstr, size_t errstr_size);
 
 /** The port the server listens on (0 when not serving). */
 int sluice_metrics_port(const sluice_metrics *m);

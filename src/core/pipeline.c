@@ -149,6 +149,8 @@ sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, 
 
 static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir",  "dead_letter",
                                             "idle_timeout",   "max_batch_rows",  "metrics",
+                                            "metrics.max_connections", "metrics.max_connections_per_client",
+                                            "metrics.idle_timeout",
                                             "healthz_timeout", "max_state_bytes", "checkpoint_every",
                                             "fault.abort_in_snapshot", "fault.abort_in_offsets", NULL};
 static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
@@ -205,7 +207,9 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
                 return where_err(errstr, errstr_size, e,
                                  "unknown key '%s' in [pipeline] (expected one of: %s%s)", e->key,
                                  "trigger, checkpoint_dir, checkpoint_every, dead_letter, idle_timeout, "
-                                 "max_batch_rows, metrics, healthz_timeout, max_state_bytes",
+                                 "max_batch_rows, metrics, metrics.max_connections, "
+                                 "metrics.max_connections_per_client, metrics.idle_timeout, healthz_timeout, "
+                                 "max_state_bytes",
                                  "");
             continue;
         }
@@ -500,6 +504,26 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return where_err(errstr, errstr_size, e,
                          "max_state_bytes = '%s': expected a size in bytes, optionally with k, M or G (e.g. 512M)%s%s",
                          e->value, "", "");
+    /* the metrics endpoint's limits (metrics.h has the defaults) */
+    sluice_metrics_limits mlimits = {0, 0, 0};
+    static const char *const mkeys[2] = {"metrics.max_connections", "metrics.max_connections_per_client"};
+    unsigned *mvals[2] = {&mlimits.max_connections, &mlimits.max_per_client};
+    for (int i = 0; i < 2; i++) {
+        int64_t v;
+        if (!(e = sluice_config_find(p->cfg, "pipeline", mkeys[i]))) continue;
+        if (sluice_parse_positive(e->value, &v) != 0 || v > 100000)
+            return where_err(errstr, errstr_size, e, "%s = '%s': expected a number of connections from 1 to 100000%s",
+                             mkeys[i], e->value, "");
+        *mvals[i] = (unsigned)v;
+    }
+    if ((e = sluice_config_find(p->cfg, "pipeline", "metrics.idle_timeout"))) {
+        int64_t ms;
+        if (sluice_parse_duration_ms(e->value, &ms) != 0 || ms < 1000 || ms > 86400000)
+            return where_err(errstr, errstr_size, e,
+                             "metrics.idle_timeout = '%s': expected a duration from 1s to 1d, such as 10s%s%s",
+                             e->value, "", "");
+        mlimits.idle_timeout_s = (unsigned)(ms / 1000);
+    }
     int64_t checkpoint_every = 1;
     if ((e = sluice_config_find(p->cfg, "pipeline", "checkpoint_every")) &&
         sluice_parse_positive(e->value, &checkpoint_every) != 0)
@@ -595,7 +619,18 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
                                                           : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
-    if (opts->validate_only) return SLUICE_OK;
+    if (opts->validate_only) {
+        /* what open() would check, without connecting or opening anything */
+        for (size_t i = 0; i < plan->nsources; i++)
+            if (p->src_ops[i]->validate &&
+                (err = p->src_ops[i]->validate(&p->src_bind[i].mc, errstr, errstr_size)))
+                return err;
+        for (size_t k = 0; k < plan->nqueries; k++)
+            if (p->sink_ops[k]->validate &&
+                (err = p->sink_ops[k]->validate(&p->sink_bind[k].mc, errstr, errstr_size)))
+                return err;
+        return SLUICE_OK;
+    }
 
     /* open: sinks, then sources (a CSV source reads its header), then the
      * engine (decoders check the header), then the dead-letter file */
@@ -655,7 +690,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                       &p->metrics)))
             return err;
         char sub[300];
-        if ((err = sluice_metrics_serve(p->metrics, e->value, healthz_ms, sub, sizeof sub)))
+        if ((err = sluice_metrics_serve(p->metrics, e->value, healthz_ms, &mlimits, sub, sizeof sub)))
             return where_err(errstr, errstr_size, e, "%s%s%s", sub, "", ""), err;
         sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "metrics", NULL,
                    "serving /metrics and /healthz on %s (port %d)", e->value, sluice_metrics_port(p->metrics));
@@ -766,8 +801,7 @@ sluice_err_t sluice_pipeline_report(sluice_pipeline *p, FILE *out, char *errstr,
 }
 
 static int secret_key(const char *k) {
-    return strcasestr(k, "password") || strcasestr(k, "secret") || strcasestr(k, "token") ||
-           strcasestr(k, "sasl.") || strcasestr(k, "key.pem") || strcasestr(k, "credential");
+    return sluice_config_secret_key(k);
 }
 
 static void describe_binding(const binding *b, const char *kind, FILE *out) {

@@ -26,15 +26,29 @@
 #include <time.h>
 
 #include "core/clock.h"
+#include "core/log.h"
 #include "exec/engine.h"
 #include "state/codec.h"
 
 /* ---------------- aggregate slots ---------------- */
 
 typedef struct agg_slot {
-    sluice_value v;   /* SUM/AVG accumulator, MIN/MAX value */
+    sluice_value v;   /* SUM/AVG accumulator, MIN/MAX value; an integer SUM
+                       * that overflowed keeps v.len = SUM_OVERFLOWED */
     int64_t n;        /* rows counted (non-NULL arguments) */
 } agg_slot;
+
+/* Integer overflow gives NULL, in expressions and in SUM alike: an integer
+ * SUM whose exact value leaves the BIGINT range is NULL for its group from
+ * then on (it cannot come back: the exact sum is no longer known).  Flink
+ * wraps around (two's complement) and Spark in ANSI mode fails the query;
+ * one row must not stop a pipeline, and a wrapped total is a wrong answer
+ * that looks right, hence NULL.  v.len is otherwise unused for numbers. */
+#define SUM_OVERFLOWED 1u
+
+/* Snapshot tag of an overflowed integer SUM slot (a normal accumulator is
+ * stored under the NULL tag). */
+#define SLOT_TAG_OVERFLOWED 0x80
 
 /* Group entry: header, then ngroup key values, then naggs slots. */
 typedef struct entry_hdr {
@@ -110,6 +124,7 @@ typedef struct query_state {
     sluice_value *rank_val;    /* top-N scratch: their ORDER BY values */
     size_t rank_cap;
     uint64_t late_rows;
+    uint64_t sum_overflows;    /* integer SUMs of a group that overflowed to NULL */
 } query_state;
 
 typedef struct partition_state {
@@ -140,6 +155,10 @@ typedef struct source_state {
     size_t nqueries;
     sluice_source *src;        /* borrowed, for dead-letter positions */
     uint64_t input_rows, malformed_rows;
+    /* without a dead-letter file: malformed records dropped in this
+     * micro-batch, and the first one's position and reason, for the warning */
+    uint64_t malformed_unlogged;
+    char first_malformed[512];
 } source_state;
 
 typedef struct sluice_engine {
@@ -154,6 +173,9 @@ typedef struct sluice_engine {
     sluice_engine_clock_fn clock; /* processing time, ms since the epoch */
     void *clock_ctx;
     int64_t proc_now;          /* processing time of the rows being processed */
+    int frozen;                /* at the last end_batch: without new input no watermark
+                                  can advance and no clock-driven window close, so no
+                                  state can be freed (see state_frozen()) */
     int64_t proc_wm;           /* processing time at the end of the last micro-batch:
                                   PROCTIME() windows ending at or before it are final */
     int64_t batch_time;        /* processing time of the current micro-batch (idle
@@ -359,14 +381,28 @@ static double num(const sluice_value *v) {
     return v->type == SLUICE_TYPE_DOUBLE ? v->u.d : (double)v->u.i;
 }
 
+/* Add x to an integer SUM slot; 1 when this addition overflowed it (it is
+ * NULL from then on), else 0. */
+static int sum_add(agg_slot *s, int64_t x) {
+    if (s->v.len == SUM_OVERFLOWED) return 0;
+    if (!__builtin_add_overflow(s->v.u.i, x, &s->v.u.i)) return 0;
+    s->v.u.i = 0;
+    s->v.len = SUM_OVERFLOWED;
+    return 1;
+}
+
+/* Fold one argument value into s.  Returns 0, 1 when an integer SUM
+ * overflowed with it (counted and logged by the caller), -1 when out of
+ * memory. */
 static int agg_update(const sluice_agg_plan *ag, agg_slot *s, const sluice_value *a, sluice_arena *arena) {
+    int overflowed = 0;
     switch (ag->kind) {
     case SLUICE_AGG_COUNT_STAR: s->n++; break;
     case SLUICE_AGG_COUNT: if (a->type != SLUICE_TYPE_NULL) s->n++; break;
     case SLUICE_AGG_SUM:
         if (a->type == SLUICE_TYPE_NULL) break;
         if (ag->result_type == SLUICE_TYPE_DOUBLE) s->v.u.d += num(a);
-        else s->v.u.i = (int64_t)((uint64_t)s->v.u.i + (uint64_t)a->u.i); /* wraps like Spark */
+        else overflowed = sum_add(s, a->u.i);
         s->n++;
         break;
     case SLUICE_AGG_AVG:
@@ -386,7 +422,7 @@ static int agg_update(const sluice_agg_plan *ag, agg_slot *s, const sluice_value
         break;
     }
     }
-    return 0;
+    return overflowed;
 }
 
 static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
@@ -394,7 +430,7 @@ static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
     case SLUICE_AGG_COUNT_STAR:
     case SLUICE_AGG_COUNT: return sluice_value_bigint(s->n);
     case SLUICE_AGG_SUM:
-        if (!s->n) return sluice_value_null();
+        if (!s->n || s->v.len == SUM_OVERFLOWED) return sluice_value_null();
         return ag->result_type == SLUICE_TYPE_DOUBLE ? sluice_value_double(s->v.u.d) : sluice_value_bigint(s->v.u.i);
     case SLUICE_AGG_AVG: return s->n ? sluice_value_double(s->v.u.d / (double)s->n) : sluice_value_null();
     case SLUICE_AGG_MIN:
@@ -403,15 +439,31 @@ static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
     return sluice_value_null();
 }
 
+/* Count a SUM that overflowed to NULL and say so, at the 1st, 10th, 100th,
+ * ... time in a query (a warning per group could flood the log). */
+static void note_sum_overflow(query_state *qs) {
+    uint64_t n = ++qs->sum_overflows;
+    uint64_t p = 1;
+    while (p < n && p <= UINT64_MAX / 10) p *= 10;
+    if (p != n) return;
+    sluice_log(SLUICE_LOG_WARN, NULL, "engine", qs->q->name,
+               "integer overflow in SUM: its result is NULL for the group (%llu so far); "
+               "use SUM(CAST(x AS DOUBLE)) for totals beyond the BIGINT range",
+               (unsigned long long)n);
+}
+
 /* Merge slot `from` into `into` (two sessions becoming one): COUNT, SUM
- * and AVG add up, MIN and MAX compare.  Strings stay where they are. */
-static void agg_merge(const sluice_agg_plan *ag, agg_slot *into, const agg_slot *from) {
+ * and AVG add up, MIN and MAX compare.  Strings stay where they are.
+ * Returns 1 when an integer SUM overflowed in the merge, else 0. */
+static int agg_merge(const sluice_agg_plan *ag, agg_slot *into, const agg_slot *from) {
+    int overflowed = 0;
     switch (ag->kind) {
     case SLUICE_AGG_COUNT_STAR:
     case SLUICE_AGG_COUNT: break;
     case SLUICE_AGG_SUM:
         if (ag->result_type == SLUICE_TYPE_DOUBLE) into->v.u.d += from->v.u.d;
-        else into->v.u.i = (int64_t)((uint64_t)into->v.u.i + (uint64_t)from->v.u.i);
+        else if (from->v.len == SUM_OVERFLOWED) into->v.u.i = 0, into->v.len = SUM_OVERFLOWED;
+        else overflowed = sum_add(into, from->v.u.i);
         break;
     case SLUICE_AGG_AVG: into->v.u.d += from->v.u.d; break;
     case SLUICE_AGG_MIN:
@@ -423,6 +475,7 @@ static void agg_merge(const sluice_agg_plan *ag, agg_slot *into, const agg_slot 
         break;
     }
     into->n += from->n;
+    return overflowed;
 }
 
 /* Fresh aggregate slots: zero, with DOUBLE accumulators at 0.0. */
@@ -889,6 +942,35 @@ static void dead_letter(sluice_engine *en, source_state *ss, const sluice_record
     sluice_dead_letter_write(en->dlq, ss->sp->name, sink, pos, reason, rec->value, rec->value_len);
 }
 
+/* Remember where the first malformed record of the micro-batch was and
+ * why, for the warning warn_malformed() writes when there is no dead-letter
+ * file to keep it. */
+static void note_first_malformed(source_state *ss, const sluice_record *rec, const char *reason) {
+    char pos[400];
+    if (ss->src && ss->src->ops->position)
+        ss->src->ops->position(ss->src, rec, pos, sizeof pos);
+    else
+        snprintf(pos, sizeof pos, "partition %d offset %lld", (int)rec->partition, (long long)rec->offset);
+    snprintf(ss->first_malformed, sizeof ss->first_malformed, "%s: %s", pos,
+             reason[0] ? reason : "malformed record");
+}
+
+/* Malformed records dropped without a dead-letter file are not only
+ * counted (the progress line, which --quiet hides): one warning per source
+ * and micro-batch says how many, and where and why the first one was. */
+static void warn_malformed(sluice_engine *en) {
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        source_state *ss = &en->sources[i];
+        if (!ss->malformed_unlogged) continue;
+        sluice_log(SLUICE_LOG_WARN, NULL, "source", ss->sp->name,
+                   "%llu malformed record%s dropped in this micro-batch (set [pipeline] dead_letter to keep them); "
+                   "the first at %s",
+                   (unsigned long long)ss->malformed_unlogged, ss->malformed_unlogged == 1 ? "" : "s",
+                   ss->first_malformed);
+        ss->malformed_unlogged = 0;
+    }
+}
+
 static void begin_epoch(sluice_engine *en) {
     if (en->epoch_open) return;
     sluice_arena_reset(en->batch_arena);
@@ -995,7 +1077,11 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
             if (!e) return SLUICE_ERR_NOMEM;
             agg_slot *s = entry_aggs(qs, e);
             for (size_t k = 0; k < q->naggs; k++)
-                if (agg_update(&q->aggs[k], &s[k], &qs->args[k], w->arena) != 0) return SLUICE_ERR_NOMEM;
+                switch (agg_update(&q->aggs[k], &s[k], &qs->args[k], w->arena)) {
+                case 0: break;
+                case 1: note_sum_overflow(qs); break;
+                default: return SLUICE_ERR_NOMEM;
+                }
             if (mark_dirty(w, qs, e) != 0) return SLUICE_ERR_NOMEM;
             added = 1;
         }
@@ -1080,7 +1166,8 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
                 ses_hdr *o = ses_at(st, k, hit[1]);
                 if (o->start < h->start) h->start = o->start;
                 if (o->last > h->last) h->last = o->last;
-                for (size_t m = 0; m < q->naggs; m++) agg_merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m]);
+                for (size_t m = 0; m < q->naggs; m++)
+                    if (agg_merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m])) note_sum_overflow(qs);
                 if (hit[1] + 1 < k->nses) memcpy(o, ses_at(st, k, k->nses - 1), st->ses_stride);
                 k->nses--;
                 st->nsessions--;
@@ -1089,7 +1176,11 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
         agg_slot *s = ses_aggs(h);
         for (size_t m = 0; m < q->naggs; m++) {
             sluice_value a = q->aggs[m].arg ? sluice_expr_eval(q->aggs[m].arg, row, en->batch_arena) : sluice_value_null();
-            if (agg_update(&q->aggs[m], &s[m], &a, st->arena) != 0) return SLUICE_ERR_NOMEM;
+            switch (agg_update(&q->aggs[m], &s[m], &a, st->arena)) {
+            case 0: break;
+            case 1: note_sum_overflow(qs); break;
+            default: return SLUICE_ERR_NOMEM;
+            }
         }
     }
     return SLUICE_OK;
@@ -1139,6 +1230,7 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
                 en->stats.malformed_rows++;
                 ss->malformed_rows++;
                 dead_letter(en, ss, rec, NULL, reason[0] ? reason : "malformed record");
+                if (!sluice_dead_letter_keeps(en->dlq) && !ss->malformed_unlogged++) note_first_malformed(ss, rec, reason);
                 continue;
             }
         }
@@ -1197,6 +1289,23 @@ static void advance_watermark(source_state *ss, int64_t now) {
     if (any && wm > ss->watermark) ss->watermark = wm;
 }
 
+/* 1 when, with no more input, no state can ever be freed: no query runs
+ * over PROCTIME() (the clock closes those windows), and each source that
+ * has not ended either has no partition that can still become idle (every
+ * one is idle already, or idleness is off), so its watermark, the minimum
+ * over the partitions that are not idle, cannot move. */
+static int state_frozen(const sluice_engine *en, int64_t now) {
+    for (size_t k = 0; k < en->plan->nqueries; k++)
+        if (en->plan->queries[k].proctime) return 0;
+    for (size_t i = 0; i < en->plan->nsources; i++) {
+        const source_state *ss = &en->sources[i];
+        if (ss->ended || !ss->sp->has_watermark || ss->opts.idle_timeout_ms <= 0) continue;
+        for (size_t j = 0; j < ss->nparts; j++)
+            if (now - ss->parts[j].last_seen_ms < ss->opts.idle_timeout_ms) return 0;
+    }
+    return 1;
+}
+
 static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const sluice_row_batch **out,
                                      size_t nsinks, char *errstr, size_t errstr_size) {
     (void)epoch;
@@ -1205,8 +1314,10 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "transform: %zu sinks, plan has %zu", nsinks,
                              en->plan->nqueries);
     begin_epoch(en);
+    warn_malformed(en);
     int64_t now = en->batch_time;
     for (size_t i = 0; i < en->plan->nsources; i++) advance_watermark(&en->sources[i], now);
+    en->frozen = state_frozen(en, now);
     for (size_t i = 0; i < en->plan->nsources; i++)
         if (en->sources[i].proctime) {
             en->proc_wm = proc_clock(en);
@@ -1275,6 +1386,9 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
 static void enc_slot(sluice_enc *e, const agg_slot *s) {
     if (s->v.type == SLUICE_TYPE_VARCHAR) {
         sluice_enc_value(e, &s->v);
+    } else if (s->v.type == SLUICE_TYPE_NULL && s->v.len == SUM_OVERFLOWED) {
+        sluice_enc_u8(e, SLOT_TAG_OVERFLOWED);
+        sluice_enc_i64(e, 0);
     } else {
         sluice_enc_u8(e, s->v.type);
         sluice_enc_i64(e, s->v.u.i);
@@ -1291,6 +1405,12 @@ static int dec_slot(sluice_dec *d, const sluice_agg_plan *ag, agg_slot *s, sluic
     if (t == SLUICE_TYPE_VARCHAR) {
         d->pos = save;
         s->v = sluice_dec_value(d, arena);
+    } else if (t == SLOT_TAG_OVERFLOWED) {
+        s->v.type = SLUICE_TYPE_NULL;
+        s->v.len = SUM_OVERFLOWED;
+        s->v.u.i = sluice_dec_i64(d);
+        if (ag->kind != SLUICE_AGG_SUM || ag->result_type == SLUICE_TYPE_DOUBLE || s->v.u.i != 0) d->bad = 1;
+        t = SLUICE_TYPE_NULL;
     } else {
         s->v.type = t;
         s->v.len = 0;
@@ -1745,9 +1865,16 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
     *out = en->stats;
     out->state_rows = 0;
     out->state_bytes = 0;
+    out->kept_state_bytes = 0;
     for (size_t k = 0; k < en->plan->nqueries; k++) {
+        const sluice_query_plan *q = &en->plan->queries[k];
+        size_t bytes = query_state_bytes(&en->queries[k]);
         out->state_rows += query_state_rows(&en->queries[k]);
-        out->state_bytes += query_state_bytes(&en->queries[k]);
+        out->state_bytes += bytes;
+        /* COMPLETE keeps every group (Spark's rule); without a window a
+         * group never closes */
+        if (en->frozen || (q->aggregate && (q->emit == SLUICE_EMIT_COMPLETE || q->window == SLUICE_WINDOW_NONE)))
+            out->kept_state_bytes += bytes;
     }
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;

@@ -57,6 +57,7 @@ typedef struct sluice_ast {
     size_t nwhen;
     struct sluice_ast **args;
     size_t nargs;
+    int height;             /**< levels of the tree rooted here (a leaf is 1); at most the parser's depth limit */
 } sluice_ast;
 
 /** One column of CREATE SOURCE. */

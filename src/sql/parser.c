@@ -17,7 +17,11 @@
 
 #include "sql/parser.h"
 
-/* Deepest expression nesting accepted (parentheses, calls, NOT, signs). */
+/* Deepest expression accepted: both the parser's own recursion (parentheses,
+ * calls, NOT, signs) and the height of the tree it builds (a left-associative
+ * chain such as 1+1+...+1 is a tree as tall as it is long).  Bounding the
+ * height bounds every later recursion over the expression (planning,
+ * evaluation, printing, freeing), so no input can overflow the stack. */
 #define MAX_DEPTH 256
 
 /* Longest token quoted in an error message, in bytes after escaping. */
@@ -309,6 +313,7 @@ static sluice_ast *new_node(parser *p, sluice_ast_kind kind, int line, int col) 
     e->kind = kind;
     e->line = line;
     e->col = col;
+    e->height = 1;
     return e;
 }
 
@@ -320,9 +325,15 @@ static void push_arg(parser *p, vec *args, sluice_ast *e) {
     *(sluice_ast **)vec_push(p, args, sizeof e) = e;
 }
 
-static void set_args(sluice_ast *e, const vec *args) {
+/* Give e its operands; fail at the last token read when that makes the tree
+ * taller than MAX_DEPTH. */
+static void set_args(parser *p, sluice_ast *e, const vec *args) {
     e->args = args->data;
     e->nargs = args->n;
+    for (size_t i = 0; i < e->nargs; i++)
+        if (e->args[i]->height >= e->height) e->height = e->args[i]->height + 1;
+    if (e->height > MAX_DEPTH)
+        fail_at(p, &p->toks[p->pos ? p->pos - 1 : 0], "an expression nested at most %d deep", MAX_DEPTH);
 }
 
 /* A node over operands a (and b when not NULL), at a's position unless t. */
@@ -333,7 +344,7 @@ static sluice_ast *operator_node(parser *p, sluice_ast_kind kind, sluice_ast_op 
     push_arg(p, &args, a);
     if (b) push_arg(p, &args, b);
     e->op = op;
-    set_args(e, &args);
+    set_args(p, e, &args);
     return e;
 }
 
@@ -369,7 +380,7 @@ static sluice_ast *parse_cast(parser *p) {
     expect_kw(p, "AS");
     e->cast_type = parse_type(p);
     expect_op(p, ")");
-    set_args(e, &args);
+    set_args(p, e, &args);
     return e;
 }
 
@@ -396,7 +407,7 @@ static sluice_ast *parse_case(parser *p) {
     } else if (!accept_kw(p, "END")) {
         fail_at(p, cur(p), "WHEN, ELSE or END");
     }
-    set_args(e, &args);
+    set_args(p, e, &args);
     return e;
 }
 
@@ -428,7 +439,7 @@ static sluice_ast *parse_call(parser *p) {
         next(p);
     }
     next(p);
-    set_args(e, &args);
+    set_args(p, e, &args);
     return e;
 }
 
@@ -567,7 +578,7 @@ static sluice_ast *parse_in(parser *p, sluice_ast *lhs) {
         next(p);
     }
     next(p);
-    set_args(e, &args);
+    set_args(p, e, &args);
     return e;
 }
 
@@ -608,7 +619,7 @@ static sluice_ast *parse_comparison(parser *p) {
             push_arg(p, &args, parse_add(p));
             expect_kw(p, "AND");
             push_arg(p, &args, parse_add(p));
-            set_args(b, &args);
+            set_args(p, b, &args);
             e = b;
         } else if (is_kw(t, "LIKE")) {
             next(p);

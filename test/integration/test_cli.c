@@ -367,6 +367,28 @@ static void test_quiet_removes_the_progress_lines(void **state) {
     check_result_table();
 }
 
+static void test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet(void **state) {
+    (void)state;
+    write_sql(pipeline_sql);
+    write_ini("[source ev]\npath = %1$s\nformat = json\n");
+    /* lines 2 and 4 do not decode (a string for BIGINT, bad JSON): two dropped in the one micro-batch */
+    assert_int_equal(sluice_test_write_file(in_path, "{\"k\": \"a\", \"v\": 1, \"ts\": \"2001-01-01 00:01:00\"}\n"
+                                                     "{\"k\": \"b\", \"v\": \"two\", \"ts\": \"2001-01-01 00:02:00\"}\n"
+                                                     "{\"k\": \"a\", \"v\": 3, \"ts\": \"2001-01-01 00:03:00\"}\n"
+                                                     "{not json\n"),
+                     0);
+    const char *argv[] = {"run", sql_path, "--quiet", NULL};
+    assert_int_equal(run(argv), 0);
+    char *t = err_text();
+    assert_contains(t, "level=warn");
+    assert_contains(t, "instance=ev");
+    assert_contains(t, "2 malformed records dropped in this micro-batch");
+    char where[4300];
+    snprintf(where, sizeof where, "the first at %s:2: ", in_path);
+    assert_contains(t, where);
+    free(t);
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -446,6 +468,7 @@ int main(void) {
         T(test_set_overrides_a_profile_key),
         T(test_progress_lines_are_json_objects),
         T(test_quiet_removes_the_progress_lines),
+    T(test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet),
         T(test_sigterm_stops_a_followed_run_gracefully),
 #undef T
     };

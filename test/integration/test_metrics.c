@@ -10,6 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include "connectors/connectors.h"
 #include "core/log.h"
 #include "sluice/sluice.h"
@@ -39,8 +45,8 @@ static const char *sql =
     "CREATE SINK per_key AS SELECT window_start, k, COUNT(*) AS n, SUM(v) AS total FROM ev\n"
     "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), k EMIT UPDATE;\n";
 
-static sluice_pipeline *open_pipeline(const char *extra_pipeline_keys) {
-    assert_int_equal(sluice_test_write_file(sql_path, sql), 0);
+static sluice_pipeline *open_pipeline_sql(const char *text, const char *extra_pipeline_keys) {
+    assert_int_equal(sluice_test_write_file(sql_path, text), 0);
     char ini[8192];
     snprintf(ini, sizeof ini,
              "[pipeline]\ntrigger = 10ms\ndead_letter = %s\n%s\n[source ev]\nconnector = memory\nformat = json\n",
@@ -55,6 +61,10 @@ static sluice_pipeline *open_pipeline(const char *extra_pipeline_keys) {
     sluice_err_t e = sluice_pipeline_open(&o, &p, err, sizeof err);
     if (e) fail_msg("open: %s", err);
     return p;
+}
+
+static sluice_pipeline *open_pipeline(const char *extra_pipeline_keys) {
+    return open_pipeline_sql(sql, extra_pipeline_keys);
 }
 
 static void push(sluice_pipeline *p, const char *json) {
@@ -88,6 +98,34 @@ static char *curl_get(int port, const char *path, int *status) {
     *status = atoi(last + 1);
     *last = '\0';
     return buf;
+}
+
+/* Entries of a /proc/self directory ("fd", "task"), . and .. excluded. */
+static int proc_count(const char *what) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/%s", what);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+/* GET /metrics from the client address `from` (another loopback address),
+ * returning the HTTP status (0 when no answer within 5 s). */
+static int curl_status_from(const char *from, int port) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -m 5 --interface %s -w '%%{http_code}' http://127.0.0.1:%d/metrics",
+             from, port);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    char out[32] = "";
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    pclose(f);
+    return atoi(out);
 }
 
 /* The value of the sample line that starts with `series ` exactly. */
@@ -141,6 +179,78 @@ static void test_metrics_agree_with_a_known_input(void **state) {
     assert_int_equal(status, 404);
     free(text);
     sluice_pipeline_close(p);
+}
+
+static void test_idle_connections_cannot_exhaust_the_process(void **state) {
+    (void)state;
+    /* room for the test's own 1,000 client sockets */
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_cur < 4096 && rl.rlim_max >= 4096) rl.rlim_cur = 4096;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    sluice_pipeline *p = open_pipeline("metrics = 127.0.0.1:0\n");
+    int port = sluice_pipeline_metrics_port(p);
+    step(p);
+    int threads0 = proc_count("task"), fds0 = proc_count("fd");
+
+    /* 1,000 idle connections from 127.0.0.1 that send nothing */
+    enum { N = 1000 };
+    int socks[N];
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    for (int i = 0; i < N; i++) {
+        socks[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(socks[i] >= 0);
+        assert_int_equal(connect(socks[i], (struct sockaddr *)&a, sizeof a), 0);
+    }
+    /* a client from another address is served at once (127.0.0.1 holds at
+     * most 8 of the 64 connections), while the idle ones are still open */
+    assert_int_equal(curl_status_from("127.0.0.2", port), 200);
+
+    /* the pipeline goes on processing */
+    push(p, "{\"ts\":\"2024-01-01T00:00:01Z\",\"k\":\"a\",\"v\":1}");
+    step(p);
+    sluice_pipeline_stats st;
+    sluice_pipeline_stats_get(p, &st);
+    assert_int_equal(st.input_rows, 1);
+
+    /* no thread per connection; the server holds at most 64 sockets (the
+     * test's own N are the rest) */
+    int threads = proc_count("task"), fds = proc_count("fd");
+    assert_true(threads <= threads0 + 1);
+    assert_true(fds - N - fds0 <= 64);
+    for (int i = 0; i < N; i++) close(socks[i]);
+    sluice_pipeline_close(p);
+}
+
+static void test_endpoint_limits_are_configurable(void **state) {
+    (void)state;
+    /* one connection at most: an idle one from 127.0.0.1 leaves no room for 127.0.0.2 */
+    sluice_pipeline *p = open_pipeline("metrics = 127.0.0.1:0\nmetrics.max_connections = 1\n");
+    int port = sluice_pipeline_metrics_port(p);
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(curl_status_from("127.0.0.2", port), 0);
+    close(s);
+    sluice_pipeline_close(p);
+
+    /* a bad value names its file and line */
+    assert_int_equal(sluice_test_write_file(sql_path, sql), 0);
+    char ini[1024];
+    snprintf(ini, sizeof ini, "[pipeline]\nmetrics = 127.0.0.1:0\nmetrics.idle_timeout = forever\n"
+                              "[source ev]\nconnector = memory\nformat = json\n");
+    assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
+    sluice_pipeline_options o;
+    memset(&o, 0, sizeof o);
+    o.sql_path = sql_path;
+    o.quiet = 1;
+    char err[1024] = "";
+    assert_int_equal(sluice_pipeline_open(&o, &p, err, sizeof err), SLUICE_ERR_CONFIG);
+    char want[4200];
+    snprintf(want, sizeof want, "%s:3:1: metrics.idle_timeout = 'forever': expected a duration", ini_path);
+    if (!strstr(err, want)) fail_msg("expected '%s' in '%s'", want, err);
 }
 
 static void test_healthz_turns_503_when_no_batch_completes(void **state) {
@@ -199,6 +309,39 @@ static void test_state_cap_pauses_reading(void **state) {
     free(logbuf);
 }
 
+static void test_a_state_cap_that_can_never_be_met_fails(void **state) {
+    (void)state;
+    /* COMPLETE mode keeps every group, and so does an aggregation without
+     * a window: past the cap, pausing would last forever */
+    static const char *const sqls[] = {
+        "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);\n"
+        "CREATE SINK per_key AS SELECT window_start, k, COUNT(*) AS n FROM ev\n"
+        "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), k EMIT COMPLETE;\n",
+        "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);\n"
+        "CREATE SINK per_key AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k;\n",
+    };
+    /* and open event-time windows whose watermark cannot advance while
+     * reading is paused (idleness off: the partition never stops holding it) */
+    static const char *const extra[] = {"max_state_bytes = 64k\n", "max_state_bytes = 64k\n",
+                                        "max_state_bytes = 64k\nidle_timeout = 0\n"};
+    for (size_t q = 0; q < 3; q++) {
+        sluice_pipeline *p = open_pipeline_sql(q < 2 ? sqls[q] : sql, extra[q]);
+        char json[200];
+        for (int i = 0; i < 2000; i++) {
+            snprintf(json, sizeof json, "{\"ts\":\"2024-01-01T00:00:01Z\",\"k\":\"key-%04d\",\"v\":1}", i);
+            push(p, json);
+        }
+        step(p);
+        push(p, "{\"ts\":\"2024-01-01T00:05:00Z\",\"k\":\"x\",\"v\":1}");
+        int done = 0;
+        char err[1024] = "";
+        assert_int_equal(sluice_pipeline_step(p, &done, err, sizeof err), SLUICE_ERR_RUNTIME);
+        assert_non_null(strstr(err, "max_state_bytes = 65536 can never be met: the state is "));
+        assert_non_null(strstr(err, "cannot be freed while reading is paused"));
+        sluice_pipeline_close(p);
+    }
+}
+
 static void test_log_formats_and_masked_secrets(void **state) {
     (void)state;
     char *buf = NULL;
@@ -245,8 +388,11 @@ static void test_log_formats_and_masked_secrets(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_metrics_agree_with_a_known_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_connections_cannot_exhaust_the_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_endpoint_limits_are_configurable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_healthz_turns_503_when_no_batch_completes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_cap_pauses_reading, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_state_cap_that_can_never_be_met_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_formats_and_masked_secrets, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -335,7 +335,86 @@ static void test_set_overrides_file_value(void **state) {
     sluice_config *cfg = load_text("[sink out]\npath = a.csv\n");
     assert_int_equal(sluice_config_set(cfg, "sink out.path=b.csv", errstr, sizeof errstr), SLUICE_OK);
     assert_string_equal(value_of(cfg, "sink out", "path"), "b.csv");
-    assert_int_equal(cfg->nentries, 2);
+    /* the override replaces the file's entry */
+    assert_int_equal(cfg->nentries, 1);
+    sluice_config_free(cfg);
+}
+
+/* How many entries section/key has. */
+static int count_of(const sluice_config *cfg, const char *section, const char *key) {
+    int n = 0;
+    for (size_t i = 0; i < cfg->nentries; i++)
+        if (strcmp(cfg->entries[i].section, section) == 0 && strcmp(cfg->entries[i].key, key) == 0) n++;
+    return n;
+}
+
+static void test_set_overrides_any_key_of_any_section(void **state) {
+    (void)state;
+    sluice_config *cfg = load_text("[pipeline]\ntrigger = 1s\n"
+                                   "[source ev]\npath = in.jsonl\nkafka.fetch.min.bytes = 1\n"
+                                   "[sink out]\npath = a.csv\n"
+                                   "[kafka]\nbootstrap.servers = a:9092\n"
+                                   "[mysql]\nhost = db1\npassword = old\n");
+    static const struct {
+        const char *set, *section, *key, *value;
+    } sets[] = {
+        {"pipeline.trigger=2s", "pipeline", "trigger", "2s"},
+        {"source ev.path=other.jsonl", "source ev", "path", "other.jsonl"},
+        {"source ev.kafka.fetch.min.bytes=2", "source ev", "kafka.fetch.min.bytes", "2"},
+        {"sink out.path=b.csv", "sink out", "path", "b.csv"},
+        {"kafka.bootstrap.servers=b:9092", "kafka", "bootstrap.servers", "b:9092"},
+        {"mysql.host=db2", "mysql", "host", "db2"},
+        {"mysql.password=new", "mysql", "password", "new"},
+        {"sink  out.format=json", "sink out", "format", "json"}, /* a key the file does not have */
+    };
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        assert_int_equal(sluice_config_set(cfg, sets[i].set, errstr, sizeof errstr), SLUICE_OK);
+        /* one entry, the override: a reader taking the first match (as the
+         * [mysql] section's did) sees it as well as one taking the last */
+        assert_int_equal(count_of(cfg, sets[i].section, sets[i].key), 1);
+        assert_string_equal(value_of(cfg, sets[i].section, sets[i].key), sets[i].value);
+        assert_string_equal(sluice_config_find(cfg, sets[i].section, sets[i].key)->file, "--set");
+    }
+    /* the file's 7 entries, replaced, and the new sink out.format */
+    assert_int_equal(cfg->nentries, 8);
+    sluice_config_free(cfg);
+}
+
+static void test_secret_keys_are_recognised(void **state) {
+    (void)state;
+    static const char *secret[] = {"password", "sasl.password", "ssl.key.password", "kafka.sasl.password",
+                                   "sasl.oauthbearer.config", "ssl.keystore.password", "api_token",
+                                   "client.secret", "ssl.key.pem", "sasl.jaas.config", "PASSWORD"};
+    static const char *plain[] = {"user", "host", "ssl_key", "ssl_cert", "path", "bootstrap.servers", "topic"};
+    for (size_t i = 0; i < sizeof secret / sizeof *secret; i++) assert_true(sluice_config_secret_key(secret[i]));
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++) assert_false(sluice_config_secret_key(plain[i]));
+}
+
+static void test_secret_values_never_appear_in_errors(void **state) {
+    (void)state;
+    /* a bad ${ reference in a secret's value: the file and line, not the value */
+    static const char *files[] = {"[mysql]\nuser = u\npassword = hunter2${oops\n",
+                                  "[kafka]\nsasl.password = hunter2${a b}\n",
+                                  "[source ev]\nkafka.ssl.key.password = ${hunter2\n"};
+    static const int lines[] = {3, 2, 2};
+    for (size_t i = 0; i < 3; i++) {
+        load_fails(files[i], lines[i]);
+        assert_null(strstr(errstr, "hunter2"));
+        assert_non_null(strstr(errstr, "not shown"));
+    }
+    /* a non-secret value is still quoted, to help */
+    load_fails("[mysql]\nhost = db${oops\n", 2);
+    assert_non_null(strstr(errstr, "db${oops"));
+    /* --set: never the value, nor an argument without '=' */
+    sluice_config *cfg = sluice_config_new_empty();
+    static const char *bad[] = {"mysql.password=hunter2${", "mysql.password hunter2", "mysql.password:hunter2",
+                                "password=hunter2", ".password=hunter2"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        errstr[0] = '\0';
+        assert_int_equal(sluice_config_set(cfg, bad[i], errstr, sizeof errstr), SLUICE_ERR_CONFIG);
+        assert_true(errstr[0]);
+        if (strstr(errstr, "hunter2")) fail_msg("--set '%s' printed: %s", bad[i], errstr);
+    }
     sluice_config_free(cfg);
 }
 
@@ -462,6 +541,9 @@ int main(void) {
         T(test_set_value_may_contain_equals_and_dots),
         T(test_set_overrides_file_value),
         T(test_set_value_is_expanded),
+        T(test_set_overrides_any_key_of_any_section),
+        T(test_secret_keys_are_recognised),
+        T(test_secret_values_never_appear_in_errors),
         T(test_set_malformed_assignments_are_rejected),
         T(test_parse_duration_units),
         T(test_parse_duration_rejects_garbage),

@@ -434,6 +434,27 @@ static void test_min_max_on_varchar_compare_bytewise_across_batches(void **state
 
 /* ---- stateless queries, malformed records, several queries -------------------------------- */
 
+static void test_the_tallest_accepted_expressions_plan_and_evaluate(void **state) {
+    (void)state;
+    /* 256 levels, the parser's limit: v + v + ... (256 terms, 255 '+'),
+     * NOT NOT ... (255 NOT, even) and 255 nested ABS(; with v = 3:
+     * 256 * 3 = 768, v > 0 is true, |...| of -3 is 3. */
+    char sql[8192];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%sCREATE SINK out AS SELECT v", SLUICE_TEST_SOURCE);
+    for (int i = 1; i < 256; i++) n += (size_t)snprintf(sql + n, sizeof sql - n, "+v");
+    n += (size_t)snprintf(sql + n, sizeof sql - n, " AS s, ");
+    for (int i = 0; i < 254; i++) n += (size_t)snprintf(sql + n, sizeof sql - n, "NOT ");
+    n += (size_t)snprintf(sql + n, sizeof sql - n, "v > 0 AS b, ");
+    for (int i = 0; i < 254; i++) n += (size_t)snprintf(sql + n, sizeof sql - n, "ABS(");
+    n += (size_t)snprintf(sql + n, sizeof sql - n, "-v");
+    for (int i = 0; i < 254; i++) n += (size_t)snprintf(sql + n, sizeof sql - n, ")");
+    snprintf(sql + n, sizeof sql - n, " AS a FROM ev;\n");
+    sluice_test_engine_open(sql, "out", NULL);
+    sluice_test_push_ev("00:01:00", "a", 3);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("out"), "768,true,3\n");
+}
+
 static void test_stateless_query_emits_one_row_per_matching_row_in_order(void **state) {
     (void)state;
     sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT v, k, v * 2 AS w FROM ev WHERE v > 2;\n", "out", NULL);
@@ -558,6 +579,7 @@ int main(void) {
         T(test_aggregates_over_only_nulls_are_null_and_count_is_zero),
         T(test_avg_is_double_and_sum_keeps_bigint),
         T(test_min_max_on_varchar_compare_bytewise_across_batches),
+        T(test_the_tallest_accepted_expressions_plan_and_evaluate),
         T(test_stateless_query_emits_one_row_per_matching_row_in_order),
         T(test_malformed_records_are_dead_lettered_and_the_pipeline_carries_on),
         T(test_two_queries_read_the_same_rows),

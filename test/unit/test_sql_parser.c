@@ -886,6 +886,79 @@ static void test_error_deep_nesting(void **state) {
     free(src);
 }
 
+/* "CREATE SINK s AS SELECT " then `unit` n times then `last` and " FROM t"
+ * (caller frees). */
+static char *repeated(const char *unit, size_t n, const char *last) {
+    size_t u = strlen(unit);
+    char *src = malloc(64 + u * n + strlen(last));
+    assert_non_null(src);
+    strcpy(src, "CREATE SINK s AS SELECT ");
+    char *p = src + strlen(src);
+    for (size_t i = 0; i < n; i++, p += u) memcpy(p, unit, u);
+    strcpy(p, last);
+    strcat(p, " FROM t");
+    return src;
+}
+
+static void test_error_long_operator_chains(void **state) {
+    (void)state;
+    /* A left-associative chain is a tree as tall as it is long: 1+1 is 2
+     * levels, the k-th '+' makes k+1.  The 256th '+' would make 257: the
+     * error is at its right operand, the 257th '1', at column 25 + 2 * 256. */
+    static const struct {
+        const char *unit, *last;
+        int col;
+    } shapes[] = {
+        {"1+", "1", 25 + 2 * 256},       {"a*", "a", 25 + 2 * 256},
+        {"a-", "a", 25 + 2 * 256},       {"a OR ", "a", 25 + 5 * 256},
+        {"b AND ", "b", 25 + 6 * 256},   {"a = ", "a", 25 + 4 * 256},
+        {"a LIKE ", "a", 25 + 7 * 256},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        if (!shapes[i].col) continue;
+        /* 100,000 operators, and 1 MB of them */
+        size_t counts[] = {100000, (1u << 20) / strlen(shapes[i].unit)};
+        for (size_t c = 0; c < 2; c++) {
+            char *src = repeated(shapes[i].unit, counts[c], shapes[i].last);
+            char want[160];
+            snprintf(want, sizeof want,
+                     "p.sql:1:%d: syntax error at '%s': expected an expression nested at most 256 deep",
+                     shapes[i].col, shapes[i].last);
+            assert_string_equal(parse_err(src), want);
+            free(src);
+        }
+    }
+}
+
+static void test_error_deep_calls_and_cases(void **state) {
+    (void)state;
+    /* Each call or CASE nests one level of the parser (its arguments are
+     * expressions): the 257th ABS (column 25 + 4 * 256) is one level too deep. */
+    char *src = repeated("ABS(", 100000, "1");
+    assert_string_equal(parse_err(src),
+                        "p.sql:1:1049: syntax error at 'ABS': expected an expression nested at most 256 deep");
+    free(src);
+    /* the WHEN condition of the 256th CASE, column 25 + 17 * 255 + 10 */
+    src = repeated("CASE WHEN a THEN ", 100000, "1");
+    assert_string_equal(parse_err(src),
+                        "p.sql:1:4370: syntax error at 'a': expected an expression nested at most 256 deep");
+    free(src);
+    /* the first argument of the 256th COALESCE, column 25 + 12 * 255 + 9 */
+    src = repeated("COALESCE(a, ", 100000, "1");
+    assert_string_equal(parse_err(src),
+                        "p.sql:1:3094: syntax error at 'a': expected an expression nested at most 256 deep");
+    free(src);
+}
+
+static void test_longest_chain_within_limit(void **state) {
+    (void)state;
+    /* 255 '+': a tree of 256 levels, the most accepted */
+    char *src = repeated("1+", 255, "1");
+    sluice_ast_pipeline *p = parse_ok(src);
+    assert_int_equal(p->sinks[0].items[0].expr->height, 256);
+    free(src);
+}
+
 static void test_nesting_within_limit(void **state) {
     (void)state;
     char src[1024];
@@ -965,6 +1038,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_error_lexical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_token_rendering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_error_deep_nesting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_long_operator_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_error_deep_calls_and_cases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_longest_chain_within_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nesting_within_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_never_crashes, setup, teardown),
     };
