@@ -305,7 +305,7 @@ static int64_t fixed_key_bytes(sluice_type_t t) {
  * of one VARCHAR column). */
 static int64_t default_varchar_length(const sluice_schema *sc) {
     int64_t budget = INNODB_MAX_KEY_BYTES, nvarchar = 0;
-    for (size_t k = 0; k < sc->npk; k++) {
+    for (size_t k = 0; sc && k < sc->npk; k++) {
         sluice_type_t t = sc->columns[sc->pk[k]].type;
         if (t == SLUICE_TYPE_VARCHAR) nvarchar++;
         else budget -= fixed_key_bytes(t);
@@ -631,6 +631,7 @@ static sluice_err_t mysql_sink_validate(const sluice_module_config *cfg, char *e
     s->base.ops = &sluice_mysql_sink_ops;
     s->instance = cfg->instance ? cfg->instance : "?";
     s->pipeline = cfg->pipeline ? cfg->pipeline : "?";
+    s->schema = cfg->schema; /* the key columns size the default varchar_length */
     sluice_err_t err = parse_options(s, cfg, errstr, errstr_size);
     mysql_sink_close(&s->base);
     return err;
