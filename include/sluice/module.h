@@ -46,8 +46,8 @@ typedef struct sluice_module_config {
     size_t noptions;
     const sluice_schema *schema;   /**< source: declared columns; sink: output rows */
     const char *const *shared;     /**< NULL-terminated key,value pairs of the
-                                        connector's shared section ([kafka],
-                                        [mysql]) or NULL */
+                                        connector's shared section (its ops'
+                                        shared_section, e.g. [kafka]) or NULL */
     int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
                                         sink keeps what earlier runs committed
                                         (spec/checkpointing.md) */
@@ -177,6 +177,12 @@ struct sluice_source_ops {
      *  partition's end (lags[i]).  Returns how many were filled.  Must not
      *  block on the network. */
     size_t (*lag)(sluice_source *src, sluice_partition_ref *parts, int64_t *lags, size_t max);
+
+    /** Optional.  The INI section holding settings every instance of this
+     *  connector shares ("kafka": [kafka] with the brokers), handed to
+     *  open() as cfg->shared; NULL: none.  Appended last so that ops filled
+     *  by field name stay valid. */
+    const char *shared_section;
 };
 
 /* ------------------------------------------------------------------ */
@@ -225,6 +231,12 @@ struct sluice_sink_ops {
      *  pipeline committed durably to this sink, or -1.  When replaying,
      *  execute() does not write epochs at or below it again. */
     int64_t (*committed_epoch)(sluice_sink *sink);
+
+    /** Optional.  The INI section holding settings every instance of this
+     *  connector shares ("kafka": [kafka] with the brokers), handed to
+     *  open() as cfg->shared; NULL: none.  Appended last so that ops filled
+     *  by field name stay valid. */
+    const char *shared_section;
 };
 
 /* ------------------------------------------------------------------ */
