@@ -82,6 +82,11 @@ redisContext *sluice_test_redis_connect(const sluice_test_redis *r) {
     redisReply *a = redisCommand(c, "AUTH %s", SLUICE_TEST_REDIS_PASSWORD);
     int ok = a && a->type == REDIS_REPLY_STATUS;
     if (a) freeReplyObject(a);
+    if (ok && r->db) {
+        a = redisCommand(c, "SELECT %d", r->db);
+        ok = a && a->type == REDIS_REPLY_STATUS;
+        if (a) freeReplyObject(a);
+    }
     if (!ok) {
         redisFree(c);
         return NULL;

@@ -23,6 +23,7 @@ typedef struct sluice_test_redis {
     char log[1100];        /**< the server's output */
     int port;              /**< TCP port on 127.0.0.1 */
     pid_t pid;             /**< the running redis-server, or 0 */
+    int db;                /**< the database connect() selects (default 0) */
 } sluice_test_redis;
 
 /** Start a server (its directory named after `name`) and wait until it
@@ -34,7 +35,7 @@ int sluice_test_redis_start(sluice_test_redis *r, const char *name);
  *  server that is not running. */
 void sluice_test_redis_stop(sluice_test_redis *r);
 
-/** A new authenticated connection; NULL on failure (message on stderr).
+/** A new authenticated connection to database r->db; NULL on failure (message on stderr).
  *  Free with redisFree(). */
 redisContext *sluice_test_redis_connect(const sluice_test_redis *r);
 
