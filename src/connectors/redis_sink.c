@@ -125,6 +125,7 @@ typedef struct redis_sink {
     sbuf cmds;                     /* the epoch's commands, RESP-encoded */
     size_t ncmds;
     char **keys;                   /* distinct keys written (COMPLETE, replace) */
+    size_t *key_lens;              /* their lengths (a key may hold NUL bytes) */
     size_t nkeys, keys_cap;
     size_t *kset;                  /* open-addressing set over keys: index + 1 */
     size_t kset_cap;
@@ -184,7 +185,7 @@ static int key_note(redis_sink *s, const char *key, size_t len) {
         size_t *t = calloc(cap, sizeof *t);
         if (!t) return -1;
         for (size_t i = 0; i < s->nkeys; i++) {
-            size_t h = fnv(s->keys[i], strlen(s->keys[i])) & (cap - 1);
+            size_t h = fnv(s->keys[i], s->key_lens[i]) & (cap - 1);
             while (t[h]) h = (h + 1) & (cap - 1);
             t[h] = i + 1;
         }
@@ -194,20 +195,23 @@ static int key_note(redis_sink *s, const char *key, size_t len) {
     }
     size_t h = fnv(key, len) & (s->kset_cap - 1);
     for (; s->kset[h]; h = (h + 1) & (s->kset_cap - 1)) {
-        const char *k = s->keys[s->kset[h] - 1];
-        if (strlen(k) == len && memcmp(k, key, len) == 0) return 0;
+        size_t i = s->kset[h] - 1;
+        if (s->key_lens[i] == len && memcmp(s->keys[i], key, len) == 0) return 0;
     }
     if (s->nkeys == s->keys_cap) {
         size_t cap = s->keys_cap ? 2 * s->keys_cap : 64;
         char **k = realloc(s->keys, cap * sizeof *k);
-        if (!k) return -1;
-        s->keys = k;
+        if (k) s->keys = k;
+        size_t *l = realloc(s->key_lens, cap * sizeof *l);
+        if (l) s->key_lens = l;
+        if (!k || !l) return -1;
         s->keys_cap = cap;
     }
     char *copy = sluice_arena_alloc(s->strings, len + 1);
     if (!copy) return -1;
     memcpy(copy, key, len);
     copy[len] = '\0';
+    s->key_lens[s->nkeys] = len;
     s->keys[s->nkeys++] = copy;
     s->kset[h] = s->nkeys;
     return 1;
@@ -567,6 +571,7 @@ static void redis_sink_close(sluice_sink *sink) {
     free(s->rows);
     free(s->cmds.p);
     free(s->keys);
+    free(s->key_lens);
     free(s->kset);
     sluice_arena_destroy(s->strings);
     free(s);
@@ -906,7 +911,8 @@ static int step_commit(redis_sink *s) {
     if (s->complete)
         for (size_t i = 0; i < s->nkeys && !bad; i++) {
             const char *a[] = {"SADD", s->keys_key, s->keys[i]};
-            bad = redisAppendCommandArgv(s->c, 3, a, NULL) != REDIS_OK;
+            size_t l[] = {4, strlen(s->keys_key), s->key_lens[i]};
+            bad = redisAppendCommandArgv(s->c, 3, a, l) != REDIS_OK;
             n++;
         }
     char epoch[32];
