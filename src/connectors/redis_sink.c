@@ -427,15 +427,11 @@ static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_siz
     if (s->shape == SHAPE_HASH) {
         s->is_field = calloc(s->ncols, 1);
         if (!s->is_field) return oom(s, errstr, errstr_size);
-        for (size_t c = 0; c < s->ncols; c++) s->is_field[c] = !is_key_column(s->schema, c);
+        /* the columns that name the key are not fields: the PRIMARY KEY, or
+         * with a template the columns it names (other key columns stay) */
+        for (size_t c = 0; c < s->ncols; c++) s->is_field[c] = s->tmpl ? 1 : !is_key_column(s->schema, c);
         for (size_t i = 0; i < s->ntmpl; i++)
             if (s->tmpl[i].col >= 0) s->is_field[s->tmpl[i].col] = 0;
-        if (s->tmpl) /* with a template the key columns not in it stay fields */
-            for (size_t c = 0; c < s->ncols; c++) {
-                int in = 0;
-                for (size_t i = 0; i < s->ntmpl; i++) in |= s->tmpl[i].col == (long)c;
-                s->is_field[c] = !in;
-            }
     }
     const char *ttl = sluice_module_config_get(cfg, "ttl");
     if (ttl && (sluice_parse_duration_ms(ttl, &s->ttl_ms) != 0 || s->ttl_ms < 1))

@@ -580,6 +580,18 @@ static void orders_analytics_leaderboard_equals_the_oracle(void **state) {
         fail_msg("sluice check output:\n%s", text);
     free(text);
 
+    /* an unknown section: the message lists the shared sections the connectors declare */
+    char bad[4300], errp[4300];
+    snprintf(bad, sizeof bad, "%s/bad.ini", tmpdir);
+    snprintf(errp, sizeof errp, "%s/scenario.err", tmpdir);
+    assert_int_equal(sluice_test_write_file(bad, "[pipeline]\ntrigger = available_now\n\n[redsi]\nport = 1\n"), 0);
+    assert_int_equal(run_scenario(bad, "check", out), 2);
+    text = sluice_test_read_file(errp, NULL);
+    assert_non_null(text);
+    if (!strstr(text, ":4:1: unknown section [redsi] (expected [pipeline], [kafka], [mysql], [redis], [source NAME]"))
+        fail_msg("sluice check stderr:\n%s", text);
+    free(text);
+
     assert_int_equal(run_scenario(ini, "run", NULL), 0);
     char *want = oracle_leaderboard();
     assert_dump("top_products:*", want);
