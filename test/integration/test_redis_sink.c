@@ -12,12 +12,17 @@
  *   record is reset without checkpointing; COMPLETE mode replaces the keys;
  * - rows the sink cannot store go to on_error; configuration errors name
  *   file:line; the password never appears; a killed connection is retried;
- * - the orders_analytics scenario: the leaderboard in Redis equals the
- *   SQLite oracle, and `sluice check` shows the [redis] section masked.
+ * - the orders_analytics scenario, from one read of the orders: the
+ *   per-shop report in MySQL (a private MariaDB) and the leaderboard in
+ *   Redis equal the SQLite oracle; `sluice check` shows the [redis]
+ *   section masked.
  */
 #include "sluice_test.h"
 #include "conn_support.h"
 #include "redis_server.h"
+#ifdef SLUICE_WITH_MYSQL
+#include "mariadb.h"
+#endif
 
 #include <math.h>
 #include <stdio.h>
@@ -489,20 +494,58 @@ static void no_server_fails_after_retry_timeout(void **state) {
 
 /* ---- the orders_analytics scenario ------------------------------------------------------------ */
 
-static void write_scenario_ini(const char *path, const char *checkpoint) {
-    char redis[512], ini[4096], ck[1200] = "";
+#ifdef SLUICE_WITH_MYSQL
+static sluice_test_mariadb mariadb;
+#endif
+
+/* The scenario's profile: the orders file in; orders_by_shop into MySQL
+ * (a file without MySQL in the build), top_products into Redis. */
+static void write_scenario_ini(const char *path) {
+    char redis[512], report[2048], ini[8192];
     sluice_test_redis_ini(&server, redis, sizeof redis);
-    if (checkpoint) snprintf(ck, sizeof ck, "checkpoint_dir = %s\n", checkpoint);
+#ifdef SLUICE_WITH_MYSQL
+    char my[1024];
+    sluice_test_mariadb_ini(&mariadb, NULL, my, sizeof my);
+    snprintf(report, sizeof report, "[sink orders_by_shop]\nconnector = mysql\n\n%s", my);
+#else
+    snprintf(report, sizeof report, "[sink orders_by_shop]\nconnector = file\npath = %s/orders_by_shop.csv\n", tmpdir);
+#endif
     snprintf(ini, sizeof ini,
-             "[pipeline]\ntrigger = available_now\nmax_batch_rows = 1000\ndead_letter = %s/dead.jsonl\n%s\n"
+             "[pipeline]\ntrigger = available_now\nmax_batch_rows = 1000\ndead_letter = %s/dead.jsonl\n\n"
              "%s\n"
              "[source orders]\npath = %s\nformat = json\n\n"
-             "[sink orders_by_shop]\nconnector = file\npath = %s/orders_by_shop.csv\nformat = csv\n\n"
              "[sink top_products]\nconnector = redis\ndata_type = zset\nkey = top_products:{window_start}\n"
-             "member = itemid\nscore = items_sold\nttl = 1d\n",
-             tmpdir, ck, redis, sluice_test_fixture("generated/orders-10k.jsonl"), tmpdir);
+             "member = itemid\nscore = items_sold\nttl = 1d\n\n%s",
+             tmpdir, redis, sluice_test_fixture("generated/orders-10k.jsonl"), report);
     assert_int_equal(sluice_test_write_file(path, ini), 0);
 }
+
+#ifdef SLUICE_WITH_MYSQL
+/* The MySQL table orders_by_shop equals the oracle's CSV (DATETIME(3)
+ * rendered without its ".000"). */
+static void assert_report_equals_oracle(void) {
+    char *got = sluice_test_mariadb_rows(&mariadb, "SELECT DATE_FORMAT(window_start, '%Y-%m-%d %H:%i:%s'), "
+                                                   "DATE_FORMAT(window_end, '%Y-%m-%d %H:%i:%s'), shopid, region, "
+                                                   "items_sold, orders FROM orders_by_shop "
+                                                   "ORDER BY window_start, shopid, region");
+    assert_non_null(got);
+    char *csv = sluice_test_read_file(sluice_test_fixture("expected/orders_analytics/orders_by_shop.csv"), NULL);
+    assert_non_null(csv);
+    char *want = strchr(csv, '\n');
+    assert_non_null(want);
+    want++;
+    for (char *p = want; *p; p++)
+        if (*p == ',') *p = '|';
+    if (strcmp(got, want) != 0) {
+        size_t k = 0;
+        while (got[k] && got[k] == want[k]) k++;
+        fail_msg("orders_by_shop differs from the oracle at byte %zu: got '%.80s', expected '%.80s'", k, got + k,
+                 want + k);
+    }
+    free(got);
+    free(csv);
+}
+#endif
 
 /* The oracle's top_products.csv as dump lines: "top_products:WS zset m=s ..."
  * with members in Redis's order (score, then member bytewise). */
@@ -569,7 +612,10 @@ static void orders_analytics_leaderboard_equals_the_oracle(void **state) {
     char ini[4200], out[4200];
     snprintf(ini, sizeof ini, "%s/orders_analytics.ini", tmpdir);
     snprintf(out, sizeof out, "%s/check.out", tmpdir);
-    write_scenario_ini(ini, NULL);
+#ifdef SLUICE_WITH_MYSQL
+    if (sluice_test_mariadb_start(&mariadb, "redis_sink_mariadb") != 0) fail_msg("cannot start a private MariaDB");
+#endif
+    write_scenario_ini(ini);
 
     /* the [redis] section is accepted and shown with the password masked */
     assert_int_equal(run_scenario(ini, "check", out), 0);
@@ -595,12 +641,19 @@ static void orders_analytics_leaderboard_equals_the_oracle(void **state) {
     assert_int_equal(run_scenario(ini, "run", NULL), 0);
     char *want = oracle_leaderboard();
     assert_dump("top_products:*", want);
+#ifdef SLUICE_WITH_MYSQL
+    assert_report_equals_oracle();
+#endif
     long long ttl = sluice_test_redis_pttl(&server, "top_products:2024-01-01 00:00:00");
     if (ttl <= 86400000 - 600000 || ttl > 86400000) fail_msg("PTTL %lld, expected just under one day", ttl);
 
     /* a second run (no checkpoint: it sends every epoch again) changes nothing */
     assert_int_equal(run_scenario(ini, "run", NULL), 0);
     assert_dump("top_products:*", want);
+#ifdef SLUICE_WITH_MYSQL
+    assert_report_equals_oracle();
+    sluice_test_mariadb_stop(&mariadb);
+#endif
     free(want);
 }
 
