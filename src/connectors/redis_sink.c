@@ -356,10 +356,9 @@ static sluice_err_t column_option(redis_sink *s, const char *key, long *out, int
                                   size_t errstr_size) {
     const char *v = sluice_module_config_get(&s->cfg, key);
     if (!v) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "sink %s (redis): data_type = zset needs `%s` (an output column)", s->instance,
-                 key);
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", msg);
+        char why[200];
+        snprintf(why, sizeof why, "a zset needs `%s`, an output column", key);
+        return sluice_conn_bad_option(&s->cfg, "data_type", "sink", "redis", why, errstr, errstr_size);
     }
     long c = column_index(s->schema, v, strlen(v));
     if (c < 0)
@@ -399,10 +398,10 @@ static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_siz
                                       "set either key (a template) or key_prefix (prefix + PRIMARY KEY), not both",
                                       errstr, errstr_size);
     if (s->shape == SHAPE_ZSET && !key)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                             "sink %s (redis): data_type = zset needs `key`, a template over the output columns "
-                             "such as top:{window_start}",
-                             s->instance);
+        return sluice_conn_bad_option(cfg, "data_type", "sink", "redis",
+                                      "a zset needs `key`, a template over the output columns such as "
+                                      "top:{window_start}",
+                                      errstr, errstr_size);
     if (!key && s->schema->npk == 0)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                              "sink %s (redis): the query has no PRIMARY KEY to name its keys by; set `key`, a "

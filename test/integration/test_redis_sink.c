@@ -409,7 +409,13 @@ static void bad_options_fail_at_open_naming_them(void **state) {
 
     cfg_for(&o, "x", "top", &top, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
     sluice_test_cfg_set(&o.c, "data_type", "zset");
-    expect_config_error(&o, "data_type = zset needs `key`");
+    expect_config_error(&o, "option 'data_type' = 'zset' (test.ini:1): a zset needs `key`");
+
+    cfg_for(&o, "x", "top", &top, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "data_type", "zset");
+    sluice_test_cfg_set(&o.c, "key", "t:{window_start}");
+    sluice_test_cfg_set(&o.c, "score", "cnt");
+    expect_config_error(&o, "option 'data_type' = 'zset' (test.ini:1): a zset needs `member`, an output column");
 
     cfg_for(&o, "x", "top", &top, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
     sluice_test_cfg_set(&o.c, "data_type", "zset");
