@@ -877,7 +877,10 @@ static int step_commit(redis_sink *s) {
         return OK_;
     }
     redisReply *old = NULL;
-    if (s->complete) {
+    /* COMPLETE mode: an epoch with rows is the whole result; one without
+     * (nothing changed) keeps the keys, as the mysql sink keeps its rows */
+    int replace_all = s->complete && s->nrows > 0;
+    if (replace_all) {
         const char *a[] = {"SMEMBERS", s->keys_key};
         old = command(s, 2, a);
         if ((e = reply_error(s, old, "SMEMBERS the sink's keys"))) {
@@ -903,7 +906,7 @@ static int step_commit(redis_sink *s) {
     freeReplyObject(old);
     if (!bad && s->cmds.len) bad = redisAppendFormattedCommand(s->c, s->cmds.p, s->cmds.len) != REDIS_OK;
     n += s->ncmds;
-    if (s->complete)
+    if (replace_all)
         for (size_t i = 0; i < s->nkeys && !bad; i++) {
             const char *a[] = {"SADD", s->keys_key, s->keys[i]};
             size_t l[] = {4, strlen(s->keys_key), s->key_lens[i]};

@@ -299,6 +299,8 @@ static void complete_mode_replaces_the_sinks_keys(void **state) {
     add_sale(&b, T0, 2, "b", 5, 0);
     add_sale(&b, T0, 3, "c", 3, 0);
     epoch(&o, 1, &b);
+    sluice_row_batch_clear(&b); /* an epoch without rows keeps the keys */
+    epoch(&o, 2, &b);
     sluice_redis_sink_ops.close(o.sink);
     assert_dump("all:*", "all:2026-01-01 00:01:00:2 hash avg=0 orders=5 region=b\n"
                          "all:2026-01-01 00:01:00:3 hash avg=0 orders=3 region=c\n");
