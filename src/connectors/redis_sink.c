@@ -16,7 +16,7 @@
  *   string  SET key <the row as a JSON object>.
  * `ttl` sets an expiry on every key written (PEXPIRE / SET PX).
  *
- * Exactly once (as the mysql sink, spec/checkpointing.md): each epoch is
+ * Exactly once (as the mysql sink; README "Exactly once"): each epoch is
  * one MULTI ... EXEC that also SETs the epoch in
  * sluice:commits:<pipeline>:<sink>.  Before it the sink GETs that record:
  * an epoch at or below it was committed before a crash or a lost
@@ -24,14 +24,19 @@
  * Without checkpointing a run numbers its epochs from 0 again, so the
  * record is reset to -1 at open.  COMPLETE mode replaces the sink's keys:
  * the keys written are kept in the set sluice:keys:<pipeline>:<sink>, and
- * each epoch DELetes those of the previous one in the same transaction.
+ * each epoch with rows DELetes those of the previous one in the same
+ * transaction (an epoch without rows keeps them).
  *
  * Rows the sink cannot store (NULL in a key column, a NULL member, a NULL
  * or NaN score) go to the sink's on_error (sluice_module_config.reject)
  * before the transaction is built; a retried epoch sets nothing aside
- * twice.  A lost connection is retried with exponential backoff, the whole
- * epoch sent again, until `retry_timeout`; a server error reply fails the
- * run.
+ * twice.  A lost connection, or a LOADING/BUSY/TRYAGAIN/MASTERDOWN reply,
+ * is retried on a new connection with exponential backoff, the whole epoch
+ * sent again, until `retry_timeout`; any other error reply fails the run.
+ * Redis does not undo a transaction whose command failed at EXEC (only a
+ * zset with replace = false can meet a key of another type): the message
+ * says so.  The hiredis of Debian 12 (0.14) has no TLS: tls = true is a
+ * configuration error.
  *
  * Options of [sink NAME]: data_type (hash | zset | string, default hash),
  * key_prefix (default "NAME:"), key, member, score, replace, ttl,
