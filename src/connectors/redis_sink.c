@@ -506,7 +506,13 @@ static int rconnect(redis_sink *s) {
         return E_CONN;
     }
     redisSetTimeout(s->c, tv_ms(s->command_timeout_ms));
-    redisEnableKeepAlive(s->c);
+    /* keep-alive probes notice a peer gone silent; TCP only (on a unix
+     * socket the option fails and would leave the context in error) */
+    if (!s->socket && redisEnableKeepAlive(s->c) != REDIS_OK) {
+        snprintf(s->err, sizeof s->err, "cannot enable TCP keep-alive: %s", s->c->errstr);
+        drop(s);
+        return E_CONN;
+    }
     int e;
     if (s->password) {
         const char *a[] = {"AUTH", s->user ? s->user : s->password, s->password};

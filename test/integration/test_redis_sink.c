@@ -465,6 +465,32 @@ static void wrong_password_fails_without_echoing_it(void **state) {
     if (strstr(err, "not-the-Secret-42")) fail_msg("the password appears: %s", err);
 }
 
+/* a unix socket, a database number, and an ACL user instead of the
+ * default one */
+static void socket_db_and_user(void **state) {
+    (void)state;
+    const char *acl[] = {"ACL", "SETUSER", "dash", "on", ">dash-Pa55", "~*", "+@all", NULL};
+    redis_do(acl);
+    opened o;
+    cfg_for(&o, "u1", "sales", &sales, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "key_prefix", "acl:");
+    const char *kv[] = {"socket", server.socket, "db", "3", "user", "dash", "password", "dash-Pa55", NULL};
+    o.c.cfg.shared = kv;
+    do_open(&o);
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &sales);
+    add_sale(&b, T0, 1, "a", 1, 0);
+    epoch(&o, 0, &b);
+    sluice_redis_sink_ops.close(o.sink);
+    assert_dump("acl:*", ""); /* not in database 0 */
+    server.db = 3;
+    assert_dump("acl:*", "acl:2026-01-01 00:01:00:1 hash avg=0 orders=1 region=a\n");
+    server.db = 0;
+    const char *deluser[] = {"ACL", "DELUSER", "dash", NULL};
+    redis_do(deluser);
+    sluice_row_batch_free(&b);
+}
+
 static void killed_connection_is_retried(void **state) {
     (void)state;
     opened o;
@@ -682,6 +708,7 @@ int main(void) {
         cmocka_unit_test(unstorable_rows_go_to_on_error),
         cmocka_unit_test(bad_options_fail_at_open_naming_them),
         cmocka_unit_test(wrong_password_fails_without_echoing_it),
+        cmocka_unit_test(socket_db_and_user),
         cmocka_unit_test(killed_connection_is_retried),
         cmocka_unit_test(no_server_fails_after_retry_timeout),
         cmocka_unit_test(orders_analytics_leaderboard_equals_the_oracle),

@@ -118,8 +118,8 @@ static int launch(sluice_test_redis *r) {
     char port[32];
     snprintf(port, sizeof port, "%d", r->port);
     char *argv[] = {(char *)find_program("redis-server"), "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
-                    "--save", "", "--appendonly", "no", "--requirepass", SLUICE_TEST_REDIS_PASSWORD,
-                    "--protected-mode", "no", NULL};
+                    "--unixsocket", r->socket, "--save", "", "--appendonly", "no", "--requirepass",
+                    SLUICE_TEST_REDIS_PASSWORD, "--protected-mode", "no", NULL};
     r->pid = spawn(argv, r->log);
     if (r->pid < 0) {
         r->pid = 0;
@@ -156,6 +156,9 @@ int sluice_test_redis_start(sluice_test_redis *r, const char *name) {
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     free(dir);
     snprintf(r->log, sizeof r->log, "%s/server.log", r->dir);
+    snprintf(r->socket, sizeof r->socket, "%s/sock", r->dir);
+    if (strlen(r->socket) >= 100) /* sun_path holds 108 bytes */
+        snprintf(r->socket, sizeof r->socket, "/tmp/sluice-redis-%ld.sock", (long)getpid());
     for (int attempt = 0; attempt < 3; attempt++) { /* a port taken meanwhile: another one */
         r->port = free_port();
         if (r->port <= 0) return -1;
@@ -188,6 +191,7 @@ void sluice_test_redis_stop(sluice_test_redis *r) {
         char cmd[1200];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", r->dir);
         if (system(cmd) != 0) fprintf(stderr, "redis: cannot remove %s\n", r->dir);
+        if (strncmp(r->socket, "/tmp/", 5) == 0) unlink(r->socket);
         r->dir[0] = '\0';
     }
 }

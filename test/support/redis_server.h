@@ -21,6 +21,7 @@
 typedef struct sluice_test_redis {
     char dir[1024];        /**< working directory and log; removed by stop() */
     char log[1100];        /**< the server's output */
+    char socket[1100];     /**< its unix socket */
     int port;              /**< TCP port on 127.0.0.1 */
     pid_t pid;             /**< the running redis-server, or 0 */
     int db;                /**< the database connect() selects (default 0) */
