@@ -387,6 +387,34 @@ static void unstorable_rows_go_to_on_error(void **state) {
     sluice_row_batch_free(&b);
 }
 
+/* A key of another type under a zset with replace = false: Redis applies
+ * the rest of the transaction, the run fails saying so. */
+static void wrong_type_at_exec_fails_the_epoch(void **state) {
+    (void)state;
+    const char *set[] = {"SET", "wt:2026-01-01 00:01:00", "not a zset", NULL};
+    redis_do(set);
+    opened o;
+    cfg_for(&o, "wt", "top", &top, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "data_type", "zset");
+    sluice_test_cfg_set(&o.c, "key", "wt:{window_start}");
+    sluice_test_cfg_set(&o.c, "member", "product");
+    sluice_test_cfg_set(&o.c, "score", "cnt");
+    sluice_test_cfg_set(&o.c, "replace", "false");
+    do_open(&o);
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &top);
+    add_top(&b, T0, 1, "apple", 5);
+    char err[1024] = "";
+    assert_int_equal(sluice_redis_sink_ops.write(o.sink, 0, &b, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_redis_sink_ops.commit(o.sink, 0, err, sizeof err), SLUICE_ERR_IO);
+    sluice_redis_sink_ops.close(o.sink);
+    if (!strstr(err, "sink top (redis): epoch 0: EXEC: command 1 of the transaction failed (the others were "
+                     "applied): WRONGTYPE"))
+        fail_msg("unexpected message: %s", err);
+    assert_dump("wt:*", "wt:2026-01-01 00:01:00 string not a zset\n");
+    sluice_row_batch_free(&b);
+}
+
 /* ---- configuration ---------------------------------------------------------------------------- */
 
 static void expect_config_error(opened *o, const char *want) {
@@ -706,6 +734,7 @@ int main(void) {
         cmocka_unit_test(epochs_at_or_below_the_recorded_one_are_skipped),
         cmocka_unit_test(complete_mode_replaces_the_sinks_keys),
         cmocka_unit_test(unstorable_rows_go_to_on_error),
+        cmocka_unit_test(wrong_type_at_exec_fails_the_epoch),
         cmocka_unit_test(bad_options_fail_at_open_naming_them),
         cmocka_unit_test(wrong_password_fails_without_echoing_it),
         cmocka_unit_test(socket_db_and_user),
