@@ -19,6 +19,7 @@
  */
 #include "sluice_test.h"
 #include "conn_support.h"
+#include "orders_analytics.h"
 #include "redis_server.h"
 #ifdef SLUICE_WITH_MYSQL
 #include "mariadb.h"
@@ -582,78 +583,7 @@ static void write_scenario_ini(const char *path) {
     assert_int_equal(sluice_test_write_file(path, ini), 0);
 }
 
-#ifdef SLUICE_WITH_MYSQL
-/* The MySQL table orders_by_shop equals the oracle's CSV (DATETIME(3)
- * rendered without its ".000"). */
-static void assert_report_equals_oracle(void) {
-    char *got = sluice_test_mariadb_rows(&mariadb, "SELECT DATE_FORMAT(window_start, '%Y-%m-%d %H:%i:%s'), "
-                                                   "DATE_FORMAT(window_end, '%Y-%m-%d %H:%i:%s'), shopid, region, "
-                                                   "items_sold, orders FROM orders_by_shop "
-                                                   "ORDER BY window_start, shopid, region");
-    assert_non_null(got);
-    char *csv = sluice_test_read_file(sluice_test_fixture("expected/orders_analytics/orders_by_shop.csv"), NULL);
-    assert_non_null(csv);
-    char *want = strchr(csv, '\n');
-    assert_non_null(want);
-    want++;
-    for (char *p = want; *p; p++)
-        if (*p == ',') *p = '|';
-    if (strcmp(got, want) != 0) {
-        size_t k = 0;
-        while (got[k] && got[k] == want[k]) k++;
-        fail_msg("orders_by_shop differs from the oracle at byte %zu: got '%.80s', expected '%.80s'", k, got + k,
-                 want + k);
-    }
-    free(got);
-    free(csv);
-}
-#endif
 
-/* The oracle's top_products.csv as dump lines: "top_products:WS zset m=s ..."
- * with members in Redis's order (score, then member bytewise). */
-static char *oracle_leaderboard(void) {
-    char *csv = sluice_test_read_file(sluice_test_fixture("expected/orders_analytics/top_products.csv"), NULL);
-    assert_non_null(csv);
-    typedef struct {
-        char ws[32], member[32];
-        long long score;
-    } entry;
-    entry *e = calloc(4096, sizeof *e);
-    size_t n = 0;
-    char *save = NULL;
-    strtok_r(csv, "\n", &save); /* header */
-    for (char *line = strtok_r(NULL, "\n", &save); line && n < 4096; line = strtok_r(NULL, "\n", &save)) {
-        char ws[32], we[32];
-        long long rank;
-        if (sscanf(line, "%31[^,],%31[^,],%lld,%31[^,],%lld", ws, we, &rank, e[n].member, &e[n].score) != 5)
-            fail_msg("oracle line: %s", line);
-        snprintf(e[n].ws, sizeof e[n].ws, "%s", ws);
-        n++;
-    }
-    /* sort: window, score, member */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0; j--) {
-            entry *a = &e[j - 1], *b = &e[j];
-            int c = strcmp(a->ws, b->ws);
-            if (!c) c = a->score < b->score ? -1 : a->score > b->score;
-            if (!c) c = strcmp(a->member, b->member);
-            if (c <= 0) break;
-            entry t = *a;
-            *a = *b;
-            *b = t;
-        }
-    size_t cap = 1 << 16, len = 0;
-    char *out = calloc(1, cap);
-    for (size_t i = 0; i < n; i++) {
-        if (i == 0 || strcmp(e[i].ws, e[i - 1].ws) != 0)
-            len += (size_t)snprintf(out + len, cap - len, "%stop_products:%s zset", i ? "\n" : "", e[i].ws);
-        len += (size_t)snprintf(out + len, cap - len, " %s=%lld", e[i].member, e[i].score);
-    }
-    if (n) snprintf(out + len, cap - len, "\n");
-    free(e);
-    free(csv);
-    return out;
-}
 
 static int run_scenario(const char *ini, const char *cmd, const char *out_path) {
     char sql[4096], errp[4200];
@@ -701,10 +631,10 @@ static void orders_analytics_leaderboard_equals_the_oracle(void **state) {
     free(text);
 
     assert_int_equal(run_scenario(ini, "run", NULL), 0);
-    char *want = oracle_leaderboard();
+    char *want = sluice_test_oracle_leaderboard();
     assert_dump("top_products:*", want);
 #ifdef SLUICE_WITH_MYSQL
-    assert_report_equals_oracle();
+    sluice_test_assert_orders_by_shop(&mariadb);
 #endif
     long long ttl = sluice_test_redis_pttl(&server, "top_products:2024-01-01 00:00:00");
     if (ttl <= 86400000 - 600000 || ttl > 86400000) fail_msg("PTTL %lld, expected just under one day", ttl);
@@ -713,7 +643,7 @@ static void orders_analytics_leaderboard_equals_the_oracle(void **state) {
     assert_int_equal(run_scenario(ini, "run", NULL), 0);
     assert_dump("top_products:*", want);
 #ifdef SLUICE_WITH_MYSQL
-    assert_report_equals_oracle();
+    sluice_test_assert_orders_by_shop(&mariadb);
     sluice_test_mariadb_stop(&mariadb);
 #endif
     free(want);
