@@ -10,8 +10,10 @@
  * - string: the row as JSON;
  * - exactly once: epochs at or below the recorded one are skipped, the
  *   record is reset without checkpointing; COMPLETE mode replaces the keys;
- * - rows the sink cannot store go to on_error; configuration errors name
- *   file:line; the password never appears; a killed connection is retried;
+ * - rows the sink cannot store go to on_error; a WRONGTYPE inside EXEC
+ *   fails the epoch; configuration errors name file:line; the password
+ *   never appears; a unix socket, a database and an ACL user work; a
+ *   killed connection and a BUSY server are retried;
  * - the orders_analytics scenario, from one read of the orders: the
  *   per-shop report in MySQL (a private MariaDB) and the leaderboard in
  *   Redis equal the SQLite oracle; `sluice check` shows the [redis]
@@ -26,6 +28,8 @@
 #endif
 
 #include <math.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +220,24 @@ static void zset_top_n_replaces_the_ranking(void **state) {
     epoch(&o, 1, &b);
     sluice_redis_sink_ops.close(o.sink);
     assert_dump("keep:*", "keep:2026-01-01 00:01:00 zset fig=1 apple=6\n");
+
+    /* not a top-N query (no `rank` key column): replace defaults to false */
+    cfg_for(&o, "z3", "sales", &sales, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "data_type", "zset");
+    sluice_test_cfg_set(&o.c, "key", "region:{region}");
+    sluice_test_cfg_set(&o.c, "member", "shop");
+    sluice_test_cfg_set(&o.c, "score", "avg");
+    do_open(&o);
+    sluice_row_batch s2;
+    sluice_row_batch_init(&s2, &sales);
+    add_sale(&s2, T0, 1, "eu", 1, 0.5);
+    epoch(&o, 0, &s2);
+    sluice_row_batch_clear(&s2);
+    add_sale(&s2, T0, 2, "eu", 1, 0.25);
+    epoch(&o, 1, &s2);
+    sluice_redis_sink_ops.close(o.sink);
+    assert_dump("region:*", "region:eu zset 2=0.25 1=0.5\n");
+    sluice_row_batch_free(&s2);
     sluice_row_batch_free(&b);
 }
 
@@ -543,6 +565,65 @@ static void killed_connection_is_retried(void **state) {
     sluice_row_batch_free(&b);
 }
 
+/* A Lua script that never ends: the server answers BUSY to everyone else
+ * until SCRIPT KILL. */
+static void *busy_script(void *arg) {
+    (void)arg;
+    redisContext *c = sluice_test_redis_connect(&server);
+    if (!c) return NULL;
+    redisReply *r = redisCommand(c, "EVAL %s 0", "while true do end");
+    if (r) freeReplyObject(r);
+    redisFree(c);
+    return NULL;
+}
+
+static void *kill_script_soon(void *arg) {
+    (void)arg;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 400 * 1000000L}; /* the server stays busy this long */
+    nanosleep(&ts, NULL);
+    const char *kill[] = {"SCRIPT", "KILL", NULL};
+    redisReply *r = sluice_test_redis_cmd(&server, kill);
+    if (r) freeReplyObject(r);
+    return NULL;
+}
+
+static int server_busy(void) {
+    const char *ping[] = {"PING", NULL};
+    redisReply *r = sluice_test_redis_cmd(&server, ping);
+    int busy = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSY", 4) == 0;
+    if (r) freeReplyObject(r);
+    return busy;
+}
+
+static void busy_server_is_waited_out(void **state) {
+    (void)state;
+    opened o;
+    cfg_for(&o, "b1", "sales", &sales, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "key_prefix", "busy:");
+    do_open(&o);
+    /* the server's own threshold for answering BUSY (default 5 s) */
+    const char *cfg[] = {"CONFIG", "SET", "busy-reply-threshold", "50", NULL};
+    redis_do(cfg);
+    pthread_t script, killer;
+    assert_int_equal(pthread_create(&script, NULL, busy_script, NULL), 0);
+    while (!server_busy()) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(pthread_create(&killer, NULL, kill_script_soon, NULL), 0);
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &sales);
+    add_sale(&b, T0, 1, "a", 1, 0);
+    epoch(&o, 0, &b); /* BUSY until the script is killed, then committed */
+    pthread_join(killer, NULL);
+    pthread_join(script, NULL);
+    sluice_redis_sink_ops.close(o.sink);
+    const char *reset[] = {"CONFIG", "SET", "busy-reply-threshold", "5000", NULL};
+    redis_do(reset);
+    assert_dump("busy:*", "busy:2026-01-01 00:01:00:1 hash avg=0 orders=1 region=a\n");
+    sluice_row_batch_free(&b);
+}
+
 static void no_server_fails_after_retry_timeout(void **state) {
     (void)state;
     opened o;
@@ -669,6 +750,7 @@ int main(void) {
         cmocka_unit_test(wrong_password_fails_without_echoing_it),
         cmocka_unit_test(socket_db_and_user),
         cmocka_unit_test(killed_connection_is_retried),
+        cmocka_unit_test(busy_server_is_waited_out),
         cmocka_unit_test(no_server_fails_after_retry_timeout),
         cmocka_unit_test(orders_analytics_leaderboard_equals_the_oracle),
     };
