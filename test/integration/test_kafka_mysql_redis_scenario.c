@@ -61,13 +61,16 @@ static int teardown(void **state) {
 
 /* Run the prod profile under available_now; returns the input rows it read. */
 static long run_prod(int attempt) {
-    char err[4300], dead[4300], dead_set[4400];
+    char err[4300], dead[4300], dead_set[4400], group[128];
     snprintf(err, sizeof err, "%s/run%d.stderr", tmpdir, attempt);
     snprintf(dead, sizeof dead, "%s/run%d.dead.jsonl", tmpdir, attempt);
     snprintf(dead_set, sizeof dead_set, "pipeline.dead_letter=%s", dead);
+    /* a consumer group per run: the broker need not wait out the session
+     * of the previous run's consumer; the checkpoint holds the offsets */
+    snprintf(group, sizeof group, "source orders.group.id=sluice-test.orders_analytics.run%d", attempt);
     const char *argv[] = {"run", "fixtures/pipelines/orders_analytics.sql", "--profile", "prod", "--set",
                           "pipeline.trigger=available_now", "--set", "pipeline.max_batch_rows=500", "--set",
-                          dead_set, NULL};
+                          dead_set, "--set", group, NULL};
     int rc = sluice_test_run_cli(argv, NULL, err);
     if (rc != 0) {
         char *text = sluice_test_read_file(err, NULL);
