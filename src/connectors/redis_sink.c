@@ -40,38 +40,24 @@
  *
  * Options of [sink NAME]: data_type (hash | zset | string, default hash),
  * key_prefix (default "NAME:"), key, member, score, replace, ttl,
- * retry_timeout.  Options of [redis]: host (127.0.0.1), port (6379),
- * socket, db (0), user, password, tls, connect_timeout (10s),
- * command_timeout (60s), retry_timeout (60s).  The password never appears
- * in messages.
+ * retry_timeout.  The [redis] section and the connection: redis_common.h.
+ * The password never appears in messages.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/time.h>
-#include <time.h>
-
-#include <hiredis/hiredis.h>
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
-#include "core/clock.h"
+#include "connectors/redis_common.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "format/format.h"
 
 static const char *const redis_sink_options[] = {"data_type", "key_prefix", "key", "member", "score", "replace",
                                                  "ttl", "retry_timeout", NULL};
-static const char *const redis_shared_keys[] = {"host", "port", "socket", "db", "user", "password", "tls",
-                                                "connect_timeout", "command_timeout", "retry_timeout", NULL};
-
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 5000
 
 typedef enum { SHAPE_HASH, SHAPE_ZSET, SHAPE_STRING } shape_t;
 
@@ -102,12 +88,7 @@ typedef struct redis_sink {
     int complete;
     sluice_module_config cfg;      /* a copy: its reject() callback */
 
-    /* [redis] */
-    const char *host, *socket, *user, *password;
-    int port;
-    int64_t db;
-    int64_t connect_timeout_ms, command_timeout_ms, retry_timeout_ms;
-    redisContext *c;
+    sluice_redis_conn conn;        /* [redis] settings and the connection */
 
     /* [sink NAME] */
     shape_t shape;
@@ -134,7 +115,6 @@ typedef struct redis_sink {
     size_t nkeys, keys_cap;
     size_t *kset;                  /* open-addressing set over keys: index + 1 */
     size_t kset_cap;
-    char err[512];                 /* the last error, for messages */
 } redis_sink;
 
 /* ---------------- small helpers ---------------- */
@@ -241,88 +221,6 @@ static int is_key_column(const sluice_schema *sc, size_t c) {
 
 /* ---------------- options ---------------- */
 
-static const char *shared_get(const sluice_module_config *cfg, const char *key) {
-    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2)
-        if (strcmp(kv[0], key) == 0) return kv[1] && kv[1][0] ? kv[1] : NULL;
-    return NULL;
-}
-
-static sluice_err_t shared_bad(redis_sink *s, const char *key, const char *why, char *errstr, size_t errstr_size) {
-    const char *v = strcmp(key, "password") == 0 ? "****" : shared_get(&s->cfg, key);
-    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (redis): [redis] %s = '%s': %s",
-                         s->instance, key, v ? v : "", why);
-}
-
-static sluice_err_t shared_duration(redis_sink *s, const char *key, int64_t *out, char *errstr, size_t errstr_size) {
-    const char *v = shared_get(&s->cfg, key);
-    int64_t ms;
-    if (!v) return SLUICE_OK;
-    if (sluice_parse_duration_ms(v, &ms) != 0 || ms < 1 || ms > 86400000)
-        return shared_bad(s, key, "expected a duration between 1ms and 1d, such as 10s", errstr, errstr_size);
-    *out = ms;
-    return SLUICE_OK;
-}
-
-static sluice_err_t parse_shared(redis_sink *s, char *errstr, size_t errstr_size) {
-    const sluice_module_config *cfg = &s->cfg;
-    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2) {
-        int ok = 0;
-        for (const char *const *k = redis_shared_keys; *k; k++) ok |= strcmp(*k, kv[0]) == 0;
-        if (!ok)
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "sink %s (redis): unknown key '%s' in [redis]; accepted: host, port, socket, db, "
-                                 "user, password, tls, connect_timeout, command_timeout, retry_timeout",
-                                 s->instance, kv[0]);
-    }
-    s->host = shared_get(cfg, "host");
-    if (!s->host) s->host = "127.0.0.1";
-    s->socket = shared_get(cfg, "socket");
-    s->user = shared_get(cfg, "user");
-    s->password = shared_get(cfg, "password");
-    if (s->user && !s->password)
-        return shared_bad(s, "user", "a user needs a password (AUTH user password)", errstr, errstr_size);
-    s->port = 6379;
-    const char *v = shared_get(cfg, "port");
-    if (v) {
-        char *end;
-        errno = 0;
-        long p = strtol(v, &end, 10);
-        if (errno || *end || p < 1 || p > 65535)
-            return shared_bad(s, "port", "expected a TCP port 1..65535", errstr, errstr_size);
-        s->port = (int)p;
-    }
-    if ((v = shared_get(cfg, "db"))) {
-        char *end;
-        errno = 0;
-        long long d = strtoll(v, &end, 10);
-        if (errno || *end || d < 0 || d > 100000)
-            return shared_bad(s, "db", "expected a database number (0, 1, ...)", errstr, errstr_size);
-        s->db = d;
-    }
-    if ((v = shared_get(cfg, "tls"))) {
-        if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcasecmp(v, "no") == 0 ||
-            strcasecmp(v, "off") == 0)
-            ; /* plain TCP, the only transport of this build */
-        else if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcasecmp(v, "yes") == 0 ||
-                 strcasecmp(v, "on") == 0)
-            return shared_bad(s, "tls",
-                              "TLS is not available: the hiredis of this build (Debian 12's 0.14) has no TLS "
-                              "support; use a local socket or a TLS tunnel",
-                              errstr, errstr_size);
-        else
-            return shared_bad(s, "tls", "expected true or false", errstr, errstr_size);
-    }
-    s->connect_timeout_ms = 10000;
-    s->command_timeout_ms = 60000;
-    s->retry_timeout_ms = 60000;
-    sluice_err_t err;
-    if ((err = shared_duration(s, "connect_timeout", &s->connect_timeout_ms, errstr, errstr_size)) ||
-        (err = shared_duration(s, "command_timeout", &s->command_timeout_ms, errstr, errstr_size)) ||
-        (err = shared_duration(s, "retry_timeout", &s->retry_timeout_ms, errstr, errstr_size)))
-        return err;
-    return SLUICE_OK;
-}
-
 /* Parse a key template "top:{window_start}" into s->tmpl. */
 static sluice_err_t parse_template(redis_sink *s, const char *t, char *errstr, size_t errstr_size) {
     size_t n = 1;
@@ -380,7 +278,7 @@ static sluice_err_t column_option(redis_sink *s, const char *key, long *out, int
 static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_size) {
     const sluice_module_config *cfg = &s->cfg;
     sluice_err_t err = sluice_conn_check_options(cfg, redis_sink_options, "sink", "redis", errstr, errstr_size);
-    if (err || (err = parse_shared(s, errstr, errstr_size))) return err;
+    if (err || (err = sluice_redis_conn_parse(&s->conn, cfg, "sink", errstr, errstr_size))) return err;
 
     const char *dt = sluice_module_config_get(cfg, "data_type");
     s->shape = SHAPE_HASH;
@@ -442,7 +340,7 @@ static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_siz
         return sluice_conn_bad_option(cfg, "ttl", "sink", "redis", "expected a duration such as 1h", errstr,
                                       errstr_size);
     const char *rt = sluice_module_config_get(cfg, "retry_timeout");
-    if (rt && sluice_parse_duration_ms(rt, &s->retry_timeout_ms) != 0)
+    if (rt && sluice_parse_duration_ms(rt, &s->conn.retry_timeout_ms) != 0)
         return sluice_conn_bad_option(cfg, "retry_timeout", "sink", "redis", "expected a duration such as 60s",
                                       errstr, errstr_size);
     if (asprintf(&s->commits_key, "sluice:commits:%s:%s", s->pipeline, s->instance) < 0) s->commits_key = NULL;
@@ -451,113 +349,25 @@ static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_siz
     return SLUICE_OK;
 }
 
-/* ---------------- the connection ---------------- */
-
-static void drop(redis_sink *s) {
-    if (s->c) redisFree(s->c);
-    s->c = NULL;
-}
-
-static struct timeval tv_ms(int64_t ms) {
-    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-}
-
-/* A command's reply; NULL after a connection error (s->err says which).
- * Caller frees. */
-static redisReply *command(redis_sink *s, int argc, const char **argv) {
-    redisReply *r = redisCommandArgv(s->c, argc, argv, NULL);
-    if (!r) snprintf(s->err, sizeof s->err, "connection: %s", s->c->errstr[0] ? s->c->errstr : "lost");
-    return r;
-}
-
-/* Server errors worth waiting out: the server is loading its data set,
- * busy in a script, or a replica without its master. */
-static int error_is_transient(const char *msg) {
-    static const char *const codes[] = {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", NULL};
-    for (const char *const *c = codes; *c; c++)
-        if (strncmp(msg, *c, strlen(*c)) == 0) return 1;
-    return 0;
-}
-
-/* Outcome of a step: 0 done, 1 connection-level (retry), 2 transient
- * server error (retry), 3 permanent error, 4 out of memory, 5 on_error =
- * fail. */
-enum { OK_ = 0, E_CONN = 1, E_TRANSIENT = 2, E_SERVER = 3, E_NOMEM = 4, E_REJECT = 5 };
-
-static int reply_error(redis_sink *s, redisReply *r, const char *what) {
-    if (!r) return E_CONN;
-    if (r->type != REDIS_REPLY_ERROR) return OK_;
-    snprintf(s->err, sizeof s->err, "%s: %s", what, r->str);
-    return error_is_transient(r->str) ? E_TRANSIENT : E_SERVER;
-}
-
-static int rconnect(redis_sink *s) {
-    drop(s);
-    struct timeval tv = tv_ms(s->connect_timeout_ms);
-    s->c = s->socket ? redisConnectUnixWithTimeout(s->socket, tv) : redisConnectWithTimeout(s->host, s->port, tv);
-    if (!s->c) {
-        snprintf(s->err, sizeof s->err, "cannot connect: out of memory");
-        return E_NOMEM;
-    }
-    if (s->c->err) {
-        if (s->socket) snprintf(s->err, sizeof s->err, "cannot connect to %s: %s", s->socket, s->c->errstr);
-        else snprintf(s->err, sizeof s->err, "cannot connect to %s:%d: %s", s->host, s->port, s->c->errstr);
-        drop(s);
-        return E_CONN;
-    }
-    redisSetTimeout(s->c, tv_ms(s->command_timeout_ms));
-    /* keep-alive probes notice a peer gone silent; TCP only (on a unix
-     * socket the option fails and would leave the context in error) */
-    if (!s->socket && redisEnableKeepAlive(s->c) != REDIS_OK) {
-        snprintf(s->err, sizeof s->err, "cannot enable TCP keep-alive: %s", s->c->errstr);
-        drop(s);
-        return E_CONN;
-    }
-    int e;
-    if (s->password) {
-        const char *a[] = {"AUTH", s->user ? s->user : s->password, s->password};
-        redisReply *r = command(s, s->user ? 3 : 2, a);
-        e = reply_error(s, r, "AUTH");
-        freeReplyObject(r);
-        if (e) return e;
-    }
-    if (s->db) {
-        char db[32];
-        snprintf(db, sizeof db, "%" PRId64, s->db);
-        const char *a[] = {"SELECT", db};
-        redisReply *r = command(s, 2, a);
-        e = reply_error(s, r, "SELECT");
-        freeReplyObject(r);
-        if (e) return e;
-    }
-    return OK_;
-}
-
-static void sleep_ms(int64_t ms) {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Read the committed epoch record into *epoch (-1 when absent). */
 static int read_committed(redis_sink *s, int64_t *epoch) {
     const char *a[] = {"GET", s->commits_key};
-    redisReply *r = command(s, 2, a);
-    int e = reply_error(s, r, "GET the commit record");
+    redisReply *r = sluice_redis_command(&s->conn, 2, a, NULL);
+    int e = sluice_redis_reply_error(&s->conn, r, "GET the commit record");
     if (!e) {
         *epoch = -1;
         if (r->type == REDIS_REPLY_STRING) {
             char *end;
             long long v = strtoll(r->str, &end, 10);
             if (*end) {
-                snprintf(s->err, sizeof s->err, "key %s holds '%.100s', not an epoch number", s->commits_key, r->str);
-                e = E_SERVER;
+                snprintf(s->conn.err, sizeof s->conn.err, "key %s holds '%.100s', not an epoch number", s->commits_key, r->str);
+                e = SLUICE_REDIS_SERVER;
             } else {
                 *epoch = v;
             }
         } else if (r->type != REDIS_REPLY_NIL) {
-            snprintf(s->err, sizeof s->err, "key %s is not a string", s->commits_key);
-            e = E_SERVER;
+            snprintf(s->conn.err, sizeof s->conn.err, "key %s is not a string", s->commits_key);
+            e = SLUICE_REDIS_SERVER;
         }
     }
     freeReplyObject(r);
@@ -569,7 +379,7 @@ static int read_committed(redis_sink *s, int64_t *epoch) {
 static void redis_sink_close(sluice_sink *sink) {
     if (!sink) return;
     redis_sink *s = (redis_sink *)sink;
-    drop(s);
+    sluice_redis_conn_drop(&s->conn);
     free(s->tmpl);
     free(s->is_field);
     free(s->commits_key);
@@ -583,42 +393,13 @@ static void redis_sink_close(sluice_sink *sink) {
     free(s);
 }
 
-/* Run step() on a connection, reconnecting and retrying connection and
- * transient errors with backoff until retry_timeout. */
-static sluice_err_t with_retry(redis_sink *s, int (*step)(redis_sink *), const char *what, char *errstr,
-                               size_t errstr_size) {
-    int64_t start = sluice_clock_monotonic_ms(), delay = BACKOFF_FIRST_MS;
-    for (int attempt = 1;; attempt++) {
-        int e = s->c ? OK_ : rconnect(s);
-        if (!e) e = step(s);
-        if (!e) return SLUICE_OK;
-        if (e == E_NOMEM) return oom(s, errstr, errstr_size);
-        if (e == E_REJECT) return SLUICE_ERR_RUNTIME; /* errstr set by the step */
-        if (e == E_SERVER) {
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (redis): %s: %s", s->instance, what,
-                                 s->err);
-        }
-        drop(s); /* a new connection: AUTH and SELECT again */
-        int64_t elapsed = sluice_clock_monotonic_ms() - start;
-        if (elapsed + delay > s->retry_timeout_ms) {
-            drop(s);
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO,
-                                 "sink %s (redis): %s: %s; gave up after %d attempts in %.1fs (retry_timeout)",
-                                 s->instance, what, s->err, attempt, elapsed / 1000.0);
-        }
-        sluice_log(SLUICE_LOG_WARN, s->pipeline, "redis", s->instance, "%s: %s; retrying in %" PRId64 "ms", what,
-                   s->err, delay);
-        sleep_ms(delay);
-        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
-    }
-}
-
-static int step_open(redis_sink *s) {
+static int step_open(void *ctx) {
+    redis_sink *s = ctx;
     if (!s->cfg.checkpointing) {
         /* no checkpoint: this run numbers its epochs from 0 again */
         const char *a[] = {"SET", s->commits_key, "-1"};
-        redisReply *r = command(s, 3, a);
-        int e = reply_error(s, r, "SET the commit record");
+        redisReply *r = sluice_redis_command(&s->conn, 3, a, NULL);
+        int e = sluice_redis_reply_error(&s->conn, r, "SET the commit record");
         freeReplyObject(r);
         if (e) return e;
     }
@@ -643,7 +424,7 @@ static sluice_err_t redis_sink_open(const sluice_module_config *cfg, sluice_sink
     s->cfg = *cfg;
     sluice_err_t err = parse_options(s, errstr, errstr_size);
     if (!err && !(s->strings = sluice_arena_new(0))) err = oom(s, errstr, errstr_size);
-    if (!err) err = with_retry(s, step_open, "open", errstr, errstr_size);
+    if (!err) err = sluice_redis_retry(&s->conn, step_open, s, s->pipeline, "open", errstr, errstr_size);
     if (err) {
         redis_sink_close(&s->base);
         return err;
@@ -879,13 +660,14 @@ static sluice_err_t build_epoch(redis_sink *s, char *errstr, size_t errstr_size)
 
 /* Send MULTI, the epoch's commands framed by the COMPLETE mode's key
  * replacement and the commit record, EXEC; check every reply. */
-static int step_commit(redis_sink *s) {
+static int step_commit(void *ctx) {
+    redis_sink *s = ctx;
     int64_t done = -1;
     int e = read_committed(s, &done);
     if (e) return e;
     if (done >= s->pending_epoch) { /* committed before the connection was lost */
         s->last_committed = done;
-        return OK_;
+        return SLUICE_REDIS_OK;
     }
     redisReply *old = NULL;
     /* COMPLETE mode: an epoch with rows is the whole result; one without
@@ -893,70 +675,70 @@ static int step_commit(redis_sink *s) {
     int replace_all = s->complete && s->nrows > 0;
     if (replace_all) {
         const char *a[] = {"SMEMBERS", s->keys_key};
-        old = command(s, 2, a);
-        if ((e = reply_error(s, old, "SMEMBERS the sink's keys"))) {
+        old = sluice_redis_command(&s->conn, 2, a, NULL);
+        if ((e = sluice_redis_reply_error(&s->conn, old, "SMEMBERS the sink's keys"))) {
             freeReplyObject(old);
             return e;
         }
     }
     size_t n = 0; /* commands queued, MULTI and EXEC included */
     const char *multi[] = {"MULTI"};
-    int bad = redisAppendCommandArgv(s->c, 1, multi, NULL) != REDIS_OK;
+    int bad = redisAppendCommandArgv(s->conn.c, 1, multi, NULL) != REDIS_OK;
     n++;
     if (old && old->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < old->elements && !bad; i++) {
             const char *a[] = {"DEL", old->element[i]->str};
             size_t l[] = {3, old->element[i]->len};
-            bad = redisAppendCommandArgv(s->c, 2, a, l) != REDIS_OK;
+            bad = redisAppendCommandArgv(s->conn.c, 2, a, l) != REDIS_OK;
             n++;
         }
         const char *a[] = {"DEL", s->keys_key};
-        bad = bad || redisAppendCommandArgv(s->c, 2, a, NULL) != REDIS_OK;
+        bad = bad || redisAppendCommandArgv(s->conn.c, 2, a, NULL) != REDIS_OK;
         n++;
     }
     freeReplyObject(old);
-    if (!bad && s->cmds.len) bad = redisAppendFormattedCommand(s->c, s->cmds.p, s->cmds.len) != REDIS_OK;
+    if (!bad && s->cmds.len) bad = redisAppendFormattedCommand(s->conn.c, s->cmds.p, s->cmds.len) != REDIS_OK;
     n += s->ncmds;
     if (replace_all)
         for (size_t i = 0; i < s->nkeys && !bad; i++) {
             const char *a[] = {"SADD", s->keys_key, s->keys[i]};
             size_t l[] = {4, strlen(s->keys_key), s->key_lens[i]};
-            bad = redisAppendCommandArgv(s->c, 3, a, l) != REDIS_OK;
+            bad = redisAppendCommandArgv(s->conn.c, 3, a, l) != REDIS_OK;
             n++;
         }
     char epoch[32];
     snprintf(epoch, sizeof epoch, "%" PRId64, s->pending_epoch);
     const char *set[] = {"SET", s->commits_key, epoch};
     const char *exec[] = {"EXEC"};
-    bad = bad || redisAppendCommandArgv(s->c, 3, set, NULL) != REDIS_OK ||
-          redisAppendCommandArgv(s->c, 1, exec, NULL) != REDIS_OK;
+    bad = bad || redisAppendCommandArgv(s->conn.c, 3, set, NULL) != REDIS_OK ||
+          redisAppendCommandArgv(s->conn.c, 1, exec, NULL) != REDIS_OK;
     n += 2;
-    if (bad) return E_NOMEM;
+    if (bad) return SLUICE_REDIS_NOMEM;
     /* replies: +OK, +QUEUED per command (or an error refusing it), then EXEC */
-    int first_err = OK_;
+    int first_err = SLUICE_REDIS_OK;
     for (size_t i = 0; i < n; i++) {
         void *rv = NULL;
-        if (redisGetReply(s->c, &rv) != REDIS_OK) {
-            snprintf(s->err, sizeof s->err, "connection: %s", s->c->errstr[0] ? s->c->errstr : "lost");
-            return E_CONN;
+        if (redisGetReply(s->conn.c, &rv) != REDIS_OK) {
+            snprintf(s->conn.err, sizeof s->conn.err, "connection: %s", s->conn.c->errstr[0] ? s->conn.c->errstr : "lost");
+            return SLUICE_REDIS_CONN;
         }
         redisReply *r = rv;
         if (i + 1 < n) {
-            if (!first_err) first_err = reply_error(s, r, "MULTI refused a command");
+            if (!first_err) first_err = sluice_redis_reply_error(&s->conn, r, "MULTI refused a command");
         } else if (r->type == REDIS_REPLY_ERROR) { /* EXECABORT: nothing applied */
-            if (!first_err) first_err = reply_error(s, r, "EXEC");
+            if (!first_err) first_err = sluice_redis_reply_error(&s->conn, r, "EXEC");
         } else if (r->type != REDIS_REPLY_ARRAY) {
-            snprintf(s->err, sizeof s->err, "EXEC: the transaction was aborted");
-            first_err = E_SERVER;
+            snprintf(s->conn.err, sizeof s->conn.err, "EXEC: the transaction was aborted");
+            first_err = SLUICE_REDIS_SERVER;
         } else {
             /* a command failing inside EXEC (WRONGTYPE) does not undo the
              * others: report it, the run fails */
             for (size_t k = 0; k < r->elements && !first_err; k++)
                 if (r->element[k]->type == REDIS_REPLY_ERROR) {
-                    snprintf(s->err, sizeof s->err,
+                    snprintf(s->conn.err, sizeof s->conn.err,
                              "EXEC: command %zu of the transaction failed (the others were applied): %s", k + 1,
                              r->element[k]->str);
-                    first_err = E_SERVER;
+                    first_err = SLUICE_REDIS_SERVER;
                 }
             if (!first_err) s->last_committed = s->pending_epoch;
         }
@@ -991,7 +773,7 @@ static sluice_err_t redis_sink_commit(sluice_sink *sink, int64_t epoch, char *er
     if (!err) {
         char what[64];
         snprintf(what, sizeof what, "epoch %" PRId64, epoch);
-        err = with_retry(s, step_commit, what, errstr, errstr_size);
+        err = sluice_redis_retry(&s->conn, step_commit, s, s->pipeline, what, errstr, errstr_size);
     }
     if (!err) clear_pending(s);
     return err;
