@@ -14,6 +14,8 @@ typedef struct entry {
     const char *name;
     const void *ops;
     const char *enable;            /* how to get it when ops is NULL */
+    const char *shared;            /* its shared section when ops is NULL, so
+                                      that a profile naming it still parses */
 } entry;
 
 #define NOT_BUILT(what, option) \
@@ -26,12 +28,12 @@ static const entry sources[] = {
 #ifdef SLUICE_WITH_KAFKA
     {.name = "kafka", .ops = &sluice_kafka_source_ops},
 #else
-    {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+    {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA"), .shared = "kafka"},
 #endif
 #ifdef SLUICE_WITH_MYSQL
     {.name = "mysql", .ops = &sluice_mysql_source_ops},
 #else
-    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
+    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL"), .shared = "mysql"},
 #endif
 };
 
@@ -43,12 +45,17 @@ static const entry sinks[] = {
 #ifdef SLUICE_WITH_KAFKA
     {.name = "kafka", .ops = &sluice_kafka_sink_ops},
 #else
-    {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA")},
+    {.name = "kafka", .ops = NULL, .enable = NOT_BUILT("Kafka", "SLUICE_WITH_KAFKA"), .shared = "kafka"},
 #endif
 #ifdef SLUICE_WITH_MYSQL
     {.name = "mysql", .ops = &sluice_mysql_sink_ops},
 #else
-    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL")},
+    {.name = "mysql", .ops = NULL, .enable = NOT_BUILT("MySQL", "SLUICE_WITH_MYSQL"), .shared = "mysql"},
+#endif
+#ifdef SLUICE_WITH_REDIS
+    {.name = "redis", .ops = &sluice_redis_sink_ops},
+#else
+    {.name = "redis", .ops = NULL, .enable = NOT_BUILT("Redis", "SLUICE_WITH_REDIS"), .shared = "redis"},
 #endif
 };
 
@@ -102,4 +109,34 @@ sluice_err_t sluice_registry_sink(const char *name, const sluice_sink_ops **out,
     sluice_err_t err = lookup(sinks, COUNT(sinks), "sink", name, &ops, errstr, errstr_size);
     if (!err) *out = ops;
     return err;
+}
+
+static const char *entry_shared(const entry *e, int source) {
+    if (!e->ops) return e->shared;
+    return source ? ((const sluice_source_ops *)e->ops)->shared_section
+                  : ((const sluice_sink_ops *)e->ops)->shared_section;
+}
+
+const char *sluice_registry_shared_section(int source, const char *name) {
+    const entry *t = source ? sources : sinks;
+    size_t n = source ? COUNT(sources) : COUNT(sinks);
+    for (size_t i = 0; name && i < n; i++)
+        if (strcmp(t[i].name, name) == 0) return entry_shared(&t[i], source);
+    return NULL;
+}
+
+size_t sluice_registry_shared_sections(const char **names, size_t max) {
+    size_t n = 0;
+    for (int source = 1; source >= 0; source--) {
+        const entry *t = source ? sources : sinks;
+        size_t count = source ? COUNT(sources) : COUNT(sinks);
+        for (size_t i = 0; i < count; i++) {
+            const char *sec = entry_shared(&t[i], source);
+            if (!sec) continue;
+            size_t j = 0;
+            while (j < n && strcmp(names[j], sec) != 0) j++;
+            if (j == n && n < max) names[n++] = sec;
+        }
+    }
+    return n;
 }

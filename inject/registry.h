@@ -34,4 +34,14 @@ sluice_err_t sluice_registry_source(const char *name, const sluice_source_ops **
 sluice_err_t sluice_registry_sink(const char *name, const sluice_sink_ops **out,
                                   char *errstr, size_t errstr_size);
 
+/** The shared section ([kafka]) of connector `name` as a source (source
+ *  = 1) or sink (0): its ops' shared_section, also for a known connector
+ *  not built into this binary; NULL when it has none or is unknown. */
+const char *sluice_registry_shared_section(int source, const char *name);
+
+/** Fill names (at most max) with the distinct shared sections the known
+ *  connectors declare, sources' first, in table order ("kafka", "mysql",
+ *  "redis"); returns how many.  The strings are static. */
+size_t sluice_registry_shared_sections(const char **names, size_t max);
+
 #endif

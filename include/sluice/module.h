@@ -46,8 +46,8 @@ typedef struct sluice_module_config {
     size_t noptions;
     const sluice_schema *schema;   /**< source: declared columns; sink: output rows */
     const char *const *shared;     /**< NULL-terminated key,value pairs of the
-                                        connector's shared section ([kafka],
-                                        [mysql]) or NULL */
+                                        connector's shared section (its ops'
+                                        shared_section, e.g. [kafka]) or NULL */
     int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
                                         sink keeps what earlier runs committed
                                         (spec/checkpointing.md); a source's
@@ -185,6 +185,12 @@ struct sluice_source_ops {
      *  (SLUICE_ERR_CONFIG naming file:line), without connecting, opening a
      *  file or reading input.  NULL: only the option keys are checked. */
     sluice_err_t (*validate)(const sluice_module_config *cfg, char *errstr, size_t errstr_size);
+
+    /** Optional.  The INI section holding settings every instance of this
+     *  connector shares ("kafka": [kafka] with the brokers), handed to
+     *  open() as cfg->shared; NULL: none.  Appended last so that ops filled
+     *  by field name stay valid. */
+    const char *shared_section;
 };
 
 /* ------------------------------------------------------------------ */
@@ -238,6 +244,12 @@ struct sluice_sink_ops {
      *  (SLUICE_ERR_CONFIG naming file:line), without connecting or opening
      *  anything.  NULL: only the option keys are checked. */
     sluice_err_t (*validate)(const sluice_module_config *cfg, char *errstr, size_t errstr_size);
+
+    /** Optional.  The INI section holding settings every instance of this
+     *  connector shares ("kafka": [kafka] with the brokers), handed to
+     *  open() as cfg->shared; NULL: none.  Appended last so that ops filled
+     *  by field name stay valid. */
+    const char *shared_section;
 };
 
 /* ------------------------------------------------------------------ */

@@ -26,6 +26,9 @@ extern const sluice_sink_ops sluice_fault_sink_ops;       /* "fault"   */
 extern const sluice_sink_ops sluice_mysql_sink_ops;       /* "mysql"   */
 extern const sluice_source_ops sluice_mysql_source_ops;   /* "mysql"   */
 #endif
+#ifdef SLUICE_WITH_REDIS
+extern const sluice_sink_ops sluice_redis_sink_ops;       /* "redis"   */
+#endif
 
 #ifdef SLUICE_WITH_KAFKA
 extern const sluice_source_ops sluice_kafka_source_ops;   /* "kafka"   */

@@ -893,6 +893,7 @@ static int64_t kafka_sink_committed_epoch(sluice_sink *sink) {
 const sluice_sink_ops sluice_kafka_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "kafka",
+    .shared_section = "kafka",
     .options = NULL,
     .open = kafka_sink_open,
     .write = kafka_sink_write,

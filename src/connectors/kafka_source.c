@@ -869,6 +869,7 @@ static void kafka_source_position(sluice_source *src, const sluice_record *rec, 
 const sluice_source_ops sluice_kafka_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "kafka",
+    .shared_section = "kafka",
     .options = NULL,
     .open = kafka_source_open,
     .poll = kafka_source_poll,

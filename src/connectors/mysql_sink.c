@@ -1028,6 +1028,7 @@ static sluice_err_t mysql_sink_commit(sluice_sink *sink, int64_t epoch, char *er
 const sluice_sink_ops sluice_mysql_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "mysql",
+    .shared_section = "mysql",
     .options = mysql_sink_options,
     .open = mysql_sink_open,
     .write = mysql_sink_write,

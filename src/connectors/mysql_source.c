@@ -487,6 +487,7 @@ static void mysql_source_position(sluice_source *src, const sluice_record *rec, 
 const sluice_source_ops sluice_mysql_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "mysql",
+    .shared_section = "mysql",
     .options = NULL,
     .open = mysql_source_open,
     .poll = mysql_source_poll,

@@ -44,6 +44,9 @@ typedef struct binding {
     sluice_sink_reject reject;     /* sinks: the on_error policy */
 } binding;
 
+/* At most this many distinct shared sections among the known connectors. */
+#define SHARED_MAX 8
+
 struct sluice_pipeline {
     char *sql_path;
     char *pipeline_name;
@@ -62,7 +65,11 @@ struct sluice_pipeline {
     sluice_engine_source_options *src_opts;
     sluice_transform *transform;
     sluice_dead_letter *dlq;
-    char **shared_kafka, **shared_mysql;
+    /* the shared sections connectors declare ([kafka], [mysql], ...):
+     * names[i] and its key,value pairs kv[i] */
+    const char *shared_names[SHARED_MAX];
+    char **shared_kv[SHARED_MAX];
+    size_t nshared;
     char **default_groups;         /* per source, when several read Kafka */
     sluice_exec exec;
     int exec_ready;
@@ -183,21 +190,34 @@ static sluice_err_t where_err(char *errstr, size_t errstr_size, const sluice_con
     return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s: %s", e->file, msg);
 }
 
+/* Is `section` the shared section of some known connector ([kafka])? */
+static int is_shared(const sluice_pipeline *p, const char *section) {
+    for (size_t i = 0; i < p->nshared; i++)
+        if (strcmp(p->shared_names[i], section) == 0) return 1;
+    return 0;
+}
+
 /* Check every section and [pipeline] key before anything else. */
 static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errstr_size) {
     const sluice_config *cfg = p->cfg;
+    /* "[kafka], [mysql], ": the shared sections for the messages */
+    char expected[200] = "";
+    for (size_t i = 0; i < p->nshared; i++) {
+        size_t n = strlen(expected);
+        snprintf(expected + n, sizeof expected - n, "[%s], ", p->shared_names[i]);
+    }
     /* headers first, so that an unknown section is reported at its [header]
      * line (an empty one has no entries at all) */
     for (size_t i = 0; i < cfg->nsections; i++) {
         const char *s = cfg->sections[i].name;
-        int ok = strcmp(s, "pipeline") == 0 || strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0 ||
+        int ok = strcmp(s, "pipeline") == 0 || is_shared(p, s) ||
                  (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
                  (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0);
         if (!ok)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s:%d:1: unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] "
+                                 "%s:%d:1: unknown section [%s] (expected [pipeline], %s[source NAME] "
                                  "with a source of the SQL, or [sink NAME] with a sink of the SQL)",
-                                 cfg->path, cfg->sections[i].line, s);
+                                 cfg->path, cfg->sections[i].line, s, expected);
     }
     for (size_t i = 0; i < cfg->nentries; i++) {
         const sluice_config_entry *e = &cfg->entries[i];
@@ -213,7 +233,7 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
                                  "");
             continue;
         }
-        if (strcmp(s, "kafka") == 0 || strcmp(s, "mysql") == 0) continue;
+        if (is_shared(p, s)) continue;
         if (strncmp(s, "source ", 7) == 0) {
             if (sluice_plan_source_index(p->plan, s + 7) < 0)
                 return where_err(errstr, errstr_size, e, "section [%s]: the SQL has no source '%s'%s", s, s + 7, "");
@@ -225,8 +245,8 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
             continue;
         }
         return where_err(errstr, errstr_size, e,
-                         "unknown section [%s] (expected [pipeline], [kafka], [mysql], [source NAME] or [sink NAME])",
-                         s, "", "");
+                         "unknown section [%s] (expected [pipeline], %s[source NAME] or [sink NAME])", s,
+                         expected, "");
     }
     return SLUICE_OK;
 }
@@ -366,6 +386,15 @@ static const char *shared_connector(const binding *b) {
         if (inner) return inner;
     }
     return b->connector;
+}
+
+/* The key,value pairs of the shared section an instance gets (its
+ * connector's ops declare it), or NULL. */
+static char **shared_for(const sluice_pipeline *p, int source, const binding *b) {
+    const char *sec = sluice_registry_shared_section(source, shared_connector(b));
+    for (size_t i = 0; sec && i < p->nshared; i++)
+        if (strcmp(p->shared_names[i], sec) == 0) return p->shared_kv[i];
+    return NULL;
 }
 
 static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default_idle, char *errstr,
@@ -552,11 +581,11 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     p->source_names = calloc(plan->nsources + 1, sizeof *p->source_names);
     p->sink_names = calloc(plan->nqueries + 1, sizeof *p->sink_names);
     p->src_opts = calloc(plan->nsources + 1, sizeof *p->src_opts);
-    p->shared_kafka = shared_section(p->cfg, "kafka");
-    p->shared_mysql = shared_section(p->cfg, "mysql");
     if (!p->src_bind || !p->sink_bind || !p->src_ops || !p->sink_ops || !p->sources || !p->sinks ||
-        !p->source_names || !p->sink_names || !p->src_opts || !p->shared_kafka || !p->shared_mysql)
+        !p->source_names || !p->sink_names || !p->src_opts)
         return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < p->nshared; i++)
+        if (!(p->shared_kv[i] = shared_section(p->cfg, p->shared_names[i]))) return SLUICE_ERR_NOMEM;
 
     for (size_t i = 0; i < plan->nsources; i++) {
         p->source_names[i] = plan->sources[i].name;
@@ -600,9 +629,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         }
     }
     for (size_t i = 0; i < plan->nsources; i++) {
-        const char *c = shared_connector(&p->src_bind[i]);
-        p->src_bind[i].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
-                                                         : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
+        p->src_bind[i].mc.shared = (const char *const *)shared_for(p, 1, &p->src_bind[i]);
     }
     for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
     for (size_t i = 0; i < plan->nsources; i++) p->src_bind[i].mc.checkpointing = ckpt_entry != NULL;
@@ -615,9 +642,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                      ckpt_entry->file, ckpt_entry->line, plan->sources[i].name,
                                      p->src_bind[i].connector);
     for (size_t k = 0; k < plan->nqueries; k++) {
-        const char *c = shared_connector(&p->sink_bind[k]);
-        p->sink_bind[k].mc.shared = (const char *const *)(strcmp(c, "kafka") == 0 ? p->shared_kafka
-                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
+        p->sink_bind[k].mc.shared = (const char *const *)shared_for(p, 0, &p->sink_bind[k]);
     }
     if (opts->validate_only) {
         /* what open() would check, without connecting or opening anything */
@@ -705,6 +730,7 @@ sluice_err_t sluice_pipeline_open(const sluice_pipeline_options *opts, sluice_pi
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "no pipeline .sql file given");
     sluice_pipeline *p = calloc(1, sizeof *p);
     if (!p) return SLUICE_ERR_NOMEM;
+    p->nshared = sluice_registry_shared_sections(p->shared_names, SHARED_MAX);
     sluice_err_t err = SLUICE_ERR_NOMEM;
     p->sql_path = xstrdup(opts->sql_path);
     p->profile = xstrdup(opts->profile ? opts->profile : "test");
@@ -816,8 +842,8 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
             p->cfg && p->cfg->path ? p->cfg->path : "none");
     sluice_plan_explain(p->plan, out);
     fputs("bindings\n", out);
-    const char *shared[] = {"kafka", "mysql"};
-    for (size_t i = 0; i < 2; i++) {
+    const char *const *shared = p->shared_names;
+    for (size_t i = 0; i < p->nshared; i++) {
         int head = 0;
         for (size_t j = 0; p->cfg && j < p->cfg->nentries; j++) {
             const sluice_config_entry *e = &p->cfg->entries[j];
@@ -905,8 +931,7 @@ void sluice_pipeline_close(sluice_pipeline *p) {
     free(p->source_names);
     free(p->sink_names);
     free(p->src_opts);
-    free(p->shared_kafka);
-    free(p->shared_mysql);
+    for (size_t i = 0; i < p->nshared; i++) free(p->shared_kv[i]);
     for (size_t i = 0; p->default_groups && i < p->plan->nsources; i++) free(p->default_groups[i]);
     free(p->default_groups);
     sluice_plan_free(p->plan);

@@ -21,6 +21,9 @@
 #ifdef SLUICE_WITH_KAFKA
 #include "kafka_support.h"
 #endif
+#ifdef SLUICE_WITH_REDIS
+#include "redis_server.h"
+#endif
 
 static char *tmpdir;
 
@@ -69,6 +72,7 @@ typedef struct sink_test {
     int saved_stdout;
     char table[64];              /* mysql: this test's table */
     char topic[64];              /* kafka: this test's topic */
+    char prefix[64];             /* redis: this test's key prefix */
 } sink_test;
 
 /* ---------------- read-back per kind ---------------- */
@@ -230,6 +234,51 @@ static void read_mysql(sink_test *t, rowset *out) {
 }
 #endif
 
+#ifdef SLUICE_WITH_REDIS
+static sluice_test_redis redis;
+static char redis_port[16];
+static const char *redis_shared[] = {"host", "127.0.0.1", "port", redis_port, "password",
+                                     SLUICE_TEST_REDIS_PASSWORD, NULL};
+
+/* Keys of their own, and a pipeline name of its own so that no epoch is
+ * recorded yet. */
+static void prepare_redis(sink_test *t) {
+    static int seq;
+    snprintf(t->prefix, sizeof t->prefix, "contract_%d:", ++seq);
+    sluice_test_cfg_set(&t->c, "key_prefix", t->prefix);
+    t->c.cfg.shared = redis_shared;
+    t->c.cfg.pipeline = t->prefix;
+}
+
+static int by_key(const void *a, const void *b) {
+    long long x = strtoll(a, NULL, 10), y = strtoll(b, NULL, 10);
+    return x < y ? -1 : x > y;
+}
+
+/* One hash per row, `prefix` + k, fields name and score (absent when NULL). */
+static void read_redis(sink_test *t, rowset *out) {
+    char pattern[80];
+    snprintf(pattern, sizeof pattern, "%s*", t->prefix);
+    const char *keys[] = {"KEYS", pattern, NULL};
+    redisReply *r = sluice_test_redis_cmd(&redis, keys);
+    assert_non_null(r);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *get[] = {"HMGET", r->element[i]->str, "name", "score", NULL};
+        redisReply *h = sluice_test_redis_cmd(&redis, get);
+        assert_non_null(h);
+        assert_int_equal(h->elements, 2);
+        char row[256];
+        snprintf(row, sizeof row, "%s|%s|%s", r->element[i]->str + strlen(t->prefix),
+                 h->element[0]->str ? h->element[0]->str : "", h->element[1]->str ? h->element[1]->str : "");
+        add_row(out, row);
+        freeReplyObject(h);
+    }
+    freeReplyObject(r);
+    qsort(out->rows, out->n, sizeof out->rows[0], by_key);
+}
+#endif
+
 static const sink_case cases[] = {
     {.name = "memory", .connector = "memory", .upsert = 1, .read_back = read_memory,
      .bad = {{"bogus", "1"}}},
@@ -248,6 +297,11 @@ static const sink_case cases[] = {
     {.name = "mysql", .connector = "mysql", .upsert = 1, .read_back = read_mysql, .prepare = prepare_mysql,
      .bad = {{"create_table", "maybe"}, {"varchar_length", "0"}, {"batch_bytes", "lots"}, {"table", ""},
              {"retry_timeout", "soon"}, {"bogus", "1"}}},
+#endif
+#ifdef SLUICE_WITH_REDIS
+    {.name = "redis", .connector = "redis", .upsert = 1, .read_back = read_redis, .prepare = prepare_redis,
+     .bad = {{"data_type", "list"}, {"key", "k:{nosuch}"}, {"ttl", "soon"}, {"retry_timeout", "soon"},
+             {"member", "name"}, {"bogus", "1"}}},
 #endif
 #ifdef SLUICE_WITH_KAFKA
     {.name = "kafka", .connector = "kafka", .read_back = read_kafka,
@@ -490,9 +544,20 @@ int main(void) {
     }
     snprintf(server_port, sizeof server_port, "%d", server.port);
 #endif
+#ifdef SLUICE_WITH_REDIS
+    if (sluice_test_redis_start(&redis, "contract_sinks_redis") != 0) {
+        fprintf(stderr, "cannot start a private redis-server for the redis sink case\n");
+        sluice_test_redis_stop(&redis);
+        return 1;
+    }
+    snprintf(redis_port, sizeof redis_port, "%d", redis.port);
+#endif
     int rc = _cmocka_run_group_tests("sinks", tests, n, NULL, NULL);
 #ifdef SLUICE_WITH_MYSQL
     sluice_test_mariadb_stop(&server);
+#endif
+#ifdef SLUICE_WITH_REDIS
+    sluice_test_redis_stop(&redis);
 #endif
 #ifdef SLUICE_WITH_KAFKA
     sluice_test_broker_stop(broker);

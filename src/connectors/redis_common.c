@@ -1,0 +1,228 @@
+/*
+ * The [redis] section and the connection of the Redis connectors
+ * (redis_common.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "connectors/redis_common.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+
+static const char *const redis_shared_keys[] = {"host", "port", "socket", "db", "user", "password", "tls",
+                                                "connect_timeout", "command_timeout", "retry_timeout", NULL};
+
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+
+/* ---------------- the [redis] section ---------------- */
+
+static const char *shared_get(const sluice_module_config *cfg, const char *key) {
+    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2)
+        if (strcmp(kv[0], key) == 0) return kv[1] && kv[1][0] ? kv[1] : NULL;
+    return NULL;
+}
+
+static sluice_err_t shared_bad(const sluice_redis_conn *r, const sluice_module_config *cfg, const char *key,
+                               const char *why, char *errstr, size_t errstr_size) {
+    const char *v = strcmp(key, "password") == 0 ? "****" : shared_get(cfg, key);
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s %s (redis): [redis] %s = '%s': %s", r->kind,
+                         r->instance, key, v ? v : "", why);
+}
+
+static sluice_err_t shared_duration(const sluice_redis_conn *r, const sluice_module_config *cfg, const char *key,
+                                    int64_t *out, char *errstr, size_t errstr_size) {
+    const char *v = shared_get(cfg, key);
+    int64_t ms;
+    if (!v) return SLUICE_OK;
+    if (sluice_parse_duration_ms(v, &ms) != 0 || ms < 1 || ms > 86400000)
+        return shared_bad(r, cfg, key, "expected a duration between 1ms and 1d, such as 10s", errstr, errstr_size);
+    *out = ms;
+    return SLUICE_OK;
+}
+
+/* true/false spellings of a boolean option */
+static int bool_value(const char *v) {
+    static const char *const yes[] = {"true", "1", "yes", "on", NULL}, *const no[] = {"false", "0", "no", "off", NULL};
+    for (size_t i = 0; yes[i]; i++) {
+        if (strcasecmp(v, yes[i]) == 0) return 1;
+        if (strcasecmp(v, no[i]) == 0) return 0;
+    }
+    return -1;
+}
+
+sluice_err_t sluice_redis_conn_parse(sluice_redis_conn *r, const sluice_module_config *cfg, const char *kind,
+                                     char *errstr, size_t errstr_size) {
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->instance = cfg->instance ? cfg->instance : "?";
+    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2) {
+        int ok = 0;
+        for (const char *const *k = redis_shared_keys; *k; k++) ok |= strcmp(*k, kv[0]) == 0;
+        if (!ok)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s %s (redis): unknown key '%s' in [redis]; accepted: host, port, socket, db, "
+                                 "user, password, tls, connect_timeout, command_timeout, retry_timeout",
+                                 kind, r->instance, kv[0]);
+    }
+    r->host = shared_get(cfg, "host");
+    if (!r->host) r->host = "127.0.0.1";
+    r->socket = shared_get(cfg, "socket");
+    r->user = shared_get(cfg, "user");
+    r->password = shared_get(cfg, "password");
+    if (r->user && !r->password)
+        return shared_bad(r, cfg, "user", "a user needs a password (AUTH user password)", errstr, errstr_size);
+    r->port = 6379;
+    const char *v = shared_get(cfg, "port");
+    if (v) {
+        char *end;
+        errno = 0;
+        long p = strtol(v, &end, 10);
+        if (errno || *end || p < 1 || p > 65535)
+            return shared_bad(r, cfg, "port", "expected a TCP port 1..65535", errstr, errstr_size);
+        r->port = (int)p;
+    }
+    if ((v = shared_get(cfg, "db"))) {
+        char *end;
+        errno = 0;
+        long long d = strtoll(v, &end, 10);
+        if (errno || *end || d < 0 || d > 100000)
+            return shared_bad(r, cfg, "db", "expected a database number (0, 1, ...)", errstr, errstr_size);
+        r->db = d;
+    }
+    if ((v = shared_get(cfg, "tls"))) {
+        int b = bool_value(v);
+        if (b < 0) return shared_bad(r, cfg, "tls", "expected true or false", errstr, errstr_size);
+        if (b)
+            return shared_bad(r, cfg, "tls",
+                              "TLS is not available: the hiredis of this build (Debian 12's 0.14) has no TLS "
+                              "support; use a local socket or a TLS tunnel",
+                              errstr, errstr_size);
+    }
+    r->connect_timeout_ms = 10000;
+    r->command_timeout_ms = 60000;
+    r->retry_timeout_ms = 60000;
+    sluice_err_t err;
+    if ((err = shared_duration(r, cfg, "connect_timeout", &r->connect_timeout_ms, errstr, errstr_size)) ||
+        (err = shared_duration(r, cfg, "command_timeout", &r->command_timeout_ms, errstr, errstr_size)) ||
+        (err = shared_duration(r, cfg, "retry_timeout", &r->retry_timeout_ms, errstr, errstr_size)))
+        return err;
+    return SLUICE_OK;
+}
+
+/* ---------------- the connection ---------------- */
+
+void sluice_redis_conn_drop(sluice_redis_conn *r) {
+    if (r->c) redisFree(r->c);
+    r->c = NULL;
+}
+
+static struct timeval tv_ms(int64_t ms) {
+    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+}
+
+redisReply *sluice_redis_command(sluice_redis_conn *r, int argc, const char **argv, const size_t *lens) {
+    redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
+    if (!rep) snprintf(r->err, sizeof r->err, "connection: %s", r->c->errstr[0] ? r->c->errstr : "lost");
+    return rep;
+}
+
+/* Server errors worth waiting out: the server is loading its data set,
+ * busy in a script, or a replica without its master. */
+static int error_is_transient(const char *msg) {
+    static const char *const codes[] = {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", NULL};
+    for (const char *const *c = codes; *c; c++)
+        if (strncmp(msg, *c, strlen(*c)) == 0) return 1;
+    return 0;
+}
+
+int sluice_redis_reply_error(sluice_redis_conn *r, const redisReply *rep, const char *what) {
+    if (!rep) return SLUICE_REDIS_CONN;
+    if (rep->type != REDIS_REPLY_ERROR) return SLUICE_REDIS_OK;
+    snprintf(r->err, sizeof r->err, "%s: %s", what, rep->str);
+    return error_is_transient(rep->str) ? SLUICE_REDIS_TRANSIENT : SLUICE_REDIS_SERVER;
+}
+
+int sluice_redis_conn_connect(sluice_redis_conn *r) {
+    sluice_redis_conn_drop(r);
+    struct timeval tv = tv_ms(r->connect_timeout_ms);
+    r->c = r->socket ? redisConnectUnixWithTimeout(r->socket, tv) : redisConnectWithTimeout(r->host, r->port, tv);
+    if (!r->c) {
+        snprintf(r->err, sizeof r->err, "cannot connect: out of memory");
+        return SLUICE_REDIS_NOMEM;
+    }
+    if (r->c->err) {
+        if (r->socket) snprintf(r->err, sizeof r->err, "cannot connect to %s: %s", r->socket, r->c->errstr);
+        else snprintf(r->err, sizeof r->err, "cannot connect to %s:%d: %s", r->host, r->port, r->c->errstr);
+        sluice_redis_conn_drop(r);
+        return SLUICE_REDIS_CONN;
+    }
+    redisSetTimeout(r->c, tv_ms(r->command_timeout_ms));
+    /* keep-alive probes notice a peer gone silent; TCP only (on a unix
+     * socket the option fails and would leave the context in error) */
+    if (!r->socket && redisEnableKeepAlive(r->c) != REDIS_OK) {
+        snprintf(r->err, sizeof r->err, "cannot enable TCP keep-alive: %s", r->c->errstr);
+        sluice_redis_conn_drop(r);
+        return SLUICE_REDIS_CONN;
+    }
+    int e;
+    if (r->password) {
+        /* AUTH password, or AUTH user password (Redis 6 ACL) */
+        const char *a[] = {"AUTH", r->user ? r->user : r->password, r->password};
+        redisReply *rep = sluice_redis_command(r, r->user ? 3 : 2, a, NULL);
+        e = sluice_redis_reply_error(r, rep, "AUTH");
+        freeReplyObject(rep);
+        if (e) return e;
+    }
+    if (r->db) {
+        char db[32];
+        snprintf(db, sizeof db, "%" PRId64, r->db);
+        const char *a[] = {"SELECT", db};
+        redisReply *rep = sluice_redis_command(r, 2, a, NULL);
+        e = sluice_redis_reply_error(r, rep, "SELECT");
+        freeReplyObject(rep);
+        if (e) return e;
+    }
+    return SLUICE_REDIS_OK;
+}
+
+/* ---------------- retries ---------------- */
+
+static void sleep_ms(int64_t ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+sluice_err_t sluice_redis_retry(sluice_redis_conn *r, int (*step)(void *ctx), void *ctx, const char *pipeline,
+                                const char *what, char *errstr, size_t errstr_size) {
+    int64_t start = sluice_clock_monotonic_ms(), delay = BACKOFF_FIRST_MS;
+    for (int attempt = 1;; attempt++) {
+        int e = r->c ? SLUICE_REDIS_OK : sluice_redis_conn_connect(r);
+        if (!e) e = step(ctx);
+        if (!e) return SLUICE_OK;
+        if (e == SLUICE_REDIS_NOMEM)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "%s %s (redis): out of memory", r->kind,
+                                 r->instance);
+        if (e == SLUICE_REDIS_SERVER)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "%s %s (redis): %s: %s", r->kind, r->instance,
+                                 what, r->err);
+        sluice_redis_conn_drop(r); /* a new connection: AUTH and SELECT again */
+        int64_t elapsed = sluice_clock_monotonic_ms() - start;
+        if (elapsed + delay > r->retry_timeout_ms)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO,
+                                 "%s %s (redis): %s: %s; gave up after %d attempts in %.1fs (retry_timeout)", r->kind,
+                                 r->instance, what, r->err, attempt, elapsed / 1000.0);
+        sluice_log(SLUICE_LOG_WARN, pipeline, "redis", r->instance, "%s: %s; retrying in %" PRId64 "ms", what, r->err,
+                   delay);
+        sleep_ms(delay);
+        delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+    }
+}
