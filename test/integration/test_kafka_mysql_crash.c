@@ -88,8 +88,9 @@ static void assert_tables_equal(void *ctx, int cycle) {
         if (strcmp(a, b) != 0) {
             size_t k = 0;
             while (a[k] && a[k] == b[k]) k++;
-            fail_msg("query %zu differs from the uninterrupted run at byte %zu: got '%.80s', expected '%.80s'", i, k,
-                     b + k, a + k);
+            fail_msg("query %zu differs from the uninterrupted run at byte %zu: got '%.80s', expected '%.80s' "
+                     "(the runs' log: %s)",
+                     i, k, b + k, a + k, err_path);
         }
         free(a);
         free(b);

@@ -164,7 +164,11 @@ static int launch(sluice_test_mariadb *m) {
 
 int sluice_test_mariadb_start(sluice_test_mariadb *m, const char *name) {
     memset(m, 0, sizeof *m);
-    char *dir = sluice_test_mkdtemp(name);
+    /* a folder of its own, removed at stop: never the test's folder of the
+     * same name, whose logs must outlive a failure */
+    char own[256];
+    snprintf(own, sizeof own, "%s.mariadb", name);
+    char *dir = sluice_test_mkdtemp(own);
     if (!dir) return -1;
     snprintf(m->dir, sizeof m->dir, "%s", dir);
     free(dir);
