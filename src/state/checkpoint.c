@@ -556,19 +556,22 @@ void sluice_ckpt_close(sluice_ckpt *c) {
 
 /* open an existing checkpoint directory without creating anything */
 static sluice_err_t open_existing(const char *dir, sluice_ckpt **out, char *errstr, size_t errstr_size) {
-    char meta[4200], sub[4200];
+    char meta[4200];
     snprintf(meta, sizeof meta, "%s/meta", dir);
-    snprintf(sub, sizeof sub, "%s/state", dir);
-    struct stat st;
-    if (stat(meta, &st) != 0 && stat(sub, &st) != 0)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                             "'%s' is not a checkpoint directory (it has no 'meta' file)", dir);
     sluice_ckpt *c = calloc(1, sizeof *c);
     if (!c || !(c->dir = strdup(dir))) {
         free(c);
         return SLUICE_ERR_NOMEM;
     }
     c->lock_fd = -1;
+    /* records without their meta are still a (damaged) checkpoint: show
+     * reports it and reset clears it */
+    struct stat st;
+    if (stat(meta, &st) != 0 && !has_records(c)) {
+        sluice_ckpt_close(c);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "'%s' is not a checkpoint directory (it has no 'meta' file)", dir);
+    }
     *out = c;
     return SLUICE_OK;
 }
