@@ -95,6 +95,7 @@ typedef struct mysql_sink {
 
     /* the epoch being collected */
     int64_t last_committed;        /* -1: none recorded */
+    int64_t opened_committed;      /* last_committed as read at open */
     int64_t pending_epoch;
     int has_pending;
     sluice_value *rows;            /* nrows * ncols */
@@ -645,6 +646,7 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
         err = db_error(s, SLUICE_ERR_IO, "cannot read '" COMMITS_TABLE "'", errstr, errstr_size);
         goto fail;
     }
+    s->opened_committed = s->last_committed;
     if (s->commits_bad) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                             "sink %s (mysql): its row in '" COMMITS_TABLE "' (pipeline '%s', sink '%s', target '%s') "
@@ -889,6 +891,13 @@ static sluice_err_t mysql_sink_commit(sluice_sink *sink, int64_t epoch, char *er
 }
 
 /** The "mysql" sink connector (see the top of this file). */
+/* The epoch recorded in sluice_commits at open (checkpointing), so that
+ * recovery can tell a record ahead of its checkpoint (a reset or lost
+ * checkpoint) instead of skipping that many epochs here. */
+static int64_t mysql_sink_committed_epoch(sluice_sink *sink) {
+    return ((mysql_sink *)sink)->opened_committed;
+}
+
 const sluice_sink_ops sluice_mysql_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "mysql",
@@ -898,4 +907,5 @@ const sluice_sink_ops sluice_mysql_sink_ops = {
     .commit = mysql_sink_commit,
     .report = NULL,
     .close = mysql_sink_close,
+    .committed_epoch = mysql_sink_committed_epoch,
 };

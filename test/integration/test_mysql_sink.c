@@ -209,6 +209,40 @@ static void flights_into_mysql_equals_oracle_and_rerun_changes_nothing(void **st
     free(table2);
 }
 
+/* A reset checkpoint next to a table whose sluice_commits row is ahead of
+ * it: the run is refused (before: it skipped that many epochs of new input
+ * and exited 0); after the row is deleted, the run writes the table anew. */
+static void reset_checkpoint_with_a_recorded_epoch_is_refused(void **state) {
+    (void)state;
+    create_database("reset_db");
+    char ini[4200], errp[4200], ck[4200], set[4300], sql[4096];
+    snprintf(ini, sizeof ini, "%s/reset_db.ini", tmpdir);
+    snprintf(errp, sizeof errp, "%s/reset_db.err", tmpdir);
+    snprintf(ck, sizeof ck, "%s/reset_db.ckpt", tmpdir);
+    snprintf(set, sizeof set, "pipeline.checkpoint_dir=%s", ck);
+    snprintf(sql, sizeof sql, "%s", sluice_test_fixture("pipelines/flights.sql"));
+    write_flights_ini(ini, "reset_db", NULL, NULL);
+    const char *argv[] = {"run", sql, "--config", ini, "--quiet", "--set", set, NULL};
+    assert_int_equal(sluice_test_run_cli(argv, NULL, errp), 0);
+    assert_flights_oracle("reset_db");
+    char *before = query("SELECT * FROM reset_db.delays_by_origin ORDER BY window_start, origin");
+    const char *reset[] = {"checkpoint", "reset", ck, NULL};
+    assert_int_equal(sluice_test_run_cli(reset, NULL, NULL), 0);
+    assert_int_equal(sluice_test_run_cli(argv, NULL, errp), 2);
+    char *e = sluice_test_read_file(errp, NULL);
+    if (!e || !strstr(e, "sink delays_by_origin has committed epoch") || !strstr(e, "rows of sluice_commits"))
+        fail_msg("unexpected stderr: %s", e ? e : "");
+    free(e);
+    char *after = query("SELECT * FROM reset_db.delays_by_origin ORDER BY window_start, origin");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* the way out */
+    assert_int_equal(sluice_test_mariadb_exec(&server, "DELETE FROM reset_db.sluice_commits"), 0);
+    assert_int_equal(sluice_test_run_cli(argv, NULL, errp), 0);
+    assert_flights_oracle("reset_db");
+}
+
 /* ---- start-up errors ------------------------------------------------------------------------- */
 
 static void wrong_column_type_fails_at_start_naming_it(void **state) {
@@ -391,8 +425,10 @@ static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
     assert_string_equal(c, "2\n");
     free(c);
 
-    /* a restart replays epochs 1 and 2, then goes on with 3 */
+    /* a restart replays epochs 1 and 2, then goes on with 3; recovery is
+     * told the recorded epoch (to refuse a checkpoint that is behind it) */
     open_sink(&o, "p", "s", &kv_schema, "skip_db", "t", SLUICE_OUTPUT_UPDATE);
+    assert_int_equal(sluice_mysql_sink_ops.committed_epoch(o.sink), 2);
     for (int64_t e = 1; e < 4; e++) {
         sluice_row_batch_clear(&b);
         add_kv(&b, e, "second");
@@ -834,6 +870,7 @@ int main(void) {
         cmocka_unit_test(bad_connection_options_rejected),
         cmocka_unit_test(epochs_at_or_below_the_recorded_one_are_skipped),
         cmocka_unit_test(commit_records_are_keyed_by_table_and_validated),
+        cmocka_unit_test(reset_checkpoint_with_a_recorded_epoch_is_refused),
         cmocka_unit_test(upserts_collapse_keys_and_complete_mode_replaces),
         cmocka_unit_test(hostile_data_round_trips_exactly),
         cmocka_unit_test(lock_wait_timeout_is_retried),
