@@ -4,11 +4,27 @@
  * at open, so each run writes a new file.  commit() flushes and fsyncs.
  *
  * With checkpointing (spec/checkpointing.md, "File"), the file is kept
- * across runs and a sidecar PATH.epoch records, after each commit, the
- * committed epoch and the file's length then (written to a temporary name,
- * fsynced, renamed).  At open the file is cut back to that length — rows of
- * an epoch that was written but not committed before a crash are dropped —
- * so a replayed epoch replaces, never duplicates.
+ * across runs and a sidecar PATH.epoch (file_epoch.h: keyed by pipeline,
+ * sink, path and format, checksummed) records, after each commit, the
+ * committed epoch and the file's length then.  At open, what is found is
+ * checked against that record, never trusted blindly:
+ *
+ *   record  output                  what happens
+ *   none    missing or empty        a new file (record: epoch -1)
+ *   none    non-empty               refused: output of unknown origin
+ *   bad     any                     refused: torn, edited or another output's
+ *   -1      any                     nothing was committed: a new file
+ *   N >= 0  missing                 refused: committed rows are gone
+ *   N >= 0  shorter than recorded   refused: truncated (e.g. copytruncate)
+ *   N >= 0  as long as recorded     appended to
+ *   N >= 0  longer than recorded    cut back to the recorded length: the
+ *                                   tail is an epoch written but not
+ *                                   committed before a crash, which the
+ *                                   replay writes again
+ *
+ * Refusals are SLUICE_ERR_CONFIG (exit 2) naming the file and the way out.
+ * The record of epoch -1 is written before the file is created, so a crash
+ * before the first commit never leaves an output without a record.
  *
  * Options: `path` (required), `format` = json|csv (default csv when the
  * path ends in ".csv", else json), `csv.delimiter` (one character).
@@ -17,10 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
+#include "connectors/file_epoch.h"
+#include "core/log.h"
 #include "format/format.h"
 
 static const char *const file_sink_options[] = {"path", "format", "csv.delimiter", NULL};
@@ -38,6 +57,7 @@ typedef struct file_sink {
     int checkpointing;
     int64_t committed;           /* epoch in the sidecar, or -1 */
     char *sidecar;               /* PATH.epoch */
+    sluice_file_epoch_key key;   /* what the sidecar is keyed by */
 } file_sink;
 
 static void file_sink_close(sluice_sink *sink) {
@@ -57,6 +77,78 @@ static sluice_err_t io_error(file_sink *fs, const char *what, int e, char *errst
                              size_t errstr_size) {
     return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): %s '%s': %s",
                          fs->instance, what, fs->path, strerror(e));
+}
+
+/* The table at the top of this file.  Sets *resumed when the existing
+ * output is kept (fs->f opened for appending); otherwise the caller creates
+ * the file, after the record of epoch -1 is written here. */
+static sluice_err_t checkpointed_open(file_sink *fs, const sluice_module_config *cfg, int *resumed, char *errstr,
+                                      size_t errstr_size) {
+    const char *inst = fs->instance, *path = fs->path;
+    if (strchr(path, '\n'))
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "sink %s (file): with checkpointing, 'path' must not contain a line break", inst);
+    size_t n = strlen(path) + 8;
+    if (!(fs->sidecar = malloc(n))) return SLUICE_ERR_NOMEM;
+    snprintf(fs->sidecar, n, "%s.epoch", path);
+    fs->key = (sluice_file_epoch_key){cfg->pipeline, inst, path, fs->csv ? "csv" : "json"};
+    struct stat st;
+    int exists = stat(path, &st) == 0;
+    if (!exists && errno != ENOENT)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): cannot stat '%s': %s", inst, path,
+                             strerror(errno));
+    int found = 0;
+    int64_t epoch = -1, length = -1;
+    char sub[1024];
+    sluice_err_t err = sluice_file_epoch_read(fs->sidecar, &fs->key, &found, &epoch, &length, sub, sizeof sub);
+    if (err) return sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, sub);
+    if (!found && exists && st.st_size > 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "sink %s (file): '%s' exists (%lld bytes) but has no epoch record '%s', so what it "
+                             "holds cannot be matched to the checkpoint; move it away (or delete it) to start a new "
+                             "output",
+                             inst, path, (long long)st.st_size, fs->sidecar);
+    if (found && epoch >= 0) {
+        if (!exists)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "sink %s (file): '%s' is missing, but '%s' records that epochs up to %lld "
+                                 "(%lld bytes) were committed to it; restore the file, or delete '%s' and reset "
+                                 "the checkpoint (sluice checkpoint reset DIR) to write it anew",
+                                 inst, path, fs->sidecar, (long long)epoch, (long long)length, fs->sidecar);
+        if (st.st_size < length)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "sink %s (file): '%s' is %lld bytes, shorter than the %lld bytes committed up to "
+                                 "epoch %lld ('%s'): it was truncated or replaced (log rotation with copytruncate?) "
+                                 "and committed rows are gone; restore it, or move it away, delete '%s' and reset "
+                                 "the checkpoint (sluice checkpoint reset DIR) to write it anew",
+                                 inst, path, (long long)st.st_size, (long long)length, (long long)epoch,
+                                 fs->sidecar, fs->sidecar);
+        if (st.st_size > length) {
+            if (truncate(path, (off_t)length) != 0)
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO,
+                                     "sink %s (file): cannot cut '%s' back to its committed length %lld: %s", inst,
+                                     path, (long long)length, strerror(errno));
+            sluice_log(SLUICE_LOG_INFO, cfg->pipeline, "file", inst,
+                       "cut '%s' back from %lld to %lld bytes: the rows after epoch %lld were never committed and "
+                       "are written again",
+                       path, (long long)st.st_size, (long long)length, (long long)epoch);
+        }
+        fs->committed = epoch;
+        if (!(fs->f = fopen(path, "ae")))
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot open '%s': %s",
+                                 inst, path, strerror(errno));
+        setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
+        *resumed = 1;
+        return SLUICE_OK;
+    }
+    /* nothing committed: a new file, recorded before it is created */
+    if (found && exists && st.st_size > 0)
+        sluice_log(SLUICE_LOG_INFO, cfg->pipeline, "file", inst,
+                   "'%s' holds %lld bytes but no committed epoch ('%s' says none): writing it anew", path,
+                   (long long)st.st_size, fs->sidecar);
+    if ((err = sluice_file_epoch_write(fs->sidecar, &fs->key, -1, 0, sub, sizeof sub)))
+        return sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, sub);
+    return SLUICE_OK;
 }
 
 /* Check the options (no file is opened): path, format, delimiter. */
@@ -118,39 +210,9 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     fs->committed = -1;
     fs->checkpointing = cfg->checkpointing;
     if (cfg->checkpointing) {
-        size_t n = strlen(path) + 8;
-        if (!(fs->sidecar = malloc(n))) {
-            err = SLUICE_ERR_NOMEM;
-            goto fail;
-        }
-        snprintf(fs->sidecar, n, "%s.epoch", path);
-        long long epoch = -1, length = -1;
-        FILE *sc = fopen(fs->sidecar, "re");
-        if (sc) {
-            if (fscanf(sc, "epoch %lld length %lld", &epoch, &length) != 2 || epoch < 0 || length < 0) {
-                fclose(sc);
-                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                                    "sink %s (file): '%s' is not a valid epoch record; remove it and the output to start over",
-                                    inst, fs->sidecar);
-                goto fail;
-            }
-            fclose(sc);
-        }
-        if (epoch >= 0) {
-            if (truncate(path, (off_t)length) != 0) {
-                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
-                                    "sink %s (file): cannot cut '%s' back to its committed length %lld: %s", inst,
-                                    path, length, strerror(errno));
-                goto fail;
-            }
-            fs->committed = epoch;
-            fs->f = fopen(path, "ae");
-            if (!fs->f) {
-                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot open '%s': %s",
-                                    inst, path, strerror(errno));
-                goto fail;
-            }
-            setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
+        int resumed = 0;
+        if ((err = checkpointed_open(fs, cfg, &resumed, errstr, errstr_size))) goto fail;
+        if (resumed) {
             *out = &fs->base;
             return SLUICE_OK;
         }
@@ -199,20 +261,9 @@ static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
         return io_error(fs, "cannot fsync", errno, errstr, errstr_size);
     if (!fs->checkpointing) return SLUICE_OK;
     long length = ftell(fs->f);
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", fs->sidecar);
-    FILE *sc = fopen(tmp, "we");
-    if (!sc || fprintf(sc, "epoch %lld length %ld\n", (long long)epoch, length) < 0 || fflush(sc) != 0 ||
-        fsync(fileno(sc)) != 0) {
-        int e = errno;
-        if (sc) fclose(sc);
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): cannot write '%s': %s",
-                             fs->instance, tmp, strerror(e));
-    }
-    fclose(sc);
-    if (rename(tmp, fs->sidecar) != 0)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): cannot rename '%s': %s",
-                             fs->instance, tmp, strerror(errno));
+    char sub[512];
+    sluice_err_t err = sluice_file_epoch_write(fs->sidecar, &fs->key, epoch, length, sub, sizeof sub);
+    if (err) return sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", fs->instance, sub);
     fs->committed = epoch;
     return SLUICE_OK;
 }

@@ -3,9 +3,28 @@
  * per CSV row (the first row is the header; a quoted field may span lines).
  *
  * Bounded by default: the file is read to its end, then end_of_input.  With
- * `follow = true` it behaves like `tail -f`: at the end of the file poll()
+ * `follow = true` it behaves like `tail -F`: at the end of the file poll()
  * waits (polling the file every 10 ms, up to the poll's timeout) for more
  * lines, and a partial last line is held back until its newline arrives.
+ * At the end of the file it also checks the path (follow_check()):
+ *
+ *   - truncated (same file, now shorter than what was read: copytruncate):
+ *     read again from its start;
+ *   - replaced (another inode at the path: rename and re-create): the old
+ *     file is read to its end, then the new one from its start;
+ *   - missing (renamed, not yet re-created): keep waiting for it.
+ *
+ * Each is logged (info).  An unterminated last line of the old contents is
+ * handed out as it is, as at the end of a bounded file.  A CSV file's
+ * header line is skipped again in the new contents.
+ *
+ * Offsets: a record's offset is its line number (1-based) plus, in the
+ * bits from FILE_GEN_SHIFT up, the generation of the file — 0 as opened,
+ * +1 at each truncation or replacement — so offsets keep growing across a
+ * rotation.  seek() (checkpoint recovery) only accepts generation 0: an
+ * offset into a later generation names lines of contents that were rotated
+ * away (or truncated), which the file now at the path cannot be shown to
+ * hold, so it is refused rather than replayed against the wrong file.
  *
  * Records point into one large read buffer (1 MiB, grown for longer
  * records) that keeps SLUICE_RECORD_PADDING readable bytes after every
@@ -22,10 +41,13 @@
 
 #include "connectors/connectors.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "connectors/connectors_int.h"
 
 #define FILE_SOURCE_CHUNK (1u << 20)   /* initial read buffer: 1 MiB */
 #define FILE_SOURCE_SLEEP_MS 10        /* follow mode: file polling period */
+#define FILE_GEN_SHIFT 40              /* offset = generation << 40 | line */
+#define FILE_LINE_MASK ((INT64_C(1) << FILE_GEN_SHIFT) - 1)
 
 static const char *const file_source_options[] = {
     "path", "format", "csv.delimiter", "follow", "max_offsets_per_trigger", "idle_timeout",
@@ -36,6 +58,7 @@ typedef struct file_source {
     sluice_source base;          /* first: the engine sees a sluice_source */
     const char *instance;        /* borrowed from the config */
     const char *path;            /* borrowed from the config */
+    const char *pipeline;        /* borrowed from the config (log events) */
     int fd;
     int csv;                     /* 1: CSV rows (quote-aware splitting) */
     int follow;
@@ -52,6 +75,9 @@ typedef struct file_source {
     int64_t read_time_ms;        /* wall clock of the last read */
     char *header;                /* CSV header line, NUL-terminated */
     int bom_pending;             /* at the file's start: a BOM may follow */
+    int64_t gen;                 /* follow: truncations + replacements seen */
+    int skip_header;             /* follow, CSV: next record is a new header */
+    int missing;                 /* follow: the path is gone (logged once) */
 } file_source;
 
 /* A UTF-8 byte-order mark that starts the file is not data (RFC 8259
@@ -240,6 +266,7 @@ static sluice_err_t file_source_open(const sluice_module_config *cfg, sluice_sou
     fs->base.ops = &sluice_file_source_ops;
     fs->instance = inst;
     fs->path = path;
+    fs->pipeline = cfg->pipeline;
     fs->csv = csv;
     fs->follow = follow;
     fs->max_per_poll = maxper;
@@ -269,6 +296,61 @@ fail:
     return err;
 }
 
+/* Follow mode, at the end of the file: has the path been truncated,
+ * replaced or removed (see the top of this file)?  Returns 0 when nothing
+ * changed, 1 when the old file has more bytes after all (read again), 2
+ * when reading goes on from the start of a new generation — then *got is
+ * set when the old contents ended in an unterminated line (*v, *n, *line:
+ * that record, of generation *gen) — and -1 on an error (errno). */
+static int follow_check(file_source *fs, const char **v, size_t *n, int64_t *line, int64_t *gen, int *got) {
+    *got = 0;
+    struct stat cur, now;
+    off_t pos = lseek(fs->fd, 0, SEEK_CUR);
+    if (pos < 0 || fstat(fs->fd, &cur) != 0) return -1;
+    if (stat(fs->path, &now) != 0) {
+        if (!fs->missing)
+            sluice_log(SLUICE_LOG_INFO, fs->pipeline, "file", fs->instance,
+                       "'%s' is missing (%s): waiting for it to reappear", fs->path, strerror(errno));
+        fs->missing = 1;
+        return cur.st_size > pos ? 1 : 0;
+    }
+    int replaced = now.st_ino != cur.st_ino || now.st_dev != cur.st_dev;
+    if (replaced && cur.st_size > pos) return 1; /* finish the old file first */
+    if (!replaced && now.st_size >= pos) {
+        fs->missing = 0;
+        return 0;
+    }
+    int nfd = -1;
+    if (replaced) {
+        if ((nfd = open(fs->path, O_RDONLY | O_CLOEXEC)) < 0) return 0; /* gone again: retry */
+    } else if (lseek(fs->fd, 0, SEEK_SET) != 0) {
+        return -1;
+    }
+    *gen = fs->gen;
+    *got = last_record(fs, v, n, line);
+    if (replaced) {
+        close(fs->fd);
+        fs->fd = nfd;
+        sluice_log(SLUICE_LOG_INFO, fs->pipeline, "file", fs->instance,
+                   "rotated: '%s' was replaced by a new file; the old one was read to its end (%lld bytes), "
+                   "reading the new one from its start (generation %lld)",
+                   fs->path, (long long)pos, (long long)fs->gen + 1);
+    } else {
+        sluice_log(SLUICE_LOG_INFO, fs->pipeline, "file", fs->instance,
+                   "truncated: '%s' shrank from %lld to %lld bytes; reading it again from its start "
+                   "(generation %lld)",
+                   fs->path, (long long)pos, (long long)now.st_size, (long long)fs->gen + 1);
+    }
+    fs->missing = 0;
+    fs->gen++;
+    fs->line = 0;
+    fs->in_quote = 0;
+    fs->quoted_newlines = 0;
+    fs->skip_header = fs->csv;
+    fs->bom_pending = 1; /* the new generation may start with a BOM too */
+    return 2;
+}
+
 static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *out,
                                      size_t max_records, int timeout_ms,
                                      char *errstr, size_t errstr_size) {
@@ -294,8 +376,18 @@ static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *ou
     while (out->count - first < limit) {
         const char *v;
         size_t n;
-        int64_t line;
+        int64_t line, gen = fs->gen;
         int got = next_record(fs, &v, &n, &line);
+        if (got && fs->skip_header) {
+            /* the header line of a truncated or replaced CSV file */
+            fs->skip_header = 0;
+            if (fs->header && (n != strlen(fs->header) || memcmp(v, fs->header, n) != 0))
+                sluice_log(SLUICE_LOG_WARN, fs->pipeline, "file", fs->instance,
+                           "'%s': the new file's header '%.*s' differs from the first one's '%s'; its columns are "
+                           "read by the first header",
+                           fs->path, (int)(n > 200 ? 200 : n), v, fs->header);
+            continue;
+        }
         if (!got) {
             ssize_t r = read_more(fs, out->count == first);
             if (r > 0) continue;
@@ -306,11 +398,17 @@ static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *ou
                 fs->done = 1;
                 out->end_of_input = 1;
             } else {
-                if (out->count > first) break;
-                int64_t left = deadline - sluice_clock_monotonic_ms();
-                if (left <= 0) break;
-                sleep_ms(left < FILE_SOURCE_SLEEP_MS ? left : FILE_SOURCE_SLEEP_MS);
-                continue;
+                int sw = follow_check(fs, &v, &n, &line, &gen, &got);
+                if (sw < 0) return read_error(fs, -1, errstr, errstr_size);
+                if (sw == 1) continue;
+                if (sw == 2 && !got) continue;
+                if (sw == 0) {
+                    if (out->count > first) break;
+                    int64_t left = deadline - sluice_clock_monotonic_ms();
+                    if (left <= 0) break;
+                    sleep_ms(left < FILE_SOURCE_SLEEP_MS ? left : FILE_SOURCE_SLEEP_MS);
+                    continue;
+                }
             }
         }
         if (got) {
@@ -319,7 +417,7 @@ static sluice_err_t file_source_poll(sluice_source *src, sluice_record_batch *ou
             rec->value = v;
             rec->value_len = n;
             rec->partition = 0;
-            rec->offset = line;
+            rec->offset = gen << FILE_GEN_SHIFT | line;
             rec->timestamp_ms = fs->read_time_ms;
         }
         if (fs->done) break;
@@ -337,6 +435,17 @@ static sluice_err_t file_source_seek(sluice_source *src, const char *topic, int3
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                              "source %s (file): no partition %d in '%s' (a file is partition 0)", fs->instance,
                              (int)partition, fs->path);
+    if (offset >> FILE_GEN_SHIFT > 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "source %s (file): the checkpoint resumes at line %lld of generation %lld of '%s' "
+                             "(the file was truncated or replaced %lld time(s) while followed); those contents "
+                             "were rotated away and the file now at that path cannot be shown to be them, so it "
+                             "is not read in their place: reset the checkpoint (sluice checkpoint reset DIR) and "
+                             "clear what the sinks committed to start over",
+                             fs->instance, (long long)(offset & FILE_LINE_MASK), (long long)(offset >> FILE_GEN_SHIFT),
+                             fs->path, (long long)(offset >> FILE_GEN_SHIFT));
+    fs->gen = 0;
+    fs->skip_header = 0;
     if (lseek(fs->fd, 0, SEEK_SET) != 0) return read_error(fs, -1, errstr, errstr_size);
     fs->start = fs->end = fs->scan = 0;
     fs->in_quote = 0;
@@ -386,7 +495,12 @@ static sluice_err_t file_source_seek(sluice_source *src, const char *topic, int3
 static void file_source_position(sluice_source *src, const sluice_record *rec, char *buf,
                                  size_t size) {
     file_source *fs = (file_source *)src;
-    snprintf(buf, size, "%s:%lld", fs->path, (long long)rec->offset);
+    int64_t gen = rec->offset >> FILE_GEN_SHIFT;
+    if (gen > 0)
+        snprintf(buf, size, "%s (generation %lld):%lld", fs->path, (long long)gen,
+                 (long long)(rec->offset & FILE_LINE_MASK));
+    else
+        snprintf(buf, size, "%s:%lld", fs->path, (long long)rec->offset);
 }
 
 /** The "file" source connector (see the top of this file). */

@@ -29,6 +29,11 @@
  *     key    {"pipeline":P,"sink":S,"topic":T}
  *     value  {"pipeline":P,"sink":S,"topic":T,"epoch":E,"run":R,"records":N}
  *
+ * (keyed by everything that identifies the target: pipeline, sink and
+ * topic; a marker with this sink's key whose value does not repeat the key
+ * or lacks a valid epoch is refused at open, SLUICE_ERR_CONFIG; a
+ * tombstone for the key clears the record)
+ *
  * and commit.  Consumers reading with isolation.level = read_committed see
  * an epoch's records and its marker together or not at all.  Every record of
  * a transaction carries the headers `sluice.epoch` (E, decimal) and
@@ -283,6 +288,31 @@ static int32_t commits_partitions(kafka_sink *s, char *errstr, size_t errstr_siz
     }
 }
 
+/* A marker's value must repeat its key's pipeline, sink and topic and
+ * carry an integral epoch >= 0 (a marker is never trusted on its key
+ * alone).  Returns NULL and sets *epoch, or what is wrong. */
+static const char *marker_check(const kafka_sink *s, const void *payload, size_t len, int64_t *epoch) {
+    cJSON *v = cJSON_ParseWithLength(payload, len);
+    const char *why = NULL;
+    if (!cJSON_IsObject(v)) {
+        why = "a value that is not a JSON object";
+    } else {
+        const char *names[3] = {"pipeline", "sink", "topic"};
+        const char *want[3] = {s->pipeline, s->instance, s->topic};
+        for (int i = 0; i < 3 && !why; i++) {
+            const char *got = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(v, names[i]));
+            if (!got || strcmp(got, want[i]) != 0) why = "a value whose pipeline, sink or topic differs from its key";
+        }
+        const cJSON *ep = cJSON_GetObjectItemCaseSensitive(v, "epoch");
+        if (!why && (!cJSON_IsNumber(ep) || ep->valuedouble < 0 || ep->valuedouble > 9007199254740992.0 ||
+                     ep->valuedouble != (double)(int64_t)ep->valuedouble))
+            why = "a value without a valid epoch";
+        if (!why) *epoch = (int64_t)ep->valuedouble;
+    }
+    cJSON_Delete(v);
+    return why;
+}
+
 /* Read this sink's markers from its partition of the commits topic
  * (read_committed, from the beginning to the end) into s->committed. */
 static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg, char *errstr,
@@ -308,7 +338,8 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
         rd_kafka_conf_destroy(conf);
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (kafka): %s", s->instance, why);
     }
-    int64_t lo = 0, hi = 0;
+    int64_t lo = 0, hi = 0, bad_offset = -1;
+    char bad_why[128] = "";
     rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__TIMED_OUT;
     for (int64_t until = sluice_clock_monotonic_ms() + 30000;
          e == RD_KAFKA_RESP_ERR__TIMED_OUT && sluice_clock_monotonic_ms() < until && !sluice_stop_requested();)
@@ -333,11 +364,21 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
             if (m->err) {
                 e = m->err;
             } else if (m->key_len == s->marker_key_len && memcmp(m->key, s->marker_key, m->key_len) == 0) {
-                cJSON *v = cJSON_ParseWithLength(m->payload, m->len);
-                const cJSON *ep = cJSON_GetObjectItemCaseSensitive(v, "epoch");
-                if (cJSON_IsNumber(ep) && ep->valuedouble > (double)s->committed)
-                    s->committed = (int64_t)ep->valuedouble;
-                cJSON_Delete(v);
+                if (!m->payload) {
+                    /* a tombstone clears the record, a bad marker before it
+                     * included (README: after a reset) */
+                    s->committed = -1;
+                    bad_offset = -1;
+                } else {
+                    int64_t ep = -1;
+                    const char *why_bad = marker_check(s, m->payload, m->len, &ep);
+                    if (why_bad) {
+                        bad_offset = m->offset;
+                        snprintf(bad_why, sizeof bad_why, "%s", why_bad);
+                    } else if (ep > s->committed) {
+                        s->committed = ep;
+                    }
+                }
             }
             rd_kafka_message_destroy(m);
         }
@@ -345,6 +386,13 @@ static sluice_err_t read_markers(kafka_sink *s, const sluice_module_config *cfg,
     rd_kafka_consumer_close(c_rk);
     rd_kafka_destroy(c_rk);
     if (e && sluice_stop_requested()) return stopped(s, "reading the committed epochs", errstr, errstr_size);
+    if (bad_offset >= 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "sink %s (kafka): the commit marker at topic '%s' partition %" PRId32 " offset %" PRId64
+                             " has this sink's key %s but %s, so what this sink committed is unknown; produce a "
+                             "tombstone (null value) for that key or use another commits_topic to start over, and "
+                             "clear the checkpoint (sluice checkpoint reset DIR)",
+                             s->instance, s->commits_topic, s->commits_partition, bad_offset, s->marker_key, bad_why);
     if (e)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                              "sink %s (kafka): cannot read the committed epochs from topic '%s' partition %" PRId32

@@ -5,11 +5,11 @@
  * One transaction per epoch (spec/checkpointing.md, "Commit the sinks"):
  *
  *   START TRANSACTION;
- *   SELECT epoch FROM sluice_commits WHERE pipeline = P AND sink = S FOR UPDATE;
+ *   SELECT epoch FROM sluice_commits WHERE pipeline = P AND sink = S AND target = T FOR UPDATE;
  *       -- epoch already there: ROLLBACK, nothing to do
  *   DELETE FROM t;                                  -- COMPLETE mode only
  *   INSERT INTO t (...) VALUES (...),(...) ON DUPLICATE KEY UPDATE c = VALUES(c), ...;
- *   INSERT INTO sluice_commits (pipeline, sink, epoch) VALUES (P, S, e)
+ *   INSERT INTO sluice_commits (pipeline, sink, target, epoch) VALUES (P, S, T, e)
  *       ON DUPLICATE KEY UPDATE epoch = VALUES(epoch);
  *   COMMIT;
  *
@@ -74,6 +74,9 @@ static const char *const mysql_sink_options[] = {"table", "create_table", "varch
                                                  "retry_timeout", NULL};
 
 #define COMMITS_TABLE "sluice_commits"
+/* keyed by everything that identifies the target: the pipeline, the sink
+ * and the table it writes (the table is in the same database) */
+#define COMMITS_COLUMNS "(pipeline, sink, target, epoch)"
 #define DEFAULT_BATCH_BYTES (1u << 20)
 /* A growable byte buffer for SQL text. */
 typedef struct sbuf {
@@ -99,11 +102,13 @@ typedef struct mysql_sink {
     sbuf qtable;                   /* `table` */
     sbuf insert_head;              /* INSERT INTO `t` (`a`,`b`) VALUES  */
     sbuf upsert_tail;              /*  ON DUPLICATE KEY UPDATE ...  */
-    sbuf commits_where;            /* pipeline = '..' AND sink = '..' */
-    sbuf commits_values;           /* '..','..' */
+    sbuf commits_where;            /* pipeline = '..' AND sink = '..' AND target = '..' */
+    sbuf commits_values;           /* '..','..','..' */
+    int commits_bad;               /* read_committed() found an invalid epoch */
 
     /* the epoch being collected */
     int64_t last_committed;        /* -1: none recorded */
+    int64_t opened_committed;      /* last_committed as read at open */
     int64_t pending_epoch;
     int has_pending;
     sluice_value *rows;            /* nrows * ncols */
@@ -461,20 +466,59 @@ static const char *binary_collation(MYSQL *db) {
     return mysql_get_server_version(db) >= 80017 ? "utf8mb4_0900_bin" : "utf8mb4_bin";
 }
 
+/* sluice_commits of earlier versions has no `target` column (its key was
+ * (pipeline, sink)): add it, and take a row of this pipeline and sink
+ * without a target as this table's — the only table that version could
+ * have recorded under that name — so that nothing committed is forgotten. */
+static sluice_err_t upgrade_commits_table(mysql_sink *s, char *errstr, size_t errstr_size) {
+    MYSQL_RES *r = NULL;
+    static const char has_target[] = "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+                                     "AND TABLE_NAME = '" COMMITS_TABLE "' AND COLUMN_NAME = 'target'";
+    if (db_select(s, has_target, sizeof has_target - 1, &r))
+        return db_error(s, SLUICE_ERR_IO, "cannot read the columns of '" COMMITS_TABLE "'", errstr, errstr_size);
+    MYSQL_ROW row = mysql_fetch_row(r);
+    int present = row && row[0] && strcmp(row[0], "0") != 0;
+    mysql_free_result(r);
+    if (!present) {
+        if (db_exec_str(s, "ALTER TABLE `" COMMITS_TABLE "` ADD COLUMN target VARCHAR(255) NOT NULL DEFAULT '' "
+                           "AFTER sink, DROP PRIMARY KEY, ADD PRIMARY KEY (pipeline, sink, target)"))
+            return db_error(s, SLUICE_ERR_IO, "cannot add the column 'target' to '" COMMITS_TABLE "'", errstr,
+                            errstr_size);
+        sluice_log(SLUICE_LOG_INFO, s->pipeline, "mysql", s->instance,
+                   "added the column 'target' (the table written) to '" COMMITS_TABLE "'");
+    }
+    sbuf q = {0};
+    if (sb_str(&q, "UPDATE `" COMMITS_TABLE "` SET target = ") ||
+        sb_literal(&q, s->conn.db, s->table, strlen(s->table)) || sb_str(&q, " WHERE pipeline = ") ||
+        sb_literal(&q, s->conn.db, s->pipeline, strlen(s->pipeline)) || sb_str(&q, " AND sink = ") ||
+        sb_literal(&q, s->conn.db, s->instance, strlen(s->instance)) || sb_str(&q, " AND target = ''")) {
+        sb_free(&q);
+        return SLUICE_ERR_NOMEM;
+    }
+    unsigned e = db_exec(s, q.p, q.len);
+    sb_free(&q);
+    if (e) return db_error(s, SLUICE_ERR_IO, "cannot update '" COMMITS_TABLE "'", errstr, errstr_size);
+    if (mysql_affected_rows(s->conn.db) > 0)
+        sluice_log(SLUICE_LOG_INFO, s->pipeline, "mysql", s->instance,
+                   "took the '" COMMITS_TABLE "' row of an earlier version (no target) as table '%s''s", s->table);
+    return SLUICE_OK;
+}
+
 static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_size) {
     sbuf q = {0};
     sluice_err_t err = SLUICE_OK;
     const char *coll = binary_collation(s->conn.db);
     if (sb_printf(&q,
                   "CREATE TABLE IF NOT EXISTS `" COMMITS_TABLE "` (pipeline VARCHAR(255) NOT NULL, sink VARCHAR(255) "
-                  "NOT NULL, epoch BIGINT NOT NULL, PRIMARY KEY (pipeline, sink)) ENGINE=InnoDB DEFAULT "
-                  "CHARSET=utf8mb4 COLLATE=%s",
+                  "NOT NULL, target VARCHAR(255) NOT NULL DEFAULT '', epoch BIGINT NOT NULL, PRIMARY KEY (pipeline, "
+                  "sink, target)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s",
                   coll))
         return SLUICE_ERR_NOMEM;
     if (db_exec(s, q.p, q.len)) {
         err = db_error(s, SLUICE_ERR_IO, "cannot create table '" COMMITS_TABLE "'", errstr, errstr_size);
         goto out;
     }
+    if ((err = upgrade_commits_table(s, errstr, errstr_size))) goto out;
     int exists = 0;
     if ((err = check_table(s, &exists, errstr, errstr_size))) goto out;
     if (exists) goto out;
@@ -527,7 +571,14 @@ static unsigned read_committed(mysql_sink *s, int with_lock, int64_t *epoch) {
     sb_free(&q);
     if (e) return e;
     MYSQL_ROW row = mysql_fetch_row(r);
-    if (row && row[0]) *epoch = strtoll(row[0], NULL, 10);
+    if (row && row[0]) {
+        /* validated, not trusted: an integer >= -1 (-1: reset) */
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(row[0], &end, 10);
+        if (errno || end == row[0] || *end || v < -1) s->commits_bad = 1;
+        else *epoch = v;
+    }
     mysql_free_result(r);
     return 0;
 }
@@ -564,9 +615,13 @@ static int build_commit_parts(mysql_sink *s) {
            sb_literal(&s->commits_where, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
            sb_str(&s->commits_where, " AND sink = ") ||
            sb_literal(&s->commits_where, s->conn.db, s->instance, strlen(s->instance)) ||
+           sb_str(&s->commits_where, " AND target = ") ||
+           sb_literal(&s->commits_where, s->conn.db, s->table, strlen(s->table)) ||
            sb_literal(&s->commits_values, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
            sb_str(&s->commits_values, ",") ||
-           sb_literal(&s->commits_values, s->conn.db, s->instance, strlen(s->instance));
+           sb_literal(&s->commits_values, s->conn.db, s->instance, strlen(s->instance)) ||
+           sb_str(&s->commits_values, ",") ||
+           sb_literal(&s->commits_values, s->conn.db, s->table, strlen(s->table));
 }
 
 /* ---------------- open / close ---------------- */
@@ -676,7 +731,7 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
         /* no checkpoint: this run numbers its epochs from 0 again, and what an
          * earlier run recorded says nothing about them */
         sbuf q = {0};
-        int bad = sb_str(&q, "INSERT INTO `" COMMITS_TABLE "` (pipeline, sink, epoch) VALUES (") ||
+        int bad = sb_str(&q, "INSERT INTO `" COMMITS_TABLE "` " COMMITS_COLUMNS " VALUES (") ||
                   sb_add(&q, s->commits_values.p, s->commits_values.len) ||
                   sb_str(&q, ",-1) ON DUPLICATE KEY UPDATE epoch = -1");
         unsigned e = bad ? CR_OUT_OF_MEMORY : db_exec(s, q.p, q.len);
@@ -688,6 +743,15 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
     }
     if (read_committed(s, 0, &s->last_committed)) {
         err = db_error(s, SLUICE_ERR_IO, "cannot read '" COMMITS_TABLE "'", errstr, errstr_size);
+        goto fail;
+    }
+    s->opened_committed = s->last_committed;
+    if (s->commits_bad) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                            "sink %s (mysql): its row in '" COMMITS_TABLE "' (pipeline '%s', sink '%s', target '%s') "
+                            "holds an invalid epoch, so what it committed is unknown; delete that row and reset the "
+                            "checkpoint (sluice checkpoint reset DIR) to start over",
+                            inst, s->pipeline, inst, s->table);
         goto fail;
     }
     *out = &s->base;
@@ -918,7 +982,7 @@ static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
     if ((e = write_rows(s, nsend))) return e;
     sbuf *q = &s->sql;
     q->len = 0;
-    if (sb_str(q, "INSERT INTO `" COMMITS_TABLE "` (pipeline, sink, epoch) VALUES (") ||
+    if (sb_str(q, "INSERT INTO `" COMMITS_TABLE "` " COMMITS_COLUMNS " VALUES (") ||
         sb_add(q, s->commits_values.p, s->commits_values.len) ||
         sb_printf(q, ",%" PRId64 ") ON DUPLICATE KEY UPDATE epoch = VALUES(epoch)", s->pending_epoch))
         return CR_OUT_OF_MEMORY;
@@ -1025,6 +1089,13 @@ static sluice_err_t mysql_sink_commit(sluice_sink *sink, int64_t epoch, char *er
 }
 
 /** The "mysql" sink connector (see the top of this file). */
+/* The epoch recorded in sluice_commits at open (checkpointing), so that
+ * recovery can tell a record ahead of its checkpoint (a reset or lost
+ * checkpoint) instead of skipping that many epochs here. */
+static int64_t mysql_sink_committed_epoch(sluice_sink *sink) {
+    return ((mysql_sink *)sink)->opened_committed;
+}
+
 const sluice_sink_ops sluice_mysql_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "mysql",
@@ -1036,4 +1107,5 @@ const sluice_sink_ops sluice_mysql_sink_ops = {
     .report = NULL,
     .close = mysql_sink_close,
     .validate = mysql_sink_validate,
+    .committed_epoch = mysql_sink_committed_epoch,
 };

@@ -756,9 +756,14 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
         void *payload = NULL;
         size_t len = 0;
         char sub[512];
-        if (sluice_ckpt_read(x->ckpt, SLUICE_CKPT_OFFSETS, list[k], &payload, &len, sub, sizeof sub) != SLUICE_OK) {
-            /* a torn record: the epoch never got past its log entry */
-            sluice_log(SLUICE_LOG_WARN, x->pipeline, "checkpoint", NULL, "ignoring %s", sub);
+        if ((err = sluice_ckpt_read(x->ckpt, SLUICE_CKPT_OFFSETS, list[k], &payload, &len, sub, sizeof sub))) {
+            /* records are put in place by rename after an fsync: a torn one
+             * was damaged afterwards, and its epoch may have been committed */
+            if (err != SLUICE_ERR_NOMEM)
+                err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                    "recovery: %s; restore it, or start over with sluice checkpoint reset %s (and "
+                                    "clear what the sinks committed)",
+                                    sub, sluice_ckpt_dir(x->ckpt));
             break;
         }
         err = replay_epoch(x, payload, len, errstr, errstr_size);
@@ -767,6 +772,20 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
     }
     free(list);
     if (err) return err;
+    /* A sink commits an epoch only after its offsets are logged, so a sink
+     * that committed an epoch the checkpoint does not reach means the
+     * checkpoint was reset, replaced or lost files since: running on would
+     * skip (lose) that many epochs of new input at the sink. */
+    for (size_t k = 0; k < x->nsinks; k++)
+        if (x->committed[k] >= x->epoch)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "recovery: sink %s has committed epoch %lld, but checkpoint_dir '%s' only reaches "
+                                 "epoch %lld: the checkpoint was reset, replaced or lost files since; restore the "
+                                 "checkpoint, or clear the sink's record of committed epochs (file: move the output "
+                                 "away and delete PATH.epoch; MySQL: its rows of sluice_commits; Kafka: a new "
+                                 "commits_topic) to start over",
+                                 x->sink_names ? x->sink_names[k] : "?", (long long)x->committed[k],
+                                 sluice_ckpt_dir(x->ckpt), (long long)x->epoch - 1);
     /* continue from the end of the log */
     for (size_t i = 0; i < x->nsources && !err; i++) {
         sluice_source *src = x->sources[i];

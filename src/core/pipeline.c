@@ -695,6 +695,8 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         size_t fplen = 0;
         FILE *f = open_memstream(&fp, &fplen);
         if (!f) return SLUICE_ERR_NOMEM;
+        /* keyed by the pipeline's name too: its sinks' commit records are */
+        fprintf(f, "pipeline %s\n", p->pipeline_name ? p->pipeline_name : "");
         sluice_plan_explain(plan, f);
         fclose(f);
         char sub[1024];

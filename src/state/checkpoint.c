@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 struct sluice_ckpt {
     char *dir;
+    int lock_fd;         /* DIR/lock, flock()ed while open; -1: none */
     long writes[4];      /* sluice_ckpt_write() calls per kind */
     long abort_at[4];    /* sluice_ckpt_set_fault(): abort in that write */
 };
@@ -324,6 +326,20 @@ sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **e
     return SLUICE_OK;
 }
 
+/* The newest file of a kind does not verify.  Files are only ever put in
+ * place by rename after an fsync, so a crash cannot leave one torn: it was
+ * damaged afterwards (truncated, edited, a disk fault).  Falling back to an
+ * older file would silently replay from the wrong place, so refuse. */
+static sluice_err_t damaged(const sluice_ckpt *c, sluice_err_t err, const char *sub, char *errstr,
+                            size_t errstr_size) {
+    if (err == SLUICE_ERR_NOMEM) return err;
+    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                         "%s; a checkpoint file is only ever replaced whole, so it was damaged after it was written: "
+                         "restore it, or start over with sluice checkpoint reset %s (and clear what the sinks "
+                         "committed)",
+                         sub, c->dir);
+}
+
 sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
                                      size_t *len, char *errstr, size_t errstr_size) {
     int64_t *list = NULL;
@@ -333,15 +349,14 @@ sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int6
     *len = 0;
     sluice_err_t err = sluice_ckpt_list(c, kind, &list, &n, errstr, errstr_size);
     if (err) return err;
-    char sub[256];
-    for (size_t i = n; i-- > 0;) {
-        if (sluice_ckpt_read(c, kind, list[i], payload, len, sub, sizeof sub) == SLUICE_OK) {
-            *epoch = list[i];
-            break;
-        }
+    if (n > 0) {
+        char sub[4400];
+        err = sluice_ckpt_read(c, kind, list[n - 1], payload, len, sub, sizeof sub);
+        if (err == SLUICE_OK) *epoch = list[n - 1];
+        else err = damaged(c, err, sub, errstr, errstr_size);
     }
     free(list);
-    return SLUICE_OK;
+    return err;
 }
 
 sluice_err_t sluice_ckpt_map_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, sluice_ckpt_view *view,
@@ -352,15 +367,14 @@ sluice_err_t sluice_ckpt_map_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64
     memset(view, 0, sizeof *view);
     sluice_err_t err = sluice_ckpt_list(c, kind, &list, &n, errstr, errstr_size);
     if (err) return err;
-    char sub[256];
-    for (size_t i = n; i-- > 0;) {
-        if (sluice_ckpt_map(c, kind, list[i], view, sub, sizeof sub) == SLUICE_OK) {
-            *epoch = list[i];
-            break;
-        }
+    if (n > 0) {
+        char sub[4400];
+        err = sluice_ckpt_map(c, kind, list[n - 1], view, sub, sizeof sub);
+        if (err == SLUICE_OK) *epoch = list[n - 1];
+        else err = damaged(c, err, sub, errstr, errstr_size);
     }
     free(list);
-    return SLUICE_OK;
+    return err;
 }
 
 int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind) {
@@ -396,13 +410,72 @@ sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size
     return SLUICE_OK;
 }
 
+/* Take DIR/lock (flock, exclusive, non-blocking) and write our pid into
+ * it; *fd is the held descriptor.  Held by another process: SLUICE_ERR_CONFIG
+ * naming the directory and the holder's pid.  flock() locks belong to the
+ * open file description, so they go away with the process however it ends
+ * (no stale lock after a crash). */
+static sluice_err_t take_lock(const char *dir, int *fd, char *errstr, size_t errstr_size) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
+                             strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t r = pread(*fd, pid, sizeof pid - 1, 0);
+        pid[r > 0 ? r : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        close(*fd);
+        *fd = -1;
+        if (e == EWOULDBLOCK)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "checkpoint directory %s is in use by another process (pid %s); two processes on "
+                                 "one checkpoint would corrupt it: stop the other one, or give this run another "
+                                 "checkpoint_dir",
+                                 dir, pid[0] ? pid : "unknown");
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot lock '%s': %s", path,
+                             strerror(e));
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)n, 0) != n) {
+        /* the lock is held all the same; the pid is only for the message */
+    }
+    return SLUICE_OK;
+}
+
+/* 1 when the offsets or state folder holds a record file. */
+static int has_records(sluice_ckpt *c) {
+    const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_OFFSETS, SLUICE_CKPT_STATE};
+    for (int k = 0; k < 2; k++) {
+        int64_t *list = NULL;
+        size_t n = 0;
+        char sub[256];
+        if (sluice_ckpt_list(c, kinds[k], &list, &n, sub, sizeof sub) != SLUICE_OK) return 1;
+        free(list);
+        if (n) return 1;
+    }
+    return 0;
+}
+
+/* The first line of a fingerprint (the pipeline's name line), for messages. */
+static int first_line(const char *s, size_t len) {
+    const char *nl = memchr(s, '\n', len);
+    return (int)(nl ? (size_t)(nl - s) : len);
+}
+
 sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_ckpt **out, char *errstr,
                               size_t errstr_size) {
+    *out = NULL;
     sluice_ckpt *c = calloc(1, sizeof *c);
     if (!c || !(c->dir = strdup(dir))) {
         free(c);
         return SLUICE_ERR_NOMEM;
     }
+    c->lock_fd = -1;
     char sub[4200];
     const char *subs[2] = {"offsets", "state"};
     for (int i = 0; i < 2; i++) {
@@ -414,22 +487,47 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
             return SLUICE_ERR_IO;
         }
     }
+    sluice_err_t e = take_lock(dir, &c->lock_fd, errstr, errstr_size);
+    if (e) {
+        sluice_ckpt_close(c);
+        return e;
+    }
     void *meta = NULL;
     size_t len = 0;
-    char err[512];
-    sluice_err_t e = sluice_ckpt_read(c, SLUICE_CKPT_META, 0, &meta, &len, err, sizeof err);
+    char err[4400];
+    e = sluice_ckpt_read(c, SLUICE_CKPT_META, 0, &meta, &len, err, sizeof err);
     if (e == SLUICE_OK) {
-        int same = len == strlen(fingerprint) && memcmp(meta, fingerprint, len) == 0;
-        free(meta);
+        size_t flen = strlen(fingerprint);
+        int same = len == flen && memcmp(meta, fingerprint, len) == 0;
         if (!same) {
-            sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                          "checkpoint_dir '%s' belongs to a different pipeline: its sources or queries changed since "
-                          "the checkpoint was written; use a new checkpoint_dir, or reset this one (sluice checkpoint "
-                          "reset %s) to start over",
-                          dir, dir);
+            int a = first_line(meta, len), b = first_line(fingerprint, flen);
+            int named = len > 9 && flen > 9 && memcmp(meta, "pipeline ", 9) == 0 &&
+                        memcmp(fingerprint, "pipeline ", 9) == 0;
+            if (named && (a != b || memcmp(meta, fingerprint, (size_t)a) != 0))
+                sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                              "checkpoint_dir '%s' belongs to another pipeline (%.*s, not %.*s); use a new "
+                              "checkpoint_dir, or reset this one (sluice checkpoint reset %s) to start over",
+                              dir, a, (const char *)meta, b, fingerprint, dir);
+            else
+                sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                              "checkpoint_dir '%s' belongs to a different pipeline: its sources or queries changed "
+                              "since the checkpoint was written; use a new checkpoint_dir, or reset this one (sluice "
+                              "checkpoint reset %s) to start over",
+                              dir, dir);
+            free(meta);
             sluice_ckpt_close(c);
             return SLUICE_ERR_CONFIG;
         }
+        free(meta);
+    } else if (e == SLUICE_ERR_MALFORMED || has_records(c)) {
+        /* a damaged or missing meta record next to offsets or snapshots:
+         * they cannot be told to be this pipeline's */
+        sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                      "checkpoint_dir '%s': %s, so the offsets and snapshots in it cannot be matched to this "
+                      "pipeline; restore it, or start over with sluice checkpoint reset %s",
+                      dir, e == SLUICE_ERR_MALFORMED ? err : "the 'meta' record is missing", dir);
+        sluice_ckpt_close(c);
+        return SLUICE_ERR_CONFIG;
     } else {
         e = sluice_ckpt_write(c, SLUICE_CKPT_META, 0, fingerprint, strlen(fingerprint), errstr, errstr_size);
         if (e) {
@@ -451,6 +549,7 @@ const char *sluice_ckpt_dir(const sluice_ckpt *c) {
 
 void sluice_ckpt_close(sluice_ckpt *c) {
     if (!c) return;
+    if (c->lock_fd >= 0) close(c->lock_fd); /* releases the flock */
     free(c->dir);
     free(c);
 }
@@ -459,14 +558,19 @@ void sluice_ckpt_close(sluice_ckpt *c) {
 static sluice_err_t open_existing(const char *dir, sluice_ckpt **out, char *errstr, size_t errstr_size) {
     char meta[4200];
     snprintf(meta, sizeof meta, "%s/meta", dir);
-    struct stat st;
-    if (stat(meta, &st) != 0)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                             "'%s' is not a checkpoint directory (it has no 'meta' file)", dir);
     sluice_ckpt *c = calloc(1, sizeof *c);
     if (!c || !(c->dir = strdup(dir))) {
         free(c);
         return SLUICE_ERR_NOMEM;
+    }
+    c->lock_fd = -1;
+    /* records without their meta are still a (damaged) checkpoint: show
+     * reports it and reset clears it */
+    struct stat st;
+    if (stat(meta, &st) != 0 && !has_records(c)) {
+        sluice_ckpt_close(c);
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "'%s' is not a checkpoint directory (it has no 'meta' file)", dir);
     }
     *out = c;
     return SLUICE_OK;
@@ -503,6 +607,14 @@ sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t e
     size_t len = 0;
     char sub[512];
     fprintf(out, "checkpoint %s (format version %d)\n", dir, SLUICE_CKPT_VERSION);
+    /* in use? try the lock and let go of it at once */
+    int fd = -1;
+    if (take_lock(dir, &fd, sub, sizeof sub) == SLUICE_OK) {
+        close(fd);
+        fputs("lock: free (no process is running on it)\n", out);
+    } else {
+        fprintf(out, "lock: %s\n", sub);
+    }
     if (sluice_ckpt_read(c, SLUICE_CKPT_META, 0, &p, &len, sub, sizeof sub) == SLUICE_OK) {
         fputs("pipeline:\n", out);
         const char *s = p;
@@ -514,7 +626,7 @@ sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t e
         }
         free(p);
     } else {
-        fprintf(out, "pipeline: %s\n", sub);
+        fprintf(out, "pipeline: BAD: %s\n", sub);
     }
     const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_STATE, SLUICE_CKPT_OFFSETS};
     const char *names[2] = {"snapshots", "offsets log (epochs after the newest snapshot are replayed)"};
@@ -544,12 +656,17 @@ sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size
     sluice_ckpt *c = NULL;
     sluice_err_t err = open_existing(dir, &c, errstr, errstr_size);
     if (err) return err;
+    /* never under a running pipeline: held until the files are gone */
+    if ((err = take_lock(dir, &c->lock_fd, errstr, errstr_size))) {
+        sluice_ckpt_close(c);
+        return err;
+    }
     /* everything: prune past any epoch, then the meta record */
     err = sluice_ckpt_prune(c, INT64_MAX, errstr, errstr_size);
     char path[4200];
     if (!err) {
         snprintf(path, sizeof path, "%s/meta", dir);
-        if (unlink(path) != 0)
+        if (unlink(path) != 0 && errno != ENOENT)
             err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot delete '%s': %s", path,
                                 strerror(errno));
     }

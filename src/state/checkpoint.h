@@ -2,7 +2,9 @@
  * sluice state — the checkpoint directory (spec/checkpointing.md), on-disk
  * format version 1:
  *
- *   DIR/meta            the pipeline's fingerprint (kind 3, epoch 0)
+ *   DIR/lock            flock()ed by the process that has it open (its pid)
+ *   DIR/meta            the pipeline's fingerprint (kind 3, epoch 0): its
+ *                       name ("pipeline NAME" line) and plan
  *   DIR/offsets/EPOCH   the input range of epoch EPOCH (kind 1), written
  *                       and fsynced before the epoch is processed
  *   DIR/state/EPOCH     a snapshot of the state after EPOCH (kind 2)
@@ -19,8 +21,12 @@
  *   28+N    4     CRC-32 (zlib) of bytes [0, 28+N)
  *
  * A file is written to a temporary name, fsynced, renamed into place, and
- * the directory fsynced, so a crash leaves either the old or the new file;
- * a torn or foreign file fails its length or CRC check and is ignored.
+ * the directory fsynced, so a crash leaves either the old or the new file
+ * (and maybe a leftover *.tmp, which is ignored).  A record under its final
+ * name that fails its length or CRC check was therefore damaged after it
+ * was written: the newest snapshot, a logged offsets record or the meta
+ * record that does not verify is refused (SLUICE_ERR_CONFIG), never
+ * skipped in favour of an older one.
  * EPOCH in file names is zero-padded to 20 digits so names sort by epoch.
  *
  * The payload of a state record is the source positions (src/core/execute.c,
@@ -50,11 +56,15 @@ typedef enum sluice_ckpt_kind {
 
 typedef struct sluice_ckpt sluice_ckpt;
 
-/** Open (creating when missing) the checkpoint directory `dir`.  The first
- *  open records `fingerprint` (the pipeline's SQL, normalised); a later open
- *  with another fingerprint fails with SLUICE_ERR_CONFIG ("the pipeline
- *  changed since this checkpoint was written") instead of mixing states.
- *  Free with sluice_ckpt_close(). */
+/** Open (creating when missing) the checkpoint directory `dir` and lock it
+ *  (flock LOCK_EX|LOCK_NB on DIR/lock, held until sluice_ckpt_close()):
+ *  held by another process, SLUICE_ERR_CONFIG "checkpoint directory DIR is
+ *  in use by another process (pid N)".  The first open records
+ *  `fingerprint` ("pipeline NAME\n" then the plan); a later open with
+ *  another fingerprint fails with SLUICE_ERR_CONFIG (another pipeline name,
+ *  or "its sources or queries changed since the checkpoint was written")
+ *  instead of mixing states, and so does a torn meta record or a missing
+ *  one next to offsets or snapshots.  Free with sluice_ckpt_close(). */
 sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_ckpt **out, char *errstr,
                               size_t errstr_size);
 
@@ -101,16 +111,20 @@ void sluice_ckpt_unmap(sluice_ckpt_view *view);
 sluice_err_t sluice_ckpt_list(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t **epochs, size_t *n, char *errstr,
                               size_t errstr_size);
 
-/** The newest epoch with an intact file of `kind`, or -1. */
+/** The newest epoch with a file of `kind` when that file is intact; -1
+ *  when there is none or it is damaged (sluice_ckpt_read_latest() says). */
 int64_t sluice_ckpt_latest(sluice_ckpt *c, sluice_ckpt_kind kind);
 
-/** The newest intact record of `kind`, read once: sets *epoch (-1 when
- *  there is none: then *payload is NULL) and *payload (malloc'd), *len. */
+/** The newest record of `kind`, read once: sets *epoch (-1 when there is
+ *  none: then *payload is NULL) and *payload (malloc'd), *len.  When the
+ *  newest file does not verify: SLUICE_ERR_CONFIG naming it and the way
+ *  out (no fall-back to an older one). */
 sluice_err_t sluice_ckpt_read_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, void **payload,
                                      size_t *len, char *errstr, size_t errstr_size);
 
-/** The newest intact record of `kind`, mapped: sets *epoch (-1 when there
- *  is none: then the view is cleared) and *view (sluice_ckpt_unmap()). */
+/** The newest record of `kind`, mapped: sets *epoch (-1 when there is
+ *  none: then the view is cleared) and *view (sluice_ckpt_unmap()).  Same
+ *  errors as sluice_ckpt_read_latest(). */
 sluice_err_t sluice_ckpt_map_latest(sluice_ckpt *c, sluice_ckpt_kind kind, int64_t *epoch, sluice_ckpt_view *view,
                                     char *errstr, size_t errstr_size);
 
@@ -129,15 +143,17 @@ const char *sluice_ckpt_dir(const sluice_ckpt *c);
 void sluice_ckpt_set_fault(sluice_ckpt *c, sluice_ckpt_kind kind, long nth);
 
 /** Print what the checkpoint directory `dir` holds (sluice checkpoint
- *  show): the pipeline it belongs to, every offsets record with its input
- *  ranges, every snapshot with its size, and whether each file is intact.
+ *  show): whether a process holds its lock, the pipeline it belongs to,
+ *  every offsets record with its input ranges, every snapshot with its
+ *  size, and whether each file is intact ("BAD: ..." otherwise).
  *  SLUICE_ERR_CONFIG when `dir` is not a checkpoint directory. */
 sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t errstr_size);
 
 /** Delete the checkpoint (meta, offsets, snapshots) so that the next run
  *  starts from the beginning of its input (sluice checkpoint reset).
  *  Sinks keep what they hold.  SLUICE_ERR_CONFIG when `dir` is not a
- *  checkpoint directory. */
+ *  checkpoint directory (no meta and no records) or another process holds
+ *  its lock. */
 sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size);
 
 void sluice_ckpt_close(sluice_ckpt *c);

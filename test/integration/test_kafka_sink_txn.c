@@ -14,7 +14,9 @@
  * - a transaction whose records could not be delivered is aborted and sent
  *   again; the marker names the attempt that committed;
  * - without checkpointing the sink is not transactional and writes no
- *   markers; contradictory options are configuration errors.
+ *   markers; contradictory options are configuration errors;
+ * - a marker with the sink's key whose value names another target (or has
+ *   no valid epoch) is refused at open; a tombstone for the key clears it.
  *
  * Expected values are the hand-written rows and epochs of each case.
  */
@@ -41,7 +43,7 @@ static sluice_test_broker *broker;
 
 static int setup(void **state) {
     (void)state;
-    const char *topics[] = {"txn-a:2", "txn-b:1", "txn-c:1", "txn-d:1", "txn-e:1", NULL};
+    const char *topics[] = {"txn-a:2", "txn-b:1", "txn-c:1", "txn-d:1", "txn-e:1", "txn-f:1", NULL};
     broker = sluice_test_broker_start(1, topics);
     return broker ? 0 : -1;
 }
@@ -284,6 +286,45 @@ static void contradictory_options_are_errors(void **state) {
     }
 }
 
+/* A marker is validated, never trusted on its key alone: one whose value
+ * names another topic is refused at open (before: its epoch was taken and
+ * the sink skipped that many epochs); a tombstone clears the record. */
+static void a_marker_that_does_not_match_its_key_is_refused(void **state) {
+    (void)state;
+    const char *extra[] = {"commits_topic", "txn-f-commits", NULL};
+    sluice_test_cfg c;
+    sluice_sink *s = NULL;
+    char err[2048] = "";
+    assert_int_equal(open_sink(&c, "txn-f", 1, extra, &s, err, sizeof err), SLUICE_OK);
+    must_epoch(s, 0, 1, 2);
+    assert_int_equal(s->ops->committed_epoch(s), 0);
+    s->ops->close(s);
+    const char *key = "{\"pipeline\":\"test\",\"sink\":\"out\",\"topic\":\"txn-f\"}";
+    const char *bad[] = {"{\"pipeline\":\"test\",\"sink\":\"out\",\"topic\":\"txn-g\",\"epoch\":9}"};
+    assert_int_equal(sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), "txn-f-commits", 0, bad, &key, 1),
+                     0);
+    s = NULL;
+    assert_int_equal(open_sink(&c, "txn-f", 1, extra, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(s);
+    if (!strstr(err, "has this sink's key {\"pipeline\":\"test\",\"sink\":\"out\",\"topic\":\"txn-f\"} but a value "
+                     "whose pipeline, sink or topic differs from its key") ||
+        !strstr(err, "offset 1"))
+        fail_msg("unexpected message: %s", err);
+    const char *no_epoch[] = {"{\"pipeline\":\"test\",\"sink\":\"out\",\"topic\":\"txn-f\",\"epoch\":\"x\"}"};
+    const char *tomb[] = {NULL};
+    assert_int_equal(sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), "txn-f-commits", 0, tomb, &key, 1),
+                     0);
+    assert_int_equal(open_sink(&c, "txn-f", 1, extra, &s, err, sizeof err), SLUICE_OK);
+    assert_int_equal(s->ops->committed_epoch(s), -1); /* cleared by the tombstone */
+    must_epoch(s, 0, 5, 1);
+    s->ops->close(s);
+    assert_int_equal(
+        sluice_test_kafka_produce(sluice_test_broker_bootstrap(broker), "txn-f-commits", 0, no_epoch, &key, 1), 0);
+    s = NULL;
+    assert_int_equal(open_sink(&c, "txn-f", 1, extra, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "but a value without a valid epoch"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_epoch_with_rows_is_marked),
@@ -291,6 +332,7 @@ int main(void) {
         cmocka_unit_test(an_undeliverable_epoch_is_aborted_and_sent_again),
         cmocka_unit_test(without_checkpointing_no_markers),
         cmocka_unit_test(contradictory_options_are_errors),
+        cmocka_unit_test(a_marker_that_does_not_match_its_key_is_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

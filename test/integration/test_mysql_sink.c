@@ -209,6 +209,40 @@ static void flights_into_mysql_equals_oracle_and_rerun_changes_nothing(void **st
     free(table2);
 }
 
+/* A reset checkpoint next to a table whose sluice_commits row is ahead of
+ * it: the run is refused (before: it skipped that many epochs of new input
+ * and exited 0); after the row is deleted, the run writes the table anew. */
+static void reset_checkpoint_with_a_recorded_epoch_is_refused(void **state) {
+    (void)state;
+    create_database("reset_db");
+    char ini[4200], errp[4200], ck[4200], set[4300], sql[4096];
+    snprintf(ini, sizeof ini, "%s/reset_db.ini", tmpdir);
+    snprintf(errp, sizeof errp, "%s/reset_db.err", tmpdir);
+    snprintf(ck, sizeof ck, "%s/reset_db.ckpt", tmpdir);
+    snprintf(set, sizeof set, "pipeline.checkpoint_dir=%s", ck);
+    snprintf(sql, sizeof sql, "%s", sluice_test_fixture("pipelines/flights.sql"));
+    write_flights_ini(ini, "reset_db", NULL, NULL);
+    const char *argv[] = {"run", sql, "--config", ini, "--quiet", "--set", set, NULL};
+    assert_int_equal(sluice_test_run_cli(argv, NULL, errp), 0);
+    assert_flights_oracle("reset_db");
+    char *before = query("SELECT * FROM reset_db.delays_by_origin ORDER BY window_start, origin");
+    const char *reset[] = {"checkpoint", "reset", ck, NULL};
+    assert_int_equal(sluice_test_run_cli(reset, NULL, NULL), 0);
+    assert_int_equal(sluice_test_run_cli(argv, NULL, errp), 2);
+    char *e = sluice_test_read_file(errp, NULL);
+    if (!e || !strstr(e, "sink delays_by_origin has committed epoch") || !strstr(e, "rows of sluice_commits"))
+        fail_msg("unexpected stderr: %s", e ? e : "");
+    free(e);
+    char *after = query("SELECT * FROM reset_db.delays_by_origin ORDER BY window_start, origin");
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    /* the way out */
+    assert_int_equal(sluice_test_mariadb_exec(&server, "DELETE FROM reset_db.sluice_commits"), 0);
+    assert_int_equal(sluice_test_run_cli(argv, NULL, errp), 0);
+    assert_flights_oracle("reset_db");
+}
+
 /* ---- start-up errors ------------------------------------------------------------------------- */
 
 static void wrong_column_type_fails_at_start_naming_it(void **state) {
@@ -391,8 +425,10 @@ static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
     assert_string_equal(c, "2\n");
     free(c);
 
-    /* a restart replays epochs 1 and 2, then goes on with 3 */
+    /* a restart replays epochs 1 and 2, then goes on with 3; recovery is
+     * told the recorded epoch (to refuse a checkpoint that is behind it) */
     open_sink(&o, "p", "s", &kv_schema, "skip_db", "t", SLUICE_OUTPUT_UPDATE);
+    assert_int_equal(sluice_mysql_sink_ops.committed_epoch(o.sink), 2);
     for (int64_t e = 1; e < 4; e++) {
         sluice_row_batch_clear(&b);
         add_kv(&b, e, "second");
@@ -435,6 +471,64 @@ static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
     assert_string_equal(t, "1|x\n");
     free(t);
     sluice_row_batch_free(&b);
+}
+
+/* sluice_commits is keyed by the target too: the same pipeline and sink
+ * name writing another table has its own record (before: it shared the
+ * first table's epoch and skipped that many epochs).  A table of an earlier
+ * version (no `target`) is upgraded and its row taken as the table's; an
+ * invalid epoch is refused at open. */
+static void commit_records_are_keyed_by_table_and_validated(void **state) {
+    (void)state;
+    create_database("target_db");
+    assert_int_equal(sluice_test_mariadb_exec(&server,
+                                              "CREATE TABLE target_db.sluice_commits (pipeline VARCHAR(255) NOT NULL, "
+                                              "sink VARCHAR(255) NOT NULL, epoch BIGINT NOT NULL, PRIMARY KEY "
+                                              "(pipeline, sink)) ENGINE=InnoDB"),
+                     0);
+    assert_int_equal(sluice_test_mariadb_exec(&server, "INSERT INTO target_db.sluice_commits VALUES ('p', 's', 5)"), 0);
+    opened o;
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &kv_schema);
+    /* table t: the upgraded row says epoch 5, so epoch 3 is skipped */
+    open_sink(&o, "p", "s", &kv_schema, "target_db", "t", SLUICE_OUTPUT_UPDATE);
+    add_kv(&b, 3, "skipped");
+    epoch(&o, 3, &b);
+    sluice_mysql_sink_ops.close(o.sink);
+    char *c = query("SELECT pipeline, sink, target, epoch FROM target_db.sluice_commits");
+    assert_string_equal(c, "p|s|t|5\n");
+    free(c);
+    c = query("SELECT COUNT(*) FROM target_db.t");
+    assert_string_equal(c, "0\n");
+    free(c);
+
+    /* table t2, same pipeline and sink name: nothing recorded, written */
+    open_sink(&o, "p", "s", &kv_schema, "target_db", "t2", SLUICE_OUTPUT_UPDATE);
+    sluice_row_batch_clear(&b);
+    add_kv(&b, 1, "x");
+    epoch(&o, 0, &b);
+    sluice_row_batch_free(&b);
+    sluice_mysql_sink_ops.close(o.sink);
+    c = query("SELECT pipeline, sink, target, epoch FROM target_db.sluice_commits ORDER BY target");
+    assert_string_equal(c, "p|s|t|5\np|s|t2|0\n");
+    free(c);
+    c = query("SELECT k, v FROM target_db.t2");
+    assert_string_equal(c, "1|x\n");
+    free(c);
+
+    assert_int_equal(
+        sluice_test_mariadb_exec(&server, "UPDATE target_db.sluice_commits SET epoch = -7 WHERE target = 't2'"), 0);
+    sluice_test_cfg_init(&o.c, "s", &kv_schema);
+    o.c.cfg.pipeline = "p";
+    o.c.cfg.checkpointing = 1;
+    sluice_test_cfg_set(&o.c, "table", "t2");
+    shared_for("target_db", SLUICE_TEST_MARIADB_PASSWORD, o.kv);
+    o.c.cfg.shared = o.kv;
+    char err[1024] = "";
+    o.sink = NULL;
+    assert_int_equal(sluice_mysql_sink_ops.open(&o.c.cfg, &o.sink, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(o.sink);
+    if (!strstr(err, "(pipeline 'p', sink 's', target 't2') holds an invalid epoch")) fail_msg("message: %s", err);
 }
 
 static void upserts_collapse_keys_and_complete_mode_replaces(void **state) {
@@ -775,6 +869,8 @@ int main(void) {
         cmocka_unit_test(wrong_password_is_not_echoed),
         cmocka_unit_test(bad_connection_options_rejected),
         cmocka_unit_test(epochs_at_or_below_the_recorded_one_are_skipped),
+        cmocka_unit_test(commit_records_are_keyed_by_table_and_validated),
+        cmocka_unit_test(reset_checkpoint_with_a_recorded_epoch_is_refused),
         cmocka_unit_test(upserts_collapse_keys_and_complete_mode_replaces),
         cmocka_unit_test(hostile_data_round_trips_exactly),
         cmocka_unit_test(lock_wait_timeout_is_retried),

@@ -211,7 +211,7 @@ int sluice_test_kafka_produce(const char *bootstrap, const char *topic, int32_t 
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         const char *k = keys ? keys[i] : NULL;
-        rc = produce_one(rk, topic, partition, values[i], strlen(values[i]), k, k ? strlen(k) : 0);
+        rc = produce_one(rk, topic, partition, values[i], values[i] ? strlen(values[i]) : 0, k, k ? strlen(k) : 0);
     }
     int fin = finish_producer(rk, &failed);
     return rc == 0 && fin == 0 ? 0 : -1;

@@ -32,7 +32,7 @@ int sluice_test_broker_cmd(sluice_test_broker *b, const char *fmt, ...)
  *  free b.  NULL-safe. */
 void sluice_test_broker_stop(sluice_test_broker *b);
 
-/** Produce n messages to `topic` (values[i], keys[i] when keys != NULL and
+/** Produce n messages to `topic`  (values[i], NULL: a tombstone; keys[i] when keys != NULL and
  *  keys[i] != NULL) with an idempotent producer and wait until all are
  *  acknowledged.  partition < 0: the default partitioner.  Returns 0, or -1
  *  (message on stderr). */

@@ -167,8 +167,21 @@ static void test_torn_and_corrupt_files_are_detected(void **state) {
     snprintf(path, sizeof path, "%s/state/%020d", dir, 2);
     corrupt(path, 31, -1); /* one bit flipped in the payload */
     assert_int_equal(sluice_ckpt_read(c, SLUICE_CKPT_STATE, 2, &p, &n, err, sizeof err), SLUICE_ERR_MALFORMED);
-    /* the newest intact snapshot is 1 */
-    assert_int_equal(sluice_ckpt_latest(c, SLUICE_CKPT_STATE), 1);
+    /* the newest snapshot is damaged: no silent fall-back to an older one
+     * (files are renamed into place, so only damage after the write tears
+     * one); the error names the file and the way out */
+    int64_t epoch = 7;
+    char big[1024];
+    assert_int_equal(sluice_ckpt_read_latest(c, SLUICE_CKPT_STATE, &epoch, &p, &n, big, sizeof big),
+                     SLUICE_ERR_CONFIG);
+    assert_true(epoch == -1);
+    assert_null(p);
+    assert_non_null(strstr(big, "/state/00000000000000000003' is torn or corrupt"));
+    assert_non_null(strstr(big, "sluice checkpoint reset"));
+    sluice_ckpt_view v;
+    assert_int_equal(sluice_ckpt_map_latest(c, SLUICE_CKPT_STATE, &epoch, &v, big, sizeof big), SLUICE_ERR_CONFIG);
+    assert_null(v.map);
+    assert_int_equal(sluice_ckpt_latest(c, SLUICE_CKPT_STATE), -1);
     /* a leftover temporary file is not a snapshot */
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s/state/%020d.tmp", dir, 9);
@@ -180,6 +193,89 @@ static void test_torn_and_corrupt_files_are_detected(void **state) {
     assert_true(list[0] == 1 && list[1] == 2 && list[2] == 3);
     free(list);
     sluice_ckpt_close(c);
+}
+
+/* A second process on the directory is refused while the first holds it
+ * (flock on DIR/lock), and so is a reset; the lock goes with the process. */
+static void test_lock_refuses_a_second_process(void **state) {
+    (void)state;
+    int up[2], down[2];
+    assert_int_equal(pipe(up), 0);
+    assert_int_equal(pipe(down), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sluice_ckpt *c = NULL;
+        char ok = sluice_ckpt_open(dir, "fp-1", &c, NULL, 0) == SLUICE_OK ? 'y' : 'n';
+        if (write(up[1], &ok, 1) != 1) _exit(3);
+        char go;
+        if (read(down[0], &go, 1) != 1) _exit(4); /* hold it until told */
+        sluice_ckpt_close(c);
+        _exit(0);
+    }
+    char ok = 0;
+    assert_int_equal(read(up[0], &ok, 1), 1); /* the child holds the lock */
+    assert_int_equal(ok, 'y');
+    sluice_ckpt *c = NULL;
+    char err[1024], want[256];
+    assert_int_equal(sluice_ckpt_open(dir, "fp-1", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(c);
+    snprintf(want, sizeof want, "checkpoint directory %s is in use by another process (pid %ld)", dir, (long)pid);
+    if (!strstr(err, want)) fail_msg("expected '%s' in '%s'", want, err);
+    assert_int_equal(sluice_ckpt_reset(dir, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, want));
+    char *shown = NULL;
+    size_t shown_len = 0;
+    FILE *f = open_memstream(&shown, &shown_len);
+    assert_int_equal(sluice_ckpt_show(dir, f, err, sizeof err), SLUICE_OK);
+    fclose(f);
+    assert_non_null(strstr(shown, want));
+    free(shown);
+    /* the child lets go (by exiting): the directory is free again */
+    assert_int_equal(write(down[1], "x", 1), 1);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    c = open_ckpt("fp-1");
+    sluice_ckpt_close(c);
+    close(up[0]);
+    close(up[1]);
+    close(down[0]);
+    close(down[1]);
+}
+
+/* The meta record keys everything else: a damaged one, or none next to
+ * offsets and snapshots, is refused (it used to be rewritten silently). */
+static void test_damaged_or_missing_meta_is_refused(void **state) {
+    (void)state;
+    sluice_ckpt *c = open_ckpt("pipeline p\nplan");
+    char err[1024], path[4200];
+    assert_int_equal(sluice_ckpt_write(c, SLUICE_CKPT_STATE, 4, "s", 1, err, sizeof err), SLUICE_OK);
+    sluice_ckpt_close(c);
+    snprintf(path, sizeof path, "%s/meta", dir);
+    corrupt(path, 30, -1);
+    c = NULL;
+    assert_int_equal(sluice_ckpt_open(dir, "pipeline p\nplan", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(c);
+    assert_non_null(strstr(err, "/meta' is torn or corrupt"));
+    assert_non_null(strstr(err, "sluice checkpoint reset"));
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(sluice_ckpt_open(dir, "pipeline p\nplan", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "the 'meta' record is missing"));
+    /* the way out works: reset, then a new checkpoint */
+    assert_int_equal(sluice_ckpt_reset(dir, err, sizeof err), SLUICE_OK);
+    c = open_ckpt("pipeline p\nplan");
+    assert_true(sluice_ckpt_latest(c, SLUICE_CKPT_STATE) == -1);
+    sluice_ckpt_close(c);
+}
+
+static void test_other_pipeline_name_is_refused(void **state) {
+    (void)state;
+    sluice_ckpt_close(open_ckpt("pipeline orders\nSCAN x"));
+    sluice_ckpt *c = NULL;
+    char err[1024];
+    assert_int_equal(sluice_ckpt_open(dir, "pipeline refunds\nSCAN x", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "belongs to another pipeline (pipeline orders, not pipeline refunds)"));
 }
 
 static void test_prune_keeps_what_recovery_needs(void **state) {
@@ -264,6 +360,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_prune_keeps_what_recovery_needs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_changed_pipeline_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_inside_a_snapshot_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_refuses_a_second_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_or_missing_meta_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_pipeline_name_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "connectors/connectors.h"
+#include "core/log.h"
 
 static char *tmpdir;
 static char path[4096];
@@ -329,6 +331,188 @@ static void follow_empty_file_then_data(void **state) {
     src->ops->close(src);
 }
 
+/* ---------------- follow mode: truncation and rotation (tail -F) ---------------- */
+
+#define GEN(g, line) ((int64_t)(g) << 40 | (line))
+
+static FILE *log_file;
+
+static void capture_logs(void) {
+    log_file = tmpfile();
+    assert_non_null(log_file);
+    sluice_log_configure(SLUICE_LOG_INFO, SLUICE_LOG_TEXT, log_file);
+}
+
+/* The log events so far (malloc'd); logging goes back to stderr. */
+static char *captured_logs(void) {
+    sluice_log_configure(SLUICE_LOG_INFO, SLUICE_LOG_TEXT, NULL);
+    fflush(log_file);
+    long n = ftell(log_file);
+    char *t = calloc(1, (size_t)n + 1);
+    rewind(log_file);
+    assert_int_equal(fread(t, 1, (size_t)n, log_file), (size_t)n);
+    fclose(log_file);
+    return t;
+}
+
+/* Poll until `want` records arrived or the deadline passed; values joined
+ * by '\n' appended to out, offsets into offs[*n...]. */
+static void poll_records(sluice_source *src, size_t want, char *out, size_t size, int64_t *offs, size_t *n) {
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    int64_t deadline = mono_ms() + 5000;
+    size_t got = 0, used = strlen(out);
+    while (got < want && mono_ms() < deadline) {
+        sluice_record_batch_clear(&b);
+        assert_int_equal(src->ops->poll(src, &b, 100, 100, NULL, 0), SLUICE_OK);
+        for (size_t i = 0; i < b.count; i++, got++) {
+            used += (size_t)snprintf(out + used, size - used, "%s%.*s", used ? "\n" : "",
+                                     (int)b.records[i].value_len, b.records[i].value);
+            offs[(*n)++] = b.records[i].offset;
+        }
+    }
+    sluice_record_batch_free(&b);
+    if (got != want) fail_msg("%zu of %zu records within 5 s: '%s'", got, want, out);
+}
+
+/* One poll that returns at once: at the end of the file it checks the path. */
+static void poll_once_empty(sluice_source *src) {
+    sluice_record_batch b;
+    assert_int_equal(sluice_record_batch_init(&b), SLUICE_OK);
+    assert_int_equal(src->ops->poll(src, &b, 100, 0, NULL, 0), SLUICE_OK);
+    assert_int_equal(b.count, 0);
+    sluice_record_batch_free(&b);
+}
+
+/* copytruncate: the file shrinks; reading starts again at its first line,
+ * in generation 1.  (Before: nothing more was ever read.) */
+static void follow_reads_a_truncated_file_from_its_start(void **state) {
+    (void)state;
+    assert_int_equal(sluice_test_write_file(path, "a\nb\n"), 0);
+    capture_logs();
+    sluice_test_cfg c;
+    sluice_source *src = open_file(NULL, "follow", "true", &c);
+    char text[512] = "";
+    int64_t offs[8];
+    size_t n = 0;
+    poll_records(src, 2, text, sizeof text, offs, &n);
+    assert_int_equal(truncate(path, 0), 0);
+    poll_once_empty(src); /* sees the truncation */
+    append_text("c\nd\n");
+    poll_records(src, 2, text, sizeof text, offs, &n);
+    assert_string_equal(text, "a\nb\nc\nd");
+    assert_true(offs[0] == 1 && offs[1] == 2 && offs[2] == GEN(1, 1) && offs[3] == GEN(1, 2));
+    char pos[4300], want[4400];
+    sluice_record r = {.offset = GEN(1, 2)};
+    src->ops->position(src, &r, pos, sizeof pos);
+    snprintf(want, sizeof want, "%s (generation 1):2", path);
+    assert_string_equal(pos, want);
+    src->ops->close(src);
+    char *logs = captured_logs();
+    snprintf(want, sizeof want, "truncated: '%s' shrank from 4 to 0 bytes", path);
+    if (!strstr(logs, want)) fail_msg("expected '%s' in the log:\n%s", want, logs);
+    free(logs);
+}
+
+/* rename and re-create: what the writer still appends to the old file
+ * (its unterminated last line too) comes first, then the new file from its
+ * start.  (Before: the new file was never read.) */
+static void follow_finishes_a_renamed_file_then_reads_the_new_one(void **state) {
+    (void)state;
+    assert_int_equal(sluice_test_write_file(path, "a\n"), 0);
+    capture_logs();
+    sluice_test_cfg c;
+    sluice_source *src = open_file(NULL, "follow", "true", &c);
+    char text[512] = "", old[4300];
+    int64_t offs[8];
+    size_t n = 0;
+    poll_records(src, 1, text, sizeof text, offs, &n);
+    snprintf(old, sizeof old, "%s.1", path);
+    assert_int_equal(rename(path, old), 0);
+    FILE *f = fopen(old, "ab"); /* the writer had the old file open */
+    assert_non_null(f);
+    fputs("b\nd", f);
+    fclose(f);
+    assert_int_equal(sluice_test_write_file(path, "c\n"), 0);
+    poll_records(src, 3, text, sizeof text, offs, &n);
+    assert_string_equal(text, "a\nb\nd\nc");
+    assert_true(offs[1] == 2 && offs[2] == 3 && offs[3] == GEN(1, 1));
+    src->ops->close(src);
+    char *logs = captured_logs();
+    char want[4400];
+    snprintf(want, sizeof want, "rotated: '%s' was replaced by a new file; the old one was read to its end (5 bytes)",
+             path);
+    if (!strstr(logs, want)) fail_msg("expected '%s' in the log:\n%s", want, logs);
+    free(logs);
+}
+
+/* The path is missing for a while (renamed, re-created later): waited for. */
+static void follow_waits_for_a_missing_file(void **state) {
+    (void)state;
+    assert_int_equal(sluice_test_write_file(path, "a\n"), 0);
+    capture_logs();
+    sluice_test_cfg c;
+    sluice_source *src = open_file(NULL, "follow", "true", &c);
+    char text[512] = "", old[4300];
+    int64_t offs[8];
+    size_t n = 0;
+    poll_records(src, 1, text, sizeof text, offs, &n);
+    snprintf(old, sizeof old, "%s.1", path);
+    assert_int_equal(rename(path, old), 0);
+    poll_once_empty(src);
+    poll_once_empty(src); /* logged once */
+    assert_int_equal(sluice_test_write_file(path, "x\n"), 0);
+    poll_records(src, 1, text, sizeof text, offs, &n);
+    assert_string_equal(text, "a\nx");
+    assert_true(offs[1] == GEN(1, 1));
+    src->ops->close(src);
+    char *logs = captured_logs();
+    char want[4400];
+    snprintf(want, sizeof want, "'%s' is missing", path);
+    const char *first = strstr(logs, want);
+    if (!first || strstr(first + 1, want)) fail_msg("expected one '%s' in the log:\n%s", want, logs);
+    assert_non_null(strstr(logs, "rotated: "));
+    free(logs);
+}
+
+/* CSV: the new contents start with their header, which is skipped. */
+static void follow_csv_skips_the_header_of_the_new_contents(void **state) {
+    (void)state;
+    assert_int_equal(sluice_test_write_file(path, "k\n1\n"), 0);
+    sluice_test_cfg c;
+    sluice_source *src = open_file("csv", "follow", "true", &c);
+    char text[512] = "";
+    int64_t offs[8];
+    size_t n = 0;
+    poll_records(src, 1, text, sizeof text, offs, &n);
+    assert_int_equal(truncate(path, 0), 0);
+    poll_once_empty(src);
+    append_text("k\n2\n");
+    poll_records(src, 1, text, sizeof text, offs, &n);
+    assert_string_equal(text, "1\n2");
+    assert_true(offs[0] == 2 && offs[1] == GEN(1, 2));
+    src->ops->close(src);
+}
+
+/* Recovery cannot seek into a rotated-away generation: refused, not
+ * replayed against the file now at the path. */
+static void seek_into_a_later_generation_is_refused(void **state) {
+    (void)state;
+    assert_int_equal(sluice_test_write_file(path, "a\nb\nc\n"), 0);
+    sluice_test_cfg c;
+    sluice_source *src = open_file(NULL, "follow", "true", &c);
+    char err[1024];
+    assert_int_equal(src->ops->seek(src, NULL, 0, GEN(1, 2), err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "resumes at line 2 of generation 1 of"));
+    assert_int_equal(src->ops->seek(src, NULL, 0, 2, err, sizeof err), SLUICE_OK);
+    char text[512] = "";
+    int64_t offs[8];
+    size_t n = 0;
+    poll_records(src, 2, text, sizeof text, offs, &n);
+    assert_string_equal(text, "b\nc");
+    src->ops->close(src);
+}
+
 int main(void) {
     tmpdir = sluice_test_mkdtemp("unit_file_source");
     const struct CMUnitTest tests[] = {
@@ -343,6 +527,11 @@ int main(void) {
         cmocka_unit_test_setup(max_offsets_per_trigger_caps_polls, setup),
         cmocka_unit_test_setup(follow_sees_appended_lines, setup),
         cmocka_unit_test_setup(follow_empty_file_then_data, setup),
+        cmocka_unit_test_setup(follow_reads_a_truncated_file_from_its_start, setup),
+        cmocka_unit_test_setup(follow_finishes_a_renamed_file_then_reads_the_new_one, setup),
+        cmocka_unit_test_setup(follow_waits_for_a_missing_file, setup),
+        cmocka_unit_test_setup(follow_csv_skips_the_header_of_the_new_contents, setup),
+        cmocka_unit_test_setup(seek_into_a_later_generation_is_refused, setup),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(tmpdir);

@@ -9,6 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
 #include "conn_support.h"
 #include "connectors/connectors.h"
 
@@ -152,7 +156,13 @@ static void test_file_sink_cuts_an_uncommitted_epoch(void **state) {
     char side[4200];
     snprintf(side, sizeof side, "%s.epoch", path);
     text = sluice_test_read_file(side, NULL);
-    assert_string_equal(text, "epoch 1 length 12\n");
+    char body[8192];
+    int bn = snprintf(body, sizeof body,
+                      "sluice-file-epoch 2\npipeline test\nsink out\npath %s\nformat csv\nepoch 1\nlength 12\n", path);
+    assert_memory_equal(text, body, (size_t)bn);
+    char crcline[32];
+    snprintf(crcline, sizeof crcline, "crc32 %08lx\n", (unsigned long)crc32(0L, (const Bytef *)body, (uInt)bn));
+    assert_string_equal(text + bn, crcline);
     free(text);
 
     s = open_sink(1);
@@ -175,11 +185,172 @@ static void test_file_sink_cuts_an_uncommitted_epoch(void **state) {
     free(text);
 }
 
+/* open_sink(1) expecting a refusal: returns the message. */
+static void expect_refusal(const char *needle1, const char *needle2) {
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "out", &schema);
+    sluice_test_cfg_set(&c, "path", path);
+    c.cfg.checkpointing = 1;
+    sluice_sink *s = NULL;
+    char err[2048] = "";
+    assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(s);
+    if (!strstr(err, needle1)) fail_msg("expected '%s' in '%s'", needle1, err);
+    if (needle2 && !strstr(err, needle2)) fail_msg("expected '%s' in '%s'", needle2, err);
+}
+
+/* Two committed epochs: "k,n\na,1\nb,2\n" (12 bytes), sidecar at epoch 1. */
+static void two_epochs(char *side, size_t side_size) {
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    snprintf(side, side_size, "%s.epoch", path);
+    sluice_sink *s = open_sink(1);
+    write_epoch(s, 0, "a", 1, 1);
+    write_epoch(s, 1, "b", 2, 1);
+    s->ops->close(s);
+}
+
+static off_t size_of(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+/* The bug: a missing sidecar re-created the output empty (exit 0). */
+static void test_file_sink_refuses_output_without_its_record(void **state) {
+    (void)state;
+    char side[4200];
+    two_epochs(side, sizeof side);
+    assert_int_equal(unlink(side), 0);
+    expect_refusal("has no epoch record", "move it away");
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,n\na,1\nb,2\n"); /* untouched */
+    free(text);
+    /* the way out: moved away, a new output starts */
+    char moved[4300];
+    snprintf(moved, sizeof moved, "%s.old", path);
+    assert_int_equal(rename(path, moved), 0);
+    sluice_sink *s = open_sink(1);
+    assert_int_equal(s->ops->committed_epoch(s), -1);
+    s->ops->close(s);
+    text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,n\n");
+    free(text);
+}
+
+/* The bug: an output shorter than recorded (copytruncate) was grown back
+ * with NUL bytes by truncate(). */
+static void test_file_sink_refuses_a_truncated_output(void **state) {
+    (void)state;
+    char side[4200];
+    two_epochs(side, sizeof side);
+    assert_int_equal(truncate(path, 0), 0); /* what logrotate copytruncate does */
+    expect_refusal("is 0 bytes, shorter than the 12 bytes committed up to epoch 1", "out.csv.epoch");
+    assert_int_equal(size_of(path), 0); /* no NUL padding */
+    assert_int_equal(truncate(path, 5), 0);
+    expect_refusal("is 5 bytes, shorter than the 12 bytes", NULL);
+    assert_int_equal(size_of(path), 5);
+}
+
+static void test_file_sink_refuses_a_missing_output_with_a_record(void **state) {
+    (void)state;
+    char side[4200];
+    two_epochs(side, sizeof side);
+    assert_int_equal(unlink(path), 0);
+    expect_refusal("is missing, but", "epochs up to 1 (12 bytes) were committed");
+    assert_int_equal(size_of(path), -1);
+}
+
+static void test_file_sink_refuses_a_damaged_or_foreign_record(void **state) {
+    (void)state;
+    char side[4200];
+    two_epochs(side, sizeof side);
+    char *rec = sluice_test_read_file(side, NULL);
+    /* one digit of the length edited: the checksum no longer matches */
+    char *edit = strdup(rec);
+    *strstr(edit, "length 12") = '\0';
+    char buf[8192];
+    snprintf(buf, sizeof buf, "%slength 13%s", edit, strstr(rec, "length 12") + 9);
+    assert_int_equal(sluice_test_write_file(side, buf), 0);
+    expect_refusal("is not a valid epoch record: its checksum does not match", NULL);
+    /* torn: the last line missing */
+    snprintf(buf, sizeof buf, "%.*s", (int)(strstr(rec, "crc32") - rec), rec);
+    assert_int_equal(sluice_test_write_file(side, buf), 0);
+    expect_refusal("is not a valid epoch record: it is incomplete", NULL);
+    assert_int_equal(sluice_test_write_file(side, "garbage\n"), 0);
+    expect_refusal("is not a valid epoch record: it is not a sluice epoch record", NULL);
+    free(edit);
+    free(rec);
+    /* another sink's record (same path, other sink name): refused by key */
+    assert_int_equal(unlink(side), 0);
+    assert_int_equal(unlink(path), 0);
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "other", &schema);
+    sluice_test_cfg_set(&c, "path", path);
+    c.cfg.checkpointing = 1;
+    sluice_sink *s = NULL;
+    char err[1024];
+    assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_OK);
+    write_epoch(s, 0, "z", 9, 1);
+    s->ops->close(s);
+    expect_refusal("belongs to another output: its sink is 'other', this sink's is 'out'", NULL);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,n\nz,9\n");
+    free(text);
+}
+
+/* A crash before the first commit leaves the record of epoch -1 and some
+ * uncommitted rows: nothing was committed, so the next run starts anew. */
+static void test_file_sink_starts_anew_when_nothing_was_committed(void **state) {
+    (void)state;
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    char side[4200];
+    snprintf(side, sizeof side, "%s.epoch", path);
+    sluice_sink *s = open_sink(1);
+    char *rec = sluice_test_read_file(side, NULL); /* written before the file */
+    assert_non_null(rec);
+    assert_non_null(strstr(rec, "\nepoch -1\nlength 0\n"));
+    free(rec);
+    write_epoch(s, 0, "a", 1, 0);
+    s->ops->close(s);
+    s = open_sink(1);
+    assert_int_equal(s->ops->committed_epoch(s), -1);
+    s->ops->close(s);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,n\n");
+    free(text);
+}
+
+/* A record of an earlier version ("epoch N length L") is taken once. */
+static void test_file_sink_takes_a_format_1_record(void **state) {
+    (void)state;
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    char side[4200];
+    snprintf(side, sizeof side, "%s.epoch", path);
+    assert_int_equal(sluice_test_write_file(path, "k,n\na,1\nb,2\nc,3\n"), 0);
+    assert_int_equal(sluice_test_write_file(side, "epoch 1 length 12\n"), 0);
+    sluice_sink *s = open_sink(1);
+    assert_int_equal(s->ops->committed_epoch(s), 1);
+    write_epoch(s, 2, "d", 4, 1);
+    s->ops->close(s);
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,n\na,1\nb,2\nd,4\n");
+    free(text);
+    text = sluice_test_read_file(side, NULL);
+    assert_non_null(strstr(text, "sluice-file-epoch 2\n"));
+    assert_non_null(strstr(text, "\nepoch 2\nlength 16\n"));
+    free(text);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_json_source_seeks_to_a_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_csv_source_seek_skips_the_header_and_quoted_newlines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_sink_cuts_an_uncommitted_epoch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_sink_refuses_output_without_its_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_sink_refuses_a_truncated_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_sink_refuses_a_missing_output_with_a_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_sink_refuses_a_damaged_or_foreign_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_sink_starts_anew_when_nothing_was_committed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_sink_takes_a_format_1_record, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
