@@ -499,6 +499,24 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
     if (e == SLUICE_OK) {
         size_t flen = strlen(fingerprint);
         int same = len == flen && memcmp(meta, fingerprint, len) == 0;
+        if (!same && len > 0 && (len < 9 || memcmp(meta, "pipeline ", 9) != 0) && flen > 9 &&
+            memcmp(fingerprint, "pipeline ", 9) == 0) {
+            /* A meta record of an earlier version: the plan alone, without
+             * the "pipeline NAME" line.  The same plan is this pipeline's:
+             * record the name, so that an upgrade keeps the checkpoint. */
+            size_t name_line = (size_t)first_line(fingerprint, flen);
+            const char *plan = fingerprint + name_line + (name_line < flen && fingerprint[name_line] == '\n');
+            if (len == strlen(plan) && memcmp(meta, plan, len) == 0) {
+                e = sluice_ckpt_write(c, SLUICE_CKPT_META, 0, fingerprint, flen, errstr, errstr_size);
+                free(meta);
+                if (e) {
+                    sluice_ckpt_close(c);
+                    return e;
+                }
+                *out = c;
+                return SLUICE_OK;
+            }
+        }
         if (!same) {
             int a = first_line(meta, len), b = first_line(fingerprint, flen);
             int named = len > 9 && flen > 9 && memcmp(meta, "pipeline ", 9) == 0 &&

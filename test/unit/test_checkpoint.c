@@ -278,6 +278,20 @@ static void test_other_pipeline_name_is_refused(void **state) {
     assert_non_null(strstr(err, "belongs to another pipeline (pipeline orders, not pipeline refunds)"));
 }
 
+/* A checkpoint of an earlier version recorded the plan alone: the same
+ * plan under the pipeline's name is accepted (and recorded with the name);
+ * another plan, or afterwards another name, is not. */
+static void test_meta_without_a_name_is_upgraded(void **state) {
+    (void)state;
+    sluice_ckpt_close(open_ckpt("SCAN x"));
+    sluice_ckpt *c = NULL;
+    char err[1024];
+    assert_int_equal(sluice_ckpt_open(dir, "pipeline orders\nSCAN y", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    sluice_ckpt_close(open_ckpt("pipeline orders\nSCAN x"));
+    assert_int_equal(sluice_ckpt_open(dir, "pipeline refunds\nSCAN x", &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "belongs to another pipeline (pipeline orders, not pipeline refunds)"));
+}
+
 static void test_prune_keeps_what_recovery_needs(void **state) {
     (void)state;
     sluice_ckpt *c = open_ckpt("fp-1");
@@ -363,6 +377,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_lock_refuses_a_second_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_or_missing_meta_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_pipeline_name_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_without_a_name_is_upgraded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
