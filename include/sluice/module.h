@@ -50,7 +50,7 @@ typedef struct sluice_module_config {
                                         shared_section, e.g. [kafka]) or NULL */
     int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
                                         sink keeps what earlier runs committed
-                                        (spec/checkpointing.md); a source's
+                                        (docs/checkpoints.md); a source's
                                         positions come from the checkpoint
                                         (the Kafka source assigns itself its
                                         partitions) */
@@ -223,7 +223,7 @@ struct sluice_sink_ops {
                           char *errstr, size_t errstr_size);
 
     /** Optional.  Make epoch's rows durable and visible, atomically where
-     *  the connector can (see spec/checkpointing.md). */
+     *  the connector can (see docs/checkpoints.md). */
     sluice_err_t (*commit)(sluice_sink *sink, int64_t epoch,
                            char *errstr, size_t errstr_size);
 

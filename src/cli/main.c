@@ -1,5 +1,5 @@
 /*
- * sluice — the command line (spec/profiles.md "Command line").
+ * sluice — the command line (docs/operations.md "Command line").
  *
  * Exit status: 0 success (bounded input ended, or a stop on SIGINT/SIGTERM
  * after which nothing read is lost: the current epoch was finished, or it

@@ -3,7 +3,7 @@
  * (with a header line) or as JSON lines.  The file is created or truncated
  * at open, so each run writes a new file.  commit() flushes and fsyncs.
  *
- * With checkpointing (spec/checkpointing.md, "File"), the file is kept
+ * With checkpointing (docs/connectors.md, "The file sink"), the file is kept
  * across runs and a sidecar PATH.epoch (file_epoch.h: keyed by pipeline,
  * sink, path and format, checksummed) records, after each commit, the
  * committed epoch and the file's length then.  At open, what is found is

@@ -83,7 +83,7 @@
 
 static const char *const kafka_sink_options[] = {"topic", "format", "transactional", "commits_topic", NULL};
 
-/** Default topic of the commit markers (spec/checkpointing.md). */
+/** Default topic of the commit markers (docs/checkpoints.md). */
 #define COMMITS_TOPIC "__sluice_commits"
 /** Attempts at one epoch's transaction before the epoch fails. */
 #define TXN_ATTEMPTS 5

@@ -2,7 +2,7 @@
  * The "mysql" sink: result tables in MySQL or MariaDB, written through the
  * libmysqlclient API (MariaDB Connector/C).
  *
- * One transaction per epoch (spec/checkpointing.md, "Commit the sinks"):
+ * One transaction per epoch (docs/checkpoints.md, "Commit the sinks"):
  *
  *   START TRANSACTION;
  *   SELECT epoch FROM sluice_commits WHERE pipeline = P AND sink = S AND target = T FOR UPDATE;

@@ -13,7 +13,7 @@
  * DATETIME or TIMESTAMP column: microseconds since the Unix epoch), and
  * LAST is the offset of the last record handed out.  seek(0, offset) makes
  * the next record the first one with `col` >= offset, so the offsets log
- * of a checkpoint replays exactly (spec/checkpointing.md).
+ * of a checkpoint replays exactly (docs/checkpoints.md).
  *
  * `col` must be strictly increasing in insertion order (an AUTO_INCREMENT
  * id, or a timestamp no two rows share): a row inserted later with a value

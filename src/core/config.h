@@ -1,7 +1,7 @@
 /*
  * sluice — the profile file: INI (libinih) with ${VAR} / ${VAR:-default}
  * expansion from the environment and `--set section.key=value` overrides
- * (spec/profiles.md).  Private to the engine.
+ * (docs/connectors.md).  Private to the engine.
  */
 #ifndef SLUICE_CORE_CONFIG_H
 #define SLUICE_CORE_CONFIG_H

@@ -1,7 +1,7 @@
 /*
  * sluice — the dead-letter output: one JSON object per line for every
  * record the pipeline could not use (malformed, late), so that bad input is
- * kept, never silently lost (spec/sql.md "Errors").  Private.
+ * kept, never silently lost (docs/sql.md "Errors").  Private.
  */
 #ifndef SLUICE_CORE_DEAD_LETTER_H
 #define SLUICE_CORE_DEAD_LETTER_H

@@ -134,7 +134,7 @@ static void notify(sluice_exec *x, int64_t epoch, uint64_t input, double start_s
     x->on_step(x->on_step_ctx, &info);
 }
 
-/* ---------------- checkpointing (spec/checkpointing.md) ----------------
+/* ---------------- checkpointing (docs/checkpoints.md) ----------------
  *
  * Offsets record payload, version 2 (state/codec.h encoding):
  *   u32 version, i64 processing time of the epoch (ms),
@@ -401,7 +401,7 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
         x->rows_in += b->count;
         /* A bounded source's end finalizes its windows (end_of_input); under
          * available_now a source with nothing more only stops this run: its
-         * open windows stay open (spec/profiles.md). */
+         * open windows stay open (docs/connectors.md). */
         if (b->end_of_input || (x->available_now && b->count == 0)) {
             x->ended[i] = 1;
         } else {

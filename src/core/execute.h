@@ -89,7 +89,7 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
 /** With a checkpoint directory: load the newest intact snapshot, replay
  *  exactly the input ranges logged after it (sinks skip what they already
  *  committed), then position the sources where the log ends
- *  (spec/checkpointing.md "Recovery").  Call once after sluice_exec_init. */
+ *  (docs/checkpoints.md "Recovery").  Call once after sluice_exec_init. */
 sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_size);
 
 /** Take a snapshot now if the newest epoch has none (a graceful stop: a

@@ -1,7 +1,7 @@
 /*
  * The query engine (transform module "sql").
  *
- * Semantics (spec/sql.md): rows of a micro-batch are judged against the
+ * Semantics (docs/sql.md): rows of a micro-batch are judged against the
  * watermark as it stood when the batch began (Spark's rule); a row adds to
  * each of its windows that is still open and is late only when none is
  * (Flink's rule for hopping windows); the watermark of a source is the
@@ -553,7 +553,7 @@ static void clear_dirty(query_state *qs, win_state *w) {
 
 /* 1 when group ia (ORDER BY value va) ranks before group ib: by the value,
  * DESC or ASC, NULL lowest (Spark's and Flink's default null ordering),
- * then by the group keys ascending in GROUP BY order (spec/sql.md: ties
+ * then by the group keys ascending in GROUP BY order (docs/sql.md: ties
  * broken by the group key's order). */
 static int topn_before(const query_state *qs, const win_state *w, const sluice_value *va, uint32_t ia,
                        const sluice_value *vb, uint32_t ib) {
@@ -704,7 +704,7 @@ static void finalize_windows(query_state *qs, int64_t wm) {
  * overlaps — at most two, when it bridges the gap between them — so rows
  * out of order extend a session backwards or merge two (their aggregate
  * slots merge: COUNT, SUM, AVG add, MIN, MAX compare).  Windows are
- * half-open as everywhere in spec/sql.md: a row exactly `gap` after the
+ * half-open as everywhere in docs/sql.md: a row exactly `gap` after the
  * last one starts a new session (Flink's TimeWindow.intersects would also
  * merge windows that only touch).
  *

@@ -17,7 +17,7 @@ typedef struct sluice_engine_source_options {
     sluice_format_kind format;
     char csv_delimiter;        /**< 0 = ',' */
     int64_t idle_timeout_ms;   /**< a partition silent this long stops holding
-                                    the watermark back (spec/sql.md) */
+                                    the watermark back (docs/sql.md) */
 } sluice_engine_source_options;
 
 /** Create the engine for `plan` (borrowed; must outlive it).  opts and

@@ -181,7 +181,7 @@ typedef struct sluice_plan {
 
 /** Bind and type-check a parsed pipeline and compile it into a plan.
  *  Semantic errors return SLUICE_ERR_SQL with errstr
- *  "FILE:LINE:COL: <what is wrong>" (spec/sql.md "Errors").  The plan
+ *  "FILE:LINE:COL: <what is wrong>" (docs/sql.md "Errors").  The plan
  *  borrows names and strings from the AST: keep the AST's arena alive
  *  until sluice_plan_free().  Free with sluice_plan_free(). */
 sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out,

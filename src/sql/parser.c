@@ -1,6 +1,6 @@
 /*
  * sluice SQL — recursive-descent parser.  See parser.h for the contract
- * and spec/sql.md for the language.
+ * and docs/sql.md for the language.
  *
  * A syntax error longjmps from the point of detection back to
  * sluice_sql_parse(); everything allocated so far lives in the caller's

@@ -1,5 +1,5 @@
 /*
- * The planner: binds names, checks types and the rules of spec/sql.md, and
+ * The planner: binds names, checks types and the rules of docs/sql.md, and
  * compiles the AST into a plan (exec/plan.h).  Errors name FILE:LINE:COL.
  */
 #include <inttypes.h>
@@ -825,7 +825,7 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
     return SLUICE_OK;
 }
 
-/* The rules of top-N (spec/sql.md): `ORDER BY agg [DESC|ASC] LIMIT n` on a
+/* The rules of top-N (docs/sql.md): `ORDER BY agg [DESC|ASC] LIMIT n` on a
  * TUMBLE or HOP aggregate, both clauses or neither.  Sets q->topn. */
 static sluice_err_t check_topn(bind_ctx *c, const sluice_ast_sink *s, sluice_query_plan *q) {
     if (!s->order_by && s->limit < 0) return SLUICE_OK;

@@ -1,5 +1,5 @@
 /*
- * sluice state — the checkpoint directory (spec/checkpointing.md), on-disk
+ * sluice state — the checkpoint directory (docs/checkpoints.md), on-disk
  * format version 1:
  *
  *   DIR/lock            flock()ed by the process that has it open (its pid)

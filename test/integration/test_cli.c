@@ -1,5 +1,5 @@
 /*
- * The command line (spec/profiles.md "Command line"): exit statuses,
+ * The command line (docs/operations.md "Command line"): exit statuses,
  * messages naming file:line[:col], check/explain/run, progress lines, and a
  * graceful stop on SIGTERM.  Runs the real binary; the working directory is
  * the project root.

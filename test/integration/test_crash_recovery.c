@@ -1,5 +1,5 @@
 /*
- * Exactly-once across crashes (spec/checkpointing.md "What a test must
+ * Exactly-once across crashes (docs/checkpoints.md "What a test must
  * show"), file source to file sinks: a pipeline with an APPEND windowed
  * aggregate, a keyed UPDATE aggregate and a stateless alert query is killed
  * with SIGKILL at 20+ random instants, and made to abort() before and after

@@ -1,5 +1,5 @@
 /*
- * Exactly-once from Kafka to Kafka across crashes (spec/checkpointing.md
+ * Exactly-once from Kafka to Kafka across crashes (docs/checkpoints.md
  * "What a test must show"): flights-20k produced keyed by origin into a
  * 4-partition topic of the test broker, read by the kafka source, written by
  * transactional kafka sinks to an APPEND topic (hourly windows: a duplicate

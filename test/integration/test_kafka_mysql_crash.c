@@ -1,5 +1,5 @@
 /*
- * Exactly-once from Kafka into MySQL across crashes (spec/checkpointing.md
+ * Exactly-once from Kafka into MySQL across crashes (docs/checkpoints.md
  * "What a test must show"): flights-20k produced keyed by origin into a
  * 4-partition topic of the test broker, read by the kafka source, into a
  * keyless APPEND table (plain inserts: a duplicate would show) and a keyed

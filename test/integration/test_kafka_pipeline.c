@@ -11,7 +11,7 @@
  *
  * The SQL is a copy of fixtures/pipelines/flights.sql with EMIT UPDATE:
  * under trigger = available_now a Kafka source does not finalize its
- * windows (spec/profiles.md), so with EMIT APPEND the last windows would
+ * windows (docs/connectors.md), so with EMIT APPEND the last windows would
  * stay open; with UPDATE every key's last value must equal the oracle.
  */
 #include "sluice_test.h"

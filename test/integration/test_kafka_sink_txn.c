@@ -1,5 +1,5 @@
 /*
- * The Kafka sink's exactly-once side (spec/checkpointing.md, "Commit the
+ * The Kafka sink's exactly-once side (docs/checkpoints.md, "Commit the
  * sinks": Kafka), against the test broker (librdkafka's mock cluster in
  * sluice-mock-broker):
  *

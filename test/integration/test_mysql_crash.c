@@ -1,5 +1,5 @@
 /*
- * Exactly-once into MySQL across crashes (spec/checkpointing.md): the
+ * Exactly-once into MySQL across crashes (docs/checkpoints.md): the
  * flights pipeline from the file source into a keyless APPEND table (plain
  * inserts: a duplicate would show) and a keyed UPDATE table, killed with
  * SIGKILL at 20+ random instants and made to abort() before and after the

@@ -1,5 +1,5 @@
 /*
- * Helpers shared by the crash tests (spec/checkpointing.md "What a test must
+ * Helpers shared by the crash tests (docs/checkpoints.md "What a test must
  * show"): start the sluice binary in a child, kill it or let a planned fault
  * abort it, and pick the crash point of each run.
  */

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the profile file loader (spec/profiles.md "The profile
+ * Unit tests for the profile file loader (docs/connectors.md "The profile
  * file"): INI sections and keys, ${VAR} expansion, --set overrides,
  * positions of entries, and the duration/bool/number parsers.
  */
@@ -101,7 +101,7 @@ static void test_section_inner_spaces_are_normalised(void **state) {
 
 static void test_inline_and_full_line_comments_are_ignored(void **state) {
     (void)state;
-    /* the block of spec/profiles.md, comments and all */
+    /* a profile written with comments on every line */
     sluice_config *cfg = load_text("[pipeline]\n"
                                    "trigger        = 200ms          ; micro-batch interval (processing time), or\n"
                                    "                                ; available_now: process what is there, then stop\n"

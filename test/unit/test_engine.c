@@ -1,5 +1,5 @@
 /*
- * The transform end to end through the embedding API (spec/sql.md "Output
+ * The transform end to end through the embedding API (docs/sql.md "Output
  * modes" and "Time, lateness, end of input"): a pipeline reads the memory
  * source `ev`, fed record by record, and writes every sink to a CSV file so
  * that each emitted row is seen, batch by batch, in order.  Expected rows are

@@ -1,5 +1,5 @@
 /*
- * PROCTIME() windows end to end (spec/sql.md; Flink's processing-time
+ * PROCTIME() windows end to end (docs/sql.md; Flink's processing-time
  * windows): a row's time is the clock when it is processed, and windows
  * close when the clock at the end of a micro-batch reaches their end.  The
  * engine's clock is replaced by a fake one (sluice_engine_set_clock), so

@@ -1,5 +1,5 @@
 /*
- * Engine snapshots restored into a fresh engine (spec/checkpointing.md):
+ * Engine snapshots restored into a fresh engine (docs/checkpoints.md):
  * a state of many groups in TUMBLE, HOP, SESSION, top-N and unwindowed
  * queries is snapshotted between micro-batches, restored into a new engine,
  * and the rest of the input is processed.  What the restored engine emits

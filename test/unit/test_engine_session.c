@@ -1,5 +1,5 @@
 /*
- * SESSION windows end to end (spec/sql.md; Flink's session windows): per
+ * SESSION windows end to end (docs/sql.md; Flink's session windows): per
  * key, a session is a maximal run of rows less than `gap` apart,
  * [first, last + gap); rows out of order extend or merge sessions; a
  * session is final, emitted (EMIT APPEND) and freed once the watermark

@@ -1,5 +1,5 @@
 /*
- * Top-N per window end to end (spec/sql.md: `ORDER BY agg DESC|ASC LIMIT n`
+ * Top-N per window end to end (docs/sql.md: `ORDER BY agg DESC|ASC LIMIT n`
  * on a windowed aggregate, the `rank` pseudo-column, ties broken by the
  * group key's order; output modes as in Spark Structured Streaming).
  * Expected rows are worked out by hand in the comments.

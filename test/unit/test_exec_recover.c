@@ -1,5 +1,5 @@
 /*
- * sluice_exec_recover() with a partitioned source (spec/checkpointing.md
+ * sluice_exec_recover() with a partitioned source (docs/checkpoints.md
  * "Recovery"): before the source is polled for the first time, every
  * partition the recovery will read is positioned — at its snapshot
  * position, or, for a partition first read after the snapshot, at the

@@ -1,5 +1,5 @@
 /*
- * Unit tests for expression evaluation (spec/sql.md "Expressions"): each
+ * Unit tests for expression evaluation (docs/sql.md "Expressions"): each
  * expression is compiled by the real parser and planner as the output of a
  * stateless query and evaluated over hand-made rows of the source
  *   t (a BIGINT, b BIGINT, x DOUBLE, y DOUBLE, s VARCHAR, p BOOLEAN,

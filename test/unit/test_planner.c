@@ -1,5 +1,5 @@
 /*
- * Unit tests for the planner (spec/sql.md): semantic errors with their
+ * Unit tests for the planner (docs/sql.md): semantic errors with their
  * FILE:LINE:COL, and the compiled plan of valid queries (output schema,
  * default PRIMARY KEY, output mode, windows).
  *

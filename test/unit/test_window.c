@@ -1,5 +1,5 @@
 /*
- * Unit tests for window assignment (spec/sql.md GROUP BY): TUMBLE and HOP
+ * Unit tests for window assignment (docs/sql.md GROUP BY): TUMBLE and HOP
  * windows aligned to the Unix epoch, half-open [start, end).
  */
 #include <stdint.h>
