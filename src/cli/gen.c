@@ -24,15 +24,6 @@
 /* SIGINT/SIGTERM: the first stops generating and cuts the final flush
  * short (core/stop.h: the flush waits in slices and looks at the request);
  * a second one exits at once (async-signal-safe: write, _exit). */
-static void on_signal(int sig) {
-    if (sluice_stop_request(sig) > 0) {
-        static const char msg[] = "sluice-gen: second signal: exiting now\n";
-        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)n;
-        _exit(128 + sig);
-    }
-}
-
 static const char usage_text[] =
     "usage: sluice-gen replay FILE [--key COLUMN] [--rate N/s] [--count N] [OUTPUT]\n"
     "       sluice-gen orders|ticks|pageviews|reviews|registrations [--count N] [--seed S]\n"
@@ -394,12 +385,7 @@ int main(int argc, char **argv) {
         goto done;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sluice_stop_on_signals("sluice-gen: second signal: exiting now\n");
 
     double t0 = now_seconds();
     uint64_t n = 0, unkeyed = 0;

@@ -25,15 +25,6 @@
  * engine and the connectors notices within SLUICE_STOP_SLICE_MS; a second
  * one, while the first is being handled, exits at once (only
  * async-signal-safe calls: write, _exit). */
-static void on_signal(int sig) {
-    if (sluice_stop_request(sig) > 0) {
-        static const char msg[] = "sluice: second signal: exiting now, the current epoch abandoned\n";
-        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
-        (void)n;
-        _exit(128 + sig);
-    }
-}
-
 /* Exit status of a run that sluice_pipeline_run() ended with err. */
 static int run_exit_code(const sluice_pipeline *p, sluice_err_t err) {
     if (err == SLUICE_OK) return 0;
@@ -214,12 +205,7 @@ int main(int argc, char **argv) {
     opts.validate_only = strcmp(cmd, "check") == 0;
     if (!opts.validate_only) {
         /* before open: connecting and recovery wait on brokers and databases too */
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        sluice_stop_on_signals("sluice: second signal: exiting now, the current epoch abandoned\n");
     }
     sluice_pipeline *p = NULL;
     err = sluice_pipeline_open(&opts, &p, errstr, sizeof errstr);

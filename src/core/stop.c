@@ -4,6 +4,8 @@
 #include "core/stop.h"
 
 #include <signal.h>
+#include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/clock.h"
@@ -58,4 +60,26 @@ int sluice_stop_sleep_ms(int64_t ms) {
         /* a signal interrupts the sleep (EINTR): the loop looks at the flag */
         (void)nanosleep(&ts, NULL);
     }
+}
+
+static const char *second_msg;
+
+static void on_stop_signal(int sig) {
+    if (sluice_stop_request(sig) > 0) {
+        if (second_msg) {
+            ssize_t n = write(STDERR_FILENO, second_msg, strlen(second_msg));
+            (void)n;
+        }
+        _exit(128 + sig);
+    }
+}
+
+void sluice_stop_on_signals(const char *second_message) {
+    second_msg = second_message;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }

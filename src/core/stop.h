@@ -36,6 +36,12 @@ int sluice_stop_signal(void);
 /** Nonzero once a stop was requested at least SLUICE_STOP_GRACE_MS ago. */
 int sluice_stop_overdue(void);
 
+/** Install SIGINT and SIGTERM handlers for a program's whole life: the
+ *  first signal requests a stop (sluice_stop_request); a second one writes
+ *  `second_message` (a static string, may be NULL) to stderr and exits at
+ *  once with 128 + the signal, as a shell reports a death by signal. */
+void sluice_stop_on_signals(const char *second_message);
+
 /** Forget any stop request (tests, embedding: before a new run). */
 void sluice_stop_reset(void);
 
