@@ -87,6 +87,11 @@ typedef struct sluice_module_config {
     sluice_err_t (*reject)(void *ctx, int64_t epoch, const sluice_value *row, const char *raw,
                            size_t raw_len, const char *reason, char *errstr, size_t errstr_size);
     void *reject_ctx;              /**< the first argument of reject() */
+    int available_now;             /**< sources: 1 when the pipeline's trigger is
+                                        available_now (the run ends once the
+                                        input has nothing more); a source whose
+                                        input has no end of its own (a socket)
+                                        then ends it when its peer closes */
 } sluice_module_config;
 
 /** Call cfg->reject for one row, or without a callback write the

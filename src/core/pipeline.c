@@ -370,7 +370,8 @@ static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default
     if (f) {
         if (strcmp(f->value, "json") == 0) o->format = SLUICE_FORMAT_JSON;
         else if (strcmp(f->value, "csv") == 0) o->format = SLUICE_FORMAT_CSV;
-        else return opt_err(errstr, errstr_size, f, "format = '%s': expected json or csv", f->value);
+        else if (strcmp(f->value, "lines") == 0) o->format = SLUICE_FORMAT_LINES;
+        else return opt_err(errstr, errstr_size, f, "format = '%s': expected json, csv or lines", f->value);
     }
     const sluice_option *d = sluice_module_config_find(&b->mc, "csv.delimiter");
     if (d) {
@@ -577,6 +578,10 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                                          : strcmp(c, "mysql") == 0 ? p->shared_mysql : NULL);
     }
     for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
+    for (size_t i = 0; i < plan->nsources; i++) {
+        p->src_bind[i].mc.checkpointing = ckpt_entry != NULL;
+        p->src_bind[i].mc.available_now = available_now;
+    }
     if (ckpt_entry)
         for (size_t i = 0; i < plan->nsources; i++)
             if (!p->src_ops[i]->seek)
