@@ -13,6 +13,7 @@
 #ifndef SLUICE_MODULE_H
 #define SLUICE_MODULE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +93,11 @@ typedef struct sluice_module_config {
                                         input has nothing more); a source whose
                                         input has no end of its own (a socket)
                                         then ends it when its peer closes */
+    const volatile sig_atomic_t *stop; /**< sources: the run's stop flag (set by
+                                        SIGINT/SIGTERM), or NULL; set when the
+                                        run starts.  A source that waits beyond
+                                        the poll's timeout (a socket under
+                                        available_now) returns once it is set */
 } sluice_module_config;
 
 /** Call cfg->reject for one row, or without a callback write the

@@ -29,8 +29,8 @@
  * The input has no end of its own: only under `trigger = available_now`
  * does it end (end_of_input), in connect mode when the server closes the
  * connection, in listen mode when every accepted client has closed and at
- * least one had connected.  Until then poll() waits for a line (poll(2)
- * returns on a signal, so SIGTERM stops the run promptly).
+ * least one had connected.  Until then poll() waits for a line, looking at
+ * the run's stop flag every 100 ms, so SIGTERM stops the run promptly.
  *
  * Not replayable: lines are read once and are not stored anywhere, so a
  * checkpointed pipeline says so at start (a warning).  seek() cannot go back
@@ -60,7 +60,7 @@
 #define SOCKET_MAX_CLIENTS 64                /* default max_clients */
 #define SOCKET_BACKOFF_MIN_MS 100            /* first reconnect delay */
 #define SOCKET_BACKOFF_MAX_MS 5000           /* reconnect delay cap */
-#define SOCKET_SLICE_MS 1000                 /* available_now: poll(2) slice */
+#define SOCKET_SLICE_MS 100                  /* available_now: poll(2) slice between looks at the stop flag */
 
 static const char *const socket_source_options[] = {
     "host", "port", "mode", "format", "csv.delimiter", "idle_timeout", "max_clients", "max_line_bytes", NULL,
@@ -83,6 +83,7 @@ typedef struct socket_source {
     sluice_source base;     /* first: the engine sees a sluice_source */
     const char *instance;   /* borrowed from the config */
     const char *pipeline;
+    const sluice_module_config *cfg; /* borrowed: its stop flag is set when the run starts */
     char where[300];        /* "host:port" for messages */
     int listen_mode;
     int keep_empty;         /* format lines: an empty line is a value */
@@ -404,6 +405,7 @@ static sluice_err_t socket_source_poll(sluice_source *src, sluice_record_batch *
         int64_t now = sluice_clock_monotonic_ms();
         int64_t left = s->available_now ? SOCKET_SLICE_MS : deadline - now;
         if (out->count > 0 || (left <= 0 && polled)) break;
+        if (s->available_now && s->cfg->stop && *s->cfg->stop) break; /* SIGTERM: let the run stop */
         if (left < 0) left = 0;
         if (!s->listen_mode && s->nconns == 0) {
             int64_t until = s->next_attempt - now;
@@ -428,10 +430,7 @@ static sluice_err_t socket_source_poll(sluice_source *src, sluice_record_batch *
         }
         int rc = poll(fds, n, (int)left);
         polled = 1;
-        if (rc < 0) {
-            if (errno == EINTR && s->available_now) break; /* a signal: let the engine look at it */
-            continue;
-        }
+        if (rc < 0) continue; /* EINTR: a signal; the stop flag is looked at above */
         nfds_t j = 0;
         if (s->lfd >= 0 && (fds[j++].revents & POLLIN)) accept_clients(s);
         for (size_t i = 0; j < n; i++, j++) {
@@ -518,6 +517,7 @@ static sluice_err_t socket_source_open(const sluice_module_config *cfg, sluice_s
     s->base.ops = &sluice_socket_source_ops;
     s->instance = inst;
     s->pipeline = cfg->pipeline;
+    s->cfg = cfg;
     s->listen_mode = listen_mode;
     s->keep_empty = format && strcmp(format, "lines") == 0;
     s->available_now = cfg->available_now;

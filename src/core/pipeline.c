@@ -707,6 +707,7 @@ sluice_err_t sluice_pipeline_run(sluice_pipeline *p, const volatile sig_atomic_t
                                  size_t errstr_size) {
     if (!p->exec_ready)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "pipeline was opened for validation only");
+    for (size_t i = 0; i < p->plan->nsources; i++) p->src_bind[i].mc.stop = stop;
     sluice_err_t err = sluice_execute(&p->exec, stop, errstr, errstr_size);
     /* a graceful stop or the end of input: snapshot, so a restart replays nothing */
     if (!err) err = sluice_exec_checkpoint(&p->exec, errstr, errstr_size);
