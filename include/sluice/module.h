@@ -188,6 +188,14 @@ struct sluice_source_ops {
      *  partition's end (lags[i]).  Returns how many were filled.  Must not
      *  block on the network. */
     size_t (*lag)(sluice_source *src, sluice_partition_ref *parts, int64_t *lags, size_t max);
+
+    /** 1: the source cannot hand out again what it handed out before (a
+     *  socket keeps no copy of its lines).  Recovery then cannot replay an
+     *  epoch that read from it and fails at once naming the source, the
+     *  epoch and the lost range, rather than waiting for input that never
+     *  comes; seek() only makes new input follow the checkpoint's
+     *  positions.  0 (default): seek() can go back. */
+    int no_replay;
 };
 
 /* ------------------------------------------------------------------ */

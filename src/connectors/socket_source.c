@@ -36,9 +36,9 @@
  * checkpointed pipeline says so at start (a warning).  seek() cannot go back
  * into a connection of an earlier run: it only makes new connections take
  * partition numbers above the ones the checkpoint knows.  Restarting after
- * a clean stop therefore works; recovering from a crash in an epoch that
- * had read socket lines fails (the engine cannot read that epoch's input
- * again), naming the source and the epoch.
+ * a clean stop (which checkpoints) therefore works; recovering from a crash
+ * in an epoch that had read socket lines fails at once (no_replay), naming
+ * the source, the epoch and the lost lines.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -574,4 +574,5 @@ const sluice_source_ops sluice_socket_source_ops = {
     .position = socket_source_position,
     .close = socket_source_close,
     .seek = socket_source_seek,
+    .no_replay = 1,
 };

@@ -589,6 +589,45 @@ static void test_cli_checkpoint(void **state) {
     close(lfd);
 }
 
+/* A crash after an epoch read socket lines but before its snapshot: the
+ * next run cannot replay the epoch (the lines are gone) and fails at once,
+ * naming the source, the epoch and the lost lines, without reading or
+ * dropping new input. */
+static void test_cli_crash_recovery_fails_clearly(void **state) {
+    (void)state;
+    int port = 0, lfd = listen_on(0, &port);
+    paths("crash");
+    char extra[4400];
+    snprintf(extra, sizeof extra, "checkpoint_dir = %s\nfault.abort_in_snapshot = 1\n", ckpt_path);
+    const char *sql = "CREATE SOURCE lines (value VARCHAR);\nCREATE SINK out AS SELECT value FROM lines;\n";
+    int rc = run_served(sql, "lines", "csv", extra, port, lfd, "a\nb\nc\n", 6);
+    assert_int_equal(rc, -1); /* aborted inside the first snapshot */
+    snprintf(extra, sizeof extra, "checkpoint_dir = %s\n", ckpt_path);
+    char ini[12000];
+    snprintf(ini, sizeof ini,
+             "[pipeline]\ntrigger = available_now\n%s"
+             "[source lines]\nconnector = socket\nhost = 127.0.0.1\nport = %d\nformat = lines\n"
+             "[sink out]\nconnector = file\npath = %s\n",
+             extra, port, out_path);
+    assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
+    const char *argv[] = {"run", sql_path, NULL};
+    int64_t t0 = sluice_clock_monotonic_ms();
+    rc = sluice_test_run_cli(argv, NULL, err_path);
+    int64_t took = sluice_clock_monotonic_ms() - t0;
+    char *err = sluice_test_read_file(err_path, NULL);
+    assert_non_null(err);
+    assert_int_equal(rc, 1);
+    assert_true(took < 10000);
+    if (!strstr(err, "recovery: epoch 0 read input from source lines (partition 0, offsets 1 to 3), which its "
+                     "connector cannot read again"))
+        fail_msg("stderr: %s", err);
+    free(err);
+    /* it did not connect to the server */
+    struct pollfd pf = {.fd = lfd, .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, 0), 0);
+    close(lfd);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_lines_available_now),
@@ -600,6 +639,7 @@ int main(void) {
         cmocka_unit_test(test_cli_count_per_minute),
         cmocka_unit_test(test_cli_sigterm_while_waiting),
         cmocka_unit_test(test_cli_checkpoint),
+        cmocka_unit_test(test_cli_crash_recovery_fails_clearly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
