@@ -146,8 +146,16 @@ static void conn_established(socket_source *s, sock_conn *c, const char *peer) {
                s->listen_mode ? "accepted a client from" : "connected to", peer, (int)c->partition);
 }
 
-/* Connect mode: the connection failed or was lost; try again later. */
+/* Connect mode: the connection failed or was lost; try again later.  A
+ * failed connect with more addresses of the host to try (localhost: ::1,
+ * then 127.0.0.1) tries the next one at once. */
 static void schedule_retry(socket_source *s, const char *what) {
+    if (s->next_ai) {
+        s->next_attempt = sluice_clock_monotonic_ms();
+        sluice_log(SLUICE_LOG_DEBUG, s->pipeline, "socket", s->instance, "%s %s; trying its next address", what,
+                   s->where);
+        return;
+    }
     int64_t delay = s->backoff_ms;
     s->next_attempt = sluice_clock_monotonic_ms() + delay;
     s->backoff_ms = delay * 2 > SOCKET_BACKOFF_MAX_MS ? SOCKET_BACKOFF_MAX_MS : delay * 2;
@@ -360,6 +368,7 @@ static void reap(socket_source *s) {
             conn_free(c);
             if (!s->listen_mode && was_open && !s->available_now) {
                 s->backoff_ms = SOCKET_BACKOFF_MIN_MS;
+                s->next_ai = NULL; /* start over at the host's first address */
                 schedule_retry(s, "the server closed the connection to");
             }
             continue;
