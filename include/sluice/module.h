@@ -51,7 +51,8 @@ typedef struct sluice_module_config {
                                         [mysql]) or NULL */
     int checkpointing;             /**< 1: the pipeline has a checkpoint_dir: a
                                         sink keeps what earlier runs committed
-                                        (spec/checkpointing.md) */
+                                        (spec/checkpointing.md); a source that
+                                        cannot replay says so at start */
     int output_mode;               /**< sinks: the query's output mode,
                                         SLUICE_OUTPUT_APPEND/UPDATE/COMPLETE;
                                         0 when unknown (sources, tests) */
