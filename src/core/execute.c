@@ -415,10 +415,10 @@ static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME,
                              "recovery: epoch %lld read input from source %s (partition %d, offsets %lld to %lld%s), "
                              "which its connector cannot read again: it was lost with the run that stopped before "
-                             "checkpointing the epoch; to go on without it, move the checkpoint directory away "
-                             "(the pipeline's state starts over)",
+                             "checkpointing the epoch; to go on without it, `sluice checkpoint reset %s` (the "
+                             "pipeline's state starts over)",
                              (long long)x->epoch, x->source_names[i], (int)r[0].partition, (long long)r[0].start,
-                             (long long)r[0].end - 1, n > 1 ? ", and more partitions" : "");
+                             (long long)r[0].end - 1, n > 1 ? ", and more partitions" : "", sluice_ckpt_dir(x->ckpt));
     if (sluice_record_batch_init(&scratch) != SLUICE_OK) return SLUICE_ERR_NOMEM;
     for (size_t k = 0; k < n; k++)
         if ((err = src->ops->seek(src, r[k].topic, r[k].partition, r[k].start, errstr, errstr_size))) goto done;

@@ -653,6 +653,9 @@ static void test_cli_crash_recovery_fails_clearly(void **state) {
     if (!strstr(err, "recovery: epoch 0 read input from source lines (partition 0, offsets 1 to 3), which its "
                      "connector cannot read again"))
         fail_msg("stderr: %s", err);
+    char reset[4400];
+    snprintf(reset, sizeof reset, "`sluice checkpoint reset %s`", ckpt_path);
+    assert_non_null(strstr(err, reset));
     free(err);
     /* it did not connect to the server */
     struct pollfd pf = {.fd = lfd, .events = POLLIN};
