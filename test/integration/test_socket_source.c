@@ -458,6 +458,24 @@ static void test_cli_formats(void **state) {
     close(lfd);
 }
 
+/* A bad format is refused before any input is read, naming file:line. */
+static void test_cli_bad_format(void **state) {
+    (void)state;
+    paths("badformat");
+    assert_int_equal(sluice_test_write_file(sql_path, "CREATE SOURCE lines (value VARCHAR);\n"
+                                                      "CREATE SINK out AS SELECT value FROM lines;\n"),
+                     0);
+    assert_int_equal(sluice_test_write_file(ini_path, "[source lines]\nconnector = socket\nport = 9\nformat = xml\n"), 0);
+    const char *argv[] = {"run", sql_path, NULL};
+    assert_int_equal(sluice_test_run_cli(argv, NULL, err_path), 2);
+    char *err = sluice_test_read_file(err_path, NULL);
+    assert_non_null(err);
+    char want[4400];
+    snprintf(want, sizeof want, "%s:4: format = 'xml': expected json, csv or lines", ini_path);
+    if (!strstr(err, want)) fail_msg("stderr: %s", err);
+    free(err);
+}
+
 /* The word-count example, fixtures/pipelines/word_count.sql, run to the
  * end of one burst (available_now) into a CSV file: lines counted per value
  * per minute of their receive time (METADATA FROM 'timestamp'). */
@@ -671,6 +689,7 @@ int main(void) {
         cmocka_unit_test(test_listen_clients),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_cli_formats),
+        cmocka_unit_test(test_cli_bad_format),
         cmocka_unit_test(test_cli_word_count_example),
         cmocka_unit_test(test_cli_sigterm_while_waiting),
         cmocka_unit_test(test_cli_checkpoint),
