@@ -280,8 +280,11 @@ static void test_connect_reconnects_after_server_restart(void **state) {
     int64_t give_up = sluice_clock_monotonic_ms() + 30000;
     while (!logged("cannot connect (Connection refused) to 127.0.0.1") && sluice_clock_monotonic_ms() < give_up)
         poll_once(src, &s, 100);
-    assert_true(logged("the server closed the connection to 127.0.0.1"));
-    assert_true(logged("cannot connect (Connection refused) to 127.0.0.1"));
+    char msg[200];
+    snprintf(msg, sizeof msg, "the server closed the connection to 127.0.0.1:%d; reconnecting in 100 ms", port);
+    assert_true(logged(msg));
+    snprintf(msg, sizeof msg, "cannot connect (Connection refused) to 127.0.0.1:%d; reconnecting in 200 ms", port);
+    assert_true(logged(msg)); /* the delay doubles */
     assert_string_equal(s.text, "0:1:one\n0:2:two\n");
     /* the server is back on the same port */
     lfd = listen_on(port, NULL);
