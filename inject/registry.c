@@ -25,6 +25,7 @@ static const entry sources[] = {
     {.name = "file", .ops = &sluice_file_source_ops},
     {.name = "memory", .ops = &sluice_memory_source_ops},
     {.name = "fault", .ops = &sluice_fault_source_ops},
+    {.name = "socket", .ops = &sluice_socket_source_ops},
 #ifdef SLUICE_WITH_KAFKA
     {.name = "kafka", .ops = &sluice_kafka_source_ops},
 #else

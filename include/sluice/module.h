@@ -13,6 +13,7 @@
 #ifndef SLUICE_MODULE_H
 #define SLUICE_MODULE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,7 +54,8 @@ typedef struct sluice_module_config {
                                         (docs/checkpoints.md); a source's
                                         positions come from the checkpoint
                                         (the Kafka source assigns itself its
-                                        partitions) */
+                                        partitions); a source that cannot
+                                        replay says so at start */
     int output_mode;               /**< sinks: the query's output mode,
                                         SLUICE_OUTPUT_APPEND/UPDATE/COMPLETE;
                                         0 when unknown (sources, tests) */
@@ -90,6 +92,11 @@ typedef struct sluice_module_config {
     sluice_err_t (*reject)(void *ctx, int64_t epoch, const sluice_value *row, const char *raw,
                            size_t raw_len, const char *reason, char *errstr, size_t errstr_size);
     void *reject_ctx;              /**< the first argument of reject() */
+    int available_now;             /**< sources: 1 when the pipeline's trigger is
+                                        available_now (the run ends once the
+                                        input has nothing more); a source whose
+                                        input has no end of its own (a socket)
+                                        then ends it when its peer closes */
 } sluice_module_config;
 
 /** Call cfg->reject for one row, or without a callback write the
@@ -191,6 +198,14 @@ struct sluice_source_ops {
      *  open() as cfg->shared; NULL: none.  Appended last so that ops filled
      *  by field name stay valid. */
     const char *shared_section;
+
+    /** 1: the source cannot hand out again what it handed out before (a
+     *  socket keeps no copy of its lines).  Recovery then replays an epoch
+     *  that read from it without those records, logging an error that
+     *  names the source, the epoch and the lost range, rather than waiting
+     *  for input that never comes; seek() only makes new input follow the
+     *  checkpoint's positions.  0 (default): seek() can go back. */
+    int no_replay;
 };
 
 /* ------------------------------------------------------------------ */

@@ -17,6 +17,7 @@ extern "C" {
 extern const sluice_source_ops sluice_file_source_ops;    /* "file"    */
 extern const sluice_source_ops sluice_memory_source_ops;  /* "memory"  */
 extern const sluice_source_ops sluice_fault_source_ops;   /* "fault"   */
+extern const sluice_source_ops sluice_socket_source_ops;  /* "socket"  */
 
 extern const sluice_sink_ops sluice_memory_sink_ops;      /* "memory"  */
 extern const sluice_sink_ops sluice_console_sink_ops;     /* "console" */

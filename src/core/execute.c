@@ -429,6 +429,24 @@ static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t
     sluice_record_batch *out = &x->batches[i];
     sluice_record_batch scratch;
     sluice_err_t err = SLUICE_OK; /* also the result when no range is logged (an epoch that only saw the end) */
+    if (n > 0 && src->ops->no_replay) {
+        /* A source that keeps no copy of its input (a socket) cannot give
+         * this epoch's records again: they were lost with the run that
+         * stopped before a snapshot held them.  Say so loudly and go on
+         * without them, as Spark's socket source does: a pipeline that
+         * crashed once must still restart (docs/connectors.md, "The socket
+         * source"). */
+        int64_t lost = 0;
+        for (size_t k = 0; k < n; k++) lost += r[k].end - r[k].start;
+        sluice_log(SLUICE_LOG_ERROR, x->pipeline, "execute", x->source_names[i],
+                   "recovery: epoch %lld read %lld record(s) from source %s (partition %d, offsets %lld to %lld%s), "
+                   "which its connector cannot read again: they were lost with the run that stopped before "
+                   "checkpointing them; the epoch is replayed without them",
+                   (long long)x->epoch, (long long)lost, x->source_names[i], (int)r[0].partition,
+                   (long long)r[0].start, (long long)r[0].end - 1, n > 1 ? ", and more partitions" : "");
+        x->lost_rows += (uint64_t)lost;
+        return SLUICE_OK;
+    }
     if (sluice_record_batch_init(&scratch) != SLUICE_OK) return SLUICE_ERR_NOMEM;
     for (size_t k = 0; k < n; k++)
         if ((err = src->ops->seek(src, r[k].topic, r[k].partition, r[k].start, errstr, errstr_size))) goto done;

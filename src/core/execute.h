@@ -75,6 +75,9 @@ typedef struct sluice_exec {
                                         (sluice_execute returned SLUICE_ERR_STOPPED):
                                         no snapshot may be taken */
     uint64_t abandoned_rows;       /**< records read in the abandoned epoch */
+    uint64_t lost_rows;            /**< records of logged epochs that a source
+                                        which cannot replay (no_replay) could
+                                        not give again at recovery */
 } sluice_exec;
 
 /** Allocate the per-source batches; the wiring and policy fields must be

@@ -407,7 +407,8 @@ static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default
     if (f) {
         if (strcmp(f->value, "json") == 0) o->format = SLUICE_FORMAT_JSON;
         else if (strcmp(f->value, "csv") == 0) o->format = SLUICE_FORMAT_CSV;
-        else return opt_err(errstr, errstr_size, f, "format = '%s': expected json or csv", f->value);
+        else if (strcmp(f->value, "lines") == 0) o->format = SLUICE_FORMAT_LINES;
+        else return opt_err(errstr, errstr_size, f, "format = '%s': expected json, csv or lines", f->value);
     }
     const sluice_option *d = sluice_module_config_find(&b->mc, "csv.delimiter");
     if (d) {
@@ -632,7 +633,10 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         p->src_bind[i].mc.shared = (const char *const *)shared_for(p, 1, &p->src_bind[i]);
     }
     for (size_t k = 0; k < plan->nqueries; k++) p->sink_bind[k].mc.checkpointing = ckpt_entry != NULL;
-    for (size_t i = 0; i < plan->nsources; i++) p->src_bind[i].mc.checkpointing = ckpt_entry != NULL;
+    for (size_t i = 0; i < plan->nsources; i++) {
+        p->src_bind[i].mc.checkpointing = ckpt_entry != NULL;
+        p->src_bind[i].mc.available_now = available_now;
+    }
     if (ckpt_entry)
         for (size_t i = 0; i < plan->nsources; i++)
             if (!p->src_ops[i]->seek)
@@ -808,11 +812,13 @@ void sluice_pipeline_log_summary(const sluice_pipeline *p, const char *outcome) 
         free(sinks);
         return;
     }
+    char lost[64] = ""; /* records a source could not replay after a crash */
+    if (p->exec.lost_rows) snprintf(lost, sizeof lost, " lost_in_recovery=%" PRIu64, p->exec.lost_rows);
     sluice_log(SLUICE_LOG_INFO, p->pipeline_name, "execute", NULL,
                "summary: outcome=%s rows_in=%" PRIu64 " rows_out=%s dead_letters=%" PRIu64 " late_rows=%" PRIu64
-               " malformed_rows=%" PRIu64 " epochs=%lld",
+               " malformed_rows=%" PRIu64 " epochs=%lld%s",
                outcome, p->exec.rows_in, sinks && sinks[0] ? sinks : "-", st.dead_letters, st.late_rows,
-               st.malformed_rows, (long long)p->exec.epochs_run);
+               st.malformed_rows, (long long)p->exec.epochs_run, lost);
     free(sinks);
 }
 

@@ -1,5 +1,5 @@
 /*
- * The decoder front: dispatch to the JSON adapter or the CSV decoder, and
+ * The decoder front: dispatch to the JSON adapter, the CSV or the lines decoder, and
  * the text conversions both share.
  */
 #include <stdlib.h>
@@ -128,6 +128,9 @@ sluice_err_t sluice_decoder_new(const sluice_decoder_options *opts,
     case SLUICE_FORMAT_CSV:
         rc = sluice_csv_decoder_new(opts, specs, nfields, &d->impl, errstr, errstr_size);
         break;
+    case SLUICE_FORMAT_LINES:
+        rc = sluice_lines_decoder_new(specs, nfields, &d->impl, errstr, errstr_size);
+        break;
     default:
         rc = sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "unknown format %d",
                            (int)opts->format);
@@ -146,6 +149,8 @@ sluice_err_t sluice_decoder_decode(sluice_decoder *d, const char *data, size_t l
                                    size_t reason_size) {
     if (d->format == SLUICE_FORMAT_JSON)
         return sluice_json_decoder_decode(d->impl, data, len, out, arena, reason, reason_size);
+    if (d->format == SLUICE_FORMAT_LINES)
+        return sluice_lines_decoder_decode(d->impl, data, len, out, arena, reason, reason_size);
     return sluice_csv_decoder_decode(d->impl, data, len, out, arena, reason, reason_size);
 }
 
@@ -153,6 +158,8 @@ void sluice_decoder_free(sluice_decoder *d) {
     if (!d) return;
     if (d->format == SLUICE_FORMAT_JSON)
         sluice_json_decoder_free(d->impl);
+    else if (d->format == SLUICE_FORMAT_LINES)
+        sluice_lines_decoder_free(d->impl);
     else
         sluice_csv_decoder_free(d->impl);
     free(d);

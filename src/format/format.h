@@ -82,7 +82,8 @@ typedef struct sluice_field_spec {
 
 typedef enum sluice_format_kind {
     SLUICE_FORMAT_JSON = 1,
-    SLUICE_FORMAT_CSV = 2
+    SLUICE_FORMAT_CSV = 2,
+    SLUICE_FORMAT_LINES = 3   /**< the record is one VARCHAR (or converted) value */
 } sluice_format_kind;
 
 typedef struct sluice_decoder sluice_decoder;

@@ -51,6 +51,13 @@ sluice_err_t sluice_csv_decoder_decode(void *impl, const char *data, size_t len,
                                        size_t reason_size);
 void sluice_csv_decoder_free(void *impl);
 
+/* The lines decoder (lines_decoder.c): exactly one field, the whole record. */
+sluice_err_t sluice_lines_decoder_new(const sluice_field_spec *specs, size_t nfields, void **impl,
+                                      char *errstr, size_t errstr_size);
+sluice_err_t sluice_lines_decoder_decode(void *impl, const char *data, size_t len, sluice_value *out,
+                                         sluice_arena *arena, char *reason, size_t reason_size);
+void sluice_lines_decoder_free(void *impl);
+
 #ifdef __cplusplus
 }
 #endif

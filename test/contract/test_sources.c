@@ -6,9 +6,14 @@
 #include "sluice_test.h"
 #include "conn_support.h"
 
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "connectors/connectors.h"
 #include "registry.h"
@@ -103,6 +108,44 @@ static sluice_err_t make_memory(const source_case *sc, sluice_test_cfg *c, const
     return SLUICE_OK;
 }
 
+static pid_t socket_server; /* the running make_socket() server, or 0 */
+
+/* A server on 127.0.0.1 (a child process) that sends the lines on the
+ * first connection and closes it; the source connects to it under
+ * available_now, so that the close is the end of its input. */
+static sluice_err_t make_socket(const source_case *sc, sluice_test_cfg *c, const char **lines, size_t n,
+                                sluice_source **out, char *errstr, size_t errstr_size) {
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* a test that never polls never connects: teardown ends the child */
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) _exit(2);
+        for (size_t i = 0; i < n; i++)
+            if (write(fd, lines[i], strlen(lines[i])) < 0 || write(fd, "\n", 1) != 1) _exit(3);
+        close(fd);
+        _exit(0);
+    }
+    close(lfd);
+    socket_server = pid;
+    static char port[16];
+    snprintf(port, sizeof port, "%d", ntohs(a.sin_port));
+    for (size_t i = 0; i < c->cfg.noptions; i++)
+        if (strcmp(c->options[i].key, "port") == 0) c->options[i].value = port;
+    c->cfg.available_now = 1;
+    const sluice_source_ops *ops;
+    sluice_err_t err = sluice_registry_source(sc->connector, &ops, errstr, errstr_size);
+    if (err) return err;
+    return ops->open(&c->cfg, out, errstr, errstr_size);
+}
+
 #ifdef SLUICE_WITH_KAFKA
 static sluice_test_broker *broker;
 
@@ -133,6 +176,9 @@ static const source_case cases[] = {
     {.name = "fault(file-json)", .connector = "fault", .make = make_file, .path_key = "path",
      .bad = {{"fault.nth", "x"}, {"fault.method", "write"}, {"fault.action", "explode"},
              {"fault.after", "-1"}, {"fault.bogus", "1"}, {"follow", "maybe"}}},
+    {.name = "socket", .connector = "socket", .make = make_socket,
+     .bad = {{"mode", "serve"}, {"format", "xml"}, {"max_clients", "3"}, {"max_line_bytes", "0"},
+             {"bogus", "1"}}},
 #ifdef SLUICE_WITH_KAFKA
     {.name = "kafka", .connector = "kafka", .unbounded = 1, .make = make_kafka,
      .bad = {{"startingOffsets", "middle"}, {"max_offsets_per_trigger", "0"},
@@ -150,6 +196,10 @@ static int setup(void **state) {
     if (strcmp(t->sc->connector, "fault") == 0) sluice_test_cfg_set(&t->c, "fault.inner", "file");
     if (t->sc->path_key) sluice_test_cfg_set(&t->c, t->sc->path_key, t->path);
     if (t->sc->csv) sluice_test_cfg_set(&t->c, "format", "csv");
+    if (strcmp(t->sc->connector, "socket") == 0) {
+        sluice_test_cfg_set(&t->c, "host", "127.0.0.1");
+        sluice_test_cfg_set(&t->c, "port", "9"); /* make_socket sets its server's */
+    }
 #ifdef SLUICE_WITH_KAFKA
     if (strcmp(t->sc->connector, "kafka") == 0) {
         snprintf(t->topic, sizeof t->topic, "contract-%d", seq);
@@ -167,6 +217,11 @@ static int setup(void **state) {
 static int teardown(void **state) {
     source_test *t = *state;
     remove(t->path);
+    if (socket_server > 0) {
+        kill(socket_server, SIGKILL);
+        waitpid(socket_server, NULL, 0);
+        socket_server = 0;
+    }
     return 0;
 }
 

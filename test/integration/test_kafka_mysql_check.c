@@ -57,7 +57,7 @@ static void check_fails(const char *fmt, int line, const char *phrase) {
 
 static void test_check_rejects_bad_connector_options_with_file_and_line(void **state) {
     (void)state;
-    check_fails("[source ev]\npath = %1$s\nformat = xml\n", 3, "expected json or csv");
+    check_fails("[source ev]\npath = %1$s\nformat = xml\n", 3, "expected json, csv or lines");
     check_fails("[source ev]\npath = %1$s\nfollow = sometimes\n", 3, "expected true or false");
     check_fails("[source ev]\npath = %1$s\n[sink out]\nconnector = file\npath = %2$s\ncsv.delimiter = ab\n", 6,
                 "csv.delimiter");
