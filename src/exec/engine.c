@@ -1261,9 +1261,11 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
  *     sessions: u32 nkeys, i64 string_bytes; per key: ngroup values,
  *               u32 nsessions; per session: i64 start, i64 last, naggs slots
  *   i64 proc_wm, i64 proc_now
- * A slot is u8 type, then the value's bytes for VARCHAR, else the 8 raw
- * bytes of its payload (accumulators keep their payload under the NULL tag),
- * then i64 n.  string_bytes is what the strings of the window (the key
+ * A slot is what its aggregate function's encode writes (exec/aggregate.c):
+ * for COUNT, SUM, AVG, MIN and MAX u8 type, then the value's bytes for
+ * VARCHAR, else the 8 raw bytes of its payload (accumulators keep their
+ * payload under the NULL tag), then i64 n; for the variances u8 0, f64
+ * mean, f64 m2, i64 n.  string_bytes is what the strings of the window (the key
  * table) take in memory once restored, so that restore allocates them at
  * once (bounded by the payload's size); restore checks it against the
  * strings it decoded.
