@@ -27,28 +27,15 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "exec/aggregate.h"
 #include "exec/engine.h"
 #include "state/codec.h"
 
 /* ---------------- aggregate slots ---------------- */
 
-typedef struct agg_slot {
-    sluice_value v;   /* SUM/AVG accumulator, MIN/MAX value; an integer SUM
-                       * that overflowed keeps v.len = SUM_OVERFLOWED */
-    int64_t n;        /* rows counted (non-NULL arguments) */
-} agg_slot;
-
-/* Integer overflow gives NULL, in expressions and in SUM alike: an integer
- * SUM whose exact value leaves the BIGINT range is NULL for its group from
- * then on (it cannot come back: the exact sum is no longer known).  Flink
- * wraps around (two's complement) and Spark in ANSI mode fails the query;
- * one row must not stop a pipeline, and a wrapped total is a wrong answer
- * that looks right, hence NULL.  v.len is otherwise unused for numbers. */
-#define SUM_OVERFLOWED 1u
-
-/* Snapshot tag of an overflowed integer SUM slot (a normal accumulator is
- * stored under the NULL tag). */
-#define SLOT_TAG_OVERFLOWED 0x80
+/* One fixed-size slot per aggregate and group; its function
+ * (exec/aggregate.h) says what it holds. */
+typedef sluice_agg_slot agg_slot;
 
 /* Group entry: header, then ngroup key values, then naggs slots. */
 typedef struct entry_hdr {
@@ -337,10 +324,7 @@ static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *k
         if (copy_string(w->arena, &k[j]) != 0) return NULL;
     }
     agg_slot *s = entry_aggs(qs, e);
-    for (size_t j = 0; j < qs->q->naggs; j++)
-        if (qs->q->aggs[j].kind == SLUICE_AGG_AVG ||
-            (qs->q->aggs[j].kind == SLUICE_AGG_SUM && qs->q->aggs[j].result_type == SLUICE_TYPE_DOUBLE))
-            s[j].v.u.d = 0.0;
+    for (size_t j = 0; j < qs->q->naggs; j++) qs->q->aggs[j].fn->init(&qs->q->aggs[j], &s[j]);
     w->table[h] = gslot_make(hash, i);
     if (w->nentries * 2 > w->tcap && table_grow(qs, w) != 0) return NULL;
     return entry_at(qs, w, i);
@@ -377,66 +361,9 @@ static int mark_dirty(win_state *w, query_state *qs, entry_hdr *e) {
     return 0;
 }
 
-static double num(const sluice_value *v) {
-    return v->type == SLUICE_TYPE_DOUBLE ? v->u.d : (double)v->u.i;
-}
-
-/* Add x to an integer SUM slot; 1 when this addition overflowed it (it is
- * NULL from then on), else 0. */
-static int sum_add(agg_slot *s, int64_t x) {
-    if (s->v.len == SUM_OVERFLOWED) return 0;
-    if (!__builtin_add_overflow(s->v.u.i, x, &s->v.u.i)) return 0;
-    s->v.u.i = 0;
-    s->v.len = SUM_OVERFLOWED;
-    return 1;
-}
-
-/* Fold one argument value into s.  Returns 0, 1 when an integer SUM
- * overflowed with it (counted and logged by the caller), -1 when out of
- * memory. */
-static int agg_update(const sluice_agg_plan *ag, agg_slot *s, const sluice_value *a, sluice_arena *arena) {
-    int overflowed = 0;
-    switch (ag->kind) {
-    case SLUICE_AGG_COUNT_STAR: s->n++; break;
-    case SLUICE_AGG_COUNT: if (a->type != SLUICE_TYPE_NULL) s->n++; break;
-    case SLUICE_AGG_SUM:
-        if (a->type == SLUICE_TYPE_NULL) break;
-        if (ag->result_type == SLUICE_TYPE_DOUBLE) s->v.u.d += num(a);
-        else overflowed = sum_add(s, a->u.i);
-        s->n++;
-        break;
-    case SLUICE_AGG_AVG:
-        if (a->type == SLUICE_TYPE_NULL) break;
-        s->v.u.d += num(a);
-        s->n++;
-        break;
-    case SLUICE_AGG_MIN:
-    case SLUICE_AGG_MAX: {
-        if (a->type == SLUICE_TYPE_NULL) break;
-        int c = s->n ? sluice_value_compare(a, &s->v) : 0;
-        if (!s->n || (ag->kind == SLUICE_AGG_MIN ? c < 0 : c > 0)) {
-            s->v = *a;
-            if (copy_string(arena, &s->v) != 0) return -1;
-        }
-        s->n++;
-        break;
-    }
-    }
-    return overflowed;
-}
-
-static sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
-    switch (ag->kind) {
-    case SLUICE_AGG_COUNT_STAR:
-    case SLUICE_AGG_COUNT: return sluice_value_bigint(s->n);
-    case SLUICE_AGG_SUM:
-        if (!s->n || s->v.len == SUM_OVERFLOWED) return sluice_value_null();
-        return ag->result_type == SLUICE_TYPE_DOUBLE ? sluice_value_double(s->v.u.d) : sluice_value_bigint(s->v.u.i);
-    case SLUICE_AGG_AVG: return s->n ? sluice_value_double(s->v.u.d / (double)s->n) : sluice_value_null();
-    case SLUICE_AGG_MIN:
-    case SLUICE_AGG_MAX: return s->n ? s->v : sluice_value_null();
-    }
-    return sluice_value_null();
+/* The result of aggregate ag in slot s. */
+static inline sluice_value agg_result(const sluice_agg_plan *ag, const agg_slot *s) {
+    return ag->fn->result(ag, s);
 }
 
 /* Count a SUM that overflowed to NULL and say so, at the 1st, 10th, 100th,
@@ -452,39 +379,10 @@ static void note_sum_overflow(query_state *qs) {
                (unsigned long long)n);
 }
 
-/* Merge slot `from` into `into` (two sessions becoming one): COUNT, SUM
- * and AVG add up, MIN and MAX compare.  Strings stay where they are.
- * Returns 1 when an integer SUM overflowed in the merge, else 0. */
-static int agg_merge(const sluice_agg_plan *ag, agg_slot *into, const agg_slot *from) {
-    int overflowed = 0;
-    switch (ag->kind) {
-    case SLUICE_AGG_COUNT_STAR:
-    case SLUICE_AGG_COUNT: break;
-    case SLUICE_AGG_SUM:
-        if (ag->result_type == SLUICE_TYPE_DOUBLE) into->v.u.d += from->v.u.d;
-        else if (from->v.len == SUM_OVERFLOWED) into->v.u.i = 0, into->v.len = SUM_OVERFLOWED;
-        else overflowed = sum_add(into, from->v.u.i);
-        break;
-    case SLUICE_AGG_AVG: into->v.u.d += from->v.u.d; break;
-    case SLUICE_AGG_MIN:
-    case SLUICE_AGG_MAX:
-        if (from->n) {
-            int c = into->n ? sluice_value_compare(&from->v, &into->v) : 0;
-            if (!into->n || (ag->kind == SLUICE_AGG_MIN ? c < 0 : c > 0)) into->v = from->v;
-        }
-        break;
-    }
-    into->n += from->n;
-    return overflowed;
-}
-
-/* Fresh aggregate slots: zero, with DOUBLE accumulators at 0.0. */
+/* Fresh aggregate slots for the aggregates of q. */
 static void slots_init(const sluice_query_plan *q, agg_slot *s) {
     memset(s, 0, q->naggs * sizeof *s);
-    for (size_t j = 0; j < q->naggs; j++)
-        if (q->aggs[j].kind == SLUICE_AGG_AVG ||
-            (q->aggs[j].kind == SLUICE_AGG_SUM && q->aggs[j].result_type == SLUICE_TYPE_DOUBLE))
-            s[j].v.u.d = 0.0;
+    for (size_t j = 0; j < q->naggs; j++) q->aggs[j].fn->init(&q->aggs[j], &s[j]);
 }
 
 /* ---------------- emit ---------------- */
@@ -842,7 +740,7 @@ static int session_compact_strings(const sluice_query_plan *q, session_state *ss
         for (size_t j = 0; j < k->nses; j++) {
             agg_slot *a = ses_aggs(ses_at(ss, k, j));
             for (size_t m = 0; m < q->naggs; m++)
-                if ((q->aggs[m].kind == SLUICE_AGG_MIN || q->aggs[m].kind == SLUICE_AGG_MAX) && a[m].n &&
+                if (q->aggs[m].fn->holds_string && a[m].n &&
                     copy_string(na, &a[m].v) != 0)
                     goto fail;
         }
@@ -1077,7 +975,7 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
             if (!e) return SLUICE_ERR_NOMEM;
             agg_slot *s = entry_aggs(qs, e);
             for (size_t k = 0; k < q->naggs; k++)
-                switch (agg_update(&q->aggs[k], &s[k], &qs->args[k], w->arena)) {
+                switch (q->aggs[k].fn->add(&q->aggs[k], &s[k], &qs->args[k], w->arena)) {
                 case 0: break;
                 case 1: note_sum_overflow(qs); break;
                 default: return SLUICE_ERR_NOMEM;
@@ -1167,7 +1065,7 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
                 if (o->start < h->start) h->start = o->start;
                 if (o->last > h->last) h->last = o->last;
                 for (size_t m = 0; m < q->naggs; m++)
-                    if (agg_merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m])) note_sum_overflow(qs);
+                    if (q->aggs[m].fn->merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m])) note_sum_overflow(qs);
                 if (hit[1] + 1 < k->nses) memcpy(o, ses_at(st, k, k->nses - 1), st->ses_stride);
                 k->nses--;
                 st->nsessions--;
@@ -1176,7 +1074,7 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
         agg_slot *s = ses_aggs(h);
         for (size_t m = 0; m < q->naggs; m++) {
             sluice_value a = q->aggs[m].arg ? sluice_expr_eval(q->aggs[m].arg, row, en->batch_arena) : sluice_value_null();
-            switch (agg_update(&q->aggs[m], &s[m], &a, st->arena)) {
+            switch (q->aggs[m].fn->add(&q->aggs[m], &s[m], &a, st->arena)) {
             case 0: break;
             case 1: note_sum_overflow(qs); break;
             default: return SLUICE_ERR_NOMEM;
@@ -1363,9 +1261,11 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
  *     sessions: u32 nkeys, i64 string_bytes; per key: ngroup values,
  *               u32 nsessions; per session: i64 start, i64 last, naggs slots
  *   i64 proc_wm, i64 proc_now
- * A slot is u8 type, then the value's bytes for VARCHAR, else the 8 raw
- * bytes of its payload (accumulators keep their payload under the NULL tag),
- * then i64 n.  string_bytes is what the strings of the window (the key
+ * A slot is what its aggregate function's encode writes (exec/aggregate.c):
+ * for COUNT, SUM, AVG, MIN and MAX u8 type, then the value's bytes for
+ * VARCHAR, else the 8 raw bytes of its payload (accumulators keep their
+ * payload under the NULL tag), then i64 n; for the variances u8 0, f64
+ * mean, f64 m2, i64 n.  string_bytes is what the strings of the window (the key
  * table) take in memory once restored, so that restore allocates them at
  * once (bounded by the payload's size); restore checks it against the
  * strings it decoded.
@@ -1383,53 +1283,14 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
  * that the engine's arithmetic on them cannot overflow. */
 #define SANE_TIME(t) ((t) >= -((int64_t)1 << 62) && (t) <= ((int64_t)1 << 62))
 
-static void enc_slot(sluice_enc *e, const agg_slot *s) {
-    if (s->v.type == SLUICE_TYPE_VARCHAR) {
-        sluice_enc_value(e, &s->v);
-    } else if (s->v.type == SLUICE_TYPE_NULL && s->v.len == SUM_OVERFLOWED) {
-        sluice_enc_u8(e, SLOT_TAG_OVERFLOWED);
-        sluice_enc_i64(e, 0);
-    } else {
-        sluice_enc_u8(e, s->v.type);
-        sluice_enc_i64(e, s->v.u.i);
-    }
-    sluice_enc_i64(e, s->n);
+static void enc_slot(sluice_enc *e, const sluice_agg_plan *ag, const agg_slot *s) {
+    ag->fn->encode(ag, e, s);
 }
 
 /* Decode a slot of aggregate ag into s (VARCHAR bytes into arena) and check
- * it: accumulators (COUNT, SUM, AVG) keep their payload under the NULL tag;
- * MIN and MAX hold a value of their argument's type once n > 0. */
+ * it against the plan. */
 static int dec_slot(sluice_dec *d, const sluice_agg_plan *ag, agg_slot *s, sluice_arena *arena) {
-    size_t save = d->pos;
-    uint8_t t = sluice_dec_u8(d);
-    if (t == SLUICE_TYPE_VARCHAR) {
-        d->pos = save;
-        s->v = sluice_dec_value(d, arena);
-    } else if (t == SLOT_TAG_OVERFLOWED) {
-        s->v.type = SLUICE_TYPE_NULL;
-        s->v.len = SUM_OVERFLOWED;
-        s->v.u.i = sluice_dec_i64(d);
-        if (ag->kind != SLUICE_AGG_SUM || ag->result_type == SLUICE_TYPE_DOUBLE || s->v.u.i != 0) d->bad = 1;
-        t = SLUICE_TYPE_NULL;
-    } else {
-        s->v.type = t;
-        s->v.len = 0;
-        s->v.u.i = sluice_dec_i64(d);
-    }
-    s->n = sluice_dec_i64(d);
-    if (d->bad) return -1;
-    int ok = s->n >= 0;
-    if (ag->kind == SLUICE_AGG_MIN || ag->kind == SLUICE_AGG_MAX) {
-        sluice_type_t want = ag->arg ? ag->arg->type : ag->result_type;
-        if (s->n == 0) ok = ok && s->v.type == SLUICE_TYPE_NULL && s->v.u.i == 0;
-        else ok = ok && s->v.type == want && want != SLUICE_TYPE_NULL &&
-                  (t != SLUICE_TYPE_BOOLEAN || (s->v.u.i & ~1LL) == 0);
-    } else {
-        ok = ok && t == SLUICE_TYPE_NULL;
-        if (ag->kind == SLUICE_AGG_COUNT || ag->kind == SLUICE_AGG_COUNT_STAR) ok = ok && s->v.u.i == 0;
-    }
-    if (!ok) d->bad = 1;
-    return d->bad ? -1 : 0;
+    return ag->fn->decode(ag, d, s, arena);
 }
 
 /* Decode a group key of planned type `type` (NULL or that type). */
@@ -1450,6 +1311,12 @@ static uint64_t keys_hash(const sluice_value *keys, size_t n) {
 static int64_t string_bytes(const sluice_value *v) {
     if (v->type != SLUICE_TYPE_VARCHAR) return 0;
     return (int64_t)(((v->len ? v->len : 1) + 15u) & ~(size_t)15u);
+}
+
+/* The bytes the string of slot s takes (MIN/MAX of VARCHAR; other slots
+ * hold no string, whatever their bits look like). */
+static int64_t slot_string_bytes(const sluice_agg_plan *ag, const agg_slot *s) {
+    return ag->fn->holds_string ? string_bytes(&s->v) : 0;
 }
 
 static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len, char *errstr, size_t errstr_size) {
@@ -1482,7 +1349,7 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
                 for (size_t g = 0; g < q->ngroup; g++) sbytes += string_bytes(&kv[g]);
                 for (size_t j = 0; j < kh->nses; j++) {
                     const agg_slot *a = ses_aggs(ses_at(st, kh, j));
-                    for (size_t m = 0; m < q->naggs; m++) sbytes += string_bytes(&a[m].v);
+                    for (size_t m = 0; m < q->naggs; m++) sbytes += slot_string_bytes(&q->aggs[m], &a[m]);
                 }
             }
             sluice_enc_u32(&e, (uint32_t)st->nkeys);
@@ -1497,7 +1364,7 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
                     sluice_enc_i64(&e, h->start);
                     sluice_enc_i64(&e, h->last);
                     const agg_slot *a = ses_aggs(h);
-                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &a[m]);
+                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &q->aggs[m], &a[m]);
                 }
             }
         } else {
@@ -1510,7 +1377,7 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
                     const sluice_value *kv = entry_keys(eh);
                     for (size_t g = 0; g < q->ngroup; g++) sbytes += string_bytes(&kv[g]);
                     const agg_slot *a = entry_aggs(qs, eh);
-                    for (size_t m = 0; m < q->naggs; m++) sbytes += string_bytes(&a[m].v);
+                    for (size_t m = 0; m < q->naggs; m++) sbytes += slot_string_bytes(&q->aggs[m], &a[m]);
                 }
                 sluice_enc_i64(&e, ws->start);
                 sluice_enc_u32(&e, (uint32_t)ws->nranked);
@@ -1522,7 +1389,7 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
                     const sluice_value *kv = entry_keys(eh);
                     for (size_t g = 0; g < q->ngroup; g++) sluice_enc_value(&e, &kv[g]);
                     const agg_slot *a = entry_aggs(qs, eh);
-                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &a[m]);
+                    for (size_t m = 0; m < q->naggs; m++) enc_slot(&e, &q->aggs[m], &a[m]);
                 }
             }
         }
@@ -1613,7 +1480,7 @@ static int restore_window(query_state *qs, win_state *ws, sluice_dec *d, uint32_
         for (size_t m = 0; m < q->naggs; m++) dec_slot(d, &q->aggs[m], &a[m], ws->arena);
         if (d->bad) return -1;
         for (size_t g = 0; g < q->ngroup; g++) have += string_bytes(&k[g]);
-        for (size_t m = 0; m < q->naggs; m++) have += string_bytes(&a[m].v);
+        for (size_t m = 0; m < q->naggs; m++) have += slot_string_bytes(&q->aggs[m], &a[m]);
         e->hash = keys_hash(k, q->ngroup);
         __builtin_prefetch(&ws->table[e->hash & mask], 1, 1);
         ws->nentries++;
@@ -1696,7 +1563,7 @@ static int restore_sessions(query_state *qs, sluice_dec *d, uint32_t nk, int64_t
             agg_slot *a = ses_aggs(h);
             for (size_t m = 0; m < q->naggs && !d->bad; m++) {
                 dec_slot(d, &q->aggs[m], &a[m], st->arena);
-                have += string_bytes(&a[m].v);
+                have += slot_string_bytes(&q->aggs[m], &a[m]);
             }
             if (d->bad) break;
             kh->nses++;

@@ -115,13 +115,11 @@ typedef struct sluice_source_plan {
     int64_t watermark_delay_ms;     /**< WATERMARK FOR c AS c - delay */
 } sluice_source_plan;
 
-typedef enum sluice_agg_kind {
-    SLUICE_AGG_COUNT_STAR, SLUICE_AGG_COUNT, SLUICE_AGG_SUM, SLUICE_AGG_AVG,
-    SLUICE_AGG_MIN, SLUICE_AGG_MAX
-} sluice_agg_kind;
+struct sluice_agg_fn;
 
+/** One aggregate call of a query. */
 typedef struct sluice_agg_plan {
-    sluice_agg_kind kind;
+    const struct sluice_agg_fn *fn; /**< its function (exec/aggregate.h) */
     sluice_expr *arg;               /**< over the source row; NULL for COUNT(*) */
     sluice_type_t result_type;
 } sluice_agg_plan;

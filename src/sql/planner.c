@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exec/aggregate.h"
 #include "exec/plan.h"
 #include "format/format.h"
 
@@ -48,8 +49,7 @@ static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...) {
 /* ---------------- AST helpers ---------------- */
 
 static int is_aggregate_name(const char *n) {
-    return strcmp(n, "COUNT") == 0 || strcmp(n, "SUM") == 0 || strcmp(n, "AVG") == 0 ||
-           strcmp(n, "MIN") == 0 || strcmp(n, "MAX") == 0;
+    return sluice_agg_is_name(n);
 }
 
 static int is_window_name(const char *n) {
@@ -359,36 +359,20 @@ static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     }
     sluice_agg_plan ag;
     memset(&ag, 0, sizeof ag);
-    if (a->star) {
-        if (strcmp(a->name, "COUNT") != 0)
-            return plan_err(c, a->line, a->col, "only COUNT accepts '*'");
-        ag.kind = SLUICE_AGG_COUNT_STAR;
-        ag.result_type = SLUICE_TYPE_BIGINT;
-    } else {
+    ag.fn = sluice_agg_find(a->name, a->star);
+    if (!ag.fn) return plan_err(c, a->line, a->col, "only COUNT accepts '*'");
+    if (!a->star) {
         if (a->nargs != 1)
             return plan_err(c, a->line, a->col, "%s takes exactly one argument", a->name);
         c->in_agg = 1;
         ag.arg = bind(c, a->args[0]);
         c->in_agg = 0;
         if (!ag.arg) return NULL;
-        sluice_type_t t = ag.arg->type;
-        if (strcmp(a->name, "COUNT") == 0) {
-            ag.kind = SLUICE_AGG_COUNT;
-            ag.result_type = SLUICE_TYPE_BIGINT;
-        } else if (strcmp(a->name, "SUM") == 0 || strcmp(a->name, "AVG") == 0) {
-            if (!is_numeric(t) && t != SLUICE_TYPE_NULL)
-                return plan_err(c, a->args[0]->line, a->args[0]->col, "%s needs a number, got %s", a->name,
-                                sluice_type_name(t));
-            ag.kind = a->name[0] == 'S' ? SLUICE_AGG_SUM : SLUICE_AGG_AVG;
-            ag.result_type = ag.kind == SLUICE_AGG_AVG ? SLUICE_TYPE_DOUBLE
-                                                       : (t == SLUICE_TYPE_NULL ? SLUICE_TYPE_BIGINT : t);
-        } else {
-            if (t == SLUICE_TYPE_INTERVAL)
-                return plan_err(c, a->args[0]->line, a->args[0]->col, "%s of an INTERVAL is not supported", a->name);
-            ag.kind = strcmp(a->name, "MIN") == 0 ? SLUICE_AGG_MIN : SLUICE_AGG_MAX;
-            ag.result_type = t;
-        }
     }
+    char why[160];
+    int rt = ag.fn->type(ag.arg ? ag.arg->type : SLUICE_TYPE_NULL, why, sizeof why);
+    if (rt < 0) return plan_err(c, a->args[0]->line, a->args[0]->col, "%s", why);
+    ag.result_type = (sluice_type_t)rt;
     if (c->naggs == c->agg_cap) {
         size_t nc = c->agg_cap ? c->agg_cap * 2 : 8;
         sluice_agg_plan *na = sluice_arena_alloc(c->arena, nc * sizeof *na);
@@ -429,11 +413,14 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     size_t k;
     for (k = 0; k < sizeof fns / sizeof fns[0]; k++)
         if (strcmp(fns[k].name, a->name) == 0) break;
-    if (k == sizeof fns / sizeof fns[0])
+    if (k == sizeof fns / sizeof fns[0]) {
+        char aggs[256];
+        sluice_agg_names(aggs, sizeof aggs);
         return plan_err(c, a->line, a->col,
-                        "unknown function '%s' (known: COUNT SUM AVG MIN MAX LOWER UPPER LENGTH SUBSTR TRIM ABS "
+                        "unknown function '%s' (known: %s LOWER UPPER LENGTH SUBSTR TRIM ABS "
                         "ROUND FLOOR CEIL COALESCE CAST)",
-                        a->name);
+                        a->name, aggs);
+    }
     if (a->star || a->nargs < fns[k].min || a->nargs > fns[k].max)
         return plan_err(c, a->line, a->col, "%s takes %zu%s argument%s", a->name, fns[k].min,
                         fns[k].max > fns[k].min ? " or more" : "", fns[k].min == 1 && fns[k].max == 1 ? "" : "s");

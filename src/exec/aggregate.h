@@ -1,0 +1,84 @@
+/*
+ * Aggregate functions as a table of descriptors (docs/architecture.md
+ * "Adding an aggregate function").  The planner looks a function up by
+ * name to type it; the engine keeps one fixed-size slot per aggregate and
+ * group (or session) and calls the descriptor's operations on it.  Adding
+ * a function is one entry in the table of aggregate.c.
+ */
+#ifndef SLUICE_EXEC_AGGREGATE_H
+#define SLUICE_EXEC_AGGREGATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sluice/arena.h"
+#include "exec/plan.h"
+#include "sluice/value.h"
+#include "state/codec.h"
+
+/** The state of one aggregate for one group: 24 bytes whatever the
+ *  function, so that the memory per group does not depend on it.  What the
+ *  fields mean is the function's business (see its entry in aggregate.c);
+ *  a function whose state does not fit needs a wider slot for all. */
+typedef struct sluice_agg_slot {
+    union {
+        sluice_value v;          /**< COUNT: unused; SUM/AVG: the accumulator
+                                      (u.i or u.d, type NULL); MIN/MAX: the value */
+        struct {
+            double mean, m2;     /**< VAR/STDDEV: Welford's running mean and
+                                      sum of squared deviations from it */
+        } w;
+    };
+    int64_t n;                   /**< values added (non-NULL arguments; rows for COUNT(*)) */
+} sluice_agg_slot;
+
+/** An integer SUM that overflowed keeps v.len = SLUICE_AGG_SUM_OVERFLOWED
+ *  (README "Integer overflow"): its result is NULL from then on. */
+#define SLUICE_AGG_SUM_OVERFLOWED 1u
+
+/** One aggregate function.  Every operation gets the plan of the call (its
+ *  argument and result type).  Operations that may fail return 0 on
+ *  success, 1 when an integer SUM overflowed (the slot is NULL from then
+ *  on; the caller counts and logs it), -1 when out of memory. */
+typedef struct sluice_agg_fn {
+    const char *name;            /**< upper case, as written in SQL */
+    int star;                    /**< 1: the entry for NAME(*), no argument */
+    int holds_string;            /**< the slot's v may be a VARCHAR whose bytes
+                                      live in the state's arena (MIN/MAX) */
+    /** The result type for an argument of type arg (SLUICE_TYPE_NULL for
+     *  a NULL literal; ignored for NAME(*)), or -1 when the function does
+     *  not accept it, with the message (naming the function) in why. */
+    int (*type)(sluice_type_t arg, char *why, size_t why_size);
+    /** A fresh slot for no values (the slot is zeroed before). */
+    void (*init)(const sluice_agg_plan *ag, sluice_agg_slot *s);
+    /** Fold one argument value (NULL included: most functions skip it);
+     *  VARCHAR bytes kept in the slot are copied into arena. */
+    int (*add)(const sluice_agg_plan *ag, sluice_agg_slot *s, const sluice_value *a, sluice_arena *arena);
+    /** Remove one value added before (the inverse of add), or NULL when the
+     *  function cannot with a fixed slot (MIN/MAX: the next extreme is not
+     *  kept). */
+    int (*retract)(const sluice_agg_plan *ag, sluice_agg_slot *s, const sluice_value *a);
+    /** Fold slot `from` into `into` (two session windows becoming one);
+     *  strings stay where they are. */
+    int (*merge)(const sluice_agg_plan *ag, sluice_agg_slot *into, const sluice_agg_slot *from);
+    /** The SQL result of the slot (borrows its strings). */
+    sluice_value (*result)(const sluice_agg_plan *ag, const sluice_agg_slot *s);
+    /** Append the slot to a snapshot (engine.c "Snapshot"). */
+    void (*encode)(const sluice_agg_plan *ag, sluice_enc *e, const sluice_agg_slot *s);
+    /** Read a slot written by encode (VARCHAR bytes into arena) and check
+     *  it against the plan; sets d->bad and returns -1 when it does not
+     *  fit. */
+    int (*decode)(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot *s, sluice_arena *arena);
+} sluice_agg_fn;
+
+/** The function NAME (upper case) or NAME(*) when star, or NULL. */
+const sluice_agg_fn *sluice_agg_find(const char *name, int star);
+
+/** 1 when name is the name of an aggregate function, else 0. */
+int sluice_agg_is_name(const char *name);
+
+/** Write the names of the functions, space separated, in table order and
+ *  each once, to buf (truncated to size, NUL-terminated). */
+void sluice_agg_names(char *buf, size_t size);
+
+#endif
