@@ -247,8 +247,9 @@ static sluice_err_t file_source_open(const sluice_module_config *cfg, sluice_sou
     const char *format = sluice_module_config_get(cfg, "format");
     int csv = 0;
     if (format && strcmp(format, "csv") == 0) csv = 1;
-    else if (format && strcmp(format, "json") != 0)
-        return sluice_conn_bad_option(cfg, "format", "source", "file", "expected json or csv",
+    else if (format && strcmp(format, "json") != 0 && strcmp(format, "lines") != 0)
+        /* lines: each line is a record, as for json; the decoder maps it */
+        return sluice_conn_bad_option(cfg, "format", "source", "file", "expected json, csv or lines",
                                       errstr, errstr_size);
     char delim = ',';
     int follow = 0;

@@ -489,7 +489,7 @@ static void test_cli_word_count_example(void **state) {
     char set_port[64], set_path[4400];
     snprintf(set_port, sizeof set_port, "source lines.port=%d", port);
     snprintf(set_path, sizeof set_path, "sink line_counts.path=%s", out_path);
-    const char *argv[] = {"run", "fixtures/pipelines/word_count.sql", "--profile", "test",
+    const char *argv[] = {"run", "fixtures/pipelines/word_count.sql", "--profile", "socket",
                           "--set", set_port, "--set", "source lines.host=127.0.0.1",
                           "--set", "pipeline.trigger=available_now",
                           "--set", "sink line_counts.connector=file", "--set", set_path,
