@@ -28,6 +28,8 @@
  *
  * Options: `path` (required), `format` = json|csv (default csv when the
  * path ends in ".csv", else json), `csv.delimiter` (one character).
+ * With `partition_by` (and optionally `rollover_rows`/`rollover_bytes`),
+ * `path` is a directory of Hive-style partitions: file_sink_partitioned.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,10 +41,12 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/file_epoch.h"
+#include "connectors/file_partitioned.h"
 #include "core/log.h"
 #include "format/format.h"
 
-static const char *const file_sink_options[] = {"path", "format", "csv.delimiter", NULL};
+static const char *const file_sink_options[] = {"path",          "format",        "csv.delimiter", "partition_by",
+                                                "rollover_rows", "rollover_bytes", NULL};
 
 #define FILE_SINK_BUFFER (1u << 20)
 
@@ -173,6 +177,7 @@ static sluice_err_t file_sink_check(const sluice_module_config *cfg, const char 
     if ((err = sluice_conn_opt_char(cfg, "csv.delimiter", "sink", "file", &delim, errstr,
                                     errstr_size)))
         return err;
+    if ((err = sluice_file_partitioned_check(cfg, errstr, errstr_size))) return err;
     *path_out = path;
     *csv_out = csv;
     *delim_out = delim;
@@ -198,6 +203,8 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     if (!cfg->schema)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
                              "sink %s (file): no schema", inst);
+    if (sluice_module_config_get(cfg, "partition_by"))
+        return sluice_file_partitioned_open(cfg, path, csv, delim, out, errstr, errstr_size);
 
     file_sink *fs = calloc(1, sizeof *fs);
     if (!fs) return SLUICE_ERR_NOMEM;
