@@ -64,8 +64,17 @@ typedef struct file_sink {
     sluice_file_epoch_key key;   /* what the sidecar is keyed by */
 } file_sink;
 
+/* An instance opened with partition_by has the partitioned writer's ops
+ * (file_sink_partitioned.c); a caller holding this table's entries is
+ * passed on to them. */
+#define DISPATCH(sink) ((sink)->ops != &sluice_file_sink_ops)
+
 static void file_sink_close(sluice_sink *sink) {
     if (!sink) return;
+    if (DISPATCH(sink)) {
+        sink->ops->close(sink);
+        return;
+    }
     file_sink *fs = (file_sink *)sink;
     if (fs->f) fclose(fs->f);
     free(fs->sidecar);
@@ -249,6 +258,7 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
                                     const sluice_row_batch *batch,
                                     char *errstr, size_t errstr_size) {
     (void)epoch;
+    if (DISPATCH(sink)) return sink->ops->write(sink, epoch, batch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     size_t nc = fs->schema->ncolumns;
     for (size_t i = 0; i < batch->nrows; i++) {
@@ -262,6 +272,7 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
 
 static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
                                      char *errstr, size_t errstr_size) {
+    if (DISPATCH(sink)) return sink->ops->commit(sink, epoch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     if (fflush(fs->f) != 0) return io_error(fs, "cannot write to", errno, errstr, errstr_size);
     if (fsync(fileno(fs->f)) != 0 && errno != EINVAL && errno != EROFS)
@@ -276,6 +287,7 @@ static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
 }
 
 static int64_t file_sink_committed_epoch(sluice_sink *sink) {
+    if (DISPATCH(sink)) return sink->ops->committed_epoch(sink);
     return ((file_sink *)sink)->committed;
 }
 
