@@ -73,7 +73,8 @@ typedef struct psink {
     int64_t rollover_rows, rollover_bytes; /* 0: none */
     int64_t committed;
     int64_t epoch;               /* the epoch being written */
-    part *parts;                 /* this epoch's partitions */
+    part **parts;                /* this epoch's partitions (each allocated on its
+                                    own: a memstream holds &buf and &blen) */
     size_t nparts, capparts;
     size_t *slots;               /* open addressing: index+1 into parts */
     size_t nslots;
@@ -102,9 +103,10 @@ static char *fmt(const char *f, ...) {
 
 static void drop_parts(psink *ps) {
     for (size_t i = 0; i < ps->nparts; i++) {
-        if (ps->parts[i].mem) fclose(ps->parts[i].mem);
-        free(ps->parts[i].buf);
-        free(ps->parts[i].dir);
+        if (ps->parts[i]->mem) fclose(ps->parts[i]->mem);
+        free(ps->parts[i]->buf);
+        free(ps->parts[i]->dir);
+        free(ps->parts[i]);
     }
     ps->nparts = 0;
     if (ps->slots) memset(ps->slots, 0, ps->nslots * sizeof *ps->slots);
@@ -422,7 +424,7 @@ static part *find_part(psink *ps, const char *dir, int *fresh) {
         if (!ns) return NULL;
         for (size_t i = 0; i < ps->nparts; i++) {
             uint64_t g = 1469598103934665603ull;
-            for (const char *c = ps->parts[i].dir; *c; c++) g = (g ^ (unsigned char)*c) * 1099511628211ull;
+            for (const char *c = ps->parts[i]->dir; *c; c++) g = (g ^ (unsigned char)*c) * 1099511628211ull;
             size_t s = g & (nn - 1);
             while (ns[s]) s = (s + 1) & (nn - 1);
             ns[s] = i + 1;
@@ -433,20 +435,24 @@ static part *find_part(psink *ps, const char *dir, int *fresh) {
     }
     size_t s = h & (ps->nslots - 1);
     for (; ps->slots[s]; s = (s + 1) & (ps->nslots - 1))
-        if (strcmp(ps->parts[ps->slots[s] - 1].dir, dir) == 0) {
+        if (strcmp(ps->parts[ps->slots[s] - 1]->dir, dir) == 0) {
             *fresh = 0;
-            return &ps->parts[ps->slots[s] - 1];
+            return ps->parts[ps->slots[s] - 1];
         }
     if (ps->nparts == ps->capparts) {
         size_t nc = ps->capparts ? 2 * ps->capparts : 16;
-        part *np = realloc(ps->parts, nc * sizeof *np);
+        part **np = realloc(ps->parts, nc * sizeof *np);
         if (!np) return NULL;
         ps->parts = np;
         ps->capparts = nc;
     }
-    part *p = &ps->parts[ps->nparts];
-    memset(p, 0, sizeof *p);
-    if (!(p->dir = strdup(dir))) return NULL;
+    part *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    if (!(p->dir = strdup(dir))) {
+        free(p);
+        return NULL;
+    }
+    ps->parts[ps->nparts] = p;
     ps->slots[s] = ++ps->nparts;
     *fresh = 1;
     return p;
@@ -584,7 +590,7 @@ static sluice_err_t psink_commit(sluice_sink *sink, int64_t epoch, char *errstr,
     }
     sluice_err_t err = SLUICE_OK;
     for (size_t i = 0; i < ps->nparts && !err; i++)
-        if (ps->parts[i].mem) err = part_finish(ps, &ps->parts[i], errstr, errstr_size);
+        if (ps->parts[i]->mem) err = part_finish(ps, ps->parts[i], errstr, errstr_size);
     /* 1. the files durable under their temporary names */
     for (size_t i = 0; i < ps->nfiles && !err; i++) {
         char *tmp = temp_of(ps->path, ps->files[i]);
@@ -592,7 +598,7 @@ static sluice_err_t psink_commit(sluice_sink *sink, int64_t epoch, char *errstr,
         free(tmp);
     }
     for (size_t i = 0; i < ps->nparts && !err; i++) {
-        char *d = fmt("%s/%s", ps->path, ps->parts[i].dir);
+        char *d = fmt("%s/%s", ps->path, ps->parts[i]->dir);
         err = d ? fsync_path(ps, d, 1, errstr, errstr_size) : SLUICE_ERR_NOMEM;
         free(d);
     }
