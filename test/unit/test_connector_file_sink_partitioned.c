@@ -295,6 +295,41 @@ static void committed_epoch_is_completed(void **state) {
     free(root);
 }
 
+/* More partitions in one epoch than the writer's first table holds (16):
+ * each partition's buffer must stay where its memstream points. */
+static void many_partitions(void **state) {
+    (void)state;
+    char *root = dir_for("many");
+    sluice_test_cfg c;
+    sluice_sink *s = open_ok(root, "csv", NULL, NULL, 0, &c);
+    sluice_row_batch b;
+    assert_int_equal(sluice_row_batch_init(&b, &schema), SLUICE_OK);
+    char syms[40][8];
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < 40; i++) {
+            snprintf(syms[i], sizeof syms[i], "S%02d", i);
+            put(&b, syms[i], T2001, i, round);
+        }
+    char err[512] = "";
+    if (s->ops->write(s, 3, &b, err, sizeof err) != SLUICE_OK || s->ops->commit(s, 3, err, sizeof err) != SLUICE_OK)
+        fail_msg("%s", err);
+    sluice_row_batch_free(&b);
+    s->ops->close(s);
+    char *t = read_rel(root, "sym=S00/" D1 "/part-3-0.csv");
+    assert_string_equal(t, "close,n\n0,0\n0,1\n");
+    free(t);
+    t = read_rel(root, "sym=S39/" D1 "/part-3-0.csv");
+    assert_string_equal(t, "close,n\n39,0\n39,1\n");
+    free(t);
+    char **files = NULL;
+    size_t nf = 0;
+    sluice_manifest_key key = {"stocks", "out", root, "csv", "sym,day"};
+    assert_int_equal(sluice_manifest_read(root, &key, 3, &files, &nf, err, sizeof err), SLUICE_OK);
+    assert_int_equal(nf, 40);
+    sluice_manifest_free(files, nf);
+    free(root);
+}
+
 static void expect_refusal(const char *path, const char *format, const char *k, const char *v, int ckpt,
                            const char *needle) {
     sluice_test_cfg c;
@@ -367,6 +402,7 @@ int main(void) {
         cmocka_unit_test(layout_csv),
         cmocka_unit_test(layout_json),
         cmocka_unit_test(rollover),
+        cmocka_unit_test(many_partitions),
         cmocka_unit_test(interrupted_epoch_leaves_nothing),
         cmocka_unit_test(committed_epoch_is_completed),
         cmocka_unit_test(refusals),
