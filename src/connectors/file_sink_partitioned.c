@@ -378,8 +378,23 @@ sluice_err_t sluice_file_partitioned_open(const sluice_module_config *cfg, const
         ps->dcols[ps->ndcols++] = c;
     }
     struct stat st;
-    if (stat(path, &st) != 0) {
-        if (errno != ENOENT || mkdir(path, 0777) != 0) {
+    int exists = stat(path, &st) == 0, stat_errno = errno;
+    if (!exists && stat_errno != ENOENT) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot stat '%s': %s", inst,
+                            path, strerror(stat_errno));
+        goto fail;
+    } else if (!exists) {
+        /* a missing directory and its missing parents are created, as the
+         * dead-letter file's are: the output is a directory tree anyway */
+        char *copy = strdup(path);
+        for (char *c = copy ? copy + 1 : NULL; c && *c; c++)
+            if (*c == '/') {
+                *c = '\0';
+                (void)mkdir(copy, 0777);
+                *c = '/';
+            }
+        free(copy);
+        if (mkdir(path, 0777) != 0) {
             err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot create '%s': %s",
                                 inst, path, strerror(errno));
             goto fail;

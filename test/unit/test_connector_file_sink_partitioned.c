@@ -198,7 +198,7 @@ static void layout_csv(void **state) {
 
 static void layout_json(void **state) {
     (void)state;
-    char *root = dir_for("json");
+    char *root = dir_for("json/missing/parents"); /* created */
     sluice_test_cfg c;
     sluice_sink *s = open_ok(root, NULL, NULL, NULL, 0, &c);
     write_epoch(s, 1, 1);
