@@ -28,6 +28,8 @@
  *
  * Options: `path` (required), `format` = json|csv (default csv when the
  * path ends in ".csv", else json), `csv.delimiter` (one character).
+ * With `partition_by` (and optionally `rollover_rows`/`rollover_bytes`),
+ * `path` is a directory of Hive-style partitions: file_sink_partitioned.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,10 +41,12 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/file_epoch.h"
+#include "connectors/file_partitioned.h"
 #include "core/log.h"
 #include "format/format.h"
 
-static const char *const file_sink_options[] = {"path", "format", "csv.delimiter", NULL};
+static const char *const file_sink_options[] = {"path",          "format",        "csv.delimiter", "partition_by",
+                                                "rollover_rows", "rollover_bytes", NULL};
 
 #define FILE_SINK_BUFFER (1u << 20)
 
@@ -60,8 +64,17 @@ typedef struct file_sink {
     sluice_file_epoch_key key;   /* what the sidecar is keyed by */
 } file_sink;
 
+/* An instance opened with partition_by has the partitioned writer's ops
+ * (file_sink_partitioned.c); a caller holding this table's entries is
+ * passed on to them. */
+#define DISPATCH(sink) ((sink)->ops != &sluice_file_sink_ops)
+
 static void file_sink_close(sluice_sink *sink) {
     if (!sink) return;
+    if (DISPATCH(sink)) {
+        sink->ops->close(sink);
+        return;
+    }
     file_sink *fs = (file_sink *)sink;
     if (fs->f) fclose(fs->f);
     free(fs->sidecar);
@@ -173,6 +186,7 @@ static sluice_err_t file_sink_check(const sluice_module_config *cfg, const char 
     if ((err = sluice_conn_opt_char(cfg, "csv.delimiter", "sink", "file", &delim, errstr,
                                     errstr_size)))
         return err;
+    if ((err = sluice_file_partitioned_check(cfg, errstr, errstr_size))) return err;
     *path_out = path;
     *csv_out = csv;
     *delim_out = delim;
@@ -198,6 +212,8 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     if (!cfg->schema)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
                              "sink %s (file): no schema", inst);
+    if (sluice_module_config_get(cfg, "partition_by"))
+        return sluice_file_partitioned_open(cfg, path, csv, delim, out, errstr, errstr_size);
 
     file_sink *fs = calloc(1, sizeof *fs);
     if (!fs) return SLUICE_ERR_NOMEM;
@@ -242,6 +258,7 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
                                     const sluice_row_batch *batch,
                                     char *errstr, size_t errstr_size) {
     (void)epoch;
+    if (DISPATCH(sink)) return sink->ops->write(sink, epoch, batch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     size_t nc = fs->schema->ncolumns;
     for (size_t i = 0; i < batch->nrows; i++) {
@@ -255,6 +272,7 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
 
 static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
                                      char *errstr, size_t errstr_size) {
+    if (DISPATCH(sink)) return sink->ops->commit(sink, epoch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     if (fflush(fs->f) != 0) return io_error(fs, "cannot write to", errno, errstr, errstr_size);
     if (fsync(fileno(fs->f)) != 0 && errno != EINVAL && errno != EROFS)
@@ -269,6 +287,7 @@ static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
 }
 
 static int64_t file_sink_committed_epoch(sluice_sink *sink) {
+    if (DISPATCH(sink)) return sink->ops->committed_epoch(sink);
     return ((file_sink *)sink)->committed;
 }
 
