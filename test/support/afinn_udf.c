@@ -12,6 +12,8 @@
  *
  * SQL: CREATE FUNCTION sentiment(review VARCHAR) RETURNS DOUBLE;
  * A NULL review scores NULL; a review with no known word scores 0.
+ * For tests, `fail_on = TEXT` makes a call fail when one of its reviews is
+ * exactly TEXT (to exercise on_error).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@ typedef struct entry {
 typedef struct lexicon {
     entry *e;
     size_t n;
+    char *fail_on; /* tests: a call containing a review equal to this fails */
 } lexicon;
 
 static int cmp_entry(const void *a, const void *b) {
@@ -39,13 +42,16 @@ static void lex_close(void *state) {
     if (!lx) return;
     for (size_t i = 0; i < lx->n; i++) free(lx->e[i].word);
     free(lx->e);
+    free(lx->fail_on);
     free(lx);
 }
 
 static int lex_init(void **state, const char *const *options, char *err, size_t err_size) {
-    const char *path = NULL;
-    for (size_t i = 0; options && options[i]; i += 2)
+    const char *path = NULL, *fail_on = NULL;
+    for (size_t i = 0; options && options[i]; i += 2) {
         if (strcmp(options[i], "lexicon") == 0) path = options[i + 1];
+        if (strcmp(options[i], "fail_on") == 0) fail_on = options[i + 1];
+    }
     if (!path) {
         snprintf(err, err_size, "no lexicon = PATH (a word<TAB>score file) in the section");
         return -1;
@@ -78,6 +84,7 @@ static int lex_init(void **state, const char *const *options, char *err, size_t 
         return -1;
     }
     qsort(lx->e, lx->n, sizeof *lx->e, cmp_entry);
+    if (fail_on) lx->fail_on = strdup(fail_on);
     *state = lx;
     return 0;
 }
@@ -112,6 +119,12 @@ static int lex_call(void *state, size_t nrows, size_t nargs, const sluice_value 
         snprintf(err, err_size, "sentiment takes one VARCHAR argument, got %zu", nargs);
         return -1;
     }
+    for (size_t r = 0; lx->fail_on && r < nrows; r++)
+        if (args[r].type == SLUICE_TYPE_VARCHAR && args[r].len == strlen(lx->fail_on) &&
+            memcmp(args[r].u.s, lx->fail_on, args[r].len) == 0) {
+            snprintf(err, err_size, "review '%s' (fail_on)", lx->fail_on);
+            return -1;
+        }
     for (size_t r = 0; r < nrows; r++) {
         const sluice_value *a = &args[r];
         if (a->type != SLUICE_TYPE_VARCHAR) {
