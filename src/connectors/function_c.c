@@ -57,9 +57,10 @@ static sluice_err_t c_validate(const sluice_function_plan *f, const sluice_optio
     return SLUICE_OK;
 }
 
-static int c_call(void *ctx, size_t nrows, size_t nargs, const sluice_value *args, sluice_value *results, char *err,
-                  size_t err_size) {
+static int c_call(void *ctx, size_t nrows, size_t nargs, const sluice_value *args, sluice_value *results,
+                  unsigned char *failed, char *err, size_t err_size) {
     c_function *cf = ctx;
+    (void)failed; /* a failed C call fails all its rows */
     return cf->abi->call(cf->state, nrows, nargs, args, results, err, err_size);
 }
 
@@ -81,6 +82,7 @@ static sluice_err_t c_open(const sluice_function_plan *f, const sluice_option *o
     if (!cf) return SLUICE_ERR_NOMEM;
     b->ctx = cf;
     b->call = c_call;
+    b->call_rows = b->batch_size;
     if (!(cf->handle = dlopen(lib->value, RTLD_NOW | RTLD_LOCAL)))
         return fail(errstr, errstr_size, lib, "[function %s]: cannot load library '%s': %s", f->name, lib->value,
                     dlerror());

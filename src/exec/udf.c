@@ -1,6 +1,7 @@
 /*
  * Bound functions: batched calls before a batch is evaluated (udf.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,11 +74,16 @@ sluice_err_t sluice_udf_prefetch(const sluice_plan *plan, const sluice_query_pla
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
                                  "function %s is not bound: add a [function %s] section to the profile", f->name,
                                  f->name);
-        size_t chunk = b->batch_size ? b->batch_size : 1;
+        size_t chunk = b->call_rows ? b->call_rows : nrows;
         if (chunk > nrows) chunk = nrows;
         size_t na = site->nargs;
         sluice_value *args = malloc((chunk * na + 1) * sizeof *args);
-        if (!args) return SLUICE_ERR_NOMEM;
+        unsigned char *bad = malloc(chunk);
+        if (!args || !bad) {
+            free(args);
+            free(bad);
+            return SLUICE_ERR_NOMEM;
+        }
         for (size_t r0 = 0; r0 < nrows; r0 += chunk) {
             size_t n = nrows - r0 < chunk ? nrows - r0 : chunk;
             for (size_t r = 0; r < n; r++)
@@ -86,28 +92,41 @@ sluice_err_t sluice_udf_prefetch(const sluice_plan *plan, const sluice_query_pla
             sluice_value *out = site->values + r0;
             for (size_t r = 0; r < n; r++) out[r] = sluice_value_null();
             char err[256] = "";
-            if (b->call(b->ctx, n, na, args, out, err, sizeof err) != 0) {
-                for (size_t r = 0; r < n; r++) out[r] = sluice_value_null();
+            memset(bad, 0, n);
+            int rc = b->call(b->ctx, n, na, args, out, bad, err, sizeof err);
+            if (rc == SLUICE_ERR_STOPPED) {
+                free(args);
+                free(bad);
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_STOPPED, "function %s: stopped while waiting",
+                                     f->name);
+            }
+            if (rc != 0) {
+                if (!memchr(bad, 1, n)) memset(bad, 1, n);
                 if (b->on_error == SLUICE_UDF_FAIL) {
                     free(args);
-                    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID, "function %s failed: %s",
+                    free(bad);
+                    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "function %s failed: %s",
                                          f->name, err[0] ? err : "no reason given");
                 }
-                if (b->on_error == SLUICE_UDF_DEAD_LETTER) {
-                    memset(st->failed + r0, 1, n);
+                for (size_t r = 0; r < n; r++) {
+                    if (!bad[r]) continue;
+                    out[r] = sluice_value_null();
+                    if (b->on_error == SLUICE_UDF_DEAD_LETTER) st->failed[r0 + r] = 1;
+                }
+                if (b->on_error == SLUICE_UDF_DEAD_LETTER)
                     snprintf(st->reason, sizeof st->reason, "function %s failed: %s", f->name,
                              err[0] ? err : "no reason given");
-                }
-                continue;
             }
             int nomem = 0;
             for (size_t r = 0; r < n; r++) out[r] = accept(out[r], f->returns, arena, &nomem);
             if (nomem) {
                 free(args);
+                free(bad);
                 return SLUICE_ERR_NOMEM;
             }
         }
         free(args);
+        free(bad);
     }
     return SLUICE_OK;
 }

@@ -26,15 +26,20 @@ typedef enum sluice_udf_on_error {
 } sluice_udf_on_error;
 
 /** How one function is called.  `call` computes nrows results from nrows *
- *  nargs row-major arguments; it returns 0, or nonzero with a message in
- *  err.  VARCHAR results stay valid until the next call (the engine copies
- *  them). */
+ *  nargs row-major arguments (failed[] comes zeroed); it returns 0, or
+ *  nonzero with a message in err after setting failed[r] = 1 for each row
+ *  whose result it could not compute (none set: all rows failed).  It may
+ *  return SLUICE_ERR_STOPPED when a stop was requested while it waited: the
+ *  batch is then abandoned, not counted as failed.  VARCHAR results stay
+ *  valid until the next call (the engine copies them). */
 typedef struct sluice_udf_binding {
     const char *name;
     int (*call)(void *ctx, size_t nrows, size_t nargs, const sluice_value *args, sluice_value *results,
-                char *err, size_t err_size);
+                unsigned char *failed, char *err, size_t err_size);
     void *ctx;
-    size_t batch_size;          /**< rows per call, >= 1 */
+    size_t batch_size;          /**< rows per request (the profile's batch_size), >= 1 */
+    size_t call_rows;           /**< rows per call of `call`: batch_size, or 0 = the whole batch
+                                     (a binding that splits it and pipelines its requests) */
     sluice_udf_on_error on_error;
 } sluice_udf_binding;
 
@@ -44,9 +49,9 @@ int sluice_udf_on_error_parse(const char *s, sluice_udf_on_error *out);
 /** Compute every bound-function call of query q over the nrows rows
  *  (ncols values each) of a batch.  Strings are copied into arena.  Rows
  *  whose call failed under on_error = dead_letter are flagged in
- *  q->udf->failed.  Returns SLUICE_OK, SLUICE_ERR_NOMEM, or
- *  SLUICE_ERR_INVALID (an unbound function, or a failed call under
- *  on_error = fail) with errstr saying which. */
+ *  q->udf->failed.  Returns SLUICE_OK, SLUICE_ERR_NOMEM, SLUICE_ERR_INVALID
+ *  (an unbound function), SLUICE_ERR_RUNTIME (a failed call under
+ *  on_error = fail) or SLUICE_ERR_STOPPED, with errstr saying which. */
 sluice_err_t sluice_udf_prefetch(const sluice_plan *plan, const sluice_query_plan *q, const sluice_value *rows,
                                  size_t nrows, size_t ncols, sluice_arena *arena, char *errstr,
                                  size_t errstr_size);

@@ -179,7 +179,8 @@ typedef struct recorder {
 } recorder;
 
 static int record_call(void *ctx, size_t nrows, size_t nargs, const sluice_value *args, sluice_value *results,
-                       char *err, size_t err_size) {
+                       unsigned char *failed, char *err, size_t err_size) {
+    (void)failed;
     recorder *rc = ctx;
     assert_int_equal(nargs, 2);
     if (rc->calls < 64) rc->sizes[rc->calls] = nrows;
@@ -217,7 +218,7 @@ static void test_rows_are_sent_batch_size_at_a_time(void **state) {
     (void)state;
     assert_int_equal(build("CREATE SINK o AS SELECT score(review, 0.5) AS s FROM r;"), SLUICE_OK);
     recorder rc = {0};
-    sluice_udf_binding b = {"score", record_call, &rc, 2, SLUICE_UDF_DEAD_LETTER};
+    sluice_udf_binding b = {"score", record_call, &rc, 2, 2, SLUICE_UDF_DEAD_LETTER};
     plan->functions[0].binding = &b;
     static const char *const reviews[] = {"a", "bb", NULL, "dddd", "eeeee", "ffffff", "g"};
     fill_rows(reviews, 7);
@@ -241,7 +242,7 @@ static void test_rows_are_sent_batch_size_at_a_time(void **state) {
     }
     /* one call for a whole batch when batch_size exceeds it */
     rc.calls = 0;
-    b.batch_size = 512;
+    b.batch_size = b.call_rows = 512;
     assert_int_equal(sluice_udf_prefetch(plan, q, rows, 7, 4, arena, errstr, sizeof errstr), SLUICE_OK);
     assert_int_equal(rc.calls, 1);
     assert_int_equal(rc.sizes[0], 7);
@@ -250,7 +251,7 @@ static void test_rows_are_sent_batch_size_at_a_time(void **state) {
 static void failing_batch(sluice_udf_on_error mode, sluice_err_t want) {
     assert_int_equal(build("CREATE SINK o AS SELECT score(review, 0.0) AS s FROM r;"), SLUICE_OK);
     recorder rc = {0};
-    sluice_udf_binding b = {"score", record_call, &rc, 2, mode};
+    sluice_udf_binding b = {"score", record_call, &rc, 2, 2, mode};
     plan->functions[0].binding = &b;
     static const char *const reviews[] = {"a", "bb", "boom", "dddd", "eeeee"};
     fill_rows(reviews, 5);
@@ -282,7 +283,7 @@ static void test_on_error_dead_letter(void **state) {
 
 static void test_on_error_fail(void **state) {
     (void)state;
-    failing_batch(SLUICE_UDF_FAIL, SLUICE_ERR_INVALID);
+    failing_batch(SLUICE_UDF_FAIL, SLUICE_ERR_RUNTIME);
     assert_string_equal(errstr, "function score failed: model exploded");
 }
 
