@@ -7,6 +7,7 @@
 
 static const sluice_function_connector *const connectors[] = {
     &sluice_function_c,
+    &sluice_function_http,
 };
 
 const sluice_function_connector *sluice_function_connector_find(const char *name) {
@@ -16,5 +17,5 @@ const sluice_function_connector *sluice_function_connector_find(const char *name
 }
 
 const char *sluice_function_connector_names(void) {
-    return "c";
+    return "c, http";
 }

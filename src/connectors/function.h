@@ -1,6 +1,6 @@
 /*
  * sluice — the implementations a profile can bind a CREATE FUNCTION to
- * (`[function NAME]` with `connector = c`).  Private.
+ * (`[function NAME]` with `connector = c` or `http`).  Private.
  *
  * The pipeline reads the keys common to every function (connector,
  * batch_size, on_error) and hands the section's other keys to the
@@ -35,10 +35,13 @@ typedef struct sluice_function_connector {
 /** The connector called name, or NULL. */
 const sluice_function_connector *sluice_function_connector_find(const char *name);
 
-/** "c" — for messages. */
+/** "c, http" — for messages. */
 const char *sluice_function_connector_names(void);
 
 /** The C shared-object binding (function_c.c). */
 extern const sluice_function_connector sluice_function_c;
+
+/** The model-server binding over HTTP (function_http.c). */
+extern const sluice_function_connector sluice_function_http;
 
 #endif

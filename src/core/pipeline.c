@@ -545,8 +545,8 @@ static sluice_err_t bind_functions(sluice_pipeline *p, int validate_only, char *
         const sluice_option *conn = find_opt(b, "connector");
         if (!conn)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s: function %s (%s:%d:%d) is not bound: add a [function %s] section with "
-                                 "connector = %s",
+                                 "%s: function %s (%s:%d:%d) is not bound: add a [function %s] section (connector: "
+                                 "%s)",
                                  p->cfg->path, f->name, plan->filename, f->line, f->col, f->name,
                                  sluice_function_connector_names());
         if (!(p->fn_conn[i] = sluice_function_connector_find(conn->value)))

@@ -209,7 +209,7 @@ static void test_unbound_function(void **state) {
     assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
     assert_int_equal(run("check"), 2);
     expect_stderr("function sentiment (");
-    expect_stderr("reviews.sql:1:17) is not bound: add a [function sentiment] section with connector = c");
+    expect_stderr("reviews.sql:1:17) is not bound: add a [function sentiment] section (connector: c, http)");
 }
 
 static void test_unknown_connector(void **state) {
