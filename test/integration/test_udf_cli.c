@@ -156,6 +156,28 @@ static void test_on_error_fail(void **state) {
     free(out);
 }
 
+/* A call in an aggregate's argument: computed per input row, then summed
+ * (SUM skips the NULL of the NULL review). */
+static void test_call_in_an_aggregate(void **state) {
+    (void)state;
+    char agg_sql[4300];
+    snprintf(agg_sql, sizeof agg_sql, "%s/agg.sql", dir);
+    assert_int_equal(sluice_test_write_file(agg_sql, "CREATE FUNCTION sentiment(review VARCHAR) RETURNS DOUBLE;\n"
+                                                     "CREATE SOURCE reviews (product VARCHAR, review VARCHAR);\n"
+                                                     "CREATE SINK scored AS SELECT product, SUM(sentiment(review)) "
+                                                     "AS total, COUNT(*) AS n FROM reviews GROUP BY product;\n"),
+                     0);
+    write_ini(afinn_section("sluice_afinn_sentiment", "batch_size = 4\n"));
+    const char *argv[] = {"run", agg_sql, "--config", ini_path, "--quiet", NULL};
+    assert_int_equal(sluice_test_run_cli(argv, NULL, err_path), 0);
+    char *out = file_text(out_path);
+    assert_string_equal(out, "{\"product\":\"p1\",\"total\":6,\"n\":2}\n"
+                             "{\"product\":\"p2\",\"total\":-8,\"n\":2}\n"
+                             "{\"product\":\"p3\",\"total\":0,\"n\":1}\n"
+                             "{\"product\":\"p4\",\"total\":0,\"n\":1}\n");
+    free(out);
+}
+
 static void test_check_does_not_load_the_library(void **state) {
     (void)state;
     write_ini("library = /nonexistent/libnope.so\nsymbol = f\n");
@@ -230,6 +252,7 @@ int main(void) {
         cmocka_unit_test(test_failed_call_goes_to_the_dead_letter),
         cmocka_unit_test(test_on_error_null),
         cmocka_unit_test(test_on_error_fail),
+        cmocka_unit_test(test_call_in_an_aggregate),
         cmocka_unit_test(test_check_does_not_load_the_library),
         cmocka_unit_test(test_check_needs_library_and_symbol),
         cmocka_unit_test(test_abi_version_is_checked),
