@@ -549,6 +549,8 @@ static sluice_err_t bind_functions(sluice_pipeline *p, int validate_only, char *
                                  "%s)",
                                  p->cfg->path, f->name, plan->filename, f->line, f->col, f->name,
                                  sluice_function_connector_names());
+        b->name = f->name;
+        b->connector = conn->value;
         if (!(p->fn_conn[i] = sluice_function_connector_find(conn->value)))
             return opt_err(errstr, errstr_size, conn, "[%s]: unknown connector '%s' (expected one of: %s)", section,
                            conn->value, sluice_function_connector_names());
@@ -946,6 +948,8 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
     }
     for (size_t i = 0; i < p->plan->nsources; i++) describe_binding(&p->src_bind[i], "source", out);
     for (size_t k = 0; k < p->plan->nqueries; k++) describe_binding(&p->sink_bind[k], "sink", out);
+    for (size_t i = 0; p->fn_bind && i < p->plan->nfunctions; i++)
+        if (p->fn_bind[i].connector) describe_binding(&p->fn_bind[i], "function", out);
 }
 
 /* One log event per line of the plan and bindings (secrets masked). */

@@ -182,6 +182,15 @@ static void test_check_does_not_load_the_library(void **state) {
     (void)state;
     write_ini("library = /nonexistent/libnope.so\nsymbol = f\n");
     assert_int_equal(run("check"), 0);
+    /* check prints the binding */
+    char so[4300];
+    snprintf(so, sizeof so, "%s/stdout.txt", dir);
+    const char *argv[] = {"check", sql_path, NULL};
+    assert_int_equal(sluice_test_run_cli(argv, so, NULL), 0);
+    char *text = file_text(so);
+    if (!strstr(text, "function sentiment: connector c\n  connector = c\n  library = /nonexistent/libnope.so\n"))
+        fail_msg("no function binding in: %s", text);
+    free(text);
     assert_int_equal(run("run"), 2);
     expect_stderr("reviews.test.ini:13: [function sentiment]: cannot load library '/nonexistent/libnope.so'");
 }
