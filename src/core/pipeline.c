@@ -23,7 +23,9 @@
 #include "core/sink_reject.h"
 #include "core/stop.h"
 #include "state/checkpoint.h"
+#include "connectors/function.h"
 #include "exec/engine.h"
+#include "exec/udf.h"
 #include "exec/plan.h"
 #include "registry.h"
 #include "sluice/sluice.h"
@@ -75,6 +77,12 @@ struct sluice_pipeline {
     int exec_ready;
     sluice_metrics *metrics;
     sluice_ckpt *ckpt;
+    /* per CREATE FUNCTION: its [function NAME] section, connector, key,value
+     * pairs for init and the binding the engine calls */
+    binding *fn_bind;
+    const sluice_function_connector **fn_conn;
+    char ***fn_kv;
+    sluice_udf_binding *fn_udf;
 };
 
 static char *xstrdup(const char *s) {
@@ -212,7 +220,8 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
         const char *s = cfg->sections[i].name;
         int ok = strcmp(s, "pipeline") == 0 || is_shared(p, s) ||
                  (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
-                 (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0);
+                 (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0) ||
+                 (strncmp(s, "function ", 9) == 0 && sluice_plan_function_index(p->plan, s + 9) >= 0);
         if (!ok)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                                  "%s:%d:1: unknown section [%s] (expected [pipeline], %s[source NAME] "
@@ -237,6 +246,12 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
         if (strncmp(s, "source ", 7) == 0) {
             if (sluice_plan_source_index(p->plan, s + 7) < 0)
                 return where_err(errstr, errstr_size, e, "section [%s]: the SQL has no source '%s'%s", s, s + 7, "");
+            continue;
+        }
+        if (strncmp(s, "function ", 9) == 0) {
+            if (sluice_plan_function_index(p->plan, s + 9) < 0)
+                return where_err(errstr, errstr_size, e, "section [%s]: the SQL has no CREATE FUNCTION %s%s", s, s + 9,
+                                 "");
             continue;
         }
         if (strncmp(s, "sink ", 5) == 0) {
@@ -503,6 +518,75 @@ static sluice_err_t mkdirs_for(const char *path) {
 
 static void log_startup(const sluice_pipeline *p);
 
+static const sluice_option *find_opt(const binding *b, const char *key) {
+    for (size_t i = 0; i < b->noptions; i++)
+        if (strcmp(b->options[i].key, key) == 0) return &b->options[i];
+    return NULL;
+}
+
+/* Bind every CREATE FUNCTION to its [function NAME] section: the common
+ * keys here, the rest by the connector — validated only (sluice check), or
+ * opened (the library loaded) and handed to the plan for the engine. */
+static sluice_err_t bind_functions(sluice_pipeline *p, int validate_only, char *errstr, size_t errstr_size) {
+    sluice_plan *plan = p->plan;
+    if (!plan->nfunctions) return SLUICE_OK;
+    p->fn_bind = calloc(plan->nfunctions, sizeof *p->fn_bind);
+    p->fn_conn = calloc(plan->nfunctions, sizeof *p->fn_conn);
+    p->fn_kv = calloc(plan->nfunctions, sizeof *p->fn_kv);
+    p->fn_udf = calloc(plan->nfunctions, sizeof *p->fn_udf);
+    if (!p->fn_bind || !p->fn_conn || !p->fn_kv || !p->fn_udf) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < plan->nfunctions; i++) {
+        sluice_function_plan *f = &plan->functions[i];
+        binding *b = &p->fn_bind[i];
+        char section[300];
+        snprintf(section, sizeof section, "function %s", f->name);
+        sluice_err_t err = collect(p->cfg, section, b);
+        if (err) return err;
+        const sluice_option *conn = find_opt(b, "connector");
+        if (!conn)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s: function %s (%s:%d:%d) is not bound: add a [function %s] section (connector: "
+                                 "%s)",
+                                 p->cfg->path, f->name, plan->filename, f->line, f->col, f->name,
+                                 sluice_function_connector_names());
+        b->name = f->name;
+        b->connector = conn->value;
+        if (!(p->fn_conn[i] = sluice_function_connector_find(conn->value)))
+            return opt_err(errstr, errstr_size, conn, "[%s]: unknown connector '%s' (expected one of: %s)", section,
+                           conn->value, sluice_function_connector_names());
+        sluice_udf_binding *u = &p->fn_udf[i];
+        u->name = f->name;
+        u->batch_size = 512;
+        u->on_error = SLUICE_UDF_DEAD_LETTER;
+        const sluice_option *o;
+        int64_t n;
+        if ((o = find_opt(b, "batch_size"))) {
+            if (sluice_parse_positive(o->value, &n) != 0 || n > 1000000)
+                return opt_err(errstr, errstr_size, o, "batch_size = '%s' in [%s]: expected rows per call, 1 to 1000000",
+                               o->value, section);
+            u->batch_size = (size_t)n;
+        }
+        if ((o = find_opt(b, "on_error")) && sluice_udf_on_error_parse(o->value, &u->on_error) != 0)
+            return opt_err(errstr, errstr_size, o,
+                           "on_error = '%s' in [%s]: expected dead_letter (the row goes to the dead letter, the "
+                           "default), null (the result is NULL) or fail (the pipeline stops)",
+                           o->value, section);
+        if ((err = p->fn_conn[i]->validate(f, b->options, b->noptions, errstr, errstr_size))) return err;
+        if (validate_only) continue;
+        char **kv = calloc(2 * b->noptions + 1, sizeof *kv);
+        if (!kv) return SLUICE_ERR_NOMEM;
+        p->fn_kv[i] = kv;
+        for (size_t k = 0; k < b->noptions; k++) {
+            kv[2 * k] = (char *)b->options[k].key;
+            kv[2 * k + 1] = (char *)b->options[k].value;
+        }
+        if ((err = p->fn_conn[i]->open(f, b->options, b->noptions, (const char *const *)kv, u, errstr, errstr_size)))
+            return err;
+        f->binding = u;
+    }
+    return SLUICE_OK;
+}
+
 static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_options *opts, char *errstr,
                                   size_t errstr_size) {
     const sluice_plan *plan = p->plan;
@@ -648,6 +732,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     for (size_t k = 0; k < plan->nqueries; k++) {
         p->sink_bind[k].mc.shared = (const char *const *)shared_for(p, 0, &p->sink_bind[k]);
     }
+    if ((err = bind_functions(p, opts->validate_only, errstr, errstr_size))) return err;
     if (opts->validate_only) {
         /* what open() would check, without connecting or opening anything */
         for (size_t i = 0; i < plan->nsources; i++)
@@ -863,6 +948,8 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
     }
     for (size_t i = 0; i < p->plan->nsources; i++) describe_binding(&p->src_bind[i], "source", out);
     for (size_t k = 0; k < p->plan->nqueries; k++) describe_binding(&p->sink_bind[k], "sink", out);
+    for (size_t i = 0; p->fn_bind && i < p->plan->nfunctions; i++)
+        if (p->fn_bind[i].connector) describe_binding(&p->fn_bind[i], "function", out);
 }
 
 /* One log event per line of the plan and bindings (secrets masked). */
@@ -928,6 +1015,16 @@ void sluice_pipeline_close(sluice_pipeline *p) {
         for (size_t i = 0; p->src_bind && i < p->plan->nsources; i++) free_binding(&p->src_bind[i]);
         for (size_t k = 0; p->sink_bind && k < p->plan->nqueries; k++) free_binding(&p->sink_bind[k]);
     }
+    for (size_t i = 0; p->fn_udf && i < p->plan->nfunctions; i++) {
+        if (p->fn_conn[i]) p->fn_conn[i]->close(&p->fn_udf[i]);
+        p->plan->functions[i].binding = NULL;
+        free(p->fn_kv[i]);
+        free_binding(&p->fn_bind[i]);
+    }
+    free(p->fn_bind);
+    free(p->fn_conn);
+    free(p->fn_kv);
+    free(p->fn_udf);
     sluice_dead_letter_close(p->dlq);
     sluice_ckpt_close(p->ckpt);
     free(p->src_bind);

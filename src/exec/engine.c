@@ -29,6 +29,7 @@
 #include "core/log.h"
 #include "exec/aggregate.h"
 #include "exec/engine.h"
+#include "exec/udf.h"
 #include "state/codec.h"
 
 /* ---------------- aggregate slots ---------------- */
@@ -903,11 +904,22 @@ static partition_state *partition_get(source_state *ss, const char *topic, int32
     return ps;
 }
 
+/* Point q's bound-function calls at row r; 1 when a call of that row failed
+ * under on_error = dead_letter (the row is set aside, exec/udf.h). */
+static int udf_row_failed(sluice_engine *en, query_state *qs, source_state *ss, size_t r) {
+    sluice_udf_state *st = qs->q->udf;
+    st->row = r;
+    if (!st->failed[r]) return 0;
+    dead_letter(en, ss, ss->recs[r], qs->q->name, st->reason);
+    return 1;
+}
+
 static sluice_err_t run_stateless(sluice_engine *en, query_state *qs, source_state *ss) {
     const sluice_query_plan *q = qs->q;
     size_t nc = ss->sp->schema.ncolumns;
     for (size_t r = 0; r < ss->nrows; r++) {
         const sluice_value *row = ss->rows + r * nc;
+        if (q->udf && udf_row_failed(en, qs, ss, r)) continue;
         if (q->where) {
             sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
             if (!sluice_value_is_true(&c)) continue;
@@ -930,6 +942,7 @@ static sluice_err_t run_aggregate(sluice_engine *en, query_state *qs, source_sta
     int64_t single = 0;
     for (size_t r = 0; r < ss->nrows; r++) {
         const sluice_value *row = ss->rows + r * nc;
+        if (q->udf && udf_row_failed(en, qs, ss, r)) continue;
         if (q->where) {
             sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
             if (!sluice_value_is_true(&c)) continue;
@@ -1002,6 +1015,7 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
     int64_t gap = q->gap_ms;
     for (size_t r = 0; r < ss->nrows; r++) {
         const sluice_value *row = ss->rows + r * nc;
+        if (q->udf && udf_row_failed(en, qs, ss, r)) continue;
         if (q->where) {
             sluice_value c = sluice_expr_eval(q->where, row, en->batch_arena);
             if (!sluice_value_is_true(&c)) continue;
@@ -1159,6 +1173,13 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     if (ss->proctime && ss->nrows) proc_clock(en);
     for (size_t k = 0; k < ss->nqueries; k++) {
         query_state *qs = &en->queries[ss->queries[k]];
+        if (qs->q->udf) {
+            char sub[400];
+            sluice_err_t uerr = sluice_udf_prefetch(en->plan, qs->q, ss->rows, ss->nrows, nc, en->batch_arena, sub,
+                                                    sizeof sub);
+            if (uerr == SLUICE_ERR_NOMEM) return sluice_seterr(errstr, errstr_size, uerr, "transform: out of memory");
+            if (uerr) return sluice_seterr(errstr, errstr_size, uerr, "sink %s: %s", qs->q->name, sub);
+        }
         sluice_err_t err = qs->ses ? run_session(en, qs, ss)
                            : qs->q->aggregate ? run_aggregate(en, qs, ss)
                                               : run_stateless(en, qs, ss);

@@ -33,13 +33,16 @@ typedef enum sluice_expr_kind {
     SLUICE_EXPR_LIKE,      /**< args[0] LIKE args[1] */
     SLUICE_EXPR_CASE,      /**< layout as sluice_ast CASE */
     SLUICE_EXPR_CAST,      /**< CAST(args[0] AS type) */
-    SLUICE_EXPR_FUNC       /**< func(args) */
+    SLUICE_EXPR_FUNC,      /**< func(args) */
+    SLUICE_EXPR_UDF        /**< a bound function (CREATE FUNCTION): site->values[*site->row] */
 } sluice_expr_kind;
 
 typedef enum sluice_func {
     SLUICE_FN_LOWER, SLUICE_FN_UPPER, SLUICE_FN_LENGTH, SLUICE_FN_SUBSTR, SLUICE_FN_TRIM,
     SLUICE_FN_ABS, SLUICE_FN_ROUND, SLUICE_FN_FLOOR, SLUICE_FN_CEIL, SLUICE_FN_COALESCE
 } sluice_func;
+
+struct sluice_udf_site;
 
 /** A bound expression.  Evaluation never fails: SQL NULL propagates, and
  *  a division by zero, an integer overflow or a CAST that does not convert
@@ -56,6 +59,7 @@ typedef struct sluice_expr {
     size_t nwhen;
     struct sluice_expr **args;
     size_t nargs;
+    struct sluice_udf_site *site;  /**< UDF: where its per-row results are */
 } sluice_expr;
 
 /** Evaluate e over `row`.  Strings produced by functions are allocated
@@ -116,6 +120,40 @@ typedef struct sluice_source_plan {
 } sluice_source_plan;
 
 struct sluice_agg_fn;
+struct sluice_udf_binding;
+
+/** One CREATE FUNCTION: a scalar function whose implementation the
+ *  profile binds (`[function NAME]`, src/exec/udf.h). */
+typedef struct sluice_function_plan {
+    const char *name;
+    int line, col;
+    const char **arg_names;
+    sluice_type_t *arg_types;
+    size_t nargs;
+    sluice_type_t returns;
+    int deterministic;
+    struct sluice_udf_binding *binding;  /**< set by the pipeline before running; NULL: unbound */
+} sluice_function_plan;
+
+/** Per query, the state of its bound-function calls over the batch being
+ *  evaluated (written by the engine only, exec/udf.c): the engine computes
+ *  every call's results for the whole batch first, in batched calls, then
+ *  evaluates rows with `row` set to the row's index. */
+typedef struct sluice_udf_state {
+    size_t row;                     /**< index of the row being evaluated */
+    unsigned char *failed;          /**< per row: a call failed (on_error = dead_letter) */
+    char reason[256];               /**< why, for the dead letter */
+    size_t cap;                     /**< rows allocated in failed and in each site */
+} sluice_udf_state;
+
+/** One call of a bound function in a query. */
+typedef struct sluice_udf_site {
+    size_t function;                /**< index into plan->functions */
+    struct sluice_expr **args;      /**< over the source row */
+    size_t nargs;
+    sluice_value *values;           /**< per row of the batch: the result */
+    sluice_udf_state *state;        /**< its query's */
+} sluice_udf_site;
 
 /** One aggregate call of a query. */
 typedef struct sluice_agg_plan {
@@ -166,6 +204,9 @@ typedef struct sluice_query_plan {
     const sluice_ast *where_ast, *having_ast;
     sluice_ast **group_asts;        /**< ngroup */
     sluice_ast **agg_asts;          /**< naggs */
+    sluice_udf_site **udf_sites;    /**< calls of bound functions, in binding order */
+    size_t nudf_sites;
+    sluice_udf_state *udf;          /**< their state (NULL when nudf_sites == 0) */
 } sluice_query_plan;
 
 typedef struct sluice_plan {
@@ -174,6 +215,8 @@ typedef struct sluice_plan {
     size_t nsources;
     sluice_query_plan *queries;
     size_t nqueries;
+    sluice_function_plan *functions; /**< CREATE FUNCTION, in order */
+    size_t nfunctions;
     sluice_arena *arena;            /**< owns every plan object and string */
 } sluice_plan;
 
@@ -192,6 +235,9 @@ void sluice_plan_free(sluice_plan *plan);
 
 /** Index of the source called name, or -1. */
 long sluice_plan_source_index(const sluice_plan *plan, const char *name);
+
+/** Index of the function called name (case-insensitive), or -1. */
+long sluice_plan_function_index(const sluice_plan *plan, const char *name);
 
 /** Index of the query (sink) called name, or -1. */
 long sluice_plan_query_index(const sluice_plan *plan, const char *name);

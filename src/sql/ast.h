@@ -117,10 +117,24 @@ typedef struct sluice_ast_sink {
     int emit_line, emit_col;
 } sluice_ast_sink;
 
+/** CREATE FUNCTION name(arg TYPE, ...) RETURNS TYPE [DETERMINISTIC]: a
+ *  scalar function whose implementation the profile binds. */
+typedef struct sluice_ast_function {
+    const char *name;              /**< as written */
+    int line, col;
+    const char **arg_names;        /**< nargs */
+    sluice_type_t *arg_types;      /**< nargs */
+    size_t nargs;
+    sluice_type_t returns;
+    int deterministic;
+} sluice_ast_function;
+
 typedef struct sluice_ast_pipeline {
     const char *filename;          /**< as given to the parser */
     sluice_ast_source *sources;
     size_t nsources;
+    sluice_ast_function *functions;
+    size_t nfunctions;
     sluice_ast_sink *sinks;
     size_t nsinks;
 } sluice_ast_pipeline;

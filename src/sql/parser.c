@@ -847,17 +847,52 @@ static void parse_sink(parser *p, sluice_ast_sink *k) {
     if (!is_op(cur(p), ";") && cur(p)->kind != SLUICE_TOK_EOF) fail_clause(p, stage);
 }
 
+/* ---- CREATE FUNCTION ------------------------------------------------------------ */
+
+/* CREATE FUNCTION name '(' [arg type {, arg type}] ')' RETURNS type
+ * [DETERMINISTIC]; CREATE FUNCTION is read.  FUNCTION, RETURNS and
+ * DETERMINISTIC are words read by context, not reserved. */
+static void parse_function(parser *p, sluice_ast_function *f) {
+    f->line = cur(p)->line;
+    f->col = cur(p)->col;
+    f->name = expect_name(p, "a function name");
+    expect_op(p, "(");
+    vec names = {0}, types = {0};
+    if (!is_op(cur(p), ")")) {
+        for (;;) {
+            *(const char **)vec_push(p, &names, sizeof(const char *)) = expect_name(p, "an argument name");
+            *(sluice_type_t *)vec_push(p, &types, sizeof(sluice_type_t)) = parse_type(p);
+            if (is_op(cur(p), ")")) break;
+            if (!is_op(cur(p), ",")) fail_at(p, cur(p), "')' or ','");
+            next(p);
+        }
+    }
+    next(p);
+    f->arg_names = names.data;
+    f->arg_types = types.data;
+    f->nargs = names.n;
+    if (!is_word(cur(p), "RETURNS")) fail_at(p, cur(p), "RETURNS");
+    next(p);
+    f->returns = parse_type(p);
+    if (is_word(cur(p), "DETERMINISTIC")) {
+        next(p);
+        f->deterministic = 1;
+    }
+}
+
 /* ---- pipeline -------------------------------------------------------------------- */
 
 static void parse_pipeline(parser *p, sluice_ast_pipeline *pl) {
-    vec sources = {0}, sinks = {0};
+    vec sources = {0}, sinks = {0}, functions = {0};
     for (;;) {
         while (is_op(cur(p), ";")) next(p);
-        if (cur(p)->kind == SLUICE_TOK_EOF && sources.n + sinks.n > 0) break;
+        if (cur(p)->kind == SLUICE_TOK_EOF && sources.n + sinks.n + functions.n > 0) break;
         expect_kw(p, "CREATE");
         if (accept_kw(p, "SOURCE")) parse_source(p, vec_push(p, &sources, sizeof(sluice_ast_source)));
         else if (accept_kw(p, "SINK")) parse_sink(p, vec_push(p, &sinks, sizeof(sluice_ast_sink)));
-        else fail_at(p, cur(p), "SOURCE or SINK");
+        else if (is_word(cur(p), "FUNCTION") && (next(p), 1))
+            parse_function(p, vec_push(p, &functions, sizeof(sluice_ast_function)));
+        else fail_at(p, cur(p), "SOURCE, SINK or FUNCTION");
         if (cur(p)->kind == SLUICE_TOK_EOF) break;
         expect_op(p, ";");
     }
@@ -865,6 +900,8 @@ static void parse_pipeline(parser *p, sluice_ast_pipeline *pl) {
     pl->nsources = sources.n;
     pl->sinks = sinks.data;
     pl->nsinks = sinks.n;
+    pl->functions = functions.data;
+    pl->nfunctions = functions.n;
 }
 
 sluice_err_t sluice_sql_parse(const char *src, size_t len, const char *filename,

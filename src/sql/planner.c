@@ -2,6 +2,7 @@
  * The planner: binds names, checks types and the rules of docs/sql.md, and
  * compiles the AST into a plan (exec/plan.h).  Errors name FILE:LINE:COL.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "exec/aggregate.h"
 #include "exec/plan.h"
+#include "exec/udf.h"
 #include "format/format.h"
 
 typedef struct bind_ctx {
@@ -31,6 +33,9 @@ typedef struct bind_ctx {
     size_t naggs, agg_cap;
     int in_agg;              /* binding an aggregate's argument */
     int topn;                /* ORDER BY ... LIMIT: `rank` exists */
+    sluice_plan *plan;       /* for CREATE FUNCTION */
+    sluice_query_plan *q;    /* the query being bound (its bound-function calls) */
+    int in_udf;              /* binding a bound function's argument */
 } bind_ctx;
 
 static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...)
@@ -394,7 +399,81 @@ static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     return e;
 }
 
+static const char *type_list(const sluice_type_t *t, size_t n, char *buf, size_t size) {
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", i ? ", " : "", sluice_type_name(t[i]));
+    }
+    return buf;
+}
+
+/* A call of a function declared with CREATE FUNCTION: arity and argument
+ * types are checked against the declaration (BIGINT widens to DOUBLE, NULL
+ * fits any type), and the call becomes a site whose results the engine
+ * computes per batch (exec/udf.c). */
+static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
+    const sluice_function_plan *f = &c->plan->functions[fi];
+    if (c->post && !c->in_agg)
+        return plan_err(c, a->line, a->col,
+                        "function %s is bound by the profile: call it in WHERE, in the SELECT of a query "
+                        "without GROUP BY, in a GROUP BY key or in an aggregate's argument, not over "
+                        "aggregated rows",
+                        f->name);
+    if (c->in_udf)
+        return plan_err(c, a->line, a->col,
+                        "function %s is bound by the profile: its call cannot be an argument of another such "
+                        "function (compute it in a separate query)",
+                        f->name);
+    char types[200];
+    if (a->star || a->nargs != f->nargs)
+        return plan_err(c, a->line, a->col, "%s takes %zu argument%s (%s), got %zu", f->name, f->nargs,
+                        f->nargs == 1 ? "" : "s", type_list(f->arg_types, f->nargs, types, sizeof types),
+                        a->nargs);
+    sluice_expr *e = new_expr(c, SLUICE_EXPR_UDF, f->returns, a->nargs);
+    if (!e) return NULL;
+    c->in_udf = 1;
+    for (size_t i = 0; i < a->nargs; i++) {
+        sluice_expr *x = bind(c, a->args[i]);
+        if (!x) return NULL;
+        sluice_type_t want = f->arg_types[i];
+        if (x->type != want && x->type != SLUICE_TYPE_NULL &&
+            !(want == SLUICE_TYPE_DOUBLE && x->type == SLUICE_TYPE_BIGINT))
+            return plan_err(c, a->args[i]->line, a->args[i]->col, "argument %zu (%s) of %s needs %s, got %s", i + 1,
+                            f->arg_names[i], f->name, sluice_type_name(want), sluice_type_name(x->type));
+        if (want == SLUICE_TYPE_DOUBLE && x->type == SLUICE_TYPE_BIGINT) {
+            sluice_expr *cast = new_expr(c, SLUICE_EXPR_CAST, SLUICE_TYPE_DOUBLE, 1);
+            if (!cast) return NULL;
+            cast->args[0] = x;
+            x = cast;
+        }
+        e->args[i] = x;
+    }
+    c->in_udf = 0;
+    sluice_query_plan *q = c->q;
+    if (!q->udf) {
+        q->udf = sluice_arena_alloc(c->arena, sizeof *q->udf);
+        if (!q->udf) return plan_err(c, 0, 0, "out of memory");
+        memset(q->udf, 0, sizeof *q->udf);
+    }
+    sluice_udf_site **sites = sluice_arena_alloc(c->arena, (q->nudf_sites + 1) * sizeof *sites);
+    sluice_udf_site *site = sluice_arena_alloc(c->arena, sizeof *site);
+    if (!sites || !site) return plan_err(c, 0, 0, "out of memory");
+    if (q->nudf_sites) memcpy(sites, q->udf_sites, q->nudf_sites * sizeof *sites);
+    memset(site, 0, sizeof *site);
+    site->function = fi;
+    site->args = e->args;
+    site->nargs = e->nargs;
+    site->state = q->udf;
+    sites[q->nudf_sites++] = site;
+    q->udf_sites = sites;
+    e->site = site;
+    return e; /* never folded: the function is called at run time */
+}
+
 static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
+    long fi = c->plan ? sluice_plan_function_index(c->plan, a->name) : -1;
+    if (fi >= 0) return bind_udf(c, a, (size_t)fi);
     static const struct { const char *name; sluice_func fn; size_t min, max; } fns[] = {
         {"LOWER", SLUICE_FN_LOWER, 1, 1}, {"UPPER", SLUICE_FN_UPPER, 1, 1},
         {"LENGTH", SLUICE_FN_LENGTH, 1, 1}, {"SUBSTR", SLUICE_FN_SUBSTR, 2, 3},
@@ -894,6 +973,8 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
     q->name = s->name;
     bind_ctx cc = *base;
     bind_ctx *c = &cc;
+    c->plan = plan;
+    c->q = q;
     long si = sluice_plan_source_index(plan, s->from);
     if (si < 0) {
         char list[300] = "";
@@ -1077,6 +1158,55 @@ long sluice_plan_source_index(const sluice_plan *plan, const char *name) {
     return -1;
 }
 
+long sluice_plan_function_index(const sluice_plan *plan, const char *name) {
+    for (size_t i = 0; i < plan->nfunctions; i++)
+        if (strcasecmp(plan->functions[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+/* Names a CREATE FUNCTION may not take: the built-in functions'. */
+static int is_builtin_name(const char *n) {
+    static const char *const names[] = {"LOWER", "UPPER", "LENGTH", "SUBSTR", "SUBSTRING", "TRIM", "ABS",
+                                        "ROUND", "FLOOR", "CEIL", "CEILING", "COALESCE", "CAST", "PROCTIME"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcasecmp(names[i], n) == 0) return 1;
+    char up[64];
+    size_t k = 0;
+    for (; n[k] && k + 1 < sizeof up; k++) up[k] = (char)toupper((unsigned char)n[k]);
+    up[k] = '\0';
+    return is_aggregate_name(up) || is_window_name(up);
+}
+
+static sluice_err_t plan_functions(bind_ctx *c, const sluice_ast_pipeline *ast, sluice_plan *plan) {
+    plan->functions = sluice_arena_alloc(plan->arena, (ast->nfunctions + 1) * sizeof *plan->functions);
+    if (!plan->functions) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < ast->nfunctions; i++) {
+        const sluice_ast_function *f = &ast->functions[i];
+        if (is_builtin_name(f->name))
+            return plan_err(c, f->line, f->col, "CREATE FUNCTION %s: a built-in function has that name", f->name),
+                   SLUICE_ERR_SQL;
+        if (sluice_plan_function_index(plan, f->name) >= 0)
+            return plan_err(c, f->line, f->col, "duplicate function '%s'", f->name), SLUICE_ERR_SQL;
+        for (size_t a = 0; a < f->nargs; a++)
+            for (size_t b = 0; b < a; b++)
+                if (strcasecmp(f->arg_names[a], f->arg_names[b]) == 0)
+                    return plan_err(c, f->line, f->col, "function %s: duplicate argument '%s'", f->name,
+                                    f->arg_names[a]),
+                           SLUICE_ERR_SQL;
+        sluice_function_plan *fp = &plan->functions[plan->nfunctions++];
+        memset(fp, 0, sizeof *fp);
+        fp->name = f->name;
+        fp->line = f->line;
+        fp->col = f->col;
+        fp->arg_names = f->arg_names;
+        fp->arg_types = f->arg_types;
+        fp->nargs = f->nargs;
+        fp->returns = f->returns;
+        fp->deterministic = f->deterministic;
+    }
+    return SLUICE_OK;
+}
+
 long sluice_plan_query_index(const sluice_plan *plan, const char *name) {
     for (size_t i = 0; i < plan->nqueries; i++)
         if (strcmp(plan->queries[i].name, name) == 0) return (long)i;
@@ -1111,6 +1241,7 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
         err = SLUICE_ERR_NOMEM;
         goto fail;
     }
+    if ((err = plan_functions(&c, ast, plan)) != SLUICE_OK) goto fail;
     for (size_t i = 0; i < ast->nsources; i++) {
         const sluice_ast_source *s = &ast->sources[i];
         if (sluice_plan_source_index(plan, s->name) >= 0) {
@@ -1144,6 +1275,7 @@ fail:
 
 void sluice_plan_free(sluice_plan *plan) {
     if (!plan) return;
+    for (size_t k = 0; k < plan->nqueries; k++) sluice_udf_release(&plan->queries[k]);
     for (size_t i = 0; i < plan->nsources; i++)
         for (size_t j = 0; j < plan->sources[i].schema.ncolumns; j++) sluice_ts_format_free(plan->sources[i].ts_formats[j]);
     sluice_arena_destroy(plan->arena);

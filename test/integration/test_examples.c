@@ -68,6 +68,7 @@ static const example examples[] = {
                {.sink = "sp500_moving_avg", .keys = {"window_start"}, .append = 1}}},
     {.name = "registrations",
      .sinks = {{.sink = "registrations_per_store", .keys = {"window_start", "store_id"}, .append = 0}}},
+    {.name = "sentiment", .sinks = {{.sink = "sentiment_output", .keys = {NULL}, .append = 1}}},
 };
 
 static void print_file(const char *label, const char *path) {
@@ -226,12 +227,16 @@ int main(void) {
         EXAMPLE(test_example, "leaderboards"),
         EXAMPLE(test_example, "ticks"),
         EXAMPLE(test_example, "registrations"),
+        EXAMPLE(test_example, "sentiment"),
         EXAMPLE(test_example_small_batches, "quake_regions"),
         EXAMPLE(test_example_small_batches, "shop_orders"),
         EXAMPLE(test_example_small_batches, "orders_analytics"),
         EXAMPLE(test_example_small_batches, "leaderboards"),
         EXAMPLE(test_example_small_batches, "ticks"),
+        EXAMPLE(test_example_small_batches, "sentiment"),
         cmocka_unit_test(test_flights_memory_sink),
     };
+    /* sentiment.test.ini binds its function to the example of this build */
+    setenv("SLUICE_AFINN_LIBRARY", SLUICE_AFINN_LIBRARY, 1);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

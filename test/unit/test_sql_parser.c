@@ -668,7 +668,7 @@ static void test_error_statement_start(void **state) {
     (void)state;
     assert_string_equal(parse_err("SELECT 1"), "p.sql:1:1: syntax error at 'SELECT': expected CREATE");
     assert_string_equal(parse_err("CREATE TABLE t (a BIGINT)"),
-                        "p.sql:1:8: syntax error at 'TABLE': expected SOURCE or SINK");
+                        "p.sql:1:8: syntax error at 'TABLE': expected SOURCE, SINK or FUNCTION");
     assert_string_equal(parse_err("CREATE SOURCE (a BIGINT)"),
                         "p.sql:1:15: syntax error at '(': expected a source name");
     assert_string_equal(parse_err("CREATE SINK select AS SELECT a FROM t"),
