@@ -11,6 +11,7 @@
 #include "sluice/arena.h"
 #include "sluice/batch.h"
 #include "sql/parser.h"
+#include "sql/unparse.h"
 #include "state/checkpoint.h"
 #include "state/codec.h"
 
@@ -24,22 +25,141 @@ static FILE *devnull(void) {
     return f;
 }
 
-int sluice_fuzz_sql(const uint8_t *data, size_t size) {
-    char *src = malloc(size ? size : 1);
-    sluice_arena *arena = sluice_arena_new(0);
-    if (!src || !arena) goto out;
-    if (size) memcpy(src, data, size);
+
+/* The plan of SQL text `src` as sluice explain prints it: a malloc'ed
+ * string, or NULL when the text does not parse or plan (or out of memory).
+ * The AST, when wanted, stays in `arena`. */
+static char *explain_text(const char *src, size_t len, sluice_arena *arena, sluice_ast_pipeline **ast_out) {
     char errstr[512];
     sluice_ast_pipeline *ast = NULL;
-    if (sluice_sql_parse(src, size, "fuzz.sql", arena, &ast, errstr, sizeof errstr) != SLUICE_OK)
-        goto out;
+    if (sluice_sql_parse(src, len, "fuzz.sql", arena, &ast, errstr, sizeof errstr) != SLUICE_OK) return NULL;
+    if (ast_out) *ast_out = ast;
     sluice_plan *plan = NULL;
-    if (sluice_plan_build(ast, &plan, errstr, sizeof errstr) == SLUICE_OK) {
-        if (devnull()) sluice_plan_explain(plan, devnull());
-        sluice_plan_free(plan);
+    if (sluice_plan_build(ast, &plan, errstr, sizeof errstr) != SLUICE_OK) return NULL;
+    char *text = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    if (out) {
+        sluice_plan_explain(plan, out);
+        if (fclose(out) != 0) {
+            free(text);
+            text = NULL;
+        }
     }
+    sluice_plan_free(plan);
+    return text;
+}
+
+/* Whether two strings are equal, either may be NULL. */
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Whether two expression trees are the same, positions aside (explain does
+ * not show every expression, e.g. the projections, so the round trip also
+ * compares the trees). */
+static int same_expr(const sluice_ast *a, const sluice_ast *b) {
+    if (!a || !b) return a == b;
+    if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || !same_str(a->name, b->name) ||
+        a->cast_type != b->cast_type || a->star != b->star || a->has_operand != b->has_operand ||
+        a->has_else != b->has_else || a->nwhen != b->nwhen || a->nargs != b->nargs || a->lit.type != b->lit.type)
+        return 0;
+    if (a->lit.type == SLUICE_TYPE_VARCHAR &&
+        (a->lit.len != b->lit.len || memcmp(a->lit.u.s, b->lit.u.s, a->lit.len) != 0))
+        return 0;
+    if (a->lit.type == SLUICE_TYPE_DOUBLE && a->lit.u.d != b->lit.u.d) return 0;
+    if (a->lit.type != SLUICE_TYPE_VARCHAR && a->lit.type != SLUICE_TYPE_DOUBLE && a->lit.u.i != b->lit.u.i)
+        return 0;
+    for (size_t i = 0; i < a->nargs; i++)
+        if (!same_expr(a->args[i], b->args[i])) return 0;
+    return 1;
+}
+
+/* Whether two parsed pipelines are the same, positions aside; NULL, or
+ * what differs first. */
+static const char *pipeline_diff(const sluice_ast_pipeline *a, const sluice_ast_pipeline *b) {
+    if (a->nsources != b->nsources || a->nsinks != b->nsinks) return "the number of sources or sinks";
+    for (size_t i = 0; i < a->nsources; i++) {
+        const sluice_ast_source *x = &a->sources[i], *y = &b->sources[i];
+        if (!same_str(x->name, y->name) || x->ncolumns != y->ncolumns || x->has_watermark != y->has_watermark ||
+            !same_str(x->watermark_column, y->watermark_column) || !same_expr(x->watermark_expr, y->watermark_expr))
+            return "a source";
+        for (size_t j = 0; j < x->ncolumns; j++) {
+            const sluice_ast_column_def *c = &x->columns[j], *d = &y->columns[j];
+            if (!same_str(c->name, d->name) || c->type != d->type || !same_str(c->format, d->format) ||
+                !same_str(c->path, d->path) || !same_str(c->metadata, d->metadata))
+                return "a source column";
+        }
+    }
+    for (size_t i = 0; i < a->nsinks; i++) {
+        const sluice_ast_sink *x = &a->sinks[i], *y = &b->sinks[i];
+        if (!same_str(x->name, y->name) || x->nprimary_key != y->nprimary_key || x->nitems != y->nitems ||
+            !same_str(x->from, y->from) || !same_expr(x->where, y->where) || x->ngroup_by != y->ngroup_by ||
+            !same_expr(x->having, y->having) || !same_expr(x->order_by, y->order_by) ||
+            x->order_desc != y->order_desc || x->limit != y->limit || x->emit != y->emit)
+            return "a sink's clauses";
+        for (size_t j = 0; j < x->nprimary_key; j++)
+            if (!same_str(x->primary_key[j], y->primary_key[j])) return "a sink's primary key";
+        for (size_t j = 0; j < x->nitems; j++)
+            if (!same_expr(x->items[j].expr, y->items[j].expr) || !same_str(x->items[j].alias, y->items[j].alias))
+                return "a select item";
+        for (size_t j = 0; j < x->ngroup_by; j++)
+            if (!same_expr(x->group_by[j], y->group_by[j])) return "a GROUP BY key";
+    }
+    return NULL;
+}
+
+int sluice_fuzz_sql_roundtrip(const char *src, size_t len, char *why, size_t why_size) {
+    int rc = 0;
+    char *once = NULL, *twice = NULL, *plan1 = NULL, *plan2 = NULL;
+    size_t once_len = 0, twice_len = 0;
+    sluice_arena *arena = sluice_arena_new(0);
+    sluice_ast_pipeline *ast = NULL, *ast2 = NULL;
+    if (!arena || !(plan1 = explain_text(src, len, arena, &ast))) goto out;
+    if (!(once = sluice_sql_unparse(ast, &once_len))) goto out;
+    rc = -1;
+    if (!(plan2 = explain_text(once, once_len, arena, &ast2))) {
+        if (!ast2) snprintf(why, why_size, "the unparsed text does not parse:\n%s", once);
+        else snprintf(why, why_size, "the unparsed text does not plan:\n%s", once);
+        goto out;
+    }
+    const char *diff = pipeline_diff(ast, ast2);
+    if (diff) {
+        snprintf(why, why_size, "the unparsed text parses to another tree (%s differs):\n%s", diff, once);
+        goto out;
+    }
+    if (strcmp(plan1, plan2) != 0) {
+        snprintf(why, why_size, "the unparsed text plans differently:\n%s\n-- plan of the input:\n%s\n-- plan of the text:\n%s",
+                 once, plan1, plan2);
+        goto out;
+    }
+    if (!(twice = sluice_sql_unparse(ast2, &twice_len))) {
+        rc = 0;
+        goto out;
+    }
+    if (once_len != twice_len || memcmp(once, twice, once_len) != 0) {
+        snprintf(why, why_size, "unparse is not a fixed point:\n%s\n-- unparsed again:\n%s", once, twice);
+        goto out;
+    }
+    rc = 1;
 out:
+    free(once);
+    free(twice);
+    free(plan1);
+    free(plan2);
     sluice_arena_destroy(arena);
+    return rc;
+}
+
+int sluice_fuzz_sql(const uint8_t *data, size_t size) {
+    char *src = malloc(size ? size : 1);
+    if (!src) return 0;
+    if (size) memcpy(src, data, size);
+    static char why[16384];
+    /* the explain of an unplannable input is left to the planner's own
+     * paths; a planned input must survive unparse and parse unchanged */
+    if (sluice_fuzz_sql_roundtrip(src, size, why, sizeof why) < 0) {
+        fprintf(stderr, "fuzz_sql: %s\n", why);
+        abort();
+    }
     free(src);
     return 0;
 }

@@ -12,8 +12,17 @@
 #include <stdint.h>
 
 /** SQL text: sluice_sql_parse(), then sluice_plan_build() and
- *  sluice_plan_explain() when it parses. */
+ *  sluice_plan_explain() when it parses; aborts when the input plans but
+ *  sluice_fuzz_sql_roundtrip() does not hold. */
 int sluice_fuzz_sql(const uint8_t *data, size_t size);
+
+/** The round-trip invariant of the SQL unparser (sql/unparse.h) on SQL text
+ *  `src` (len bytes): when the text parses and plans, its unparsed text must
+ *  parse and plan to the same explain output (sluice_plan_explain()), and
+ *  unparsing that text's tree must give the same text again.  Returns 1 when
+ *  it holds, 0 when the input does not parse or plan (nothing to check), -1
+ *  when it does not hold (`why` then says how, with both texts). */
+int sluice_fuzz_sql_roundtrip(const char *src, size_t len, char *why, size_t why_size);
 
 /** A profile file: sluice_config_load_string(), then the value parsers and
  *  sluice_config_set() on every entry. */
