@@ -1,5 +1,6 @@
 #include "fuzz_entry.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,8 +167,97 @@ int sluice_fuzz_sql(const uint8_t *data, size_t size) {
 
 /* ---------------- INI ---------------- */
 
+/* libinih's line buffer (INI_MAX_LINE in ini.h, with the line break and
+ * the NUL): a longer line is cut, so the serializer does not write one. */
+#define INI_LINE_MAX 200
+
+/* Whether libinih reads `key=value` back as `value`: it strips white space
+ * around the value and ends the value at a ';' that follows white space
+ * (an inline comment).  NULL, or why the value cannot be written. */
+static const char *ini_unwritable(const char *value) {
+    size_t n = strlen(value);
+    if (n && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1])))
+        return "white space around the value";
+    for (size_t i = 1; i < n; i++)
+        if (value[i] == ';' && isspace((unsigned char)value[i - 1])) return "an inline comment in the value";
+    return NULL;
+}
+
+/* The entries of `cfg` as INI text: a [section] header where the section
+ * changes, then `key=value` lines with '$' written "$$" (the loader expands
+ * ${VAR}).  Returns the malloc'ed text, or NULL with *why set when an entry
+ * cannot be written so that it loads back the same (or out of memory). */
+static char *ini_serialize(const sluice_config *cfg, size_t *len, const char **why) {
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    *why = "out of memory";
+    if (!out) return NULL;
+    const char *section = NULL;
+    *why = NULL;
+    for (size_t i = 0; i < cfg->nentries && !*why; i++) {
+        const sluice_config_entry *e = &cfg->entries[i];
+        if ((*why = ini_unwritable(e->value))) break;
+        if (!section || strcmp(section, e->section) != 0) fprintf(out, "[%s]\n", e->section);
+        section = e->section;
+        size_t line = strlen(e->key) + 1;
+        fprintf(out, "%s=", e->key);
+        for (const char *v = e->value; *v; v++, line++) {
+            if (*v == '$') fputc('$', out), line++;
+            fputc(*v, out);
+        }
+        fputc('\n', out);
+        if (line + 2 > INI_LINE_MAX) *why = "a line longer than the INI reader takes";
+    }
+    if (fclose(out) != 0 && !*why) *why = "out of memory";
+    if (*why) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int sluice_fuzz_ini_roundtrip(const char *text, size_t len, char *why, size_t why_size) {
+    char errstr[512];
+    sluice_config *cfg = NULL, *again = NULL;
+    if (sluice_config_load_string(text, len, "fuzz.ini", &cfg, errstr, sizeof errstr) != SLUICE_OK) return 0;
+    size_t n = 0;
+    const char *unwritable = NULL;
+    char *ini = ini_serialize(cfg, &n, &unwritable);
+    int rc = 0;
+    if (!ini) goto out;
+    rc = -1;
+    if (sluice_config_load_string(ini, n, "again.ini", &again, errstr, sizeof errstr) != SLUICE_OK) {
+        snprintf(why, why_size, "the serialized profile does not load (%s):\n%s", errstr, ini);
+        goto out;
+    }
+    if (again->nentries != cfg->nentries) {
+        snprintf(why, why_size, "%zu entries loaded, %zu after serializing:\n%s", cfg->nentries, again->nentries,
+                 ini);
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        const sluice_config_entry *a = &cfg->entries[i], *b = &again->entries[i];
+        if (strcmp(a->section, b->section) || strcmp(a->key, b->key) || strcmp(a->value, b->value)) {
+            snprintf(why, why_size, "entry %zu [%s] %s=%s reloads as [%s] %s=%s:\n%s", i + 1, a->section, a->key,
+                     a->value, b->section, b->key, b->value, ini);
+            goto out;
+        }
+    }
+    rc = 1;
+out:
+    free(ini);
+    sluice_config_free(again);
+    sluice_config_free(cfg);
+    return rc;
+}
+
 int sluice_fuzz_ini(const uint8_t *data, size_t size) {
     char errstr[512];
+    static char why[16384];
+    if (sluice_fuzz_ini_roundtrip((const char *)data, size, why, sizeof why) < 0) {
+        fprintf(stderr, "fuzz_ini: %s\n", why);
+        abort();
+    }
     sluice_config *cfg = NULL;
     if (sluice_config_load_string((const char *)data, size, "fuzz.ini", &cfg, errstr, sizeof errstr) !=
         SLUICE_OK)

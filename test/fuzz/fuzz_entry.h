@@ -24,9 +24,19 @@ int sluice_fuzz_sql(const uint8_t *data, size_t size);
  *  when it does not hold (`why` then says how, with both texts). */
 int sluice_fuzz_sql_roundtrip(const char *src, size_t len, char *why, size_t why_size);
 
-/** A profile file: sluice_config_load_string(), then the value parsers and
+/** A profile file: sluice_fuzz_ini_roundtrip() (aborts when it does not
+ *  hold), then sluice_config_load_string(), the value parsers and
  *  sluice_config_set() on every entry. */
 int sluice_fuzz_ini(const uint8_t *data, size_t size);
+
+/** The round trip of a profile (INI text, len bytes): when it loads, its
+ *  entries written out as INI (sections, keys, values with '$' as "$$")
+ *  load back to the same entries, in order.  Returns 1 when it holds, 0 when
+ *  the text does not load or an entry cannot be written so that libinih
+ *  reads it back (white space around a value, an inline ';' comment, a line
+ *  over libinih's 200 bytes: possible only through ${VAR:-default}), -1 when
+ *  it does not hold (`why` says how). */
+int sluice_fuzz_ini_roundtrip(const char *text, size_t len, char *why, size_t why_size);
 
 /** One JSON record through several decoders whose columns cover every
  *  type, ISO-8601, strptime and epoch timestamps, and PATH columns. */
