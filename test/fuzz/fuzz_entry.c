@@ -171,10 +171,16 @@ int sluice_fuzz_sql(const uint8_t *data, size_t size) {
  * the NUL): a longer line is cut, so the serializer does not write one. */
 #define INI_LINE_MAX 200
 
-/* Whether libinih reads `key=value` back as `value`: it strips white space
- * around the value and ends the value at a ';' that follows white space
- * (an inline comment).  NULL, or why the value cannot be written. */
-static const char *ini_unwritable(const char *value) {
+/* Whether libinih reads `key=value` back as `key` and `value`: it strips
+ * white space around both and ends the value at a ';' that follows white
+ * space (an inline comment).  A key with white space at its end comes from
+ * a continuation line after a key longer than libinih's 50-byte name
+ * buffer (the key is cut there).  NULL, or why the entry cannot be
+ * written. */
+static const char *ini_unwritable(const char *key, const char *value) {
+    size_t k = strlen(key);
+    if (k && (isspace((unsigned char)key[0]) || isspace((unsigned char)key[k - 1])))
+        return "white space around the key";
     size_t n = strlen(value);
     if (n && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1])))
         return "white space around the value";
@@ -196,7 +202,7 @@ static char *ini_serialize(const sluice_config *cfg, size_t *len, const char **w
     *why = NULL;
     for (size_t i = 0; i < cfg->nentries && !*why; i++) {
         const sluice_config_entry *e = &cfg->entries[i];
-        if ((*why = ini_unwritable(e->value))) break;
+        if ((*why = ini_unwritable(e->key, e->value))) break;
         if (!section || strcmp(section, e->section) != 0) fprintf(out, "[%s]\n", e->section);
         section = e->section;
         size_t line = strlen(e->key) + 1;

@@ -33,8 +33,10 @@ int sluice_fuzz_ini(const uint8_t *data, size_t size);
  *  entries written out as INI (sections, keys, values with '$' as "$$")
  *  load back to the same entries, in order.  Returns 1 when it holds, 0 when
  *  the text does not load or an entry cannot be written so that libinih
- *  reads it back (white space around a value, an inline ';' comment, a line
- *  over libinih's 200 bytes: possible only through ${VAR:-default}), -1 when
+ *  reads it back (white space around a value, which only ${VAR:-default}
+ *  gives, an inline ';' comment, a line over libinih's 200 bytes, white
+ *  space at the end of a key, which libinih gives a continuation line after
+ *  a key longer than 49 bytes), -1 when
  *  it does not hold (`why` says how). */
 int sluice_fuzz_ini_roundtrip(const char *text, size_t len, char *why, size_t why_size);
 

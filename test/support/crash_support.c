@@ -119,6 +119,8 @@ static int log_has(const char *path, off_t from, const char *marker) {
 /* The recovery event of the executor (sluice_exec_recover()): logged at
  * info level once a run has restored a snapshot or replayed logged epochs. */
 #define RECOVERED_MARKER "recovered: snapshot of epoch"
+/* What glibc's assert() writes before it aborts. */
+#define ASSERT_MARKER "Assertion `"
 
 /* Fail the test with the end of the runs' log. */
 static void fail_with_log(const sluice_crash_test *t, int run, int status) {
@@ -151,6 +153,8 @@ void sluice_crash_drive(const sluice_crash_test *t) {
                                                                t->connector, 1 + (int)(rand_r(&seed) % 8));
             st = sluice_crash_wait(sluice_crash_start(t->sql_path, t->err_path, extra));
             recovered += log_has(t->err_path, from, RECOVERED_MARKER);
+            /* a failed assert() aborts too: it is not the planned abort */
+            if (log_has(t->err_path, from, ASSERT_MARKER)) fail_with_log(t, runs, st);
             if (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) {
                 aborts[point]++;
                 continue;
@@ -188,6 +192,6 @@ void sluice_crash_drive(const sluice_crash_test *t) {
                   aborts[2], sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), recovered, runs, cycle);
     if (recovered < min_recoveries)
         fail_msg("%s crash test: only %d of %d runs resumed from a checkpoint (their log shows \"%s\"), at least %d "
-                 "expected: the kills land before any checkpoint, so the test shows nothing about recovery",
+                 "expected: too few kills landed after a checkpoint for the test to show recovery",
                  t->name, recovered, runs, RECOVERED_MARKER, min_recoveries);
 }
