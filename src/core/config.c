@@ -231,7 +231,11 @@ static int on_ini_entry(void *user, const char *section, const char *name, const
     load_ctx *ctx = user;
     int col;
     int line = locate_key(ctx, name, &col);
-    if (!section || !*section) {
+    /* a header of white space only (libinih keeps a section's first 49
+     * bytes, so also "[" followed by 49 spaces) names no section either */
+    const char *named = section;
+    while (named && isspace((unsigned char)*named)) named++;
+    if (!named || !*named) {
         snprintf(ctx->err, sizeof ctx->err,
                  "%s:%d:%d: key '%s' is outside any section: expected a [section] header first",
                  ctx->cfg->path, line, col, name);

@@ -19,6 +19,7 @@
  * closes them all.  So processing-time results depend on when rows arrive
  * and are not reproduced by a replay of the same input.
  */
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,9 @@ static void window_free(win_state *w) {
 }
 
 static win_state *window_new(int64_t start, int64_t end) {
+    /* the planner's sizes and slides are positive, and times are bounded
+     * (SANE_TIME), so a window is never empty */
+    assert(start < end);
     win_state *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->start = start;
@@ -328,6 +332,8 @@ static entry_hdr *group_get(query_state *qs, win_state *w, const sluice_value *k
     for (size_t j = 0; j < qs->q->naggs; j++) qs->q->aggs[j].fn->init(&qs->q->aggs[j], &s[j]);
     w->table[h] = gslot_make(hash, i);
     if (w->nentries * 2 > w->tcap && table_grow(qs, w) != 0) return NULL;
+    /* the open-addressing probe ends only while the table is at most half full */
+    assert(w->nentries <= w->cap && w->nentries * 2 <= w->tcap);
     return entry_at(qs, w, i);
 }
 
@@ -359,6 +365,8 @@ static int mark_dirty(win_state *w, query_state *qs, entry_hdr *e) {
     }
     e->dirty = 1;
     w->dirty[w->ndirty++] = (uint32_t)(((unsigned char *)e - w->entries) / qs->stride);
+    /* a group is listed once (its dirty flag) */
+    assert(w->ndirty <= w->nentries);
     return 0;
 }
 
@@ -537,6 +545,8 @@ static int topn_rank(query_state *qs, win_state *w, size_t *n_out) {
         val[m - 1] = tv;
         topn_sift_down(qs, w, 0, m - 1);
     }
+    /* the heap never holds more than LIMIT groups */
+    assert(n <= cap && (uint64_t)n <= (uint64_t)q->limit);
     *n_out = n;
     return 0;
 }
@@ -1071,6 +1081,7 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
             st->nsessions++;
         } else {
             h = ses_at(st, k, hit[0]);
+            assert(h->start <= h->last);
             if (t < h->start) h->start = t;
             if (t > h->last) h->last = t;
             if (nhit == 2) {
@@ -1205,7 +1216,11 @@ static void advance_watermark(source_state *ss, int64_t now) {
         if (pw < wm) wm = pw;
         any = 1;
     }
+    int64_t before = ss->watermark;
     if (any && wm > ss->watermark) ss->watermark = wm;
+    /* a watermark never goes back (each partition's max_ts only grows) */
+    assert(ss->watermark >= before);
+    (void)before;
 }
 
 /* 1 when, with no more input, no state can ever be freed: no query runs
@@ -1736,7 +1751,14 @@ static size_t query_state_bytes(const query_state *qs) {
     const session_state *st = qs->ses;
     if (st) {
         bytes += sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
-        for (size_t i = 0; i < st->nkeys; i++) bytes += skey_at(st, i)->cap * st->ses_stride;
+        size_t nsessions = 0;
+        for (size_t i = 0; i < st->nkeys; i++) {
+            bytes += skey_at(st, i)->cap * st->ses_stride;
+            nsessions += skey_at(st, i)->nses;
+        }
+        /* the open-session count the stats report is the keys' sessions */
+        assert(nsessions == st->nsessions);
+        (void)nsessions;
     }
     return bytes;
 }
@@ -1764,6 +1786,8 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
         if (en->frozen || (q->aggregate && (q->emit == SLUICE_EMIT_COMPLETE || q->window == SLUICE_WINDOW_NONE)))
             out->kept_state_bytes += bytes;
     }
+    /* size_t sums: a wrap-around (a "negative" size) would show here */
+    assert(out->kept_state_bytes <= out->state_bytes);
     int64_t wm = SLUICE_TS_MAX;
     int any = 0;
     for (size_t i = 0; i < en->plan->nsources; i++) {

@@ -1,5 +1,6 @@
 #include "fuzz_entry.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "sluice/arena.h"
 #include "sluice/batch.h"
 #include "sql/parser.h"
+#include "sql/unparse.h"
 #include "state/checkpoint.h"
 #include "state/codec.h"
 
@@ -24,30 +26,244 @@ static FILE *devnull(void) {
     return f;
 }
 
-int sluice_fuzz_sql(const uint8_t *data, size_t size) {
-    char *src = malloc(size ? size : 1);
-    sluice_arena *arena = sluice_arena_new(0);
-    if (!src || !arena) goto out;
-    if (size) memcpy(src, data, size);
+
+/* The plan of SQL text `src` as sluice explain prints it: a malloc'ed
+ * string, or NULL when the text does not parse or plan (or out of memory).
+ * The AST, when wanted, stays in `arena`. */
+static char *explain_text(const char *src, size_t len, sluice_arena *arena, sluice_ast_pipeline **ast_out) {
     char errstr[512];
     sluice_ast_pipeline *ast = NULL;
-    if (sluice_sql_parse(src, size, "fuzz.sql", arena, &ast, errstr, sizeof errstr) != SLUICE_OK)
-        goto out;
+    if (sluice_sql_parse(src, len, "fuzz.sql", arena, &ast, errstr, sizeof errstr) != SLUICE_OK) return NULL;
+    if (ast_out) *ast_out = ast;
     sluice_plan *plan = NULL;
-    if (sluice_plan_build(ast, &plan, errstr, sizeof errstr) == SLUICE_OK) {
-        if (devnull()) sluice_plan_explain(plan, devnull());
-        sluice_plan_free(plan);
+    if (sluice_plan_build(ast, &plan, errstr, sizeof errstr) != SLUICE_OK) return NULL;
+    char *text = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    if (out) {
+        sluice_plan_explain(plan, out);
+        if (fclose(out) != 0) {
+            free(text);
+            text = NULL;
+        }
     }
+    sluice_plan_free(plan);
+    return text;
+}
+
+/* Whether two strings are equal, either may be NULL. */
+static int same_str(const char *a, const char *b) { return a == b || (a && b && strcmp(a, b) == 0); }
+
+/* Whether two expression trees are the same, positions aside (explain does
+ * not show every expression, e.g. the projections, so the round trip also
+ * compares the trees). */
+static int same_expr(const sluice_ast *a, const sluice_ast *b) {
+    if (!a || !b) return a == b;
+    if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || !same_str(a->name, b->name) ||
+        a->cast_type != b->cast_type || a->star != b->star || a->has_operand != b->has_operand ||
+        a->has_else != b->has_else || a->nwhen != b->nwhen || a->nargs != b->nargs || a->lit.type != b->lit.type)
+        return 0;
+    if (a->lit.type == SLUICE_TYPE_VARCHAR &&
+        (a->lit.len != b->lit.len || memcmp(a->lit.u.s, b->lit.u.s, a->lit.len) != 0))
+        return 0;
+    if (a->lit.type == SLUICE_TYPE_DOUBLE && a->lit.u.d != b->lit.u.d) return 0;
+    if (a->lit.type != SLUICE_TYPE_VARCHAR && a->lit.type != SLUICE_TYPE_DOUBLE && a->lit.u.i != b->lit.u.i)
+        return 0;
+    for (size_t i = 0; i < a->nargs; i++)
+        if (!same_expr(a->args[i], b->args[i])) return 0;
+    return 1;
+}
+
+/* Whether two parsed pipelines are the same, positions aside; NULL, or
+ * what differs first. */
+static const char *pipeline_diff(const sluice_ast_pipeline *a, const sluice_ast_pipeline *b) {
+    if (a->nsources != b->nsources || a->nsinks != b->nsinks) return "the number of sources or sinks";
+    for (size_t i = 0; i < a->nsources; i++) {
+        const sluice_ast_source *x = &a->sources[i], *y = &b->sources[i];
+        if (!same_str(x->name, y->name) || x->ncolumns != y->ncolumns || x->has_watermark != y->has_watermark ||
+            !same_str(x->watermark_column, y->watermark_column) || !same_expr(x->watermark_expr, y->watermark_expr))
+            return "a source";
+        for (size_t j = 0; j < x->ncolumns; j++) {
+            const sluice_ast_column_def *c = &x->columns[j], *d = &y->columns[j];
+            if (!same_str(c->name, d->name) || c->type != d->type || !same_str(c->format, d->format) ||
+                !same_str(c->path, d->path) || !same_str(c->metadata, d->metadata))
+                return "a source column";
+        }
+    }
+    for (size_t i = 0; i < a->nsinks; i++) {
+        const sluice_ast_sink *x = &a->sinks[i], *y = &b->sinks[i];
+        if (!same_str(x->name, y->name) || x->nprimary_key != y->nprimary_key || x->nitems != y->nitems ||
+            !same_str(x->from, y->from) || !same_expr(x->where, y->where) || x->ngroup_by != y->ngroup_by ||
+            !same_expr(x->having, y->having) || !same_expr(x->order_by, y->order_by) ||
+            x->order_desc != y->order_desc || x->limit != y->limit || x->emit != y->emit)
+            return "a sink's clauses";
+        for (size_t j = 0; j < x->nprimary_key; j++)
+            if (!same_str(x->primary_key[j], y->primary_key[j])) return "a sink's primary key";
+        for (size_t j = 0; j < x->nitems; j++)
+            if (!same_expr(x->items[j].expr, y->items[j].expr) || !same_str(x->items[j].alias, y->items[j].alias))
+                return "a select item";
+        for (size_t j = 0; j < x->ngroup_by; j++)
+            if (!same_expr(x->group_by[j], y->group_by[j])) return "a GROUP BY key";
+    }
+    return NULL;
+}
+
+int sluice_fuzz_sql_roundtrip(const char *src, size_t len, char *why, size_t why_size) {
+    int rc = 0;
+    char *once = NULL, *twice = NULL, *plan1 = NULL, *plan2 = NULL;
+    size_t once_len = 0, twice_len = 0;
+    sluice_arena *arena = sluice_arena_new(0);
+    sluice_ast_pipeline *ast = NULL, *ast2 = NULL;
+    if (!arena || !(plan1 = explain_text(src, len, arena, &ast))) goto out;
+    if (!(once = sluice_sql_unparse(ast, &once_len))) goto out;
+    rc = -1;
+    if (!(plan2 = explain_text(once, once_len, arena, &ast2))) {
+        if (!ast2) snprintf(why, why_size, "the unparsed text does not parse:\n%s", once);
+        else snprintf(why, why_size, "the unparsed text does not plan:\n%s", once);
+        goto out;
+    }
+    const char *diff = pipeline_diff(ast, ast2);
+    if (diff) {
+        snprintf(why, why_size, "the unparsed text parses to another tree (%s differs):\n%s", diff, once);
+        goto out;
+    }
+    if (strcmp(plan1, plan2) != 0) {
+        snprintf(why, why_size, "the unparsed text plans differently:\n%s\n-- plan of the input:\n%s\n-- plan of the text:\n%s",
+                 once, plan1, plan2);
+        goto out;
+    }
+    if (!(twice = sluice_sql_unparse(ast2, &twice_len))) {
+        rc = 0;
+        goto out;
+    }
+    if (once_len != twice_len || memcmp(once, twice, once_len) != 0) {
+        snprintf(why, why_size, "unparse is not a fixed point:\n%s\n-- unparsed again:\n%s", once, twice);
+        goto out;
+    }
+    rc = 1;
 out:
+    free(once);
+    free(twice);
+    free(plan1);
+    free(plan2);
     sluice_arena_destroy(arena);
+    return rc;
+}
+
+int sluice_fuzz_sql(const uint8_t *data, size_t size) {
+    char *src = malloc(size ? size : 1);
+    if (!src) return 0;
+    if (size) memcpy(src, data, size);
+    static char why[16384];
+    /* the explain of an unplannable input is left to the planner's own
+     * paths; a planned input must survive unparse and parse unchanged */
+    if (sluice_fuzz_sql_roundtrip(src, size, why, sizeof why) < 0) {
+        fprintf(stderr, "fuzz_sql: %s\n", why);
+        abort();
+    }
     free(src);
     return 0;
 }
 
 /* ---------------- INI ---------------- */
 
+/* libinih's line buffer (INI_MAX_LINE in ini.h, with the line break and
+ * the NUL): a longer line is cut, so the serializer does not write one. */
+#define INI_LINE_MAX 200
+
+/* Whether libinih reads `key=value` back as `key` and `value`: it strips
+ * white space around both and ends the value at a ';' that follows white
+ * space (an inline comment).  A key with white space at its end comes from
+ * a continuation line after a key longer than libinih's 50-byte name
+ * buffer (the key is cut there).  NULL, or why the entry cannot be
+ * written. */
+static const char *ini_unwritable(const char *key, const char *value) {
+    size_t k = strlen(key);
+    if (k && (isspace((unsigned char)key[0]) || isspace((unsigned char)key[k - 1])))
+        return "white space around the key";
+    size_t n = strlen(value);
+    if (n && (isspace((unsigned char)value[0]) || isspace((unsigned char)value[n - 1])))
+        return "white space around the value";
+    for (size_t i = 1; i < n; i++)
+        if (value[i] == ';' && isspace((unsigned char)value[i - 1])) return "an inline comment in the value";
+    return NULL;
+}
+
+/* The entries of `cfg` as INI text: a [section] header where the section
+ * changes, then `key=value` lines with '$' written "$$" (the loader expands
+ * ${VAR}).  Returns the malloc'ed text, or NULL with *why set when an entry
+ * cannot be written so that it loads back the same (or out of memory). */
+static char *ini_serialize(const sluice_config *cfg, size_t *len, const char **why) {
+    char *buf = NULL;
+    FILE *out = open_memstream(&buf, len);
+    *why = "out of memory";
+    if (!out) return NULL;
+    const char *section = NULL;
+    *why = NULL;
+    for (size_t i = 0; i < cfg->nentries && !*why; i++) {
+        const sluice_config_entry *e = &cfg->entries[i];
+        if ((*why = ini_unwritable(e->key, e->value))) break;
+        if (!section || strcmp(section, e->section) != 0) fprintf(out, "[%s]\n", e->section);
+        section = e->section;
+        size_t line = strlen(e->key) + 1;
+        fprintf(out, "%s=", e->key);
+        for (const char *v = e->value; *v; v++, line++) {
+            if (*v == '$') fputc('$', out), line++;
+            fputc(*v, out);
+        }
+        fputc('\n', out);
+        if (line + 2 > INI_LINE_MAX) *why = "a line longer than the INI reader takes";
+    }
+    if (fclose(out) != 0 && !*why) *why = "out of memory";
+    if (*why) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int sluice_fuzz_ini_roundtrip(const char *text, size_t len, char *why, size_t why_size) {
+    char errstr[512];
+    sluice_config *cfg = NULL, *again = NULL;
+    if (sluice_config_load_string(text, len, "fuzz.ini", &cfg, errstr, sizeof errstr) != SLUICE_OK) return 0;
+    size_t n = 0;
+    const char *unwritable = NULL;
+    char *ini = ini_serialize(cfg, &n, &unwritable);
+    int rc = 0;
+    if (!ini) goto out;
+    rc = -1;
+    if (sluice_config_load_string(ini, n, "again.ini", &again, errstr, sizeof errstr) != SLUICE_OK) {
+        snprintf(why, why_size, "the serialized profile does not load (%s):\n%s", errstr, ini);
+        goto out;
+    }
+    if (again->nentries != cfg->nentries) {
+        snprintf(why, why_size, "%zu entries loaded, %zu after serializing:\n%s", cfg->nentries, again->nentries,
+                 ini);
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->nentries; i++) {
+        const sluice_config_entry *a = &cfg->entries[i], *b = &again->entries[i];
+        if (strcmp(a->section, b->section) || strcmp(a->key, b->key) || strcmp(a->value, b->value)) {
+            snprintf(why, why_size, "entry %zu [%s] %s=%s reloads as [%s] %s=%s:\n%s", i + 1, a->section, a->key,
+                     a->value, b->section, b->key, b->value, ini);
+            goto out;
+        }
+    }
+    rc = 1;
+out:
+    free(ini);
+    sluice_config_free(again);
+    sluice_config_free(cfg);
+    return rc;
+}
+
 int sluice_fuzz_ini(const uint8_t *data, size_t size) {
     char errstr[512];
+    static char why[16384];
+    if (sluice_fuzz_ini_roundtrip((const char *)data, size, why, sizeof why) < 0) {
+        fprintf(stderr, "fuzz_ini: %s\n", why);
+        abort();
+    }
     sluice_config *cfg = NULL;
     if (sluice_config_load_string((const char *)data, size, "fuzz.ini", &cfg, errstr, sizeof errstr) !=
         SLUICE_OK)

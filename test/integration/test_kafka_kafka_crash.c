@@ -276,6 +276,7 @@ static void test_kafka_to_kafka_survives_sigkill_and_aborts(void **state) {
                                  .sinks = (const char *const[]){"totals", "hourly", NULL},
                                  .connector = "kafka",
                                  .seed = 20261201,
+                                 .min_recoveries = 5, /* about half of the 9 to 15 its runs reach */
                                  .kill_min_us = 1000,
                                  .started_marker = "(kafka): assigned",
                                  .kill_span_us = span_us,

@@ -136,6 +136,7 @@ static void test_kafka_to_mysql_survives_sigkill_and_aborts(void **state) {
                                  .sinks = (const char *const[]){"totals", "hourly", NULL},
                                  .connector = "mysql",
                                  .seed = 4242,
+                                 .min_recoveries = 8, /* about half of the 15 to 47 its runs reach */
                                  .kill_min_us = 1000,
                                  .started_marker = "(kafka): assigned",
                                  .kill_span_us = (long)(sluice_test_now_ms() - t0) * 1000,

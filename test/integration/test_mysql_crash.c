@@ -112,6 +112,7 @@ static void test_sigkill_and_aborts_into_mysql(void **state) {
                                  .sinks = (const char *const[]){"totals", "hourly", NULL},
                                  .connector = "mysql",
                                  .seed = 4242,
+                                 .min_recoveries = 11, /* about half of the 22 to 43 its runs reach */
                                  .kill_min_us = 2000,
                                  .kill_span_us = 150000,
                                  .compare = assert_tables_equal,

@@ -120,6 +120,7 @@ static void test_sigkill_and_aborts_into_redis(void **state) {
                                  .sinks = (const char *const[]){"totals", "hourly", NULL},
                                  .connector = "redis",
                                  .seed = 4343,
+                                 .min_recoveries = 12, /* about half of the 24 to 64 its runs reach */
                                  .kill_min_us = 2000,
                                  .kill_span_us = 150000,
                                  .compare = assert_keys_equal,

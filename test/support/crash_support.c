@@ -97,6 +97,31 @@ static void wait_for_marker(const char *path, off_t from, const char *marker, pi
     }
 }
 
+/* Whether the runs' log, past its first `from` bytes, holds `marker`. */
+static int log_has(const char *path, off_t from, const char *marker) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return 0;
+    struct stat st;
+    int found = 0;
+    if (fstat(fd, &st) == 0 && st.st_size > from) {
+        size_t len = (size_t)(st.st_size - from);
+        char *buf = malloc(len + 1);
+        assert_non_null(buf);
+        ssize_t n = pread(fd, buf, len, from);
+        buf[n > 0 ? n : 0] = '\0';
+        found = strstr(buf, marker) != NULL;
+        free(buf);
+    }
+    close(fd);
+    return found;
+}
+
+/* The recovery event of the executor (sluice_exec_recover()): logged at
+ * info level once a run has restored a snapshot or replayed logged epochs. */
+#define RECOVERED_MARKER "recovered: snapshot of epoch"
+/* What glibc's assert() writes before it aborts. */
+#define ASSERT_MARKER "Assertion `"
+
 /* Fail the test with the end of the runs' log. */
 static void fail_with_log(const sluice_crash_test *t, int run, int status) {
     size_t len = 0;
@@ -112,11 +137,14 @@ void sluice_crash_drive(const sluice_crash_test *t) {
     while (t->sinks[nsinks]) nsinks++;
     assert_true(nsinks > 0 && t->kill_span_us > 0);
     unsigned seed = t->seed;
-    int kills = 0, runs = 0, cycle = 1, aborts[SLUICE_CRASH_POINTS] = {0};
+    int kills = 0, runs = 0, cycle = 1, recovered = 0, aborts[SLUICE_CRASH_POINTS] = {0};
+    int min_recoveries = t->min_recoveries > 0 ? t->min_recoveries : 10;
     for (;;) {
         runs++;
         assert_true(runs < 1000);
         if (t->before_run) t->before_run(t->ctx, cycle);
+        struct stat before;
+        off_t from = stat(t->err_path, &before) == 0 ? before.st_size : 0;
         int st;
         if (runs % 5 == 0) {
             sluice_crash_point point = (sluice_crash_point)((runs / 5) % SLUICE_CRASH_POINTS);
@@ -124,13 +152,14 @@ void sluice_crash_drive(const sluice_crash_test *t) {
             const char *const *extra = sluice_crash_fault_args(&args, point, t->sinks[(runs / 5) % nsinks],
                                                                t->connector, 1 + (int)(rand_r(&seed) % 8));
             st = sluice_crash_wait(sluice_crash_start(t->sql_path, t->err_path, extra));
+            recovered += log_has(t->err_path, from, RECOVERED_MARKER);
+            /* a failed assert() aborts too: it is not the planned abort */
+            if (log_has(t->err_path, from, ASSERT_MARKER)) fail_with_log(t, runs, st);
             if (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) {
                 aborts[point]++;
                 continue;
             }
         } else {
-            struct stat before;
-            off_t from = stat(t->err_path, &before) == 0 ? before.st_size : 0;
             pid_t pid = sluice_crash_start(t->sql_path, t->err_path, NULL);
             long delay = (long)(rand_r(&seed) % (unsigned long)t->kill_span_us);
             if (t->started_marker && runs % 2) {
@@ -143,6 +172,7 @@ void sluice_crash_drive(const sluice_crash_test *t) {
             sluice_crash_sleep_us(delay);
             kill(pid, SIGKILL);
             st = sluice_crash_wait(pid);
+            recovered += log_has(t->err_path, from, RECOVERED_MARKER);
             if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
                 kills++;
                 continue;
@@ -156,7 +186,12 @@ void sluice_crash_drive(const sluice_crash_test *t) {
         cycle++;
         t->new_cycle(t->ctx, cycle);
     }
-    print_message("%s crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d runs, %d cycles\n", t->name,
-                  kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1), aborts[2],
-                  sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), runs, cycle);
+    print_message("%s crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d of %d runs resumed from a "
+                  "checkpoint; %d cycles\n",
+                  t->name, kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1),
+                  aborts[2], sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), recovered, runs, cycle);
+    if (recovered < min_recoveries)
+        fail_msg("%s crash test: only %d of %d runs resumed from a checkpoint (their log shows \"%s\"), at least %d "
+                 "expected: too few kills landed after a checkpoint for the test to show recovery",
+                 t->name, recovered, runs, RECOVERED_MARKER, min_recoveries);
 }

@@ -75,6 +75,10 @@ typedef struct sluice_crash_test {
      *  random % (span / 2) microseconds after it appears, so that slow
      *  start-ups do not take most of the kills */
     const char *started_marker;
+    /** At least this many runs must resume from a checkpoint (their log
+     *  shows the recovery event "recovered:"), or the test fails: a crash
+     *  test whose runs never get to a checkpoint shows nothing.  0: 10. */
+    int min_recoveries;
     void *ctx;                     /**< passed to the callbacks */
     /** Before each run of cycle `cycle` (1-based), e.g. a profile with a new
      *  consumer group; NULL: nothing to do. */
@@ -92,8 +96,10 @@ typedef struct sluice_crash_test {
  *  its input closes a cycle (see started_marker for the kill instants): t->compare checks the outputs, and unless 20
  *  SIGKILLs and an abort at every crash point have landed, t->new_cycle
  *  starts the next one.  A run that fails, or dies of another signal, fails
- *  the test.  Prints a summary line (kills, aborts per point, runs,
- *  cycles). */
+ *  the test.  A run whose log shows the recovery event ("recovered:",
+ *  logged at info level by the executor) resumed from a checkpoint; fewer
+ *  such runs than t->min_recoveries fail the test.  Prints a summary line
+ *  (kills, aborts per point, runs that recovered, runs, cycles). */
 void sluice_crash_drive(const sluice_crash_test *t);
 
 #endif
