@@ -273,11 +273,24 @@ static void put_sink(FILE *out, const sluice_ast_sink *k) {
     fputs(";\n", out);
 }
 
+static void put_function(FILE *out, const sluice_ast_function *f) {
+    fputs("CREATE FUNCTION ", out);
+    put_name(out, f->name);
+    fputc('(', out);
+    for (size_t i = 0; i < f->nargs; i++) {
+        if (i) fputs(", ", out);
+        put_name(out, f->arg_names[i]);
+        fprintf(out, " %s", type_name(f->arg_types[i]));
+    }
+    fprintf(out, ") RETURNS %s%s;\n", type_name(f->returns), f->deterministic ? " DETERMINISTIC" : "");
+}
+
 char *sluice_sql_unparse(const sluice_ast_pipeline *pl, size_t *len) {
     char *buf = NULL;
     size_t n = 0;
     FILE *out = open_memstream(&buf, &n);
     if (!out) return NULL;
+    for (size_t i = 0; i < pl->nfunctions; i++) put_function(out, &pl->functions[i]);
     for (size_t i = 0; i < pl->nsources; i++) put_source(out, &pl->sources[i]);
     for (size_t i = 0; i < pl->nsinks; i++) put_sink(out, &pl->sinks[i]);
     if (fclose(out) != 0) {

@@ -77,7 +77,17 @@ static int same_expr(const sluice_ast *a, const sluice_ast *b) {
 /* Whether two parsed pipelines are the same, positions aside; NULL, or
  * what differs first. */
 static const char *pipeline_diff(const sluice_ast_pipeline *a, const sluice_ast_pipeline *b) {
-    if (a->nsources != b->nsources || a->nsinks != b->nsinks) return "the number of sources or sinks";
+    if (a->nsources != b->nsources || a->nsinks != b->nsinks || a->nfunctions != b->nfunctions)
+        return "the number of sources, sinks or functions";
+    for (size_t i = 0; i < a->nfunctions; i++) {
+        const sluice_ast_function *x = &a->functions[i], *y = &b->functions[i];
+        if (!same_str(x->name, y->name) || x->nargs != y->nargs || x->returns != y->returns ||
+            x->deterministic != y->deterministic)
+            return "a function";
+        for (size_t j = 0; j < x->nargs; j++)
+            if (!same_str(x->arg_names[j], y->arg_names[j]) || x->arg_types[j] != y->arg_types[j])
+                return "a function argument";
+    }
     for (size_t i = 0; i < a->nsources; i++) {
         const sluice_ast_source *x = &a->sources[i], *y = &b->sources[i];
         if (!same_str(x->name, y->name) || x->ncolumns != y->ncolumns || x->has_watermark != y->has_watermark ||
