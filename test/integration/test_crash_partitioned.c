@@ -81,7 +81,7 @@ static lines published(const char *out) {
         free(f);
     }
     free(epochs);
-    qsort(files.v, files.n, sizeof *files.v, cmp_str);
+    if (files.n) qsort(files.v, files.n, sizeof *files.v, cmp_str); /* v is NULL when empty */
     return files;
 }
 
@@ -105,7 +105,7 @@ static lines table(const char *out) {
         free(files.v[i]);
     }
     free(files.v);
-    qsort(rows.v, rows.n, sizeof *rows.v, cmp_str);
+    if (rows.n) qsort(rows.v, rows.n, sizeof *rows.v, cmp_str);
     return rows;
 }
 

@@ -88,7 +88,7 @@ static char *tree(const char *root) {
     char **names = NULL;
     size_t n = 0;
     walk(root, "", &names, &n);
-    qsort(names, n, sizeof *names, cmp);
+    if (n) qsort(names, n, sizeof *names, cmp);
     size_t total = 1;
     for (size_t i = 0; i < n; i++) total += strlen(names[i]) + 1;
     char *s = calloc(1, total);
