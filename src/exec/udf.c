@@ -114,7 +114,8 @@ sluice_err_t sluice_udf_prefetch(const sluice_plan *plan, const sluice_query_pla
                     if (b->on_error == SLUICE_UDF_DEAD_LETTER) st->failed[r0 + r] = 1;
                 }
                 if (b->on_error == SLUICE_UDF_DEAD_LETTER)
-                    snprintf(st->reason, sizeof st->reason, "function %s failed: %s", f->name,
+                    /* bounded: the reason field is 256 bytes (-Wformat-truncation at -O0) */
+                    snprintf(st->reason, sizeof st->reason, "function %.64s failed: %.160s", f->name,
                              err[0] ? err : "no reason given");
             }
             int nomem = 0;
