@@ -37,39 +37,6 @@ static const char *user_name(void) {
     return pw && pw->pw_name ? pw->pw_name : "root";
 }
 
-static const char *find_program(const char *name) {
-    static char buf[256];
-    static const char *const dirs[] = {"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", NULL};
-    for (const char *const *d = dirs; *d; d++) {
-        snprintf(buf, sizeof buf, "%s/%s", *d, name);
-        if (access(buf, X_OK) == 0) return buf;
-    }
-    return name;
-}
-
-/* A port that is free now, below Linux's ephemeral range (32768-60999) so
- * that no client connection of a parallel test takes it before mariadbd
- * binds it. */
-static int free_port(void) {
-    static unsigned seed;
-    if (!seed) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)now_ms();
-    for (int attempt = 0; attempt < 200; attempt++) {
-        seed = seed * 1103515245u + 12345u;
-        int port = 20000 + (int)((seed >> 8) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0) return -1;
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons((uint16_t)port);
-        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        close(fd);
-        if (ok) return port;
-    }
-    return -1;
-}
-
 /* fork + exec argv with stdout and stderr appended to log; the child dies
  * with this process.  Returns the pid or -1. */
 static pid_t spawn(char *const *argv, const char *log) {
@@ -151,7 +118,7 @@ static int launch(sluice_test_mariadb *m) {
     snprintf(sock, sizeof sock, "--socket=%s", m->socket);
     snprintf(port, sizeof port, "--port=%d", m->port);
     snprintf(user, sizeof user, "--user=%s", user_name());
-    char *argv[] = {(char *)find_program("mariadbd"), "--no-defaults", datadir, sock, port,
+    char *argv[] = {(char *)sluice_test_find_program("mariadbd"), "--no-defaults", datadir, sock, port,
                     "--bind-address=127.0.0.1", user, "--skip-log-bin", "--innodb-log-file-size=32M",
                     "--innodb-buffer-pool-size=256M", "--max-connections=200", tmp, NULL};
     m->pid = spawn(argv, m->log);
@@ -186,7 +153,7 @@ int sluice_test_mariadb_start(sluice_test_mariadb *m, const char *name) {
     snprintf(tmp, sizeof tmp, "--tmpdir=%s/tmp", m->dir);
     snprintf(datadir, sizeof datadir, "--datadir=%s", m->datadir);
     snprintf(user, sizeof user, "--user=%s", user_name());
-    char *install[] = {(char *)find_program("mariadb-install-db"), "--no-defaults", datadir, user,
+    char *install[] = {(char *)sluice_test_find_program("mariadb-install-db"), "--no-defaults", datadir, user,
                        "--auth-root-authentication-method=normal", "--skip-test-db", "--innodb-log-file-size=32M",
                        tmp, NULL};
     pid_t pid = spawn(install, m->log);
@@ -198,7 +165,7 @@ int sluice_test_mariadb_start(sluice_test_mariadb *m, const char *name) {
     }
     int up = -1;
     for (int attempt = 0; attempt < 3 && up != 0; attempt++) { /* a port taken meanwhile: another one */
-        m->port = free_port();
+        m->port = sluice_test_free_port();
         if (m->port <= 0) return -1;
         up = launch(m);
     }

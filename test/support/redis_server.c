@@ -30,39 +30,6 @@ static void pause_ms(int ms) {
     nanosleep(&ts, NULL);
 }
 
-static const char *find_program(const char *name) {
-    static char buf[256];
-    static const char *const dirs[] = {"/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", NULL};
-    for (const char *const *d = dirs; *d; d++) {
-        snprintf(buf, sizeof buf, "%s/%s", *d, name);
-        if (access(buf, X_OK) == 0) return buf;
-    }
-    return name;
-}
-
-/* A port that is free now, below Linux's ephemeral range (32768-60999) so
- * that no client connection of a parallel test takes it before the server
- * binds it. */
-static int free_port(void) {
-    static unsigned seed;
-    if (!seed) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)now_ms();
-    for (int attempt = 0; attempt < 200; attempt++) {
-        seed = seed * 1103515245u + 12345u;
-        int port = 20000 + (int)((seed >> 8) % 12000);
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0) return -1;
-        struct sockaddr_in a;
-        memset(&a, 0, sizeof a);
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons((uint16_t)port);
-        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
-        close(fd);
-        if (ok) return port;
-    }
-    return -1;
-}
-
 static void show_log(const sluice_test_redis *r) {
     char *text = sluice_test_read_file(r->log, NULL);
     if (text) {
@@ -117,7 +84,7 @@ static pid_t spawn(char *const *argv, const char *log) {
 static int launch(sluice_test_redis *r) {
     char port[32];
     snprintf(port, sizeof port, "%d", r->port);
-    char *argv[] = {(char *)find_program("redis-server"), "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
+    char *argv[] = {(char *)sluice_test_find_program("redis-server"), "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
                     "--unixsocket", r->socket, "--save", "", "--appendonly", "no", "--requirepass",
                     SLUICE_TEST_REDIS_PASSWORD, "--protected-mode", "no", NULL};
     r->pid = spawn(argv, r->log);
@@ -160,7 +127,7 @@ int sluice_test_redis_start(sluice_test_redis *r, const char *name) {
     if (strlen(r->socket) >= 100) /* sun_path holds 108 bytes */
         snprintf(r->socket, sizeof r->socket, "/tmp/sluice-redis-%ld.sock", (long)getpid());
     for (int attempt = 0; attempt < 3; attempt++) { /* a port taken meanwhile: another one */
-        r->port = free_port();
+        r->port = sluice_test_free_port();
         if (r->port <= 0) return -1;
         if (launch(r) == 0) return 0;
         if (r->pid) { /* started but never answered */

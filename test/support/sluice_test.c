@@ -1,5 +1,8 @@
 #include "sluice_test.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -129,4 +132,34 @@ void sluice_test_expect_abort(int (*fn)(void *arg), void *arg) {
     assert_int_equal(waitpid(pid, &status, 0), pid);
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
         fail_msg("the child did not abort(): status 0x%x", (unsigned)status);
+}
+
+const char *sluice_test_find_program(const char *name) {
+    static char buf[256];
+    static const char *const dirs[] = {"/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", NULL};
+    for (const char *const *d = dirs; *d; d++) {
+        snprintf(buf, sizeof buf, "%s/%s", *d, name);
+        if (access(buf, X_OK) == 0) return buf;
+    }
+    return name;
+}
+
+int sluice_test_free_port(void) {
+    static unsigned seed;
+    if (!seed) seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    for (int attempt = 0; attempt < 200; attempt++) {
+        seed = seed * 1103515245u + 12345u;
+        int port = 20000 + (int)((seed >> 8) % 12000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) return -1;
+        struct sockaddr_in a;
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((uint16_t)port);
+        int ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+        close(fd);
+        if (ok) return port;
+    }
+    return -1;
 }

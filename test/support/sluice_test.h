@@ -26,6 +26,15 @@ char *sluice_test_read_file(const char *path, size_t *len);
  *  the child's exit status when it does not). */
 void sluice_test_expect_abort(int (*fn)(void *arg), void *arg);
 
+/** The path of program `name` in the usual system folders (mariadbd lives
+ *  in /usr/sbin, outside a user's PATH), or `name` itself.  Static buffer. */
+const char *sluice_test_find_program(const char *name);
+
+/** A loopback TCP port that is free now, below Linux's ephemeral range so
+ *  that no client connection of a parallel test takes it before a server
+ *  binds it; -1 when none is found. */
+int sluice_test_free_port(void);
+
 /** Write `text` to path (truncating).  Returns 0 on success. */
 int sluice_test_write_file(const char *path, const char *text);
 
