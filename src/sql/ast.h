@@ -38,6 +38,10 @@ typedef enum sluice_ast_op {
     SLUICE_OP_NOT, SLUICE_OP_NEG, SLUICE_OP_PLUS
 } sluice_ast_op;
 
+/** The operator as written in SQL ("+", "<>", "AND", ...); "?" for none.
+ *  Static text. */
+const char *sluice_ast_op_text(sluice_ast_op op);
+
 /*
  * CASE: `has_operand` = 1 for `CASE x WHEN v THEN r ... END` (x is args[0]),
  * 0 for the searched form `CASE WHEN cond THEN r ... END`.  After the

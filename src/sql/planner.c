@@ -94,131 +94,6 @@ static int ast_equal(const sluice_ast *a, const sluice_ast *b) {
     return 1;
 }
 
-static const char *op_text(sluice_ast_op op) {
-    switch (op) {
-    case SLUICE_OP_ADD: return "+";
-    case SLUICE_OP_SUB: return "-";
-    case SLUICE_OP_MUL: return "*";
-    case SLUICE_OP_DIV: return "/";
-    case SLUICE_OP_MOD: return "%";
-    case SLUICE_OP_EQ: return "=";
-    case SLUICE_OP_NE: return "<>";
-    case SLUICE_OP_LT: return "<";
-    case SLUICE_OP_LE: return "<=";
-    case SLUICE_OP_GT: return ">";
-    case SLUICE_OP_GE: return ">=";
-    case SLUICE_OP_AND: return "AND";
-    case SLUICE_OP_OR: return "OR";
-    case SLUICE_OP_NOT: return "NOT";
-    case SLUICE_OP_NEG: return "-";
-    case SLUICE_OP_PLUS: return "+";
-    default: return "?";
-    }
-}
-
-static void interval_text(int64_t ms, FILE *out) {
-    static const struct { int64_t ms; const char *unit; } units[] = {
-        {86400000, "DAY"}, {3600000, "HOUR"}, {60000, "MINUTE"}, {1000, "SECOND"}, {1, "MILLISECOND"}};
-    for (size_t i = 0; i < 5; i++)
-        if (ms % units[i].ms == 0) {
-            fprintf(out, "INTERVAL '%" PRId64 "' %s", ms / units[i].ms, units[i].unit);
-            return;
-        }
-}
-
-/** Print an expression back as SQL (for explain). */
-static void ast_print(const sluice_ast *a, FILE *out) {
-    switch (a->kind) {
-    case SLUICE_AST_LITERAL:
-        if (a->lit.type == SLUICE_TYPE_VARCHAR) {
-            fputc('\'', out);
-            for (uint32_t i = 0; i < a->lit.len; i++) {
-                if (a->lit.u.s[i] == '\'') fputc('\'', out);
-                fputc(a->lit.u.s[i], out);
-            }
-            fputc('\'', out);
-        } else if (a->lit.type == SLUICE_TYPE_NULL) {
-            fputs("NULL", out);
-        } else {
-            char buf[64];
-            sluice_value_render(&a->lit, buf, sizeof buf);
-            fputs(buf, out);
-        }
-        break;
-    case SLUICE_AST_INTERVAL: interval_text(a->lit.u.i, out); break;
-    case SLUICE_AST_COLUMN: fputs(a->name, out); break;
-    case SLUICE_AST_UNARY:
-        fputs(a->op == SLUICE_OP_NOT ? "NOT " : op_text(a->op), out);
-        ast_print(a->args[0], out);
-        break;
-    case SLUICE_AST_BINARY:
-        fputc('(', out);
-        ast_print(a->args[0], out);
-        fprintf(out, " %s ", op_text(a->op));
-        ast_print(a->args[1], out);
-        fputc(')', out);
-        break;
-    case SLUICE_AST_IS_NULL:
-        ast_print(a->args[0], out);
-        fputs(a->negated ? " IS NOT NULL" : " IS NULL", out);
-        break;
-    case SLUICE_AST_IN:
-        ast_print(a->args[0], out);
-        fputs(a->negated ? " NOT IN (" : " IN (", out);
-        for (size_t i = 1; i < a->nargs; i++) {
-            if (i > 1) fputs(", ", out);
-            ast_print(a->args[i], out);
-        }
-        fputc(')', out);
-        break;
-    case SLUICE_AST_BETWEEN:
-        ast_print(a->args[0], out);
-        fputs(a->negated ? " NOT BETWEEN " : " BETWEEN ", out);
-        ast_print(a->args[1], out);
-        fputs(" AND ", out);
-        ast_print(a->args[2], out);
-        break;
-    case SLUICE_AST_LIKE:
-        ast_print(a->args[0], out);
-        fputs(a->negated ? " NOT LIKE " : " LIKE ", out);
-        ast_print(a->args[1], out);
-        break;
-    case SLUICE_AST_CASE: {
-        size_t i = 0;
-        fputs("CASE", out);
-        if (a->has_operand) {
-            fputc(' ', out);
-            ast_print(a->args[i++], out);
-        }
-        for (size_t w = 0; w < a->nwhen; w++, i += 2) {
-            fputs(" WHEN ", out);
-            ast_print(a->args[i], out);
-            fputs(" THEN ", out);
-            ast_print(a->args[i + 1], out);
-        }
-        if (a->has_else) {
-            fputs(" ELSE ", out);
-            ast_print(a->args[i], out);
-        }
-        fputs(" END", out);
-        break;
-    }
-    case SLUICE_AST_CAST:
-        fputs("CAST(", out);
-        ast_print(a->args[0], out);
-        fprintf(out, " AS %s)", sluice_type_name(a->cast_type));
-        break;
-    case SLUICE_AST_FUNC:
-        fprintf(out, "%s(", a->name);
-        if (a->star) fputc('*', out);
-        for (size_t i = 0; i < a->nargs; i++) {
-            if (i) fputs(", ", out);
-            ast_print(a->args[i], out);
-        }
-        fputc(')', out);
-        break;
-    }
-}
 
 /* ---------------- typing ---------------- */
 
@@ -565,7 +440,7 @@ static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
     case SLUICE_OP_AND:
     case SLUICE_OP_OR:
         if ((lt != SLUICE_TYPE_BOOLEAN && lt != SLUICE_TYPE_NULL) || (rt != SLUICE_TYPE_BOOLEAN && rt != SLUICE_TYPE_NULL))
-            return plan_err(c, a->line, a->col, "%s needs BOOLEAN operands, got %s and %s", op_text(a->op),
+            return plan_err(c, a->line, a->col, "%s needs BOOLEAN operands, got %s and %s", sluice_ast_op_text(a->op),
                             sluice_type_name(lt), sluice_type_name(rt));
         e = new_expr(c, a->op == SLUICE_OP_AND ? SLUICE_EXPR_AND : SLUICE_EXPR_OR, SLUICE_TYPE_BOOLEAN, 2);
         break;
@@ -600,7 +475,7 @@ static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
                  (a->op == SLUICE_OP_MUL || a->op == SLUICE_OP_DIV))
             t = SLUICE_TYPE_INTERVAL;
         if (t < 0)
-            return plan_err(c, a->line, a->col, "operator '%s' cannot be applied to %s and %s", op_text(a->op),
+            return plan_err(c, a->line, a->col, "operator '%s' cannot be applied to %s and %s", sluice_ast_op_text(a->op),
                             sluice_type_name(lt), sluice_type_name(rt));
         e = new_expr(c, SLUICE_EXPR_ARITH, (sluice_type_t)t, 2);
         break;
@@ -641,7 +516,7 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
             e = new_expr(c, SLUICE_EXPR_NOT, SLUICE_TYPE_BOOLEAN, 1);
         } else {
             if (!is_numeric(x->type) && x->type != SLUICE_TYPE_INTERVAL && x->type != SLUICE_TYPE_NULL)
-                return plan_err(c, a->line, a->col, "unary '%s' needs a number, got %s", op_text(a->op),
+                return plan_err(c, a->line, a->col, "unary '%s' needs a number, got %s", sluice_ast_op_text(a->op),
                                 sluice_type_name(x->type));
             if (a->op == SLUICE_OP_PLUS) return x;
             e = new_expr(c, SLUICE_EXPR_NEG, x->type, 1);
@@ -1281,108 +1156,3 @@ void sluice_plan_free(sluice_plan *plan) {
     sluice_arena_destroy(plan->arena);
     free(plan);
 }
-
-/* ---------------- explain ---------------- */
-
-static void print_interval_ms(int64_t ms, FILE *out) {
-    interval_text(ms, out);
-}
-
-static const char *emit_name(sluice_emit_mode m) {
-    switch (m) {
-    case SLUICE_EMIT_APPEND: return "APPEND";
-    case SLUICE_EMIT_UPDATE: return "UPDATE";
-    case SLUICE_EMIT_COMPLETE: return "COMPLETE";
-    default: return "DEFAULT";
-    }
-}
-
-void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
-    for (size_t i = 0; i < plan->nsources; i++) {
-        const sluice_source_plan *s = &plan->sources[i];
-        fprintf(out, "source %s\n  columns:    ", s->name);
-        for (size_t j = 0; j < s->schema.ncolumns; j++)
-            fprintf(out, "%s%s %s%s", j ? ", " : "", s->columns[j].name, sluice_type_name(s->columns[j].type),
-                    s->used[j] ? "" : " (unused)");
-        fputc('\n', out);
-        if (s->has_watermark) {
-            fprintf(out, "  watermark:  %s - ", s->columns[s->watermark_column].name);
-            print_interval_ms(s->watermark_delay_ms, out);
-            fputc('\n', out);
-        } else {
-            fputs("  watermark:  none (no event time)\n", out);
-        }
-    }
-    for (size_t i = 0; i < plan->nqueries; i++) {
-        const sluice_query_plan *q = &plan->queries[i];
-        const sluice_source_plan *s = &plan->sources[q->source];
-        fprintf(out, "sink %s\n  from:       %s\n", q->name, s->name);
-        fprintf(out, "  kind:       %s\n",
-                !q->aggregate ? "stateless (filter and projection)"
-                              : q->window != SLUICE_WINDOW_NONE ? "windowed aggregate" : "aggregate (no window)");
-        const char *time = q->proctime ? "PROCTIME()" : s->columns[q->ts_column].name;
-        const char *clock = q->proctime ? " (processing time: closed by the wall clock)\n"
-                                        : " (event time: closed by the watermark)\n";
-        if (q->window == SLUICE_WINDOW_TUMBLE) {
-            fprintf(out, "  window:     TUMBLE(%s, ", time);
-            print_interval_ms(q->size_ms, out);
-            fprintf(out, ")%s", clock);
-        } else if (q->window == SLUICE_WINDOW_SESSION) {
-            fprintf(out, "  window:     SESSION(%s, ", time);
-            print_interval_ms(q->gap_ms, out);
-            fprintf(out, ") per key, merged as rows arrive%s", clock);
-        } else if (q->window == SLUICE_WINDOW_HOP) {
-            fprintf(out, "  window:     HOP(%s, ", time);
-            print_interval_ms(q->slide_ms, out);
-            fputs(", ", out);
-            print_interval_ms(q->size_ms, out);
-            fprintf(out, ")%s", clock);
-        } else if (q->window == SLUICE_WINDOW_SESSION) {
-            fprintf(out, "  window:     SESSION(%s, ", time);
-            print_interval_ms(q->gap_ms, out);
-            fprintf(out, ") per key, merged as rows arrive%s", clock);
-        }
-        if (q->where_ast) {
-            fputs("  filter:     ", out);
-            ast_print(q->where_ast, out);
-            fputc('\n', out);
-        }
-        if (q->ngroup) {
-            fputs("  group by:   ", out);
-            for (size_t j = 0; j < q->ngroup; j++) {
-                if (j) fputs(", ", out);
-                ast_print(q->group_asts[j], out);
-            }
-            fputc('\n', out);
-        }
-        if (q->naggs) {
-            fputs("  aggregates: ", out);
-            for (size_t j = 0; j < q->naggs; j++) {
-                if (j) fputs(", ", out);
-                ast_print(q->agg_asts[j], out);
-            }
-            fputc('\n', out);
-        }
-        if (q->having_ast) {
-            fputs("  having:     ", out);
-            ast_print(q->having_ast, out);
-            fputc('\n', out);
-        }
-        if (q->topn) {
-            fprintf(out, "  top-N:      %" PRId64 " per window by ", q->limit);
-            ast_print(q->order_ast, out);
-            fputs(q->order_desc ? " DESC" : " ASC", out);
-            fputs(" (rank 1..n, ties by group key)\n", out);
-        }
-        fprintf(out, "  emit:       %s\n  output:     ", emit_name(q->emit));
-        for (size_t j = 0; j < q->schema.ncolumns; j++)
-            fprintf(out, "%s%s %s", j ? ", " : "", q->schema.columns[j].name,
-                    sluice_type_name(q->schema.columns[j].type));
-        fputs("\n  primary key: ", out);
-        if (!q->schema.npk) fputs("none (every row is kept)", out);
-        for (size_t j = 0; j < q->schema.npk; j++)
-            fprintf(out, "%s%s", j ? ", " : "", q->schema.columns[q->schema.pk[j]].name);
-        fputc('\n', out);
-    }
-}
-
