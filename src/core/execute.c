@@ -204,6 +204,7 @@ static sluice_exec_position *position_get(sluice_exec *x, size_t i, const char *
     if (topic && !p->topic) return NULL;
     p->partition = partition;
     p->next = INT64_MIN;
+    p->set_aside = 0;
     x->npos[i]++;
     return p;
 }
@@ -253,6 +254,7 @@ static sluice_err_t advance_positions(sluice_exec *x, const int *polled, char *e
             sluice_exec_position *p = position_get(x, i, b->records[r].topic, b->records[r].partition);
             if (!p) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
             if (b->records[r].offset + 1 > p->next) p->next = b->records[r].offset + 1;
+            p->set_aside = 0;
         }
     }
     return SLUICE_OK;
@@ -421,8 +423,33 @@ fail:
 
 /* ---------------- recovery ---------------- */
 
+/* A replay poll handed out rec, of a partition its epoch did not read.
+ * The record is not lost when the checkpoint has a position for the
+ * partition (recovery seeks every position at its end); otherwise the
+ * lowest such offset becomes the partition's position. */
+static sluice_err_t set_aside(sluice_exec *x, size_t i, const sluice_record *rec) {
+    for (size_t j = 0; j < x->npos[i]; j++) {
+        sluice_exec_position *p = &x->pos[i][j];
+        if (p->partition != rec->partition ||
+            !(p->topic == rec->topic || (p->topic && rec->topic && strcmp(p->topic, rec->topic) == 0)))
+            continue;
+        if (p->set_aside && rec->offset < p->next) p->next = rec->offset;
+        return SLUICE_OK;
+    }
+    sluice_exec_position *p = position_get(x, i, rec->topic, rec->partition);
+    if (!p) return SLUICE_ERR_NOMEM;
+    p->next = rec->offset;
+    p->set_aside = 1;
+    sluice_log(SLUICE_LOG_DEBUG, x->pipeline, "execute", x->source_names[i],
+               "recovery: the replay of epoch %lld was handed partition %d from offset %lld, which that epoch did "
+               "not read: the partition is read from there after recovery",
+               (long long)x->epoch, (int)rec->partition, (long long)rec->offset);
+    return SLUICE_OK;
+}
+
 /* Read exactly the logged ranges of one source into x->batches[i] (copies),
- * seeking each partition to its range start first. */
+ * seeking each partition to its range start first.  Records of other
+ * partitions are set aside (set_aside()). */
 static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t n, char *errstr,
                                 size_t errstr_size) {
     sluice_source *src = x->sources[i];
@@ -483,7 +510,17 @@ static sluice_err_t replay_read(sluice_exec *x, size_t i, const range *r, size_t
                 if (r[k].partition == rec->partition &&
                     (r[k].topic == rec->topic || (r[k].topic && rec->topic && strcmp(r[k].topic, rec->topic) == 0)))
                     break;
-            if (k == n || rec->offset < r[k].start || rec->offset >= r[k].end) continue;
+            if (k == n) {
+                /* A partition this epoch did not read (a consumer that
+                 * assigned itself every partition fetches them all): the
+                 * source counts the record as handed out, so unless the
+                 * checkpoint knows where the partition stands, the final
+                 * positioning of recovery must put it back here, or the
+                 * record would never be read. */
+                if ((err = set_aside(x, i, rec))) break;
+                continue;
+            }
+            if (rec->offset < r[k].start || rec->offset >= r[k].end) continue;
             if (rec->offset + 1 > seen[k]) seen[k] = rec->offset + 1;
             sluice_record *c = sluice_record_batch_push(out);
             if (!c) {

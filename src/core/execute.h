@@ -31,6 +31,8 @@ typedef struct sluice_exec_position {
     char *topic;                   /**< NULL for sources without topics */
     int32_t partition;
     int64_t next;
+    int set_aside;                 /**< known only from records a replay set
+                                        aside: `next` is the lowest of them */
 } sluice_exec_position;
 
 typedef struct sluice_exec {

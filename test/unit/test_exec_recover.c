@@ -256,11 +256,37 @@ static void test_an_epoch_that_only_saw_the_end_replays(void **state) {
     free(dir);
 }
 
+/* A replay poll can hand out records of a partition that no logged epoch
+ * and no snapshot knows (a consumer that assigned itself every partition
+ * fetches them all): the replay sets them aside, and the source is put
+ * back where those records start, so that the next epochs read them. */
+static void test_records_of_an_unlogged_partition_are_read_after_the_replay(void **state) {
+    (void)state;
+    char *dir = sluice_test_mkdtemp("exec_recover_unlogged");
+    /* only partition 0 was read before the kill: epochs 0..3, snapshot of
+     * epoch 2, epoch 3 replayed */
+    static const int plan[4][PARTS] = {{10, 0, 0}, {10, 0, 0}, {10, 0, 0}, {10, 0, 0}};
+    interrupted_run(dir, plan, 4, 0);
+    script_source s;
+    count_transform t;
+    assert_int_equal(recover(dir, &s, &t), 1);
+    /* the replay's poll handed out records 0..9 of partitions 1 and 2 too:
+     * not counted, and the source goes back to offset 0 of both */
+    assert_int_equal(t.n[0], 40);
+    assert_int_equal(t.n[1], 0);
+    assert_int_equal(t.n[2], 0);
+    assert_int_equal(s.next[0], 40);
+    assert_int_equal(s.next[1], 0);
+    assert_int_equal(s.next[2], 0);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovery_positions_every_partition_before_the_first_poll),
         cmocka_unit_test(test_recovery_without_replay_seeks_each_partition_once),
         cmocka_unit_test(test_an_epoch_that_only_saw_the_end_replays),
+        cmocka_unit_test(test_records_of_an_unlogged_partition_are_read_after_the_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
