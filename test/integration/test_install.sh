@@ -30,6 +30,11 @@ cp -r "$prefix/share/sluice/examples" "$work/run"
 (cd "$work/run" && "$prefix/bin/sluice" run flights.sql --quiet >"$work/run.out" 2>"$work/run.err") || true
 check "installed sluice runs the flights example" grep -qx 'sink delays_by_origin: 17473 rows' "$work/run.out"
 check "sluice --version" sh -c "'$prefix/bin/sluice' --version | grep -q '^sluice '"
+if [ -e "$build/test/sluice-mock-broker" ]; then
+  # the test broker: starts, prints its address, and ends when stdin closes
+  check "installed sluice-mock-broker starts a broker" \
+    sh -c "'$prefix/bin/sluice-mock-broker' --topic t:2 </dev/null | grep -q '^bootstrap=127.0.0.1:'"
+fi
 check "sluice run --help prints the run options" sh -c "'$prefix/bin/sluice' run --help | grep -q -- '--profile'"
 
 # man pages render without warnings
