@@ -9,6 +9,7 @@
 #include "core/stop.h"
 #include "format/format.h"
 #include "state/codec.h"
+#include "state/epoch_log.h"
 
 static double mono_s(void) {
     struct timespec ts;
@@ -136,24 +137,9 @@ static void notify(sluice_exec *x, int64_t epoch, uint64_t input, double start_s
 
 /* ---------------- checkpointing (docs/checkpoints.md) ----------------
  *
- * Offsets record payload, version 2 (state/codec.h encoding):
- *   u32 version, i64 processing time of the epoch (ms),
- *   per source: u8 ended, u32 nranges,
- *               per range: str topic, u32 partition, i64 start, i64 end,
- *               u32 nassigned, per assigned partition: str topic, u32 partition
- * State record payload, version 1:
- *   u32 version, per source: u8 ended, u32 npositions,
- *               per position: str topic, u32 partition, i64 next;
- *   bytes: the transform's snapshot
- */
+ * The offsets and state records' payloads are state/epoch_log.h's. */
 
-#define LOG_VERSION 2
-
-typedef struct range {
-    const char *topic;
-    int32_t partition;
-    int64_t start, end;
-} range;
+typedef sluice_log_range range;
 
 /* The offset range of each partition among the records of b. */
 static size_t batch_ranges(const sluice_record_batch *b, range **out) {
@@ -210,39 +196,33 @@ static sluice_exec_position *position_get(sluice_exec *x, size_t i, const char *
 }
 
 static sluice_err_t log_epoch(sluice_exec *x, int64_t now, const int *polled, char *errstr, size_t errstr_size) {
-    sluice_enc e = {0};
-    sluice_enc_u32(&e, LOG_VERSION);
-    sluice_enc_i64(&e, now);
-    for (size_t i = 0; i < x->nsources; i++) {
+    sluice_logged_input *in = calloc(x->nsources + 1, sizeof *in);
+    range **ranges = calloc(x->nsources + 1, sizeof *ranges);
+    sluice_err_t err = in && ranges ? SLUICE_OK : SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < x->nsources && !err; i++) {
         const sluice_record_batch *b = &x->batches[i];
-        range *r = NULL;
-        size_t n = polled[i] ? batch_ranges(b, &r) : 0;
+        size_t n = polled[i] ? batch_ranges(b, &ranges[i]) : 0;
         if (n == (size_t)-1) {
-            free(e.data);
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
+            err = SLUICE_ERR_NOMEM;
+            break;
         }
-        sluice_enc_u8(&e, (uint8_t)(polled[i] && b->end_of_input));
-        sluice_enc_u32(&e, (uint32_t)n);
-        for (size_t k = 0; k < n; k++) {
-            sluice_enc_str(&e, r[k].topic);
-            sluice_enc_u32(&e, (uint32_t)r[k].partition);
-            sluice_enc_i64(&e, r[k].start);
-            sluice_enc_i64(&e, r[k].end);
-        }
-        free(r);
+        in[i].ended = polled[i] && b->end_of_input;
+        in[i].n = (uint32_t)n;
+        in[i].r = ranges[i];
         /* the assignment the engine saw, so that a replay holds the
          * watermark for the same partitions */
-        size_t na = polled[i] ? b->nassigned : 0;
-        sluice_enc_u32(&e, (uint32_t)na);
-        for (size_t k = 0; k < na; k++) {
-            sluice_enc_str(&e, b->assigned[k].topic);
-            sluice_enc_u32(&e, (uint32_t)b->assigned[k].partition);
-        }
+        in[i].na = polled[i] ? (uint32_t)b->nassigned : 0;
+        in[i].assigned = b->assigned;
     }
-    sluice_err_t err = e.oom ? sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory")
-                             : sluice_ckpt_write(x->ckpt, SLUICE_CKPT_OFFSETS, x->epoch, e.data, e.len, errstr,
-                                                 errstr_size);
-    free(e.data);
+    void *payload = NULL;
+    size_t len = 0;
+    if (!err) err = sluice_epoch_log_encode(now, in, x->nsources, &payload, &len);
+    for (size_t i = 0; ranges && i < x->nsources; i++) free(ranges[i]);
+    free(ranges);
+    free(in);
+    if (err) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
+    err = sluice_ckpt_write(x->ckpt, SLUICE_CKPT_OFFSETS, x->epoch, payload, len, errstr, errstr_size);
+    free(payload);
     return err;
 }
 
@@ -265,25 +245,28 @@ static sluice_err_t snapshot(sluice_exec *x, int64_t epoch, char *errstr, size_t
     size_t blen = 0;
     sluice_err_t err = x->transform->ops->snapshot(x->transform, &blob, &blen, errstr, errstr_size);
     if (err) return err;
-    sluice_enc e = {0};
-    sluice_enc_u32(&e, LOG_VERSION);
-    for (size_t i = 0; i < x->nsources; i++) {
-        sluice_enc_u8(&e, (uint8_t)x->ended[i]);
-        sluice_enc_u32(&e, (uint32_t)x->npos[i]);
-        for (size_t j = 0; j < x->npos[i]; j++) {
-            sluice_enc_str(&e, x->pos[i][j].topic);
-            sluice_enc_u32(&e, (uint32_t)x->pos[i][j].partition);
-            sluice_enc_i64(&e, x->pos[i][j].next);
+    sluice_logged_positions *pos = calloc(x->nsources + 1, sizeof *pos);
+    sluice_logged_position **lists = calloc(x->nsources + 1, sizeof *lists);
+    void *payload = NULL;
+    size_t len = 0;
+    err = pos && lists ? SLUICE_OK : SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < x->nsources && !err; i++) {
+        if (x->npos[i] && !(lists[i] = calloc(x->npos[i], sizeof *lists[i]))) {
+            err = SLUICE_ERR_NOMEM;
+            break;
         }
+        for (size_t j = 0; j < x->npos[i]; j++)
+            lists[i][j] = (sluice_logged_position){x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next};
+        pos[i] = (sluice_logged_positions){x->ended[i], (uint32_t)x->npos[i], lists[i]};
     }
-    sluice_enc_bytes(&e, blob, blen);
+    if (!err) err = sluice_state_record_encode(pos, x->nsources, blob, blen, &payload, &len);
+    for (size_t i = 0; lists && i < x->nsources; i++) free(lists[i]);
+    free(lists);
+    free(pos);
     free(blob);
-    if (e.oom) {
-        free(e.data);
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
-    }
-    err = sluice_ckpt_write(x->ckpt, SLUICE_CKPT_STATE, epoch, e.data, e.len, errstr, errstr_size);
-    free(e.data);
+    if (err) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "checkpoint: out of memory");
+    err = sluice_ckpt_write(x->ckpt, SLUICE_CKPT_STATE, epoch, payload, len, errstr, errstr_size);
+    free(payload);
     if (!err) err = sluice_ckpt_prune(x->ckpt, epoch, errstr, errstr_size);
     if (!err) x->last_snapshot = epoch;
     return err;
@@ -559,121 +542,70 @@ done:
     return err;
 }
 
-/* One source's part of an offsets record. */
-typedef struct logged_input {
-    int ended;
-    uint32_t n, na;
-    range *r;                         /* n input ranges */
-    sluice_partition_ref *assigned;   /* na assigned partitions */
-} logged_input;
-
-/* Decode one source's part of an offsets record (len: the record's size,
- * a bound on the counts); strings and arrays in tmp.  d->bad when the
- * record does not decode or tmp runs out. */
-static void decode_logged(sluice_dec *d, size_t len, sluice_arena *tmp, logged_input *in) {
-    memset(in, 0, sizeof *in);
-    in->ended = sluice_dec_u8(d);
-    in->n = sluice_dec_u32(d);
-    if (d->bad || in->n > len) {
-        d->bad = 1;
-        return;
-    }
-    if (in->n && !(in->r = sluice_arena_alloc(tmp, in->n * sizeof *in->r))) {
-        d->bad = 1;
-        return;
-    }
-    for (uint32_t k = 0; k < in->n; k++) {
-        in->r[k].topic = sluice_dec_str(d, tmp);
-        in->r[k].partition = (int32_t)sluice_dec_u32(d);
-        in->r[k].start = sluice_dec_i64(d);
-        in->r[k].end = sluice_dec_i64(d);
-    }
-    in->na = sluice_dec_u32(d);
-    if (!d->bad && in->na > len) d->bad = 1;
-    if (!d->bad && in->na && !(in->assigned = sluice_arena_alloc(tmp, in->na * sizeof *in->assigned))) d->bad = 1;
-    for (uint32_t k = 0; k < in->na && !d->bad; k++) {
-        in->assigned[k].topic = sluice_dec_str(d, tmp);
-        in->assigned[k].partition = (int32_t)sluice_dec_u32(d);
-    }
-}
-
 static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len, char *errstr,
                                  size_t errstr_size) {
-    sluice_dec d;
-    sluice_dec_init(&d, payload, len);
     sluice_arena *tmp = sluice_arena_new(0);
     int *polled = calloc(x->nsources + 1, sizeof *polled);
+    sluice_logged_input *in = calloc(x->nsources + 1, sizeof *in);
     sluice_err_t err = SLUICE_OK;
-    if (!tmp || !polled) {
-        sluice_arena_destroy(tmp);
-        free(polled);
-        return SLUICE_ERR_NOMEM;
+    if (!tmp || !polled || !in) {
+        err = SLUICE_ERR_NOMEM;
+        goto done;
     }
     int64_t start_ms = sluice_clock_monotonic_ms();
     double start_s = mono_s();
-    if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
-    int64_t now = sluice_dec_i64(&d);
-    if (x->transform->ops->set_time) x->transform->ops->set_time(x->transform, now);
-    uint64_t input = 0;
-    for (size_t i = 0; i < x->nsources && !d.bad && !err; i++) {
-        logged_input in;
-        decode_logged(&d, len, tmp, &in);
-        sluice_record_batch_clear(&x->batches[i]);
-        if (!d.bad && (in.n || in.ended || in.na)) {
-            polled[i] = 1;
-            err = replay_read(x, i, in.r, in.n, errstr, errstr_size);
-            if (!err) {
-                x->batches[i].assigned = in.assigned;
-                x->batches[i].nassigned = in.na;
-                x->batches[i].end_of_input = in.ended;
-                if (in.ended) x->ended[i] = 1;
-                input += x->batches[i].count;
-                err = x->transform->ops->process(x->transform, i, x->sources[i], &x->batches[i], errstr,
-                                                 errstr_size);
-            }
-        }
-    }
-    if (!err && d.bad)
+    int64_t now = 0;
+    err = sluice_epoch_log_decode(payload, len, x->nsources, tmp, &now, in);
+    if (err == SLUICE_ERR_MALFORMED)
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
                             "recovery: the offsets record of epoch %lld does not decode", (long long)x->epoch);
+    if (err) goto done;
+    if (x->transform->ops->set_time) x->transform->ops->set_time(x->transform, now);
+    uint64_t input = 0;
+    for (size_t i = 0; i < x->nsources && !err; i++) {
+        sluice_record_batch_clear(&x->batches[i]);
+        if (!(in[i].n || in[i].ended || in[i].na)) continue;
+        polled[i] = 1;
+        err = replay_read(x, i, in[i].r, in[i].n, errstr, errstr_size);
+        if (err) break;
+        x->batches[i].assigned = in[i].assigned;
+        x->batches[i].nassigned = in[i].na;
+        x->batches[i].end_of_input = in[i].ended;
+        if (in[i].ended) x->ended[i] = 1;
+        input += x->batches[i].count;
+        err = x->transform->ops->process(x->transform, i, x->sources[i], &x->batches[i], errstr, errstr_size);
+    }
     if (!err) err = finish_epoch(x, polled, input, now, 1, start_ms, start_s, errstr, errstr_size);
+done:
     sluice_arena_destroy(tmp);
     free(polled);
+    free(in);
     return err;
 }
 
 /* Restore the snapshot of epoch s (its payload, borrowed). */
 static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, const void *payload, size_t len, char *errstr,
                                      size_t errstr_size) {
-    sluice_err_t err = SLUICE_OK;
-    sluice_dec d;
-    sluice_dec_init(&d, payload, len);
     sluice_arena *tmp = sluice_arena_new(0);
-    if (!tmp) return SLUICE_ERR_NOMEM;
-    if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
-    for (size_t i = 0; i < x->nsources && !d.bad; i++) {
-        x->ended[i] = sluice_dec_u8(&d) != 0;
-        uint32_t n = sluice_dec_u32(&d);
-        for (uint32_t j = 0; j < n && !d.bad; j++) {
-            const char *topic = sluice_dec_str(&d, tmp);
-            int32_t part = (int32_t)sluice_dec_u32(&d);
-            int64_t next = sluice_dec_i64(&d);
-            if (d.bad) break;
-            sluice_exec_position *p = position_get(x, i, topic, part);
-            if (!p) {
-                err = SLUICE_ERR_NOMEM;
-                break;
-            }
-            p->next = next;
-        }
-    }
+    sluice_logged_positions *pos = calloc(x->nsources + 1, sizeof *pos);
+    sluice_err_t err = tmp && pos ? SLUICE_OK : SLUICE_ERR_NOMEM;
+    const void *blob = NULL;
     size_t blen = 0;
-    const void *blob = d.bad ? NULL : sluice_dec_bytes(&d, &blen);
-    if (!err && (d.bad || d.pos != len))
+    if (!err) err = sluice_state_record_decode(payload, len, x->nsources, tmp, pos, &blob, &blen);
+    if (err == SLUICE_ERR_MALFORMED)
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED, "recovery: snapshot %lld does not decode",
                             (long long)s);
+    for (size_t i = 0; i < x->nsources && !err; i++) {
+        x->ended[i] = pos[i].ended;
+        for (uint32_t j = 0; j < pos[i].n && !err; j++) {
+            sluice_exec_position *p = position_get(x, i, pos[i].p[j].topic, pos[i].p[j].partition);
+            if (!p) err = SLUICE_ERR_NOMEM;
+            else p->next = pos[i].p[j].next;
+        }
+    }
     if (!err) err = x->transform->ops->restore(x->transform, blob, blen, errstr, errstr_size);
     sluice_arena_destroy(tmp);
+    free(pos);
     return err;
 }
 
@@ -726,8 +658,9 @@ static sluice_err_t preposition(sluice_exec *x, const int64_t *list, size_t n, i
     prepos *v = NULL;
     size_t nv = 0, cap = 0;
     int *first_seen = calloc(x->nsources + 1, sizeof *first_seen);
+    sluice_logged_input *in = calloc(x->nsources + 1, sizeof *in);
     sluice_arena *tmp = sluice_arena_new(0);
-    if (!first_seen || !tmp) {
+    if (!first_seen || !in || !tmp) {
         err = SLUICE_ERR_NOMEM;
         goto done;
     }
@@ -750,27 +683,24 @@ static sluice_err_t preposition(sluice_exec *x, const int64_t *list, size_t n, i
                                     (prepos){i, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, 0}))
                         err = SLUICE_ERR_NOMEM;
         }
-        sluice_dec d;
-        sluice_dec_init(&d, payload, len);
-        if (sluice_dec_u32(&d) != LOG_VERSION) d.bad = 1;
-        (void)sluice_dec_i64(&d);
-        for (size_t i = 0; i < x->nsources && !d.bad && !err; i++) {
-            logged_input in;
-            decode_logged(&d, len, tmp, &in);
-            for (uint32_t r = 0; r < in.n && !d.bad && !err; r++) {
-                prepos *p = prepos_find(v, nv, i, in.r[r].topic, in.r[r].partition);
+        int64_t now;
+        sluice_err_t derr = sluice_epoch_log_decode(payload, len, x->nsources, tmp, &now, in);
+        free(payload);
+        /* a record that does not decode: sluice_exec_recover() reports it */
+        if (derr == SLUICE_ERR_NOMEM) err = derr;
+        if (derr) break;
+        for (size_t i = 0; i < x->nsources && !err; i++) {
+            for (uint32_t r = 0; r < in[i].n && !err; r++) {
+                prepos *p = prepos_find(v, nv, i, in[i].r[r].topic, in[i].r[r].partition);
                 if (!p && !(p = prepos_add(&v, &nv, &cap,
-                                           (prepos){i, in.r[r].topic, in.r[r].partition, in.r[r].start, 0}))) {
+                                           (prepos){i, in[i].r[r].topic, in[i].r[r].partition, in[i].r[r].start, 0}))) {
                     err = SLUICE_ERR_NOMEM;
                     break;
                 }
                 if (!first_seen[i]) p->covered = 1;
             }
-            if (in.n) first_seen[i] = 1;
+            if (in[i].n) first_seen[i] = 1;
         }
-        free(payload);
-        /* a record that does not decode: sluice_exec_recover() reports it */
-        if (d.bad) break;
     }
     for (size_t k = 0; k < nv && !err; k++)
         if (!v[k].covered)
@@ -779,6 +709,7 @@ static sluice_err_t preposition(sluice_exec *x, const int64_t *list, size_t n, i
 done:
     free(v);
     free(first_seen);
+    free(in);
     sluice_arena_destroy(tmp);
     return err;
 }

@@ -15,6 +15,7 @@
 
 #include "state/checkpoint.h"
 #include "state/codec.h"
+#include "state/epoch_log.h"
 
 #define HEADER 28
 #define TRAILER 4
@@ -594,26 +595,41 @@ static sluice_err_t open_existing(const char *dir, sluice_ckpt **out, char *errs
     return SLUICE_OK;
 }
 
+typedef struct show_ctx {
+    FILE *out;
+    const uint32_t *version;
+    const int64_t *t;
+    int header;
+} show_ctx;
+
+static void show_header(show_ctx *c) {
+    if (c->header++) return;
+    fprintf(c->out, " (format %u, processing time %lld ms)", *c->version, (long long)*c->t);
+}
+
+static void show_source(void *ctx, size_t src, const sluice_logged_input *in) {
+    show_ctx *c = ctx;
+    show_header(c);
+    fprintf(c->out, "\n    source #%zu:%s", src, in->ended ? " end of input;" : "");
+    for (uint32_t k = 0; k < in->n; k++)
+        fprintf(c->out, " %s%spartition %d [%lld, %lld)", in->r[k].topic ? in->r[k].topic : "",
+                in->r[k].topic ? " " : "", (int)in->r[k].partition, (long long)in->r[k].start,
+                (long long)in->r[k].end);
+    if (!in->n && !in->ended) fputs(" nothing", c->out);
+}
+
 static void show_offsets(FILE *out, const void *p, size_t len) {
-    sluice_dec d;
-    sluice_dec_init(&d, p, len);
     sluice_arena *a = sluice_arena_new(0);
-    uint32_t version = sluice_dec_u32(&d);
-    int64_t t = sluice_dec_i64(&d);
-    fprintf(out, " (format %u, processing time %lld ms)", version, (long long)t);
-    for (int src = 0; !d.bad && d.pos < len; src++) {
-        int ended = sluice_dec_u8(&d);
-        uint32_t n = sluice_dec_u32(&d);
-        fprintf(out, "\n    source #%d:%s", src, ended ? " end of input;" : "");
-        for (uint32_t k = 0; k < n && !d.bad; k++) {
-            const char *topic = sluice_dec_str(&d, a);
-            uint32_t part = sluice_dec_u32(&d);
-            int64_t s0 = sluice_dec_i64(&d), s1 = sluice_dec_i64(&d);
-            fprintf(out, " %s%spartition %u [%lld, %lld)", topic ? topic : "", topic ? " " : "", part,
-                    (long long)s0, (long long)s1);
-        }
-        if (!n && !ended) fputs(" nothing", out);
-    }
+    uint32_t version = 0;
+    int64_t t = 0;
+    show_ctx c = {out, &version, &t, 0};
+    sluice_err_t err = a ? sluice_epoch_log_walk(p, len, a, &version, &t, show_source, &c) : SLUICE_ERR_NOMEM;
+    if (err == SLUICE_ERR_MALFORMED && !c.header)
+        fprintf(out, " (format %u, which does not decode)", version);
+    else if (err)
+        fprintf(out, "\n    %s", err == SLUICE_ERR_NOMEM ? "out of memory" : "the rest does not decode");
+    else
+        show_header(&c);
     sluice_arena_destroy(a);
 }
 
