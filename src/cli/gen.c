@@ -17,12 +17,12 @@
 
 #include <unistd.h>
 
-#include "core/stop.h"
+#include "base/stop.h"
 #include "format/format.h"
 #include "gen_int.h"
 
 /* SIGINT/SIGTERM: the first stops generating and cuts the final flush
- * short (core/stop.h: the flush waits in slices and looks at the request);
+ * short (base/stop.h: the flush waits in slices and looks at the request);
  * a second one exits at once (async-signal-safe: write, _exit). */
 static const char usage_text[] =
     "usage: sluice-gen replay FILE [--key COLUMN] [--rate N/s] [--count N] [OUTPUT]\n"

@@ -11,7 +11,7 @@
 #ifdef SLUICE_WITH_KAFKA
 #include <librdkafka/rdkafka.h>
 
-#include "core/stop.h"
+#include "base/stop.h"
 #endif
 
 enum { OUT_FILE, OUT_KAFKA };

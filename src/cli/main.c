@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/run_status.h"
-#include "core/stop.h"
+#include "base/log.h"
+#include "runtime/run_status.h"
+#include "base/stop.h"
 #include "state/checkpoint.h"
 #include "sluice/sluice.h"
 

@@ -42,7 +42,7 @@
 #include "connectors/connectors_int.h"
 #include "connectors/file_epoch.h"
 #include "connectors/file_partitioned.h"
-#include "core/log.h"
+#include "base/log.h"
 #include "format/format.h"
 
 static const char *const file_sink_options[] = {"path",          "format",        "csv.delimiter", "partition_by",

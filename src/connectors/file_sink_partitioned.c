@@ -38,7 +38,7 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/file_partitioned.h"
-#include "core/log.h"
+#include "base/log.h"
 #include "format/format.h"
 
 /* A partition's rows are buffered and appended to its temporary file in

@@ -29,7 +29,7 @@
  * skipped in favour of an older one.
  * EPOCH in file names is zero-padded to 20 digits so names sort by epoch.
  *
- * The payload of a state record is the source positions (src/core/execute.c,
+ * The payload of a state record is the source positions (src/runtime/execute.c,
  * "checkpointing") around the transform's snapshot, whose layout the query
  * engine documents (src/exec/engine.c, "snapshots": version 2, which adds
  * per-window string sizes so that restore allocates at once; version 1 is

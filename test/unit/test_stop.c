@@ -11,8 +11,8 @@
 #include <time.h>
 #include <sys/time.h>
 
-#include "core/clock.h"
-#include "core/stop.h"
+#include "base/clock.h"
+#include "base/stop.h"
 
 static void on_alarm(int sig) {
     sluice_stop_request(sig);

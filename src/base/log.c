@@ -3,9 +3,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "core/log.h"
-#include "format/format.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/json_string.h"
 
 static sluice_log_level log_level = SLUICE_LOG_INFO;
 static sluice_log_format log_format = SLUICE_LOG_TEXT;

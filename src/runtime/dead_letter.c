@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dead_letter.h"
+#include "runtime/dead_letter.h"
 #include "format/format.h"
 
 struct sluice_dead_letter {
