@@ -28,8 +28,8 @@ map=(
     core/log.h          base/log.h
     core/stop.c         base/stop.c
     core/stop.h         base/stop.h
-    core/dead_letter.c  runtime/dead_letter.c
-    core/dead_letter.h  runtime/dead_letter.h
+    core/dead_letter.c  base/dead_letter.c
+    core/dead_letter.h  base/dead_letter.h
     core/execute.c      runtime/execute.c
     core/execute.h      runtime/execute.h
     core/metrics.c      runtime/metrics.c
@@ -39,6 +39,7 @@ map=(
     core/sink_reject.c  runtime/sink_reject.c
     core/sink_reject.h  runtime/sink_reject.h
     exec/plan.h         plan/plan.h
+    format/base64.c     base/base64.c
     format/utf8.h       base/utf8.h
     format/utf8.c       base/utf8.c
     format/utf8.cpp     base/utf8.cpp

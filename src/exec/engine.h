@@ -6,7 +6,7 @@
 #ifndef SLUICE_EXEC_ENGINE_H
 #define SLUICE_EXEC_ENGINE_H
 
-#include "runtime/dead_letter.h"
+#include "base/dead_letter.h"
 #include "plan/plan.h"
 #include "format/format.h"
 #include "sluice/module.h"

@@ -149,13 +149,7 @@ sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols
 sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
                                    const sluice_value *row, size_t ncols);
 
-
-/* ---------------- base64 (UTF-8 and JSON strings: base/utf8.h, base/json_string.h) ---------------- */
-
-
-/** Write len bytes as base64 (RFC 4648, standard alphabet, '=' padding),
- *  without quotes or line breaks.  Returns SLUICE_ERR_IO on a write error. */
-sluice_err_t sluice_base64_write(FILE *f, const void *data, size_t len);
+/* UTF-8 and JSON strings: base/utf8.h and base/json_string.h (below the logger). */
 
 #ifdef __cplusplus
 }

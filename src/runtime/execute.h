@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "runtime/dead_letter.h"
+#include "base/dead_letter.h"
 #include "state/checkpoint.h"
 #include "sluice/module.h"
 

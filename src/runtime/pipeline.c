@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 
 #include "base/config.h"
-#include "runtime/dead_letter.h"
+#include "base/dead_letter.h"
 #include "runtime/execute.h"
 #include "base/log.h"
 #include "runtime/metrics.h"

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/dead_letter.h"
+#include "base/dead_letter.h"
 #include "sluice/error.h"
 #include "sluice/module.h"
 

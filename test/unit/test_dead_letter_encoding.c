@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/dead_letter.h"
+#include "base/dead_letter.h"
 #include "base/log.h"
 
 #define R "\xEF\xBF\xBD"
