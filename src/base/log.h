@@ -4,8 +4,8 @@
  * text or as JSON objects.  Every event names the pipeline, the module and
  * the instance it is about.  Private.
  */
-#ifndef SLUICE_CORE_LOG_H
-#define SLUICE_CORE_LOG_H
+#ifndef SLUICE_BASE_LOG_H
+#define SLUICE_BASE_LOG_H
 
 #include <stdio.h>
 

@@ -5,8 +5,8 @@
  * planner (src/sql/planner.c) from the AST; read-only while running.
  * Private to the engine.
  */
-#ifndef SLUICE_EXEC_PLAN_H
-#define SLUICE_EXEC_PLAN_H
+#ifndef SLUICE_PLAN_PLAN_H
+#define SLUICE_PLAN_PLAN_H
 
 #include <stddef.h>
 #include <stdint.h>

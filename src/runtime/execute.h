@@ -4,8 +4,8 @@
  * micro-batch (epoch) at a time.  It never knows which connector it talks
  * to.  Private; the embedding API (sluice.h) wraps it.
  */
-#ifndef SLUICE_CORE_EXECUTE_H
-#define SLUICE_CORE_EXECUTE_H
+#ifndef SLUICE_RUNTIME_EXECUTE_H
+#define SLUICE_RUNTIME_EXECUTE_H
 
 #include <signal.h>
 #include <stdint.h>
