@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: install dependencies, build, run every test (unit,
+# The whole test suite: install dependencies, check the include rules
+# between folders, build, run every test (unit,
 # contract, integration, a 60 s soak), run them again under ASan+UBSan, run
 # the unit tests and the example pipelines under valgrind, fuzz each
 # libFuzzer target for 60 s, then measure line coverage of src/ and inject/
@@ -15,6 +16,9 @@ jobs=$(nproc)
 
 echo "== dependencies"
 ci/install-deps.sh
+
+echo "== include rules (docs/architecture.md \"Layers\")"
+ci/check-includes.sh
 
 echo "== build and test"
 ci/build.sh build

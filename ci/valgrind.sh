@@ -15,7 +15,10 @@ vg=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=defini
     --show-leak-kinds=definite --track-origins=yes --num-callers=30 --quiet)
 
 # Unit tests too slow under valgrind, by ctest name (say why beside each).
-exclude=()
+exclude=(
+  check_includes        # a shell script over the sources, not a program
+  test_check_includes   # a shell script over a temporary tree, not a program
+)
 
 mapfile -t tests < <(cd "$dir" && ctest -L unit -N | sed -n 's/^ *Test *#[0-9]*: unit\///p')
 run_one() {

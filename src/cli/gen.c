@@ -17,12 +17,13 @@
 
 #include <unistd.h>
 
-#include "core/stop.h"
+#include "base/log.h"
+#include "base/stop.h"
 #include "format/format.h"
 #include "gen_int.h"
 
 /* SIGINT/SIGTERM: the first stops generating and cuts the final flush
- * short (core/stop.h: the flush waits in slices and looks at the request);
+ * short (base/stop.h: the flush waits in slices and looks at the request);
  * a second one exits at once (async-signal-safe: write, _exit). */
 static const char usage_text[] =
     "usage: sluice-gen replay FILE [--key COLUMN] [--rate N/s] [--count N] [OUTPUT]\n"
@@ -107,9 +108,9 @@ static void help(FILE *out) {
 }
 
 static int usage_error(const char *fmt, const char *arg) {
-    fputs("sluice-gen: ", stderr);
-    fprintf(stderr, fmt, arg);
-    fputc('\n', stderr);
+    char msg[1024];
+    snprintf(msg, sizeof msg, fmt, arg);
+    sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "%s", msg);
     fputs(usage_text, stderr);
     return 2;
 }
@@ -354,7 +355,8 @@ int main(int argc, char **argv) {
             strcat(fields, stream->fields[f].name);
             if (f + 1 < stream->nfields) strcat(fields, ", ");
         }
-        fprintf(stderr, "sluice-gen: --key: %s has no field '%s' (fields: %s)\n", stream->name, key, fields);
+        sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "--key: %s has no field '%s' (fields: %s)", stream->name, key,
+                        fields);
         goto done;
     }
 
@@ -365,20 +367,20 @@ int main(int argc, char **argv) {
     if (replay) {
         in = strcmp(input, "-") == 0 ? stdin : fopen(input, "rb");
         if (!in) {
-            fprintf(stderr, "sluice-gen: cannot open '%s': %s\n", input, strerror(errno));
+            sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "cannot open '%s': %s", input, strerror(errno));
             goto done;
         }
     } else {
         gen = sluice_gen_new(stream, &g);
         if (!gen) {
-            fprintf(stderr, "sluice-gen: out of memory\n");
+            sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "out of memory");
             goto done;
         }
     }
     sluice_gen_output *out = k.bootstrap ? sluice_gen_output_kafka(&k, errstr, sizeof errstr)
                                          : sluice_gen_output_file(out_path, errstr, sizeof errstr);
     if (!out) {
-        fprintf(stderr, "sluice-gen: %s\n", errstr);
+        sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "%s", errstr);
         if (in && in != stdin) fclose(in);
         sluice_gen_destroy(gen);
         if (k.bootstrap) rc = 2; /* a producer that cannot be configured */
@@ -435,16 +437,18 @@ int main(int argc, char **argv) {
         failed = 1;
     }
     if (failed) {
-        fprintf(stderr, "sluice-gen: %s\n", errstr);
+        sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "%s", errstr);
     } else if (sluice_stop_requested()) {
-        fprintf(stderr, "sluice-gen: interrupted after %llu records\n", (unsigned long long)n);
+        sluice_log_tool(SLUICE_LOG_WARN, "sluice-gen", "interrupted after %llu records", (unsigned long long)n);
     } else {
         rc = 0;
         if (k.bootstrap) {
-            fprintf(stderr, "sluice-gen: %llu records delivered to topic '%s'", (unsigned long long)delivered,
-                    k.topic);
-            if (unkeyed) fprintf(stderr, " (%llu without the key '%s')", (unsigned long long)unkeyed, key);
-            fputc('\n', stderr);
+            char without[512] = "";
+            if (unkeyed)
+                snprintf(without, sizeof without, " (%llu without the key '%.400s')", (unsigned long long)unkeyed,
+                         key);
+            sluice_log_tool(SLUICE_LOG_INFO, "sluice-gen", "%llu records delivered to topic '%s'%s",
+                            (unsigned long long)delivered, k.topic, without);
         }
     }
 done:

@@ -11,7 +11,8 @@
 #ifdef SLUICE_WITH_KAFKA
 #include <librdkafka/rdkafka.h>
 
-#include "core/stop.h"
+#include "base/log.h"
+#include "base/stop.h"
 #endif
 
 enum { OUT_FILE, OUT_KAFKA };
@@ -70,11 +71,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 /* librdkafka's log (connection failures, and everything -X debug=... asks
- * for), one line each on stderr. */
+ * for), one line each.  Its syslog levels: 0-3 are errors, 4 warnings, the
+ * rest (debug included) info, so that nothing it was asked for is hidden
+ * at the default threshold. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     (void)rk;
-    (void)level;
-    fprintf(stderr, "sluice-gen: kafka %s: %s\n", fac, buf);
+    sluice_log_level l = level <= 3 ? SLUICE_LOG_ERROR : level == 4 ? SLUICE_LOG_WARN : SLUICE_LOG_INFO;
+    sluice_log_tool(l, "sluice-gen", "kafka %s: %s", fac, buf);
 }
 
 /* Errors: a fatal one stops the producer; "all brokers down" is not logged
@@ -87,7 +90,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
         out->fatal = 1;
         snprintf(out->fatal_reason, sizeof out->fatal_reason, "%s: %s", rd_kafka_err2name(orig), buf);
     } else if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-        fprintf(stderr, "sluice-gen: kafka: %s\n", reason);
+        sluice_log_tool(SLUICE_LOG_ERROR, "sluice-gen", "kafka: %s", reason);
     }
 }
 

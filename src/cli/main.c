@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/log.h"
-#include "core/run_status.h"
-#include "core/stop.h"
+#include "base/log.h"
+#include "runtime/run_status.h"
+#include "base/stop.h"
 #include "state/checkpoint.h"
 #include "sluice/sluice.h"
 
@@ -99,8 +99,7 @@ static sluice_log_format log_format = SLUICE_LOG_TEXT;
  * event with --log-format json. */
 static void report_error(sluice_err_t err, const char *errstr) {
     const char *msg = errstr[0] ? errstr : sluice_err2str(err);
-    if (log_format == SLUICE_LOG_JSON) sluice_log(SLUICE_LOG_ERROR, NULL, "cli", NULL, "%s", msg);
-    else fprintf(stderr, "sluice: %s\n", msg);
+    sluice_log_tool(SLUICE_LOG_ERROR, "sluice", "%s", msg);
 }
 
 static int fail(sluice_err_t err, const char *errstr) {
@@ -130,7 +129,8 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "checkpoint") == 0) {
         if (argc != 4 || (strcmp(argv[2], "show") != 0 && strcmp(argv[2], "reset") != 0)) {
-            fprintf(stderr, "sluice checkpoint: expected 'show DIR' or 'reset DIR'\n%s", usage_text);
+            sluice_log_tool(SLUICE_LOG_ERROR, "sluice checkpoint", "expected 'show DIR' or 'reset DIR'");
+            fputs(usage_text, stderr);
             return 2;
         }
         char errstr[1024] = "";
@@ -140,8 +140,9 @@ int main(int argc, char **argv) {
         return err ? fail(err, errstr) : 0;
     }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "explain") != 0) {
-        fprintf(stderr, "sluice: unknown command '%s' (expected run, check, explain or checkpoint)\n%s", cmd,
-                usage_text);
+        sluice_log_tool(SLUICE_LOG_ERROR, "sluice", "unknown command '%s' (expected run, check, explain or checkpoint)",
+                        cmd);
+        fputs(usage_text, stderr);
         return 2;
     }
 
@@ -161,7 +162,7 @@ int main(int argc, char **argv) {
         case 'q': opts.quiet = 1; break;
         case 'l':
             if (sluice_log_level_parse(optarg, &log_level) != 0) {
-                fprintf(stderr, "sluice: --log-level '%s': expected error, warn, info or debug\n", optarg);
+                sluice_log_tool(SLUICE_LOG_ERROR, "sluice", "--log-level '%s': expected error, warn, info or debug", optarg);
                 free(sets);
                 return 2;
             }
@@ -169,7 +170,7 @@ int main(int argc, char **argv) {
             break;
         case 'f':
             if (sluice_log_format_parse(optarg, &log_format) != 0) {
-                fprintf(stderr, "sluice: --log-format '%s': expected text or json\n", optarg);
+                sluice_log_tool(SLUICE_LOG_ERROR, "sluice", "--log-format '%s': expected text or json", optarg);
                 free(sets);
                 return 2;
             }
@@ -183,7 +184,10 @@ int main(int argc, char **argv) {
     if (opts.quiet && !level_given) log_level = SLUICE_LOG_WARN;
     sluice_log_configure(log_level, log_format, stderr);
     if (optind != argc - 1) {
-        fprintf(stderr, "sluice %s: expected exactly one PIPELINE.sql argument\n%s", cmd, usage_text);
+        char program[32];
+        snprintf(program, sizeof program, "sluice %.16s", cmd);
+        sluice_log_tool(SLUICE_LOG_ERROR, program, "expected exactly one PIPELINE.sql argument");
+        fputs(usage_text, stderr);
         free(sets);
         return 2;
     }
@@ -193,7 +197,7 @@ int main(int argc, char **argv) {
     sluice_err_t err;
     if (strcmp(cmd, "explain") == 0) {
         if (opts.profile || opts.config_path || opts.nsets) {
-            fprintf(stderr, "sluice explain: takes no --profile, --config or --set (try sluice check)\n");
+            sluice_log_tool(SLUICE_LOG_ERROR, "sluice explain", "takes no --profile, --config or --set (try sluice check)");
             free(sets);
             return 2;
         }

@@ -12,7 +12,7 @@
 #include <zlib.h>
 
 #include "connectors/file_epoch.h"
-#include "core/log.h"
+#include "base/log.h"
 
 #define MAGIC "sluice-file-epoch 2\n"
 #define MAX_RECORD 65536

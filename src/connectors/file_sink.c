@@ -1,7 +1,8 @@
 /*
  * The "file" sink: every emitted row is appended to a local file, as CSV
  * (with a header line) or as JSON lines.  The file is created or truncated
- * at open, so each run writes a new file.  commit() flushes and fsyncs.
+ * at open, so each run writes a new file; missing parent directories are
+ * created first (base/fsutil.h), as the dead-letter file's are.  commit() flushes and fsyncs.
  *
  * With checkpointing (docs/connectors.md, "The file sink"), the file is kept
  * across runs and a sidecar PATH.epoch (file_epoch.h: keyed by pipeline,
@@ -42,7 +43,8 @@
 #include "connectors/connectors_int.h"
 #include "connectors/file_epoch.h"
 #include "connectors/file_partitioned.h"
-#include "core/log.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "format/format.h"
 
 static const char *const file_sink_options[] = {"path",          "format",        "csv.delimiter", "partition_by",
@@ -225,6 +227,13 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     fs->delim = delim;
     fs->committed = -1;
     fs->checkpointing = cfg->checkpointing;
+    /* missing parent directories are created, as the dead-letter file's */
+    char why[512];
+    if ((err = sluice_mkdir_parents(path, 0777, why, sizeof why))) {
+        if (err == SLUICE_ERR_IO) err = SLUICE_ERR_CONFIG;
+        sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, why);
+        goto fail;
+    }
     if (cfg->checkpointing) {
         int resumed = 0;
         if ((err = checkpointed_open(fs, cfg, &resumed, errstr, errstr_size))) goto fail;

@@ -38,7 +38,8 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/file_partitioned.h"
-#include "core/log.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "format/format.h"
 
 /* A partition's rows are buffered and appended to its temporary file in
@@ -386,17 +387,10 @@ sluice_err_t sluice_file_partitioned_open(const sluice_module_config *cfg, const
     } else if (!exists) {
         /* a missing directory and its missing parents are created, as the
          * dead-letter file's are: the output is a directory tree anyway */
-        char *copy = strdup(path);
-        for (char *c = copy ? copy + 1 : NULL; c && *c; c++)
-            if (*c == '/') {
-                *c = '\0';
-                (void)mkdir(copy, 0777);
-                *c = '/';
-            }
-        free(copy);
-        if (mkdir(path, 0777) != 0) {
-            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot create '%s': %s",
-                                inst, path, strerror(errno));
+        char why[512];
+        if ((err = sluice_mkdir_all(path, 0777, why, sizeof why))) {
+            if (err == SLUICE_ERR_IO) err = SLUICE_ERR_CONFIG;
+            sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, why);
             goto fail;
         }
     } else if (!S_ISDIR(st.st_mode)) {
@@ -473,22 +467,13 @@ static part *find_part(psink *ps, const char *dir, int *fresh) {
     return p;
 }
 
-/* mkdir -p PATH/dir, one level at a time. */
+/* mkdir -p PATH/dir (PATH exists: made at open). */
 static sluice_err_t make_dirs(psink *ps, const char *dir, char *errstr, size_t errstr_size) {
     char *full = fmt("%s/%s", ps->path, dir);
     if (!full) return SLUICE_ERR_NOMEM;
-    size_t root = strlen(ps->path) + 1;
-    sluice_err_t err = SLUICE_OK;
-    for (char *c = full + root;; c++) {
-        if (*c == '/' || *c == '\0') {
-            char was = *c;
-            *c = '\0';
-            if (mkdir(full, 0777) != 0 && errno != EEXIST)
-                err = io_err(ps, "cannot create", full, errno, errstr, errstr_size);
-            *c = was;
-            if (err || !was) break;
-        }
-    }
+    char why[512];
+    sluice_err_t err = sluice_mkdir_all(full, 0777, why, sizeof why);
+    if (err) sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", ps->instance, why);
     free(full);
     return err;
 }

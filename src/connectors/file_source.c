@@ -40,8 +40,8 @@
 #include <unistd.h>
 
 #include "connectors/connectors.h"
-#include "core/clock.h"
-#include "core/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "connectors/connectors_int.h"
 
 #define FILE_SOURCE_CHUNK (1u << 20)   /* initial read buffer: 1 MiB */

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "exec/udf.h"
 #include "sluice/error.h"
 #include "sluice/module.h"

@@ -12,7 +12,7 @@
  * 200, or a body that is not such an object with one prediction per
  * instance — is sent again up to `retries` times, then its rows count as
  * failed (the profile's on_error).  Waits are sliced at SLUICE_STOP_SLICE_MS
- * and give up on a stop request (src/core/stop.h).
+ * and give up on a stop request (src/base/stop.h).
  *
  * JSON numbers are doubles: a BIGINT argument or result beyond 2^53 loses
  * precision.  TIMESTAMP arguments are sent as epoch milliseconds.
@@ -27,8 +27,8 @@
 #include <cjson/cJSON.h>
 
 #include "connectors/function.h"
-#include "core/config.h"
-#include "core/stop.h"
+#include "base/config.h"
+#include "base/stop.h"
 
 typedef struct http_fn {
     char *url;

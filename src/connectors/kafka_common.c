@@ -8,8 +8,8 @@
 #include <strings.h>
 
 #include "connectors/connectors_int.h"
-#include "core/config.h"
-#include "core/log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "connectors/kafka_int.h"
 
 int sluice_kafka_secret_property(const char *name) {

@@ -76,9 +76,9 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/kafka_int.h"
-#include "core/clock.h"
-#include "core/log.h"
-#include "core/stop.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/stop.h"
 #include "format/format.h"
 
 static const char *const kafka_sink_options[] = {"topic", "format", "transactional", "commits_topic", NULL};

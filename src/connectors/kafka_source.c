@@ -12,7 +12,7 @@
  * else at startingOffsets.  A regex subscription keeps the group.
  *
  * Every wait is at most SLUICE_STOP_SLICE_MS long and ends on a stop
- * request (core/stop.h).
+ * request (base/stop.h).
  *
  * Options: `topic` or `topics` (comma list; a name starting with ^ is a
  * regex, as in rd_kafka_subscribe), `format` json|csv, `csv.delimiter`,
@@ -76,9 +76,9 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/kafka_int.h"
-#include "core/clock.h"
-#include "core/log.h"
-#include "core/stop.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/stop.h"
 
 static const char *const kafka_source_options[] = {
     "topic", "topics", "format", "csv.delimiter", "group.id", "startingOffsets",

@@ -17,7 +17,7 @@
 #include <mysqld_error.h>
 
 #include "connectors/mysql_columns.h"
-#include "format/utf8.h"
+#include "base/utf8.h"
 
 static int64_t num_or(const char *s, int64_t dflt) {
     return s && *s ? strtoll(s, NULL, 10) : dflt;

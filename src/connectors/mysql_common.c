@@ -15,9 +15,9 @@
 
 #include "connectors/connectors_int.h"
 #include "connectors/mysql_common.h"
-#include "core/clock.h"
-#include "core/stop.h"
-#include "core/config.h"
+#include "base/clock.h"
+#include "base/stop.h"
+#include "base/config.h"
 
 static const char *const mysql_shared_keys[] = {"host", "port", "socket", "user", "password", "database",
                                                 "ssl_mode", "ssl_ca", "ssl_capath", "ssl_cert", "ssl_key",

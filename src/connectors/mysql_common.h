@@ -64,7 +64,7 @@ void sluice_mysql_conn_scrub(const sluice_mysql_conn *c, const char *msg, char *
 int sluice_mysql_err_is_connection(unsigned e);
 
 /** Sleeps ms milliseconds in slices, returning early when a stop is
- *  requested (core/stop.h).  Returns 1 when a stop cut the sleep short,
+ *  requested (base/stop.h).  Returns 1 when a stop cut the sleep short,
  *  else 0. */
 int sluice_mysql_sleep_ms(int64_t ms);
 

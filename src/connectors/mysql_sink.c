@@ -64,10 +64,10 @@
 #include "connectors/connectors_int.h"
 #include "connectors/mysql_columns.h"
 #include "connectors/mysql_common.h"
-#include "core/clock.h"
-#include "core/stop.h"
-#include "core/config.h"
-#include "core/log.h"
+#include "base/clock.h"
+#include "base/stop.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "format/format.h"
 
 static const char *const mysql_sink_options[] = {"table", "create_table", "varchar_length", "batch_bytes",

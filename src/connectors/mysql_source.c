@@ -46,8 +46,8 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/mysql_common.h"
-#include "core/clock.h"
-#include "core/config.h"
+#include "base/clock.h"
+#include "base/config.h"
 #include "format/format.h"
 
 static const char *const mysql_source_options[] = {"table",       "incrementing_column", "poll_interval",

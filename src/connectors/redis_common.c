@@ -12,9 +12,9 @@
 #include <time.h>
 
 #include "connectors/redis_common.h"
-#include "core/clock.h"
-#include "core/config.h"
-#include "core/log.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "base/log.h"
 
 static const char *const redis_shared_keys[] = {"host", "port", "socket", "db", "user", "password", "tls",
                                                 "connect_timeout", "command_timeout", "retry_timeout", NULL};

@@ -52,8 +52,8 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/redis_common.h"
-#include "core/config.h"
-#include "core/log.h"
+#include "base/config.h"
+#include "base/log.h"
 #include "format/format.h"
 
 static const char *const redis_sink_options[] = {"data_type", "key_prefix", "key", "member", "score", "replace",

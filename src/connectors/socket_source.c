@@ -30,7 +30,7 @@
  * does it end (end_of_input), in connect mode when the server closes the
  * connection, in listen mode when every accepted client has closed and at
  * least one had connected.  Until then poll() waits for a line, looking at
- * the stop request (core/stop.h) every 100 ms, so SIGTERM stops the run promptly.
+ * the stop request (base/stop.h) every 100 ms, so SIGTERM stops the run promptly.
  *
  * Not replayable: lines are read once and are not stored anywhere, so a
  * checkpointed pipeline says so at start (a warning).  seek() cannot go back
@@ -52,9 +52,9 @@
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
-#include "core/clock.h"
-#include "core/log.h"
-#include "core/stop.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/stop.h"
 
 #define SOCKET_CHUNK (64u * 1024u)           /* bytes read per read(2) at most */
 #define SOCKET_MAX_LINE (1024u * 1024u)      /* default max_line_bytes: 1 MiB */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "sluice/arena.h"
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "sluice/value.h"
 #include "state/codec.h"
 

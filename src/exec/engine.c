@@ -26,8 +26,8 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "core/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "exec/aggregate.h"
 #include "exec/engine.h"
 #include "exec/udf.h"

@@ -6,8 +6,8 @@
 #ifndef SLUICE_EXEC_ENGINE_H
 #define SLUICE_EXEC_ENGINE_H
 
-#include "core/dead_letter.h"
-#include "exec/plan.h"
+#include "base/dead_letter.h"
+#include "plan/plan.h"
 #include "format/format.h"
 #include "sluice/module.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "format/format.h"
 
 static sluice_value null_v(void) { return sluice_value_null(); }

@@ -12,7 +12,7 @@
 
 #include <utf8proc.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "format/format.h"
 
 /* The code point at s (len > 0): its byte length, *cp = -1 when the bytes

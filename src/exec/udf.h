@@ -14,7 +14,7 @@
 
 #include <stddef.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "sluice/arena.h"
 #include "sluice/error.h"
 

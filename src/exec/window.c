@@ -2,7 +2,7 @@
  * Window assignment for group windows aligned to the Unix epoch (Apache
  * Calcite / Flink TUMBLE and HOP): windows are half-open [start, end).
  */
-#include "exec/plan.h"
+#include "plan/plan.h"
 
 static int64_t floor_div(int64_t a, int64_t b) {
     int64_t q = a / b;

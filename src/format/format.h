@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "base/json_string.h"
+#include "base/utf8.h"
 #include "sluice/arena.h"
 #include "sluice/error.h"
 #include "sluice/value.h"
@@ -147,36 +149,7 @@ sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols
 sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
                                    const sluice_value *row, size_t ncols);
 
-/** Write a JSON string literal (quotes included, escaped as RFC 8259) of
- *  len bytes to f; embedded NUL bytes become \u0000; well-formed UTF-8
- *  passes through; each maximal subpart of an ill-formed UTF-8 sequence
- *  becomes one U+FFFD (written as its UTF-8 bytes EF BF BD), the Unicode
- *  Standard's recommended practice (section 3.9), so the output is always
- *  valid UTF-8 and valid JSON.  Every JSON writer (rows, dead letters, logs,
- *  progress lines) goes through here. */
-sluice_err_t sluice_json_write_string(FILE *f, const char *s, size_t len);
-
-/* ---------------- UTF-8 and base64 ---------------- */
-
-/** 1 when s[0..len) is well-formed UTF-8 (Unicode Table 3-7: no overlong
- *  forms, surrogates or code points above U+10FFFF), else 0.  Fast
- *  (simdjson's validator). */
-int sluice_utf8_valid(const char *s, size_t len);
-
-/** The sequence at s (len > 0 bytes available): its length in bytes, with
- *  *ok = 1 when it is one well-formed code point, or *ok = 0 and the length
- *  of its maximal subpart (>= 1 byte: the bytes that one U+FFFD replaces).
- *  Returns 0 only when len is 0. */
-size_t sluice_utf8_seq(const char *s, size_t len, int *ok);
-
-/** Offset of the first ill-formed byte sequence in s[0..len), or len when
- *  there is none; *bad_len (may be NULL) gets its maximal subpart's
- *  length (0 when none). */
-size_t sluice_utf8_find_invalid(const char *s, size_t len, size_t *bad_len);
-
-/** Write len bytes as base64 (RFC 4648, standard alphabet, '=' padding),
- *  without quotes or line breaks.  Returns SLUICE_ERR_IO on a write error. */
-sluice_err_t sluice_base64_write(FILE *f, const void *data, size_t len);
+/* UTF-8 and JSON strings: base/utf8.h and base/json_string.h (below the logger). */
 
 #ifdef __cplusplus
 }

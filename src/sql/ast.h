@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "plan/terms.h"
 #include "sluice/value.h"
 
 typedef enum sluice_ast_kind {
@@ -29,14 +30,6 @@ typedef enum sluice_ast_kind {
     SLUICE_AST_FUNC       /**< name (upper-cased) (args...), or COUNT(*) with star=1;
                                includes aggregates, TUMBLE/HOP/SESSION, PROCTIME */
 } sluice_ast_kind;
-
-typedef enum sluice_ast_op {
-    SLUICE_OP_NONE = 0,
-    SLUICE_OP_ADD, SLUICE_OP_SUB, SLUICE_OP_MUL, SLUICE_OP_DIV, SLUICE_OP_MOD,
-    SLUICE_OP_EQ, SLUICE_OP_NE, SLUICE_OP_LT, SLUICE_OP_LE, SLUICE_OP_GT, SLUICE_OP_GE,
-    SLUICE_OP_AND, SLUICE_OP_OR,
-    SLUICE_OP_NOT, SLUICE_OP_NEG, SLUICE_OP_PLUS
-} sluice_ast_op;
 
 /** The operator as written in SQL ("+", "<>", "AND", ...); "?" for none.
  *  Static text. */
@@ -64,16 +57,6 @@ typedef struct sluice_ast {
     int height;             /**< levels of the tree rooted here (a leaf is 1); at most the parser's depth limit */
 } sluice_ast;
 
-/** One column of CREATE SOURCE. */
-typedef struct sluice_ast_column_def {
-    const char *name;
-    sluice_type_t type;
-    const char *format;     /**< FORMAT '...' or NULL (TIMESTAMP only) */
-    const char *path;       /**< PATH '$.a.b[0]' or NULL */
-    const char *metadata;   /**< METADATA FROM '...' or NULL */
-    int line, col;
-} sluice_ast_column_def;
-
 typedef struct sluice_ast_source {
     const char *name;
     int line, col;
@@ -90,13 +73,6 @@ typedef struct sluice_ast_select_item {
     const char *alias;      /**< AS alias, or NULL */
     int line, col;
 } sluice_ast_select_item;
-
-typedef enum sluice_emit_mode {
-    SLUICE_EMIT_DEFAULT = 0,  /**< not written: planner chooses */
-    SLUICE_EMIT_APPEND,
-    SLUICE_EMIT_UPDATE,
-    SLUICE_EMIT_COMPLETE
-} sluice_emit_mode;
 
 typedef struct sluice_ast_sink {
     const char *name;

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "sql/ast.h"
 
 const char *sluice_ast_op_text(sluice_ast_op op) {

@@ -1,6 +1,6 @@
 /*
  * The planner: binds names, checks types and the rules of docs/sql.md, and
- * compiles the AST into a plan (exec/plan.h).  Errors name FILE:LINE:COL.
+ * compiles the AST into a plan (plan/plan.h).  Errors name FILE:LINE:COL.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -11,7 +11,8 @@
 #include <strings.h>
 
 #include "exec/aggregate.h"
-#include "exec/plan.h"
+#include "plan/plan.h"
+#include "sql/ast.h"
 #include "exec/udf.h"
 #include "format/format.h"
 

@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "base/fsutil.h"
 #include "state/checkpoint.h"
 #include "state/codec.h"
 #include "state/epoch_log.h"
@@ -34,18 +35,6 @@ static const char *kind_dir(sluice_ckpt_kind kind) {
 static void path_of(const sluice_ckpt *c, sluice_ckpt_kind kind, int64_t epoch, char *buf, size_t size) {
     if (kind == SLUICE_CKPT_META) snprintf(buf, size, "%s/meta", c->dir);
     else snprintf(buf, size, "%s/%s/%020" PRId64, c->dir, kind_dir(kind), epoch);
-}
-
-static int mkdir_p(const char *path) {
-    char tmp[8192];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *s = tmp + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) return -1;
-        *s = '/';
-    }
-    return mkdir(tmp, 0777) != 0 && errno != EEXIST ? -1 : 0;
 }
 
 static int fsync_dir(const char *dir) {
@@ -481,7 +470,7 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
     const char *subs[2] = {"offsets", "state"};
     for (int i = 0; i < 2; i++) {
         snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
-        if (mkdir_p(sub) != 0) {
+        if (sluice_mkdir_all(sub, 0777, NULL, 0) != SLUICE_OK) {
             sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint_dir '%s': cannot create '%s': %s", dir, sub,
                           strerror(errno));
             sluice_ckpt_close(c);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "base/config.h"
 #include "exec/engine.h"
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "format/format.h"
 #include "sluice/arena.h"
 #include "sluice/batch.h"

@@ -324,6 +324,28 @@ static void test_set_overrides_a_profile_key(void **state) {
     check_result_table();
 }
 
+/* A file sink whose path is in directories that do not exist yet creates
+ * them (docs/connectors.md "The file sink"), as the dead-letter file does. */
+static void test_run_file_sink_creates_missing_directories(void **state) {
+    (void)state;
+    write_sql("CREATE SOURCE ev (k VARCHAR, v BIGINT, ts TIMESTAMP, WATERMARK FOR ts AS ts);\n"
+              "CREATE SINK out AS SELECT k, v FROM ev WHERE v > 1;\n");
+    char out[4300], ini[16384];
+    snprintf(out, sizeof out, "%s/made/by/sink/out.csv", dir);
+    snprintf(ini, sizeof ini, "[source ev]\npath = %s\nformat = csv\n[sink out]\nconnector = file\npath = %s\n",
+             in_path, out);
+    assert_int_equal(sluice_test_write_file(ini_path, ini), 0);
+    assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+    assert_false(exists(out));
+    const char *argv[] = {"run", sql_path, "--quiet", NULL};
+    assert_int_equal(run(argv), 0);
+    char *t = sluice_test_read_file(out, NULL);
+    assert_non_null(t);
+    /* rows with v > 1: b,2 and a,3, in input order */
+    assert_string_equal(t, "k,v\nb,2\na,3\n");
+    free(t);
+}
+
 static void test_progress_lines_are_json_objects(void **state) {
     (void)state;
     write_sql(pipeline_sql);
@@ -466,6 +488,7 @@ int main(void) {
         T(test_run_on_csv_prints_the_memory_table),
         T(test_run_on_json_prints_the_memory_table),
         T(test_set_overrides_a_profile_key),
+        T(test_run_file_sink_creates_missing_directories),
         T(test_progress_lines_are_json_objects),
         T(test_quiet_removes_the_progress_lines),
     T(test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet),

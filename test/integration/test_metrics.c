@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 
 #include "connectors/connectors.h"
-#include "core/log.h"
+#include "base/log.h"
 #include "sluice/sluice.h"
 
 static char *dir;

@@ -24,8 +24,8 @@
 
 #include "conn_support.h"
 #include "connectors/connectors.h"
-#include "core/clock.h"
-#include "core/log.h"
+#include "base/clock.h"
+#include "base/log.h"
 #include "sluice_test.h"
 
 static char *dir;

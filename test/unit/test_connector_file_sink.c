@@ -1,7 +1,8 @@
 /*
  * The file sink's specifics: CSV (header, quoting, NULL) and JSON lines
- * byte for byte, format chosen by extension, truncation at open, and the
- * error message for a path that cannot be created.
+ * byte for byte, format chosen by extension, truncation at open, missing
+ * parent directories created, and the error message for a path that
+ * cannot be created.
  */
 #include "sluice_test.h"
 #include "conn_support.h"
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "connectors/connectors.h"
 
@@ -118,17 +120,54 @@ static void truncates_at_open(void **state) {
     s->ops->close(s);
 }
 
+/* A path in directories that do not exist yet: they are created (as the
+ * dead-letter file's are), and the file holds the rows. */
+static void creates_parent_directories(void **state) {
+    (void)state;
+    char dir[4200], path[4300];
+    snprintf(dir, sizeof dir, "%s/new/deeper", tmpdir);
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    struct stat st;
+    assert_int_not_equal(stat(dir, &st), 0);
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(path, NULL, NULL, &c);
+    write_sample(s);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    char *text = sluice_test_read_file(path, NULL);
+    assert_string_equal(text, "k,name,score,ts\n"
+                              "1,\"a,b\",2.5,2001-01-01 00:00:00\n"
+                              "-2,\"say \"\"hi\"\"\",,2001-01-01 00:01:01.001\n");
+    free(text);
+    s->ops->close(s);
+}
+
+/* A path that cannot be created (even as root: a parent is a regular file)
+ * fails at open, naming what could not be created. */
 static void uncreatable_path_message(void **state) {
     (void)state;
+    char file[4200], path[4300], want[4600];
+    snprintf(file, sizeof file, "%s/a-file", tmpdir);
+    assert_int_equal(sluice_test_write_file(file, "x\n"), 0);
     sluice_test_cfg c;
-    sluice_test_cfg_init(&c, "out", &schema);
-    sluice_test_cfg_set(&c, "path", "/nonexistent-dir/x.csv");
     sluice_sink *s = NULL;
-    char err[512] = "";
+    char err[4600] = "";
+    /* the parent is the file: creating the output fails */
+    snprintf(path, sizeof path, "%s/x.csv", file);
+    sluice_test_cfg_init(&c, "out", &schema);
+    sluice_test_cfg_set(&c, "path", path);
     assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
     assert_null(s);
-    assert_string_equal(err, "sink out (file): cannot create '/nonexistent-dir/x.csv': "
-                             "No such file or directory");
+    snprintf(want, sizeof want, "sink out (file): cannot create '%s': Not a directory", path);
+    assert_string_equal(err, want);
+    /* a directory below the file: creating the directory fails */
+    snprintf(path, sizeof path, "%s/sub/x.csv", file);
+    sluice_test_cfg_init(&c, "out", &schema);
+    sluice_test_cfg_set(&c, "path", path);
+    assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(s);
+    snprintf(want, sizeof want, "sink out (file): cannot create '%s/sub': Not a directory", file);
+    assert_string_equal(err, want);
     sluice_test_cfg_init(&c, "out", &schema);
     assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
     assert_non_null(strstr(err, "'path'"));
@@ -141,6 +180,7 @@ int main(void) {
         cmocka_unit_test(csv_delimiter),
         cmocka_unit_test(json_text),
         cmocka_unit_test(truncates_at_open),
+        cmocka_unit_test(creates_parent_directories),
         cmocka_unit_test(uncreatable_path_message),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "connectors/connectors.h"
-#include "core/log.h"
+#include "base/log.h"
 
 static char *tmpdir;
 static char path[4096];

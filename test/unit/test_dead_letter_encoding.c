@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dead_letter.h"
-#include "core/log.h"
+#include "base/dead_letter.h"
+#include "base/log.h"
 
 #define R "\xEF\xBF\xBD"
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/execute.h"
+#include "runtime/execute.h"
 #include "state/checkpoint.h"
 
 enum { PARTS = 3, PER_PART = 100 };

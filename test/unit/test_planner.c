@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "exec/aggregate.h"
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "sluice_test.h"
 #include "sql/parser.h"
 

@@ -1,5 +1,5 @@
 /*
- * core/stop: the process-wide stop request that SIGINT/SIGTERM set and
+ * base/stop: the process-wide stop request that SIGINT/SIGTERM set and
  * every wait looks at.  A request made by a real signal handler (SIGALRM
  * from a timer, 50 ms into a 5 s sleep) must cut sluice_stop_sleep_ms()
  * short within a slice; the request count tells a second signal.
@@ -11,8 +11,8 @@
 #include <time.h>
 #include <sys/time.h>
 
-#include "core/clock.h"
-#include "core/stop.h"
+#include "base/clock.h"
+#include "base/stop.h"
 
 static void on_alarm(int sig) {
     sluice_stop_request(sig);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "exec/udf.h"
 #include "sluice_test.h"
 #include "sql/parser.h"

@@ -4,7 +4,7 @@
  */
 #include <stdint.h>
 
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "sluice_test.h"
 
 /* 2001-01-01 00:00:00 UTC in ms */

@@ -14,19 +14,20 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "core/config.h"
-#include "core/dead_letter.h"
-#include "core/execute.h"
-#include "core/log.h"
-#include "core/metrics.h"
-#include "core/run_status.h"
-#include "core/sink_reject.h"
-#include "core/stop.h"
+#include "base/config.h"
+#include "base/dead_letter.h"
+#include "base/fsutil.h"
+#include "runtime/execute.h"
+#include "base/log.h"
+#include "runtime/metrics.h"
+#include "runtime/run_status.h"
+#include "runtime/sink_reject.h"
+#include "base/stop.h"
 #include "state/checkpoint.h"
 #include "connectors/function.h"
 #include "exec/engine.h"
 #include "exec/udf.h"
-#include "exec/plan.h"
+#include "plan/plan.h"
 #include "registry.h"
 #include "sluice/sluice.h"
 #include "sql/parser.h"
@@ -500,22 +501,6 @@ static void on_step(void *ctx, const sluice_step_info *info) {
     sluice_metrics_heartbeat(m);
 }
 
-static sluice_err_t mkdirs_for(const char *path) {
-    char *copy = strdup(path);
-    if (!copy) return SLUICE_ERR_NOMEM;
-    for (char *s = copy + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = '\0';
-        if (mkdir(copy, 0777) != 0 && errno != EEXIST) {
-            free(copy);
-            return SLUICE_ERR_IO;
-        }
-        *s = '/';
-    }
-    free(copy);
-    return SLUICE_OK;
-}
-
 static void log_startup(const sluice_pipeline *p);
 
 static const sluice_option *find_opt(const binding *b, const char *key) {
@@ -754,7 +739,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         if ((err = p->src_ops[i]->open(&p->src_bind[i].mc, &p->sources[i], errstr, errstr_size))) return err;
     if ((err = sluice_engine_new(plan, p->src_opts, p->sources, NULL, &p->transform, errstr, errstr_size))) return err;
     const char *dl = (e = sluice_config_find(p->cfg, "pipeline", "dead_letter")) ? e->value : NULL;
-    if (dl && strncmp(dl, "kafka:", 6) != 0 && mkdirs_for(dl) != SLUICE_OK)
+    if (dl && strncmp(dl, "kafka:", 6) != 0 && sluice_mkdir_parents(dl, 0777, NULL, 0) != SLUICE_OK)
         return where_err(errstr, errstr_size, e, "dead_letter = '%s': cannot create its directory: %s", dl,
                          strerror(errno), "");
     if ((err = sluice_dead_letter_open(dl, ckpt_entry != NULL, &p->dlq, errstr, errstr_size))) return err;

@@ -8,8 +8,8 @@
  * (a broker, a database, deliveries).  The flag is one sig_atomic_t: setting
  * and reading it is async-signal-safe (C11 7.14.1.1).
  */
-#ifndef SLUICE_CORE_STOP_H
-#define SLUICE_CORE_STOP_H
+#ifndef SLUICE_BASE_STOP_H
+#define SLUICE_BASE_STOP_H
 
 #include <stdint.h>
 

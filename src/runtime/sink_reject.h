@@ -5,13 +5,13 @@
  * errors.tolerance = all with a dead-letter queue), or fail the run
  * (`fail`).  Private.
  */
-#ifndef SLUICE_CORE_SINK_REJECT_H
-#define SLUICE_CORE_SINK_REJECT_H
+#ifndef SLUICE_RUNTIME_SINK_REJECT_H
+#define SLUICE_RUNTIME_SINK_REJECT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/dead_letter.h"
+#include "base/dead_letter.h"
 #include "sluice/error.h"
 #include "sluice/module.h"
 

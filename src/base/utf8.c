@@ -9,9 +9,10 @@
  * The whole-buffer check (sluice_utf8_valid) uses simdjson's validator; this
  * file serves the slow path that locates and measures the bad bytes.
  */
+#include <stdint.h>
 #include <string.h>
 
-#include "format/format.h"
+#include "base/utf8.h"
 
 /* Table 3-7: for each lead byte, how many continuation bytes follow and
  * the range allowed for the first of them (the others are 80..BF). */

@@ -3,9 +3,9 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "core/log.h"
-#include "format/format.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/json_string.h"
 
 static sluice_log_level log_level = SLUICE_LOG_INFO;
 static sluice_log_format log_format = SLUICE_LOG_TEXT;
@@ -64,15 +64,12 @@ static void field(FILE *f, const char *key, const char *value, int *first) {
     *first = 0;
 }
 
-void sluice_log(sluice_log_level level, const char *pipeline, const char *module, const char *instance,
-                const char *fmt, ...) {
-    if (!sluice_log_enabled(level)) return;
+/* One event, whole: librdkafka and libmicrohttpd log from their own
+ * threads, so it is never interleaved with another. */
+static void emit(sluice_log_level level, const char *pipeline, const char *module, const char *instance,
+                 const char *msg) {
     FILE *f = log_out ? log_out : stderr;
-    char msg[2048], ts[80];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
+    char ts[80];
     int64_t now = sluice_clock_realtime_ms();
     time_t secs = (time_t)(now / 1000);
     struct tm tm;
@@ -80,8 +77,6 @@ void sluice_log(sluice_log_level level, const char *pipeline, const char *module
     snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
              tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now % 1000));
     int first = 1;
-    /* librdkafka and libmicrohttpd log from their own threads: one event
-     * is written whole, never interleaved with another */
     flockfile(f);
     if (log_format == SLUICE_LOG_JSON) fputc('{', f);
     field(f, "ts", ts, &first);
@@ -91,6 +86,35 @@ void sluice_log(sluice_log_level level, const char *pipeline, const char *module
     field(f, "instance", instance, &first);
     field(f, "msg", msg, &first);
     fputs(log_format == SLUICE_LOG_JSON ? "}\n" : "\n", f);
+    fflush(f);
+    funlockfile(f);
+}
+
+void sluice_log(sluice_log_level level, const char *pipeline, const char *module, const char *instance,
+                const char *fmt, ...) {
+    if (!sluice_log_enabled(level)) return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    emit(level, pipeline, module, instance, msg);
+}
+
+void sluice_log_tool(sluice_log_level level, const char *program, const char *fmt, ...) {
+    if (!sluice_log_enabled(level)) return;
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (log_format == SLUICE_LOG_JSON) {
+        emit(level, NULL, "cli", program, msg);
+        return;
+    }
+    FILE *f = log_out ? log_out : stderr;
+    flockfile(f);
+    fprintf(f, "%s: %s\n", program, msg);
     fflush(f);
     funlockfile(f);
 }

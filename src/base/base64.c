@@ -2,7 +2,9 @@
  * Base64 (RFC 4648 section 4, the standard alphabet, with '=' padding), to
  * carry bytes that are not text inside JSON (dead letters' raw_base64).
  */
-#include "format/format.h"
+#include <stdint.h>
+
+#include "base/base64.h"
 
 static const char ALPHABET[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

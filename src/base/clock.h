@@ -1,8 +1,8 @@
 /*
  * sluice — clocks, in milliseconds.  Private.
  */
-#ifndef SLUICE_CORE_CLOCK_H
-#define SLUICE_CORE_CLOCK_H
+#ifndef SLUICE_BASE_CLOCK_H
+#define SLUICE_BASE_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>

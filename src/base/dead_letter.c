@@ -3,8 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/dead_letter.h"
-#include "format/format.h"
+#include "base/base64.h"
+#include "base/dead_letter.h"
+#include "base/json_string.h"
+#include "base/utf8.h"
 
 struct sluice_dead_letter {
     FILE *f;

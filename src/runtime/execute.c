@@ -3,10 +3,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
-#include "core/execute.h"
-#include "core/log.h"
-#include "core/stop.h"
+#include "base/clock.h"
+#include "runtime/execute.h"
+#include "base/log.h"
+#include "base/stop.h"
 #include "format/format.h"
 #include "state/codec.h"
 #include "state/epoch_log.h"

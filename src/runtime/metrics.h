@@ -10,8 +10,8 @@
  * The execute loop updates the values; the HTTP thread reads them; a mutex
  * guards them.
  */
-#ifndef SLUICE_CORE_METRICS_H
-#define SLUICE_CORE_METRICS_H
+#ifndef SLUICE_RUNTIME_METRICS_H
+#define SLUICE_RUNTIME_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>

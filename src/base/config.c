@@ -7,7 +7,7 @@
 
 #include <ini.h>
 
-#include "core/config.h"
+#include "base/config.h"
 
 /* libinih as packaged is built without INI_HANDLER_LINENO, so the handler
  * does not learn line numbers.  The loader re-reads the file's lines and

@@ -4,7 +4,7 @@
  */
 #include <simdjson.h>
 
-#include "format/format.h"
+#include "base/utf8.h"
 
 extern "C" int sluice_utf8_valid(const char *s, size_t len) {
     // Short text (names, most values) is checked faster byte by byte than

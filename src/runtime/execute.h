@@ -4,14 +4,14 @@
  * micro-batch (epoch) at a time.  It never knows which connector it talks
  * to.  Private; the embedding API (sluice.h) wraps it.
  */
-#ifndef SLUICE_CORE_EXECUTE_H
-#define SLUICE_CORE_EXECUTE_H
+#ifndef SLUICE_RUNTIME_EXECUTE_H
+#define SLUICE_RUNTIME_EXECUTE_H
 
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "core/dead_letter.h"
+#include "base/dead_letter.h"
 #include "state/checkpoint.h"
 #include "sluice/module.h"
 
@@ -102,7 +102,7 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
 sluice_err_t sluice_exec_checkpoint(sluice_exec *x, char *errstr, size_t errstr_size);
 
 /** Loop over sluice_exec_step() until done, *stop or a process-wide stop
- *  request (core/stop.h; *stop is turned into one).  A stop seen between
+ *  request (base/stop.h; *stop is turned into one).  A stop seen between
  *  micro-batches returns SLUICE_OK; a stop that made a wait inside a
  *  micro-batch give up abandons that epoch: x->abandoned is set and
  *  SLUICE_ERR_STOPPED returned (see sluice_exec.abandoned). */

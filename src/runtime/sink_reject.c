@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/sink_reject.h"
+#include "runtime/sink_reject.h"
 #include "format/format.h"
 
 static const struct {

@@ -9,9 +9,9 @@
 
 #include <microhttpd.h>
 
-#include "core/clock.h"
-#include "core/log.h"
-#include "core/metrics.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "runtime/metrics.h"
 
 /* Default limits of the HTTP endpoint, so that no client can take file
  * descriptors or threads from the pipeline: one polling thread (epoll)

@@ -1,14 +1,14 @@
 /*
  * sluice — the process-wide stop request (see stop.h).
  */
-#include "core/stop.h"
+#include "base/stop.h"
 
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
 
-#include "core/clock.h"
+#include "base/clock.h"
 
 /* sig_atomic_t: the only object type a signal handler may write portably */
 static volatile sig_atomic_t stop_count = 0;

@@ -2,8 +2,8 @@
  * sluice — how a run ended, for the command line's exit status and its
  * end-of-run summary.  Private (implemented in pipeline.c).
  */
-#ifndef SLUICE_CORE_RUN_STATUS_H
-#define SLUICE_CORE_RUN_STATUS_H
+#ifndef SLUICE_RUNTIME_RUN_STATUS_H
+#define SLUICE_RUNTIME_RUN_STATUS_H
 
 #include <stdint.h>
 

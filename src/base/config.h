@@ -3,8 +3,8 @@
  * expansion from the environment and `--set section.key=value` overrides
  * (docs/connectors.md).  Private to the engine.
  */
-#ifndef SLUICE_CORE_CONFIG_H
-#define SLUICE_CORE_CONFIG_H
+#ifndef SLUICE_BASE_CONFIG_H
+#define SLUICE_BASE_CONFIG_H
 
 #include <stddef.h>
 #include <stdint.h>

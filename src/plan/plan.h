@@ -1,12 +1,12 @@
 /*
- * sluice exec — the compiled plan of a pipeline: bound, typed expressions,
+ * sluice plan — the compiled plan of a pipeline: bound, typed expressions,
  * the decode plan of each source, and per query (sink) the filter, window
  * assigner, aggregate slots, projection and output mode.  Built once by the
  * planner (src/sql/planner.c) from the AST; read-only while running.
  * Private to the engine.
  */
-#ifndef SLUICE_EXEC_PLAN_H
-#define SLUICE_EXEC_PLAN_H
+#ifndef SLUICE_PLAN_PLAN_H
+#define SLUICE_PLAN_PLAN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,7 +16,11 @@
 #include "sluice/arena.h"
 #include "sluice/error.h"
 #include "sluice/value.h"
-#include "sql/ast.h"
+#include "plan/terms.h"
+
+/* The SQL behind a plan, kept for explain: opaque here (src/sql/ast.h). */
+struct sluice_ast;
+struct sluice_ast_pipeline;
 
 typedef enum sluice_expr_kind {
     SLUICE_EXPR_CONST,     /**< constant */
@@ -198,12 +202,12 @@ typedef struct sluice_query_plan {
     size_t order_agg;               /**< index into aggs */
     int order_desc;
     int64_t limit;                  /**< >= 1 */
-    const sluice_ast *order_ast;    /**< the aggregate, for explain */
+    const struct sluice_ast *order_ast;    /**< the aggregate, for explain */
     sluice_schema schema;           /**< output columns + PRIMARY KEY */
     /* the SQL text behind the plan, for explain (borrowed from the AST) */
-    const sluice_ast *where_ast, *having_ast;
-    sluice_ast **group_asts;        /**< ngroup */
-    sluice_ast **agg_asts;          /**< naggs */
+    const struct sluice_ast *where_ast, *having_ast;
+    struct sluice_ast **group_asts;        /**< ngroup */
+    struct sluice_ast **agg_asts;          /**< naggs */
     sluice_udf_site **udf_sites;    /**< calls of bound functions, in binding order */
     size_t nudf_sites;
     sluice_udf_state *udf;          /**< their state (NULL when nudf_sites == 0) */
@@ -225,7 +229,7 @@ typedef struct sluice_plan {
  *  "FILE:LINE:COL: <what is wrong>" (docs/sql.md "Errors").  The plan
  *  borrows names and strings from the AST: keep the AST's arena alive
  *  until sluice_plan_free().  Free with sluice_plan_free(). */
-sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out,
+sluice_err_t sluice_plan_build(const struct sluice_ast_pipeline *ast, sluice_plan **out,
                                char *errstr, size_t errstr_size);
 
 /** Print the plan of every query in a readable form (sluice explain). */

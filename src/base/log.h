@@ -1,10 +1,11 @@
 /*
- * sluice — leveled, one-line-per-event logging to stderr, as `key=value`
+ * sluice — leveled, one-line-per-event logging to stderr (every diagnostic
+ * of the programs goes through here), as `key=value`
  * text or as JSON objects.  Every event names the pipeline, the module and
  * the instance it is about.  Private.
  */
-#ifndef SLUICE_CORE_LOG_H
-#define SLUICE_CORE_LOG_H
+#ifndef SLUICE_BASE_LOG_H
+#define SLUICE_BASE_LOG_H
 
 #include <stdio.h>
 
@@ -38,5 +39,15 @@ int sluice_log_enabled(sluice_log_level level);
  *  (callers mask them). */
 void sluice_log(sluice_log_level level, const char *pipeline, const char *module, const char *instance,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/** A diagnostic of a command-line program that is about no pipeline (a
+ *  usage error, a fatal error, sluice-gen's summary).  In the text format
+ *  it is the line "PROGRAM: MESSAGE", as command-line tools conventionally
+ *  print it for the person at the terminal; in the JSON format one event
+ *  with module "cli" and instance PROGRAM.  Written to the configured destination when
+ *  `level` is enabled (errors always are).  The message is
+ *  printf-formatted, at most 2047 bytes (longer is cut). */
+void sluice_log_tool(sluice_log_level level, const char *program, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -3,8 +3,8 @@
  * record the pipeline could not use (malformed, late), so that bad input is
  * kept, never silently lost (docs/sql.md "Errors").  Private.
  */
-#ifndef SLUICE_CORE_DEAD_LETTER_H
-#define SLUICE_CORE_DEAD_LETTER_H
+#ifndef SLUICE_BASE_DEAD_LETTER_H
+#define SLUICE_BASE_DEAD_LETTER_H
 
 #include <stddef.h>
 #include <stdint.h>
