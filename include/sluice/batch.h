@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sluice/arena.h"
+#include "sluice/changelog.h"
 #include "sluice/error.h"
 #include "sluice/value.h"
 
@@ -78,31 +79,43 @@ void sluice_record_batch_clear(sluice_record_batch *b);
 void sluice_record_batch_free(sluice_record_batch *b);
 
 /** Typed rows for a sink: nrows rows of schema->ncolumns values each,
- *  row-major.  VARCHAR bytes live in `arena` (or are otherwise borrowed).
- *  A sink receives it borrowed for the duration of write() and copies what
- *  it keeps. */
+ *  row-major, each with a change kind (sluice/changelog.h).  VARCHAR bytes
+ *  live in `arena` (or are otherwise borrowed).  A sink receives it
+ *  borrowed for the duration of write() and copies what it keeps. */
 typedef struct sluice_row_batch {
     const sluice_schema *schema;
     size_t nrows;
     size_t capacity;        /**< rows allocated */
     sluice_value *values;   /**< nrows * schema->ncolumns */
     sluice_arena *arena;
+    uint8_t *kinds; /**< nrows change kinds (sluice_row_kind), or NULL: every row is an insert */
 } sluice_row_batch;
 
 /** Initialise an empty row batch for `schema` (borrowed; must outlive the
  *  batch) with its own arena.  Returns SLUICE_ERR_NOMEM on failure. */
 sluice_err_t sluice_row_batch_init(sluice_row_batch *b, const sluice_schema *schema);
 
-/** Append one row (all values NULL) and return its ncolumns values, or NULL
- *  when out of memory.  Valid until the next append. */
+/** Append one insert row (all values NULL) and return its ncolumns values,
+ *  or NULL when out of memory.  Valid until the next append. */
 sluice_value *sluice_row_batch_append(sluice_row_batch *b);
+
+/** Append one row of change kind k (all values NULL) and return its
+ *  ncolumns values, or NULL when out of memory (the batch is then
+ *  unchanged).  The kinds array is allocated the first time a kind other
+ *  than SLUICE_ROW_INSERT is appended, so a batch of inserts never has one.
+ *  Valid until the next append. */
+sluice_value *sluice_row_batch_append_kind(sluice_row_batch *b, sluice_row_kind k);
+
+/** Row i's change kind: SLUICE_ROW_INSERT when the batch has no kinds
+ *  (no bounds check). */
+sluice_row_kind sluice_row_batch_kind(const sluice_row_batch *b, size_t i);
 
 /** Row i's values (no bounds check). */
 static inline const sluice_value *sluice_row_batch_row(const sluice_row_batch *b, size_t i) {
     return b->values + i * b->schema->ncolumns;
 }
 
-/** Forget all rows and reset the arena. */
+/** Forget all rows and reset the arena (a kinds array is kept for reuse). */
 void sluice_row_batch_clear(sluice_row_batch *b);
 
 /** Free rows and arena.  NULL-safe on a zeroed struct. */

@@ -232,7 +232,23 @@ struct sluice_sink_ops {
                          char *errstr, size_t errstr_size);
 
     /** Take the rows one query emitted in micro-batch `epoch` (borrowed for
-     *  the call; may be empty).  Called at most once per epoch. */
+     *  the call; may be empty).  Called at most once per epoch.
+     *
+     *  The rows are a changelog: each has a change kind
+     *  (sluice_row_batch_kind(), Flink's RowKind, sluice/changelog.h).  An
+     *  APPEND query's rows are all inserts.  An UPDATE or COMPLETE query's
+     *  rows are update-afters (upserts keyed by cfg->schema's PRIMARY KEY,
+     *  the query's group key) and may include deletes (a row leaving a
+     *  top-N ranking; later, retractions) and update-befores.  A sink
+     *  applies every kind to its destination: an insert or update-after
+     *  stores the row (an upsert where the destination has keys), a delete
+     *  removes the row with the row's key, an update-before is either
+     *  ignored (a keyed destination: the update-after that follows replaces
+     *  the row) or removes the row it retracts; a sink that writes rows as
+     *  text writes the kind with each row when cfg->output_mode is not
+     *  APPEND.  Each connector's choices: docs/connectors.md, "Changelog at
+     *  the sinks".  A kind the destination cannot express goes to
+     *  cfg->reject; no kind is dropped silently. */
     sluice_err_t (*write)(sluice_sink *sink, int64_t epoch,
                           const sluice_row_batch *rows,
                           char *errstr, size_t errstr_size);

@@ -45,19 +45,38 @@ sluice_err_t sluice_row_batch_init(sluice_row_batch *b, const sluice_schema *sch
     return b->arena ? SLUICE_OK : SLUICE_ERR_NOMEM;
 }
 
-sluice_value *sluice_row_batch_append(sluice_row_batch *b) {
+sluice_value *sluice_row_batch_append_kind(sluice_row_batch *b, sluice_row_kind k) {
     size_t nc = b->schema->ncolumns;
     if (b->nrows == b->capacity) {
         size_t cap = b->capacity ? b->capacity * 2 : 256;
+        if (b->kinds) { /* grown first: a failure leaves the batch as it was */
+            uint8_t *nk = realloc(b->kinds, cap);
+            if (!nk) return NULL;
+            b->kinds = nk;
+        }
         sluice_value *v = realloc(b->values, cap * (nc ? nc : 1) * sizeof(*v));
         if (!v) return NULL;
         b->values = v;
         b->capacity = cap;
     }
+    if (!b->kinds && k != SLUICE_ROW_INSERT) {
+        /* the first row that is not an insert: the rows before it were */
+        b->kinds = calloc(b->capacity, 1);
+        if (!b->kinds) return NULL;
+    }
+    if (b->kinds) b->kinds[b->nrows] = (uint8_t)k;
     sluice_value *row = b->values + b->nrows * nc;
     for (size_t i = 0; i < nc; i++) row[i] = sluice_value_null();
     b->nrows++;
     return row;
+}
+
+sluice_value *sluice_row_batch_append(sluice_row_batch *b) {
+    return sluice_row_batch_append_kind(b, SLUICE_ROW_INSERT);
+}
+
+sluice_row_kind sluice_row_batch_kind(const sluice_row_batch *b, size_t i) {
+    return b->kinds ? (sluice_row_kind)b->kinds[i] : SLUICE_ROW_INSERT;
 }
 
 void sluice_row_batch_clear(sluice_row_batch *b) {
@@ -68,6 +87,7 @@ void sluice_row_batch_clear(sluice_row_batch *b) {
 void sluice_row_batch_free(sluice_row_batch *b) {
     if (!b) return;
     free(b->values);
+    free(b->kinds);
     sluice_arena_destroy(b->arena);
     memset(b, 0, sizeof(*b));
 }

@@ -55,8 +55,9 @@ sluice_err_t sluice_memory_source_end(sluice_source *src);
 
 /** Number of rows in the memory sink's result table (fault wrappers around
  *  a memory sink are seen through; 0 for any other sink).  With a PRIMARY KEY
- *  the table holds one row per key (upserted: the last written wins);
- *  without one, every written row in arrival order. */
+ *  the table holds one row per key (upserted: the last written wins; a
+ *  delete removes the key's row); without one, every written row in arrival
+ *  order (an update-before or a delete removes the first equal row). */
 size_t sluice_memory_sink_nrows(const sluice_sink *sink);
 
 /** Row i of the result table in primary-key order (arrival order without a
@@ -67,6 +68,15 @@ const sluice_value *sluice_memory_sink_row(const sluice_sink *sink, size_t i);
 
 /** Total rows ever written to the sink (all epochs, before upsert). */
 uint64_t sluice_memory_sink_rows_written(const sluice_sink *sink);
+
+/** The change kind (sluice/changelog.h) of the row that last set row i of
+ *  the result table (same order as sluice_memory_sink_row()): +I or +U.
+ *  SLUICE_ROW_INSERT when i is out of range or sink is not a memory sink. */
+sluice_row_kind sluice_memory_sink_row_kind(const sluice_sink *sink, size_t i);
+
+/** Rows of change kind k ever written to the sink (all epochs, before they
+ *  are applied); 0 when sink is not a memory sink. */
+uint64_t sluice_memory_sink_kind_count(const sluice_sink *sink, sluice_row_kind k);
 
 /* ---------------- fault wrapper ---------------- */
 

@@ -27,6 +27,12 @@
  * The record of epoch -1 is written before the file is created, so a crash
  * before the first commit never leaves an output without a record.
  *
+ * When the query's output is not append-only (EMIT UPDATE or COMPLETE),
+ * every row is written with a first column `op`: its change kind
+ * ("+I", "-U", "+U", "-D"; op_column.h), and the epoch record's format is
+ * "csv+op" or "json+op", so an output is never continued with other
+ * columns than it began with.
+ *
  * Options: `path` (required), `format` = json|csv (default csv when the
  * path ends in ".csv", else json), `csv.delimiter` (one character).
  * With `partition_by` (and optionally `rollover_rows`/`rollover_bytes`),
@@ -45,6 +51,7 @@
 #include "connectors/file_partitioned.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "connectors/op_column.h"
 #include "format/format.h"
 
 static const char *const file_sink_options[] = {"path",          "format",        "csv.delimiter", "partition_by",
@@ -60,6 +67,8 @@ typedef struct file_sink {
     FILE *f;
     int csv;
     char delim;
+    sluice_column *op_columns;   /* `op` + the schema's columns, or NULL: no op column */
+    sluice_value *op_row;        /* scratch: one row with its op value first */
     int checkpointing;
     int64_t committed;           /* epoch in the sidecar, or -1 */
     char *sidecar;               /* PATH.epoch */
@@ -79,6 +88,8 @@ static void file_sink_close(sluice_sink *sink) {
     }
     file_sink *fs = (file_sink *)sink;
     if (fs->f) fclose(fs->f);
+    free(fs->op_columns);
+    free(fs->op_row);
     free(fs->sidecar);
     free(fs);
 }
@@ -106,7 +117,8 @@ static sluice_err_t checkpointed_open(file_sink *fs, const sluice_module_config 
     size_t n = strlen(path) + 8;
     if (!(fs->sidecar = malloc(n))) return SLUICE_ERR_NOMEM;
     snprintf(fs->sidecar, n, "%s.epoch", path);
-    fs->key = (sluice_file_epoch_key){cfg->pipeline, inst, path, fs->csv ? "csv" : "json"};
+    static const char *const formats[2][2] = {{"json", "json+op"}, {"csv", "csv+op"}};
+    fs->key = (sluice_file_epoch_key){cfg->pipeline, inst, path, formats[fs->csv][fs->op_columns != NULL]};
     struct stat st;
     int exists = stat(path, &st) == 0;
     if (!exists && errno != ENOENT)
@@ -227,6 +239,12 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     fs->delim = delim;
     fs->committed = -1;
     fs->checkpointing = cfg->checkpointing;
+    if (sluice_op_column_wanted(cfg) &&
+        (!(fs->op_columns = sluice_op_columns(cfg->schema)) ||
+         !(fs->op_row = malloc((cfg->schema->ncolumns + 1) * sizeof *fs->op_row)))) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
     /* missing parent directories are created, as the dead-letter file's */
     char why[512];
     if ((err = sluice_mkdir_parents(path, 0777, why, sizeof why))) {
@@ -251,8 +269,8 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     }
     setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
     if (csv &&
-        sluice_csv_write_header(fs->f, cfg->schema->columns, cfg->schema->ncolumns, delim) !=
-            SLUICE_OK) {
+        sluice_csv_write_header(fs->f, fs->op_columns ? fs->op_columns : cfg->schema->columns,
+                                cfg->schema->ncolumns + (fs->op_columns != NULL), delim) != SLUICE_OK) {
         err = io_error(fs, "cannot write the header to", errno, errstr, errstr_size);
         goto fail;
     }
@@ -270,10 +288,17 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
     if (DISPATCH(sink)) return sink->ops->write(sink, epoch, batch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     size_t nc = fs->schema->ncolumns;
+    const sluice_column *columns = fs->op_columns ? fs->op_columns : fs->schema->columns;
     for (size_t i = 0; i < batch->nrows; i++) {
         const sluice_value *row = sluice_row_batch_row(batch, i);
-        sluice_err_t err = fs->csv ? sluice_csv_write_row(fs->f, row, nc, fs->delim)
-                                   : sluice_json_write_row(fs->f, fs->schema->columns, row, nc);
+        if (fs->op_columns) {
+            fs->op_row[0] = sluice_op_value(batch, i);
+            if (nc) memcpy(fs->op_row + 1, row, nc * sizeof *row);
+            row = fs->op_row;
+        }
+        size_t n = nc + (fs->op_columns != NULL);
+        sluice_err_t err = fs->csv ? sluice_csv_write_row(fs->f, row, n, fs->delim)
+                                   : sluice_json_write_row(fs->f, columns, row, n);
         if (err) return io_error(fs, "cannot write to", errno, errstr, errstr_size);
     }
     return SLUICE_OK;

@@ -20,6 +20,9 @@
  *   files but no manifest at all             refused: output of unknown origin
  *   a torn or another output's manifest      refused (file_manifest.c)
  *
+ * When the query's output is not append-only, each file's first column is
+ * `op`, the row's change kind (op_column.h), as in the single-file sink.
+ *
  * committed_epoch() is the newest manifest's epoch.  Without checkpointing
  * a run writes a new output: PATH must be missing or an empty directory
  * (refused otherwise, rather than deleting files).
@@ -40,12 +43,16 @@
 #include "connectors/file_partitioned.h"
 #include "base/fsutil.h"
 #include "base/log.h"
+#include "connectors/op_column.h"
 #include "format/format.h"
 
 /* A partition's rows are buffered and appended to its temporary file in
  * pieces of about this size, so one open descriptor suffices however many
  * partitions an epoch touches. */
 #define SPILL_BYTES (1u << 20)
+
+/* dcols entry of the `op` column: not a column of the row */
+#define OP_COLUMN SIZE_MAX
 
 typedef struct part {
     char *dir;        /* "c1=v1/c2=v2", relative to PATH */
@@ -68,7 +75,8 @@ typedef struct psink {
     int checkpointing;
     char *partition_by;          /* normalised "c1,c2" (the manifest key) */
     size_t *pcols, npcols;       /* partition columns */
-    size_t *dcols, ndcols;       /* the others: the file's columns */
+    size_t *dcols, ndcols;       /* the others: the file's columns (OP_COLUMN: the
+                                    row's change kind, op_column.h) */
     sluice_column *dcolumns;     /* their names and types */
     sluice_value *scratch_row;   /* a row projected onto dcols */
     int64_t rollover_rows, rollover_bytes; /* 0: none */
@@ -363,13 +371,17 @@ sluice_err_t sluice_file_partitioned_open(const sluice_module_config *cfg, const
                                   errstr_size)))
         goto fail;
     size_t nc = cfg->schema->ncolumns;
-    ps->dcols = calloc(nc, sizeof *ps->dcols);
-    ps->dcolumns = calloc(nc, sizeof *ps->dcolumns);
-    ps->scratch_row = calloc(nc, sizeof *ps->scratch_row);
+    ps->dcols = calloc(nc + 1, sizeof *ps->dcols);
+    ps->dcolumns = calloc(nc + 1, sizeof *ps->dcolumns);
+    ps->scratch_row = calloc(nc + 1, sizeof *ps->scratch_row);
     ps->key = open_memstream(&ps->keybuf, &ps->keylen);
     if (!ps->dcols || !ps->dcolumns || !ps->scratch_row || !ps->key) {
         err = SLUICE_ERR_NOMEM;
         goto fail;
+    }
+    if (sluice_op_column_wanted(cfg)) {
+        ps->dcolumns[ps->ndcols] = (sluice_column){.name = "op", .type = SLUICE_TYPE_VARCHAR};
+        ps->dcols[ps->ndcols++] = OP_COLUMN;
     }
     for (size_t c = 0; c < nc; c++) {
         int is_part = 0;
@@ -557,7 +569,8 @@ static sluice_err_t psink_write(sluice_sink *sink, int64_t epoch, const sluice_r
         if (!p) return SLUICE_ERR_NOMEM;
         if (fresh && (err = make_dirs(ps, p->dir, errstr, errstr_size))) return err;
         if (!p->mem && (err = part_start(ps, p, errstr, errstr_size))) return err;
-        for (size_t k = 0; k < ps->ndcols; k++) ps->scratch_row[k] = row[ps->dcols[k]];
+        for (size_t k = 0; k < ps->ndcols; k++)
+            ps->scratch_row[k] = ps->dcols[k] == OP_COLUMN ? sluice_op_value(batch, i) : row[ps->dcols[k]];
         err = ps->csv ? sluice_csv_write_row(p->mem, ps->scratch_row, ps->ndcols, ps->delim)
                       : sluice_json_write_row(p->mem, ps->dcolumns, ps->scratch_row, ps->ndcols);
         if (err) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (file): out of memory",

@@ -8,6 +8,14 @@
  * default partitioner sends every version of a key to one partition, in
  * order; no key when the query has no PRIMARY KEY.
  *
+ * The rows are a changelog (sluice/changelog.h), written as Flink's
+ * upsert-kafka and Kafka Streams' KTable changelog topics write one: an
+ * insert or update-after is a record as above; a delete is a tombstone, a
+ * record with the key and a NULL value (log compaction then drops the key);
+ * an update-before is not written (the update-after that follows replaces
+ * the key's value).  A topic without a key cannot express a retraction: an
+ * update-before or delete there is handed to the sink's on_error.
+ *
  * Delivery, at least once (no checkpoint_dir, or `transactional = false`):
  * an idempotent producer (enable.idempotence = true, acks = all, both
  * pinned; librdkafka retries failed sends by itself without duplicating or
@@ -126,6 +134,7 @@ typedef struct kafka_sink {
     sluice_module_config cfg;    /* a copy: its reject() callback */
     unsigned char *skip;         /* per rendered row: set aside, never sent again */
     unsigned char *alone;        /* per rendered row: refused in a batch, to be sent alone */
+    unsigned char *tomb;         /* per rendered row: a delete, sent as a tombstone (NULL value) */
     size_t flagcap;
     uintptr_t cur_row;           /* row index + 1 of the record produce_one() sends; 0: none */
     size_t *refused;             /* rows whose delivery report was a size refusal */
@@ -222,6 +231,7 @@ static void kafka_sink_close(sluice_sink *sink) {
     free(s->marker_key);
     free(s->skip);
     free(s->alone);
+    free(s->tomb);
     free(s->refused);
     free(s);
 }
@@ -597,7 +607,9 @@ static sluice_err_t render(kafka_sink *s, const sluice_row_batch *rows, char *er
         if (a) s->skip = a;
         unsigned char *b = realloc(s->alone, rows->nrows);
         if (b) s->alone = b;
-        if (!a || !b) return nomem(s, errstr, errstr_size);
+        unsigned char *c = realloc(s->tomb, rows->nrows);
+        if (c) s->tomb = c;
+        if (!a || !b || !c) return nomem(s, errstr, errstr_size);
         s->flagcap = rows->nrows;
     }
     if (rows->nrows) {
@@ -610,6 +622,10 @@ static sluice_err_t render(kafka_sink *s, const sluice_row_batch *rows, char *er
     const sluice_schema *sc = s->schema;
     for (size_t i = 0; i < rows->nrows; i++) {
         const sluice_value *row = sluice_row_batch_row(rows, i);
+        sluice_row_kind kind = sluice_row_batch_kind(rows, i);
+        s->tomb[i] = kind == SLUICE_ROW_DELETE;
+        /* an update-before is replaced by the update-after that follows */
+        s->skip[i] = kind == SLUICE_ROW_UPDATE_BEFORE && sc->npk;
         s->voff[i] = ftello(s->vals);
         if (sluice_json_write_row(s->vals, sc->columns, row, sc->ncolumns) != SLUICE_OK)
             return nomem(s, errstr, errstr_size);
@@ -683,6 +699,10 @@ static sluice_err_t produce_row(kafka_sink *s, int64_t epoch, size_t i, int64_t 
     size_t vlen = (size_t)(s->voff[i + 1] - s->voff[i]) - 1;
     char *k = s->schema->npk ? s->kbuf + s->koff[i] : NULL;
     size_t klen = k ? (size_t)(s->koff[i + 1] - s->koff[i]) - 1 : 0;
+    if (s->tomb[i]) { /* a tombstone: the key, a NULL value */
+        v = NULL;
+        vlen = 0;
+    }
     s->cur_row = (uintptr_t)i + 1;
     s->produce_err = RD_KAFKA_RESP_ERR_NO_ERROR;
     sluice_err_t err = produce_one(s, epoch, s->rkt, RD_KAFKA_PARTITION_UA, v, vlen, k, klen, give_up, errstr,
@@ -747,6 +767,16 @@ static sluice_err_t kafka_sink_write(sluice_sink *sink, int64_t epoch, const slu
     sluice_err_t err = sluice_kafka_check_fatal(s->rk, &s->errs, errstr, errstr_size);
     if (err || rows->nrows == 0) return err;
     if ((err = render(s, rows, errstr, errstr_size))) return err;
+    for (size_t i = 0; i < s->nrendered && !s->schema->npk && !err; i++) {
+        sluice_row_kind kind = sluice_row_batch_kind(rows, i);
+        if (kind != SLUICE_ROW_DELETE && kind != SLUICE_ROW_UPDATE_BEFORE) continue;
+        char reason[300];
+        snprintf(reason, sizeof reason,
+                 "topic '%s': a %s row (a retraction) needs a record key, and the sink has no PRIMARY KEY", s->topic,
+                 sluice_row_kind_name(kind));
+        err = reject_rendered(s, epoch, i, reason, errstr, errstr_size);
+    }
+    if (err) return err;
     return produce_rendered(s, epoch, errstr, errstr_size);
 }
 

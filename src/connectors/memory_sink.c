@@ -5,12 +5,22 @@
  * through the C API (connectors.h); report() prints it as an aligned table
  * ordered by primary key.  No options.
  *
+ * The rows written are a changelog (sluice/changelog.h), applied as a
+ * Flink upsert sink applies one: with a key, an insert or update-after
+ * upserts, a delete removes the key's row and an update-before does
+ * nothing (the update-after that follows replaces the row); without a key
+ * (a retract sink), an insert or update-after appends and an update-before
+ * or delete removes the first row equal in every column.  The kind that
+ * last set each row and the count of each kind written are kept for tests.
+ *
  * Rows live in one array of values; VARCHAR bytes are copied into an arena
  * that is compacted when upserts have left more dead bytes than live ones.
  * Keys are found through an open-addressing hash table of row indexes.
  */
 #include <stdlib.h>
 #include <string.h>
+
+#include "sluice/changelog.h"
 
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
@@ -20,12 +30,18 @@ static const char *const memory_sink_options[] = {NULL};
 
 #define ARENA_ROUND(n) (((n) + 15) & ~(size_t)15)
 
+/* kinds[] entry of a row a delete removed, until the write() ends */
+#define ROW_DEAD 0xFF
+
 typedef struct memory_sink {
     sluice_sink base;
     const char *instance;
     const sluice_schema *schema;   /* borrowed from the config */
     size_t ncols;
     sluice_value *rows;            /* nrows * ncols, in first-arrival order */
+    uint8_t *kinds;                /* nrows: the kind that last set the row, or ROW_DEAD */
+    size_t ndead;                  /* ROW_DEAD rows, removed at the end of write() */
+    uint64_t kind_count[4];        /* rows written per sluice_row_kind */
     size_t nrows, cap;
     size_t *slots;                 /* hash table: row index + 1, 0 = empty */
     size_t nslots;                 /* power of two, or 0 without a key */
@@ -142,6 +158,48 @@ static sluice_err_t nomem(memory_sink *ms, char *errstr, size_t errstr_size) {
                          "sink %s (memory): out of memory", ms->instance);
 }
 
+/* Keyless: the first live row equal to `in` in every column, or NULL. */
+static sluice_value *find_equal(memory_sink *ms, const sluice_value *in) {
+    for (size_t r = 0; r < ms->nrows; r++) {
+        if (ms->kinds[r] == ROW_DEAD) continue;
+        sluice_value *row = ms->rows + r * ms->ncols;
+        size_t j = 0;
+        while (j < ms->ncols && sluice_value_equal(&row[j], &in[j])) j++;
+        if (j == ms->ncols) return row;
+    }
+    return NULL;
+}
+
+/* Drop the rows deletes left dead, keeping the others' order, and index the
+ * keys again.  Cannot fail: the slots are rebuilt in place. */
+static void remove_dead(memory_sink *ms) {
+    if (!ms->ndead) return;
+    size_t nc = ms->ncols, kept = 0;
+    for (size_t r = 0; r < ms->nrows; r++) {
+        if (ms->kinds[r] == ROW_DEAD) continue;
+        if (kept != r) {
+            if (nc) memmove(ms->rows + kept * nc, ms->rows + r * nc, nc * sizeof *ms->rows);
+            ms->kinds[kept] = ms->kinds[r];
+        }
+        kept++;
+    }
+    ms->nrows = kept;
+    ms->ndead = 0;
+    ms->sorted = 0;
+    if (ms->nslots) {
+        memset(ms->slots, 0, ms->nslots * sizeof *ms->slots);
+        for (size_t r = 0; r < ms->nrows; r++) *find_slot(ms, ms->rows + r * nc) = r + 1;
+    }
+}
+
+/* Mark row (a live one) removed. */
+static void kill_row(memory_sink *ms, sluice_value *row) {
+    size_t r = (size_t)(row - ms->rows) / (ms->ncols ? ms->ncols : 1);
+    drop_strings(ms, row);
+    ms->kinds[r] = ROW_DEAD;
+    ms->ndead++;
+}
+
 static sluice_err_t memory_sink_write(sluice_sink *sink, int64_t epoch,
                                       const sluice_row_batch *batch,
                                       char *errstr, size_t errstr_size) {
@@ -153,16 +211,41 @@ static sluice_err_t memory_sink_write(sluice_sink *sink, int64_t epoch,
                              "sink %s (memory): rows of %zu columns, expected %zu",
                              ms->instance, batch->schema->ncolumns, nc);
     int keyed = ms->schema->npk > 0;
-    for (size_t i = 0; i < batch->nrows; i++) {
+    sluice_err_t err = SLUICE_OK;
+    for (size_t i = 0; i < batch->nrows && !err; i++) {
         const sluice_value *in = sluice_row_batch_row(batch, i);
+        sluice_row_kind kind = sluice_row_batch_kind(batch, i);
+        if ((unsigned)kind > SLUICE_ROW_DELETE)
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
+                                "sink %s (memory): row %zu has no change kind (%d)", ms->instance, i, (int)kind);
+        if (err) break;
+        ms->kind_count[kind]++;
+        ms->written++;
+        int retract = kind == SLUICE_ROW_DELETE || kind == SLUICE_ROW_UPDATE_BEFORE;
         sluice_value *dst = NULL;
+        if (keyed && retract) {
+            /* an upsert sink: update-before is followed by the update-after
+             * that replaces the row, so only a delete removes it */
+            size_t *slot = ms->nslots ? find_slot(ms, in) : NULL;
+            if (kind == SLUICE_ROW_DELETE && slot && *slot && ms->kinds[*slot - 1] != ROW_DEAD)
+                kill_row(ms, ms->rows + (*slot - 1) * nc);
+            continue;
+        }
+        if (retract) {
+            sluice_value *row = find_equal(ms, in);
+            if (row) kill_row(ms, row);
+            continue;
+        }
         if (keyed) {
-            if ((ms->nrows + 1) * 2 > ms->nslots && grow_slots(ms) != 0)
-                return nomem(ms, errstr, errstr_size);
+            if ((ms->nrows + 1) * 2 > ms->nslots && grow_slots(ms) != 0) {
+                err = nomem(ms, errstr, errstr_size);
+                break;
+            }
             size_t *slot = find_slot(ms, in);
             if (*slot) {
                 dst = ms->rows + (*slot - 1) * nc;
-                drop_strings(ms, dst);
+                if (ms->kinds[*slot - 1] == ROW_DEAD) ms->ndead--; /* deleted, then set again */
+                else drop_strings(ms, dst);
             } else {
                 *slot = ms->nrows + 1;
             }
@@ -170,10 +253,13 @@ static sluice_err_t memory_sink_write(sluice_sink *sink, int64_t epoch,
         if (!dst) {
             if (ms->nrows == ms->cap) {
                 size_t ncap = ms->cap ? ms->cap * 2 : 256;
-                sluice_value *r = realloc(ms->rows, ncap * (nc ? nc : 1) * sizeof *r);
+                uint8_t *k = realloc(ms->kinds, ncap);
+                if (k) ms->kinds = k;
+                sluice_value *r = k ? realloc(ms->rows, ncap * (nc ? nc : 1) * sizeof *r) : NULL;
                 if (!r) {
                     if (keyed) *find_slot(ms, in) = 0;
-                    return nomem(ms, errstr, errstr_size);
+                    err = nomem(ms, errstr, errstr_size);
+                    break;
                 }
                 ms->rows = r;
                 ms->cap = ncap;
@@ -182,15 +268,17 @@ static sluice_err_t memory_sink_write(sluice_sink *sink, int64_t epoch,
             ms->nrows++;
             ms->sorted = 0;
         }
+        size_t r = (size_t)(dst - ms->rows) / (nc ? nc : 1);
+        ms->kinds[r] = (uint8_t)kind;
         if (nc) memcpy(dst, in, nc * sizeof *dst);
         if (keep_strings(ms, dst) != 0) {
             for (size_t j = 0; j < nc; j++) dst[j] = sluice_value_null();
-            return nomem(ms, errstr, errstr_size);
+            err = nomem(ms, errstr, errstr_size);
         }
-        ms->written++;
     }
-    if (keyed && compact_strings(ms) != 0) return nomem(ms, errstr, errstr_size);
-    return SLUICE_OK;
+    remove_dead(ms);
+    if (!err && keyed && compact_strings(ms) != 0) err = nomem(ms, errstr, errstr_size);
+    return err;
 }
 
 static int compare_keys(const void *a, const void *b, void *ctx) {
@@ -239,6 +327,17 @@ uint64_t sluice_memory_sink_rows_written(const sluice_sink *sink) {
     return ms ? ms->written : 0;
 }
 
+sluice_row_kind sluice_memory_sink_row_kind(const sluice_sink *sink, size_t i) {
+    memory_sink *ms = as_memory_sink(sink);
+    if (!ms || i >= ms->nrows || sort_rows(ms) != 0) return SLUICE_ROW_INSERT;
+    return (sluice_row_kind)ms->kinds[ms->order[i]];
+}
+
+uint64_t sluice_memory_sink_kind_count(const sluice_sink *sink, sluice_row_kind k) {
+    memory_sink *ms = as_memory_sink(sink);
+    return ms && (unsigned)k <= SLUICE_ROW_DELETE ? ms->kind_count[k] : 0;
+}
+
 static sluice_err_t memory_sink_report(sluice_sink *sink, FILE *out,
                                        char *errstr, size_t errstr_size) {
     memory_sink *ms = (memory_sink *)sink;
@@ -261,6 +360,7 @@ static void memory_sink_close(sluice_sink *sink) {
     if (!sink) return;
     memory_sink *ms = (memory_sink *)sink;
     free(ms->rows);
+    free(ms->kinds);
     free(ms->slots);
     free(ms->order);
     sluice_arena_destroy(ms->strings);

@@ -13,9 +13,18 @@
  *       ON DUPLICATE KEY UPDATE epoch = VALUES(epoch);
  *   COMMIT;
  *
- * With a PRIMARY KEY rows are upserted with absolute values, sorted by key,
- * a key written twice in one epoch collapsed to its last row; without a key
- * they are inserted in arrival order.  Statements are bounded in bytes
+ * The rows are a changelog (sluice/changelog.h).  With a PRIMARY KEY, a
+ * key written several times in one epoch is collapsed to its last row that
+ * is not an update-before (the update-after that follows replaces the
+ * row); an insert or update-after is upserted with absolute values, sorted
+ * by key; a delete becomes
+ *
+ *   DELETE FROM t WHERE (k1, k2) IN ((v1, v2), ...);
+ *
+ * in the same transaction, after the upserts.  Without a key the rows are
+ * applied in arrival order: inserts and update-afters inserted, an
+ * update-before or a delete removing one row equal in every column
+ * (DELETE ... WHERE c1 <=> v1 AND ... LIMIT 1), as a retract sink does.  Statements are bounded in bytes
  * (`batch_bytes`, at most max_allowed_packet).  With checkpointing, an epoch
  * at or below the one recorded in sluice_commits is skipped: it was
  * committed before a crash.  Without, a run starts a new epoch sequence: its
@@ -112,6 +121,7 @@ typedef struct mysql_sink {
     int64_t pending_epoch;
     int has_pending;
     sluice_value *rows;            /* nrows * ncols */
+    uint8_t *kinds;                /* nrows change kinds (sluice_row_kind) */
     size_t nrows, cap;
     sluice_arena *strings;         /* VARCHAR bytes of rows */
     size_t *order;                 /* row indexes to send */
@@ -637,6 +647,7 @@ static void mysql_sink_close(sluice_sink *sink) {
     sb_free(&s->commits_values);
     sb_free(&s->sql);
     free(s->rows);
+    free(s->kinds);
     free(s->order);
     free(s->cols);
     free(s->rejected);
@@ -789,11 +800,14 @@ static sluice_err_t mysql_sink_write(sluice_sink *sink, int64_t epoch, const slu
     if (s->nrows + rows->nrows > s->cap) {
         size_t cap = s->cap ? s->cap : 1024;
         while (cap < s->nrows + rows->nrows) cap *= 2;
-        sluice_value *v = realloc(s->rows, cap * s->ncols * sizeof *v);
+        uint8_t *k = realloc(s->kinds, cap);
+        if (k) s->kinds = k;
+        sluice_value *v = k ? realloc(s->rows, cap * s->ncols * sizeof *v) : NULL;
         if (!v) return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s (mysql): out of memory", s->instance);
         s->rows = v;
         s->cap = cap;
     }
+    for (size_t i = 0; i < rows->nrows; i++) s->kinds[s->nrows + i] = (uint8_t)sluice_row_batch_kind(rows, i);
     size_t n = rows->nrows * s->ncols;
     sluice_value *dst = s->rows + s->nrows * s->ncols;
     memcpy(dst, rows->values, n * sizeof *dst);
@@ -826,9 +840,16 @@ static int same_key(const mysql_sink *s, size_t ia, size_t ib) {
     return 1;
 }
 
-/* Fill s->order with the rows to send: sorted by key with the last row of
- * each key, or all rows in arrival order without a key.  Returns the
- * count, or (size_t)-1 when out of memory. */
+/* Row idx takes a row out of the table: a delete, or without a key (a
+ * retract table) also an update-before. */
+static int is_retract(const mysql_sink *s, size_t idx) {
+    return s->kinds[idx] == SLUICE_ROW_DELETE || (s->schema->npk == 0 && s->kinds[idx] == SLUICE_ROW_UPDATE_BEFORE);
+}
+
+/* Fill s->order with the rows to send: with a key, per key its last row
+ * that is not an update-before, the upserts sorted by key and then the
+ * deletes sorted by key; without a key, all rows in arrival order.
+ * Returns the count, or (size_t)-1 when out of memory. */
 static size_t plan_rows(mysql_sink *s) {
     free(s->order);
     s->order = malloc((s->nrows + 1) * sizeof *s->order);
@@ -836,10 +857,24 @@ static size_t plan_rows(mysql_sink *s) {
     for (size_t i = 0; i < s->nrows; i++) s->order[i] = i;
     if (s->schema->npk == 0) return s->nrows;
     qsort_r(s->order, s->nrows, sizeof *s->order, key_compare, s);
-    size_t n = 0;
-    for (size_t i = 0; i < s->nrows; i++) {
-        if (i + 1 < s->nrows && same_key(s, s->order[i], s->order[i + 1])) continue;
-        s->order[n++] = s->order[i];
+    size_t n = 0, ndel = 0;
+    for (size_t i = 0; i < s->nrows;) {
+        size_t j = i, last = SIZE_MAX;
+        for (; j < s->nrows && same_key(s, s->order[i], s->order[j]); j++)
+            if (s->kinds[s->order[j]] != SLUICE_ROW_UPDATE_BEFORE) last = s->order[j];
+        if (last != SIZE_MAX) { /* n <= i: the group is read before it is overwritten */
+            s->order[n++] = last;
+            ndel += s->kinds[last] == SLUICE_ROW_DELETE;
+        }
+        i = j;
+    }
+    if (ndel) { /* stable: the upserts first, then the deletes */
+        size_t *tmp = malloc(n * sizeof *tmp);
+        if (!tmp) return (size_t)-1;
+        size_t u = 0, d = n - ndel;
+        for (size_t i = 0; i < n; i++) tmp[is_retract(s, s->order[i]) ? d++ : u++] = s->order[i];
+        memcpy(s->order, tmp, n * sizeof *tmp);
+        free(tmp);
     }
     return n;
 }
@@ -881,15 +916,14 @@ static size_t build_statement(mysql_sink *s, size_t from, size_t to, size_t limi
     return i;
 }
 
-/* Send rows order[0..nsend) in multi-row statements of at most
+/* Send rows order[i..nsend) in multi-row statements of at most
  * batch_limit() bytes.  A statement the server refuses for a row's data
  * (strict mode: too long, not convertible, out of range) is rolled back by
  * itself, the transaction staying open (InnoDB's statement rollback); its
  * rows are then sent one by one to set aside the ones refused.  Returns 0,
  * a server error, or REJECT_FAILED. */
-static unsigned write_rows(mysql_sink *s, size_t nsend) {
+static unsigned write_rows(mysql_sink *s, size_t i, size_t nsend) {
     size_t limit = batch_limit(s);
-    size_t i = 0;
     unsigned e;
     while (i < nsend) {
         size_t from = i;
@@ -912,6 +946,67 @@ static unsigned write_rows(mysql_sink *s, size_t nsend) {
     return 0;
 }
 
+/* Remove the rows order[from..to) (all retractions) from the table.  With
+ * a key: DELETE ... WHERE (k1, k2) IN ((v1, v2), ...), statements of at
+ * most batch_limit() bytes; without: one row equal in every column each
+ * (NULL-safe <=>), LIMIT 1.  Returns 0 or a server error. */
+static unsigned delete_rows(mysql_sink *s, size_t from, size_t to) {
+    const sluice_schema *sc = s->schema;
+    size_t limit = batch_limit(s);
+    sbuf *q = &s->sql;
+    for (size_t i = from; i < to;) {
+        q->len = 0;
+        if (sb_str(q, "DELETE FROM ") || sb_add(q, s->qtable.p, s->qtable.len) || sb_str(q, " WHERE "))
+            return CR_OUT_OF_MEMORY;
+        if (sc->npk == 0) {
+            const sluice_value *row = s->rows + s->order[i] * s->ncols;
+            for (size_t c = 0; c < s->ncols; c++)
+                if ((c && sb_str(q, " AND ")) || sb_ident(q, sc->columns[c].name) || sb_str(q, " <=> ") ||
+                    sb_value(q, s->conn.db, &row[c]))
+                    return CR_OUT_OF_MEMORY;
+            if (sb_str(q, " LIMIT 1")) return CR_OUT_OF_MEMORY;
+            i++;
+        } else {
+            if (sb_str(q, "(")) return CR_OUT_OF_MEMORY;
+            for (size_t k = 0; k < sc->npk; k++)
+                if ((k && sb_str(q, ",")) || sb_ident(q, sc->columns[sc->pk[k]].name)) return CR_OUT_OF_MEMORY;
+            if (sb_str(q, ") IN (")) return CR_OUT_OF_MEMORY;
+            for (size_t in_stmt = 0; i < to; i++, in_stmt++) {
+                size_t mark = q->len;
+                const sluice_value *row = s->rows + s->order[i] * s->ncols;
+                if ((in_stmt && sb_str(q, ",")) || sb_str(q, "(")) return CR_OUT_OF_MEMORY;
+                for (size_t k = 0; k < sc->npk; k++)
+                    if ((k && sb_str(q, ",")) || sb_value(q, s->conn.db, &row[sc->pk[k]])) return CR_OUT_OF_MEMORY;
+                if (sb_str(q, ")")) return CR_OUT_OF_MEMORY;
+                if (in_stmt && q->len + 1 > limit) {
+                    q->len = mark;
+                    break;
+                }
+            }
+            if (sb_str(q, ")")) return CR_OUT_OF_MEMORY;
+        }
+        unsigned e = db_exec(s, q->p, q->len);
+        if (e) return e;
+    }
+    return 0;
+}
+
+/* Apply rows order[0..nsend) in their order: runs of upserts by
+ * write_rows(), runs of retractions by delete_rows(). */
+static unsigned write_changes(mysql_sink *s, size_t nsend) {
+    for (size_t i = 0; i < nsend;) {
+        size_t j = i;
+        while (j < nsend && !is_retract(s, s->order[j])) j++;
+        unsigned e = j > i ? write_rows(s, i, j) : 0;
+        if (e) return e;
+        size_t k = j;
+        while (k < nsend && is_retract(s, s->order[k])) k++;
+        if (k > j && (e = delete_rows(s, j, k))) return e;
+        i = k;
+    }
+    return 0;
+}
+
 /* Check the rows to send against the table's columns before anything is
  * sent, setting aside those it cannot store, and drop them from s->order.
  * Returns the rows left to send, or (size_t)-1 with the error in errstr
@@ -930,6 +1025,10 @@ static size_t check_rows(mysql_sink *s, size_t nsend, sluice_err_t *err, char *e
     size_t n = 0;
     for (size_t i = 0; i < nsend; i++) {
         size_t idx = s->order[i];
+        if (is_retract(s, idx)) { /* a row that cannot be stored is not there to remove: nothing to refuse */
+            s->order[n++] = idx;
+            continue;
+        }
         const sluice_value *row = s->rows + idx * s->ncols;
         char reason[600];
         int bad = 0;
@@ -979,7 +1078,7 @@ static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
         if ((e = db_exec(s, q->p, q->len))) return e;
     }
     *what = "cannot write rows";
-    if ((e = write_rows(s, nsend))) return e;
+    if ((e = write_changes(s, nsend))) return e;
     sbuf *q = &s->sql;
     q->len = 0;
     if (sb_str(q, "INSERT INTO `" COMMITS_TABLE "` " COMMITS_COLUMNS " VALUES (") ||

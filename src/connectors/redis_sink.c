@@ -16,6 +16,15 @@
  *   string  SET key <the row as a JSON object>.
  * `ttl` sets an expiry on every key written (PEXPIRE / SET PX).
  *
+ * The rows are a changelog (sluice/changelog.h).  An insert or update-after
+ * is written as above.  A delete removes what the row was stored as: hash
+ * and string, DEL of the row's key; zset, ZREM of its member from its key
+ * (never the key's replacing DEL).  An update-before changes nothing in a
+ * hash or string (the update-after that follows replaces the key's value)
+ * but removes its member from a zset (ZREM), as the member may differ from
+ * the one of the update-after.  A retraction whose key or member is NULL
+ * names nothing stored: it is skipped.
+ *
  * Exactly once (as the mysql sink; README "Exactly once"): each epoch is
  * one MULTI ... EXEC that also SETs the epoch in
  * sluice:commits:<pipeline>:<sink>.  Before it the sink GETs that record:
@@ -106,6 +115,7 @@ typedef struct redis_sink {
     int64_t pending_epoch;
     int has_pending, skip_noted;
     sluice_value *rows;
+    uint8_t *kinds;                /* nrows change kinds (sluice_row_kind) */
     size_t nrows, cap;
     sluice_arena *strings;
     sbuf cmds;                     /* the epoch's commands, RESP-encoded */
@@ -385,6 +395,7 @@ static void redis_sink_close(sluice_sink *sink) {
     free(s->commits_key);
     free(s->keys_key);
     free(s->rows);
+    free(s->kinds);
     free(s->cmds.p);
     free(s->keys);
     free(s->key_lens);
@@ -456,11 +467,14 @@ static sluice_err_t redis_sink_write(sluice_sink *sink, int64_t epoch, const slu
     if (s->nrows + rows->nrows > s->cap) {
         size_t cap = s->cap ? s->cap : 1024;
         while (cap < s->nrows + rows->nrows) cap *= 2;
-        sluice_value *v = realloc(s->rows, cap * s->ncols * sizeof *v);
+        uint8_t *k = realloc(s->kinds, cap);
+        if (k) s->kinds = k;
+        sluice_value *v = k ? realloc(s->rows, cap * s->ncols * sizeof *v) : NULL;
         if (!v) return oom(s, errstr, errstr_size);
         s->rows = v;
         s->cap = cap;
     }
+    for (size_t i = 0; i < rows->nrows; i++) s->kinds[s->nrows + i] = (uint8_t)sluice_row_batch_kind(rows, i);
     size_t n = rows->nrows * s->ncols;
     sluice_value *dst = s->rows + s->nrows * s->ncols;
     memcpy(dst, rows->values, n * sizeof *dst);
@@ -630,6 +644,27 @@ static int row_commands(redis_sink *s, const sluice_value *row, sbuf *key, sbuf 
     return 0;
 }
 
+/* Append the commands that retract one row (a delete, or an update-before;
+ * see the top of this file); 0, or -1 out of memory. */
+static int retract_commands(redis_sink *s, const sluice_value *row, sluice_row_kind kind, sbuf *key, sbuf *val) {
+    if (s->shape != SHAPE_ZSET && kind == SLUICE_ROW_UPDATE_BEFORE) return 0;
+    char reason[400];
+    int r = render_key(s, row, key, reason, sizeof reason);
+    if (r) return r < 0 ? -1 : 0; /* a NULL key column: no key was written for it */
+    if (s->shape != SHAPE_ZSET) {
+        const char *d[] = {"DEL", key->p};
+        size_t dl[] = {3, key->len};
+        return add_cmd(s, 2, d, dl);
+    }
+    const sluice_value *m = &row[s->member];
+    if (m->type == SLUICE_TYPE_NULL) return 0;
+    val->len = 0;
+    if (sb_value(val, m)) return -1;
+    const char *a[] = {"ZREM", key->p, val->p};
+    size_t l[] = {4, key->len, val->len};
+    return add_cmd(s, 3, a, l);
+}
+
 /* Build the epoch's commands (without MULTI/EXEC and the commit record)
  * into s->cmds, setting rows aside.  Once per epoch: a retry re-sends the
  * same commands and sets nothing aside twice. */
@@ -643,7 +678,10 @@ static sluice_err_t build_epoch(redis_sink *s, char *errstr, size_t errstr_size)
         const sluice_value *row = s->rows + i * s->ncols;
         char reason[400];
         size_t mark = s->cmds.len, nmark = s->ncmds;
-        int r = row_commands(s, row, &key, &val, reason, sizeof reason);
+        sluice_row_kind kind = (sluice_row_kind)s->kinds[i];
+        int r = kind == SLUICE_ROW_DELETE || kind == SLUICE_ROW_UPDATE_BEFORE
+                    ? retract_commands(s, row, kind, &key, &val)
+                    : row_commands(s, row, &key, &val, reason, sizeof reason);
         if (r < 0) err = oom(s, errstr, errstr_size);
         else if (r > 0) {
             s->cmds.len = mark;

@@ -415,11 +415,20 @@ static int having_ok(query_state *qs) {
     return sluice_value_is_true(&h);
 }
 
+/* The change kind (sluice/changelog.h) of an aggregate's output rows:
+ * under EMIT UPDATE or COMPLETE they are upserts by the group key, so
+ * update-after (+U) -- also a key's first row, as telling it from later
+ * ones would take per-group state that snapshots do not hold; under EMIT
+ * APPEND each row is final, an insert. */
+static sluice_row_kind emit_kind(const sluice_query_plan *q) {
+    return q->emit == SLUICE_EMIT_APPEND ? SLUICE_ROW_INSERT : SLUICE_ROW_UPDATE_AFTER;
+}
+
 /* Evaluate the outputs over qs->post into a new output row. */
 static int emit_post(query_state *qs) {
     const sluice_query_plan *q = qs->q;
     sluice_arena *arena = qs->out.arena;
-    sluice_value *row = sluice_row_batch_append(&qs->out);
+    sluice_value *row = sluice_row_batch_append_kind(&qs->out, emit_kind(q));
     if (!row) return -1;
     for (size_t j = 0; j < q->schema.ncolumns; j++) {
         row[j] = sluice_expr_eval(q->outputs[j], qs->post, arena);

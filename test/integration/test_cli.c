@@ -346,6 +346,33 @@ static void test_run_file_sink_creates_missing_directories(void **state) {
     free(t);
 }
 
+/* An UPDATE query written to a CSV file repeats a key once per micro-batch
+ * that changed it; the `op` column marks every row as a change (+U: an
+ * upsert by the key), so the last one per key is the result.  One row per
+ * micro-batch (max_batch_rows = 1): a 1, b 2, a 3 -> a, b, a. */
+static void test_update_query_to_csv_writes_the_op_column(void **state) {
+    (void)state;
+    write_sql("CREATE SOURCE ev (k VARCHAR, v BIGINT, ts TIMESTAMP, WATERMARK FOR ts AS ts);\n"
+              "CREATE SINK out PRIMARY KEY (k) AS SELECT k, COUNT(*) AS n, SUM(v) AS s FROM ev GROUP BY k "
+              "EMIT UPDATE;\n");
+    char ini[9000];
+    snprintf(ini, sizeof ini,
+             "[pipeline]\nmax_batch_rows = 1\n[source ev]\npath = %%1$s\nformat = csv\n"
+             "[sink out]\nconnector = file\npath = %s\n",
+             csv_out);
+    write_ini(ini);
+    assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+    const char *argv[] = {"run", sql_path, "--quiet", NULL};
+    assert_int_equal(run(argv), 0);
+    char *t = sluice_test_read_file(csv_out, NULL);
+    assert_non_null(t);
+    assert_string_equal(t, "op,k,n,s\n"
+                           "+U,a,1,1\n"
+                           "+U,b,1,2\n"
+                           "+U,a,2,4\n");
+    free(t);
+}
+
 static void test_progress_lines_are_json_objects(void **state) {
     (void)state;
     write_sql(pipeline_sql);
@@ -489,6 +516,7 @@ int main(void) {
         T(test_run_on_json_prints_the_memory_table),
         T(test_set_overrides_a_profile_key),
         T(test_run_file_sink_creates_missing_directories),
+        T(test_update_query_to_csv_writes_the_op_column),
         T(test_progress_lines_are_json_objects),
         T(test_quiet_removes_the_progress_lines),
     T(test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet),

@@ -43,7 +43,7 @@ static sluice_test_broker *broker;
 
 static int setup(void **state) {
     (void)state;
-    const char *topics[] = {"txn-a:2", "txn-b:1", "txn-c:1", "txn-d:1", "txn-e:1", "txn-f:1", NULL};
+    const char *topics[] = {"txn-a:2", "txn-b:1", "txn-c:1", "txn-d:1", "txn-e:1", "txn-f:1", "txn-g:1", "txn-h:1", NULL};
     broker = sluice_test_broker_start(1, topics);
     return broker ? 0 : -1;
 }
@@ -325,9 +325,72 @@ static void a_marker_that_does_not_match_its_key_is_refused(void **state) {
     assert_non_null(strstr(err, "but a value without a valid epoch"));
 }
 
+/* The changelog as upsert-kafka writes it: +I and +U are records, -U is
+ * not written, -D is a tombstone (the key, a NULL value); transactional
+ * (txn-g) and idempotent (txn-h) alike.  A topic without a key cannot take
+ * a retraction: handed to on_error (none here: the write fails). */
+static void changelog_deletes_are_tombstones(void **state) {
+    (void)state;
+    static const char *const topics[] = {"txn-g", "txn-h"};
+    for (int t = 0; t < 2; t++) {
+        sluice_test_cfg c;
+        sluice_sink *s = must_open(&c, topics[t], t == 0);
+        sluice_row_batch b;
+        assert_int_equal(sluice_row_batch_init(&b, &schema), SLUICE_OK);
+        static const struct {
+            sluice_row_kind kind;
+            int64_t k;
+            const char *name;
+        } rows[] = {{SLUICE_ROW_INSERT, 1, "a"},
+                    {SLUICE_ROW_UPDATE_BEFORE, 1, "a"},
+                    {SLUICE_ROW_UPDATE_AFTER, 1, "b"},
+                    {SLUICE_ROW_DELETE, 2, "x"}};
+        for (size_t i = 0; i < 4; i++) {
+            sluice_value *row = sluice_row_batch_append_kind(&b, rows[i].kind);
+            row[0] = sluice_value_bigint(rows[i].k);
+            row[1] = sluice_value_varchar(rows[i].name, 1);
+        }
+        char err[1024] = "";
+        if (s->ops->write(s, 0, &b, err, sizeof err) != SLUICE_OK || s->ops->commit(s, 0, err, sizeof err) != SLUICE_OK)
+            fail_msg("epoch 0: %s", err);
+        sluice_row_batch_free(&b);
+        s->ops->close(s);
+        sluice_test_kmsg *m = NULL;
+        long n = sluice_test_kafka_consume_all(sluice_test_broker_bootstrap(broker), topics[t], &m);
+        assert_int_equal(n, 3);
+        assert_string_equal(m[0].key, "{\"k\":1}");
+        assert_string_equal(m[0].value, "{\"k\":1,\"name\":\"a\"}");
+        assert_int_equal(m[0].value_null, 0);
+        assert_string_equal(m[1].key, "{\"k\":1}");
+        assert_string_equal(m[1].value, "{\"k\":1,\"name\":\"b\"}");
+        assert_string_equal(m[2].key, "{\"k\":2}");
+        assert_int_equal(m[2].value_null, 1);
+        sluice_test_kafka_msgs_free(m, n);
+    }
+
+    static const sluice_schema keyless = {.ncolumns = 2, .columns = columns};
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "out", &keyless);
+    sluice_test_cfg_set(&c, "topic", "txn-h");
+    sluice_test_cfg_set(&c, "kafka.bootstrap.servers", sluice_test_broker_bootstrap(broker));
+    sluice_sink *s = NULL;
+    char err[1024] = "";
+    assert_int_equal(sluice_kafka_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_OK);
+    sluice_row_batch b;
+    assert_int_equal(sluice_row_batch_init(&b, &keyless), SLUICE_OK);
+    sluice_value *row = sluice_row_batch_append_kind(&b, SLUICE_ROW_DELETE);
+    row[0] = sluice_value_bigint(3);
+    row[1] = sluice_value_varchar("z", 1);
+    assert_int_not_equal(s->ops->write(s, 1, &b, err, sizeof err), SLUICE_OK);
+    assert_non_null(strstr(err, "a -D row (a retraction) needs a record key"));
+    sluice_row_batch_free(&b);
+    s->ops->close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_epoch_with_rows_is_marked),
+        cmocka_unit_test(changelog_deletes_are_tombstones),
         cmocka_unit_test(an_open_transaction_is_not_committed),
         cmocka_unit_test(an_undeliverable_epoch_is_aborted_and_sent_again),
         cmocka_unit_test(without_checkpointing_no_markers),

@@ -609,6 +609,64 @@ static void upserts_collapse_keys_and_complete_mode_replaces(void **state) {
     sluice_row_batch_free(&b);
 }
 
+/* ---- changelog -------------------------------------------------------------------------------- */
+
+static void add_kind(sluice_row_batch *b, sluice_row_kind kind, int64_t k, const char *v) {
+    sluice_value *row = sluice_row_batch_append_kind(b, kind);
+    row[0] = sluice_value_bigint(k);
+    row[1] = v ? sluice_value_varchar(v, strlen(v)) : sluice_value_null();
+}
+
+/* With a key: a delete removes the key's row in the epoch's transaction, an
+ * update-before changes nothing, and a key's last change in an epoch wins
+ * (deleted then set again: set; set then deleted: gone).  Without a key:
+ * an update-before or a delete removes one equal row. */
+static void changelog_deletes_rows(void **state) {
+    (void)state;
+    create_database("changelog_db");
+    opened o;
+    open_sink(&o, "p", "t", &kv_schema, "changelog_db", NULL, SLUICE_OUTPUT_UPDATE);
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &kv_schema);
+    for (int64_t k = 1; k <= 5; k++) add_kind(&b, SLUICE_ROW_UPDATE_AFTER, k, "v");
+    epoch(&o, 0, &b);
+    sluice_row_batch_clear(&b);
+    add_kind(&b, SLUICE_ROW_DELETE, 1, "v");         /* gone */
+    add_kind(&b, SLUICE_ROW_UPDATE_BEFORE, 2, "v");  /* replaced by the +U after it */
+    add_kind(&b, SLUICE_ROW_UPDATE_AFTER, 2, "w");
+    add_kind(&b, SLUICE_ROW_DELETE, 3, "v");         /* deleted, then set again */
+    add_kind(&b, SLUICE_ROW_INSERT, 3, "x");
+    add_kind(&b, SLUICE_ROW_UPDATE_AFTER, 4, "y");   /* set, then deleted */
+    add_kind(&b, SLUICE_ROW_DELETE, 4, "y");
+    add_kind(&b, SLUICE_ROW_UPDATE_BEFORE, 5, "v");  /* alone: nothing */
+    add_kind(&b, SLUICE_ROW_DELETE, 99, NULL);       /* not there: nothing */
+    epoch(&o, 1, &b);
+    sluice_mysql_sink_ops.close(o.sink);
+    char *t = query("SELECT k, v FROM changelog_db.t ORDER BY k");
+    assert_string_equal(t, "2|w\n3|x\n5|v\n");
+    free(t);
+    t = query("SELECT epoch FROM changelog_db.sluice_commits WHERE sink = 't'");
+    assert_string_equal(t, "1\n");
+    free(t);
+
+    sluice_row_batch nb;
+    sluice_row_batch_init(&nb, &kv_schema_nokey);
+    open_sink(&o, "p", "n", &kv_schema_nokey, "changelog_db", NULL, SLUICE_OUTPUT_UPDATE);
+    add_kind(&nb, SLUICE_ROW_INSERT, 1, "a");
+    add_kind(&nb, SLUICE_ROW_INSERT, 1, "a");
+    add_kind(&nb, SLUICE_ROW_INSERT, 2, NULL);
+    add_kind(&nb, SLUICE_ROW_DELETE, 1, "a");        /* one of the two */
+    add_kind(&nb, SLUICE_ROW_UPDATE_BEFORE, 2, NULL); /* NULL-safe match */
+    add_kind(&nb, SLUICE_ROW_UPDATE_AFTER, 2, "b");
+    epoch(&o, 0, &nb);
+    sluice_mysql_sink_ops.close(o.sink);
+    t = query("SELECT k, v FROM changelog_db.n ORDER BY k");
+    assert_string_equal(t, "1|a\n2|b\n");
+    free(t);
+    sluice_row_batch_free(&nb);
+    sluice_row_batch_free(&b);
+}
+
 /* ---- hostile data ---------------------------------------------------------------------------- */
 
 static void hostile_data_round_trips_exactly(void **state) {
@@ -872,6 +930,7 @@ int main(void) {
         cmocka_unit_test(commit_records_are_keyed_by_table_and_validated),
         cmocka_unit_test(reset_checkpoint_with_a_recorded_epoch_is_refused),
         cmocka_unit_test(upserts_collapse_keys_and_complete_mode_replaces),
+        cmocka_unit_test(changelog_deletes_rows),
         cmocka_unit_test(hostile_data_round_trips_exactly),
         cmocka_unit_test(lock_wait_timeout_is_retried),
         cmocka_unit_test(server_away_beyond_retry_timeout_fails_the_epoch),

@@ -262,6 +262,82 @@ static void string_rows_as_json(void **state) {
     sluice_row_batch_free(&b);
 }
 
+/* ---- changelog ------------------------------------------------------------------------------- */
+
+/* hash and string: -D deletes the row's key, -U changes nothing; zset: -D
+ * and -U remove the member (ZREM), never the rest of the ranking. */
+static void changelog_deletes_keys_and_members(void **state) {
+    (void)state;
+    static const char *const shapes[] = {"hash", "string"};
+    static const char *const want[] = {"cl-hash:2026-01-01 00:01:00:8 hash avg=0.5 orders=2 region=us\n",
+                                       "cl-string:2026-01-01 00:01:00:8 string {\"window_start\":\"2026-01-01 "
+                                       "00:01:00\",\"shop\":8,\"region\":\"us\",\"orders\":2,\"avg\":0.5}\n"};
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &sales);
+    for (int t = 0; t < 2; t++) {
+        opened o;
+        char prefix[32], pattern[32];
+        snprintf(prefix, sizeof prefix, "cl-%s:", shapes[t]);
+        snprintf(pattern, sizeof pattern, "cl-%s:*", shapes[t]);
+        cfg_for(&o, "c1", shapes[t], &sales, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+        sluice_test_cfg_set(&o.c, "data_type", shapes[t]);
+        sluice_test_cfg_set(&o.c, "key_prefix", prefix);
+        do_open(&o);
+        sluice_row_batch_clear(&b);
+        add_sale(&b, T0, 7, "eu", 3, 2.5);
+        add_sale(&b, T0, 8, "us", 1, 0.1);
+        epoch(&o, 0, &b);
+        sluice_row_batch_clear(&b);
+        sluice_value *row = sluice_row_batch_append_kind(&b, SLUICE_ROW_DELETE);
+        row[0] = sluice_value_timestamp(T0);
+        row[1] = sluice_value_bigint(7);
+        row = sluice_row_batch_append_kind(&b, SLUICE_ROW_UPDATE_BEFORE);
+        row[0] = sluice_value_timestamp(T0);
+        row[1] = sluice_value_bigint(8);
+        row = sluice_row_batch_append_kind(&b, SLUICE_ROW_UPDATE_AFTER);
+        row[0] = sluice_value_timestamp(T0);
+        row[1] = sluice_value_bigint(8);
+        row[2] = sluice_value_varchar("us", 2);
+        row[3] = sluice_value_bigint(2);
+        row[4] = sluice_value_double(0.5);
+        row = sluice_row_batch_append_kind(&b, SLUICE_ROW_DELETE); /* a NULL key: names nothing */
+        row[0] = sluice_value_timestamp(T0);
+        epoch(&o, 1, &b);
+        sluice_redis_sink_ops.close(o.sink);
+        assert_dump(pattern, want[t]);
+    }
+    sluice_row_batch_free(&b);
+
+    opened o;
+    cfg_for(&o, "c2", "top", &top, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "data_type", "zset");
+    sluice_test_cfg_set(&o.c, "key", "cltop:{window_start}");
+    sluice_test_cfg_set(&o.c, "member", "product");
+    sluice_test_cfg_set(&o.c, "score", "cnt");
+    do_open(&o);
+    sluice_row_batch_init(&b, &top);
+    add_top(&b, T0, 1, "apple", 5);
+    add_top(&b, T0, 2, "pear", 3);
+    add_top(&b, T0, 3, "fig", 1);
+    epoch(&o, 0, &b);
+    sluice_row_batch_clear(&b);
+    /* fig leaves the top 3 (a delete), pear's rank 2 goes to date */
+    sluice_value *row = sluice_row_batch_append_kind(&b, SLUICE_ROW_DELETE);
+    row[0] = sluice_value_timestamp(T0);
+    row[1] = sluice_value_bigint(3);
+    row[2] = sluice_value_varchar("fig", 3);
+    row[3] = sluice_value_bigint(1);
+    row = sluice_row_batch_append_kind(&b, SLUICE_ROW_UPDATE_BEFORE);
+    row[0] = sluice_value_timestamp(T0);
+    row[1] = sluice_value_bigint(2);
+    row[2] = sluice_value_varchar("pear", 4);
+    row[3] = sluice_value_bigint(3);
+    epoch(&o, 1, &b);
+    sluice_redis_sink_ops.close(o.sink);
+    assert_dump("cltop:*", "cltop:2026-01-01 00:01:00 zset apple=5\n");
+    sluice_row_batch_free(&b);
+}
+
 /* ---- exactly once ---------------------------------------------------------------------------- */
 
 static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
@@ -742,6 +818,7 @@ int main(void) {
         cmocka_unit_test(hash_rows_keyed_by_primary_key),
         cmocka_unit_test(zset_top_n_replaces_the_ranking),
         cmocka_unit_test(string_rows_as_json),
+        cmocka_unit_test(changelog_deletes_keys_and_members),
         cmocka_unit_test(epochs_at_or_below_the_recorded_one_are_skipped),
         cmocka_unit_test(complete_mode_replaces_the_sinks_keys),
         cmocka_unit_test(unstorable_rows_go_to_on_error),

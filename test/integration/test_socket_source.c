@@ -516,16 +516,18 @@ static void test_cli_word_count_example(void **state) {
     char *out = sluice_test_read_file(out_path, NULL);
     assert_non_null(out);
     /* UPDATE: a (window, value) row may be written again with a higher
-     * count; the last one per key counts.  One burst arrives within a
-     * minute but may straddle a minute boundary: sum over the windows. */
+     * count, marked +U in the op column; the last one per key counts.  One
+     * burst arrives within a minute but may straddle a minute boundary:
+     * sum over the windows. */
     struct { char start[32], value[16]; long n; } last[16];
     size_t nlast = 0;
     char *save = NULL;
     for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        char start[32], end[32], v[16];
+        char op[4], start[32], end[32], v[16];
         long n;
-        if (strncmp(l, "window_start,", 13) == 0) continue;
-        assert_int_equal(sscanf(l, "%31[^,],%31[^,],%15[^,],%ld", start, end, v, &n), 4);
+        if (strncmp(l, "op,window_start,", 16) == 0) continue;
+        assert_int_equal(sscanf(l, "%3[^,],%31[^,],%31[^,],%15[^,],%ld", op, start, end, v, &n), 5);
+        assert_string_equal(op, "+U");
         size_t k;
         for (k = 0; k < nlast; k++)
             if (strcmp(last[k].start, start) == 0 && strcmp(last[k].value, v) == 0) break;

@@ -366,6 +366,7 @@ long sluice_test_kafka_consume_all(const char *bootstrap, const char *topic, slu
             t->partition = m->partition;
             t->offset = m->offset;
             t->value = strndup(m->payload ? (const char *)m->payload : "", m->len);
+            t->value_null = m->payload == NULL;
             t->key = m->key ? strndup(m->key, m->key_len) : NULL;
             rd_kafka_headers_t *hdrs = NULL;
             if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {

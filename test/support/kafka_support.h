@@ -49,6 +49,7 @@ long sluice_test_kafka_produce_file(const char *bootstrap, const char *topic, co
 typedef struct sluice_test_kmsg {
     char *key;           /**< NUL-terminated copy, NULL when the message has no key */
     char *value;         /**< NUL-terminated copy */
+    int value_null;      /**< 1: the value is NULL (a tombstone; `value` is "") */
     int32_t partition;
     int64_t offset;
     int nheaders;        /**< message headers kept (at most SLUICE_TEST_KMSG_HEADERS) */

@@ -507,3 +507,94 @@ void sluice_result_assert_equal_at(const char *what, const sluice_result_table *
     }
     _fail(file, line);
 }
+
+/* ---- changelog ---------------------------------------------------------- */
+
+typedef struct changelog_sort {
+    const sluice_result_table *t;
+    const long *kcols;
+    size_t nk;
+} changelog_sort;
+
+/* By key, then by position: a key's rows end with its last one. */
+static int changelog_compare(const void *a, const void *b, void *arg) {
+    const changelog_sort *cs = arg;
+    size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+    for (size_t k = 0; k < cs->nk; k++) {
+        int d = strcmp(cs->t->rows[ia].fields[cs->kcols[k]], cs->t->rows[ib].fields[cs->kcols[k]]);
+        if (d) return d;
+    }
+    return ia < ib ? -1 : ia > ib;
+}
+
+int sluice_result_table_apply_changelog(sluice_result_table *t, const char *const *keys, char *err,
+                                        size_t err_size) {
+    if (t->header.nfields == 0 || strcmp(t->header.fields[0], "op") != 0) {
+        snprintf(err, err_size, "the header has no first column 'op'");
+        return -1;
+    }
+    long kcols[16];
+    size_t nk = 0;
+    for (; keys && keys[nk]; nk++) {
+        if (nk == 16 || (kcols[nk] = sluice_result_table_column(t, keys[nk])) < 0) {
+            snprintf(err, err_size, "key column '%s' missing", keys[nk]);
+            return -1;
+        }
+    }
+    if (nk == 0) {
+        snprintf(err, err_size, "no key columns");
+        return -1;
+    }
+    for (size_t i = 0; i < t->nrows; i++) {
+        const sluice_result_row *r = &t->rows[i];
+        const char *op = r->nfields ? r->fields[0] : "";
+        if (r->nfields != t->header.nfields ||
+            (strcmp(op, "+I") && strcmp(op, "-U") && strcmp(op, "+U") && strcmp(op, "-D"))) {
+            snprintf(err, err_size, "row %zu: op '%s' is not +I, -U, +U or -D (or the row has %zu fields)", i + 1,
+                     op, r->nfields);
+            return -1;
+        }
+    }
+    size_t *order = malloc((t->nrows + 1) * sizeof *order);
+    unsigned char *keep = calloc(t->nrows + 1, 1);
+    if (!order || !keep) {
+        free(order);
+        free(keep);
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < t->nrows; i++) order[i] = i;
+    changelog_sort cs = {t, kcols, nk};
+    qsort_r(order, t->nrows, sizeof *order, changelog_compare, &cs);
+    for (size_t i = 0; i < t->nrows;) {
+        size_t j = i, last = SIZE_MAX;
+        for (; j < t->nrows; j++) {
+            int same = 1;
+            for (size_t k = 0; k < nk && same; k++)
+                same = strcmp(t->rows[order[i]].fields[kcols[k]], t->rows[order[j]].fields[kcols[k]]) == 0;
+            if (!same) break;
+            if (strcmp(t->rows[order[j]].fields[0], "-U") != 0) last = order[j];
+        }
+        if (last != SIZE_MAX && strcmp(t->rows[last].fields[0], "-D") != 0) keep[last] = 1;
+        i = j;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        sluice_result_row *r = &t->rows[i];
+        if (!keep[i]) {
+            row_free(r);
+            continue;
+        }
+        free(r->fields[0]);
+        memmove(r->fields, r->fields + 1, (r->nfields - 1) * sizeof *r->fields);
+        r->nfields--;
+        t->rows[m++] = *r;
+    }
+    t->nrows = m;
+    free(t->header.fields[0]);
+    memmove(t->header.fields, t->header.fields + 1, (t->header.nfields - 1) * sizeof *t->header.fields);
+    t->header.nfields--;
+    free(order);
+    free(keep);
+    return 0;
+}

@@ -75,6 +75,17 @@ long sluice_result_table_column(const sluice_result_table *t, const char *name);
 size_t sluice_result_table_filter(sluice_result_table *t, int (*keep)(const sluice_result_row *row, void *arg),
                                   void *arg);
 
+/** Apply the changelog of a sink output written with an `op` first column
+ *  (a file sink of an UPDATE or COMPLETE query: "+I", "-U", "+U", "-D", as
+ *  Flink's RowKind) the way an upsert table does: per key (the columns
+ *  `keys`, NULL-terminated, non-empty), the key's last row that is not
+ *  "-U" decides: "+I" or "+U" keeps that row, "-D" removes the key.  The
+ *  `op` column is dropped from the header and the rows.  Returns 0, or -1
+ *  with a message in err (no `op` first column, an unknown op, a key column
+ *  missing) and `t` unchanged. */
+int sluice_result_table_apply_changelog(sluice_result_table *t, const char *const *keys, char *err,
+                                        size_t err_size);
+
 /** Write row `r` as comma-separated fields into buf (cut at size - 1 bytes;
  *  always NUL-terminated when size > 0). */
 void sluice_result_row_format(const sluice_result_row *r, char *buf, size_t size);

@@ -130,7 +130,7 @@ static void test_update_re_emits_a_window_only_when_its_ranking_changes(void **s
     sluice_test_push_ev("00:01:10", "a", 1);
     sluice_test_push_ev("00:01:20", "b", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take_in_order("out"), W0 "," W1 ",1,a,2\n" W0 "," W1 ",2,b,1\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 "," W1 ",1,a,2\n+U," W0 "," W1 ",2,b,1\n");
     /* c 1 ties with b 1 and ranks after it: third, outside the top 2 */
     sluice_test_push_ev("00:02:00", "c", 1);
     sluice_test_step();
@@ -139,7 +139,7 @@ static void test_update_re_emits_a_window_only_when_its_ranking_changes(void **s
     sluice_test_push_ev("00:03:00", "c", 1);
     sluice_test_push_ev("00:03:10", "c", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take_in_order("out"), W0 "," W1 ",1,c,3\n" W0 "," W1 ",2,a,2\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 "," W1 ",1,c,3\n+U," W0 "," W1 ",2,a,2\n");
     /* b 2 ties with a 2 and stays behind it (key order): no change */
     sluice_test_push_ev("00:04:00", "b", 1);
     sluice_test_step();
@@ -147,11 +147,11 @@ static void test_update_re_emits_a_window_only_when_its_ranking_changes(void **s
     /* a 3 ties with c 3 and ranks first by key */
     sluice_test_push_ev("00:05:00", "a", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take_in_order("out"), W0 "," W1 ",1,a,3\n" W0 "," W1 ",2,c,3\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 "," W1 ",1,a,3\n+U," W0 "," W1 ",2,c,3\n");
     /* a ranked group changing value without moving re-emits too */
     sluice_test_push_ev("00:06:00", "a", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take_in_order("out"), W0 "," W1 ",1,a,4\n" W0 "," W1 ",2,c,3\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 "," W1 ",1,a,4\n+U," W0 "," W1 ",2,c,3\n");
     /* the window closes: nothing more in UPDATE */
     sluice_test_end_input();
     assert_string_equal(sluice_test_take_in_order("out"), "");
@@ -205,11 +205,11 @@ static void test_complete_emits_every_window_top_n_each_batch(void **state) {
     sluice_test_push_ev("00:02:00", "b", 1);
     sluice_test_push_ev("00:03:00", "b", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take_in_order("out"), W0 ",1,b,2\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 ",1,b,2\n");
     sluice_test_push_ev("00:21:00", "c", 1);
     sluice_test_step();
     /* the closed window stays in the result table (Spark's complete mode) */
-    assert_string_equal(sluice_test_take_in_order("out"), W0 ",1,b,2\n" W2 ",1,c,1\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 ",1,b,2\n+U," W2 ",1,c,1\n");
     /* a trigger without input emits nothing */
     sluice_test_step();
     assert_string_equal(sluice_test_take_in_order("out"), "");
