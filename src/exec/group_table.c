@@ -198,20 +198,3 @@ void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w) {
     for (size_t i = 0; i < w->ndirty; i++) sluice_window_entry(ws, w, w->dirty[i])->flags &= ~SLUICE_GROUP_DIRTY;
     w->ndirty = 0;
 }
-
-int sluice_window_restore_insert(sluice_windows *ws, sluice_window *w, size_t i) {
-    sluice_group_hdr *e = sluice_window_entry(ws, w, i);
-    uint64_t hash = e->hash;
-    size_t mask = w->tcap - 1, h = hash & mask;
-    for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
-        if (!sluice_gslot_tag_eq(s, hash)) continue;
-        sluice_group_hdr *o = sluice_window_entry(ws, w, sluice_gslot_idx(s));
-        if (o->hash != hash) continue;
-        size_t g;
-        for (g = 0; g < ws->q->ngroup; g++)
-            if (!sluice_value_equal(&sluice_group_keys(o)[g], &sluice_group_keys(e)[g])) break;
-        if (g == ws->q->ngroup) return -1;
-    }
-    w->table[h] = sluice_gslot_make(hash, i);
-    return 0;
-}

@@ -130,6 +130,21 @@ void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w);
 int sluice_window_reserve(sluice_windows *ws, sluice_window *w, size_t n);
 /** Insert entry i of w (decoded, its hash set) into the table sized by
  *  sluice_window_reserve(); -1 when a group with the same keys is there. */
-int sluice_window_restore_insert(sluice_windows *ws, sluice_window *w, size_t i);
+static inline int sluice_window_restore_insert(sluice_windows *ws, sluice_window *w, size_t i) {
+    sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+    uint64_t hash = e->hash;
+    size_t mask = w->tcap - 1, h = hash & mask;
+    for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
+        if (!sluice_gslot_tag_eq(s, hash)) continue;
+        sluice_group_hdr *o = sluice_window_entry(ws, w, sluice_gslot_idx(s));
+        if (o->hash != hash) continue;
+        size_t g;
+        for (g = 0; g < ws->q->ngroup; g++)
+            if (!sluice_value_equal(&sluice_group_keys(o)[g], &sluice_group_keys(e)[g])) break;
+        if (g == ws->q->ngroup) return -1;
+    }
+    w->table[h] = sluice_gslot_make(hash, i);
+    return 0;
+}
 
 #endif

@@ -101,27 +101,6 @@ int sluice_emitter_push(sluice_emitter *em, sluice_row_kind kind) {
 
 /* ---------------- snapshot pieces ---------------- */
 
-sluice_value sluice_snap_dec_key(sluice_dec *d, sluice_type_t type, sluice_arena *arena) {
-    sluice_value v = sluice_dec_value(d, arena);
-    if (!d->bad && v.type != SLUICE_TYPE_NULL && v.type != type) d->bad = 1;
-    return v;
-}
-
-uint64_t sluice_snap_keys_hash(const sluice_value *keys, size_t n) {
-    uint64_t hash = 0x51ed270b27eb0bULL;
-    for (size_t k = 0; k < n; k++) hash = sluice_value_hash(&keys[k], hash);
-    return hash;
-}
-
-int64_t sluice_snap_string_bytes(const sluice_value *v) {
-    if (v->type != SLUICE_TYPE_VARCHAR) return 0;
-    return (int64_t)(((v->len ? v->len : 1) + 15u) & ~(size_t)15u);
-}
-
-int64_t sluice_snap_slot_string_bytes(const sluice_agg_plan *ag, const sluice_agg_slot *s) {
-    return ag->fn->holds_string ? sluice_snap_string_bytes(&s->v) : 0;
-}
-
 size_t sluice_snap_arena_block(int64_t hint, size_t left) {
     size_t cap = left / 4 < SIZE_MAX / 16 ? left * 4 : SIZE_MAX / 4;
     size_t b = hint > 0 ? (uint64_t)hint > cap ? cap : (size_t)hint : 0;

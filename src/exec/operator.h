@@ -220,15 +220,28 @@ int sluice_emitter_flush(sluice_emitter *em);
 
 /** Decode a group key of planned type `type` (NULL or that type; else
  *  d->bad is set).  Strings into arena. */
-sluice_value sluice_snap_dec_key(sluice_dec *d, sluice_type_t type, sluice_arena *arena);
+static inline sluice_value sluice_snap_dec_key(sluice_dec *d, sluice_type_t type, sluice_arena *arena) {
+    sluice_value v = sluice_dec_value(d, arena);
+    if (!d->bad && v.type != SLUICE_TYPE_NULL && v.type != type) d->bad = 1;
+    return v;
+}
 /** The hash of n group keys, as the operators compute it per row. */
-uint64_t sluice_snap_keys_hash(const sluice_value *keys, size_t n);
+static inline uint64_t sluice_snap_keys_hash(const sluice_value *keys, size_t n) {
+    uint64_t hash = 0x51ed270b27eb0bULL;
+    for (size_t k = 0; k < n; k++) hash = sluice_value_hash(&keys[k], hash);
+    return hash;
+}
 /** Arena bytes a copied VARCHAR takes (sluice_arena_alloc rounds to 16,
  *  at least 16); 0 for other types. */
-int64_t sluice_snap_string_bytes(const sluice_value *v);
+static inline int64_t sluice_snap_string_bytes(const sluice_value *v) {
+    if (v->type != SLUICE_TYPE_VARCHAR) return 0;
+    return (int64_t)(((v->len ? v->len : 1) + 15u) & ~(size_t)15u);
+}
 /** Arena bytes of the string of slot s of aggregate ag (MIN/MAX of
  *  VARCHAR; other slots hold none, whatever their bits look like). */
-int64_t sluice_snap_slot_string_bytes(const sluice_agg_plan *ag, const sluice_agg_slot *s);
+static inline int64_t sluice_snap_slot_string_bytes(const sluice_agg_plan *ag, const sluice_agg_slot *s) {
+    return ag->fn->holds_string ? sluice_snap_string_bytes(&s->v) : 0;
+}
 /** The arena block size for strings of `hint` bytes (a snapshot's
  *  string_bytes) with `left` payload bytes to decode: every string takes
  *  at least 5 payload bytes and at most 4 times that in the arena. */
