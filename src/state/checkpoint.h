@@ -30,8 +30,9 @@
  * EPOCH in file names is zero-padded to 20 digits so names sort by epoch.
  *
  * The payload of a state record is the source positions (src/core/execute.c,
- * "checkpointing") around the transform's snapshot, whose layout the query
- * engine documents (src/exec/engine.c, "snapshots": version 2, which adds
+ * "checkpointing") around the transform's snapshot, which the operator DAG
+ * frames (src/exec/dag.c, "snapshots"; the bytes are listed in
+ * docs/architecture.md "Snapshot bytes": version 2, which adds
  * per-window string sizes so that restore allocates at once; version 1 is
  * still read).  Recovery maps the newest snapshot (sluice_ckpt_map_latest())
  * instead of reading it into a buffer.
