@@ -63,7 +63,7 @@ typedef struct sluice_agg_fn {
     int (*merge)(const sluice_agg_plan *ag, sluice_agg_slot *into, const sluice_agg_slot *from);
     /** The SQL result of the slot (borrows its strings). */
     sluice_value (*result)(const sluice_agg_plan *ag, const sluice_agg_slot *s);
-    /** Append the slot to a snapshot (engine.c "Snapshot"). */
+    /** Append the slot to a snapshot (docs/architecture.md "Snapshot bytes"). */
     void (*encode)(const sluice_agg_plan *ag, sluice_enc *e, const sluice_agg_slot *s);
     /** Read a slot written by encode (VARCHAR bytes into arena) and check
      *  it against the plan; sets d->bad and returns -1 when it does not

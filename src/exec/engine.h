@@ -1,7 +1,8 @@
 /*
  * sluice exec — the query engine as a transform module: decode each
  * source's records once, then run every query over them (filter, window
- * assignment, aggregation, watermark, emit).  Private.
+ * assignment, aggregation, watermark, emit) as a DAG of operators
+ * (exec/operator.h; implemented in exec/dag.c).  Private.
  */
 #ifndef SLUICE_EXEC_ENGINE_H
 #define SLUICE_EXEC_ENGINE_H

@@ -972,7 +972,7 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
     } else if (s->emit == SLUICE_EMIT_DEFAULT && q->window != SLUICE_WINDOW_SESSION) {
         q->emit = SLUICE_EMIT_UPDATE;
     } else if (q->window == SLUICE_WINDOW_SESSION && s->emit != SLUICE_EMIT_APPEND) {
-        /* see "session windows" in exec/engine.c */
+        /* see the session window operator, exec/op_session.c */
         int l = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->line : s->emit_line;
         int col = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->col : s->emit_col;
         return plan_err(c, l, col,

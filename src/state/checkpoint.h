@@ -31,8 +31,9 @@
  *
  * The payloads of offsets and state records are state/epoch_log.h's: a
  * state record holds the source positions around the transform's
- * snapshot, whose layout the query engine documents (src/exec/engine.c,
- * "snapshots": version 2, which adds
+ * snapshot, which the operator DAG frames (src/exec/dag.c, "snapshots";
+ * the bytes are listed in docs/architecture.md "Snapshot bytes": version
+ * 2, which adds
  * per-window string sizes so that restore allocates at once; version 1 is
  * still read).  Recovery maps the newest snapshot (sluice_ckpt_map_latest())
  * instead of reading it into a buffer.

@@ -347,8 +347,9 @@ static void test_run_file_sink_creates_missing_directories(void **state) {
 }
 
 /* An UPDATE query written to a CSV file repeats a key once per micro-batch
- * that changed it; the `op` column marks every row as a change (+U: an
- * upsert by the key), so the last one per key is the result.  One row per
+ * that changed it; the `op` column marks each row as a key's first row
+ * (+I) or a change of it (+U: an upsert by the key), so the last one per
+ * key is the result.  One row per
  * micro-batch (max_batch_rows = 1): a 1, b 2, a 3 -> a, b, a. */
 static void test_update_query_to_csv_writes_the_op_column(void **state) {
     (void)state;
@@ -367,8 +368,8 @@ static void test_update_query_to_csv_writes_the_op_column(void **state) {
     char *t = sluice_test_read_file(csv_out, NULL);
     assert_non_null(t);
     assert_string_equal(t, "op,k,n,s\n"
-                           "+U,a,1,1\n"
-                           "+U,b,1,2\n"
+                           "+I,a,1,1\n"
+                           "+I,b,1,2\n"
                            "+U,a,2,4\n");
     free(t);
 }

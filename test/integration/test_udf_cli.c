@@ -171,10 +171,10 @@ static void test_call_in_an_aggregate(void **state) {
     const char *argv[] = {"run", agg_sql, "--config", ini_path, "--quiet", NULL};
     assert_int_equal(sluice_test_run_cli(argv, NULL, err_path), 0);
     char *out = file_text(out_path);
-    assert_string_equal(out, "{\"op\":\"+U\",\"product\":\"p1\",\"total\":6,\"n\":2}\n"
-                             "{\"op\":\"+U\",\"product\":\"p2\",\"total\":-8,\"n\":2}\n"
-                             "{\"op\":\"+U\",\"product\":\"p3\",\"total\":0,\"n\":1}\n"
-                             "{\"op\":\"+U\",\"product\":\"p4\",\"total\":0,\"n\":1}\n");
+    assert_string_equal(out, "{\"op\":\"+I\",\"product\":\"p1\",\"total\":6,\"n\":2}\n"
+                             "{\"op\":\"+I\",\"product\":\"p2\",\"total\":-8,\"n\":2}\n"
+                             "{\"op\":\"+I\",\"product\":\"p3\",\"total\":0,\"n\":1}\n"
+                             "{\"op\":\"+I\",\"product\":\"p4\",\"total\":0,\"n\":1}\n");
     free(out);
 }
 

@@ -273,7 +273,7 @@ static void test_update_emits_only_the_groups_changed_in_the_batch(void **state)
     sluice_test_push_ev("00:01:00", "a", 1);
     sluice_test_push_ev("00:02:00", "b", 2);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,1,1\n+U,b,1,2\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,1,1\n+I,b,1,2\n");
     sluice_test_push_ev("00:03:00", "a", 5);
     sluice_test_step();
     assert_string_equal(sluice_test_take("out"), "+U,a,2,6\n");
@@ -293,11 +293,11 @@ static void test_update_on_a_window_emits_changed_rows_before_it_closes(void **s
                   "out", NULL);
     sluice_test_push_ev("00:01:00", "a", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,2001-01-01 00:00:00,1\n");
+    assert_string_equal(sluice_test_take("out"), "+I,2001-01-01 00:00:00,1\n");
     sluice_test_push_ev("00:02:00", "a", 1);
     sluice_test_push_ev("00:11:00", "a", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,2001-01-01 00:00:00,2\n+U,2001-01-01 00:10:00,1\n");
+    assert_string_equal(sluice_test_take("out"), "+I,2001-01-01 00:10:00,1\n+U,2001-01-01 00:00:00,2\n");
     sluice_test_push_ev("00:03:00", "a", 1); /* late: [00:00,00:10) closed at watermark 00:11 */
     sluice_test_step();
     assert_string_equal(sluice_test_take("out"), "");
@@ -311,13 +311,13 @@ static void test_complete_emits_the_whole_table_each_batch(void **state) {
     sluice_test_push_ev("00:01:00", "a", 1);
     sluice_test_push_ev("00:02:00", "b", 2);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,1,1\n+U,b,1,2\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,1,1\n+I,b,1,2\n");
     sluice_test_push_ev("00:03:00", "a", 5);
     sluice_test_step();
     assert_string_equal(sluice_test_take("out"), "+U,a,2,6\n+U,b,1,2\n");
     sluice_test_push_ev("00:04:00", "c", 7);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,2,6\n+U,b,1,2\n+U,c,1,7\n");
+    assert_string_equal(sluice_test_take("out"), "+I,c,1,7\n+U,a,2,6\n+U,b,1,2\n");
 }
 
 static void test_complete_emits_nothing_when_a_trigger_brings_no_input(void **state) {
@@ -326,7 +326,7 @@ static void test_complete_emits_nothing_when_a_trigger_brings_no_input(void **st
                   NULL);
     sluice_test_push_ev("00:01:00", "a", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,1\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,1\n");
     /* no new data: no micro-batch (Spark runs none), so nothing is emitted */
     sluice_test_step();
     sluice_test_step();
@@ -334,7 +334,7 @@ static void test_complete_emits_nothing_when_a_trigger_brings_no_input(void **st
     assert_int_equal(sluice_test_stats().epochs, 1);
     sluice_test_push_ev("00:02:00", "b", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,1\n+U,b,1\n");
+    assert_string_equal(sluice_test_take("out"), "+I,b,1\n+U,a,1\n");
 }
 
 /* ---- filters and groups ----------------------------------------------------------------- */
@@ -347,10 +347,10 @@ static void test_having_filters_aggregated_rows(void **state) {
     sluice_test_push_ev("00:02:00", "a", 1);
     sluice_test_push_ev("00:03:00", "b", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,2\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,2\n");
     sluice_test_push_ev("00:04:00", "b", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,b,2\n");
+    assert_string_equal(sluice_test_take("out"), "+I,b,2\n");
 }
 
 static void test_where_filters_rows_before_aggregation(void **state) {
@@ -362,7 +362,7 @@ static void test_where_filters_rows_before_aggregation(void **state) {
     sluice_test_push_ev("00:03:00", "b", 1);
     sluice_test_push("{\"ts\": \"2001-01-01 00:04:00\", \"k\": \"b\"}"); /* v NULL: WHERE is not true */
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,1,5\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,1,5\n");
 }
 
 static void test_null_group_keys_form_one_group(void **state) {
@@ -373,7 +373,7 @@ static void test_null_group_keys_form_one_group(void **state) {
     sluice_test_push_ev("00:03:00", "a", 1);
     sluice_test_step();
     /* NULL is an empty CSV field */
-    assert_string_equal(sluice_test_take("out"), "+U,,2\n+U,a,1\n");
+    assert_string_equal(sluice_test_take("out"), "+I,,2\n+I,a,1\n");
     sluice_test_push_ev("00:04:00", NULL, 1);
     sluice_test_step();
     assert_string_equal(sluice_test_take("out"), "+U,,3\n");
@@ -390,7 +390,7 @@ static void test_count_column_skips_nulls_and_count_star_does_not(void **state) 
     sluice_test_push("{\"ts\": \"2001-01-01 00:04:00\", \"k\": \"a\", \"v\": 4}");
     sluice_test_step();
     /* 4 rows, 2 values: SUM 5, AVG 2.5, MIN 1, MAX 4 */
-    assert_string_equal(sluice_test_take("out"), "+U,a,4,2,5,2.5,1,4\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,4,2,5,2.5,1,4\n");
 }
 
 static void test_aggregates_over_only_nulls_are_null_and_count_is_zero(void **state) {
@@ -401,7 +401,7 @@ static void test_aggregates_over_only_nulls_are_null_and_count_is_zero(void **st
     sluice_test_push("{\"ts\": \"2001-01-01 00:01:00\", \"k\": \"a\", \"v\": null}");
     sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\"}");
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,a,2,0,,,,,\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,2,0,,,,,\n");
 }
 
 static void test_avg_is_double_and_sum_keeps_bigint(void **state) {
@@ -412,7 +412,7 @@ static void test_avg_is_double_and_sum_keeps_bigint(void **state) {
     sluice_test_push("{\"ts\": \"2001-01-01 00:02:00\", \"k\": \"a\", \"v\": 2, \"x\": 0.25}");
     sluice_test_step();
     /* SUM 3, AVG 1.5, SUM(x) 0.75 */
-    assert_string_equal(sluice_test_take("out"), "+U,a,3,1.5,0.75\n");
+    assert_string_equal(sluice_test_take("out"), "+I,a,3,1.5,0.75\n");
 }
 
 static void test_min_max_on_varchar_compare_bytewise_across_batches(void **state) {
@@ -421,7 +421,7 @@ static void test_min_max_on_varchar_compare_bytewise_across_batches(void **state
                   NULL);
     sluice_test_push_ev("00:01:00", "pear", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,pear,pear,1\n");
+    assert_string_equal(sluice_test_take("out"), "+I,pear,pear,1\n");
     sluice_test_push_ev("00:02:00", "apple", 1);
     sluice_test_step();
     assert_string_equal(sluice_test_take("out"), "+U,apple,pear,2\n");

@@ -70,7 +70,7 @@ static void test_update_emits_changed_rows_each_batch(void **state) {
     fake_now = T0 + 5 * SEC;
     sluice_test_push_ev("00:00:00", "a", 2);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,2001-01-01 00:00:00,1,2\n");
+    assert_string_equal(sluice_test_take("out"), "+I,2001-01-01 00:00:00,1,2\n");
     fake_now = T0 + 30 * SEC;
     sluice_test_push_ev("00:00:00", "a", 3);
     sluice_test_step();
@@ -78,7 +78,7 @@ static void test_update_emits_changed_rows_each_batch(void **state) {
     fake_now = T0 + 61 * SEC;
     sluice_test_push_ev("00:00:00", "a", 4);
     sluice_test_step();
-    assert_string_equal(sluice_test_take("out"), "+U,2001-01-01 00:01:00,1,4\n");
+    assert_string_equal(sluice_test_take("out"), "+I,2001-01-01 00:01:00,1,4\n");
 }
 
 static void test_hop_windows_by_the_clock(void **state) {

@@ -130,7 +130,7 @@ static void test_update_re_emits_a_window_only_when_its_ranking_changes(void **s
     sluice_test_push_ev("00:01:10", "a", 1);
     sluice_test_push_ev("00:01:20", "b", 1);
     sluice_test_step();
-    assert_string_equal(sluice_test_take_in_order("out"), "+U," W0 "," W1 ",1,a,2\n+U," W0 "," W1 ",2,b,1\n");
+    assert_string_equal(sluice_test_take_in_order("out"), "+I," W0 "," W1 ",1,a,2\n+I," W0 "," W1 ",2,b,1\n");
     /* c 1 ties with b 1 and ranks after it: third, outside the top 2 */
     sluice_test_push_ev("00:02:00", "c", 1);
     sluice_test_step();

@@ -1,0 +1,200 @@
+/*
+ * The windows of a grouped aggregate and their group tables
+ * (exec/group_table.h): creation, growth, the dirty lists, restore inserts.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "exec/group_table.h"
+#include "exec/operator.h"
+
+static void window_free(sluice_window *w) {
+    if (!w) return;
+    sluice_arena_destroy(w->arena);
+    free(w->entries);
+    free(w->table);
+    free(w->dirty);
+    free(w);
+}
+
+static sluice_window *window_new(int64_t start, int64_t end) {
+    /* the planner's sizes and slides are positive, and times are bounded
+     * (SANE_TIME), so a window is never empty */
+    assert(start < end);
+    sluice_window *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->start = start;
+    w->end = end;
+    w->arena = sluice_arena_new(16 * 1024);
+    w->tcap = 16;
+    w->table = calloc(w->tcap, sizeof *w->table);
+    if (!w->arena || !w->table) {
+        window_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void sluice_windows_init(sluice_windows *ws, const sluice_query_plan *q) {
+    memset(ws, 0, sizeof *ws);
+    ws->q = q;
+    ws->stride = sizeof(sluice_group_hdr) + q->ngroup * sizeof(sluice_value) + q->naggs * sizeof(sluice_agg_slot);
+}
+
+void sluice_windows_clear(sluice_windows *ws) {
+    for (size_t i = 0; i < ws->n; i++) window_free(ws->w[i]);
+    ws->n = 0;
+    ws->last = 0;
+}
+
+void sluice_windows_free(sluice_windows *ws) {
+    sluice_windows_clear(ws);
+    free(ws->w);
+    ws->w = NULL;
+    ws->cap = 0;
+}
+
+sluice_window *sluice_windows_get_slow(sluice_windows *ws, int64_t start) {
+    size_t lo = 0, hi = ws->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (ws->w[mid]->start < start) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < ws->n && ws->w[lo]->start == start) {
+        ws->last = lo;
+        return ws->w[lo];
+    }
+    if (ws->n == ws->cap) {
+        size_t nc = ws->cap ? ws->cap * 2 : 16;
+        sluice_window **nw = realloc(ws->w, nc * sizeof *nw);
+        if (!nw) return NULL;
+        ws->w = nw;
+        ws->cap = nc;
+    }
+    int64_t end = ws->q->window == SLUICE_WINDOW_NONE ? SLUICE_TS_MAX : start + ws->q->size_ms;
+    sluice_window *w = window_new(start, end);
+    if (!w) return NULL;
+    memmove(ws->w + lo + 1, ws->w + lo, (ws->n - lo) * sizeof *ws->w);
+    ws->w[lo] = w;
+    ws->n++;
+    ws->last = lo;
+    return w;
+}
+
+void sluice_windows_finalize(sluice_windows *ws, int64_t wm) {
+    if (ws->q->window == SLUICE_WINDOW_NONE) return;
+    size_t n = 0;
+    while (n < ws->n && ws->w[n]->end <= wm) window_free(ws->w[n++]);
+    if (!n) return;
+    /* windows are sorted by start and share one size, so also by end */
+    memmove(ws->w, ws->w + n, (ws->n - n) * sizeof *ws->w);
+    ws->n -= n;
+    ws->last = 0;
+}
+
+size_t sluice_windows_bytes(const sluice_windows *ws) {
+    size_t bytes = ws->cap * sizeof(sluice_window *);
+    for (size_t i = 0; i < ws->n; i++) {
+        const sluice_window *w = ws->w[i];
+        bytes += sizeof *w + w->cap * ws->stride + w->tcap * sizeof(sluice_gslot) + w->dcap * sizeof(uint32_t) +
+                 sluice_arena_used(w->arena);
+    }
+    return bytes;
+}
+
+/* Ask for transparent huge pages over the 2 MiB-aligned interior of a
+ * large allocation not touched yet (fewer page faults when it is filled). */
+static void hint_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    if (!p || bytes < 2 * huge) return;
+    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+/* Rebuild w's table with tcap slots (a power of two > nentries). */
+static int table_rehash(sluice_windows *ws, sluice_window *w, size_t tcap) {
+    sluice_gslot *nt = calloc(tcap, sizeof *nt);
+    if (!nt) return -1;
+    hint_huge(nt, tcap * sizeof *nt);
+    for (size_t i = 0; i < w->nentries; i++) {
+        uint64_t hash = sluice_window_entry(ws, w, i)->hash;
+        size_t h = hash & (tcap - 1);
+        while (nt[h]) h = (h + 1) & (tcap - 1);
+        nt[h] = sluice_gslot_make(hash, i);
+    }
+    free(w->table);
+    w->table = nt;
+    w->tcap = tcap;
+    return 0;
+}
+
+sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
+                                          uint64_t hash, size_t h) {
+    const sluice_query_plan *q = ws->q;
+    size_t ng = q->ngroup;
+    if (w->nentries >= UINT32_MAX - 1) return NULL;
+    if (w->nentries == w->cap) {
+        size_t nc = w->cap ? w->cap * 2 : 16;
+        unsigned char *ne = realloc(w->entries, nc * ws->stride);
+        if (!ne) return NULL;
+        w->entries = ne;
+        w->cap = nc;
+    }
+    size_t i = w->nentries++;
+    sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+    memset(e, 0, ws->stride);
+    e->hash = hash;
+    sluice_value *k = sluice_group_keys(e);
+    for (size_t j = 0; j < ng; j++) {
+        k[j] = keys[j];
+        if (sluice_op_copy_string(w->arena, &k[j]) != 0) return NULL;
+    }
+    sluice_agg_slot *s = sluice_group_slots(ws, e);
+    for (size_t j = 0; j < q->naggs; j++) q->aggs[j].fn->init(&q->aggs[j], &s[j]);
+    w->table[h] = sluice_gslot_make(hash, i);
+    if (w->nentries * 2 > w->tcap && table_rehash(ws, w, w->tcap * 2) != 0) return NULL;
+    /* the open-addressing probe ends only while the table is at most half full */
+    assert(w->nentries <= w->cap && w->nentries * 2 <= w->tcap);
+    return sluice_window_entry(ws, w, i);
+}
+
+int sluice_window_reserve(sluice_windows *ws, sluice_window *w, size_t n) {
+    size_t want = w->nentries + n;
+    if (want > w->cap) {
+        unsigned char *ne = realloc(w->entries, want * ws->stride);
+        if (!ne) return -1;
+        hint_huge(ne, want * ws->stride);
+        w->entries = ne;
+        w->cap = want;
+    }
+    size_t tcap = w->tcap;
+    while (want * 2 > tcap) tcap *= 2;
+    return tcap != w->tcap ? table_rehash(ws, w, tcap) : 0;
+}
+
+int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_group_hdr *e) {
+    if (w->ndirty == w->dcap) {
+        size_t nc = w->dcap ? w->dcap * 2 : 16;
+        uint32_t *nd = realloc(w->dirty, nc * sizeof *nd);
+        if (!nd) return -1;
+        w->dirty = nd;
+        w->dcap = nc;
+    }
+    e->flags |= SLUICE_GROUP_DIRTY;
+    w->dirty[w->ndirty++] = (uint32_t)(((unsigned char *)e - w->entries) / ws->stride);
+    /* a group is listed once (its dirty flag) */
+    assert(w->ndirty <= w->nentries);
+    return 0;
+}
+
+void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w) {
+    for (size_t i = 0; i < w->ndirty; i++) sluice_window_entry(ws, w, w->dirty[i])->flags &= ~SLUICE_GROUP_DIRTY;
+    w->ndirty = 0;
+}

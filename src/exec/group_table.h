@@ -1,0 +1,150 @@
+/*
+ * sluice exec — the open windows of a grouped aggregate and, per window,
+ * the hash table of its groups (used by the window aggregate and top-N
+ * operators).  Private.
+ *
+ * A window holds its groups as fixed-size entries (header, ngroup key
+ * values, naggs aggregate slots) in one array, an open-addressing table
+ * over them, the list of entries changed since the last emit, and an arena
+ * for the key strings, freed with the window.  The lookup is inline: it is
+ * the per-row hot path of aggregation.
+ */
+#ifndef SLUICE_EXEC_GROUP_TABLE_H
+#define SLUICE_EXEC_GROUP_TABLE_H
+
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/aggregate.h"
+#include "plan/plan.h"
+#include "sluice/arena.h"
+
+#define SLUICE_GROUP_DIRTY 1u   /**< changed since the last emit (listed in the window's dirty list) */
+#define SLUICE_GROUP_EMITTED 2u /**< a row of it went downstream before: the next one is an update */
+
+/** Group entry: this header, then ngroup key values, then naggs slots. */
+typedef struct sluice_group_hdr {
+    uint64_t hash;
+    uint32_t flags;                /**< SLUICE_GROUP_DIRTY | SLUICE_GROUP_EMITTED */
+    uint32_t rank;                 /**< top-N: rank in the last emitted ranking, 0 = none */
+} sluice_group_hdr;
+
+/* A slot of a window's group table: the entry index + 1 in the low 32 bits
+ * (0 = empty), the high 32 bits of the group's hash above them, so that a
+ * probe compares keys only when the tags match. */
+typedef uint64_t sluice_gslot;
+
+static inline sluice_gslot sluice_gslot_make(uint64_t hash, size_t idx) {
+    return (hash & 0xffffffff00000000ULL) | (uint64_t)(uint32_t)(idx + 1);
+}
+static inline int sluice_gslot_tag_eq(sluice_gslot s, uint64_t hash) {
+    return (s >> 32) == (hash >> 32);
+}
+static inline size_t sluice_gslot_idx(sluice_gslot s) {
+    return (size_t)(uint32_t)s - 1;
+}
+
+/** One window [start, end) and its groups. */
+typedef struct sluice_window {
+    int64_t start, end;            /**< ms; end SLUICE_TS_MAX without a window */
+    sluice_arena *arena;           /**< key strings (and MIN/MAX strings) */
+    unsigned char *entries;
+    size_t nentries, cap;
+    sluice_gslot *table;           /**< 0 = empty */
+    size_t tcap;                   /**< power of two, at least 2 x nentries */
+    uint32_t *dirty;               /**< entries changed since the last emit */
+    size_t ndirty, dcap;
+    size_t nranked;                /**< top-N: rows of the last emitted ranking */
+} sluice_window;
+
+/** The open windows of one query, sorted by start. */
+typedef struct sluice_windows {
+    const sluice_query_plan *q;    /**< borrowed */
+    size_t stride;                 /**< bytes per entry */
+    sluice_window **w;
+    size_t n, cap;
+    size_t last;                   /**< index of the window used last */
+} sluice_windows;
+
+void sluice_windows_init(sluice_windows *ws, const sluice_query_plan *q);
+/** Free every window (ws stays usable, empty). */
+void sluice_windows_clear(sluice_windows *ws);
+/** Free every window and the list. */
+void sluice_windows_free(sluice_windows *ws);
+/** The window starting at start, created when missing; NULL on OOM. */
+sluice_window *sluice_windows_get_slow(sluice_windows *ws, int64_t start);
+static inline sluice_window *sluice_windows_get(sluice_windows *ws, int64_t start) {
+    if (ws->n && ws->w[ws->last]->start == start) return ws->w[ws->last];
+    return sluice_windows_get_slow(ws, start);
+}
+/** Drop the windows whose end is at or before wm (never the single state
+ *  of a non-windowed aggregate). */
+void sluice_windows_finalize(sluice_windows *ws, int64_t wm);
+/** Bytes the windows take in memory. */
+size_t sluice_windows_bytes(const sluice_windows *ws);
+
+static inline sluice_group_hdr *sluice_window_entry(const sluice_windows *ws, const sluice_window *w, size_t i) {
+    return (sluice_group_hdr *)(w->entries + i * ws->stride);
+}
+static inline sluice_value *sluice_group_keys(sluice_group_hdr *e) {
+    return (sluice_value *)(e + 1);
+}
+static inline sluice_agg_slot *sluice_group_slots(const sluice_windows *ws, sluice_group_hdr *e) {
+    return (sluice_agg_slot *)(sluice_group_keys(e) + ws->q->ngroup);
+}
+
+/** Add a group with keys (hash) to w (not there yet; its table slot is h).
+ *  NULL on OOM. */
+sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
+                                          uint64_t hash, size_t h);
+
+/** Find the group with keys (hash) in w, or add it.  NULL on OOM. */
+static inline sluice_group_hdr *sluice_window_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
+                                                    uint64_t hash) {
+    size_t ng = ws->q->ngroup;
+    size_t mask = w->tcap - 1, h = hash & mask;
+    for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
+        if (!sluice_gslot_tag_eq(s, hash)) continue;
+        sluice_group_hdr *e = sluice_window_entry(ws, w, sluice_gslot_idx(s));
+        if (e->hash != hash) continue;
+        sluice_value *k = sluice_group_keys(e);
+        size_t i;
+        for (i = 0; i < ng; i++)
+            if (!sluice_value_equal(&k[i], &keys[i])) break;
+        if (i == ng) return e;
+    }
+    return sluice_window_add_group(ws, w, keys, hash, h);
+}
+
+int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_group_hdr *e);
+/** List e among the groups of w changed since the last emit; 0 or -1 OOM. */
+static inline int sluice_window_mark_dirty(sluice_windows *ws, sluice_window *w, sluice_group_hdr *e) {
+    return (e->flags & SLUICE_GROUP_DIRTY) ? 0 : sluice_window_mark_dirty_slow(ws, w, e);
+}
+/** Forget which groups changed. */
+void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w);
+
+/** Make room for n more groups (restore: sizes known), so that they are
+ *  added without growing the entries or the table.  0 or -1 OOM. */
+int sluice_window_reserve(sluice_windows *ws, sluice_window *w, size_t n);
+/** Insert entry i of w (decoded, its hash set) into the table sized by
+ *  sluice_window_reserve(); -1 when a group with the same keys is there. */
+static inline int sluice_window_restore_insert(sluice_windows *ws, sluice_window *w, size_t i) {
+    sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+    uint64_t hash = e->hash;
+    size_t mask = w->tcap - 1, h = hash & mask;
+    for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
+        if (!sluice_gslot_tag_eq(s, hash)) continue;
+        sluice_group_hdr *o = sluice_window_entry(ws, w, sluice_gslot_idx(s));
+        if (o->hash != hash) continue;
+        size_t g;
+        for (g = 0; g < ws->q->ngroup; g++)
+            if (!sluice_value_equal(&sluice_group_keys(o)[g], &sluice_group_keys(e)[g])) break;
+        if (g == ws->q->ngroup) return -1;
+    }
+    w->table[h] = sluice_gslot_make(hash, i);
+    return 0;
+}
+
+#endif
