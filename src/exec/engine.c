@@ -31,6 +31,7 @@
 #include "exec/aggregate.h"
 #include "exec/engine.h"
 #include "exec/udf.h"
+#include "exec/unnest.h"
 #include "state/codec.h"
 
 /* ---------------- aggregate slots ---------------- */
@@ -114,6 +115,9 @@ typedef struct query_state {
     size_t rank_cap;
     uint64_t late_rows;
     uint64_t sum_overflows;    /* integer SUMs of a group that overflowed to NULL */
+    sluice_unnest_out unnest;  /* CROSS JOIN UNNEST: the expanded rows of the batch (exec/unnest.c) */
+    const sluice_record **unnest_recs; /* per expanded row: its input record */
+    size_t unnest_recs_cap;
 } query_state;
 
 typedef struct partition_state {
@@ -289,6 +293,7 @@ static int table_grow(query_state *qs, win_state *w) {
 }
 
 static int copy_string(sluice_arena *a, sluice_value *v) {
+    if (v->type == SLUICE_TYPE_ARRAY) return sluice_value_copy(a, v, v); /* UNNEST: ARRAY outputs, deep */
     if (v->type != SLUICE_TYPE_VARCHAR) return 0;
     char *p = sluice_arena_alloc(a, v->len ? v->len : 1);
     if (!p) return -1;
@@ -1109,6 +1114,30 @@ static sluice_err_t run_session(sluice_engine *en, query_state *qs, source_state
     return SLUICE_OK;
 }
 
+/* UNNEST hook (exec/unnest.c): expand ss's rows for qs's CROSS JOIN UNNEST
+ * and make *view a copy of ss whose rows, records and row shape (the
+ * extended source plan) are the expanded ones; run_*() read only those
+ * from it.  In an operator DAG this is an operator of its own between the
+ * decoder and the query's filter. */
+static sluice_err_t unnest_view(sluice_engine *en, query_state *qs, const source_state *ss, source_state *view) {
+    sluice_err_t err = sluice_unnest_expand(qs->q, ss->rows, ss->nrows, ss->sp->schema.ncolumns, en->batch_arena,
+                                            &qs->unnest);
+    if (err) return err;
+    if (qs->unnest.nrows > qs->unnest_recs_cap) {
+        const sluice_record **r = realloc(qs->unnest_recs, qs->unnest.cap * sizeof *r);
+        if (!r) return SLUICE_ERR_NOMEM;
+        qs->unnest_recs = r;
+        qs->unnest_recs_cap = qs->unnest.cap;
+    }
+    for (size_t i = 0; i < qs->unnest.nrows; i++) qs->unnest_recs[i] = ss->recs[qs->unnest.origin[i]];
+    *view = *ss;
+    view->sp = &qs->q->unnest->extended;
+    view->rows = qs->unnest.rows;
+    view->nrows = qs->unnest.nrows;
+    view->recs = qs->unnest_recs;
+    return SLUICE_OK;
+}
+
 static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_source *src,
                                    const sluice_record_batch *in, char *errstr, size_t errstr_size) {
     sluice_engine *en = (sluice_engine *)t;
@@ -1184,16 +1213,22 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     if (ss->proctime && ss->nrows) proc_clock(en);
     for (size_t k = 0; k < ss->nqueries; k++) {
         query_state *qs = &en->queries[ss->queries[k]];
+        source_state view, *in = ss; /* UNNEST: the query reads the expanded rows (unnest_view) */
+        if (qs->q->unnest) {
+            sluice_err_t uerr = unnest_view(en, qs, ss, &view);
+            if (uerr) return sluice_seterr(errstr, errstr_size, uerr, "sink %s: %s", qs->q->name, sluice_err2str(uerr));
+            in = &view;
+        }
         if (qs->q->udf) {
             char sub[400];
-            sluice_err_t uerr = sluice_udf_prefetch(en->plan, qs->q, ss->rows, ss->nrows, nc, en->batch_arena, sub,
-                                                    sizeof sub);
+            sluice_err_t uerr = sluice_udf_prefetch(en->plan, qs->q, in->rows, in->nrows, in->sp->schema.ncolumns,
+                                                    en->batch_arena, sub, sizeof sub);
             if (uerr == SLUICE_ERR_NOMEM) return sluice_seterr(errstr, errstr_size, uerr, "transform: out of memory");
             if (uerr) return sluice_seterr(errstr, errstr_size, uerr, "sink %s: %s", qs->q->name, sub);
         }
-        sluice_err_t err = qs->ses ? run_session(en, qs, ss)
-                           : qs->q->aggregate ? run_aggregate(en, qs, ss)
-                                              : run_stateless(en, qs, ss);
+        sluice_err_t err = qs->ses ? run_session(en, qs, in)
+                           : qs->q->aggregate ? run_aggregate(en, qs, in)
+                                              : run_stateless(en, qs, in);
         if (err) return sluice_seterr(errstr, errstr_size, err, "sink %s: %s", qs->q->name, sluice_err2str(err));
     }
     return SLUICE_OK;
@@ -1866,6 +1901,8 @@ static void engine_destroy(sluice_transform *t) {
             free(qs->rank_idx);
             free(qs->rank_val);
             session_state_free(qs->ses);
+            sluice_unnest_out_free(&qs->unnest);
+            free(qs->unnest_recs);
         }
     }
     free(en->sources);
@@ -1907,6 +1944,7 @@ static sluice_err_t setup_source(sluice_engine *en, size_t i, const sluice_engin
         f->name = sp->columns[c].name;
         f->path = sp->defs[c].path;
         f->type = sp->columns[c].type;
+        f->elem_type = sp->defs[c].elem_type; /* ARRAY<T> (UNNEST) */
         f->ts_format = sp->ts_formats[c];
         ss->spec_col[ss->nspecs++] = c;
     }

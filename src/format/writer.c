@@ -205,6 +205,17 @@ sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
             PUT(f, buf, n);
             break;
         }
+        case SLUICE_TYPE_ARRAY: {
+            /* a JSON array, not a string holding one */
+            size_t need = sluice_value_render(v, NULL, 0);
+            char *text = need < sizeof buf ? buf : malloc(need + 1);
+            if (!text) return SLUICE_ERR_NOMEM;
+            sluice_value_render(v, text, need + 1);
+            size_t put = fwrite(text, 1, need, f);
+            if (text != buf) free(text);
+            if (put != need) return SLUICE_ERR_IO;
+            break;
+        }
         case SLUICE_TYPE_NULL:
         default:
             PUT(f, "null", 4);
