@@ -71,6 +71,11 @@ int64_t sluice_days_from_civil(int64_t y, unsigned m, unsigned d);
  *  full length (like snprintf). */
 size_t sluice_value_render(const sluice_value *v, char *buf, size_t size);
 
+/** The whole of sluice_value_render's text for v (an ARRAY's JSON text can
+ *  be of any length), NUL-terminated, in a buffer to free() with free();
+ *  *len set to its length.  NULL when out of memory. */
+char *sluice_value_render_alloc(const sluice_value *v, size_t *len);
+
 /* ---------------- decoding ---------------- */
 
 /** What to take from each record for one column. */

@@ -141,6 +141,15 @@ static void put_json_array(sink_buf *o, const sluice_array *a) {
     put(o, "]", 1);
 }
 
+char *sluice_value_render_alloc(const sluice_value *v, size_t *len) {
+    size_t need = sluice_value_render(v, NULL, 0);
+    char *text = need < SIZE_MAX ? malloc(need + 1) : NULL;
+    if (!text) return NULL;
+    sluice_value_render(v, text, need + 1);
+    *len = need;
+    return text;
+}
+
 size_t sluice_value_render(const sluice_value *v, char *buf, size_t size) {
     char tmp[40];
     size_t n;

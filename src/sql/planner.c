@@ -1130,6 +1130,10 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
                 return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY column '%s' is not an output column of sink %s",
                                 s->primary_key[k], s->name),
                        SLUICE_ERR_SQL;
+            if (cols[j].type == SLUICE_TYPE_ARRAY)
+                return plan_err(c, s->pk_lines[k], s->pk_cols[k],
+                                "PRIMARY KEY column '%s' is an ARRAY: a key must be a scalar", s->primary_key[k]),
+                       SLUICE_ERR_SQL;
             for (size_t m = 0; m < npk; m++)
                 if (pk[m] == j)
                     return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY names '%s' twice", s->primary_key[k]),

@@ -68,6 +68,25 @@ static void test_ordinality_and_array_output(void **state) {
                         "4,1,\"x,y\",1,\"[\"\"x,y\"\"]\"\n");
 }
 
+/* An array's JSON text longer than any fixed buffer is written whole. */
+static void test_long_array_output_is_not_cut(void **state) {
+    (void)state;
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT SPLIT(k, ' ') AS words FROM ev;\n", "out",
+                            NULL);
+    char words[400] = "", want[1200] = "\"[";
+    for (int i = 0; i < 40; i++) {
+        char w[16];
+        snprintf(w, sizeof w, "%sw%02d", i ? " " : "", i);
+        strcat(words, w);
+        snprintf(w, sizeof w, "%s\"\"w%02d\"\"", i ? "," : "", i);
+        strcat(want, w);
+    }
+    strcat(want, "]\"\n");
+    sluice_test_push_ev("00:00:01", words, 1);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take_in_order("out"), want);
+}
+
 static void test_a_late_row_is_dead_lettered_once_per_element(void **state) {
     (void)state;
     sluice_test_engine_open(word_count, "counts,top", NULL);
@@ -90,6 +109,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_words_counted_per_minute, sluice_test_engine_setup,
                                         sluice_test_engine_teardown),
         cmocka_unit_test_setup_teardown(test_ordinality_and_array_output, sluice_test_engine_setup,
+                                        sluice_test_engine_teardown),
+        cmocka_unit_test_setup_teardown(test_long_array_output_is_not_cut, sluice_test_engine_setup,
                                         sluice_test_engine_teardown),
         cmocka_unit_test_setup_teardown(test_a_late_row_is_dead_lettered_once_per_element,
                                         sluice_test_engine_setup, sluice_test_engine_teardown),

@@ -219,6 +219,8 @@ static void test_plan_errors(void **state) {
     plan_fails_at("CREATE SINK o AS SELECT window_start, line, MAX(tags) AS m FROM f "
                   "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE), line ORDER BY m DESC LIMIT 3;",
                   49, "MAX of an ARRAY is not supported");
+    plan_fails_at("CREATE SINK o PRIMARY KEY (tags) AS SELECT tags FROM f;", 28,
+                  "PRIMARY KEY column 'tags' is an ARRAY");
     /* a COUNT of arrays counts the non-NULL ones: fine */
     plan_ok("CREATE SINK o AS SELECT COUNT(tags) AS n FROM f EMIT UPDATE;");
 }
