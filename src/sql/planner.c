@@ -135,7 +135,13 @@ static sluice_expr *fold(bind_ctx *c, sluice_expr *e) {
     for (size_t i = 0; i < e->nargs; i++)
         if (e->args[i]->kind != SLUICE_EXPR_CONST) return e;
     sluice_value v = sluice_expr_eval(e, NULL, c->arena);
-    if (sluice_value_copy(c->arena, &v, &v) != 0) return plan_err(c, 0, 0, "out of memory");
+    if (v.type == SLUICE_TYPE_VARCHAR) {
+        char *p = sluice_arena_strndup(c->arena, v.u.s, v.len);
+        if (!p) return plan_err(c, 0, 0, "out of memory");
+        v.u.s = p;
+    } else if (v.type == SLUICE_TYPE_ARRAY && sluice_value_copy(c->arena, &v, &v) != 0) {
+        return plan_err(c, 0, 0, "out of memory");
+    }
     sluice_type_t type = e->type, elem = e->elem_type;
     memset(e, 0, sizeof *e);
     e->kind = SLUICE_EXPR_CONST;
