@@ -1,7 +1,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "sluice/arena.h"
 #include "sluice/value.h"
+
+/* The 16 bytes include/sluice/value.h promises (rows are arrays of them). */
+_Static_assert(sizeof(sluice_value) == 16, "sluice_value must stay 16 bytes");
 
 const char *sluice_type_name(sluice_type_t t) {
     switch (t) {
@@ -12,6 +16,7 @@ const char *sluice_type_name(sluice_type_t t) {
     case SLUICE_TYPE_BOOLEAN: return "BOOLEAN";
     case SLUICE_TYPE_TIMESTAMP: return "TIMESTAMP";
     case SLUICE_TYPE_INTERVAL: return "INTERVAL";
+    case SLUICE_TYPE_ARRAY: return "ARRAY";
     }
     return "UNKNOWN";
 }
@@ -45,6 +50,14 @@ int sluice_value_compare(const sluice_value *a, const sluice_value *b) {
         if (c) return c < 0 ? -1 : 1;
         return cmp_i64(a->len, b->len);
     }
+    if (a->type == SLUICE_TYPE_ARRAY) {
+        uint32_t n = a->u.a->count < b->u.a->count ? a->u.a->count : b->u.a->count;
+        for (uint32_t i = 0; i < n; i++) {
+            int c = sluice_value_compare(&a->u.a->values[i], &b->u.a->values[i]);
+            if (c) return c;
+        }
+        return cmp_i64(a->u.a->count, b->u.a->count);
+    }
     return cmp_i64(a->u.i, b->u.i);
 }
 
@@ -56,6 +69,11 @@ int sluice_value_equal(const sluice_value *a, const sluice_value *b) {
         return a->len == b->len && (a->len == 0 || memcmp(a->u.s, b->u.s, a->len) == 0);
     case SLUICE_TYPE_DOUBLE:
         return a->u.d == b->u.d || (isnan(a->u.d) && isnan(b->u.d));
+    case SLUICE_TYPE_ARRAY:
+        if (a->u.a->count != b->u.a->count) return 0;
+        for (uint32_t i = 0; i < a->u.a->count; i++)
+            if (!sluice_value_equal(&a->u.a->values[i], &b->u.a->values[i])) return 0;
+        return 1;
     default: return a->u.i == b->u.i;
     }
 }
@@ -88,6 +106,43 @@ uint64_t sluice_value_hash(const sluice_value *v, uint64_t seed) {
         else memcpy(&bits, &d, sizeof bits);
         return mix64(h ^ bits);
     }
+    case SLUICE_TYPE_ARRAY: {
+        /* ordered: each element's hash seeds the next */
+        uint64_t x = h ^ v->u.a->count;
+        for (uint32_t i = 0; i < v->u.a->count; i++) x = sluice_value_hash(&v->u.a->values[i], x);
+        return mix64(x);
+    }
     default: return mix64(h ^ (uint64_t)v->u.i);
     }
+}
+
+sluice_array *sluice_array_new(sluice_arena *arena, sluice_type_t elem_type, size_t count) {
+    if (count > UINT32_MAX / sizeof(sluice_value)) return NULL;
+    sluice_array *a = sluice_arena_alloc(arena, sizeof *a + (count ? count : 1) * sizeof(sluice_value));
+    if (!a) return NULL;
+    a->elem_type = (uint8_t)elem_type;
+    a->count = (uint32_t)count;
+    a->values = (sluice_value *)(a + 1);
+    for (size_t i = 0; i < count; i++) a->values[i] = sluice_value_null();
+    return a;
+}
+
+int sluice_value_copy(sluice_arena *arena, const sluice_value *v, sluice_value *out) {
+    *out = *v;
+    if (v->type == SLUICE_TYPE_VARCHAR) {
+        char *p = sluice_arena_alloc(arena, v->len ? v->len : 1);
+        if (!p) goto fail;
+        if (v->len) memcpy(p, v->u.s, v->len);
+        out->u.s = p;
+    } else if (v->type == SLUICE_TYPE_ARRAY) {
+        sluice_array *a = sluice_array_new(arena, (sluice_type_t)v->u.a->elem_type, v->u.a->count);
+        if (!a) goto fail;
+        for (uint32_t i = 0; i < a->count; i++)
+            if (sluice_value_copy(arena, &v->u.a->values[i], &a->values[i]) != 0) goto fail;
+        *out = sluice_value_array(a);
+    }
+    return 0;
+fail:
+    *out = sluice_value_null();
+    return -1;
 }

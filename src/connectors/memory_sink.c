@@ -25,6 +25,7 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 #include "connectors/table_print.h"
+#include "format/format.h"
 
 static const char *const memory_sink_options[] = {NULL};
 
@@ -110,9 +111,21 @@ static int grow_slots(memory_sink *ms) {
     return 0;
 }
 
-/* Copy the VARCHAR bytes of row into the arena. */
+/* Copy the VARCHAR bytes of row into the arena.  An ARRAY is kept as its
+ * JSON text (a VARCHAR): what the table prints, in one string the
+ * compaction below moves like any other. */
 static int keep_strings(memory_sink *ms, sluice_value *row) {
     for (size_t j = 0; j < ms->ncols; j++) {
+        if (row[j].type == SLUICE_TYPE_ARRAY) {
+            size_t n;
+            char *text = sluice_value_render_alloc(&row[j], &n);
+            char *c = text && n <= UINT32_MAX ? sluice_arena_strndup(ms->strings, text, n) : NULL;
+            free(text);
+            if (!c) return -1;
+            row[j] = sluice_value_varchar(c, n);
+            ms->live_bytes += ARENA_ROUND(n + 1);
+            continue;
+        }
         if (row[j].type != SLUICE_TYPE_VARCHAR) continue;
         char *c = sluice_arena_strndup(ms->strings, row[j].u.s ? row[j].u.s : "", row[j].len);
         if (!c) return -1;

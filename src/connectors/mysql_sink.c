@@ -227,6 +227,13 @@ static int sb_value(sbuf *b, MYSQL *db, const sluice_value *v) {
         if (!isfinite(v->u.d)) return sb_add(b, "NULL", 4);
         return sb_add(b, tmp, (size_t)snprintf(tmp, sizeof tmp, "%.17g", v->u.d));
     case SLUICE_TYPE_VARCHAR: return sb_literal(b, db, v->u.s, v->len);
+    case SLUICE_TYPE_ARRAY: { /* its JSON text, in the LONGTEXT column */
+        size_t n;
+        char *text = sluice_value_render_alloc(v, &n);
+        int r = text ? sb_literal(b, db, text, n) : -1;
+        free(text);
+        return r;
+    }
     case SLUICE_TYPE_TIMESTAMP: {
         tmp[0] = '\'';
         size_t n = sluice_ts_render(v->u.i, tmp + 1, sizeof tmp - 2);

@@ -146,6 +146,13 @@ static int sb_add(sbuf *b, const char *s, size_t n) {
 
 static int sb_value(sbuf *b, const sluice_value *v) {
     if (v->type == SLUICE_TYPE_VARCHAR) return sb_add(b, v->u.s, v->len);
+    if (v->type == SLUICE_TYPE_ARRAY) { /* its JSON text, of any length */
+        size_t n;
+        char *text = sluice_value_render_alloc(v, &n);
+        int r = text ? sb_add(b, text, n) : -1;
+        free(text);
+        return r;
+    }
     char buf[64];
     size_t n = sluice_value_render(v, buf, sizeof buf);
     return sb_add(b, buf, n < sizeof buf ? n : sizeof buf - 1);

@@ -28,7 +28,8 @@
 #include "exec/operator.h"
 
 typedef struct dag_query {
-    sluice_op *calc;           /* the query's first operator */
+    sluice_op *unnest;         /* CROSS JOIN UNNEST, or NULL */
+    sluice_op *calc;           /* the query's filter (its first operator without UNNEST) */
     sluice_op *state;          /* window_agg or session; NULL for a stateless query */
     sluice_op *sink;
 } dag_query;
@@ -332,6 +333,7 @@ static void engine_destroy(sluice_transform *t) {
         for (size_t i = 0; i < en->plan->nsources; i++) sluice_op_close(en->scans[i] ? &en->scans[i]->base : NULL);
     if (en->queries)
         for (size_t k = 0; k < en->plan->nqueries; k++) {
+            sluice_op_close(en->queries[k].unnest);
             sluice_op_close(en->queries[k].calc);
             sluice_op_close(en->queries[k].state);
             sluice_op_close(en->queries[k].sink);
@@ -355,7 +357,7 @@ const sluice_transform_ops sluice_engine_ops = {
     .restore = engine_restore,
 };
 
-/* The chain of query k: calc -> [window_agg | session] -> sink, opened
+/* The chain of query k: [unnest ->] calc -> [window_agg | session] -> sink, opened
  * sink first (each operator takes its downstream at creation). */
 static sluice_err_t build_query(sluice_engine *en, size_t k) {
     const sluice_query_plan *q = &en->plan->queries[k];
@@ -370,8 +372,14 @@ static sluice_err_t build_query(sluice_engine *en, size_t k) {
         next = dq->state;
     }
     if (!(dq->calc = sluice_op_calc_new(en->plan, q, &en->ctx, next))) return SLUICE_ERR_NOMEM;
+    sluice_op *first = dq->calc;
+    if (q->unnest) {
+        /* CROSS JOIN UNNEST: the calc and everything after it see the extended rows */
+        if (!(dq->unnest = sluice_op_unnest_new(q, &en->ctx, dq->calc))) return SLUICE_ERR_NOMEM;
+        first = dq->unnest;
+    }
     sluice_op_scan *s = en->scans[q->source];
-    s->downs[s->ndowns++] = dq->calc;
+    s->downs[s->ndowns++] = first;
     return SLUICE_OK;
 }
 

@@ -173,6 +173,14 @@ sluice_value sluice_value_cast(const sluice_value *v, sluice_type_t to, sluice_a
         default: return null_v();
         }
     case SLUICE_TYPE_VARCHAR: {
+        if (v->type == SLUICE_TYPE_ARRAY) {
+            /* its JSON text, of any length */
+            size_t need = sluice_value_render(v, NULL, 0);
+            char *p = sluice_arena_alloc(arena, need + 1);
+            if (!p || need > UINT32_MAX) return null_v();
+            sluice_value_render(v, p, need + 1);
+            return sluice_value_varchar(p, need);
+        }
         char buf[64];
         size_t n = sluice_value_render(v, buf, sizeof buf);
         if (n >= sizeof buf) n = sizeof buf - 1;
@@ -180,6 +188,49 @@ sluice_value sluice_value_cast(const sluice_value *v, sluice_type_t to, sluice_a
     }
     default: return null_v();
     }
+}
+
+/* SPLIT(text, delimiter), as Flink's SPLIT: the pieces between occurrences
+ * of the delimiter (matched bytewise, so a multi-byte UTF-8 delimiter only
+ * matches whole characters of UTF-8 text); a delimiter at either end or
+ * two in a row give empty pieces; no occurrence gives the text as the one
+ * piece (so '' gives ['']); an empty delimiter splits every character
+ * (UTF-8 code point).  The pieces borrow the text's bytes; the block is
+ * allocated from arena (NULL when exhausted). */
+static sluice_value split(const sluice_value *text, const sluice_value *delim, sluice_arena *arena) {
+    const char *s = text->u.s, *d = delim->u.s;
+    size_t n = text->len, dn = delim->len, count = 0;
+    if (dn == 0) {
+        count = (size_t)utf8_length(s, n);
+    } else {
+        count = 1;
+        for (size_t i = 0; i + dn <= n;) {
+            if (memcmp(s + i, d, dn) == 0) count++, i += dn;
+            else i++;
+        }
+    }
+    sluice_array *a = sluice_array_new(arena, SLUICE_TYPE_VARCHAR, count);
+    if (!a) return null_v();
+    size_t k = 0, start = 0;
+    if (dn == 0) {
+        for (size_t i = 0; i < n && k < count; k++) {
+            size_t next = i + utf8_offset(s + i, n - i, 1);
+            a->values[k] = sluice_value_varchar(s + i, next - i);
+            i = next;
+        }
+    } else {
+        for (size_t i = 0; i + dn <= n;) {
+            if (memcmp(s + i, d, dn) == 0) {
+                a->values[k++] = sluice_value_varchar(s + start, i - start);
+                i += dn;
+                start = i;
+            } else {
+                i++;
+            }
+        }
+        a->values[k] = sluice_value_varchar(s + start, n - start);
+    }
+    return sluice_value_array(a);
 }
 
 static sluice_value eval_func(const sluice_expr *e, const sluice_value *row, sluice_arena *arena) {
@@ -254,6 +305,12 @@ static sluice_value eval_func(const sluice_expr *e, const sluice_value *row, slu
         return a.type == SLUICE_TYPE_DOUBLE ? sluice_value_double(floor(a.u.d)) : a;
     case SLUICE_FN_CEIL:
         return a.type == SLUICE_TYPE_DOUBLE ? sluice_value_double(ceil(a.u.d)) : a;
+    case SLUICE_FN_SPLIT: {
+        sluice_value d = sluice_expr_eval(e->args[1], row, arena);
+        if (d.type == SLUICE_TYPE_NULL) return null_v();
+        return split(&a, &d, arena);
+    }
+    case SLUICE_FN_CARDINALITY: return sluice_value_bigint(a.u.a->count);
     default: return null_v();
     }
 }
@@ -373,6 +430,14 @@ sluice_value sluice_expr_eval(const sluice_expr *e, const sluice_value *row, slu
     case SLUICE_EXPR_FUNC: return eval_func(e, row, arena);
     /* computed for the whole batch before rows are evaluated (exec/udf.c) */
     case SLUICE_EXPR_UDF: return e->site->values ? e->site->values[e->site->state->row] : null_v();
+    case SLUICE_EXPR_SUBSCRIPT: {
+        /* 1-based; out of range is NULL (PostgreSQL's rule) */
+        sluice_value a = sluice_expr_eval(e->args[0], row, arena);
+        sluice_value i = sluice_expr_eval(e->args[1], row, arena);
+        if (a.type != SLUICE_TYPE_ARRAY || i.type == SLUICE_TYPE_NULL) return null_v();
+        if (i.u.i < 1 || i.u.i > (int64_t)a.u.a->count) return null_v();
+        return a.u.a->values[i.u.i - 1];
+    }
     }
     return null_v();
 }

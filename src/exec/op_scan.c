@@ -301,6 +301,7 @@ sluice_err_t sluice_op_scan_new(const sluice_plan *plan, size_t index, const slu
         f->name = sp->columns[c].name;
         f->path = sp->defs[c].path;
         f->type = sp->columns[c].type;
+        f->elem_type = sp->defs[c].elem_type; /* ARRAY<T> (UNNEST) */
         f->ts_format = sp->ts_formats[c];
         s->spec_col[s->nspecs++] = c;
     }

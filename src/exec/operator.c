@@ -22,6 +22,7 @@ void sluice_op_dead_letter(sluice_op_ctx *ctx, const sluice_source_plan *sp, slu
 }
 
 int sluice_op_copy_string(sluice_arena *a, sluice_value *v) {
+    if (v->type == SLUICE_TYPE_ARRAY) return sluice_value_copy(a, v, v); /* UNNEST: ARRAY outputs, deep */
     if (v->type != SLUICE_TYPE_VARCHAR) return 0;
     char *p = sluice_arena_alloc(a, v->len ? v->len : 1);
     if (!p) return -1;

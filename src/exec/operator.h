@@ -132,6 +132,11 @@ static inline void sluice_op_close(sluice_op *op) {
 
 /* ---------------- the operators ---------------- */
 
+/** CROSS JOIN UNNEST: one row per element of each row's array, the
+ *  source's columns extended by the element (and its position WITH
+ *  ORDINALITY); stateless (exec/op_unnest.c, exec/unnest.h). */
+sluice_op *sluice_op_unnest_new(const sluice_query_plan *q, sluice_op_ctx *ctx, sluice_op *down);
+
 /** Filter: rows whose bound-function call failed (on_error = dead_letter)
  *  go to the dead letter, then WHERE; passes the rows left as a selection
  *  of its input batch.  Computes the query's bound functions over the
@@ -163,8 +168,8 @@ void sluice_op_sink_clear(sluice_op *sink);
 void sluice_op_dead_letter(sluice_op_ctx *ctx, const sluice_source_plan *sp, sluice_source *src,
                            const sluice_record *rec, const char *sink, const char *reason);
 
-/** Copy the bytes of a VARCHAR value into arena (other types: no-op).
- *  0, or -1 out of memory. */
+/** Copy the bytes of a VARCHAR value, or an ARRAY deeply, into arena
+ *  (other types: no-op).  0, or -1 out of memory. */
 int sluice_op_copy_string(sluice_arena *a, sluice_value *v);
 
 /** Count a SUM that overflowed to NULL in query q (*counter), and warn at

@@ -111,6 +111,12 @@ sluice_err_t sluice_decoder_new(const sluice_decoder_options *opts,
         case SLUICE_TYPE_BOOLEAN:
         case SLUICE_TYPE_TIMESTAMP:
             break;
+        case SLUICE_TYPE_ARRAY:
+            if (opts->format == SLUICE_FORMAT_JSON) break;
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "column '%s': an ARRAY column needs format = json (a CSV field or a line "
+                                 "holds no array)",
+                                 specs[i].name);
         default:
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
                                  "column '%s': type %s cannot be decoded", specs[i].name,

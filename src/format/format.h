@@ -67,10 +67,16 @@ int64_t sluice_days_from_civil(int64_t y, unsigned m, unsigned d);
  *  DOUBLE the shortest of %.15g/%.16g/%.17g that reads back to the same
  *  double ("nan", "inf", "-inf" for non-finite); VARCHAR its bytes, with
  *  ill-formed UTF-8 replaced by U+FFFD per maximal subpart;
- *  BOOLEAN true/false; TIMESTAMP per sluice_ts_render; INTERVAL ms; NULL
- *  the empty string.  Writes at most size-1 bytes plus NUL; returns the
+ *  BOOLEAN true/false; TIMESTAMP per sluice_ts_render; INTERVAL ms; ARRAY
+ *  its JSON text (["a",null,1,true]: strings and timestamps quoted, NULL
+ *  and non-finite doubles null); NULL the empty string.  Writes at most size-1 bytes plus NUL; returns the
  *  full length (like snprintf). */
 size_t sluice_value_render(const sluice_value *v, char *buf, size_t size);
+
+/** The whole of sluice_value_render's text for v (an ARRAY's JSON text can
+ *  be of any length), NUL-terminated, in a buffer to free() with free();
+ *  *len set to its length.  NULL when out of memory. */
+char *sluice_value_render_alloc(const sluice_value *v, size_t *len);
 
 /* ---------------- decoding ---------------- */
 
@@ -78,7 +84,8 @@ size_t sluice_value_render(const sluice_value *v, char *buf, size_t size);
 typedef struct sluice_field_spec {
     const char *name;                  /**< top-level JSON key / CSV header name */
     const char *path;                  /**< PATH '$.a.b[0]', or NULL: use name */
-    sluice_type_t type;                /**< BIGINT DOUBLE VARCHAR BOOLEAN TIMESTAMP */
+    sluice_type_t type;                /**< BIGINT DOUBLE VARCHAR BOOLEAN TIMESTAMP ARRAY (JSON only) */
+    sluice_type_t elem_type;           /**< ARRAY: its elements' type (a scalar) */
     const sluice_ts_format *ts_format; /**< TIMESTAMP: borrowed; NULL = ISO-8601 */
 } sluice_field_spec;
 
@@ -116,7 +123,12 @@ sluice_err_t sluice_decoder_new(const sluice_decoder_options *opts,
  *  it parses completely; TIMESTAMP from a string per ts_format, from a number
  *  only under epoch formats.  BOOLEAN takes JSON true/false, the numbers
  *  0/1, or the text true/false/1/0 (any case).  VARCHAR from a JSON number,
- *  boolean, object or array is its JSON text.  A CSV record with more
+ *  boolean, object or array is its JSON text.  An ARRAY column (JSON only)
+ *  takes a JSON array, each element converted to elem_type by the rules
+ *  above (so under ARRAY<VARCHAR> an object or array element is its JSON
+ *  text, and JSON null is a NULL element), as Flink's JSON format does;
+ *  anything else, or an element that does not convert, makes the record
+ *  malformed.  A CSV record with more
  *  fields than the header (without a header: than nfields) is malformed.
  *  VARCHAR bytes are copied into `arena`.
  *  Returns SLUICE_ERR_MALFORMED with `reason` (e.g. "invalid JSON",

@@ -141,6 +141,34 @@ sluice_err_t convert_number(const sluice_field_spec *spec, ondemand::value &v, s
 }
 
 sluice_err_t convert(const sluice_field_spec *spec, ondemand::value &v, sluice_value *out,
+                     sluice_arena *arena, char *reason, size_t reason_size);
+
+/* A JSON array under an ARRAY<T> column: each element converted as a
+ * column of type T would be (Flink's JSON format converts elements with
+ * the element type's converter); the block is allocated from arena. */
+sluice_err_t convert_array(const sluice_field_spec *spec, ondemand::array &a, sluice_value *out,
+                           sluice_arena *arena, char *reason, size_t reason_size) {
+    sluice_field_spec elem = *spec;
+    elem.type = spec->elem_type;
+    elem.elem_type = SLUICE_TYPE_NULL;
+    std::vector<sluice_value> values;
+    for (auto item : a) {
+        ondemand::value v;
+        error_code e = item.get(v);
+        if (e) return invalid(reason, reason_size, e);
+        sluice_value x;
+        sluice_err_t rc = convert(&elem, v, &x, arena, reason, reason_size);
+        if (rc != SLUICE_OK) return rc;
+        values.push_back(x);
+    }
+    sluice_array *block = sluice_array_new(arena, spec->elem_type, values.size());
+    if (!block) return values.size() > UINT32_MAX / sizeof(sluice_value) ? SLUICE_ERR_MALFORMED : SLUICE_ERR_NOMEM;
+    if (!values.empty()) std::memcpy(block->values, values.data(), values.size() * sizeof(sluice_value));
+    *out = sluice_value_array(block);
+    return SLUICE_OK;
+}
+
+sluice_err_t convert(const sluice_field_spec *spec, ondemand::value &v, sluice_value *out,
                      sluice_arena *arena, char *reason, size_t reason_size) {
     ondemand::json_type t;
     error_code e = v.type().get(t);
@@ -188,6 +216,12 @@ sluice_err_t convert(const sluice_field_spec *spec, ondemand::value &v, sluice_v
     case ondemand::json_type::object:
     case ondemand::json_type::array: {
         std::string_view raw;
+        if (t == ondemand::json_type::array && spec->type == SLUICE_TYPE_ARRAY) {
+            ondemand::array a;
+            e = v.get_array().get(a);
+            if (e) return invalid(reason, reason_size, e);
+            return convert_array(spec, a, out, arena, reason, reason_size);
+        }
         if (t == ondemand::json_type::object) {
             ondemand::object o;
             e = v.get_object().get(o);

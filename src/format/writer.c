@@ -86,6 +86,12 @@ sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols
         sluice_err_t rc;
         if (v->type == SLUICE_TYPE_VARCHAR) {
             rc = csv_field(f, v->u.s, v->len, delimiter, 1);
+        } else if (v->type == SLUICE_TYPE_ARRAY) {
+            size_t n;
+            char *text = sluice_value_render_alloc(v, &n); /* JSON text of any length */
+            if (!text) return SLUICE_ERR_NOMEM;
+            rc = csv_field(f, text, n, delimiter, 1);
+            free(text);
         } else {
             size_t n = sluice_value_render(v, buf, sizeof buf);
             rc = csv_field(f, buf, n < sizeof buf ? n : sizeof buf - 1, delimiter, 0);
@@ -130,6 +136,16 @@ sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
             }
             size_t n = sluice_value_render(v, buf, sizeof buf);
             PUT(f, buf, n);
+            break;
+        }
+        case SLUICE_TYPE_ARRAY: {
+            /* a JSON array, not a string holding one */
+            size_t need;
+            char *text = sluice_value_render_alloc(v, &need);
+            if (!text) return SLUICE_ERR_NOMEM;
+            size_t put = fwrite(text, 1, need, f);
+            free(text);
+            if (put != need) return SLUICE_ERR_IO;
             break;
         }
         case SLUICE_TYPE_NULL:

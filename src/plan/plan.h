@@ -38,12 +38,15 @@ typedef enum sluice_expr_kind {
     SLUICE_EXPR_CASE,      /**< layout as sluice_ast CASE */
     SLUICE_EXPR_CAST,      /**< CAST(args[0] AS type) */
     SLUICE_EXPR_FUNC,      /**< func(args) */
-    SLUICE_EXPR_UDF        /**< a bound function (CREATE FUNCTION): site->values[*site->row] */
+    SLUICE_EXPR_UDF,       /**< a bound function (CREATE FUNCTION): site->values[*site->row] */
+    SLUICE_EXPR_SUBSCRIPT  /**< args[0][args[1]]: ARRAY element, 1-based, NULL out of range */
 } sluice_expr_kind;
 
 typedef enum sluice_func {
     SLUICE_FN_LOWER, SLUICE_FN_UPPER, SLUICE_FN_LENGTH, SLUICE_FN_SUBSTR, SLUICE_FN_TRIM,
-    SLUICE_FN_ABS, SLUICE_FN_ROUND, SLUICE_FN_FLOOR, SLUICE_FN_CEIL, SLUICE_FN_COALESCE
+    SLUICE_FN_ABS, SLUICE_FN_ROUND, SLUICE_FN_FLOOR, SLUICE_FN_CEIL, SLUICE_FN_COALESCE,
+    SLUICE_FN_SPLIT,        /**< SPLIT(text, delimiter) -> ARRAY<VARCHAR> (Flink's SPLIT) */
+    SLUICE_FN_CARDINALITY   /**< CARDINALITY(array) -> BIGINT */
 } sluice_func;
 
 struct sluice_udf_site;
@@ -54,6 +57,7 @@ struct sluice_udf_site;
 typedef struct sluice_expr {
     sluice_expr_kind kind;
     sluice_type_t type;         /**< result type; SLUICE_TYPE_NULL: always NULL */
+    sluice_type_t elem_type;    /**< type ARRAY: the elements' type */
     sluice_ast_op op;           /**< ARITH, CMP */
     int negated;                /**< IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE */
     sluice_func func;
@@ -76,7 +80,8 @@ static inline int sluice_value_is_true(const sluice_value *v) {
 }
 
 /** CAST of one value to `to` (NULL when it does not convert).  VARCHAR
- *  results are allocated from arena. */
+ *  results are allocated from arena.  An ARRAY casts to VARCHAR only: its
+ *  JSON text (as sluice_value_render). */
 sluice_value sluice_value_cast(const sluice_value *v, sluice_type_t to, sluice_arena *arena);
 
 /** SQL LIKE with % (any run of characters) and _ (one character: one
@@ -179,9 +184,30 @@ typedef struct sluice_agg_plan {
 #define SLUICE_POST_RANK 2
 #define SLUICE_POST_GROUP0 3
 
+/*
+ * FROM src CROSS JOIN UNNEST(array) [WITH ORDINALITY] AS t(column [, ordinality]):
+ * each source row becomes one row per element of `array` (evaluated over
+ * the source row), the source's columns followed by the element and, WITH
+ * ORDINALITY, its 1-based position; a NULL or empty array gives no row
+ * (Flink's and Trino's CROSS JOIN semantics).  Every other expression of
+ * the query (WHERE, GROUP BY, aggregates, SELECT) is bound over that
+ * extended row, whose shape is `extended`.  Expanded by exec/unnest.c.
+ */
+typedef struct sluice_unnest_plan {
+    sluice_expr *array;             /**< over the source row; type ARRAY */
+    sluice_type_t elem_type;        /**< the element column's type */
+    int ordinality;                 /**< WITH ORDINALITY: a position column follows */
+    size_t ncols_in;                /**< the source's columns */
+    const char *column;             /**< the element column's name */
+    const char *ordinality_column;  /**< or NULL */
+    const struct sluice_ast *array_ast;    /**< for explain */
+    sluice_source_plan extended;    /**< the source plan with the new columns appended */
+} sluice_unnest_plan;
+
 typedef struct sluice_query_plan {
     const char *name;               /**< the sink name */
     size_t source;                  /**< index into plan->sources */
+    sluice_unnest_plan *unnest;     /**< CROSS JOIN UNNEST, or NULL */
     sluice_expr *where;             /**< or NULL */
     int aggregate;                  /**< 0: stateless (filter + projection) */
     sluice_window_kind window;

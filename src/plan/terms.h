@@ -28,6 +28,7 @@ typedef enum sluice_emit_mode {
 typedef struct sluice_ast_column_def {
     const char *name;
     sluice_type_t type;
+    sluice_type_t elem_type;/**< ARRAY<elem_type>; NULL type otherwise */
     const char *format;     /**< FORMAT '...' or NULL (TIMESTAMP only) */
     const char *path;       /**< PATH '$.a.b[0]' or NULL */
     const char *metadata;   /**< METADATA FROM '...' or NULL */

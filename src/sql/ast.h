@@ -27,8 +27,9 @@ typedef enum sluice_ast_kind {
     SLUICE_AST_LIKE,      /**< args[0] [NOT] LIKE args[1] */
     SLUICE_AST_CASE,      /**< see below */
     SLUICE_AST_CAST,      /**< CAST(args[0] AS cast_type) */
-    SLUICE_AST_FUNC       /**< name (upper-cased) (args...), or COUNT(*) with star=1;
+    SLUICE_AST_FUNC,      /**< name (upper-cased) (args...), or COUNT(*) with star=1;
                                includes aggregates, TUMBLE/HOP/SESSION, PROCTIME */
+    SLUICE_AST_SUBSCRIPT  /**< args[0] '[' args[1] ']': an ARRAY element, 1-based */
 } sluice_ast_kind;
 
 /** The operator as written in SQL ("+", "<>", "AND", ...); "?" for none.
@@ -85,6 +86,15 @@ typedef struct sluice_ast_sink {
     size_t nitems;
     const char *from;              /**< FROM source name */
     int from_line, from_col;
+    /* FROM source CROSS JOIN UNNEST(unnest) [WITH ORDINALITY] AS alias(column [, ordinality]) */
+    sluice_ast *unnest;            /**< the array expression, or NULL: no UNNEST */
+    int unnest_line, unnest_col;   /**< of the UNNEST word */
+    int with_ordinality;
+    const char *unnest_alias;      /**< the table alias (t in AS t(word)) */
+    const char *unnest_column;     /**< the element column */
+    int unnest_column_line, unnest_column_col;
+    const char *unnest_ordinality; /**< the position column (WITH ORDINALITY), or NULL */
+    int unnest_ordinality_line, unnest_ordinality_col;
     sluice_ast *where;             /**< or NULL */
     sluice_ast **group_by;         /**< window call (FUNC TUMBLE/HOP/SESSION) may be among them */
     size_t ngroup_by;

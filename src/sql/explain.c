@@ -124,6 +124,12 @@ static void ast_print(const sluice_ast *a, FILE *out) {
         ast_print(a->args[0], out);
         fprintf(out, " AS %s)", sluice_type_name(a->cast_type));
         break;
+    case SLUICE_AST_SUBSCRIPT:
+        ast_print(a->args[0], out);
+        fputc('[', out);
+        ast_print(a->args[1], out);
+        fputc(']', out);
+        break;
     case SLUICE_AST_FUNC:
         fprintf(out, "%s(", a->name);
         if (a->star) fputc('*', out);
@@ -149,9 +155,12 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
     for (size_t i = 0; i < plan->nsources; i++) {
         const sluice_source_plan *s = &plan->sources[i];
         fprintf(out, "source %s\n  columns:    ", s->name);
-        for (size_t j = 0; j < s->schema.ncolumns; j++)
-            fprintf(out, "%s%s %s%s", j ? ", " : "", s->columns[j].name, sluice_type_name(s->columns[j].type),
-                    s->used[j] ? "" : " (unused)");
+        for (size_t j = 0; j < s->schema.ncolumns; j++) {
+            fprintf(out, "%s%s %s", j ? ", " : "", s->columns[j].name, sluice_type_name(s->columns[j].type));
+            if (s->columns[j].type == SLUICE_TYPE_ARRAY)
+                fprintf(out, "<%s>", sluice_type_name(s->defs[j].elem_type));
+            fputs(s->used[j] ? "" : " (unused)", out);
+        }
         fputc('\n', out);
         if (s->has_watermark) {
             fprintf(out, "  watermark:  %s - ", s->columns[s->watermark_column].name);
@@ -165,6 +174,15 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
         const sluice_query_plan *q = &plan->queries[i];
         const sluice_source_plan *s = &plan->sources[q->source];
         fprintf(out, "sink %s\n  from:       %s\n", q->name, s->name);
+        if (q->unnest) {
+            const sluice_unnest_plan *u = q->unnest;
+            fputs("  unnest:     UNNEST(", out);
+            ast_print(u->array_ast, out);
+            fprintf(out, ")%s: one row per element, appending %s %s", u->ordinality ? " WITH ORDINALITY" : "",
+                    u->column, sluice_type_name(u->elem_type));
+            if (u->ordinality) fprintf(out, ", %s BIGINT (1-based position)", u->ordinality_column);
+            fputc('\n', out);
+        }
         fprintf(out, "  kind:       %s\n",
                 !q->aggregate ? "stateless (filter and projection)"
                               : q->window != SLUICE_WINDOW_NONE ? "windowed aggregate" : "aggregate (no window)");

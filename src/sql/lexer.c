@@ -158,7 +158,7 @@ static size_t operator_length(const lexer *lx) {
     int c = peek(lx, 0), d = peek(lx, 1);
     if ((c == '<' && (d == '=' || d == '>')) || (c == '>' && d == '=') || (c == '!' && d == '='))
         return 2;
-    return c > 0 && strchr("(),;.*+-/%=<>", c) ? 1 : 0;
+    return c > 0 && strchr("(),;.*+-/%=<>[]", c) ? 1 : 0;
 }
 
 static sluice_err_t lex_stray(lexer *lx, int line, int col) {

@@ -225,9 +225,19 @@ static const struct {
     {"BOOL", SLUICE_TYPE_BOOLEAN},    {"TIMESTAMP", SLUICE_TYPE_TIMESTAMP},
 };
 
-/* type := BIGINT | DOUBLE | VARCHAR ['(' n ')'] | BOOLEAN | TIMESTAMP | alias */
-static sluice_type_t parse_type(parser *p) {
+/* type := BIGINT | DOUBLE | VARCHAR ['(' n ')'] | BOOLEAN | TIMESTAMP | alias
+ *         | ARRAY '<' type '>'   (only where elem is not NULL: a source column)
+ * ARRAY<T> (Flink's and Trino's spelling) sets *elem to T; elements are scalars. */
+static sluice_type_t parse_type(parser *p, sluice_type_t *elem) {
     const sluice_token *t = cur(p);
+    if (elem && is_word(t, "ARRAY")) {
+        next(p);
+        expect_op(p, "<");
+        if (is_word(cur(p), "ARRAY")) fail_at(p, cur(p), "an element type (arrays of arrays are not supported)");
+        *elem = parse_type(p, NULL);
+        expect_op(p, ">");
+        return SLUICE_TYPE_ARRAY;
+    }
     for (size_t i = 0; t->kind == SLUICE_TOK_IDENT && i < sizeof type_names / sizeof type_names[0]; i++) {
         if (strcasecmp(t->text, type_names[i].name) != 0) continue;
         next(p);
@@ -378,7 +388,7 @@ static sluice_ast *parse_cast(parser *p) {
     vec args = {0};
     push_arg(p, &args, parse_expr(p));
     expect_kw(p, "AS");
-    e->cast_type = parse_type(p);
+    e->cast_type = parse_type(p, NULL);
     expect_op(p, ")");
     set_args(p, e, &args);
     return e;
@@ -513,10 +523,25 @@ static sluice_ast *parse_primary(parser *p) {
     fail_at(p, t, "an expression");
 }
 
-/* unary := ('-' | '+') unary | primary */
+/* postfix := primary { '[' expr ']' }: ARRAY element access, 1-based (the
+ * SQL standard's, Flink's and PostgreSQL's a[i]) */
+static sluice_ast *parse_postfix(parser *p) {
+    sluice_ast *e = parse_primary(p);
+    while (is_op(cur(p), "[")) {
+        nest(p);
+        next(p);
+        sluice_ast *index = parse_expr(p);
+        expect_op(p, "]");
+        p->depth--;
+        e = operator_node(p, SLUICE_AST_SUBSCRIPT, SLUICE_OP_NONE, NULL, e, index);
+    }
+    return e;
+}
+
+/* unary := ('-' | '+') unary | postfix */
 static sluice_ast *parse_unary(parser *p) {
     const sluice_token *t = cur(p);
-    if (!is_op(t, "-") && !is_op(t, "+")) return parse_primary(p);
+    if (!is_op(t, "-") && !is_op(t, "+")) return parse_postfix(p);
     nest(p);
     next(p);
     sluice_ast *e = operator_node(p, SLUICE_AST_UNARY, is_op(t, "-") ? SLUICE_OP_NEG : SLUICE_OP_PLUS,
@@ -664,7 +689,7 @@ static void parse_column_def(parser *p, sluice_ast_column_def *c) {
     c->line = cur(p)->line;
     c->col = cur(p)->col;
     c->name = expect_name(p, "a column name");
-    c->type = parse_type(p);
+    c->type = parse_type(p, &c->elem_type);
     for (;;) {
         const sluice_token *t = cur(p);
         const char **slot;
@@ -794,6 +819,47 @@ static void parse_select_list(parser *p, sluice_ast_sink *k) {
     k->nitems = items.n;
 }
 
+/* An unreserved word of the grammar, or fail. */
+static const sluice_token *expect_word(parser *p, const char *word) {
+    if (!is_word(cur(p), word)) fail_at(p, cur(p), "%s", word);
+    return next(p);
+}
+
+/* CROSS JOIN UNNEST '(' expr ')' [WITH ORDINALITY] [AS] alias '(' column [, ordinality] ')'
+ * (Flink's, Trino's and PostgreSQL's form), with CROSS current.  WITH
+ * ORDINALITY needs the second column name, and only then is one allowed. */
+static void parse_unnest(parser *p, sluice_ast_sink *k) {
+    next(p);
+    expect_word(p, "JOIN");
+    const sluice_token *u = expect_word(p, "UNNEST");
+    k->unnest_line = u->line;
+    k->unnest_col = u->col;
+    expect_op(p, "(");
+    k->unnest = parse_expr(p);
+    expect_op(p, ")");
+    if (is_word(cur(p), "WITH")) {
+        next(p);
+        expect_word(p, "ORDINALITY");
+        k->with_ordinality = 1;
+    }
+    accept_kw(p, "AS");
+    k->unnest_alias = expect_name(p, "a table alias for UNNEST (AS t(column))");
+    expect_op(p, "(");
+    k->unnest_column_line = cur(p)->line;
+    k->unnest_column_col = cur(p)->col;
+    k->unnest_column = expect_name(p, "a column name for the array's elements");
+    if (k->with_ordinality) {
+        if (!is_op(cur(p), ",")) fail_at(p, cur(p), "',' and a second column name for WITH ORDINALITY's position");
+        next(p);
+        k->unnest_ordinality_line = cur(p)->line;
+        k->unnest_ordinality_col = cur(p)->col;
+        k->unnest_ordinality = expect_name(p, "a column name for the position");
+    } else if (is_op(cur(p), ",")) {
+        fail_at(p, cur(p), "')' (a second column needs WITH ORDINALITY)");
+    }
+    expect_op(p, ")");
+}
+
 /* CREATE SINK name [PRIMARY KEY (...)] AS SELECT ... FROM source [clauses];
  * CREATE SINK is read.  Stops before ';' or the end of input. */
 static void parse_sink(parser *p, sluice_ast_sink *k) {
@@ -808,6 +874,7 @@ static void parse_sink(parser *p, sluice_ast_sink *k) {
     k->from_line = cur(p)->line;
     k->from_col = cur(p)->col;
     k->from = expect_name(p, "a source name");
+    if (is_word(cur(p), "CROSS")) parse_unnest(p, k);
     size_t stage = 0; /* index in clause_names of the first clause still allowed */
     if (accept_kw(p, "WHERE")) {
         k->where = parse_expr(p);
@@ -861,7 +928,7 @@ static void parse_function(parser *p, sluice_ast_function *f) {
     if (!is_op(cur(p), ")")) {
         for (;;) {
             *(const char **)vec_push(p, &names, sizeof(const char *)) = expect_name(p, "an argument name");
-            *(sluice_type_t *)vec_push(p, &types, sizeof(sluice_type_t)) = parse_type(p);
+            *(sluice_type_t *)vec_push(p, &types, sizeof(sluice_type_t)) = parse_type(p, NULL);
             if (is_op(cur(p), ")")) break;
             if (!is_op(cur(p), ",")) fail_at(p, cur(p), "')' or ','");
             next(p);
@@ -873,7 +940,7 @@ static void parse_function(parser *p, sluice_ast_function *f) {
     f->nargs = names.n;
     if (!is_word(cur(p), "RETURNS")) fail_at(p, cur(p), "RETURNS");
     next(p);
-    f->returns = parse_type(p);
+    f->returns = parse_type(p, NULL);
     if (is_word(cur(p), "DETERMINISTIC")) {
         next(p);
         f->deterministic = 1;

@@ -37,6 +37,7 @@ typedef struct bind_ctx {
     sluice_plan *plan;       /* for CREATE FUNCTION */
     sluice_query_plan *q;    /* the query being bound (its bound-function calls) */
     int in_udf;              /* binding a bound function's argument */
+    int in_unnest;           /* binding the array expression of UNNEST */
 } bind_ctx;
 
 static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...)
@@ -139,11 +140,14 @@ static sluice_expr *fold(bind_ctx *c, sluice_expr *e) {
         char *p = sluice_arena_strndup(c->arena, v.u.s, v.len);
         if (!p) return plan_err(c, 0, 0, "out of memory");
         v.u.s = p;
+    } else if (v.type == SLUICE_TYPE_ARRAY && sluice_value_copy(c->arena, &v, &v) != 0) {
+        return plan_err(c, 0, 0, "out of memory");
     }
-    sluice_type_t type = e->type;
+    sluice_type_t type = e->type, elem = e->elem_type;
     memset(e, 0, sizeof *e);
     e->kind = SLUICE_EXPR_CONST;
     e->type = type;
+    e->elem_type = elem;
     e->constant = v;
     return e;
 }
@@ -219,6 +223,7 @@ static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
     }
     sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, c->src->columns[i].type, 0);
     if (e) {
+        e->elem_type = c->src->defs[i].elem_type;
         e->column = (size_t)i;
         c->src->used[i] = 1;
     }
@@ -250,6 +255,10 @@ static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
         c->in_agg = 0;
         if (!ag.arg) return NULL;
     }
+    /* an ARRAY has no sum or order that an aggregate could keep (its
+     * elements would also outlive the batch they were decoded in) */
+    if (ag.arg && ag.arg->type == SLUICE_TYPE_ARRAY && strcmp(a->name, "COUNT") != 0)
+        return plan_err(c, a->args[0]->line, a->args[0]->col, "%s of an ARRAY is not supported", a->name);
     char why[160];
     int rt = ag.fn->type(ag.arg ? ag.arg->type : SLUICE_TYPE_NULL, why, sizeof why);
     if (rt < 0) return plan_err(c, a->args[0]->line, a->args[0]->col, "%s", why);
@@ -295,6 +304,10 @@ static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
                         "function %s is bound by the profile: call it in WHERE, in the SELECT of a query "
                         "without GROUP BY, in a GROUP BY key or in an aggregate's argument, not over "
                         "aggregated rows",
+                        f->name);
+    if (c->in_unnest)
+        return plan_err(c, a->line, a->col,
+                        "function %s is bound by the profile: its call cannot be in the UNNEST expression",
                         f->name);
     if (c->in_udf)
         return plan_err(c, a->line, a->col,
@@ -357,6 +370,7 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         {"ABS", SLUICE_FN_ABS, 1, 1}, {"ROUND", SLUICE_FN_ROUND, 1, 2},
         {"FLOOR", SLUICE_FN_FLOOR, 1, 1}, {"CEIL", SLUICE_FN_CEIL, 1, 1},
         {"CEILING", SLUICE_FN_CEIL, 1, 1}, {"COALESCE", SLUICE_FN_COALESCE, 1, 64},
+        {"SPLIT", SLUICE_FN_SPLIT, 2, 2}, {"CARDINALITY", SLUICE_FN_CARDINALITY, 1, 1},
     };
     if (is_aggregate_name(a->name)) return bind_aggregate(c, a);
     if (is_window_name(a->name))
@@ -373,7 +387,7 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         sluice_agg_names(aggs, sizeof aggs);
         return plan_err(c, a->line, a->col,
                         "unknown function '%s' (known: %s LOWER UPPER LENGTH SUBSTR TRIM ABS "
-                        "ROUND FLOOR CEIL COALESCE CAST)",
+                        "ROUND FLOOR CEIL COALESCE SPLIT CARDINALITY CAST)",
                         a->name, aggs);
     }
     if (a->star || a->nargs < fns[k].min || a->nargs > fns[k].max)
@@ -414,9 +428,21 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         if (a->nargs > 1) NEED(1, e->args[1]->type == SLUICE_TYPE_BIGINT, "a BIGINT number of digits");
         e->type = t0 == SLUICE_TYPE_NULL ? SLUICE_TYPE_DOUBLE : t0;
         break;
+    case SLUICE_FN_SPLIT:
+        NEED(0, t0 == SLUICE_TYPE_VARCHAR, "a VARCHAR text");
+        NEED(1, e->args[1]->type == SLUICE_TYPE_VARCHAR, "a VARCHAR delimiter");
+        e->type = SLUICE_TYPE_ARRAY;
+        e->elem_type = SLUICE_TYPE_VARCHAR;
+        break;
+    case SLUICE_FN_CARDINALITY:
+        NEED(0, t0 == SLUICE_TYPE_ARRAY, "an ARRAY");
+        e->type = SLUICE_TYPE_BIGINT;
+        break;
     case SLUICE_FN_COALESCE: {
         int t = SLUICE_TYPE_NULL;
         for (size_t i = 0; i < a->nargs; i++) {
+            if (e->args[i]->type == SLUICE_TYPE_ARRAY)
+                return plan_err(c, a->args[i]->line, a->args[i]->col, "COALESCE of an ARRAY is not supported");
             t = common_type((sluice_type_t)t, e->args[i]->type);
             if (t < 0)
                 return plan_err(c, a->args[i]->line, a->args[i]->col, "COALESCE arguments mix %s and %s",
@@ -583,6 +609,8 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         if (a->has_else && (t = common_type((sluice_type_t)t, e->args[i]->type)) < 0)
             return plan_err(c, a->args[i]->line, a->args[i]->col, "CASE branches mix types (%s)",
                             sluice_type_name(e->args[i]->type));
+        if (t == SLUICE_TYPE_ARRAY)
+            return plan_err(c, a->line, a->col, "CASE over ARRAY values is not supported");
         e->type = (sluice_type_t)t;
         return fold(c, e);
     }
@@ -592,6 +620,9 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         sluice_type_t from = e->args[0]->type;
         if (from == SLUICE_TYPE_INTERVAL && a->cast_type != SLUICE_TYPE_BIGINT && a->cast_type != SLUICE_TYPE_VARCHAR)
             return plan_err(c, a->line, a->col, "cannot CAST INTERVAL to %s", sluice_type_name(a->cast_type));
+        if (from == SLUICE_TYPE_ARRAY && a->cast_type != SLUICE_TYPE_VARCHAR)
+            return plan_err(c, a->line, a->col, "cannot CAST ARRAY to %s (only to VARCHAR: its JSON text)",
+                            sluice_type_name(a->cast_type));
         int literal = a->args[0]->kind == SLUICE_AST_LITERAL && a->args[0]->lit.type == SLUICE_TYPE_VARCHAR;
         e = fold(c, e);
         if (e && literal && e->kind == SLUICE_EXPR_CONST && e->constant.type == SLUICE_TYPE_NULL)
@@ -600,6 +631,21 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         return e;
     }
     case SLUICE_AST_FUNC: return bind_func(c, a);
+    case SLUICE_AST_SUBSCRIPT: {
+        e = new_expr(c, SLUICE_EXPR_SUBSCRIPT, SLUICE_TYPE_NULL, 2);
+        if (!e) return NULL;
+        for (int i = 0; i < 2; i++)
+            if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
+        sluice_type_t bt = e->args[0]->type, it = e->args[1]->type;
+        if (bt != SLUICE_TYPE_ARRAY && bt != SLUICE_TYPE_NULL)
+            return plan_err(c, a->args[0]->line, a->args[0]->col, "[...] needs an ARRAY, got %s",
+                            sluice_type_name(bt));
+        if (it != SLUICE_TYPE_BIGINT && it != SLUICE_TYPE_NULL)
+            return plan_err(c, a->args[1]->line, a->args[1]->col, "an ARRAY index must be a BIGINT, got %s",
+                            sluice_type_name(it));
+        e->type = bt == SLUICE_TYPE_ARRAY ? e->args[0]->elem_type : SLUICE_TYPE_NULL;
+        return fold(c, e);
+    }
     }
     return plan_err(c, a->line, a->col, "unsupported expression");
 }
@@ -844,7 +890,91 @@ static const char *item_name(const sluice_ast_select_item *it) {
     return NULL;
 }
 
+/* CROSS JOIN UNNEST: bind the array expression over the source row, then
+ * make the extended row (the source's columns, the element, the position)
+ * the one the rest of the query binds over (c->src). */
+static sluice_err_t plan_unnest(bind_ctx *c, const sluice_ast_sink *s, sluice_query_plan *q) {
+    const sluice_source_plan *src = c->src;
+    sluice_unnest_plan *u = sluice_arena_alloc(c->arena, sizeof *u);
+    if (!u) return SLUICE_ERR_NOMEM;
+    memset(u, 0, sizeof *u);
+    c->clause = "UNNEST";
+    c->in_unnest = 1;
+    u->array = bind(c, s->unnest);
+    c->in_unnest = 0;
+    if (!u->array) return SLUICE_ERR_SQL;
+    if (u->array->type != SLUICE_TYPE_ARRAY)
+        return plan_err(c, s->unnest->line, s->unnest->col,
+                        "UNNEST needs an ARRAY (e.g. SPLIT(text, ' ') or a column declared ARRAY<VARCHAR>), got %s",
+                        sluice_type_name(u->array->type)),
+               SLUICE_ERR_SQL;
+    const char *names[2] = {s->unnest_column, s->unnest_ordinality};
+    const int lines[2] = {s->unnest_column_line, s->unnest_ordinality_line};
+    const int cols[2] = {s->unnest_column_col, s->unnest_ordinality_col};
+    size_t k = s->unnest_ordinality ? 2 : 1;
+    for (size_t j = 0; j < k; j++) {
+        if (find_source_column(src, names[j]) >= 0)
+            return plan_err(c, lines[j], cols[j], "UNNEST column '%s' is already a column of source %s", names[j],
+                            src->name),
+                   SLUICE_ERR_SQL;
+        if (j == 1 && strcmp(names[0], names[1]) == 0)
+            return plan_err(c, lines[j], cols[j], "UNNEST names column '%s' twice", names[j]), SLUICE_ERR_SQL;
+    }
+    u->elem_type = u->array->elem_type;
+    u->ordinality = s->with_ordinality;
+    u->ncols_in = src->schema.ncolumns;
+    u->column = names[0];
+    u->ordinality_column = names[1];
+    u->array_ast = s->unnest;
+    size_t n = src->schema.ncolumns, m = n + k;
+    sluice_source_plan *x = &u->extended;
+    *x = *src;
+    x->columns = sluice_arena_alloc(c->arena, m * sizeof *x->columns);
+    x->defs = sluice_arena_alloc(c->arena, m * sizeof *x->defs);
+    x->metadata = sluice_arena_alloc(c->arena, m * sizeof *x->metadata);
+    x->ts_formats = sluice_arena_alloc(c->arena, m * sizeof *x->ts_formats);
+    x->used = sluice_arena_alloc(c->arena, m * sizeof *x->used);
+    if (!x->columns || !x->defs || !x->metadata || !x->ts_formats || !x->used) return SLUICE_ERR_NOMEM;
+    memcpy(x->columns, src->columns, n * sizeof *x->columns);
+    memcpy(x->defs, src->defs, n * sizeof *x->defs);
+    memcpy(x->metadata, src->metadata, n * sizeof *x->metadata);
+    memcpy(x->ts_formats, src->ts_formats, n * sizeof *x->ts_formats); /* borrowed: freed with the source */
+    memset(x->used, 0, m * sizeof *x->used);
+    for (size_t j = 0; j < k; j++) {
+        sluice_type_t t = j == 0 ? u->elem_type : SLUICE_TYPE_BIGINT;
+        x->columns[n + j].name = names[j];
+        x->columns[n + j].type = t;
+        memset(&x->defs[n + j], 0, sizeof x->defs[n + j]);
+        x->defs[n + j].name = names[j];
+        x->defs[n + j].type = t;
+        x->defs[n + j].line = lines[j];
+        x->defs[n + j].col = cols[j];
+        x->metadata[n + j] = SLUICE_META_NONE;
+        x->ts_formats[n + j] = NULL;
+    }
+    x->schema.ncolumns = m;
+    x->schema.columns = x->columns;
+    q->unnest = u;
+    c->src = x;
+    return SLUICE_OK;
+}
+
+static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s,
+                                    sluice_query_plan *q);
+
+/* Plan one query; the source columns its UNNEST row reads are marked
+ * read in the source itself (the decoder reads only those). */
 static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s, sluice_query_plan *q) {
+    sluice_err_t err = plan_query_body(base, plan, s, q);
+    if (err == SLUICE_OK && q->unnest) {
+        sluice_source_plan *src = &plan->sources[q->source];
+        for (size_t i = 0; i < src->schema.ncolumns; i++) src->used[i] |= q->unnest->extended.used[i];
+    }
+    return err;
+}
+
+static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s,
+                                    sluice_query_plan *q) {
     memset(q, 0, sizeof *q);
     q->name = s->name;
     bind_ctx cc = *base;
@@ -864,6 +994,10 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
     }
     q->source = (size_t)si;
     c->src = &plan->sources[si];
+    if (s->unnest) {
+        sluice_err_t uerr = plan_unnest(c, s, q);
+        if (uerr) return uerr;
+    }
 
     int agg = s->ngroup_by > 0 || ast_has_aggregate(s->having);
     for (size_t i = 0; i < s->nitems; i++) agg |= ast_has_aggregate(s->items[i].expr);
@@ -899,6 +1033,10 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
             return plan_err(c, g->line, g->col, "aggregate functions are not allowed in GROUP BY"), SLUICE_ERR_SQL;
         sluice_expr *e = bind(c, g);
         if (!e) return SLUICE_ERR_SQL;
+        if (e->type == SLUICE_TYPE_ARRAY)
+            return plan_err(c, g->line, g->col,
+                            "GROUP BY an ARRAY is not supported: group by its elements with CROSS JOIN UNNEST"),
+                   SLUICE_ERR_SQL;
         c->group_asts[ng] = (sluice_ast *)g;
         c->group_exprs[ng] = e;
         ng++;
@@ -999,6 +1137,10 @@ static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_a
                 return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY column '%s' is not an output column of sink %s",
                                 s->primary_key[k], s->name),
                        SLUICE_ERR_SQL;
+            if (cols[j].type == SLUICE_TYPE_ARRAY)
+                return plan_err(c, s->pk_lines[k], s->pk_cols[k],
+                                "PRIMARY KEY column '%s' is an ARRAY: a key must be a scalar", s->primary_key[k]),
+                       SLUICE_ERR_SQL;
             for (size_t m = 0; m < npk; m++)
                 if (pk[m] == j)
                     return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY names '%s' twice", s->primary_key[k]),
@@ -1043,7 +1185,8 @@ long sluice_plan_function_index(const sluice_plan *plan, const char *name) {
 /* Names a CREATE FUNCTION may not take: the built-in functions'. */
 static int is_builtin_name(const char *n) {
     static const char *const names[] = {"LOWER", "UPPER", "LENGTH", "SUBSTR", "SUBSTRING", "TRIM", "ABS",
-                                        "ROUND", "FLOOR", "CEIL", "CEILING", "COALESCE", "CAST", "PROCTIME"};
+                                        "ROUND", "FLOOR", "CEIL", "CEILING", "COALESCE", "CAST", "PROCTIME",
+                                        "SPLIT", "CARDINALITY"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(names[i], n) == 0) return 1;
     char up[64];

@@ -196,6 +196,12 @@ static void put_node(FILE *out, const sluice_ast *e) {
         put_expr(out, e->args[0], PREC_OR);
         fprintf(out, " AS %s)", type_name(e->cast_type));
         break;
+    case SLUICE_AST_SUBSCRIPT:
+        put_expr(out, e->args[0], PREC_PRIMARY);
+        fputc('[', out);
+        put_expr(out, e->args[1], PREC_OR);
+        fputc(']', out);
+        break;
     case SLUICE_AST_FUNC:
         /* the name bare: a back-quoted name would read as a column */
         fprintf(out, "%s(", e->name);
@@ -223,7 +229,8 @@ static void put_source(FILE *out, const sluice_ast_source *s) {
         const sluice_ast_column_def *c = &s->columns[i];
         fputs(i ? ",\n    " : "\n    ", out);
         put_name(out, c->name);
-        fprintf(out, " %s", type_name(c->type));
+        if (c->type == SLUICE_TYPE_ARRAY) fprintf(out, " ARRAY<%s>", type_name(c->elem_type));
+        else fprintf(out, " %s", type_name(c->type));
         if (c->format) fputs(" FORMAT ", out), put_string(out, c->format);
         if (c->path) fputs(" PATH ", out), put_string(out, c->path);
         if (c->metadata) fputs(" METADATA FROM ", out), put_string(out, c->metadata);
@@ -256,6 +263,16 @@ static void put_sink(FILE *out, const sluice_ast_sink *k) {
     }
     fputs("\n    FROM ", out);
     put_name(out, k->from);
+    if (k->unnest) {
+        fputs(" CROSS JOIN UNNEST(", out);
+        put_expr(out, k->unnest, PREC_OR);
+        fputs(k->with_ordinality ? ") WITH ORDINALITY AS " : ") AS ", out);
+        put_name(out, k->unnest_alias);
+        fputc('(', out);
+        put_name(out, k->unnest_column);
+        if (k->unnest_ordinality) fputs(", ", out), put_name(out, k->unnest_ordinality);
+        fputc(')', out);
+    }
     if (k->where) fputs("\n    WHERE ", out), put_expr(out, k->where, PREC_OR);
     if (k->ngroup_by) {
         fputs("\n    GROUP BY ", out);

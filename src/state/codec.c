@@ -61,6 +61,12 @@ void sluice_enc_value(sluice_enc *e, const sluice_value *v) {
     case SLUICE_TYPE_NULL: break;
     case SLUICE_TYPE_DOUBLE: sluice_enc_f64(e, v->u.d); break;
     case SLUICE_TYPE_VARCHAR: sluice_enc_bytes(e, v->u.s, v->len); break;
+    case SLUICE_TYPE_ARRAY:
+        /* elem_type u8, count u32, then each element as a value */
+        sluice_enc_u8(e, v->u.a->elem_type);
+        sluice_enc_u32(e, v->u.a->count);
+        for (uint32_t i = 0; i < v->u.a->count; i++) sluice_enc_value(e, &v->u.a->values[i]);
+        break;
     default: sluice_enc_i64(e, v->u.i); break;
     }
 }
@@ -156,6 +162,27 @@ sluice_value sluice_dec_value(sluice_dec *d, sluice_arena *arena) {
         v.u.i = sluice_dec_i64(d);
         if (t == SLUICE_TYPE_BOOLEAN && (v.u.i & ~1LL)) d->bad = 1;
         break;
+    case SLUICE_TYPE_ARRAY: {
+        uint8_t et = sluice_dec_u8(d);
+        uint32_t n = sluice_dec_u32(d);
+        /* a scalar element type; each element takes at least one byte, so a
+         * count beyond the bytes left is corrupt (and no huge allocation) */
+        if (d->bad || et == SLUICE_TYPE_NULL || et >= SLUICE_TYPE_ARRAY || n > d->len - d->pos) {
+            d->bad = 1;
+            break;
+        }
+        sluice_array *a = sluice_array_new(arena, (sluice_type_t)et, n);
+        if (!a) {
+            d->bad = 1;
+            break;
+        }
+        for (uint32_t i = 0; i < n && !d->bad; i++) {
+            a->values[i] = sluice_dec_value(d, arena); /* never an ARRAY: checked below */
+            if (a->values[i].type != SLUICE_TYPE_NULL && a->values[i].type != et) d->bad = 1;
+        }
+        v = sluice_value_array(a);
+        break;
+    }
     default: d->bad = 1; break;
     }
     return d->bad ? sluice_value_null() : v;

@@ -51,7 +51,9 @@ const void *sluice_dec_bytes(sluice_dec *d, size_t *len);
 /** A string copied into arena (NUL-terminated); NULL for an encoded NULL
  *  or on error (check d->bad). */
 char *sluice_dec_str(sluice_dec *d, sluice_arena *arena);
-/** A value; VARCHAR bytes copied into arena. */
+/** A value; VARCHAR bytes and ARRAY elements copied into arena (an ARRAY:
+ *  type, element type u8, count u32, then each element as a value; elements
+ *  are scalars of the element type or NULL, anything else is invalid). */
 sluice_value sluice_dec_value(sluice_dec *d, sluice_arena *arena);
 
 #endif

@@ -408,6 +408,43 @@ static void add_kv(sluice_row_batch *b, int64_t k, const char *v) {
     row[1] = v ? sluice_value_varchar(v, strlen(v)) : sluice_value_null();
 }
 
+/* An ARRAY (a stateless UNNEST query's output) is stored as its whole JSON
+ * text in a LONGTEXT column, however long, not as NULL. */
+static void arrays_are_stored_as_json_text(void **state) {
+    (void)state;
+    create_database("array_db");
+    static const sluice_column cols[] = {{.name = "k", .type = SLUICE_TYPE_BIGINT},
+                                         {.name = "tags", .type = SLUICE_TYPE_ARRAY}};
+    static const size_t pk[] = {0};
+    static const sluice_schema schema = {.ncolumns = 2, .columns = cols, .npk = 1, .pk = pk};
+    opened o;
+    open_sink(&o, "p", "s", &schema, "array_db", "t", SLUICE_OUTPUT_APPEND);
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &schema);
+    sluice_array *a = sluice_array_new(b.arena, SLUICE_TYPE_VARCHAR, 30);
+    assert_non_null(a);
+    char want[1024] = "[";
+    for (int i = 0; i < 30; i++) {
+        char *w = sluice_arena_alloc(b.arena, 8);
+        snprintf(w, 8, "it's%02d", i);
+        a->values[i] = sluice_value_varchar(w, strlen(w));
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s\"it's%02d\"", i ? "," : "", i);
+    }
+    strcat(want, "]\n");
+    sluice_value *row = sluice_row_batch_append(&b);
+    row[0] = sluice_value_bigint(1);
+    row[1] = sluice_value_array(a);
+    epoch(&o, 0, &b);
+    sluice_mysql_sink_ops.close(o.sink);
+    char *t = query("SELECT tags FROM array_db.t WHERE k = 1");
+    assert_string_equal(t, want);
+    free(t);
+    t = query("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'array_db' AND COLUMN_NAME = 'tags'");
+    assert_string_equal(t, "longtext\n");
+    free(t);
+    sluice_row_batch_free(&b);
+}
+
 static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
     (void)state;
     create_database("skip_db");
@@ -932,6 +969,7 @@ int main(void) {
         cmocka_unit_test(upserts_collapse_keys_and_complete_mode_replaces),
         cmocka_unit_test(changelog_deletes_rows),
         cmocka_unit_test(hostile_data_round_trips_exactly),
+        cmocka_unit_test(arrays_are_stored_as_json_text),
         cmocka_unit_test(lock_wait_timeout_is_retried),
         cmocka_unit_test(server_away_beyond_retry_timeout_fails_the_epoch),
         cmocka_unit_test(server_killed_and_restarted_mid_run_loses_nothing),

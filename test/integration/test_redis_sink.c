@@ -338,6 +338,48 @@ static void changelog_deletes_keys_and_members(void **state) {
     sluice_row_batch_free(&b);
 }
 
+/* An ARRAY field is its whole JSON text (however long) in a hash, a JSON
+ * array in a string row. */
+static void array_fields_as_json_text(void **state) {
+    (void)state;
+    static const sluice_column cols[] = {{.name = "k", .type = SLUICE_TYPE_BIGINT},
+                                         {.name = "tags", .type = SLUICE_TYPE_ARRAY}};
+    static const size_t pk[] = {0};
+    static const sluice_schema schema = {.ncolumns = 2, .columns = cols, .npk = 1, .pk = pk};
+    sluice_row_batch b;
+    sluice_row_batch_init(&b, &schema);
+    sluice_array *a = sluice_array_new(b.arena, SLUICE_TYPE_VARCHAR, 20);
+    assert_non_null(a);
+    char want[512] = "[";
+    for (int i = 0; i < 20; i++) {
+        char *w = sluice_arena_alloc(b.arena, 8);
+        snprintf(w, 8, "tag%02d", i);
+        a->values[i] = sluice_value_varchar(w, strlen(w));
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s\"tag%02d\"", i ? "," : "", i);
+    }
+    strcat(want, "]");
+    sluice_value *row = sluice_row_batch_append(&b);
+    row[0] = sluice_value_bigint(1);
+    row[1] = sluice_value_array(a);
+    opened o;
+    cfg_for(&o, "a1", "arr", &schema, SLUICE_OUTPUT_APPEND, SLUICE_TEST_REDIS_PASSWORD);
+    do_open(&o);
+    epoch(&o, 0, &b);
+    sluice_redis_sink_ops.close(o.sink);
+    char dump[700];
+    snprintf(dump, sizeof dump, "arr:1 hash tags=%s\n", want);
+    assert_dump("arr:*", dump);
+    cfg_for(&o, "a2", "arr", &schema, SLUICE_OUTPUT_APPEND, SLUICE_TEST_REDIS_PASSWORD);
+    sluice_test_cfg_set(&o.c, "data_type", "string");
+    sluice_test_cfg_set(&o.c, "key_prefix", "ajs:");
+    do_open(&o);
+    epoch(&o, 0, &b);
+    sluice_redis_sink_ops.close(o.sink);
+    snprintf(dump, sizeof dump, "ajs:1 string {\"k\":1,\"tags\":%s}\n", want);
+    assert_dump("ajs:*", dump);
+    sluice_row_batch_free(&b);
+}
+
 /* ---- exactly once ---------------------------------------------------------------------------- */
 
 static void epochs_at_or_below_the_recorded_one_are_skipped(void **state) {
@@ -819,6 +861,7 @@ int main(void) {
         cmocka_unit_test(zset_top_n_replaces_the_ranking),
         cmocka_unit_test(string_rows_as_json),
         cmocka_unit_test(changelog_deletes_keys_and_members),
+        cmocka_unit_test(array_fields_as_json_text),
         cmocka_unit_test(epochs_at_or_below_the_recorded_one_are_skipped),
         cmocka_unit_test(complete_mode_replaces_the_sinks_keys),
         cmocka_unit_test(unstorable_rows_go_to_on_error),

@@ -480,20 +480,21 @@ static void test_cli_bad_format(void **state) {
 }
 
 /* The word-count example, fixtures/pipelines/word_count.sql, run to the
- * end of one burst (available_now) into a CSV file: lines counted per value
- * per minute of their receive time (METADATA FROM 'timestamp'). */
+ * end of one burst (available_now) into a CSV file: the lines' words
+ * (lower-cased, split at spaces) counted per word per minute of their
+ * receive time (METADATA FROM 'timestamp'). */
 static void test_cli_word_count_example(void **state) {
     (void)state;
     int port = 0, lfd = listen_on(0, &port);
     paths("count");
     char set_port[64], set_path[4400];
     snprintf(set_port, sizeof set_port, "source lines.port=%d", port);
-    snprintf(set_path, sizeof set_path, "sink line_counts.path=%s", out_path);
+    snprintf(set_path, sizeof set_path, "sink word_counts.path=%s", out_path);
     const char *argv[] = {"run", "fixtures/pipelines/word_count.sql", "--profile", "socket",
                           "--set", set_port, "--set", "source lines.host=127.0.0.1",
                           "--set", "pipeline.trigger=available_now",
-                          "--set", "sink line_counts.connector=file", "--set", set_path,
-                          "--set", "sink line_counts.format=csv", NULL};
+                          "--set", "sink word_counts.connector=file", "--set", set_path,
+                          "--set", "sink word_counts.format=csv", NULL};
     int pid = sluice_test_spawn_cli(argv, NULL, err_path);
     assert_true(pid > 0);
     struct pollfd pf = {.fd = lfd, .events = POLLIN};
@@ -504,7 +505,7 @@ static void test_cli_word_count_example(void **state) {
     }
     int c = accept(lfd, NULL, NULL);
     assert_true(c >= 0);
-    static const char data[] = "spark\nsluice\nspark\nflink\nspark\nsluice\n";
+    static const char data[] = "Spark sluice\nspark  flink\nSPARK\n\nsluice\n";
     write_all(c, data, sizeof data - 1);
     close(c);
     int rc = sluice_test_wait_cli(pid, 60000);

@@ -127,6 +127,40 @@ static void one_row_and_empty_tables(void **state) {
     s->ops->close(s);
 }
 
+/* An ARRAY (UNNEST queries) is kept as its JSON text, so the table does
+ * not borrow the batch's element blocks, which die with the batch. */
+static void arrays_kept_as_json_text(void **state) {
+    (void)state;
+    static const sluice_column cols[] = {
+        {.name = "n", .type = SLUICE_TYPE_BIGINT},
+        {.name = "tags", .type = SLUICE_TYPE_ARRAY},
+    };
+    static const sluice_schema sch = {.ncolumns = 2, .columns = cols};
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(&sch, &c);
+    sluice_row_batch b;
+    assert_int_equal(sluice_row_batch_init(&b, &sch), SLUICE_OK);
+    sluice_arena *elems = sluice_arena_new(0);
+    sluice_array *a = sluice_array_new(elems, SLUICE_TYPE_VARCHAR, 2);
+    char *x = sluice_arena_strndup(elems, "x", 1);
+    a->values[0] = sluice_value_varchar(x, 1);
+    sluice_value *r = sluice_row_batch_append(&b);
+    r[0] = sluice_value_bigint(1);
+    r[1] = sluice_value_array(a);
+    write_rows(s, &b, 0);
+    sluice_arena_destroy(elems);
+    sluice_row_batch_free(&b);
+    char *text = report(s);
+    assert_string_equal(text,
+                        "sink delays_by_origin: 1 row\n"
+                        " n | tags\n"
+                        "---+------------\n"
+                        " 1 | [\"x\",null]\n"
+                        "(1 row)\n");
+    free(text);
+    s->ops->close(s);
+}
+
 static void left_aligned_last_column_and_utf8(void **state) {
     (void)state;
     static const sluice_column cols[] = {
@@ -236,6 +270,7 @@ int main(void) {
         cmocka_unit_test(no_key_keeps_arrival_order),
         cmocka_unit_test(many_upserts_keep_latest_strings),
         cmocka_unit_test(api_rejects_other_sinks),
+        cmocka_unit_test(arrays_kept_as_json_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -106,6 +106,11 @@ static void sexp(sbuf *b, const sluice_ast *e) {
         put(b, e->negated ? "(NOT-LIKE" : "(LIKE");
         sexp_args(b, e, 0);
         return;
+    case SLUICE_AST_SUBSCRIPT:
+        assert_int_equal(e->nargs, 2);
+        put(b, "([]");
+        sexp_args(b, e, 0);
+        return;
     case SLUICE_AST_CASE: {
         size_t i = 0;
         assert_int_equal(e->nargs, (size_t)e->has_operand + 2 * e->nwhen + (size_t)e->has_else);
