@@ -206,6 +206,14 @@ struct sluice_source_ops {
      *  for input that never comes; seek() only makes new input follow the
      *  checkpoint's positions.  0 (default): seek() can go back. */
     int no_replay;
+
+    /** 1: the source is a member of a consumer group (Kafka's group
+     *  protocol, KIP-62/KIP-429).  When a pipeline has several sources of
+     *  such connectors, each gets its own default group
+     *  (cfg->default_group = sluice.<pipeline>.<source>), so that one
+     *  source's rebalance never waits for another's consumer, which is not
+     *  polled meanwhile.  0 (default): no group. */
+    int consumer_group;
 };
 
 /* ------------------------------------------------------------------ */

@@ -870,6 +870,7 @@ const sluice_source_ops sluice_kafka_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "kafka",
     .shared_section = "kafka",
+    .consumer_group = 1,
     .options = NULL,
     .open = kafka_source_open,
     .poll = kafka_source_poll,

@@ -404,6 +404,14 @@ static const char *shared_connector(const binding *b) {
     return b->connector;
 }
 
+/* 1 when the source instance's connector joins consumer groups (its ops'
+ * consumer_group). */
+static int joins_group(const binding *b) {
+    const sluice_source_ops *ops = NULL;
+    char why[256];
+    return sluice_registry_source(shared_connector(b), &ops, why, sizeof why) == SLUICE_OK && ops->consumer_group;
+}
+
 /* The key,value pairs of the shared section an instance gets (its
  * connector's ops declare it), or NULL. */
 static char **shared_for(const sluice_pipeline *p, int source, const binding *b) {
@@ -683,16 +691,16 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                                          : plan->queries[k].emit == SLUICE_EMIT_UPDATE ? SLUICE_OUTPUT_UPDATE
                                                                                        : SLUICE_OUTPUT_APPEND;
     }
-    /* Several Kafka sources: a consumer group each (sluice.<pipeline>.<source>),
-     * so that one source's rebalance never waits for another's consumer,
-     * which is not polled meanwhile. */
-    size_t nkafka = 0;
-    for (size_t i = 0; i < plan->nsources; i++) nkafka += strcmp(shared_connector(&p->src_bind[i]), "kafka") == 0;
-    if (nkafka > 1) {
+    /* Several sources in consumer groups: a group each
+     * (sluice.<pipeline>.<source>), so that one source's rebalance never
+     * waits for another's consumer, which is not polled meanwhile. */
+    size_t ngroups = 0;
+    for (size_t i = 0; i < plan->nsources; i++) ngroups += joins_group(&p->src_bind[i]);
+    if (ngroups > 1) {
         p->default_groups = calloc(plan->nsources, sizeof *p->default_groups);
         if (!p->default_groups) return SLUICE_ERR_NOMEM;
         for (size_t i = 0; i < plan->nsources; i++) {
-            if (strcmp(shared_connector(&p->src_bind[i]), "kafka") != 0) continue;
+            if (!joins_group(&p->src_bind[i])) continue;
             if (asprintf(&p->default_groups[i], "sluice.%s.%s", p->pipeline_name, plan->sources[i].name) < 0)
                 return SLUICE_ERR_NOMEM;
             p->src_bind[i].mc.default_group = p->default_groups[i];
