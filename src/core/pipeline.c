@@ -746,6 +746,28 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return SLUICE_OK;
     }
 
+    /* the checkpoint (and its lock) first: a run refused because another
+     * process holds it must not have opened a sink, which cuts a file
+     * sink's output back to its committed length -- the holder's epoch in
+     * flight -- or deletes a partitioned one's temporary files */
+    if (ckpt_entry) {
+        /* the fingerprint: the plan as explained, so that comments and
+         * spacing may change but sources and queries may not */
+        char *fp = NULL;
+        size_t fplen = 0;
+        FILE *f = open_memstream(&fp, &fplen);
+        if (!f) return SLUICE_ERR_NOMEM;
+        /* keyed by the pipeline's name too: its sinks' commit records are */
+        fprintf(f, "pipeline %s\n", p->pipeline_name ? p->pipeline_name : "");
+        sluice_plan_explain(plan, f);
+        fclose(f);
+        char sub[1024];
+        err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);
+        free(fp);
+        if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
+        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_STATE, (long)ckpt_fault[0]);
+        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_OFFSETS, (long)ckpt_fault[1]);
+    }
     /* open: sinks, then sources (a CSV source reads its header), then the
      * engine (decoders check the header), then the dead-letter file */
     for (size_t k = 0; k < plan->nqueries; k++)
@@ -777,25 +799,9 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     x->pipeline = p->pipeline_name;
     x->on_step = on_step;
     x->on_step_ctx = p;
-    if (ckpt_entry) {
-        /* the fingerprint: the plan as explained, so that comments and
-         * spacing may change but sources and queries may not */
-        char *fp = NULL;
-        size_t fplen = 0;
-        FILE *f = open_memstream(&fp, &fplen);
-        if (!f) return SLUICE_ERR_NOMEM;
-        /* keyed by the pipeline's name too: its sinks' commit records are */
-        fprintf(f, "pipeline %s\n", p->pipeline_name ? p->pipeline_name : "");
-        sluice_plan_explain(plan, f);
-        fclose(f);
-        char sub[1024];
-        err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);
-        free(fp);
-        if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
+    if (p->ckpt) {
         x->ckpt = p->ckpt;
         x->checkpoint_every = checkpoint_every;
-        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_STATE, (long)ckpt_fault[0]);
-        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_OFFSETS, (long)ckpt_fault[1]);
     }
     if ((err = sluice_exec_init(x))) return err;
     p->exec_ready = 1;
