@@ -389,6 +389,36 @@ static void test_malformed_rows_without_dead_letter_are_a_warning_even_when_quie
     free(t);
 }
 
+/* The bug: one row with an event time at int64's edge (epoch_ms
+ * 9223372036854775807) aborted the run on its window's end (start + size
+ * overflowed).  Times outside 0000-01-01 .. 9999-12-31 are malformed rows. */
+static void test_event_time_at_the_edge_of_int64_is_a_malformed_row(void **state) {
+    (void)state;
+    write_sql("CREATE SOURCE ev (k VARCHAR, ts TIMESTAMP FORMAT 'epoch_ms', "
+              "WATERMARK FOR ts AS ts - INTERVAL '1' HOUR);\n"
+              "CREATE SINK out AS SELECT window_start, k, COUNT(*) AS n FROM ev "
+              "GROUP BY TUMBLE(ts, INTERVAL '1' DAY), k EMIT APPEND;\n");
+    write_ini("[source ev]\npath = %1$s\nformat = json\n");
+    assert_int_equal(sluice_test_write_file(in_path, "{\"k\": \"a\", \"ts\": 978307200000}\n"
+                                                     "{\"k\": \"a\", \"ts\": 9223372036854775807}\n"
+                                                     "{\"k\": \"a\", \"ts\": -9223372036854775808}\n"
+                                                     "{\"k\": \"a\", \"ts\": 253402300800000}\n"
+                                                     "{\"k\": \"a\", \"ts\": 978307200001}\n"),
+                     0);
+    const char *argv[] = {"run", sql_path, "--quiet", NULL};
+    assert_int_equal(run(argv), 0);
+    char *t = out_text();
+    assert_contains(t, "sink out: 1 row\n");
+    assert_contains(t, " 2001-01-01 00:00:00 | a | 2\n");
+    free(t);
+    t = err_text();
+    assert_contains(t, "3 malformed records dropped in this micro-batch");
+    char where[4300];
+    snprintf(where, sizeof where, "the first at %s:2: ", in_path);
+    assert_contains(t, where);
+    free(t);
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -470,6 +500,7 @@ int main(void) {
         T(test_quiet_removes_the_progress_lines),
     T(test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet),
         T(test_sigterm_stops_a_followed_run_gracefully),
+        T(test_event_time_at_the_edge_of_int64_is_a_malformed_row),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
