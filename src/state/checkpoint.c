@@ -448,13 +448,19 @@ static sluice_err_t take_lock(const char *dir, int *fd, char *errstr, size_t err
     return SLUICE_OK;
 }
 
-/* 1 when the offsets or state folder holds a record file. */
+/* 1 when the offsets or state folder holds a record file, or cannot be
+ * listed.  A folder that does not exist holds none: any directory without
+ * them is not a checkpoint, and `sluice checkpoint show /etc` must say so
+ * rather than leave a 'lock' file there and fail on the listing. */
 static int has_records(sluice_ckpt *c) {
     const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_OFFSETS, SLUICE_CKPT_STATE};
     for (int k = 0; k < 2; k++) {
         int64_t *list = NULL;
         size_t n = 0;
-        char sub[256];
+        char sub[256], folder[4200];
+        struct stat st;
+        snprintf(folder, sizeof folder, "%s/%s", c->dir, kind_dir(kinds[k]));
+        if (stat(folder, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) continue;
         if (sluice_ckpt_list(c, kinds[k], &list, &n, sub, sizeof sub) != SLUICE_OK) return 1;
         free(list);
         if (n) return 1;

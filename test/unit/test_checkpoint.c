@@ -365,6 +365,33 @@ static void test_changed_pipeline_is_refused(void **state) {
     assert_non_null(strstr(err, "changed since the checkpoint was written"));
 }
 
+/* The bug: `sluice checkpoint show|reset DIR` on a directory that is not a
+ * checkpoint (no meta, no state/ or offsets/ folder: /etc, an empty one)
+ * took it for a damaged checkpoint, created DIR/lock there and failed with
+ * "cannot list 'DIR/state'" (exit 1).  It is refused as not a checkpoint
+ * (exit 2) and nothing is created. */
+static void test_show_and_reset_refuse_a_directory_that_is_no_checkpoint(void **state) {
+    (void)state;
+    char other[4200], lock[4300], err[1024];
+    snprintf(other, sizeof other, "%s/important.txt", dir);
+    assert_int_equal(sluice_test_write_file(other, "keep me\n"), 0);
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    FILE *out = fopen("/dev/null", "w");
+    assert_non_null(out);
+    assert_int_equal(sluice_ckpt_show(dir, out, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "is not a checkpoint directory (it has no 'meta' file)"));
+    assert_int_equal(sluice_ckpt_reset(dir, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "is not a checkpoint directory (it has no 'meta' file)"));
+    fclose(out);
+    struct stat st;
+    assert_int_equal(stat(lock, &st), -1); /* nothing left behind */
+    char *text = sluice_test_read_file(other, NULL);
+    assert_string_equal(text, "keep me\n");
+    free(text);
+    /* a file is not a checkpoint either */
+    assert_int_equal(sluice_ckpt_reset(other, err, sizeof err), SLUICE_ERR_CONFIG);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_round_trip),
@@ -378,6 +405,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_damaged_or_missing_meta_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_pipeline_name_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_without_a_name_is_upgraded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_show_and_reset_refuse_a_directory_that_is_no_checkpoint, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
