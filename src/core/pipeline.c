@@ -403,6 +403,39 @@ static const char *shared_connector(const binding *b) {
     return b->connector;
 }
 
+/* 1 when a and b name one existing file (same device and inode). */
+static int same_file(const char *a, const char *b) {
+    struct stat x, y;
+    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* A file sink or the dead-letter file that is the very file a file source
+ * reads would truncate (or grow) the input before it is read: the input is
+ * destroyed and the run reads nothing, or its own output.  Refused (exit 2)
+ * before anything is opened; `sluice check` finds it too. */
+static sluice_err_t refuse_output_on_input(sluice_pipeline *p, char *errstr, size_t errstr_size) {
+    const sluice_config_entry *dl = sluice_config_find(p->cfg, "pipeline", "dead_letter");
+    for (size_t i = 0; i < p->plan->nsources; i++) {
+        if (strcmp(shared_connector(&p->src_bind[i]), "file") != 0) continue;
+        const char *in = sluice_module_config_get(&p->src_bind[i].mc, "path");
+        for (size_t k = 0; k < p->plan->nqueries; k++) {
+            if (strcmp(shared_connector(&p->sink_bind[k]), "file") != 0) continue;
+            const char *out = sluice_module_config_get(&p->sink_bind[k].mc, "path");
+            if (same_file(in, out))
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                     "sink %s (file): path '%s' is the file that source %s reads ('%s'): writing it "
+                                     "would destroy the input; give the sink another path",
+                                     p->plan->queries[k].name, out, p->plan->sources[i].name, in);
+        }
+        if (dl && same_file(in, dl->value))
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s:%d: dead_letter = '%s' is the file that source %s reads ('%s'): writing it "
+                                 "would destroy the input; give the dead letters another file",
+                                 dl->file, dl->line, dl->value, p->plan->sources[i].name, in);
+    }
+    return SLUICE_OK;
+}
+
 /* The key,value pairs of the shared section an instance gets (its
  * connector's ops declare it), or NULL. */
 static char **shared_for(const sluice_pipeline *p, int source, const binding *b) {
@@ -732,6 +765,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     for (size_t k = 0; k < plan->nqueries; k++) {
         p->sink_bind[k].mc.shared = (const char *const *)shared_for(p, 0, &p->sink_bind[k]);
     }
+    if ((err = refuse_output_on_input(p, errstr, errstr_size))) return err;
     if ((err = bind_functions(p, opts->validate_only, errstr, errstr_size))) return err;
     if (opts->validate_only) {
         /* what open() would check, without connecting or opening anything */

@@ -419,6 +419,34 @@ static void test_event_time_at_the_edge_of_int64_is_a_malformed_row(void **state
     free(t);
 }
 
+/* The bug: a file sink (or the dead-letter file) pointed at the file the
+ * source reads truncated the input at open: the input was destroyed, with
+ * exit 2 (nothing read) or exit 0 (the dead letters replaced it). */
+static void test_output_on_the_input_file_is_refused_and_the_input_kept(void **state) {
+    (void)state;
+    write_sql(pipeline_sql);
+    const char *profiles[] = {
+        "[source ev]\npath = %1$s\nformat = csv\n[sink out]\nconnector = file\npath = %1$s\n",
+        "[pipeline]\ndead_letter = %1$s\n[source ev]\npath = %1$s\nformat = csv\n",
+    };
+    const char *needles[] = {"sink out (file): path '", "dead_letter = '"};
+    for (int i = 0; i < 2; i++) {
+        write_ini(profiles[i]);
+        assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+        const char *check[] = {"check", sql_path, NULL};
+        assert_int_equal(run(check), 2);
+        const char *argv[] = {"run", sql_path, "--quiet", NULL};
+        assert_int_equal(run(argv), 2);
+        char *t = err_text();
+        assert_contains(t, needles[i]);
+        assert_contains(t, "is the file that source ev reads");
+        free(t);
+        t = sluice_test_read_file(in_path, NULL);
+        assert_string_equal(t, input_csv); /* the input is intact */
+        free(t);
+    }
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -501,6 +529,7 @@ int main(void) {
     T(test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet),
         T(test_sigterm_stops_a_followed_run_gracefully),
         T(test_event_time_at_the_edge_of_int64_is_a_malformed_row),
+        T(test_output_on_the_input_file_is_refused_and_the_input_kept),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
