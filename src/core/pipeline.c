@@ -677,6 +677,13 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return where_err(errstr, errstr_size, e, "checkpoint_every = '%s': expected a positive number of epochs%s%s",
                          e->value, "", "");
     const sluice_config_entry *ckpt_entry = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir");
+    /* an empty value (`checkpoint_dir = ${CKPT:-}` with CKPT unset) named
+     * the root: the checkpoint's files went to /lock, /meta, /state/ */
+    static const char *const path_keys[2] = {"checkpoint_dir", "dead_letter"};
+    for (int i = 0; i < 2; i++)
+        if ((e = sluice_config_find(p->cfg, "pipeline", path_keys[i])) && !e->value[0])
+            return where_err(errstr, errstr_size, e, "%s is empty: name a %s, or remove the key%s", path_keys[i],
+                             i ? "file" : "directory", "");
     /* crash tests: abort inside the Nth snapshot / offsets write */
     static const char *const ckpt_fault_keys[2] = {"fault.abort_in_snapshot", "fault.abort_in_offsets"};
     int64_t ckpt_fault[2] = {0, 0};

@@ -447,6 +447,33 @@ static void test_output_on_the_input_file_is_refused_and_the_input_kept(void **s
     }
 }
 
+/* The bug: an empty checkpoint_dir (`${CKPT:-}` with CKPT unset) named the
+ * file system's root: the run wrote /lock, /meta, /state/ and /offsets/
+ * and failed (exit 1).  Empty checkpoint_dir and dead_letter are
+ * configuration errors, found by `sluice check` too.  (check runs first:
+ * on the old code the test stops there, before a run could touch /.) */
+static void test_empty_checkpoint_dir_or_dead_letter_is_a_config_error(void **state) {
+    (void)state;
+    write_sql(pipeline_sql);
+    write_ini("[source ev]\npath = %1$s\nformat = csv\n");
+    assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+    const char *sets[] = {"pipeline.checkpoint_dir=", "pipeline.dead_letter="};
+    const char *msgs[] = {"--set: checkpoint_dir is empty: name a directory, or remove the key",
+                          "--set: dead_letter is empty: name a file, or remove the key"};
+    for (int i = 0; i < 2; i++) {
+        const char *check[] = {"check", sql_path, "--set", sets[i], NULL};
+        assert_int_equal(run(check), 2);
+        char *t = err_text();
+        assert_contains(t, msgs[i]);
+        free(t);
+        const char *argv[] = {"run", sql_path, "--quiet", "--set", sets[i], NULL};
+        assert_int_equal(run(argv), 2);
+        t = err_text();
+        assert_contains(t, msgs[i]);
+        free(t);
+    }
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -530,6 +557,7 @@ int main(void) {
         T(test_sigterm_stops_a_followed_run_gracefully),
         T(test_event_time_at_the_edge_of_int64_is_a_malformed_row),
         T(test_output_on_the_input_file_is_refused_and_the_input_kept),
+        T(test_empty_checkpoint_dir_or_dead_letter_is_a_config_error),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
