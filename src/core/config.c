@@ -216,7 +216,14 @@ static int scan_sections(load_ctx *ctx) {
         while (*p == ' ' || *p == '\t') p++;
         if (*p != '[') continue;
         const char *end = strchr(p, ']');
-        if (!end) continue;
+        if (!end) {
+            /* libinih skips such a line and files the keys below it under
+             * the section before; name the line itself, not a later key
+             * "outside any section" */
+            snprintf(ctx->err, sizeof ctx->err, "%s:%zu:1: unterminated section header '%.60s': expected ']'",
+                     ctx->cfg->path, i + 1, p);
+            return 0;
+        }
         char name[256];
         size_t len = (size_t)(end - p - 1);
         if (len >= sizeof name) len = sizeof name - 1;
@@ -328,7 +335,7 @@ sluice_err_t sluice_config_load_string(const char *text, size_t len, const char 
     int rc = -1;
     if (scan_sections(&ctx) == 0) {
         mem_stream m = {text, len};
-        rc = ini_parse_stream(mem_reader, &m, on_ini_entry, &ctx);
+        rc = ctx.err[0] ? 0 : ini_parse_stream(mem_reader, &m, on_ini_entry, &ctx);
     }
     for (size_t i = 0; i < ctx.nlines; i++) free(ctx.lines[i]);
     free(ctx.lines);

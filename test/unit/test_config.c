@@ -177,6 +177,17 @@ static void test_ini_syntax_error_names_file_and_line(void **state) {
     load_fails("[pipeline]\ntrigger = 1s\nthis line has no equals sign\n", 3);
 }
 
+/* An unterminated header is an error at its own line, naming it.  Before,
+ * libinih skipped it: '[pipeline' on line 1 was reported as "key 'trigger'
+ * is outside any section" on line 2, and '[sink b' as a bare INI syntax
+ * error. */
+static void test_unterminated_section_header_is_an_error_at_its_line(void **state) {
+    (void)state;
+    load_fails("[sink a]\nconnector = file\npath = a.csv\n[sink b\nconnector = file\npath = b.csv\n", 4);
+    assert_non_null(strstr(errstr, "unterminated section header '[sink b': expected ']'"));
+    load_fails("[pipeline\ntrigger = 1s\n", 1);
+}
+
 static void test_missing_file_is_a_config_error(void **state) {
     (void)state;
     sluice_config *cfg = NULL;
@@ -522,6 +533,7 @@ int main(void) {
         T(test_repeated_key_last_one_wins),
         T(test_key_outside_any_section_is_an_error_with_line),
         T(test_ini_syntax_error_names_file_and_line),
+        T(test_unterminated_section_header_is_an_error_at_its_line),
         T(test_missing_file_is_a_config_error),
         T(test_load_string_reads_like_a_file),
         T(test_load_string_errors_name_the_given_name),
