@@ -293,10 +293,17 @@ nomem:
     return -1;
 }
 
-/* An ini_reader over a buffer that behaves as fgets(3) does on a file. */
+/* An ini_reader over a buffer that behaves as fgets(3) does on a file.
+ * libinih reads a line into a buffer of its INI_MAX_LINE bytes and parses
+ * the rest of a longer line as a line of its own (a value cut short, then
+ * a syntax error on the wrong line, or a stray key): the first such line
+ * is recorded here, so that the error names it. */
 typedef struct mem_stream {
     const char *p;
     size_t left;
+    int line;         /* lines handed out whole */
+    int long_line;    /* the first line longer than libinih's buffer; 0: none */
+    int max;          /* libinih's buffer, in bytes */
 } mem_stream;
 
 static char *mem_reader(char *str, int num, void *stream) {
@@ -310,6 +317,11 @@ static char *mem_reader(char *str, int num, void *stream) {
         if (c == '\n') break;
     }
     str[i] = '\0';
+    if (i && str[i - 1] == '\n') m->line++;
+    else if (m->left > 0 && !m->long_line) {
+        m->long_line = m->line + 1;
+        m->max = num;
+    }
     return str;
 }
 
@@ -334,8 +346,13 @@ sluice_err_t sluice_config_load_string(const char *text, size_t len, const char 
     }
     int rc = -1;
     if (scan_sections(&ctx) == 0) {
-        mem_stream m = {text, len};
+        mem_stream m = {text, len, 0, 0, 0};
         rc = ctx.err[0] ? 0 : ini_parse_stream(mem_reader, &m, on_ini_entry, &ctx);
+        if (rc != -1 && m.long_line)
+            snprintf(ctx.err, sizeof ctx.err,
+                     "%s:%d:1: the line is too long: a profile line holds at most %d bytes (use ${VAR} for a longer "
+                     "value)",
+                     name, m.long_line, m.max - 2);
     }
     for (size_t i = 0; i < ctx.nlines; i++) free(ctx.lines[i]);
     free(ctx.lines);

@@ -188,6 +188,26 @@ static void test_unterminated_section_header_is_an_error_at_its_line(void **stat
     load_fails("[pipeline\ntrigger = 1s\n", 1);
 }
 
+/* The bug: libinih reads a line into a 200-byte buffer and parses the rest
+ * as a line of its own.  A value whose cut fell on a '#' lost its tail
+ * silently (the rest was taken for a comment); otherwise the error named
+ * the wrong line.  A too-long line is an error at its own line. */
+static void test_line_longer_than_the_parser_holds_is_an_error_at_its_line(void **state) {
+    (void)state;
+    char text[1024], value[256];
+    memset(value, 'a', 194);
+    value[194] = '\0';
+    /* "k = " and 194 bytes: 198, the longest line that fits */
+    snprintf(text, sizeof text, "[pipeline]\nk = %s\n", value);
+    sluice_config *cfg = load_text(text);
+    assert_string_equal(value_of(cfg, "pipeline", "k"), value);
+    sluice_config_free(cfg);
+    /* one more byte, then '#tail': libinih cut it into 'a'*195 and a comment */
+    snprintf(text, sizeof text, "[pipeline]\nk = %sa#tail\nother = 1\n", value);
+    load_fails(text, 2);
+    assert_non_null(strstr(errstr, "the line is too long: a profile line holds at most 198 bytes"));
+}
+
 static void test_missing_file_is_a_config_error(void **state) {
     (void)state;
     sluice_config *cfg = NULL;
@@ -534,6 +554,7 @@ int main(void) {
         T(test_key_outside_any_section_is_an_error_with_line),
         T(test_ini_syntax_error_names_file_and_line),
         T(test_unterminated_section_header_is_an_error_at_its_line),
+        T(test_line_longer_than_the_parser_holds_is_an_error_at_its_line),
         T(test_missing_file_is_a_config_error),
         T(test_load_string_reads_like_a_file),
         T(test_load_string_errors_name_the_given_name),
