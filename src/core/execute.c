@@ -779,6 +779,26 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
             err = src->ops->seek(src, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, errstr,
                                  errstr_size);
     }
+    /* A file that reached its end in an earlier run is not read again: that
+     * end finalized its windows.  Lines appended since would never be read,
+     * and the run would exit 0 having read none of them: refuse instead.
+     * (Only the file connector: a poll of Kafka with no wait proves
+     * nothing.) */
+    for (size_t i = 0; i < x->nsources && !err; i++) {
+        sluice_source *src = x->sources[i];
+        if (!x->ended[i] || strcmp(src->ops->name, "file") != 0) continue;
+        sluice_record_batch *b = &x->batches[i];
+        sluice_record_batch_clear(b);
+        err = src->ops->poll(src, b, 1, 0, errstr, errstr_size);
+        if (!err && b->count > 0)
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                "recovery: source %s reached the end of its input in an earlier run (checkpoint_dir "
+                                "'%s'), but its file has more now, which this checkpoint would never read; to read "
+                                "it, start over (sluice checkpoint reset DIR, and clear what the sinks committed), "
+                                "or read a growing file with follow = true",
+                                x->source_names ? x->source_names[i] : "?", sluice_ckpt_dir(x->ckpt));
+        sluice_record_batch_clear(b);
+    }
     if (!err && x->transform->ops->resume) x->transform->ops->resume(x->transform, sluice_clock_realtime_ms());
     if (!err && (s >= 0 || x->replayed))
         sluice_log(SLUICE_LOG_INFO, x->pipeline, "checkpoint", sluice_ckpt_dir(x->ckpt),

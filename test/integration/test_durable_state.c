@@ -309,6 +309,25 @@ static void test_run_refused_by_the_lock_leaves_the_holders_output_alone(void **
     close(fd);
 }
 
+/* The bug: a checkpointed run whose file source had reached its end kept
+ * it ended; lines appended to the file afterwards were never read and the
+ * next run exited 0 having read none of them.  It is refused instead; an
+ * unchanged file still runs (nothing to do). */
+static void test_lines_appended_after_the_end_are_refused_not_ignored(void **state) {
+    (void)state;
+    first_run();
+    assert_int_equal(run(), 0); /* unchanged: nothing new, exit 0 */
+    assert_file(out_csv, expected_out);
+    FILE *f = fopen(in_path, "a");
+    assert_non_null(f);
+    fputs("d,4,2001-01-01 00:04:00\n", f);
+    fclose(f);
+    assert_int_equal(run(), 2);
+    assert_err_contains("recovery: source ev reached the end of its input in an earlier run");
+    assert_err_contains("follow = true");
+    assert_file(out_csv, expected_out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_deleted_sidecar_is_refused_not_emptied, setup, teardown),
@@ -320,6 +339,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_second_run_on_a_checkpoint_in_use_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_refused_by_the_lock_leaves_the_holders_output_alone, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_lines_appended_after_the_end_are_refused_not_ignored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
