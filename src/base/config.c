@@ -216,7 +216,14 @@ static int scan_sections(load_ctx *ctx) {
         while (*p == ' ' || *p == '\t') p++;
         if (*p != '[') continue;
         const char *end = strchr(p, ']');
-        if (!end) continue;
+        if (!end) {
+            /* libinih skips such a line and files the keys below it under
+             * the section before; name the line itself, not a later key
+             * "outside any section" */
+            snprintf(ctx->err, sizeof ctx->err, "%s:%zu:1: unterminated section header '%.60s': expected ']'",
+                     ctx->cfg->path, i + 1, p);
+            return 0;
+        }
         char name[256];
         size_t len = (size_t)(end - p - 1);
         if (len >= sizeof name) len = sizeof name - 1;
@@ -286,10 +293,17 @@ nomem:
     return -1;
 }
 
-/* An ini_reader over a buffer that behaves as fgets(3) does on a file. */
+/* An ini_reader over a buffer that behaves as fgets(3) does on a file.
+ * libinih reads a line into a buffer of its INI_MAX_LINE bytes and parses
+ * the rest of a longer line as a line of its own (a value cut short, then
+ * a syntax error on the wrong line, or a stray key): the first such line
+ * is recorded here, so that the error names it. */
 typedef struct mem_stream {
     const char *p;
     size_t left;
+    int line;         /* lines handed out whole */
+    int long_line;    /* the first line longer than libinih's buffer; 0: none */
+    int max;          /* libinih's buffer, in bytes */
 } mem_stream;
 
 static char *mem_reader(char *str, int num, void *stream) {
@@ -303,6 +317,11 @@ static char *mem_reader(char *str, int num, void *stream) {
         if (c == '\n') break;
     }
     str[i] = '\0';
+    if (i && str[i - 1] == '\n') m->line++;
+    else if (m->left > 0 && !m->long_line) {
+        m->long_line = m->line + 1;
+        m->max = num;
+    }
     return str;
 }
 
@@ -327,8 +346,13 @@ sluice_err_t sluice_config_load_string(const char *text, size_t len, const char 
     }
     int rc = -1;
     if (scan_sections(&ctx) == 0) {
-        mem_stream m = {text, len};
-        rc = ini_parse_stream(mem_reader, &m, on_ini_entry, &ctx);
+        mem_stream m = {text, len, 0, 0, 0};
+        rc = ctx.err[0] ? 0 : ini_parse_stream(mem_reader, &m, on_ini_entry, &ctx);
+        if (rc != -1 && m.long_line)
+            snprintf(ctx.err, sizeof ctx.err,
+                     "%s:%d:1: the line is too long: a profile line holds at most %d bytes (use ${VAR} for a longer "
+                     "value)",
+                     name, m.long_line, m.max - 2);
     }
     for (size_t i = 0; i < ctx.nlines; i++) free(ctx.lines[i]);
     free(ctx.lines);

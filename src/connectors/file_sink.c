@@ -24,8 +24,15 @@
  *                                   replay writes again
  *
  * Refusals are SLUICE_ERR_CONFIG (exit 2) naming the file and the way out.
- * The record of epoch -1 is written before the file is created, so a crash
- * before the first commit never leaves an output without a record.
+ * The record of epoch -1 is written before anything is written to the file
+ * (it may be created empty just before, to be locked), so a crash before the
+ * first commit never leaves a non-empty output without a record.
+ *
+ * A regular output file is flock()ed (exclusive, non-blocking) from open to
+ * close, before it is checked or truncated: a second writer of the same path
+ * -- another run, with or without its own checkpoint, or a second sink of
+ * the same pipeline -- would truncate or interleave the first one's rows, or
+ * cut back what it committed, and is refused (exit 2) instead.
  *
  * When the query's output is not append-only (EMIT UPDATE or COMPLETE),
  * every row is written with a first column `op`: its change kind
@@ -39,9 +46,11 @@
  * `path` is a directory of Hive-style partitions: file_sink_partitioned.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,6 +74,8 @@ typedef struct file_sink {
     const char *path;
     const sluice_schema *schema;
     FILE *f;
+    int fd;                      /* the locked output until fs->f takes it; -1: none */
+    int created;                 /* this open created the output file */
     int csv;
     char delim;
     sluice_column *op_columns;   /* `op` + the schema's columns, or NULL: no op column */
@@ -87,7 +98,8 @@ static void file_sink_close(sluice_sink *sink) {
         return;
     }
     file_sink *fs = (file_sink *)sink;
-    if (fs->f) fclose(fs->f);
+    if (fs->f) fclose(fs->f); /* closes fs->fd too: the lock goes */
+    else if (fs->fd >= 0) close(fs->fd);
     free(fs->op_columns);
     free(fs->op_row);
     free(fs->sidecar);
@@ -120,10 +132,10 @@ static sluice_err_t checkpointed_open(file_sink *fs, const sluice_module_config 
     static const char *const formats[2][2] = {{"json", "json+op"}, {"csv", "csv+op"}};
     fs->key = (sluice_file_epoch_key){cfg->pipeline, inst, path, formats[fs->csv][fs->op_columns != NULL]};
     struct stat st;
-    int exists = stat(path, &st) == 0;
-    if (!exists && errno != ENOENT)
+    if (fstat(fs->fd, &st) != 0)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "sink %s (file): cannot stat '%s': %s", inst, path,
                              strerror(errno));
+    int exists = !fs->created; /* created empty by lock_output(): it was missing */
     int found = 0;
     int64_t epoch = -1, length = -1;
     char sub[1024];
@@ -161,7 +173,8 @@ static sluice_err_t checkpointed_open(file_sink *fs, const sluice_module_config 
                        path, (long long)st.st_size, (long long)length, (long long)epoch);
         }
         fs->committed = epoch;
-        if (!(fs->f = fopen(path, "ae")))
+        /* commit() takes the length from ftell(): the stream starts at the end */
+        if (lseek(fs->fd, 0, SEEK_END) < 0 || !(fs->f = fdopen(fs->fd, "a")))
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot open '%s': %s",
                                  inst, path, strerror(errno));
         setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
@@ -175,6 +188,27 @@ static sluice_err_t checkpointed_open(file_sink *fs, const sluice_module_config 
                    (long long)st.st_size, fs->sidecar);
     if ((err = sluice_file_epoch_write(fs->sidecar, &fs->key, -1, 0, sub, sizeof sub)))
         return sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, sub);
+    return SLUICE_OK;
+}
+
+/* Open (or create, without truncating) fs->path and flock() it when it is
+ * a regular file; a second writer is refused.  Special files (/dev/stdout,
+ * a FIFO) are not locked: several sinks may share them on purpose. */
+static sluice_err_t lock_output(file_sink *fs, char *errstr, size_t errstr_size) {
+    fs->fd = open(fs->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    fs->created = fs->fd >= 0;
+    if (fs->fd < 0 && errno == EEXIST) fs->fd = open(fs->path, O_WRONLY | O_CLOEXEC);
+    if (fs->fd < 0)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot create '%s': %s",
+                             fs->instance, fs->path, strerror(errno));
+    struct stat st;
+    if (fstat(fs->fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fs->fd, LOCK_EX | LOCK_NB) != 0) {
+        fs->created = 0; /* the other writer has it now: never unlinked here */
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "sink %s (file): '%s' is being written by another process or sink (%s); two writers "
+                             "of one file would truncate or interleave each other's rows: give each its own path",
+                             fs->instance, fs->path, strerror(errno));
+    }
     return SLUICE_OK;
 }
 
@@ -239,6 +273,7 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     fs->delim = delim;
     fs->committed = -1;
     fs->checkpointing = cfg->checkpointing;
+    fs->fd = -1;
     if (sluice_op_column_wanted(cfg) &&
         (!(fs->op_columns = sluice_op_columns(cfg->schema)) ||
          !(fs->op_row = malloc((cfg->schema->ncolumns + 1) * sizeof *fs->op_row)))) {
@@ -252,6 +287,7 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
         sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, why);
         goto fail;
     }
+    if ((err = lock_output(fs, errstr, errstr_size))) goto fail;
     if (cfg->checkpointing) {
         int resumed = 0;
         if ((err = checkpointed_open(fs, cfg, &resumed, errstr, errstr_size))) goto fail;
@@ -260,7 +296,12 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
             return SLUICE_OK;
         }
     }
-    fs->f = fopen(path, "we");
+    struct stat st;
+    if (fstat(fs->fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(fs->fd, 0) != 0) {
+        err = io_error(fs, "cannot truncate", errno, errstr, errstr_size);
+        goto fail;
+    }
+    fs->f = fdopen(fs->fd, "w");
     if (!fs->f) {
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                             "sink %s (file): cannot create '%s': %s", inst, path,
@@ -277,6 +318,7 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
     *out = &fs->base;
     return SLUICE_OK;
 fail:
+    if (fs->created) unlink(path); /* a refusal leaves no output it did not find */
     file_sink_close(&fs->base);
     return err;
 }

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +93,7 @@ typedef struct psink {
     FILE *key;                   /* scratch for a row's directory */
     char *keybuf;
     size_t keylen;
+    int lock_fd;                 /* the output directory, flock()ed; -1: none */
 } psink;
 
 static const char *ext(const psink *ps) { return ps->csv ? "csv" : "json"; }
@@ -137,6 +139,7 @@ static void psink_close(sluice_sink *sink) {
     free(ps->dcols);
     free(ps->dcolumns);
     free(ps->scratch_row);
+    if (ps->lock_fd >= 0) close(ps->lock_fd); /* the lock goes with it */
     free(ps);
 }
 
@@ -363,6 +366,7 @@ sluice_err_t sluice_file_partitioned_open(const sluice_module_config *cfg, const
     ps->checkpointing = cfg->checkpointing;
     ps->committed = -1;
     ps->epoch = -1;
+    ps->lock_fd = -1;
     sluice_err_t err;
     if ((err = sluice_file_partitioned_check(cfg, errstr, errstr_size))) goto fail;
     (void)sluice_conn_opt_posint(cfg, "rollover_rows", "sink", "file", &ps->rollover_rows, NULL, 0);
@@ -410,9 +414,21 @@ sluice_err_t sluice_file_partitioned_open(const sluice_module_config *cfg, const
                             "sink %s (file): with partition_by, 'path' is a directory, but '%s' is a file", inst,
                             path);
         goto fail;
-    } else if (ps->checkpointing) {
+    }
+    /* Locked before anything in it is looked at: a second writer of the
+     * directory (another run with its own checkpoint_dir, or none) would
+     * delete this one's temporary files as an unpublished epoch's. */
+    if ((ps->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0 &&
+        flock(ps->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                            "sink %s (file): '%s' is being written by another process or sink (%s); two writers "
+                            "of one output would delete or overwrite each other's files: give each its own path",
+                            inst, path, strerror(errno));
+        goto fail;
+    }
+    if (exists && ps->checkpointing) {
         if ((err = recover(ps, errstr, errstr_size))) goto fail;
-    } else {
+    } else if (exists) {
         DIR *d = opendir(path);
         struct dirent *de;
         int empty = 1;

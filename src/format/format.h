@@ -45,11 +45,14 @@ int sluice_ts_format_is_epoch(const sluice_ts_format *f);
  *  `2001-01-01T00:47:00Z`, `2001-01-01 00:47:00`, `2001-01-01`, optional
  *  `.fff` fraction (kept to ms), zone `Z` or `±HH:MM`/`±HHMM`; no zone = UTC)
  *  into milliseconds since the epoch.  For epoch formats the text must be a
- *  number.  Returns 0 on success, -1 when the text does not match. */
+ *  number.  Returns 0 on success, -1 when the text does not match or the
+ *  time is outside Flink's TIMESTAMP(3) range, 0000-01-01 00:00:00.000 to
+ *  9999-12-31 23:59:59.999 UTC. */
 int sluice_ts_parse(const sluice_ts_format *f, const char *text, size_t len, int64_t *ms);
 
 /** Convert a JSON number under an epoch format (or ms when f is NULL is
- *  NOT allowed: returns -1).  epoch_s may be fractional. */
+ *  NOT allowed: returns -1).  epoch_s may be fractional.  -1 outside the
+ *  range of sluice_ts_parse(). */
 int sluice_ts_from_number(const sluice_ts_format *f, double num, int64_t *ms);
 
 /** Render ms as `YYYY-MM-DD HH:MM:SS` UTC, with `.mmm` only when the

@@ -19,6 +19,19 @@
 
 #define MS_PER_DAY 86400000LL
 
+/* The TIMESTAMP range, Flink's TIMESTAMP(3): 0000-01-01 00:00:00.000 to
+ * 9999-12-31 23:59:59.999 (days_from_civil(0, 1, 1) and (10000, 1, 1)).
+ * A value outside it does not decode: the row is malformed.  Within it,
+ * window ends (start + size) and watermarks (time - delay) stay far from
+ * int64 overflow; one row with epoch_ms 9223372036854775807 used to abort
+ * the engine on its window's end. */
+#define TS_LOWEST (-719528LL * MS_PER_DAY)
+#define TS_HIGHEST (2932897LL * MS_PER_DAY - 1)
+
+static int in_range(int rc, const int64_t *ms) {
+    return rc == 0 && *ms >= TS_LOWEST && *ms <= TS_HIGHEST ? 0 : -1;
+}
+
 typedef enum ts_kind {
     TS_ISO = 0,
     TS_EPOCH_MS,
@@ -354,7 +367,7 @@ int sluice_ts_from_number(const sluice_ts_format *f, double num, int64_t *ms) {
     double x = f->kind == TS_EPOCH_S ? num * 1000.0 : num;
     if (!isfinite(x) || fabs(x) >= 9.2e18) return -1;
     *ms = (int64_t)llround(x);
-    return 0;
+    return in_range(0, ms);
 }
 
 static int parse_epoch(const sluice_ts_format *f, const char *s, size_t len, int64_t *ms) {
@@ -375,13 +388,13 @@ static int parse_epoch(const sluice_ts_format *f, const char *s, size_t len, int
 }
 
 int sluice_ts_parse(const sluice_ts_format *f, const char *text, size_t len, int64_t *ms) {
-    if (!f) return parse_iso(text, len, ms);
+    if (!f) return in_range(parse_iso(text, len, ms), ms);
     switch (f->kind) {
-    case TS_ISO: return parse_iso(text, len, ms);
-    case TS_FAST: return parse_fast(f, text, len, ms);
-    case TS_STRPTIME: return parse_strptime(f, text, len, ms);
+    case TS_ISO: return in_range(parse_iso(text, len, ms), ms);
+    case TS_FAST: return in_range(parse_fast(f, text, len, ms), ms);
+    case TS_STRPTIME: return in_range(parse_strptime(f, text, len, ms), ms);
     case TS_EPOCH_MS:
-    case TS_EPOCH_S: return parse_epoch(f, text, len, ms);
+    case TS_EPOCH_S: return in_range(parse_epoch(f, text, len, ms), ms);
     }
     return -1;
 }

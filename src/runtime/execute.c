@@ -257,7 +257,9 @@ static sluice_err_t snapshot(sluice_exec *x, int64_t epoch, char *errstr, size_t
         }
         for (size_t j = 0; j < x->npos[i]; j++)
             lists[i][j] = (sluice_logged_position){x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next};
-        pos[i] = (sluice_logged_positions){x->ended[i], (uint32_t)x->npos[i], lists[i]};
+        /* only an input's end is kept: a source drained under available_now
+         * (a Kafka topic with nothing more now) is read again next run */
+        pos[i] = (sluice_logged_positions){x->ended[i] == SLUICE_EXEC_END, (uint32_t)x->npos[i], lists[i]};
     }
     if (!err) err = sluice_state_record_encode(pos, x->nsources, blob, blen, &payload, &len);
     for (size_t i = 0; lists && i < x->nsources; i++) free(lists[i]);
@@ -388,7 +390,7 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
          * available_now a source with nothing more only stops this run: its
          * open windows stay open (docs/connectors.md). */
         if (b->end_of_input || (x->available_now && b->count == 0)) {
-            x->ended[i] = 1;
+            x->ended[i] = b->end_of_input ? SLUICE_EXEC_END : SLUICE_EXEC_DRAINED;
         } else {
             live = 1;
         }
@@ -571,7 +573,7 @@ static sluice_err_t replay_epoch(sluice_exec *x, const void *payload, size_t len
         x->batches[i].assigned = in[i].assigned;
         x->batches[i].nassigned = in[i].na;
         x->batches[i].end_of_input = in[i].ended;
-        if (in[i].ended) x->ended[i] = 1;
+        if (in[i].ended) x->ended[i] = SLUICE_EXEC_END;
         input += x->batches[i].count;
         err = x->transform->ops->process(x->transform, i, x->sources[i], &x->batches[i], errstr, errstr_size);
     }
@@ -596,7 +598,7 @@ static sluice_err_t restore_snapshot(sluice_exec *x, int64_t s, const void *payl
         err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED, "recovery: snapshot %lld does not decode",
                             (long long)s);
     for (size_t i = 0; i < x->nsources && !err; i++) {
-        x->ended[i] = pos[i].ended;
+        x->ended[i] = pos[i].ended ? SLUICE_EXEC_END : 0;
         for (uint32_t j = 0; j < pos[i].n && !err; j++) {
             sluice_exec_position *p = position_get(x, i, pos[i].p[j].topic, pos[i].p[j].partition);
             if (!p) err = SLUICE_ERR_NOMEM;
@@ -778,6 +780,26 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
         for (size_t j = 0; j < x->npos[i] && !err; j++)
             err = src->ops->seek(src, x->pos[i][j].topic, x->pos[i][j].partition, x->pos[i][j].next, errstr,
                                  errstr_size);
+    }
+    /* A file that reached its end in an earlier run is not read again: that
+     * end finalized its windows.  Lines appended since would never be read,
+     * and the run would exit 0 having read none of them: refuse instead.
+     * (Only the file connector: a poll of Kafka with no wait proves
+     * nothing.) */
+    for (size_t i = 0; i < x->nsources && !err; i++) {
+        sluice_source *src = x->sources[i];
+        if (x->ended[i] != SLUICE_EXEC_END || strcmp(src->ops->name, "file") != 0) continue;
+        sluice_record_batch *b = &x->batches[i];
+        sluice_record_batch_clear(b);
+        err = src->ops->poll(src, b, 1, 0, errstr, errstr_size);
+        if (!err && b->count > 0)
+            err = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                "recovery: source %s reached the end of its input in an earlier run (checkpoint_dir "
+                                "'%s'), but its file has more now, which this checkpoint would never read; to read "
+                                "it, start over (sluice checkpoint reset DIR, and clear what the sinks committed), "
+                                "or read a growing file with follow = true",
+                                x->source_names ? x->source_names[i] : "?", sluice_ckpt_dir(x->ckpt));
+        sluice_record_batch_clear(b);
     }
     if (!err && x->transform->ops->resume) x->transform->ops->resume(x->transform, sluice_clock_realtime_ms());
     if (!err && (s >= 0 || x->replayed))

@@ -35,6 +35,10 @@ typedef struct sluice_exec_position {
                                         aside: `next` is the lowest of them */
 } sluice_exec_position;
 
+/** Values of sluice_exec.ended. */
+#define SLUICE_EXEC_END 1
+#define SLUICE_EXEC_DRAINED 2
+
 typedef struct sluice_exec {
     /* wiring (borrowed) */
     sluice_source **sources;
@@ -60,7 +64,9 @@ typedef struct sluice_exec {
     int64_t checkpoint_every;      /**< snapshot every N epochs (>= 1) */
     /* state (owned; sluice_exec_init / sluice_exec_free) */
     sluice_record_batch *batches;
-    int *ended;
+    int *ended;                    /**< per source: 0 read on; SLUICE_EXEC_END its input ended (end_of_input,
+                                        kept in snapshots); SLUICE_EXEC_DRAINED nothing more under
+                                        available_now, for this run only */
     uint64_t *rows_emitted;        /**< per sink, rows of the epochs committed by this run */
     int64_t epoch;                 /**< next epoch number */
     int64_t last_start_ms;

@@ -412,6 +412,40 @@ static int joins_group(const binding *b) {
     return sluice_registry_source(shared_connector(b), &ops, why, sizeof why) == SLUICE_OK && ops->consumer_group;
 }
 
+/* 1 when a and b name one existing file (same device and inode). */
+static int same_file(const char *a, const char *b) {
+    struct stat x, y;
+    return a && b && stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* A sink's `path` or the dead-letter file that is the very file a source
+ * reads (its `path`) would truncate (or grow) the input before it is read:
+ * the input is destroyed and the run reads nothing, or its own output.
+ * Refused (exit 2) before anything is opened; `sluice check` finds it
+ * too.  By option name, so any connector with a `path` is covered. */
+static sluice_err_t refuse_output_on_input(sluice_pipeline *p, char *errstr, size_t errstr_size) {
+    const sluice_config_entry *dl = sluice_config_find(p->cfg, "pipeline", "dead_letter");
+    for (size_t i = 0; i < p->plan->nsources; i++) {
+        const char *in = sluice_module_config_get(&p->src_bind[i].mc, "path");
+        if (!in) continue;
+        for (size_t k = 0; k < p->plan->nqueries; k++) {
+            const char *out = sluice_module_config_get(&p->sink_bind[k].mc, "path");
+            if (same_file(in, out))
+                return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                     "sink %s (%s): path '%s' is the file that source %s reads ('%s'): writing "
+                                     "it would destroy the input; give the sink another path",
+                                     p->plan->queries[k].name, p->sink_bind[k].connector, out,
+                                     p->plan->sources[i].name, in);
+        }
+        if (dl && same_file(in, dl->value))
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s:%d: dead_letter = '%s' is the file that source %s reads ('%s'): writing it "
+                                 "would destroy the input; give the dead letters another file",
+                                 dl->file, dl->line, dl->value, p->plan->sources[i].name, in);
+    }
+    return SLUICE_OK;
+}
+
 /* The key,value pairs of the shared section an instance gets (its
  * connector's ops declare it), or NULL. */
 static char **shared_for(const sluice_pipeline *p, int source, const binding *b) {
@@ -637,6 +671,13 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return where_err(errstr, errstr_size, e, "checkpoint_every = '%s': expected a positive number of epochs%s%s",
                          e->value, "", "");
     const sluice_config_entry *ckpt_entry = sluice_config_find(p->cfg, "pipeline", "checkpoint_dir");
+    /* an empty value (`checkpoint_dir = ${CKPT:-}` with CKPT unset) named
+     * the root: the checkpoint's files went to /lock, /meta, /state/ */
+    static const char *const path_keys[2] = {"checkpoint_dir", "dead_letter"};
+    for (int i = 0; i < 2; i++)
+        if ((e = sluice_config_find(p->cfg, "pipeline", path_keys[i])) && !e->value[0])
+            return where_err(errstr, errstr_size, e, "%s is empty: name a %s, or remove the key%s", path_keys[i],
+                             i ? "file" : "directory", "");
     /* crash tests: abort inside the Nth snapshot / offsets write */
     static const char *const ckpt_fault_keys[2] = {"fault.abort_in_snapshot", "fault.abort_in_offsets"};
     int64_t ckpt_fault[2] = {0, 0};
@@ -725,6 +766,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     for (size_t k = 0; k < plan->nqueries; k++) {
         p->sink_bind[k].mc.shared = (const char *const *)shared_for(p, 0, &p->sink_bind[k]);
     }
+    if ((err = refuse_output_on_input(p, errstr, errstr_size))) return err;
     if ((err = bind_functions(p, opts->validate_only, errstr, errstr_size))) return err;
     if (opts->validate_only) {
         /* what open() would check, without connecting or opening anything */
@@ -739,6 +781,28 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return SLUICE_OK;
     }
 
+    /* the checkpoint (and its lock) first: a run refused because another
+     * process holds it must not have opened a sink, which cuts a file
+     * sink's output back to its committed length -- the holder's epoch in
+     * flight -- or deletes a partitioned one's temporary files */
+    if (ckpt_entry) {
+        /* the fingerprint: the plan as explained, so that comments and
+         * spacing may change but sources and queries may not */
+        char *fp = NULL;
+        size_t fplen = 0;
+        FILE *f = open_memstream(&fp, &fplen);
+        if (!f) return SLUICE_ERR_NOMEM;
+        /* keyed by the pipeline's name too: its sinks' commit records are */
+        fprintf(f, "pipeline %s\n", p->pipeline_name ? p->pipeline_name : "");
+        sluice_plan_explain(plan, f);
+        fclose(f);
+        char sub[1024];
+        err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);
+        free(fp);
+        if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
+        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_STATE, (long)ckpt_fault[0]);
+        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_OFFSETS, (long)ckpt_fault[1]);
+    }
     /* open: sinks, then sources (a CSV source reads its header), then the
      * engine (decoders check the header), then the dead-letter file */
     for (size_t k = 0; k < plan->nqueries; k++)
@@ -770,25 +834,9 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     x->pipeline = p->pipeline_name;
     x->on_step = on_step;
     x->on_step_ctx = p;
-    if (ckpt_entry) {
-        /* the fingerprint: the plan as explained, so that comments and
-         * spacing may change but sources and queries may not */
-        char *fp = NULL;
-        size_t fplen = 0;
-        FILE *f = open_memstream(&fp, &fplen);
-        if (!f) return SLUICE_ERR_NOMEM;
-        /* keyed by the pipeline's name too: its sinks' commit records are */
-        fprintf(f, "pipeline %s\n", p->pipeline_name ? p->pipeline_name : "");
-        sluice_plan_explain(plan, f);
-        fclose(f);
-        char sub[1024];
-        err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);
-        free(fp);
-        if (err) return where_err(errstr, errstr_size, ckpt_entry, "%s%s%s", sub, "", ""), err;
+    if (p->ckpt) {
         x->ckpt = p->ckpt;
         x->checkpoint_every = checkpoint_every;
-        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_STATE, (long)ckpt_fault[0]);
-        sluice_ckpt_set_fault(p->ckpt, SLUICE_CKPT_OFFSETS, (long)ckpt_fault[1]);
     }
     if ((err = sluice_exec_init(x))) return err;
     p->exec_ready = 1;

@@ -16,6 +16,13 @@
 #include "exec/udf.h"
 #include "format/format.h"
 
+/* The longest window size, slide, gap or watermark delay: 10,000 years
+ * (3,652,425 days).  With event times kept to years 0000-9999
+ * (format.h), a window's end and a watermark then stay far inside int64;
+ * INTERVAL '106751991167' DAY used to give a SESSION whose window_end
+ * wrapped around to before its window_start. */
+#define MAX_TIME_INTERVAL_MS (3652425LL * 86400000LL)
+
 typedef struct bind_ctx {
     const char *file;
     char *errstr;
@@ -736,6 +743,11 @@ static sluice_err_t plan_source(bind_ctx *c, const sluice_ast_source *s, sluice_
             return plan_err(c, w->line, w->col, "WATERMARK expression must be '%s - INTERVAL ...' or '%s'",
                             s->watermark_column, s->watermark_column),
                    SLUICE_ERR_SQL;
+        if (delay > MAX_TIME_INTERVAL_MS)
+            return plan_err(c, w->args[1]->line, w->args[1]->col,
+                            "a WATERMARK delay must be at most INTERVAL '%lld' DAY (10,000 years)",
+                            MAX_TIME_INTERVAL_MS / 86400000LL),
+                   SLUICE_ERR_SQL;
         sp->has_watermark = 1;
         sp->watermark_column = (size_t)wi;
         sp->watermark_delay_ms = delay;
@@ -784,6 +796,10 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
         const sluice_ast *x = w->args[i];
         if (x->kind != SLUICE_AST_INTERVAL || x->lit.u.i <= 0)
             return plan_err(c, x->line, x->col, "expected a positive INTERVAL, e.g. INTERVAL '1' HOUR"),
+                   SLUICE_ERR_SQL;
+        if (x->lit.u.i > MAX_TIME_INTERVAL_MS)
+            return plan_err(c, x->line, x->col, "a window's INTERVAL must be at most INTERVAL '%lld' DAY (10,000 years)",
+                            MAX_TIME_INTERVAL_MS / 86400000LL),
                    SLUICE_ERR_SQL;
         iv[i - 1] = x->lit.u.i;
     }

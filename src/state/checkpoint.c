@@ -24,6 +24,7 @@
 struct sluice_ckpt {
     char *dir;
     int lock_fd;         /* DIR/lock, flock()ed while open; -1: none */
+    int lock_dir_fd;     /* DIR itself, flock()ed too; -1: none */
     long writes[4];      /* sluice_ckpt_write() calls per kind */
     long abort_at[4];    /* sluice_ckpt_set_fault(): abort in that write */
 };
@@ -401,19 +402,31 @@ sluice_err_t sluice_ckpt_prune(sluice_ckpt *c, int64_t epoch, char *errstr, size
 }
 
 /* Take DIR/lock (flock, exclusive, non-blocking) and write our pid into
- * it; *fd is the held descriptor.  Held by another process: SLUICE_ERR_CONFIG
- * naming the directory and the holder's pid.  flock() locks belong to the
+ * it; *fd is the held descriptor.  DIR itself is flock()ed too (*dir_fd):
+ * an operator who deletes DIR/lock as if it were stale would otherwise let
+ * a second process lock a new DIR/lock beside the running one; the lock
+ * file stays for the pid and for processes of earlier versions.  Held by
+ * another process: SLUICE_ERR_CONFIG naming the directory and the holder's
+ * pid ("unknown" when DIR/lock was deleted).  flock() locks belong to the
  * open file description, so they go away with the process however it ends
  * (no stale lock after a crash). */
-static sluice_err_t take_lock(const char *dir, int *fd, char *errstr, size_t errstr_size) {
+static sluice_err_t take_lock(const char *dir, int *fd, int *dir_fd, char *errstr, size_t errstr_size) {
     char path[4200];
     snprintf(path, sizeof path, "%s/lock", dir);
+    *dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir_busy = *dir_fd >= 0 && flock(*dir_fd, LOCK_EX | LOCK_NB) != 0;
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (*fd < 0)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
-                             strerror(errno));
-    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    if (*fd < 0) {
         int e = errno;
+        if (*dir_fd >= 0) close(*dir_fd);
+        *dir_fd = -1;
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint: cannot open '%s': %s", path,
+                             strerror(e));
+    }
+    if (dir_busy || flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = dir_busy ? EWOULDBLOCK : errno;
+        if (*dir_fd >= 0) close(*dir_fd);
+        *dir_fd = -1;
         char pid[32] = "";
         ssize_t r = pread(*fd, pid, sizeof pid - 1, 0);
         pid[r > 0 ? r : 0] = '\0';
@@ -437,13 +450,19 @@ static sluice_err_t take_lock(const char *dir, int *fd, char *errstr, size_t err
     return SLUICE_OK;
 }
 
-/* 1 when the offsets or state folder holds a record file. */
+/* 1 when the offsets or state folder holds a record file, or cannot be
+ * listed.  A folder that does not exist holds none: any directory without
+ * them is not a checkpoint, and `sluice checkpoint show /etc` must say so
+ * rather than leave a 'lock' file there and fail on the listing. */
 static int has_records(sluice_ckpt *c) {
     const sluice_ckpt_kind kinds[2] = {SLUICE_CKPT_OFFSETS, SLUICE_CKPT_STATE};
     for (int k = 0; k < 2; k++) {
         int64_t *list = NULL;
         size_t n = 0;
-        char sub[256];
+        char sub[256], folder[4200];
+        struct stat st;
+        snprintf(folder, sizeof folder, "%s/%s", c->dir, kind_dir(kinds[k]));
+        if (stat(folder, &st) != 0 && (errno == ENOENT || errno == ENOTDIR)) continue;
         if (sluice_ckpt_list(c, kinds[k], &list, &n, sub, sizeof sub) != SLUICE_OK) return 1;
         free(list);
         if (n) return 1;
@@ -465,7 +484,7 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
         free(c);
         return SLUICE_ERR_NOMEM;
     }
-    c->lock_fd = -1;
+    c->lock_fd = c->lock_dir_fd = -1;
     char sub[4200];
     const char *subs[2] = {"offsets", "state"};
     for (int i = 0; i < 2; i++) {
@@ -477,7 +496,7 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
             return SLUICE_ERR_IO;
         }
     }
-    sluice_err_t e = take_lock(dir, &c->lock_fd, errstr, errstr_size);
+    sluice_err_t e = take_lock(dir, &c->lock_fd, &c->lock_dir_fd, errstr, errstr_size);
     if (e) {
         sluice_ckpt_close(c);
         return e;
@@ -557,7 +576,8 @@ const char *sluice_ckpt_dir(const sluice_ckpt *c) {
 
 void sluice_ckpt_close(sluice_ckpt *c) {
     if (!c) return;
-    if (c->lock_fd >= 0) close(c->lock_fd); /* releases the flock */
+    if (c->lock_fd >= 0) close(c->lock_fd); /* releases the flocks */
+    if (c->lock_dir_fd >= 0) close(c->lock_dir_fd);
     free(c->dir);
     free(c);
 }
@@ -571,7 +591,7 @@ static sluice_err_t open_existing(const char *dir, sluice_ckpt **out, char *errs
         free(c);
         return SLUICE_ERR_NOMEM;
     }
-    c->lock_fd = -1;
+    c->lock_fd = c->lock_dir_fd = -1;
     /* records without their meta are still a (damaged) checkpoint: show
      * reports it and reset clears it */
     struct stat st;
@@ -631,9 +651,10 @@ sluice_err_t sluice_ckpt_show(const char *dir, FILE *out, char *errstr, size_t e
     char sub[512];
     fprintf(out, "checkpoint %s (format version %d)\n", dir, SLUICE_CKPT_VERSION);
     /* in use? try the lock and let go of it at once */
-    int fd = -1;
-    if (take_lock(dir, &fd, sub, sizeof sub) == SLUICE_OK) {
+    int fd = -1, dfd = -1;
+    if (take_lock(dir, &fd, &dfd, sub, sizeof sub) == SLUICE_OK) {
         close(fd);
+        if (dfd >= 0) close(dfd);
         fputs("lock: free (no process is running on it)\n", out);
     } else {
         fprintf(out, "lock: %s\n", sub);
@@ -680,7 +701,7 @@ sluice_err_t sluice_ckpt_reset(const char *dir, char *errstr, size_t errstr_size
     sluice_err_t err = open_existing(dir, &c, errstr, errstr_size);
     if (err) return err;
     /* never under a running pipeline: held until the files are gone */
-    if ((err = take_lock(dir, &c->lock_fd, errstr, errstr_size))) {
+    if ((err = take_lock(dir, &c->lock_fd, &c->lock_dir_fd, errstr, errstr_size))) {
         sluice_ckpt_close(c);
         return err;
     }

@@ -59,7 +59,8 @@ typedef enum sluice_ckpt_kind {
 typedef struct sluice_ckpt sluice_ckpt;
 
 /** Open (creating when missing) the checkpoint directory `dir` and lock it
- *  (flock LOCK_EX|LOCK_NB on DIR/lock, held until sluice_ckpt_close()):
+ *  (flock LOCK_EX|LOCK_NB on DIR/lock and on DIR itself, so that deleting
+ *  DIR/lock does not unlock it; held until sluice_ckpt_close()):
  *  held by another process, SLUICE_ERR_CONFIG "checkpoint directory DIR is
  *  in use by another process (pid N)".  The first open records
  *  `fingerprint` ("pipeline NAME\n" then the plan); a later open with

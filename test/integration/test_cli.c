@@ -439,6 +439,91 @@ static void test_malformed_rows_without_dead_letter_are_a_warning_even_when_quie
     free(t);
 }
 
+/* The bug: one row with an event time at int64's edge (epoch_ms
+ * 9223372036854775807) aborted the run on its window's end (start + size
+ * overflowed).  Times outside 0000-01-01 .. 9999-12-31 are malformed rows. */
+static void test_event_time_at_the_edge_of_int64_is_a_malformed_row(void **state) {
+    (void)state;
+    write_sql("CREATE SOURCE ev (k VARCHAR, ts TIMESTAMP FORMAT 'epoch_ms', "
+              "WATERMARK FOR ts AS ts - INTERVAL '1' HOUR);\n"
+              "CREATE SINK out AS SELECT window_start, k, COUNT(*) AS n FROM ev "
+              "GROUP BY TUMBLE(ts, INTERVAL '1' DAY), k EMIT APPEND;\n");
+    write_ini("[source ev]\npath = %1$s\nformat = json\n");
+    assert_int_equal(sluice_test_write_file(in_path, "{\"k\": \"a\", \"ts\": 978307200000}\n"
+                                                     "{\"k\": \"a\", \"ts\": 9223372036854775807}\n"
+                                                     "{\"k\": \"a\", \"ts\": -9223372036854775808}\n"
+                                                     "{\"k\": \"a\", \"ts\": 253402300800000}\n"
+                                                     "{\"k\": \"a\", \"ts\": 978307200001}\n"),
+                     0);
+    const char *argv[] = {"run", sql_path, "--quiet", NULL};
+    assert_int_equal(run(argv), 0);
+    char *t = out_text();
+    assert_contains(t, "sink out: 1 row\n");
+    assert_contains(t, " 2001-01-01 00:00:00 | a | 2\n");
+    free(t);
+    t = err_text();
+    assert_contains(t, "3 malformed records dropped in this micro-batch");
+    char where[4300];
+    snprintf(where, sizeof where, "the first at %s:2: ", in_path);
+    assert_contains(t, where);
+    free(t);
+}
+
+/* The bug: a file sink (or the dead-letter file) pointed at the file the
+ * source reads truncated the input at open: the input was destroyed, with
+ * exit 2 (nothing read) or exit 0 (the dead letters replaced it). */
+static void test_output_on_the_input_file_is_refused_and_the_input_kept(void **state) {
+    (void)state;
+    write_sql(pipeline_sql);
+    const char *profiles[] = {
+        "[source ev]\npath = %1$s\nformat = csv\n[sink out]\nconnector = file\npath = %1$s\n",
+        "[pipeline]\ndead_letter = %1$s\n[source ev]\npath = %1$s\nformat = csv\n",
+    };
+    const char *needles[] = {"sink out (file): path '", "dead_letter = '"};
+    for (int i = 0; i < 2; i++) {
+        write_ini(profiles[i]);
+        assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+        const char *check[] = {"check", sql_path, NULL};
+        assert_int_equal(run(check), 2);
+        const char *argv[] = {"run", sql_path, "--quiet", NULL};
+        assert_int_equal(run(argv), 2);
+        char *t = err_text();
+        assert_contains(t, needles[i]);
+        assert_contains(t, "is the file that source ev reads");
+        free(t);
+        t = sluice_test_read_file(in_path, NULL);
+        assert_string_equal(t, input_csv); /* the input is intact */
+        free(t);
+    }
+}
+
+/* The bug: an empty checkpoint_dir (`${CKPT:-}` with CKPT unset) named the
+ * file system's root: the run wrote /lock, /meta, /state/ and /offsets/
+ * and failed (exit 1).  Empty checkpoint_dir and dead_letter are
+ * configuration errors, found by `sluice check` too.  (check runs first:
+ * on the old code the test stops there, before a run could touch /.) */
+static void test_empty_checkpoint_dir_or_dead_letter_is_a_config_error(void **state) {
+    (void)state;
+    write_sql(pipeline_sql);
+    write_ini("[source ev]\npath = %1$s\nformat = csv\n");
+    assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+    const char *sets[] = {"pipeline.checkpoint_dir=", "pipeline.dead_letter="};
+    const char *msgs[] = {"--set: checkpoint_dir is empty: name a directory, or remove the key",
+                          "--set: dead_letter is empty: name a file, or remove the key"};
+    for (int i = 0; i < 2; i++) {
+        const char *check[] = {"check", sql_path, "--set", sets[i], NULL};
+        assert_int_equal(run(check), 2);
+        char *t = err_text();
+        assert_contains(t, msgs[i]);
+        free(t);
+        const char *argv[] = {"run", sql_path, "--quiet", "--set", sets[i], NULL};
+        assert_int_equal(run(argv), 2);
+        t = err_text();
+        assert_contains(t, msgs[i]);
+        free(t);
+    }
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -522,6 +607,9 @@ int main(void) {
         T(test_quiet_removes_the_progress_lines),
     T(test_malformed_rows_without_dead_letter_are_a_warning_even_when_quiet),
         T(test_sigterm_stops_a_followed_run_gracefully),
+        T(test_event_time_at_the_edge_of_int64_is_a_malformed_row),
+        T(test_output_on_the_input_file_is_refused_and_the_input_kept),
+        T(test_empty_checkpoint_dir_or_dead_letter_is_a_config_error),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

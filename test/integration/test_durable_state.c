@@ -9,10 +9,12 @@
  * second `sluice run` on a directory in use exits 2.  Runs the real binary.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -273,6 +275,59 @@ static void test_second_run_on_a_checkpoint_in_use_is_refused(void **state) {
     assert_int_equal(sluice_test_run_cli(reset, NULL, err_path), 0);
 }
 
+/* The bug: a second run opened its sinks before it took the checkpoint
+ * lock, so its file sink cut the output back to the committed length --
+ * removing the rows the running holder had written but not yet committed
+ * -- and only then was refused.  Here the test holds the lock and the
+ * output has such a tail: the refused run must leave it alone. */
+static void test_run_refused_by_the_lock_leaves_the_holders_output_alone(void **state) {
+    (void)state;
+    first_run();
+    char lock[4300];
+    snprintf(lock, sizeof lock, "%s/lock", ckpt);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    assert_int_equal(ftruncate(fd, 0), 0);
+    assert_int_equal(pwrite(fd, pid, (size_t)n, 0), n);
+    /* the holder's epoch in flight: written, not yet committed */
+    FILE *f = fopen(out_csv, "a");
+    assert_non_null(f);
+    fputs("d,4\n", f);
+    fclose(f);
+    char *before = read_or_empty(side);
+    assert_int_equal(run(), 2);
+    char want[4400];
+    snprintf(want, sizeof want, "checkpoint directory %s is in use by another process (pid %ld)", ckpt,
+             (long)getpid());
+    assert_err_contains(want);
+    assert_file(out_csv, "k,v\na,1\nb,2\nc,3\nd,4\n");
+    assert_file(side, before);
+    free(before);
+    close(fd);
+}
+
+/* The bug: a checkpointed run whose file source had reached its end kept
+ * it ended; lines appended to the file afterwards were never read and the
+ * next run exited 0 having read none of them.  It is refused instead; an
+ * unchanged file still runs (nothing to do). */
+static void test_lines_appended_after_the_end_are_refused_not_ignored(void **state) {
+    (void)state;
+    first_run();
+    assert_int_equal(run(), 0); /* unchanged: nothing new, exit 0 */
+    assert_file(out_csv, expected_out);
+    FILE *f = fopen(in_path, "a");
+    assert_non_null(f);
+    fputs("d,4,2001-01-01 00:04:00\n", f);
+    fclose(f);
+    assert_int_equal(run(), 2);
+    assert_err_contains("recovery: source ev reached the end of its input in an earlier run");
+    assert_err_contains("follow = true");
+    assert_file(out_csv, expected_out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_deleted_sidecar_is_refused_not_emptied, setup, teardown),
@@ -282,6 +337,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_deleted_offsets_after_a_crash_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_newest_snapshot_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_run_on_a_checkpoint_in_use_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_refused_by_the_lock_leaves_the_holders_output_alone, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_lines_appended_after_the_end_are_refused_not_ignored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

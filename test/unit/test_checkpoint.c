@@ -244,6 +244,27 @@ static void test_lock_refuses_a_second_process(void **state) {
     close(down[1]);
 }
 
+/* The bug: the lock was DIR/lock alone; deleting that file while a run held
+ * it (an operator clearing a "stale" lock) let a second process create and
+ * lock a new one: two processes on one checkpoint.  The directory itself
+ * is locked too. */
+static void test_deleting_the_lock_file_does_not_unlock_the_directory(void **state) {
+    (void)state;
+    sluice_ckpt *c = open_ckpt("fp-1");
+    char lock[4300], err[1024], want[256];
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    assert_int_equal(unlink(lock), 0);
+    sluice_ckpt *second = NULL;
+    assert_int_equal(sluice_ckpt_open(dir, "fp-1", &second, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(second);
+    snprintf(want, sizeof want, "checkpoint directory %s is in use by another process (pid unknown)", dir);
+    if (!strstr(err, want)) fail_msg("expected '%s' in '%s'", want, err);
+    assert_int_equal(sluice_ckpt_reset(dir, err, sizeof err), SLUICE_ERR_CONFIG);
+    sluice_ckpt_close(c);
+    c = open_ckpt("fp-1"); /* free again once the holder closes */
+    sluice_ckpt_close(c);
+}
+
 /* The meta record keys everything else: a damaged one, or none next to
  * offsets and snapshots, is refused (it used to be rewritten silently). */
 static void test_damaged_or_missing_meta_is_refused(void **state) {
@@ -365,6 +386,33 @@ static void test_changed_pipeline_is_refused(void **state) {
     assert_non_null(strstr(err, "changed since the checkpoint was written"));
 }
 
+/* The bug: `sluice checkpoint show|reset DIR` on a directory that is not a
+ * checkpoint (no meta, no state/ or offsets/ folder: /etc, an empty one)
+ * took it for a damaged checkpoint, created DIR/lock there and failed with
+ * "cannot list 'DIR/state'" (exit 1).  It is refused as not a checkpoint
+ * (exit 2) and nothing is created. */
+static void test_show_and_reset_refuse_a_directory_that_is_no_checkpoint(void **state) {
+    (void)state;
+    char other[4200], lock[4300], err[1024];
+    snprintf(other, sizeof other, "%s/important.txt", dir);
+    assert_int_equal(sluice_test_write_file(other, "keep me\n"), 0);
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    FILE *out = fopen("/dev/null", "w");
+    assert_non_null(out);
+    assert_int_equal(sluice_ckpt_show(dir, out, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "is not a checkpoint directory (it has no 'meta' file)"));
+    assert_int_equal(sluice_ckpt_reset(dir, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "is not a checkpoint directory (it has no 'meta' file)"));
+    fclose(out);
+    struct stat st;
+    assert_int_equal(stat(lock, &st), -1); /* nothing left behind */
+    char *text = sluice_test_read_file(other, NULL);
+    assert_string_equal(text, "keep me\n");
+    free(text);
+    /* a file is not a checkpoint either */
+    assert_int_equal(sluice_ckpt_reset(other, err, sizeof err), SLUICE_ERR_CONFIG);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_codec_round_trip),
@@ -375,9 +423,12 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_changed_pipeline_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_abort_inside_a_snapshot_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_refuses_a_second_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleting_the_lock_file_does_not_unlock_the_directory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_or_missing_meta_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_pipeline_name_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_without_a_name_is_upgraded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_show_and_reset_refuse_a_directory_that_is_no_checkpoint, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

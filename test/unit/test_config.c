@@ -177,6 +177,37 @@ static void test_ini_syntax_error_names_file_and_line(void **state) {
     load_fails("[pipeline]\ntrigger = 1s\nthis line has no equals sign\n", 3);
 }
 
+/* An unterminated header is an error at its own line, naming it.  Before,
+ * libinih skipped it: '[pipeline' on line 1 was reported as "key 'trigger'
+ * is outside any section" on line 2, and '[sink b' as a bare INI syntax
+ * error. */
+static void test_unterminated_section_header_is_an_error_at_its_line(void **state) {
+    (void)state;
+    load_fails("[sink a]\nconnector = file\npath = a.csv\n[sink b\nconnector = file\npath = b.csv\n", 4);
+    assert_non_null(strstr(errstr, "unterminated section header '[sink b': expected ']'"));
+    load_fails("[pipeline\ntrigger = 1s\n", 1);
+}
+
+/* The bug: libinih reads a line into a 200-byte buffer and parses the rest
+ * as a line of its own.  A value whose cut fell on a '#' lost its tail
+ * silently (the rest was taken for a comment); otherwise the error named
+ * the wrong line.  A too-long line is an error at its own line. */
+static void test_line_longer_than_the_parser_holds_is_an_error_at_its_line(void **state) {
+    (void)state;
+    char text[1024], value[256];
+    memset(value, 'a', 194);
+    value[194] = '\0';
+    /* "k = " and 194 bytes: 198, the longest line that fits */
+    snprintf(text, sizeof text, "[pipeline]\nk = %s\n", value);
+    sluice_config *cfg = load_text(text);
+    assert_string_equal(value_of(cfg, "pipeline", "k"), value);
+    sluice_config_free(cfg);
+    /* one more byte, then '#tail': libinih cut it into 'a'*195 and a comment */
+    snprintf(text, sizeof text, "[pipeline]\nk = %sa#tail\nother = 1\n", value);
+    load_fails(text, 2);
+    assert_non_null(strstr(errstr, "the line is too long: a profile line holds at most 198 bytes"));
+}
+
 static void test_missing_file_is_a_config_error(void **state) {
     (void)state;
     sluice_config *cfg = NULL;
@@ -522,6 +553,8 @@ int main(void) {
         T(test_repeated_key_last_one_wins),
         T(test_key_outside_any_section_is_an_error_with_line),
         T(test_ini_syntax_error_names_file_and_line),
+        T(test_unterminated_section_header_is_an_error_at_its_line),
+        T(test_line_longer_than_the_parser_holds_is_an_error_at_its_line),
         T(test_missing_file_is_a_config_error),
         T(test_load_string_reads_like_a_file),
         T(test_load_string_errors_name_the_given_name),

@@ -1,8 +1,8 @@
 /*
  * The file sink's specifics: CSV (header, quoting, NULL) and JSON lines
  * byte for byte, format chosen by extension, truncation at open, missing
- * parent directories created, and the error message for a path that
- * cannot be created.
+ * parent directories created, the error message for a path that cannot be
+ * created, and the refusal of a second writer of one file.
  */
 #include "sluice_test.h"
 #include "conn_support.h"
@@ -173,6 +173,62 @@ static void uncreatable_path_message(void **state) {
     assert_non_null(strstr(err, "'path'"));
 }
 
+/* Open a second sink on `path` while `first` holds it: refused (exit 2's
+ * error), and the first one's rows stay as they were. */
+static void expect_second_writer_refused(const char *path, int checkpointing) {
+    sluice_test_cfg c;
+    sluice_test_cfg_init(&c, "out2", &schema);
+    sluice_test_cfg_set(&c, "path", path);
+    c.cfg.checkpointing = checkpointing;
+    sluice_sink *s = NULL;
+    char err[1024] = "";
+    assert_int_equal(sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(s);
+    char want[4400];
+    snprintf(want, sizeof want, "sink out2 (file): '%s' is being written by another process or sink", path);
+    if (!strstr(err, want)) fail_msg("expected '%s' in '%s'", want, err);
+}
+
+/* The bug: two runs writing one output file (each with its own checkpoint
+ * directory, or none) truncated each other; the second exited 0 and the
+ * first one's committed rows were gone. */
+static void second_writer_of_one_file_is_refused(void **state) {
+    (void)state;
+    const char *expected = "k,name,score,ts\n"
+                           "1,\"a,b\",2.5,2001-01-01 00:00:00\n"
+                           "-2,\"say \"\"hi\"\"\",,2001-01-01 00:01:01.001\n";
+    for (int checkpointing = 0; checkpointing <= 1; checkpointing++) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/shared%d.csv", tmpdir, checkpointing);
+        sluice_test_cfg c;
+        sluice_test_cfg_init(&c, "out", &schema);
+        sluice_test_cfg_set(&c, "path", path);
+        c.cfg.checkpointing = checkpointing;
+        sluice_sink *s = NULL;
+        char err[512] = "";
+        if (sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err) != SLUICE_OK) fail_msg("open: %s", err);
+        write_sample(s);
+        expect_second_writer_refused(path, 0);
+        expect_second_writer_refused(path, 1);
+        char *text = sluice_test_read_file(path, NULL);
+        assert_string_equal(text, expected); /* neither truncated nor cut back */
+        free(text);
+        s->ops->close(s);
+        /* the lock goes with the first writer: the next run may write */
+        sluice_test_cfg_init(&c, "out", &schema);
+        sluice_test_cfg_set(&c, "path", path);
+        c.cfg.checkpointing = checkpointing;
+        if (sluice_file_sink_ops.open(&c.cfg, &s, err, sizeof err) != SLUICE_OK) fail_msg("reopen: %s", err);
+        s->ops->close(s);
+    }
+    /* special files are not locked: two sinks may both write /dev/null */
+    sluice_test_cfg c1, c2;
+    sluice_sink *a = open_sink("/dev/null", "csv", NULL, &c1);
+    sluice_sink *b = open_sink("/dev/null", "csv", NULL, &c2);
+    a->ops->close(a);
+    b->ops->close(b);
+}
+
 int main(void) {
     tmpdir = sluice_test_mkdtemp("unit_file_sink");
     const struct CMUnitTest tests[] = {
@@ -182,6 +238,7 @@ int main(void) {
         cmocka_unit_test(truncates_at_open),
         cmocka_unit_test(creates_parent_directories),
         cmocka_unit_test(uncreatable_path_message),
+        cmocka_unit_test(second_writer_of_one_file_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(tmpdir);

@@ -340,6 +340,33 @@ static void expect_refusal(const char *path, const char *format, const char *k, 
     if (!strstr(err, needle)) fail_msg("'%s' does not say '%s'", err, needle);
 }
 
+/* The bug: a second writer of one partitioned directory (another run, with
+ * its own checkpoint_dir or none) took the first one's temporary files for
+ * an unpublished epoch's and deleted them; the first one's commit then
+ * failed or published files that were gone.  It is refused instead. */
+static void second_writer_of_one_directory_is_refused(void **state) {
+    (void)state;
+    char *root = dir_for("two_writers");
+    sluice_test_cfg c;
+    sluice_sink *s = open_ok(root, "csv", "rollover_rows", "1", 1, &c);
+    write_epoch(s, 1, 0); /* in flight: temporary files (one row each) */
+    for (int ckpt = 1; ckpt >= 0; ckpt--)
+        expect_refusal(root, "csv", "rollover_rows", "1", ckpt, "is being written by another process or sink");
+    char *t = tree(root);
+    assert_non_null(strstr(t, "sym=AAPL/" D1 "/.part-1-0.csv.tmp\n")); /* still there */
+    free(t);
+    char err[512] = "";
+    if (s->ops->commit(s, 1, err, sizeof err) != SLUICE_OK) fail_msg("commit: %s", err);
+    s->ops->close(s);
+    t = read_rel(root, "sym=AAPL/" D1 "/part-1-0.csv");
+    assert_string_equal(t, "close,n\n1.5,1\n");
+    free(t);
+    s = open_ok(root, "csv", "rollover_rows", "1", 1, &c); /* the lock went with the first */
+    assert_int_equal(s->ops->committed_epoch(s), 1);
+    s->ops->close(s);
+    free(root);
+}
+
 static void refusals(void **state) {
     (void)state;
     char *root = dir_for("refusals");
@@ -406,6 +433,7 @@ int main(void) {
         cmocka_unit_test(interrupted_epoch_leaves_nothing),
         cmocka_unit_test(committed_epoch_is_completed),
         cmocka_unit_test(refusals),
+        cmocka_unit_test(second_writer_of_one_directory_is_refused),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(tmpdir);

@@ -281,12 +281,78 @@ static void test_records_of_an_unlogged_partition_are_read_after_the_replay(void
     free(dir);
 }
 
+/* The bug: under available_now a source with nothing more in this run (a
+ * Kafka topic read to its end) was marked ended like a bounded input, and
+ * when another source still had records the same step made an epoch whose
+ * snapshot kept that mark: every later run skipped the source, exited 0
+ * and never read its new records.  Only an input's end is kept. */
+static void test_a_source_drained_under_available_now_is_read_again_next_run(void **state) {
+    (void)state;
+    char *dir = sluice_test_mkdtemp("exec_recover_drained");
+    static const char *const names[] = {"topic", "file"};
+    static const int file_plan[1][PARTS] = {{10, 0, 0}};
+    char err[512] = "";
+    sluice_ckpt *ckpt = NULL;
+    if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    /* run 1: the topic has nothing now; the file has 10 records, then ends */
+    script_source topic_src = {.base.ops = &script_ops, .plan = file_plan, .nplan = 0};
+    script_source file_src = {.base.ops = &script_ops, .plan = file_plan, .nplan = 1, .end_after_plan = 1};
+    count_transform t = {.base.ops = &count_ops};
+    sluice_source *srcs[2] = {&topic_src.base, &file_src.base};
+    sluice_exec x;
+    memset(&x, 0, sizeof x);
+    x.sources = srcs;
+    x.source_names = names;
+    x.nsources = 2;
+    x.transform = &t.base;
+    x.available_now = 1;
+    x.max_records = 1000;
+    x.pipeline = "recover";
+    x.ckpt = ckpt;
+    x.checkpoint_every = 1;
+    assert_int_equal(sluice_exec_init(&x), SLUICE_OK);
+    int done = 0;
+    for (int e = 0; e < 10 && !done; e++)
+        if (sluice_exec_step(&x, &done, err, sizeof err) != SLUICE_OK) fail_msg("step: %s", err);
+    assert_true(done);
+    assert_int_equal(t.n[0], 10);
+    sluice_exec_free(&x);
+    sluice_ckpt_close(ckpt);
+
+    /* run 2: the topic has records now (10 of each partition a poll) */
+    if (sluice_ckpt_open(dir, "fp", &ckpt, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    topic_src = (script_source){.base.ops = &script_ops};
+    file_src = (script_source){.base.ops = &script_ops, .plan = file_plan, .nplan = 0, .end_after_plan = 1};
+    t = (count_transform){.base.ops = &count_ops};
+    memset(&x, 0, sizeof x);
+    x.sources = srcs;
+    x.source_names = names;
+    x.nsources = 2;
+    x.transform = &t.base;
+    x.available_now = 1;
+    x.max_records = 1000;
+    x.pipeline = "recover";
+    x.ckpt = ckpt;
+    x.checkpoint_every = 1;
+    assert_int_equal(sluice_exec_init(&x), SLUICE_OK);
+    if (sluice_exec_recover(&x, err, sizeof err) != SLUICE_OK) fail_msg("recover: %s", err);
+    assert_int_equal(sluice_exec_step(&x, &done, err, sizeof err), SLUICE_OK);
+    assert_true(topic_src.calls > 0); /* polled again */
+    assert_int_equal(t.n[0], 10 + 10); /* restored 10 (the file's) + the topic's 10 of partition 0 */
+    assert_int_equal(t.n[1], 10);
+    assert_int_equal(file_src.calls, 0); /* the file ended for good */
+    sluice_exec_free(&x);
+    sluice_ckpt_close(ckpt);
+    free(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recovery_positions_every_partition_before_the_first_poll),
         cmocka_unit_test(test_recovery_without_replay_seeks_each_partition_once),
         cmocka_unit_test(test_an_epoch_that_only_saw_the_end_replays),
         cmocka_unit_test(test_records_of_an_unlogged_partition_are_read_after_the_replay),
+        cmocka_unit_test(test_a_source_drained_under_available_now_is_read_again_next_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -324,8 +324,10 @@ static void test_timestamp(void **state) {
     assert_null_value(&F.out[0]);
     assert_ts(&F.out[1], -1);
     assert_ts(&F.out[2], -1000);
-    decode_ok("{\"ms\":9223372036854775807}");
-    assert_ts(&F.out[1], INT64_MAX);
+    decode_ok("{\"ms\":253402300799999}"); /* 9999-12-31 23:59:59.999, the last TIMESTAMP */
+    assert_ts(&F.out[1], 253402300799999LL);
+    expect_malformed("{\"ms\":9223372036854775807}",
+                     "column 'ms': expected TIMESTAMP, got 9223372036854775807");
 
     expect_malformed("{\"iso\":978310020000}",
                      "column 'iso': expected TIMESTAMP, got 978310020000");

@@ -187,8 +187,14 @@ static void test_epoch(void **state) {
 
     expect_ms(ems, "978310020000", 978310020000LL);
     expect_ms(ems, "-1", -1LL);
-    expect_ms(ems, "9223372036854775807", INT64_MAX);
-    expect_ms(ems, "-9223372036854775808", INT64_MIN);
+    /* Flink's TIMESTAMP(3) range, 0000-01-01 to 9999-12-31 23:59:59.999:
+     * beyond it a window's end overflowed int64 and aborted the engine */
+    expect_ms(ems, "253402300799999", 253402300799999LL);
+    expect_fail(ems, "253402300800000");
+    expect_ms(ems, "-62167219200000", -62167219200000LL);
+    expect_fail(ems, "-62167219200001");
+    expect_fail(ems, "9223372036854775807");
+    expect_fail(ems, "-9223372036854775808");
     expect_fail(ems, "9223372036854775808");
     expect_fail(ems, "12abc");
     expect_fail(ems, "");
@@ -214,6 +220,18 @@ static void test_epoch(void **state) {
     assert_int_equal(sluice_ts_from_number(ems, NAN, &ms), -1);
     assert_int_equal(sluice_ts_from_number(ems, INFINITY, &ms), -1);
     assert_int_equal(sluice_ts_from_number(es, 1e300, &ms), -1);
+    assert_int_equal(sluice_ts_from_number(es, 253402300799.999, &ms), 0);
+    assert_int_equal(ms, 253402300799999LL);
+    assert_int_equal(sluice_ts_from_number(es, 253402300800.0, &ms), -1);
+    assert_int_equal(sluice_ts_from_number(ems, 9.1e18, &ms), -1);
+    assert_int_equal(sluice_ts_from_number(ems, -9.1e18, &ms), -1);
+    /* the text forms keep to the same range */
+    sluice_ts_format *iso0 = compile_ok(NULL);
+    expect_ms(iso0, "9999-12-31 23:59:59.999", 253402300799999LL);
+    expect_fail(iso0, "9999-12-31T23:59:59-01:00");
+    expect_ms(iso0, "0000-01-01", -62167219200000LL);
+    expect_fail(iso0, "0000-01-01T00:00:00+00:01");
+    sluice_ts_format_free(iso0);
     assert_int_equal(sluice_ts_from_number(NULL, 1.0, &ms), -1);
     sluice_ts_format *iso = compile_ok(NULL);
     assert_int_equal(sluice_ts_from_number(iso, 1.0, &ms), -1);

@@ -106,6 +106,29 @@ static void test_window_on_column_without_watermark(void **state) {
                   "WATERMARK");
 }
 
+/* The bug: INTERVAL '106751991167' DAY (int64's last whole day) planned, and
+ * a SESSION's window_end wrapped around to before its window_start.
+ * Windows and watermark delays are at most 10,000 years. */
+static void test_window_and_watermark_intervals_are_at_most_10000_years(void **state) {
+    (void)state;
+    plan_ok("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '3652425' DAY);");
+    sluice_plan_free(plan);
+    plan = NULL;
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY TUMBLE(ts, INTERVAL '3652426' DAY);", 66,
+                  "at most INTERVAL '3652425' DAY");
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '106751991167' DAY);",
+                  67, "at most INTERVAL '3652425' DAY");
+    plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY HOP(ts, INTERVAL '1' HOUR, INTERVAL "
+                  "'3652426' DAY);",
+                  82, "at most INTERVAL '3652425' DAY");
+    const char *sql = "CREATE SOURCE g (ts TIMESTAMP, WATERMARK FOR ts AS ts - INTERVAL '3652426' DAY);\n"
+                      "CREATE SINK o AS SELECT ts FROM g;\n";
+    sluice_ast_pipeline *ast = NULL;
+    assert_int_equal(sluice_sql_parse(sql, strlen(sql), "p.sql", arena, &ast, errstr, sizeof errstr), SLUICE_OK);
+    assert_int_equal(sluice_plan_build(ast, &plan, errstr, sizeof errstr), SLUICE_ERR_SQL);
+    assert_string_equal(errstr, "p.sql:1:57: a WATERMARK delay must be at most INTERVAL '3652425' DAY (10,000 years)");
+}
+
 static void test_hop_size_not_a_multiple_of_slide(void **state) {
     (void)state;
     plan_fails_at("CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY HOP(ts, INTERVAL '2' MINUTE, INTERVAL '5' "
@@ -541,6 +564,7 @@ int main(void) {
         T(test_append_on_non_windowed_aggregate),
         T(test_window_on_column_without_watermark),
         T(test_hop_size_not_a_multiple_of_slide),
+        T(test_window_and_watermark_intervals_are_at_most_10000_years),
         T(test_expression_without_alias),
         T(test_duplicate_output_name),
         T(test_primary_key_naming_a_non_output_column),
