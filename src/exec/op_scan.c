@@ -98,6 +98,18 @@ sluice_err_t sluice_op_scan_decode(sluice_op_scan *s, sluice_source *src, const 
                 continue;
             }
         }
+        if (s->reads_record_time && !sluice_ts_in_range(rec->timestamp_ms)) {
+            /* a producer can set any int64 as a Kafka record's timestamp:
+             * outside TIMESTAMP's range it is malformed, as a decoded one */
+            snprintf(reason, sizeof reason,
+                     "record timestamp %lld ms is outside 0000-01-01 .. 9999-12-31 (METADATA FROM 'timestamp')",
+                     (long long)rec->timestamp_ms);
+            ctx->stats->malformed_rows++;
+            s->malformed_rows++;
+            sluice_op_dead_letter(ctx, sp, s->src, rec, NULL, reason);
+            if (!sluice_dead_letter_keeps(ctx->dlq) && !s->malformed_unlogged++) note_first_malformed(s, rec, reason);
+            continue;
+        }
         for (size_t c = 0; c < nc; c++) row[c] = sluice_value_null();
         for (size_t k = 0; k < s->nspecs; k++) row[s->spec_col[k]] = s->decoded[k];
         for (size_t c = 0; c < nc; c++) {
@@ -296,6 +308,7 @@ sluice_err_t sluice_op_scan_new(const sluice_plan *plan, size_t index, const slu
         return SLUICE_ERR_NOMEM;
     }
     for (size_t c = 0; c < nc; c++) {
+        if (sp->used[c] && sp->metadata[c] == SLUICE_META_TIMESTAMP) s->reads_record_time = 1;
         if (!sp->used[c] || sp->metadata[c] != SLUICE_META_NONE) continue;
         sluice_field_spec *f = &s->specs[s->nspecs];
         f->name = sp->columns[c].name;

@@ -42,6 +42,7 @@ typedef struct sluice_op_scan {
     int ended;
     int had_input;             /**< records arrived in the current micro-batch */
     int proctime;              /**< some query of the source has PROCTIME() windows */
+    int reads_record_time;     /**< a used column is METADATA FROM 'timestamp' */
     sluice_op **downs;         /**< first operator of each query over the source (borrowed) */
     size_t ndowns;
     sluice_source *src;        /**< borrowed, for dead-letter positions */

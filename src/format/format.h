@@ -50,6 +50,12 @@ int sluice_ts_format_is_epoch(const sluice_ts_format *f);
  *  9999-12-31 23:59:59.999 UTC. */
 int sluice_ts_parse(const sluice_ts_format *f, const char *text, size_t len, int64_t *ms);
 
+/** 1 when ms (since the Unix epoch) is within Flink's TIMESTAMP(3) range,
+ *  0000-01-01 00:00:00.000 to 9999-12-31 23:59:59.999 UTC: the range every
+ *  TIMESTAMP that enters the engine keeps to, so that window ends and
+ *  watermarks never overflow. */
+int sluice_ts_in_range(int64_t ms);
+
 /** Convert a JSON number under an epoch format (or ms when f is NULL is
  *  NOT allowed: returns -1).  epoch_s may be fractional.  -1 outside the
  *  range of sluice_ts_parse(). */

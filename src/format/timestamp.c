@@ -32,6 +32,10 @@ static int in_range(int rc, const int64_t *ms) {
     return rc == 0 && *ms >= TS_LOWEST && *ms <= TS_HIGHEST ? 0 : -1;
 }
 
+int sluice_ts_in_range(int64_t ms) {
+    return ms >= TS_LOWEST && ms <= TS_HIGHEST;
+}
+
 typedef enum ts_kind {
     TS_ISO = 0,
     TS_EPOCH_MS,

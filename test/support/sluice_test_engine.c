@@ -99,6 +99,10 @@ void sluice_test_push_p(int32_t partition, const char *json) {
     assert_int_equal(sluice_memory_source_push(src, json, strlen(json), NULL, 0, partition, 0), SLUICE_OK);
 }
 
+void sluice_test_push_at(const char *json, int64_t ts_ms) {
+    assert_int_equal(sluice_memory_source_push(src, json, strlen(json), NULL, 0, 0, ts_ms), SLUICE_OK);
+}
+
 void sluice_test_push(const char *json) {
     sluice_test_push_p(0, json);
 }

@@ -48,6 +48,9 @@ sluice_source *sluice_test_engine_source(void);
 /** Push a JSON record to `ev` (partition 0, or `partition`). */
 void sluice_test_push(const char *json);
 void sluice_test_push_p(int32_t partition, const char *json);
+/** Push a JSON record to `ev`, partition 0, with record timestamp ts_ms
+ *  (what METADATA FROM 'timestamp' reads). */
+void sluice_test_push_at(const char *json, int64_t ts_ms);
 
 /** Push {"ts": "2001-01-01 HH:MM:SS", "k": k, "v": v}; k NULL = absent. */
 void sluice_test_push_ev(const char *hhmmss, const char *k, long v);

@@ -502,6 +502,26 @@ static void test_malformed_records_are_dead_lettered_and_the_pipeline_carries_on
     assert_string_equal(sluice_test_take_in_order("out"), "d,4\n");
 }
 
+/* A record timestamp (METADATA FROM 'timestamp': a Kafka producer may set
+ * any int64) outside TIMESTAMP's range is a malformed record, as a decoded
+ * one is: a window at INT64_MAX used to overflow its end. */
+static void test_record_time_outside_the_timestamp_range_is_malformed(void **state) {
+    (void)state;
+    sluice_test_engine_open("CREATE SOURCE ev (k VARCHAR, t TIMESTAMP METADATA FROM 'timestamp',\n"
+                            "                  WATERMARK FOR t AS t);\n"
+                            "CREATE SINK out AS SELECT window_start, COUNT(*) AS n FROM ev\n"
+                            "GROUP BY TUMBLE(t, INTERVAL '1' MINUTE);\n",
+                            "out", NULL);
+    sluice_test_push_at("{\"k\": \"a\"}", SLUICE_TEST_T2001);
+    sluice_test_push_at("{\"k\": \"b\"}", INT64_MAX);
+    sluice_test_push_at("{\"k\": \"c\"}", INT64_MIN);
+    sluice_test_push_at("{\"k\": \"d\"}", 253402300799999LL + 1); /* 10000-01-01 */
+    sluice_test_push_at("{\"k\": \"e\"}", SLUICE_TEST_T2001 + 60000);
+    sluice_test_end_input();
+    assert_int_equal(sluice_test_stats().malformed_rows, 3);
+    assert_string_equal(sluice_test_take("out"), "+I,2001-01-01 00:00:00,1\n+I,2001-01-01 00:01:00,1\n");
+}
+
 static void test_two_queries_read_the_same_rows(void **state) {
     (void)state;
     sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK alerts AS SELECT k, v FROM ev WHERE v >= 10;\n"
@@ -582,6 +602,7 @@ int main(void) {
         T(test_the_tallest_accepted_expressions_plan_and_evaluate),
         T(test_stateless_query_emits_one_row_per_matching_row_in_order),
         T(test_malformed_records_are_dead_lettered_and_the_pipeline_carries_on),
+        T(test_record_time_outside_the_timestamp_range_is_malformed),
         T(test_two_queries_read_the_same_rows),
         T(test_memory_sink_keeps_one_row_per_primary_key),
 #undef T
