@@ -374,6 +374,10 @@ sluice_err_t sluice_config_load_string(const char *text, size_t len, const char 
     return SLUICE_OK;
 }
 
+/* The largest profile read: an INI file is text a person writes; more is a
+ * mistake (a data file, /dev/zero), refused rather than read forever. */
+#define MAX_PROFILE_BYTES (16u << 20)
+
 sluice_err_t sluice_config_load(const char *path, sluice_config **out, char *errstr, size_t errstr_size) {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -396,6 +400,14 @@ sluice_err_t sluice_config_load(const char *path, sluice_config **out, char *err
         size_t r = fread(text + len, 1, cap - len, f);
         len += r;
         if (r == 0) break;
+        if (len > MAX_PROFILE_BYTES) {
+            free(text);
+            fclose(f);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "cannot read profile file '%s': more than %u MiB, which no profile is (is it the "
+                                 "right file?)",
+                                 path, MAX_PROFILE_BYTES >> 20);
+        }
     }
     int failed = ferror(f);
     int saved = errno;

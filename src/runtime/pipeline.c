@@ -90,6 +90,12 @@ static char *xstrdup(const char *s) {
     return s ? strdup(s) : NULL;
 }
 
+/* The largest .sql file read: a pipeline is text a person writes; more
+ * is a mistake (a data file, /dev/zero), refused rather than read forever. */
+#define MAX_SQL_BYTES (16u << 20)
+
+/* The whole file (NUL-terminated, malloc'd), or NULL with errno set
+ * (EFBIG beyond MAX_SQL_BYTES). */
 static char *read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
@@ -97,6 +103,12 @@ static char *read_file(const char *path, size_t *len) {
     char *buf = malloc(cap);
     while (buf && (r = fread(buf + n, 1, cap - n - 1, f)) > 0) {
         n += r;
+        if (n > MAX_SQL_BYTES) {
+            free(buf);
+            fclose(f);
+            errno = EFBIG;
+            return NULL;
+        }
         if (cap - n - 1 == 0) {
             char *nb = realloc(buf, cap *= 2);
             if (!nb) {
@@ -141,7 +153,12 @@ static char *default_config_path(const char *sql_path, const char *stem, const c
 
 static sluice_err_t parse_and_plan(sluice_pipeline *p, const char *sql_path, char *errstr, size_t errstr_size) {
     size_t len = 0;
+    errno = 0;
     p->sql_text = read_file(sql_path, &len);
+    if (!p->sql_text && errno == EFBIG)
+        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                             "cannot read pipeline '%s': more than %u MiB, which no pipeline is (is it the right file?)",
+                             sql_path, MAX_SQL_BYTES >> 20);
     if (!p->sql_text)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "cannot read pipeline '%s': %s", sql_path,
                              strerror(errno ? errno : EIO));

@@ -524,6 +524,23 @@ static void test_empty_checkpoint_dir_or_dead_letter_is_a_config_error(void **st
     }
 }
 
+/* A .sql or profile path that is no such text (a data file, /dev/zero) is
+ * refused at 16 MiB instead of being read forever. */
+static void test_endless_sql_or_profile_file_is_refused(void **state) {
+    (void)state;
+    const char *explain[] = {"explain", "/dev/zero", NULL};
+    assert_int_equal(run(explain), 2);
+    char *t = err_text();
+    assert_contains(t, "cannot read pipeline '/dev/zero': more than 16 MiB");
+    free(t);
+    write_sql(pipeline_sql);
+    const char *check[] = {"check", sql_path, "--config", "/dev/zero", NULL};
+    assert_int_equal(run(check), 2);
+    t = err_text();
+    assert_contains(t, "cannot read profile file '/dev/zero': more than 16 MiB");
+    free(t);
+}
+
 static int64_t mono_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -610,6 +627,7 @@ int main(void) {
         T(test_event_time_at_the_edge_of_int64_is_a_malformed_row),
         T(test_output_on_the_input_file_is_refused_and_the_input_kept),
         T(test_empty_checkpoint_dir_or_dead_letter_is_a_config_error),
+        T(test_endless_sql_or_profile_file_is_refused),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
