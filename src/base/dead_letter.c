@@ -1,6 +1,10 @@
 #include <errno.h>
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "base/base64.h"
@@ -25,11 +29,37 @@ sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_l
     sluice_dead_letter *dl = calloc(1, sizeof *dl);
     if (!dl) return SLUICE_ERR_NOMEM;
     if (path) {
-        dl->f = fopen(path, append ? "a" : "w");
-        if (!dl->f) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0666);
+        if (fd < 0) {
             free(dl);
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "dead_letter: cannot open '%s': %s", path,
                                  strerror(errno));
+        }
+        /* one writer per file: a second run on it would truncate the
+         * first one's dead letters (held until close, as the file sink's) */
+        struct stat st;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            free(dl);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "dead_letter: '%s' is being written by another process (%s); two writers of one "
+                                 "file would truncate or interleave each other's entries: give each pipeline its own "
+                                 "dead_letter",
+                                 path, strerror(e));
+        }
+        if (!append && S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) {
+            int e = errno;
+            close(fd);
+            free(dl);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "dead_letter: cannot truncate '%s': %s",
+                                 path, strerror(e));
+        }
+        dl->f = fdopen(fd, append ? "a" : "w");
+        if (!dl->f) {
+            close(fd);
+            free(dl);
+            return SLUICE_ERR_NOMEM;
         }
         dl->path = strdup(path);
     }

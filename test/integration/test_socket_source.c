@@ -490,8 +490,10 @@ static void test_cli_word_count_example(void **state) {
     char set_port[64], set_path[4400];
     snprintf(set_port, sizeof set_port, "source lines.port=%d", port);
     snprintf(set_path, sizeof set_path, "sink word_counts.path=%s", out_path);
+    char set_dl[4400];
+    snprintf(set_dl, sizeof set_dl, "pipeline.dead_letter=%s", dl_path);
     const char *argv[] = {"run", "fixtures/pipelines/word_count.sql", "--profile", "socket",
-                          "--set", set_port, "--set", "source lines.host=127.0.0.1",
+                          "--set", set_port, "--set", "source lines.host=127.0.0.1", "--set", set_dl,
                           "--set", "pipeline.trigger=available_now",
                           "--set", "sink word_counts.connector=file", "--set", set_path,
                           "--set", "sink word_counts.format=csv", NULL};

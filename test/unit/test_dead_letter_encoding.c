@@ -47,6 +47,29 @@ static void test_raw_or_raw_base64(void **state) {
     free(dir);
 }
 
+/* One writer per dead-letter file: a second open (another run on the same
+ * file) is refused and leaves the first one's entries alone; once the
+ * first closes, the file can be opened again. */
+static void test_second_writer_is_refused(void **state) {
+    (void)state;
+    char *dir = sluice_test_mkdtemp("dead_letter_lock");
+    char path[4200], err[512];
+    snprintf(path, sizeof path, "%s/dl.jsonl", dir);
+    sluice_dead_letter *a = NULL, *b = NULL;
+    assert_int_equal(sluice_dead_letter_open(path, 0, &a, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_write(a, "s", NULL, "f:1", "bad", "x", 1), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_flush(a, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_open(path, 0, &b, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "is being written by another process"));
+    char *got = sluice_test_read_file(path, NULL);
+    assert_string_equal(got, "{\"source\":\"s\",\"position\":\"f:1\",\"reason\":\"bad\",\"raw\":\"x\"}\n");
+    free(got);
+    sluice_dead_letter_close(a);
+    assert_int_equal(sluice_dead_letter_open(path, 1, &b, err, sizeof err), SLUICE_OK);
+    sluice_dead_letter_close(b);
+    free(dir);
+}
+
 static void test_json_log_line(void **state) {
     (void)state;
     char *buf = NULL;
@@ -67,6 +90,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_or_raw_base64),
         cmocka_unit_test(test_json_log_line),
+        cmocka_unit_test(test_second_writer_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
