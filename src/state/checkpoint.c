@@ -490,10 +490,12 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
     for (int i = 0; i < 2; i++) {
         snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
         if (sluice_mkdir_all(sub, 0777, NULL, 0) != SLUICE_OK) {
-            sluice_seterr(errstr, errstr_size, SLUICE_ERR_IO, "checkpoint_dir '%s': cannot create '%s': %s", dir, sub,
-                          strerror(errno));
+            /* a directory that cannot be made is the setting's fault (exit
+             * 2), as a dead_letter file that cannot be opened */
+            sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "checkpoint_dir '%s': cannot create '%s': %s", dir,
+                          sub, strerror(errno));
             sluice_ckpt_close(c);
-            return SLUICE_ERR_IO;
+            return SLUICE_ERR_CONFIG;
         }
     }
     sluice_err_t e = take_lock(dir, &c->lock_fd, &c->lock_dir_fd, errstr, errstr_size);

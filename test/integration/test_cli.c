@@ -524,6 +524,20 @@ static void test_empty_checkpoint_dir_or_dead_letter_is_a_config_error(void **st
     }
 }
 
+/* A checkpoint_dir that cannot be created is a setting's mistake: exit 2,
+ * as a dead_letter file that cannot be opened. */
+static void test_uncreatable_checkpoint_dir_exits_2(void **state) {
+    (void)state;
+    write_sql(pipeline_sql);
+    write_ini("[source ev]\npath = %1$s\nformat = csv\n");
+    assert_int_equal(sluice_test_write_file(in_path, input_csv), 0);
+    const char *argv[] = {"run", sql_path, "--quiet", "--set", "pipeline.checkpoint_dir=/proc/sluice-ck", NULL};
+    assert_int_equal(run(argv), 2);
+    char *t = err_text();
+    assert_contains(t, "checkpoint_dir '/proc/sluice-ck': cannot create");
+    free(t);
+}
+
 /* A .sql or profile path that is no such text (a data file, /dev/zero) is
  * refused at 16 MiB instead of being read forever. */
 static void test_endless_sql_or_profile_file_is_refused(void **state) {
@@ -628,6 +642,7 @@ int main(void) {
         T(test_output_on_the_input_file_is_refused_and_the_input_kept),
         T(test_empty_checkpoint_dir_or_dead_letter_is_a_config_error),
         T(test_endless_sql_or_profile_file_is_refused),
+        T(test_uncreatable_checkpoint_dir_exits_2),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
