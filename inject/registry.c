@@ -141,3 +141,12 @@ size_t sluice_registry_shared_sections(const char **names, size_t max) {
     }
     return n;
 }
+
+void sluice_registry_each(void (*fn)(void *ctx, int source, const char *name, const void *ops), void *ctx) {
+    for (int source = 1; source >= 0; source--) {
+        const entry *t = source ? sources : sinks;
+        size_t n = source ? COUNT(sources) : COUNT(sinks);
+        for (size_t i = 0; i < n; i++)
+            if (t[i].ops && strcmp(t[i].name, "fault") != 0) fn(ctx, source, t[i].name, t[i].ops);
+    }
+}

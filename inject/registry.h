@@ -34,6 +34,12 @@ sluice_err_t sluice_registry_source(const char *name, const sluice_source_ops **
 sluice_err_t sluice_registry_sink(const char *name, const sluice_sink_ops **out,
                                   char *errstr, size_t errstr_size);
 
+/** Call fn(ctx, source, name, ops) for every connector built into this
+ *  binary: the sources (source = 1, ops a sluice_source_ops) then the sinks
+ *  (source = 0, ops a sluice_sink_ops), in the registry's order.  The
+ *  fault wrapper, a test tool, is left out. */
+void sluice_registry_each(void (*fn)(void *ctx, int source, const char *name, const void *ops), void *ctx);
+
 /** The shared section ([kafka]) of connector `name` as a source (source
  *  = 1) or sink (0): its ops' shared_section, also for a known connector
  *  not built into this binary; NULL when it has none or is unknown. */

@@ -29,6 +29,48 @@ extern "C" {
 /** Version of the ops structs below; modules set `.version` to it. */
 #define SLUICE_MODULE_VERSION 1
 
+/* ------------------------------------------------------------------ */
+/* Option tables                                                       */
+/* ------------------------------------------------------------------ */
+
+/** The type of an option's value: what the generic check accepts before
+ *  a connector is opened (`sluice check` and `sluice run` alike). */
+typedef enum sluice_option_type {
+    SLUICE_OPT_STRING = 0, /**< any text */
+    SLUICE_OPT_BOOL,       /**< true or false (also yes/no, on/off, 1/0) */
+    SLUICE_OPT_INT,        /**< a decimal integer in [min, max] (max 0: no upper bound) */
+    SLUICE_OPT_DURATION,   /**< an integer with unit ms, s, m, h or d (bare: ms) */
+    SLUICE_OPT_SIZE,       /**< bytes: an integer with an optional k, M or G (powers of 1024) */
+    SLUICE_OPT_ENUM,       /**< one of `choices` ("json|csv") */
+    SLUICE_OPT_CHAR,       /**< one character, or \t */
+    SLUICE_OPT_LIST        /**< comma-separated names */
+} sluice_option_type;
+
+/** The section must set the option. */
+#define SLUICE_OPT_REQUIRED 0x1u
+/** The value is a secret: never shown (`sluice check` prints ****). */
+#define SLUICE_OPT_SECRET 0x2u
+/** `name` is a prefix ("kafka."): every key that starts with it is
+ *  accepted and handed to the connector, which passes it on (a client
+ *  library's own property). */
+#define SLUICE_OPT_PREFIX 0x4u
+
+/** One entry of a connector's option table, in the style of Fluent Bit's
+ *  config_map and librdkafka's property table: the single description of
+ *  an option, from which the keys are checked, `sluice connectors`
+ *  prints the reference, and docs/connectors.md is generated.  A table
+ *  ends with an entry whose name is NULL. */
+typedef struct sluice_option_spec {
+    const char *name;
+    sluice_option_type type;
+    const char *default_value;     /**< as written in a profile; NULL: none, or
+                                        computed (the description says how) */
+    const char *description;       /**< one or two sentences: meaning and units */
+    const char *choices;           /**< ENUM: the values, '|'-separated */
+    int64_t min, max;              /**< INT: the bounds (max 0: none) */
+    unsigned flags;                /**< SLUICE_OPT_REQUIRED, _SECRET, _PREFIX */
+} sluice_option_spec;
+
 /** One `key = value` of a source's or sink's INI section, after ${VAR}
  *  expansion.  file/line locate it for error messages. */
 typedef struct sluice_option {
@@ -214,6 +256,16 @@ struct sluice_source_ops {
      *  source's rebalance never waits for another's consumer, which is not
      *  polled meanwhile.  0 (default): no group. */
     int consumer_group;
+
+    /** Optional.  The connector's option table (sluice_option_spec, ended
+     *  by a NULL name): when set, the pipeline checks every key and value
+     *  of the instance's section against it before open() or validate()
+     *  (an unknown key, a value of the wrong type, a missing required
+     *  option: SLUICE_ERR_CONFIG naming file:line), and `options` is not
+     *  used. */
+    const sluice_option_spec *option_specs;
+    /** Optional.  The table of its shared section (shared_section). */
+    const sluice_option_spec *shared_specs;
 };
 
 /* ------------------------------------------------------------------ */
@@ -289,6 +341,11 @@ struct sluice_sink_ops {
      *  open() as cfg->shared; NULL: none.  Appended last so that ops filled
      *  by field name stay valid. */
     const char *shared_section;
+
+    /** Optional.  The option table, as a source's option_specs. */
+    const sluice_option_spec *option_specs;
+    /** Optional.  The table of its shared section (shared_section). */
+    const sluice_option_spec *shared_specs;
 };
 
 /* ------------------------------------------------------------------ */

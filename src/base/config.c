@@ -531,3 +531,18 @@ void sluice_config_free(sluice_config *cfg) {
     free(cfg->path);
     free(cfg);
 }
+
+int sluice_parse_bytes(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v <= 0) return -1;
+    int64_t mult = 1;
+    if (*end == 'k' || *end == 'K') mult = 1024, end++;
+    else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (*end || v > INT64_MAX / mult) return -1;
+    *out = v * mult;
+    return 0;
+}

@@ -85,6 +85,10 @@ int sluice_parse_duration_ms(const char *s, int64_t *ms);
 /** Parse true/false/yes/no/on/off/1/0 (case-insensitive).  0 or -1. */
 int sluice_parse_bool(const char *s, int *out);
 
+/** Parse a size in bytes: a positive integer with an optional unit k, M or
+ *  G (powers of 1024) and an optional B ("512M", "64kB").  0 or -1. */
+int sluice_parse_bytes(const char *s, int64_t *out);
+
 /** Parse a positive decimal integer that fits int64.  0 or -1. */
 int sluice_parse_positive(const char *s, int64_t *out);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "runtime/options_reference.h"
 #include "runtime/run_status.h"
 #include "base/stop.h"
 #include "state/checkpoint.h"
@@ -38,6 +39,7 @@ static const char usage_text[] =
     "       sluice check   PIPELINE.sql [--profile NAME] [--config FILE] [--set K=V]...\n"
     "       sluice explain PIPELINE.sql\n"
     "       sluice checkpoint show|reset DIR\n"
+    "       sluice connectors\n"
     "       sluice --version | --help\n";
 
 static void help(FILE *out) {
@@ -57,6 +59,9 @@ static void help(FILE *out) {
           "                         input ranges of logged epochs, and whether each file is intact.\n"
           "  checkpoint reset DIR   delete the checkpoint, so the next run starts over from the\n"
           "                         beginning of its input (sinks keep what they hold).\n"
+          "  connectors  the option reference (Markdown): [pipeline], every connector built in\n"
+          "            with its capabilities and options (type, default, meaning), and the\n"
+          "            shared sections; the tables `check` and `run` validate profiles with.\n"
           "\n"
           "options:\n"
           "  -p, --profile NAME   profile to run with (default: test).  Built in: test (file\n"
@@ -139,9 +144,18 @@ int main(int argc, char **argv) {
         if (!err && strcmp(argv[2], "reset") == 0) printf("checkpoint %s reset\n", argv[3]);
         return err ? fail(err, errstr) : 0;
     }
+    if (strcmp(cmd, "connectors") == 0) {
+        if (argc != 2) {
+            sluice_log_tool(SLUICE_LOG_ERROR, "sluice connectors", "takes no arguments");
+            fputs(usage_text, stderr);
+            return 2;
+        }
+        sluice_connectors_reference(stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
     if (strcmp(cmd, "run") != 0 && strcmp(cmd, "check") != 0 && strcmp(cmd, "explain") != 0) {
-        sluice_log_tool(SLUICE_LOG_ERROR, "sluice", "unknown command '%s' (expected run, check, explain or checkpoint)",
-                        cmd);
+        sluice_log_tool(SLUICE_LOG_ERROR, "sluice",
+                        "unknown command '%s' (expected run, check, explain, checkpoint or connectors)", cmd);
         fputs(usage_text, stderr);
         return 2;
     }

@@ -41,6 +41,14 @@ sluice_err_t sluice_conn_opt_char(const sluice_module_config *cfg, const char *k
                                   const char *kind, const char *connector, char *out,
                                   char *errstr, size_t errstr_size);
 
+/** Check cfg's options against the connector's option table (an unknown
+ * key, a value not of its type, a missing required one), as the pipeline
+ * does before open(); for instances opened without a pipeline.  "connector"
+ * and "on_error" are the pipeline's and skipped.  SLUICE_ERR_CONFIG naming
+ * the key and its file:line. */
+sluice_err_t sluice_conn_check_specs(const sluice_module_config *cfg, const sluice_option_spec *specs,
+                                     const char *kind, const char *connector, char *errstr, size_t errstr_size);
+
 /** Report a bad value of option `key`: SLUICE_ERR_CONFIG with
  *  "KIND INSTANCE (CONNECTOR): option 'KEY' = 'VALUE' (FILE:LINE): WHY". */
 sluice_err_t sluice_conn_bad_option(const sluice_module_config *cfg, const char *key,

@@ -49,9 +49,21 @@
 #define FILE_GEN_SHIFT 40              /* offset = generation << 40 | line */
 #define FILE_LINE_MASK ((INT64_C(1) << FILE_GEN_SHIFT) - 1)
 
-static const char *const file_source_options[] = {
-    "path", "format", "csv.delimiter", "follow", "max_offsets_per_trigger", "idle_timeout",
-    NULL,
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`. */
+static const sluice_option_spec file_source_specs[] = {
+    {"path", SLUICE_OPT_STRING, NULL, "the file to read", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"format", SLUICE_OPT_ENUM, "json",
+     "JSON lines, CSV with a header line, or each line whole (one VARCHAR column)", "json|csv|lines", 0, 0, 0},
+    {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},
+    {"follow", SLUICE_OPT_BOOL, "false",
+     "keep reading as the file grows, across truncation and rotation, like `tail -F` (see \"Following a file\")",
+     NULL, 0, 0, 0},
+    {"max_offsets_per_trigger", SLUICE_OPT_INT, NULL,
+     "records per micro-batch, at most (Spark's maxOffsetsPerTrigger); no limit by default", NULL, 1, 0, 0},
+    {"idle_timeout", SLUICE_OPT_DURATION, NULL, "this source's idle timeout; default: `[pipeline] idle_timeout`",
+     NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
 typedef struct file_source {
@@ -237,8 +249,7 @@ static sluice_err_t read_header(file_source *fs, char *errstr, size_t errstr_siz
 static sluice_err_t file_source_open(const sluice_module_config *cfg, sluice_source **out,
                                      char *errstr, size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
-    sluice_err_t err = sluice_conn_check_options(cfg, file_source_options, "source", "file",
-                                                 errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, file_source_specs, "source", "file", errstr, errstr_size);
     if (err) return err;
     const char *path = sluice_module_config_get(cfg, "path");
     if (!path || !path[0])
@@ -517,7 +528,7 @@ static sluice_err_t file_source_validate(const sluice_module_config *cfg, char *
 const sluice_source_ops sluice_file_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "file",
-    .options = file_source_options,
+    .option_specs = file_source_specs,
     .open = file_source_open,
     .poll = file_source_poll,
     .commit = NULL,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/option_spec.h"
 #include "connectors/connectors_int.h"
 
 static const char *inst_name(const sluice_module_config *cfg) {
@@ -45,6 +46,32 @@ sluice_err_t sluice_conn_check_options(const sluice_module_config *cfg,
                              "%s %s (%s): unknown option '%s'%s; accepted: %s", kind,
                              inst_name(cfg), connector, key, loc, list[0] ? list : "none");
     }
+    return SLUICE_OK;
+}
+
+sluice_err_t sluice_conn_check_specs(const sluice_module_config *cfg, const sluice_option_spec *specs,
+                                     const char *kind, const char *connector, char *errstr, size_t errstr_size) {
+    for (size_t i = 0; i < cfg->noptions; i++) {
+        const sluice_option *o = &cfg->options[i];
+        /* the pipeline's own keys never reach a connector's check */
+        if (strcmp(o->key, "connector") == 0 || strcmp(o->key, "on_error") == 0) continue;
+        const sluice_option_spec *sp = sluice_option_spec_find(specs, o->key);
+        char loc[300];
+        where(o, loc, sizeof loc);
+        if (!sp) {
+            char list[1200];
+            sluice_option_spec_names(specs, list, sizeof list);
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s %s (%s): unknown option '%s'%s; accepted: %s",
+                                 kind, inst_name(cfg), connector, o->key, loc, list[0] ? list : "none");
+        }
+        char why[400];
+        if (sluice_option_spec_check(sp, o->value, why, sizeof why) != 0)
+            return sluice_conn_bad_option(cfg, o->key, kind, connector, why, errstr, errstr_size);
+    }
+    for (const sluice_option_spec *sp = specs; sp && sp->name; sp++)
+        if ((sp->flags & SLUICE_OPT_REQUIRED) && !sluice_module_config_get(cfg, sp->name))
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s %s (%s): option '%s' is required (%s)",
+                                 kind, inst_name(cfg), connector, sp->name, sp->description ? sp->description : "");
     return SLUICE_OK;
 }
 

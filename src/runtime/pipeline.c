@@ -19,6 +19,8 @@
 #include "base/fsutil.h"
 #include "runtime/execute.h"
 #include "base/log.h"
+#include "base/option_spec.h"
+#include "runtime/options_reference.h"
 #include "runtime/metrics.h"
 #include "runtime/run_status.h"
 #include "runtime/sink_reject.h"
@@ -180,15 +182,10 @@ sluice_err_t sluice_explain_file(const char *sql_path, FILE *out, char *errstr, 
 
 /* ---------------- binding ---------------- */
 
-static const char *const pipeline_keys[] = {"trigger",        "checkpoint_dir",  "dead_letter",
-                                            "idle_timeout",   "max_batch_rows",  "metrics",
-                                            "metrics.max_connections", "metrics.max_connections_per_client",
-                                            "metrics.idle_timeout",
-                                            "healthz_timeout", "max_state_bytes", "checkpoint_every",
-                                            "fault.abort_in_snapshot", "fault.abort_in_offsets", NULL};
-static const char *const engine_source_keys[] = {"connector", "format", "csv.delimiter", "idle_timeout", NULL};
-/* on_error is the pipeline's: it never reaches the connector */
-static const char *const engine_sink_keys[] = {"connector", "on_error", NULL};
+/* the tables of [pipeline] and of the keys every source or sink section
+ * takes: runtime/options_reference.c */
+#define engine_source_keys sluice_every_source_specs
+#define engine_sink_keys sluice_every_sink_specs
 
 static int in_list(const char *const *list, const char *key) {
     for (; list && *list; list++)
@@ -196,15 +193,26 @@ static int in_list(const char *const *list, const char *key) {
     return 0;
 }
 
-static void join_list(char *buf, size_t size, const char *const *a, const char *const *b) {
-    buf[0] = '\0';
-    const char *const *lists[2] = {a, b};
-    for (int l = 0; l < 2; l++)
-        for (const char *const *k = lists[l]; k && *k; k++) {
-            if (strcmp(*k, "connector") == 0 && l == 1) continue;
-            if (buf[0]) strncat(buf, ", ", size - strlen(buf) - 1);
-            strncat(buf, *k, size - strlen(buf) - 1);
-        }
+/* "a, b, c": the names of table a then of table b, each once */
+static void join_specs(char *buf, size_t size, const sluice_option_spec *a, const sluice_option_spec *b) {
+    sluice_option_spec_names(a, buf, size);
+    for (; b && b->name; b++) {
+        if (sluice_option_spec_find(a, b->name)) continue;
+        if (buf[0]) strncat(buf, ", ", size - strlen(buf) - 1);
+        strncat(buf, b->name, size - strlen(buf) - 1);
+        if (b->flags & SLUICE_OPT_PREFIX) strncat(buf, "*", size - strlen(buf) - 1);
+    }
+}
+
+/* "a, b, c": the names of table a then of list b (its "connector" left
+ * out: a has it) */
+static void join_list(char *buf, size_t size, const sluice_option_spec *a, const char *const *b) {
+    sluice_option_spec_names(a, buf, size);
+    for (const char *const *k = b; k && *k; k++) {
+        if (strcmp(*k, "connector") == 0) continue;
+        if (buf[0]) strncat(buf, ", ", size - strlen(buf) - 1);
+        strncat(buf, *k, size - strlen(buf) - 1);
+    }
 }
 
 static sluice_err_t where_err(char *errstr, size_t errstr_size, const sluice_config_entry *e, const char *fmt,
@@ -250,14 +258,12 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
         const sluice_config_entry *e = &cfg->entries[i];
         const char *s = e->section;
         if (strcmp(s, "pipeline") == 0) {
-            if (!in_list(pipeline_keys, e->key))
-                return where_err(errstr, errstr_size, e,
-                                 "unknown key '%s' in [pipeline] (expected one of: %s%s)", e->key,
-                                 "trigger, checkpoint_dir, checkpoint_every, dead_letter, idle_timeout, "
-                                 "max_batch_rows, metrics, metrics.max_connections, "
-                                 "metrics.max_connections_per_client, metrics.idle_timeout, healthz_timeout, "
-                                 "max_state_bytes",
-                                 "");
+            if (!sluice_option_spec_find(sluice_pipeline_specs, e->key)) {
+                char known[1200];
+                sluice_option_spec_names(sluice_pipeline_specs, known, sizeof known);
+                return where_err(errstr, errstr_size, e, "unknown key '%s' in [pipeline] (expected one of: %s%s)",
+                                 e->key, known, "");
+            }
             continue;
         }
         if (is_shared(p, s)) continue;
@@ -341,6 +347,40 @@ static sluice_err_t opt_err(char *errstr, size_t errstr_size, const sluice_optio
 }
 
 /* Resolve the connector of one source or sink and check its option keys. */
+
+/* Check a section against its connector's option table: an unknown key, a
+ * value that is not of the option's type, a required option missing. */
+static sluice_err_t check_specs(const binding *b, const char *section, int is_source,
+                                const sluice_option_spec *specs, char *errstr, size_t errstr_size) {
+    const sluice_option_spec *engine_keys = is_source ? engine_source_keys : engine_sink_keys;
+    for (size_t i = 0; i < b->noptions; i++) {
+        const sluice_option *o = &b->options[i];
+        /* the connector's entry first (its `format` has its own choices) */
+        const sluice_option_spec *sp = sluice_option_spec_find(specs, o->key);
+        if (!sp) sp = sluice_option_spec_find(engine_keys, o->key);
+        if (!sp) {
+            char known[1200];
+            join_specs(known, sizeof known, engine_keys, specs);
+            return opt_err(errstr, errstr_size, o, "unknown key '%s' in [%s] for connector '%s' (expected one of: %s)",
+                           o->key, section, b->connector, known);
+        }
+        char why[400];
+        if (sluice_option_spec_check(sp, o->value, why, sizeof why) != 0)
+            return opt_err(errstr, errstr_size, o, "[%s] %s = '%s': %s", section, o->key,
+                           (sp->flags & SLUICE_OPT_SECRET) || sluice_config_secret_key(o->key) ? "****" : o->value, why);
+    }
+    for (const sluice_option_spec *sp = specs; sp->name; sp++) {
+        if (!(sp->flags & SLUICE_OPT_REQUIRED)) continue;
+        int set = 0;
+        for (size_t i = 0; i < b->noptions && !set; i++) set = strcmp(b->options[i].key, sp->name) == 0;
+        if (!set)
+            return opt_err(errstr, errstr_size, b->where, "%s %s (%s): option '%s' is required (%s)",
+                           is_source ? "source" : "sink", b->name, b->connector, sp->name,
+                           sp->description ? sp->description : "");
+    }
+    return SLUICE_OK;
+}
+
 static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int is_source, const char *name,
                              binding *b, char *errstr, size_t errstr_size) {
     char section[300];
@@ -379,14 +419,17 @@ static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int
                              sluice_profile_names(), section);
     char e[400];
     const char *const *module_keys;
+    const sluice_option_spec *specs;
     if (is_source) {
         const sluice_source_ops **ops = &p->src_ops[sluice_plan_source_index(p->plan, name)];
         err = sluice_registry_source(b->connector, ops, e, sizeof e);
         module_keys = err ? NULL : (*ops)->options;
+        specs = err ? NULL : (*ops)->option_specs;
     } else {
         const sluice_sink_ops **ops = &p->sink_ops[sluice_plan_query_index(p->plan, name)];
         err = sluice_registry_sink(b->connector, ops, e, sizeof e);
         module_keys = err ? NULL : (*ops)->options;
+        specs = err ? NULL : (*ops)->option_specs;
     }
     if (err) {
         if (b->where) {
@@ -396,12 +439,15 @@ static sluice_err_t bind_one(sluice_pipeline *p, const sluice_profile *prof, int
         return sluice_seterr(errstr, errstr_size, err, "%s %s (profile %s): %s", is_source ? "source" : "sink", name,
                              p->profile, e);
     }
+    /* the connector's option table: every key, every value's type, the
+     * required ones (the same check for `sluice check` and `sluice run`) */
+    if (specs) return check_specs(b, section, is_source, specs, errstr, errstr_size);
     /* a module whose option list is NULL validates its own options */
     if (module_keys) {
-        const char *const *engine_keys = is_source ? engine_source_keys : engine_sink_keys;
+        const sluice_option_spec *engine_keys = is_source ? engine_source_keys : engine_sink_keys;
         for (size_t i = 0; i < b->noptions; i++) {
             const sluice_option *o = &b->options[i];
-            if (in_list(engine_keys, o->key) || in_list(module_keys, o->key)) continue;
+            if (sluice_option_spec_find(engine_keys, o->key) || in_list(module_keys, o->key)) continue;
             char known[600];
             join_list(known, sizeof known, engine_keys, module_keys);
             return opt_err(errstr, errstr_size, o, "unknown key '%s' in [%s] for connector '%s' (expected one of: %s)",
@@ -463,6 +509,44 @@ static sluice_err_t refuse_output_on_input(sluice_pipeline *p, char *errstr, siz
     return SLUICE_OK;
 }
 
+/* Check the entries of shared section `section` ([mysql]) against its
+ * connector's table: unknown keys and values of the wrong type. */
+static sluice_err_t check_shared_specs(const sluice_pipeline *p, const char *section, const sluice_option_spec *specs,
+                                       char *errstr, size_t errstr_size) {
+    for (size_t i = 0; i < p->cfg->nentries; i++) {
+        const sluice_config_entry *e = &p->cfg->entries[i];
+        if (strcmp(e->section, section) != 0) continue;
+        const sluice_option o = {e->key, e->value, e->file, e->line};
+        const sluice_option_spec *sp = sluice_option_spec_find(specs, e->key);
+        if (!sp) {
+            char known[1200];
+            sluice_option_spec_names(specs, known, sizeof known);
+            return opt_err(errstr, errstr_size, &o, "unknown key '%s' in [%s] (expected one of: %s)", e->key, section,
+                           known);
+        }
+        char why[400];
+        if (sluice_option_spec_check(sp, e->value, why, sizeof why) != 0)
+            return opt_err(errstr, errstr_size, &o, "[%s] %s = '%s': %s", section, e->key,
+                           (sp->flags & SLUICE_OPT_SECRET) || sluice_config_secret_key(e->key) ? "****" : e->value,
+                           why);
+    }
+    return SLUICE_OK;
+}
+
+/* The shared sections of the bound connectors, each against its table. */
+static sluice_err_t check_shared(const sluice_pipeline *p, char *errstr, size_t errstr_size) {
+    sluice_err_t err = SLUICE_OK;
+    for (size_t i = 0; i < p->plan->nsources && !err; i++)
+        if (p->src_ops[i] && p->src_ops[i]->shared_specs && p->src_ops[i]->shared_section)
+            err = check_shared_specs(p, p->src_ops[i]->shared_section, p->src_ops[i]->shared_specs, errstr,
+                                     errstr_size);
+    for (size_t k = 0; k < p->plan->nqueries && !err; k++)
+        if (p->sink_ops[k] && p->sink_ops[k]->shared_specs && p->sink_ops[k]->shared_section)
+            err = check_shared_specs(p, p->sink_ops[k]->shared_section, p->sink_ops[k]->shared_specs, errstr,
+                                     errstr_size);
+    return err;
+}
+
 /* The key,value pairs of the shared section an instance gets (its
  * connector's ops declare it), or NULL. */
 static char **shared_for(const sluice_pipeline *p, int source, const binding *b) {
@@ -496,22 +580,6 @@ static sluice_err_t source_options(sluice_pipeline *p, size_t i, int64_t default
         return opt_err(errstr, errstr_size, it, "idle_timeout = '%s': expected a duration such as 30s or 500ms",
                        it->value);
     return SLUICE_OK;
-}
-
-/* "512M" -> bytes; k, M, G are powers of 1024 */
-static int parse_bytes(const char *s, int64_t *out) {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (end == s || errno || v <= 0) return -1;
-    int64_t mult = 1;
-    if (*end == 'k' || *end == 'K') mult = 1024, end++;
-    else if (*end == 'M' || *end == 'm') mult = 1024 * 1024, end++;
-    else if (*end == 'G' || *end == 'g') mult = 1024LL * 1024 * 1024, end++;
-    if (*end == 'B' || *end == 'b') end++;
-    if (*end || v > INT64_MAX / mult) return -1;
-    *out = v * mult;
-    return 0;
 }
 
 /* execute() observer: refresh the metrics after every loop iteration. */
@@ -658,7 +726,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         (sluice_parse_duration_ms(e->value, &healthz_ms) != 0 || healthz_ms <= 0))
         return where_err(errstr, errstr_size, e, "healthz_timeout = '%s': expected a duration such as 60s%s%s", e->value,
                          "", "");
-    if ((e = sluice_config_find(p->cfg, "pipeline", "max_state_bytes")) && parse_bytes(e->value, &max_state) != 0)
+    if ((e = sluice_config_find(p->cfg, "pipeline", "max_state_bytes")) && sluice_parse_bytes(e->value, &max_state) != 0)
         return where_err(errstr, errstr_size, e,
                          "max_state_bytes = '%s': expected a size in bytes, optionally with k, M or G (e.g. 512M)%s%s",
                          e->value, "", "");
@@ -783,6 +851,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     for (size_t k = 0; k < plan->nqueries; k++) {
         p->sink_bind[k].mc.shared = (const char *const *)shared_for(p, 0, &p->sink_bind[k]);
     }
+    if ((err = check_shared(p, errstr, errstr_size))) return err;
     if ((err = refuse_output_on_input(p, errstr, errstr_size))) return err;
     if ((err = bind_functions(p, opts->validate_only, errstr, errstr_size))) return err;
     if (opts->validate_only) {
