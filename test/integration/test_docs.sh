@@ -4,6 +4,7 @@
 # the ones before it (a later block may use an earlier block's sources), and
 # every prefix that ends in a block with a CREATE SINK must pass
 # `sluice explain` (parse and plan, as `run` does before reading input).
+# The option reference in docs/connectors.md must be `sluice connectors`.
 # Usage: test_docs.sh SLUICE_BINARY WORK_DIR
 set -euo pipefail
 sluice=$1 work=$2
@@ -33,5 +34,17 @@ for doc in README.md docs/*.md; do
     fi
   done
 done
+# the option reference of docs/connectors.md is what `sluice connectors`
+# prints from the connectors' option tables, verbatim
+awk '/^<!-- BEGIN sluice connectors -->$/ { f = 1; next } /^<!-- END sluice connectors -->$/ { f = 0 } f' \
+  docs/connectors.md >"$work/reference.doc.md"
+"$sluice" connectors >"$work/reference.gen.md"
+if [ -s "$work/reference.doc.md" ] && diff -u "$work/reference.gen.md" "$work/reference.doc.md" >"$work/reference.diff"; then
+  passes=$((passes + 1)); echo "ok   docs/connectors.md: the option reference is sluice connectors"
+else
+  fails=$((fails + 1))
+  echo "FAIL docs/connectors.md: the option reference differs from sluice connectors (ci/gen-connector-docs.sh regenerates it)"
+  sed 's/^/     /' "$work/reference.diff" | head -40
+fi
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ] && [ "$passes" -gt 0 ]
