@@ -127,6 +127,9 @@ static void header_field(void *s, size_t len, void *data) {
     }
     memcpy(copy, s, len);
     copy[len] = '\0';
+    /* a name with a NUL byte inside names no declared column ("k\0" is
+     * not k): an empty name never matches (a declared name is not empty) */
+    if (memchr(copy, '\0', len)) copy[0] = '\0';
     h->names[h->n++] = copy;
 }
 
@@ -170,6 +173,14 @@ static sluice_err_t map_header(csv_decoder *d, const char *header, size_t len, c
                                "column '%s' is not in the CSV header", d->specs[i].name);
             goto out;
         }
+        for (size_t k2 = k + 1; k2 < h.n; k2++)
+            if (strcmp(h.names[k2], d->specs[i].name) == 0) {
+                /* which of the two is meant cannot be told: refuse, never guess */
+                rc = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                   "the CSV header names column '%s' twice (fields %zu and %zu)", d->specs[i].name,
+                                   k + 1, k2 + 1);
+                goto out;
+            }
         if (d->colmap[k] >= 0) {
             rc = sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
                                "column '%s' is declared twice", d->specs[i].name);

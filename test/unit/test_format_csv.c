@@ -304,6 +304,20 @@ static void test_config_errors(void **state) {
     assert_null(dec);
     assert_string_equal(err, "column 'nope' is not in the CSV header");
 
+    /* a header that names a declared column twice is refused, never guessed */
+    const sluice_field_spec kv[] = {{.name = "k", .type = SLUICE_TYPE_VARCHAR}, {.name = "v", .type = SLUICE_TYPE_BIGINT}};
+    assert_int_equal(make(kv, 2, "k,v,ts,k\n", 0, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(dec);
+    assert_string_equal(err, "the CSV header names column 'k' twice (fields 1 and 4)");
+    /* a name with a NUL byte inside is not the declared name */
+    static const char nul_header[] = "k\0x,v\n";
+    sluice_decoder_options o = {.format = SLUICE_FORMAT_CSV, .csv_header = nul_header,
+                                .csv_header_len = sizeof nul_header - 1};
+    sluice_decoder *d2 = NULL;
+    assert_int_equal(sluice_decoder_new(&o, kv, 2, &d2, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_null(d2);
+    assert_string_equal(err, "column 'k' is not in the CSV header");
+
     const sluice_field_spec path[] = {{.name = "m", .path = "$.a.m", .type = SLUICE_TYPE_DOUBLE}};
     assert_int_equal(make(path, 1, NULL, 0, err, sizeof err), SLUICE_ERR_CONFIG);
     assert_null(dec);
