@@ -54,6 +54,14 @@ typedef enum sluice_option_type {
  *  accepted and handed to the connector, which passes it on (a client
  *  library's own property). */
 #define SLUICE_OPT_PREFIX 0x4u
+/** The value names the input a source reads (a file's path, a topic, a
+ *  table): a checkpoint records it, and a restart reading other input is
+ *  refused, since the checkpoint's positions are the old input's. */
+#define SLUICE_OPT_IDENTITY 0x8u
+/** The value is a file's path (relative to the working directory): the
+ *  checkpoint records it resolved (realpath), so another spelling of the
+ *  same file is the same input. */
+#define SLUICE_OPT_FILE 0x10u
 
 /** One entry of a connector's option table, in the style of Fluent Bit's
  *  config_map and librdkafka's property table: the single description of

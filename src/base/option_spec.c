@@ -114,10 +114,13 @@ void sluice_option_specs_markdown(FILE *out, const sluice_option_spec *t) {
     fputs("| key | value | default | description |\n| --- | --- | --- | --- |\n", out);
     for (; t && t->name; t++) {
         char type[300];
-        fprintf(out, "| `%s%s` | %s | %s%s%s | %s%s |\n", t->name, (t->flags & SLUICE_OPT_PREFIX) ? "*" : "",
+        fprintf(out, "| `%s%s` | %s | %s%s%s | %s%s%s |\n", t->name, (t->flags & SLUICE_OPT_PREFIX) ? "*" : "",
                 sluice_option_spec_type_text(t, type, sizeof type), t->default_value ? "`" : "",
                 t->default_value ? t->default_value : ((t->flags & SLUICE_OPT_REQUIRED) ? "required" : ""),
                 t->default_value ? "`" : "", t->description ? t->description : "",
-                (t->flags & SLUICE_OPT_SECRET) ? " (secret: never shown)" : "");
+                (t->flags & SLUICE_OPT_SECRET) ? " (secret: never shown)" : "",
+                (t->flags & SLUICE_OPT_IDENTITY) ? " (names the input: a checkpoint records it and refuses a "
+                                                   "restart reading another)"
+                                                 : "");
     }
 }

@@ -52,7 +52,8 @@
 /* The option table (sluice/module.h): checked before open(), printed by
  * `sluice connectors`. */
 static const sluice_option_spec file_source_specs[] = {
-    {"path", SLUICE_OPT_STRING, NULL, "the file to read", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"path", SLUICE_OPT_STRING, NULL, "the file to read", NULL, 0, 0,
+     SLUICE_OPT_REQUIRED | SLUICE_OPT_IDENTITY | SLUICE_OPT_FILE},
     {"format", SLUICE_OPT_ENUM, "json",
      "JSON lines, CSV with a header line, or each line whole (one VARCHAR column)", "json|csv|lines", 0, 0, 0},
     {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},

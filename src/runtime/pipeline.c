@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -509,6 +510,27 @@ static sluice_err_t refuse_output_on_input(sluice_pipeline *p, char *errstr, siz
     return SLUICE_OK;
 }
 
+/* The inputs part of the checkpoint's fingerprint: per source, the values
+ * of its connector's options that name its input (SLUICE_OPT_IDENTITY: a
+ * file's path, resolved; a topic), so that a restart reading other input is
+ * refused (state/checkpoint.c).  Nothing when no source has such options
+ * (the fingerprint of earlier versions). */
+static void write_inputs(const sluice_pipeline *p, FILE *f) {
+    int any = 0;
+    for (size_t i = 0; i < p->plan->nsources; i++) {
+        const sluice_option_spec *specs = p->src_ops[i] ? p->src_ops[i]->option_specs : NULL;
+        for (const sluice_option_spec *sp = specs; sp && sp->name; sp++) {
+            if (!(sp->flags & SLUICE_OPT_IDENTITY)) continue;
+            const char *v = sluice_module_config_get(&p->src_bind[i].mc, sp->name);
+            if (!v) continue;
+            char resolved[PATH_MAX];
+            if ((sp->flags & SLUICE_OPT_FILE) && realpath(v, resolved)) v = resolved;
+            if (!any++) fputs("inputs:\n", f);
+            fprintf(f, "source %s: %s %s = %s\n", p->plan->sources[i].name, p->src_bind[i].connector, sp->name, v);
+        }
+    }
+}
+
 /* Check the entries of shared section `section` ([mysql]) against its
  * connector's table: unknown keys and values of the wrong type. */
 static sluice_err_t check_shared_specs(const sluice_pipeline *p, const char *section, const sluice_option_spec *specs,
@@ -881,6 +903,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         /* keyed by the pipeline's name too: its sinks' commit records are */
         fprintf(f, "pipeline %s\n", p->pipeline_name ? p->pipeline_name : "");
         sluice_plan_explain(plan, f);
+        write_inputs(p, f);
         fclose(f);
         char sub[1024];
         err = sluice_ckpt_open(ckpt_entry->value, fp, &p->ckpt, sub, sizeof sub);

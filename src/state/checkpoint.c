@@ -476,6 +476,37 @@ static int first_line(const char *s, size_t len) {
     return (int)(nl ? (size_t)(nl - s) : len);
 }
 
+/* Where the inputs part of a fingerprint starts (its "inputs:" line, after
+ * a newline), or len when it has none (a meta record written before inputs
+ * were recorded). */
+static size_t inputs_at(const char *s, size_t len) {
+    static const char mark[] = "\ninputs:\n";
+    for (size_t i = 0; i + sizeof mark - 1 <= len; i++)
+        if (memcmp(s + i, mark, sizeof mark - 1) == 0) return i + 1;
+    return len;
+}
+
+/* The first line of inputs part a that b does not have, into buf. */
+static void first_changed_input(const char *a, size_t alen, const char *b, size_t blen, char *buf, size_t size) {
+    snprintf(buf, size, "?");
+    for (size_t i = inputs_at(a, alen); i < alen;) {
+        const char *nl = memchr(a + i, '\n', alen - i);
+        size_t n = nl ? (size_t)(nl - (a + i)) : alen - i;
+        int found = 0;
+        for (size_t j = inputs_at(b, blen); j < blen && !found;) {
+            const char *nl2 = memchr(b + j, '\n', blen - j);
+            size_t m = nl2 ? (size_t)(nl2 - (b + j)) : blen - j;
+            found = m == n && memcmp(a + i, b + j, n) == 0;
+            j += m + 1;
+        }
+        if (!found) {
+            snprintf(buf, size, "%.*s", (int)n, a + i);
+            return;
+        }
+        i += n + 1;
+    }
+}
+
 sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_ckpt **out, char *errstr,
                               size_t errstr_size) {
     *out = NULL;
@@ -510,6 +541,35 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
     if (e == SLUICE_OK) {
         size_t flen = strlen(fingerprint);
         int same = len == flen && memcmp(meta, fingerprint, len) == 0;
+        size_t fbase = inputs_at(fingerprint, flen), mbase = inputs_at(meta, len);
+        if (!same && mbase == len && fbase < flen && len == fbase && memcmp(meta, fingerprint, len) == 0) {
+            /* written before the inputs were recorded: the same pipeline
+             * and plan; record its inputs, so that an upgrade keeps it */
+            e = sluice_ckpt_write(c, SLUICE_CKPT_META, 0, fingerprint, flen, errstr, errstr_size);
+            free(meta);
+            if (e) {
+                sluice_ckpt_close(c);
+                return e;
+            }
+            *out = c;
+            return SLUICE_OK;
+        }
+        if (!same && mbase < len && fbase < flen && mbase == fbase && memcmp(meta, fingerprint, fbase) == 0) {
+            /* the same pipeline and plan reading other input: the positions
+             * in the checkpoint are another file's lines, another table's
+             * rows; resuming would skip or repeat input */
+            char was[512], now[512];
+            first_changed_input(meta, len, fingerprint, flen, was, sizeof was);
+            first_changed_input(fingerprint, flen, meta, len, now, sizeof now);
+            sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                          "checkpoint_dir '%s' was written reading other input (%s; now %s): its positions do not "
+                          "apply to this input; point the source back at it, use a new checkpoint_dir, or reset "
+                          "this one (sluice checkpoint reset %s) to start over",
+                          dir, was, now, dir);
+            free(meta);
+            sluice_ckpt_close(c);
+            return SLUICE_ERR_CONFIG;
+        }
         if (!same && len > 0 && (len < 9 || memcmp(meta, "pipeline ", 9) != 0) && flen > 9 &&
             memcmp(fingerprint, "pipeline ", 9) == 0) {
             /* A meta record of an earlier version: the plan alone, without
@@ -517,7 +577,8 @@ sluice_err_t sluice_ckpt_open(const char *dir, const char *fingerprint, sluice_c
              * record the name, so that an upgrade keeps the checkpoint. */
             size_t name_line = (size_t)first_line(fingerprint, flen);
             const char *plan = fingerprint + name_line + (name_line < flen && fingerprint[name_line] == '\n');
-            if (len == strlen(plan) && memcmp(meta, plan, len) == 0) {
+            size_t plan_len = fingerprint + fbase - plan; /* the inputs are not in such a record */
+            if (fbase >= (size_t)(plan - fingerprint) && len == plan_len && memcmp(meta, plan, len) == 0) {
                 e = sluice_ckpt_write(c, SLUICE_CKPT_META, 0, fingerprint, flen, errstr, errstr_size);
                 free(meta);
                 if (e) {

@@ -328,6 +328,37 @@ static void test_lines_appended_after_the_end_are_refused_not_ignored(void **sta
     assert_file(out_csv, expected_out);
 }
 
+/* The checkpoint records the file a source reads: pointed at another file,
+ * whose lines its positions do not describe, a restart is refused (it used
+ * to resume at line N of the new file); the same file spelled otherwise is
+ * the same input. */
+static void test_another_input_file_is_refused(void **state) {
+    (void)state;
+    first_run();
+    /* the same file through another spelling of its path */
+    char same[4200];
+    snprintf(same, sizeof same, "%.4000s/./in.csv", dir);
+    char saved[4200];
+    snprintf(saved, sizeof saved, "%s", in_path);
+    snprintf(in_path, sizeof in_path, "%s", same);
+    write_ini("", 0);
+    assert_int_equal(run(), 0);
+    assert_file(out_csv, expected_out);
+    /* another file with as many lines and one more */
+    char other[4200];
+    snprintf(other, sizeof other, "%.4000s/other.csv", dir);
+    assert_int_equal(sluice_test_write_file(other, "k,v,ts\nx,7,2001-01-01 00:01:00\ny,8,2001-01-01 00:02:00\n"
+                                                   "z,9,2001-01-01 00:03:00\nw,10,2001-01-01 00:04:00\n"),
+                     0);
+    snprintf(in_path, sizeof in_path, "%s", other);
+    write_ini("", 0);
+    assert_int_equal(run(), 2);
+    assert_err_contains("was written reading other input (source ev: file path = ");
+    assert_err_contains("/other.csv)");
+    assert_file(out_csv, expected_out);
+    snprintf(in_path, sizeof in_path, "%s", saved);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_deleted_sidecar_is_refused_not_emptied, setup, teardown),
@@ -340,6 +371,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_run_refused_by_the_lock_leaves_the_holders_output_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_lines_appended_after_the_end_are_refused_not_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_another_input_file_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

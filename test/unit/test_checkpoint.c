@@ -313,6 +313,37 @@ static void test_meta_without_a_name_is_upgraded(void **state) {
     assert_non_null(strstr(err, "belongs to another pipeline (pipeline orders, not pipeline refunds)"));
 }
 
+/* The inputs a pipeline reads are part of its fingerprint: a meta record
+ * written before they were recorded is taken over (with them) when the
+ * name and plan match, even one without the name; afterwards other inputs
+ * are refused, naming the input that changed. */
+static void test_meta_records_the_inputs(void **state) {
+    (void)state;
+    static const char with[] = "pipeline orders\nSCAN x\ninputs:\nsource ev: file path = /data/a.csv\n";
+    static const char other[] = "pipeline orders\nSCAN x\ninputs:\nsource ev: file path = /data/b.csv\n";
+    sluice_ckpt_close(open_ckpt("pipeline orders\nSCAN x\n")); /* an earlier version */
+    sluice_ckpt_close(open_ckpt(with));
+    sluice_ckpt_close(open_ckpt(with));
+    sluice_ckpt *c = NULL;
+    char err[1024];
+    assert_int_equal(sluice_ckpt_open(dir, other, &c, err, sizeof err), SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "was written reading other input (source ev: file path = /data/a.csv; now source "
+                                "ev: file path = /data/b.csv)"));
+    /* another plan is still another plan */
+    assert_int_equal(sluice_ckpt_open(dir, "pipeline orders\nSCAN y\ninputs:\nsource ev: file path = /data/a.csv\n",
+                                      &c, err, sizeof err),
+                     SLUICE_ERR_CONFIG);
+    assert_non_null(strstr(err, "its sources or queries changed"));
+}
+
+/* The oldest records: the plan alone, before names and inputs. */
+static void test_meta_with_neither_name_nor_inputs_is_upgraded(void **state) {
+    (void)state;
+    sluice_ckpt_close(open_ckpt("SCAN x\n"));
+    sluice_ckpt_close(open_ckpt("pipeline orders\nSCAN x\ninputs:\nsource ev: file path = /a\n"));
+    sluice_ckpt_close(open_ckpt("pipeline orders\nSCAN x\ninputs:\nsource ev: file path = /a\n"));
+}
+
 static void test_prune_keeps_what_recovery_needs(void **state) {
     (void)state;
     sluice_ckpt *c = open_ckpt("fp-1");
@@ -427,6 +458,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_damaged_or_missing_meta_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_pipeline_name_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_without_a_name_is_upgraded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_records_the_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_with_neither_name_nor_inputs_is_upgraded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_show_and_reset_refuse_a_directory_that_is_no_checkpoint, setup,
                                         teardown),
     };
