@@ -10,6 +10,7 @@
 #include "base/base64.h"
 #include "base/dead_letter.h"
 #include "base/json_string.h"
+#include "base/log.h"
 #include "base/utf8.h"
 
 struct sluice_dead_letter {
@@ -29,38 +30,47 @@ sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_l
     sluice_dead_letter *dl = calloc(1, sizeof *dl);
     if (!dl) return SLUICE_ERR_NOMEM;
     if (path) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : 0), 0666);
+        /* always O_APPEND: other processes may append to the same file */
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND, 0666);
         if (fd < 0) {
             free(dl);
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "dead_letter: cannot open '%s': %s", path,
                                  strerror(errno));
         }
-        /* one writer per file: a second run on it would truncate the
-         * first one's dead letters (held until close, as the file sink's) */
+        /* Several processes may share one dead-letter file (instances of a
+         * pipeline with one profile): each holds a shared lock while it
+         * writes.  A run without a checkpoint starts the file anew only
+         * when no other process holds it: truncating would destroy the
+         * entries of one still running. */
         struct stat st;
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flock(fd, LOCK_EX | LOCK_NB) != 0) {
-            int e = errno;
-            close(fd);
-            free(dl);
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "dead_letter: '%s' is being written by another process (%s); two writers of one "
-                                 "file would truncate or interleave each other's entries: give each pipeline its own "
-                                 "dead_letter",
-                                 path, strerror(e));
+        int shared_with_others = 0;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+                if (!append && ftruncate(fd, 0) != 0) {
+                    int e = errno;
+                    close(fd);
+                    free(dl);
+                    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                         "dead_letter: cannot truncate '%s': %s", path, strerror(e));
+                }
+            } else {
+                shared_with_others = 1;
+            }
+            if (flock(fd, LOCK_SH) != 0) shared_with_others = 1; /* downgrade, or wait out a truncation */
         }
-        if (!append && S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) {
-            int e = errno;
-            close(fd);
-            free(dl);
-            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "dead_letter: cannot truncate '%s': %s",
-                                 path, strerror(e));
-        }
-        dl->f = fdopen(fd, append ? "a" : "w");
+        if (shared_with_others && !append)
+            sluice_log(SLUICE_LOG_WARN, NULL, "dead_letter", path,
+                       "another running process writes to this dead-letter file: appending to it instead of "
+                       "starting it anew");
+        dl->f = fdopen(fd, "a");
         if (!dl->f) {
             close(fd);
             free(dl);
             return SLUICE_ERR_NOMEM;
         }
+        /* one write() per entry (up to the buffer's size), so that entries
+         * of processes sharing the file do not interleave */
+        setvbuf(dl->f, NULL, _IOLBF, 1 << 16);
         dl->path = strdup(path);
     }
     *out = dl;

@@ -31,13 +31,14 @@ static int is_choice(const char *choices, const char *v) {
     return 0;
 }
 
-/* choices with ", " for '|' */
+/* choices as text: "json, csv or lines" */
 static void choices_text(const char *choices, char *buf, size_t size) {
     size_t k = 0;
-    for (const char *p = choices ? choices : ""; *p && k + 3 < size; p++) {
+    const char *last = choices ? strrchr(choices, '|') : NULL;
+    for (const char *p = choices ? choices : ""; *p && k + 5 < size; p++) {
         if (*p == '|') {
-            buf[k++] = ',';
-            buf[k++] = ' ';
+            const char *sep = p == last ? " or " : ", ";
+            for (; *sep && k + 1 < size; sep++) buf[k++] = *sep;
         } else {
             buf[k++] = *p;
         }
@@ -95,6 +96,12 @@ int sluice_option_spec_check(const sluice_option_spec *spec, const char *value, 
     default: ok = 0; break;
     }
     if (ok) return 0;
+    if (spec->type == SLUICE_OPT_ENUM) {
+        /* "expected json, csv or lines", as the connectors always said */
+        choices_text(spec->choices, t, sizeof t);
+        snprintf(why, why_size, "expected %s", t);
+        return -1;
+    }
     snprintf(why, why_size, "expected %s", sluice_option_spec_type_text(spec, t, sizeof t));
     return -1;
 }

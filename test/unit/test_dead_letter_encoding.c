@@ -47,26 +47,36 @@ static void test_raw_or_raw_base64(void **state) {
     free(dir);
 }
 
-/* One writer per dead-letter file: a second open (another run on the same
- * file) is refused and leaves the first one's entries alone; once the
- * first closes, the file can be opened again. */
-static void test_second_writer_is_refused(void **state) {
+/* Processes may share a dead-letter file (instances of one pipeline): a
+ * second open while the first holds it appends, never truncating the
+ * first one's entries, even without a checkpoint (append = 0); once no one
+ * holds it, a run without a checkpoint starts it anew. */
+static void test_a_second_writer_appends_and_truncates_nothing(void **state) {
     (void)state;
-    char *dir = sluice_test_mkdtemp("dead_letter_lock");
+    char *dir = sluice_test_mkdtemp("dead_letter_shared");
     char path[4200], err[512];
     snprintf(path, sizeof path, "%s/dl.jsonl", dir);
-    sluice_dead_letter *a = NULL, *b = NULL;
+    sluice_dead_letter *a = NULL, *b = NULL, *c = NULL;
     assert_int_equal(sluice_dead_letter_open(path, 0, &a, err, sizeof err), SLUICE_OK);
     assert_int_equal(sluice_dead_letter_write(a, "s", NULL, "f:1", "bad", "x", 1), SLUICE_OK);
     assert_int_equal(sluice_dead_letter_flush(a, err, sizeof err), SLUICE_OK);
-    assert_int_equal(sluice_dead_letter_open(path, 0, &b, err, sizeof err), SLUICE_ERR_CONFIG);
-    assert_non_null(strstr(err, "is being written by another process"));
+    assert_int_equal(sluice_dead_letter_open(path, 0, &b, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_write(b, "s", NULL, "f:2", "bad", "y", 1), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_flush(b, err, sizeof err), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_write(a, "s", NULL, "f:3", "bad", "z", 1), SLUICE_OK);
+    assert_int_equal(sluice_dead_letter_flush(a, err, sizeof err), SLUICE_OK);
     char *got = sluice_test_read_file(path, NULL);
-    assert_string_equal(got, "{\"source\":\"s\",\"position\":\"f:1\",\"reason\":\"bad\",\"raw\":\"x\"}\n");
+    assert_string_equal(got, "{\"source\":\"s\",\"position\":\"f:1\",\"reason\":\"bad\",\"raw\":\"x\"}\n"
+                             "{\"source\":\"s\",\"position\":\"f:2\",\"reason\":\"bad\",\"raw\":\"y\"}\n"
+                             "{\"source\":\"s\",\"position\":\"f:3\",\"reason\":\"bad\",\"raw\":\"z\"}\n");
     free(got);
     sluice_dead_letter_close(a);
-    assert_int_equal(sluice_dead_letter_open(path, 1, &b, err, sizeof err), SLUICE_OK);
     sluice_dead_letter_close(b);
+    assert_int_equal(sluice_dead_letter_open(path, 0, &c, err, sizeof err), SLUICE_OK);
+    sluice_dead_letter_close(c);
+    got = sluice_test_read_file(path, NULL);
+    assert_string_equal(got, "");
+    free(got);
     free(dir);
 }
 
@@ -90,7 +100,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_raw_or_raw_base64),
         cmocka_unit_test(test_json_log_line),
-        cmocka_unit_test(test_second_writer_is_refused),
+        cmocka_unit_test(test_a_second_writer_appends_and_truncates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
