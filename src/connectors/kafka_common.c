@@ -1,6 +1,13 @@
 /*
  * Kafka configuration and error handling shared by the Kafka source and
  * sink (see kafka_int.h).
+ *
+ * The shared [kafka] section has no option table (the ops leave
+ * shared_specs NULL): it takes any librdkafka property, verbatim, and
+ * librdkafka checks each name and value as the configuration is built
+ * (rd_kafka_conf_set in set_one() below, for `sluice check` and `run`
+ * alike), naming the section or option line it came from.  A table here
+ * would copy librdkafka's own, and refuse the properties of a newer one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,21 +64,6 @@ sluice_err_t sluice_kafka_check_fatal(rd_kafka_t *rk, const sluice_kafka_errors 
     if (!err) return SLUICE_OK;
     return sluice_seterr(errstr, errstr_size, SLUICE_ERR_RUNTIME, "%s %s (kafka): fatal error: %s: %s",
                          errs->kind, errs->instance, rd_kafka_err2name(err), why);
-}
-
-sluice_err_t sluice_kafka_check_options(const sluice_module_config *cfg, const char *kind,
-                                        const char *const *accepted, char *errstr,
-                                        size_t errstr_size) {
-    sluice_option *rest = calloc(cfg->noptions + 1, sizeof *rest);
-    if (!rest) return SLUICE_ERR_NOMEM;
-    sluice_module_config c = *cfg;
-    c.options = rest;
-    c.noptions = 0;
-    for (size_t i = 0; i < cfg->noptions; i++)
-        if (strncmp(cfg->options[i].key, "kafka.", 6) != 0) rest[c.noptions++] = cfg->options[i];
-    sluice_err_t err = sluice_conn_check_options(&c, accepted, kind, "kafka", errstr, errstr_size);
-    free(rest);
-    return err;
 }
 
 /* Where a property came from, for messages. */

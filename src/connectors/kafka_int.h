@@ -47,13 +47,6 @@ sluice_err_t sluice_kafka_conf_build(const sluice_module_config *cfg, const char
                                      const char *const *pinned, sluice_kafka_errors *errs,
                                      rd_kafka_conf_t **out, char *errstr, size_t errstr_size);
 
-/** Check the instance's option keys: `kafka.*` keys and those in
- *  `accepted` (NULL-terminated) pass; any other key is SLUICE_ERR_CONFIG
- *  naming it (sluice_conn_check_options's message). */
-sluice_err_t sluice_kafka_check_options(const sluice_module_config *cfg, const char *kind,
-                                        const char *const *accepted, char *errstr,
-                                        size_t errstr_size);
-
 /** 1 when a property's value must not appear in messages (sasl.password,
  *  ssl.key.password, ssl.key.pem, oauth tokens...). */
 int sluice_kafka_secret_property(const char *name);

@@ -89,7 +89,23 @@
 #include "base/stop.h"
 #include "format/format.h"
 
-static const char *const kafka_sink_options[] = {"topic", "format", "transactional", "commits_topic", NULL};
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`.  The shared [kafka] section has no table: see
+ * kafka_common.c. */
+static const sluice_option_spec kafka_sink_specs[] = {
+    {"topic", SLUICE_OPT_STRING, NULL, "the topic written to", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"format", SLUICE_OPT_ENUM, "json", "a record's value: the row as a JSON object, keys in SELECT order", "json",
+     0, 0, 0},
+    {"transactional", SLUICE_OPT_BOOL, NULL,
+     "one Kafka transaction per epoch (exactly once, KIP-98), else an idempotent producer (at least once); default "
+     "true with a `checkpoint_dir`, else false", NULL, 0, 0, 0},
+    {"commits_topic", SLUICE_OPT_STRING, "__sluice_commits",
+     "the compacted topic of the commit markers of a transactional sink, created when missing", NULL, 0, 0, 0},
+    {"kafka.", SLUICE_OPT_STRING, NULL,
+     "`kafka.X = Y` sets librdkafka producer property X to Y, over the `[kafka]` section; checked by librdkafka",
+     NULL, 0, 0, SLUICE_OPT_PREFIX},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 /** Default topic of the commit markers (docs/checkpoints.md). */
 #define COMMITS_TOPIC "__sluice_commits"
@@ -460,7 +476,7 @@ static const char *const sink_pinned[] = {"enable.idempotence", "true", "acks", 
 
 static sluice_err_t sink_check(const sluice_module_config *cfg, sink_settings *st, char *errstr, size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
-    sluice_err_t err = sluice_kafka_check_options(cfg, "sink", kafka_sink_options, errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, kafka_sink_specs, "sink", "kafka", errstr, errstr_size);
     if (err) return err;
     const char *topic = sluice_module_config_get(cfg, "topic");
     if (!topic || !topic[0])
@@ -972,7 +988,8 @@ const sluice_sink_ops sluice_kafka_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "kafka",
     .shared_section = "kafka",
-    .options = NULL,
+    .option_specs = kafka_sink_specs,
+    /* no .shared_specs: [kafka] takes any librdkafka property (kafka_common.c) */
     .open = kafka_sink_open,
     .write = kafka_sink_write,
     .commit = kafka_sink_commit,

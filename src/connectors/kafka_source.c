@@ -80,9 +80,34 @@
 #include "base/log.h"
 #include "base/stop.h"
 
-static const char *const kafka_source_options[] = {
-    "topic", "topics", "format", "csv.delimiter", "group.id", "startingOffsets",
-    "max_offsets_per_trigger", "idle_timeout", NULL,
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`.  `topic` or `topics` is required, not both: a
+ * combination the table cannot say, checked by source_check().
+ * `startingOffsets` is text rather than an enum so that a wrong value keeps
+ * its message ("expected earliest or latest").  The shared [kafka] section
+ * has no table: see kafka_common.c. */
+static const sluice_option_spec kafka_source_specs[] = {
+    {"topic", SLUICE_OPT_STRING, NULL,
+     "the topic to read; a name starting with ^ is a regular expression (a subscription); set `topic` or `topics`",
+     NULL, 0, 0, 0},
+    {"topics", SLUICE_OPT_LIST, NULL, "the topics to read, comma-separated (in place of `topic`)", NULL, 0, 0, 0},
+    {"format", SLUICE_OPT_ENUM, "json", "how a record's value decodes: a JSON object, or CSV fields", "json|csv", 0,
+     0, 0},
+    {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},
+    {"group.id", SLUICE_OPT_STRING, NULL,
+     "the consumer group; default `sluice.<pipeline>`, or `sluice.<pipeline>.<source>` for each of several Kafka "
+     "sources of one pipeline", NULL, 0, 0, 0},
+    {"startingOffsets", SLUICE_OPT_STRING, "latest",
+     "where a partition without a committed offset starts: `earliest` or `latest` (librdkafka's auto.offset.reset)",
+     NULL, 0, 0, 0},
+    {"max_offsets_per_trigger", SLUICE_OPT_INT, NULL,
+     "records per micro-batch, at most (Spark's maxOffsetsPerTrigger); no limit by default", NULL, 1, 0, 0},
+    {"idle_timeout", SLUICE_OPT_DURATION, NULL, "this source's idle timeout; default: `[pipeline] idle_timeout`",
+     NULL, 0, 0, 0},
+    {"kafka.", SLUICE_OPT_STRING, NULL,
+     "`kafka.X = Y` sets librdkafka consumer property X to Y, over the `[kafka]` section; checked by librdkafka",
+     NULL, 0, 0, SLUICE_OPT_PREFIX},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
 /** One partition this member has been assigned. */
@@ -524,7 +549,7 @@ static const char *const source_pinned[] = {"enable.auto.commit", "false", "enab
 static sluice_err_t source_check(const sluice_module_config *cfg, source_settings *st, char *errstr,
                                  size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
-    sluice_err_t err = sluice_kafka_check_options(cfg, "source", kafka_source_options, errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, kafka_source_specs, "source", "kafka", errstr, errstr_size);
     if (err) return err;
     const char *topic = sluice_module_config_get(cfg, "topic");
     const char *topics = sluice_module_config_get(cfg, "topics");
@@ -871,7 +896,8 @@ const sluice_source_ops sluice_kafka_source_ops = {
     .name = "kafka",
     .shared_section = "kafka",
     .consumer_group = 1,
-    .options = NULL,
+    .option_specs = kafka_source_specs,
+    /* no .shared_specs: [kafka] takes any librdkafka property (kafka_common.c) */
     .open = kafka_source_open,
     .poll = kafka_source_poll,
     .commit = kafka_source_commit,

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "registry.h"
 
@@ -329,6 +330,113 @@ static void configuration_errors(void **state) {
     free(err);
 }
 
+/* Section `section` of `sluice connectors` (from its "### " heading to the
+ * next one), malloc'd; fails the test when it is missing. */
+static char *reference_section(const char *heading) {
+    char out[4096], errp[4096];
+    snprintf(out, sizeof out, "%s/connectors.stdout", tmpdir);
+    snprintf(errp, sizeof errp, "%s/connectors.stderr", tmpdir);
+    const char *argv[] = {"connectors", NULL};
+    assert_int_equal(sluice_test_run_cli(argv, out, errp), 0);
+    char *text = sluice_test_read_file(out, NULL);
+    assert_non_null(text);
+    char *start = strstr(text, heading);
+    if (!start) fail_msg("no '%s' in the reference:\n%s", heading, text);
+    char *end = strstr(start + strlen(heading), "\n### ");
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    char *sec = malloc(n + 1);
+    assert_non_null(sec);
+    memcpy(sec, start, n);
+    sec[n] = '\0';
+    free(text);
+    return sec;
+}
+
+/* The option tables of both connectors: `sluice connectors` prints each
+ * key with its type and default, the librdkafka pass-through as one
+ * `kafka.*` row; [kafka] takes any librdkafka property, so it has none. */
+static void option_tables_in_the_reference(void **state) {
+    (void)state;
+    char *src = reference_section("### Source `kafka`");
+    const char *src_rows[] = {
+        "| `topic` | text |",
+        "| `topics` | comma-separated list |",
+        "| `format` | one of json, csv | `json` |",
+        "| `csv.delimiter` | one character (or \\t) | `,` |",
+        "| `group.id` | text |",
+        "| `startingOffsets` | text | `latest` |",
+        "| `max_offsets_per_trigger` | integer >= 1 |",
+        "| `idle_timeout` | duration (500ms, 30s, 5m, 1h) |",
+        "| `kafka.*` | text |",
+    };
+    for (size_t i = 0; i < sizeof src_rows / sizeof *src_rows; i++)
+        if (!strstr(src, src_rows[i])) fail_msg("no '%s' in:\n%s", src_rows[i], src);
+    assert_non_null(strstr(src, "Shared settings: the `[kafka]` section."));
+    free(src);
+    char *sink = reference_section("### Sink `kafka`");
+    const char *sink_rows[] = {
+        "| `topic` | text | required |",
+        "| `format` | one of json | `json` |",
+        "| `transactional` | true or false |",
+        "| `commits_topic` | text | `__sluice_commits` |",
+        "| `kafka.*` | text |",
+    };
+    for (size_t i = 0; i < sizeof sink_rows / sizeof *sink_rows; i++)
+        if (!strstr(sink, sink_rows[i])) fail_msg("no '%s' in:\n%s", sink_rows[i], sink);
+    free(sink);
+    /* no table of [kafka]: librdkafka checks its properties */
+    char out[4096], errp[4096];
+    snprintf(out, sizeof out, "%s/connectors.stdout", tmpdir);
+    snprintf(errp, sizeof errp, "%s/connectors.stderr", tmpdir);
+    char *text = sluice_test_read_file(out, NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "### `[kafka]`"));
+    free(text);
+}
+
+/* A value not of its option's type is refused by the pipeline from the
+ * connector's table, naming the key and its file:line, before anything is
+ * opened: the checkpoint directory and the file sink's output are not
+ * created (they were, before the Kafka source or sink refused it in
+ * open()). */
+static void wrong_types_refused_before_opening(void **state) {
+    (void)state;
+    const char *b = sluice_test_broker_bootstrap(broker);
+    struct {
+        const char *sections; /* after [pipeline] */
+        int file_sink;        /* 1: then a file sink [sink out] */
+        int line;             /* of the bad key in meta.ini */
+        const char *want;
+    } cases[] = {
+        {"[source ev]\ntopic = meta\nmax_offsets_per_trigger = many\n", 1, 7,
+         "[source ev] max_offsets_per_trigger = 'many': expected integer >= 1"},
+        {"[source ev]\ntopic = meta\nformat = lines\n", 1, 7, "[source ev] format = 'lines': expected one of json, csv"},
+        {"[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\ntransactional = maybe\n", 0, 10,
+         "[sink out] transactional = 'maybe': expected true or false"},
+        {"[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\nformat = csv\n", 0, 10,
+         "[sink out] format = 'csv': expected one of json"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char ckpt[4096], sink[4096], profile[16384], where[64];
+        snprintf(ckpt, sizeof ckpt, "%s/types-ckpt-%zu", tmpdir, i);
+        snprintf(sink, sizeof sink, "%s/types-out-%zu.jsonl", tmpdir, i);
+        snprintf(profile, sizeof profile, "[kafka]\nbootstrap.servers = %s\n[pipeline]\ncheckpoint_dir = %s\n%s%s%s%s", b,
+                 ckpt, cases[i].sections, cases[i].file_sink ? "[sink out]\nconnector = file\npath = " : "",
+                 cases[i].file_sink ? sink : "", cases[i].file_sink ? "\n" : "");
+        snprintf(where, sizeof where, "meta.ini:%d: ", cases[i].line);
+        for (int verb = 0; verb < 2; verb++) {
+            char *err = NULL;
+            int rc = run_cli(verb ? "run" : "check", profile, &err);
+            if (rc != 2 || !strstr(err, where) || !strstr(err, cases[i].want))
+                fail_msg("%s of\n%s\nexited %d, expected 2 with '%s' and '%s' in:\n%s", verb ? "run" : "check",
+                         profile, rc, where, cases[i].want, err);
+            free(err);
+            assert_int_not_equal(access(ckpt, F_OK), 0);
+            assert_int_not_equal(access(sink, F_OK), 0);
+        }
+    }
+}
+
 int main(void) {
     tmpdir = sluice_test_mkdtemp("kafka_connector");
     broker = sluice_test_broker_start(1, NULL);
@@ -339,6 +447,8 @@ int main(void) {
         cmocka_unit_test(seek_during_the_assignment_wins),
         cmocka_unit_test(metadata_columns_through_the_engine),
         cmocka_unit_test(configuration_errors),
+        cmocka_unit_test(option_tables_in_the_reference),
+        cmocka_unit_test(wrong_types_refused_before_opening),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sluice_test_broker_stop(broker);
