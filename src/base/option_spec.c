@@ -31,10 +31,10 @@ static int is_choice(const char *choices, const char *v) {
     return 0;
 }
 
-/* choices as text: "json, csv or lines" */
-static void choices_text(const char *choices, char *buf, size_t size) {
+/* choices as text: "json, csv, lines", or with or_last "json, csv or lines" */
+static void choices_text(const char *choices, int or_last, char *buf, size_t size) {
     size_t k = 0;
-    const char *last = choices ? strrchr(choices, '|') : NULL;
+    const char *last = choices && or_last ? strrchr(choices, '|') : NULL;
     for (const char *p = choices ? choices : ""; *p && k + 5 < size; p++) {
         if (*p == '|') {
             const char *sep = p == last ? " or " : ", ";
@@ -60,7 +60,7 @@ const char *sluice_option_spec_type_text(const sluice_option_spec *spec, char *b
     case SLUICE_OPT_DURATION: snprintf(buf, size, "duration (500ms, 30s, 5m, 1h)"); break;
     case SLUICE_OPT_SIZE: snprintf(buf, size, "bytes (512, 64k, 1M, 2G)"); break;
     case SLUICE_OPT_ENUM:
-        choices_text(spec->choices, c, sizeof c);
+        choices_text(spec->choices, 0, c, sizeof c);
         snprintf(buf, size, "one of %s", c);
         break;
     case SLUICE_OPT_CHAR: snprintf(buf, size, "one character (or \\t)"); break;
@@ -98,8 +98,12 @@ int sluice_option_spec_check(const sluice_option_spec *spec, const char *value, 
     if (ok) return 0;
     if (spec->type == SLUICE_OPT_ENUM) {
         /* "expected json, csv or lines", as the connectors always said */
-        choices_text(spec->choices, t, sizeof t);
+        choices_text(spec->choices, 1, t, sizeof t);
         snprintf(why, why_size, "expected %s", t);
+        return -1;
+    }
+    if (spec->type == SLUICE_OPT_DURATION) {
+        snprintf(why, why_size, "expected a duration such as 30s or 500ms");
         return -1;
     }
     snprintf(why, why_size, "expected %s", sluice_option_spec_type_text(spec, t, sizeof t));

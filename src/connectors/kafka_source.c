@@ -89,8 +89,9 @@
 static const sluice_option_spec kafka_source_specs[] = {
     {"topic", SLUICE_OPT_STRING, NULL,
      "the topic to read; a name starting with ^ is a regular expression (a subscription); set `topic` or `topics`",
-     NULL, 0, 0, 0},
-    {"topics", SLUICE_OPT_LIST, NULL, "the topics to read, comma-separated (in place of `topic`)", NULL, 0, 0, 0},
+     NULL, 0, 0, SLUICE_OPT_IDENTITY},
+    {"topics", SLUICE_OPT_LIST, NULL, "the topics to read, comma-separated (in place of `topic`)", NULL, 0, 0,
+     SLUICE_OPT_IDENTITY},
     {"format", SLUICE_OPT_ENUM, "json", "how a record's value decodes: a JSON object, or CSV fields", "json|csv", 0,
      0, 0},
     {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},

@@ -410,11 +410,11 @@ static void wrong_types_refused_before_opening(void **state) {
     } cases[] = {
         {"[source ev]\ntopic = meta\nmax_offsets_per_trigger = many\n", 1, 7,
          "[source ev] max_offsets_per_trigger = 'many': expected integer >= 1"},
-        {"[source ev]\ntopic = meta\nformat = lines\n", 1, 7, "[source ev] format = 'lines': expected one of json, csv"},
+        {"[source ev]\ntopic = meta\nformat = lines\n", 1, 7, "[source ev] format = 'lines': expected json or csv"},
         {"[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\ntransactional = maybe\n", 0, 10,
          "[sink out] transactional = 'maybe': expected true or false"},
         {"[source ev]\ntopic = meta\n[sink out]\nconnector = kafka\ntopic = x\nformat = csv\n", 0, 10,
-         "[sink out] format = 'csv': expected one of json"},
+         "[sink out] format = 'csv': expected json"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char ckpt[4096], sink[4096], profile[16384], where[64];
