@@ -43,6 +43,9 @@ void sluice_test_connectors_list(const char *heading, const char *const *keys) {
     if (!at) fail_msg("no '%s' in `sluice connectors`:\n%s", heading, t);
     char *end = strstr(at + strlen(heading), "\n### ");
     if (end) *end = '\0';
+    /* the connector's own table, not "checked by the connector itself" */
+    if (!strstr(at, "\n| key | value | default | description |\n"))
+        fail_msg("'%s' shows no option table:\n%s", heading, at);
     for (size_t i = 0; keys[i]; i++) {
         char row[300];
         snprintf(row, sizeof row, "\n| `%s` |", keys[i]);

@@ -12,8 +12,8 @@
 void sluice_test_check_refuses(const char *sql, const char *ini, int line, const char *const *phrases);
 
 /** Fails the test unless `sluice connectors` prints, in the section that
- *  starts with `heading` ("### Sink `console`"), a table row for each key of
- *  `keys` (NULL-terminated). */
+ *  starts with `heading` ("### Sink `console`"), an option table with a row
+ *  for each key of `keys` (NULL-terminated; may be empty). */
 void sluice_test_connectors_list(const char *heading, const char *const *keys);
 
 #endif
