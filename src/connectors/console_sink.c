@@ -21,7 +21,14 @@
 #include "connectors/op_column.h"
 #include "connectors/table_print.h"
 
-static const char *const console_sink_options[] = {"rows", NULL};
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`. */
+static const sluice_option_spec console_sink_specs[] = {
+    {"rows", SLUICE_OPT_INT, "20",
+     "rows printed per micro-batch, at most (Spark's console sink `numRows`); then \"only showing top N rows\" "
+     "follows the table", NULL, 1, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define CONSOLE_RULE "-------------------------------------------"
 
@@ -38,8 +45,7 @@ typedef struct console_sink {
 
 static sluice_err_t console_sink_open(const sluice_module_config *cfg, sluice_sink **out,
                                       char *errstr, size_t errstr_size) {
-    sluice_err_t err = sluice_conn_check_options(cfg, console_sink_options, "sink", "console",
-                                                 errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, console_sink_specs, "sink", "console", errstr, errstr_size);
     if (err) return err;
     int64_t max_rows = 20;
     if ((err = sluice_conn_opt_posint(cfg, "rows", "sink", "console", &max_rows, errstr,
@@ -131,7 +137,7 @@ static void console_sink_close(sluice_sink *sink) {
 const sluice_sink_ops sluice_console_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "console",
-    .options = console_sink_options,
+    .option_specs = console_sink_specs,
     .open = console_sink_open,
     .write = console_sink_write,
     .commit = console_sink_commit,

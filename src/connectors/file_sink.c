@@ -63,8 +63,30 @@
 #include "connectors/op_column.h"
 #include "format/format.h"
 
-static const char *const file_sink_options[] = {"path",          "format",        "csv.delimiter", "partition_by",
-                                                "rollover_rows", "rollover_bytes", NULL};
+/* The option table (sluice/module.h) of the `file` sink, plain and
+ * partitioned (file_sink_partitioned.c reads partition_by and the
+ * rollover limits): checked before open(), printed by `sluice connectors`.
+ * The combinations (a rollover limit only with partition_by, the
+ * partition columns against the rows) are checked by the connector. */
+static const sluice_option_spec file_sink_specs[] = {
+    {"path", SLUICE_OPT_STRING, NULL,
+     "the file the rows are appended to; with `partition_by`, the directory of the partitions (missing parent "
+     "directories are created)", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"format", SLUICE_OPT_ENUM, NULL,
+     "JSON lines or CSV with a header line; default: csv when `path` ends in .csv, json otherwise", "json|csv", 0, 0,
+     0},
+    {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},
+    {"partition_by", SLUICE_OPT_LIST, NULL,
+     "columns, comma-separated: `path` becomes a directory of Hive-style partitions `col=value/` (see "
+     "\"Partitioned output\"); at least one column must stay out; unpartitioned by default", NULL, 0, 0, 0},
+    {"rollover_rows", SLUICE_OPT_INT, NULL,
+     "with `partition_by`: a new part file once one holds this many rows; default: one file per partition and "
+     "epoch", NULL, 1, 0, 0},
+    {"rollover_bytes", SLUICE_OPT_INT, NULL,
+     "with `partition_by`: a new part file once one holds this many bytes; default: one file per partition and "
+     "epoch", NULL, 1, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define FILE_SINK_BUFFER (1u << 20)
 
@@ -216,8 +238,7 @@ static sluice_err_t lock_output(file_sink *fs, char *errstr, size_t errstr_size)
 static sluice_err_t file_sink_check(const sluice_module_config *cfg, const char **path_out, int *csv_out,
                                     char *delim_out, char *errstr, size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
-    sluice_err_t err = sluice_conn_check_options(cfg, file_sink_options, "sink", "file", errstr,
-                                                 errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, file_sink_specs, "sink", "file", errstr, errstr_size);
     if (err) return err;
     const char *path = sluice_module_config_get(cfg, "path");
     if (!path || !path[0])
@@ -371,7 +392,7 @@ static int64_t file_sink_committed_epoch(sluice_sink *sink) {
 const sluice_sink_ops sluice_file_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "file",
-    .options = file_sink_options,
+    .option_specs = file_sink_specs,
     .open = file_sink_open,
     .write = file_sink_write,
     .commit = file_sink_commit,

@@ -44,6 +44,8 @@ static sluice_err_t fail(char *errstr, size_t errstr_size, const sluice_option *
     return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", msg);
 }
 
+/* No option table: besides library and symbol, every key of the section
+ * is the function's own, handed to its init(), which checks it. */
 static sluice_err_t c_validate(const sluice_function_plan *f, const sluice_option *opts, size_t n, char *errstr,
                                size_t errstr_size) {
     static const char *const required[] = {"library", "symbol"};

@@ -28,6 +28,7 @@
 
 #include "connectors/function.h"
 #include "base/config.h"
+#include "base/option_spec.h"
 #include "base/stop.h"
 
 typedef struct http_fn {
@@ -73,9 +74,24 @@ static sluice_err_t fail(char *errstr, size_t errstr_size, const sluice_option *
     return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", msg);
 }
 
-/* The keys of [function NAME] with connector = http. */
-static const char *const http_keys[] = {"connector", "batch_size", "on_error", "url", "timeout", "retries",
-                                        "max_in_flight"};
+/* The keys of [function NAME] with connector = http, as an option table
+ * (sluice/module.h); connector, batch_size and on_error are read by the
+ * pipeline, the rest here.  In this order the names are the list the
+ * unknown-key message gives. */
+static const sluice_option_spec http_specs[] = {
+    {"connector", SLUICE_OPT_STRING, NULL, "`http`", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"url", SLUICE_OPT_STRING, NULL, "the model's predict endpoint, `http://HOST:PORT/PATH` (or https)", NULL, 0, 0,
+     SLUICE_OPT_REQUIRED},
+    {"batch_size", SLUICE_OPT_INT, "512", "rows per request, at most", NULL, 1, 1000000, 0},
+    {"timeout", SLUICE_OPT_DURATION, "30s", "a request without an answer after this long fails (at most 1h)", NULL,
+     0, 0, 0},
+    {"retries", SLUICE_OPT_INT, "2", "attempts of a failed request after the first", NULL, 0, 100, 0},
+    {"max_in_flight", SLUICE_OPT_INT, "4", "requests of one batch in flight at once", NULL, 1, 256, 0},
+    {"on_error", SLUICE_OPT_ENUM, "dead_letter",
+     "a row whose request failed goes to the dead letter, gets NULL, or stops the pipeline", "dead_letter|null|fail",
+     0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 typedef struct http_settings {
     const char *url;
@@ -89,13 +105,11 @@ static sluice_err_t settings(const sluice_function_plan *f, const sluice_option 
     s->retries = 2;
     s->max_in_flight = 4;
     for (size_t i = 0; i < n; i++) {
-        size_t k = 0;
-        while (k < sizeof http_keys / sizeof http_keys[0] && strcmp(http_keys[k], opts[i].key) != 0) k++;
-        if (k == sizeof http_keys / sizeof http_keys[0])
-            return fail(errstr, errstr_size, &opts[i],
-                        "unknown key '%s' in [function %s] for connector 'http' (expected one of: connector, url, "
-                        "batch_size, timeout, retries, max_in_flight, on_error)",
-                        opts[i].key, f->name);
+        if (sluice_option_spec_find(http_specs, opts[i].key)) continue;
+        char names[300];
+        sluice_option_spec_names(http_specs, names, sizeof names);
+        return fail(errstr, errstr_size, &opts[i], "unknown key '%s' in [function %s] for connector 'http' (expected "
+                    "one of: %s)", opts[i].key, f->name, names);
     }
     const sluice_option *o = find(opts, n, "url");
     if (!o || (strncmp(o->value, "http://", 7) != 0 && strncmp(o->value, "https://", 8) != 0))

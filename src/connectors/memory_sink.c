@@ -27,7 +27,11 @@
 #include "connectors/table_print.h"
 #include "format/format.h"
 
-static const char *const memory_sink_options[] = {NULL};
+/* The option table (sluice/module.h): empty, the sink takes no option of
+ * its own (only every sink's `connector` and `on_error`). */
+static const sluice_option_spec memory_sink_specs[] = {
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define ARENA_ROUND(n) (((n) + 15) & ~(size_t)15)
 
@@ -55,8 +59,7 @@ typedef struct memory_sink {
 
 static sluice_err_t memory_sink_open(const sluice_module_config *cfg, sluice_sink **out,
                                      char *errstr, size_t errstr_size) {
-    sluice_err_t err = sluice_conn_check_options(cfg, memory_sink_options, "sink", "memory",
-                                                 errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, memory_sink_specs, "sink", "memory", errstr, errstr_size);
     if (err) return err;
     if (!cfg->schema)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_INVALID,
@@ -384,7 +387,7 @@ static void memory_sink_close(sluice_sink *sink) {
 const sluice_sink_ops sluice_memory_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "memory",
-    .options = memory_sink_options,
+    .option_specs = memory_sink_specs,
     .open = memory_sink_open,
     .write = memory_sink_write,
     .commit = NULL,

@@ -15,7 +15,15 @@
 #include "connectors/connectors.h"
 #include "connectors/connectors_int.h"
 
-static const char *const memory_source_options[] = {"format", "csv.delimiter", NULL};
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`.  Only the decoding keys: `format` without `lines`,
+ * which this source does not take. */
+static const sluice_option_spec memory_source_specs[] = {
+    {"format", SLUICE_OPT_ENUM, "json", "how a pushed record decodes: a JSON object or CSV fields", "json|csv", 0, 0,
+     0},
+    {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 typedef struct memory_entry {
     size_t value_off, value_len;   /* into bytes */
@@ -38,8 +46,7 @@ typedef struct memory_source {
 
 static sluice_err_t memory_source_open(const sluice_module_config *cfg, sluice_source **out,
                                        char *errstr, size_t errstr_size) {
-    sluice_err_t err = sluice_conn_check_options(cfg, memory_source_options, "source",
-                                                 "memory", errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, memory_source_specs, "source", "memory", errstr, errstr_size);
     if (err) return err;
     const char *format = sluice_module_config_get(cfg, "format");
     if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
@@ -157,7 +164,7 @@ static void memory_source_close(sluice_source *src) {
 const sluice_source_ops sluice_memory_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "memory",
-    .options = memory_source_options,
+    .option_specs = memory_source_specs,
     .open = memory_source_open,
     .poll = memory_source_poll,
     .close = memory_source_close,

@@ -63,8 +63,29 @@
 #define SOCKET_BACKOFF_MAX_MS 5000           /* reconnect delay cap */
 #define SOCKET_SLICE_MS 100                  /* available_now: poll(2) slice between looks at the stop flag */
 
-static const char *const socket_source_options[] = {
-    "host", "port", "mode", "format", "csv.delimiter", "idle_timeout", "max_clients", "max_line_bytes", NULL,
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`.  open() checks its own messages first (a port, a
+ * mode, max_clients only with listen) and the table after. */
+static const sluice_option_spec socket_source_specs[] = {
+    {"host", SLUICE_OPT_STRING, "localhost", "the host to connect to, or the address to listen on", NULL, 0, 0, 0},
+    {"port", SLUICE_OPT_INT, NULL, "the TCP port", NULL, 1, 65535, SLUICE_OPT_REQUIRED},
+    {"mode", SLUICE_OPT_ENUM, "connect",
+     "connect to `host:port` as a client (reconnecting with backoff), or listen there and read every accepted "
+     "client", "connect|listen", 0, 0, 0},
+    /* text, not an enum: the pipeline's own check of `format` reports a bad
+     * value ("format = 'xml': expected json, csv or lines"), as before */
+    {"format", SLUICE_OPT_STRING, "json",
+     "`json`, `csv` or `lines`: each line decodes as a JSON object, as CSV fields without a header, or whole (one "
+     "VARCHAR column, empty lines kept)", NULL, 0, 0, 0},
+    {"csv.delimiter", SLUICE_OPT_CHAR, ",", "the CSV field separator", NULL, 0, 0, 0},
+    {"idle_timeout", SLUICE_OPT_DURATION, NULL, "this source's idle timeout; default: `[pipeline] idle_timeout`",
+     NULL, 0, 0, 0},
+    {"max_clients", SLUICE_OPT_INT, "64", "with `mode = listen`: clients connected at once, at most", NULL, 1, 4096,
+     0},
+    {"max_line_bytes", SLUICE_OPT_INT, "1048576",
+     "bytes of one line, at most; a longer line is cut to this length (at a UTF-8 boundary) and logged", NULL, 1,
+     1073741824, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
 typedef struct sock_conn {
@@ -492,8 +513,7 @@ static sluice_err_t opt_size(const sluice_module_config *cfg, const char *key, i
 static sluice_err_t socket_source_open(const sluice_module_config *cfg, sluice_source **out, char *errstr,
                                        size_t errstr_size) {
     const char *inst = cfg->instance ? cfg->instance : "?";
-    sluice_err_t err = sluice_conn_check_options(cfg, socket_source_options, "source", "socket", errstr, errstr_size);
-    if (err) return err;
+    sluice_err_t err;
     const char *port = sluice_module_config_get(cfg, "port");
     if (!port || !port[0])
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "source %s (socket): option 'port' is required",
@@ -521,6 +541,9 @@ static sluice_err_t socket_source_open(const sluice_module_config *cfg, sluice_s
     if (!listen_mode && sluice_module_config_find(cfg, "max_clients"))
         return sluice_conn_bad_option(cfg, "max_clients", "source", "socket", "only for mode = listen", errstr,
                                       errstr_size);
+    /* the rest (an unknown key, csv.delimiter, idle_timeout) as the
+     * pipeline checks them, after the messages above */
+    if ((err = sluice_conn_check_specs(cfg, socket_source_specs, "source", "socket", errstr, errstr_size))) return err;
 
     socket_source *s = calloc(1, sizeof *s);
     if (!s) return SLUICE_ERR_NOMEM;
@@ -577,7 +600,7 @@ fail:
 const sluice_source_ops sluice_socket_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "socket",
-    .options = socket_source_options,
+    .option_specs = socket_source_specs,
     .open = socket_source_open,
     .poll = socket_source_poll,
     .commit = NULL,

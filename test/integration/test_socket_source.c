@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "conn_support.h"
+#include "option_check.h"
 #include "connectors/connectors.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -681,6 +682,24 @@ static void test_cli_crash_recovery_goes_on_without_the_lost_lines(void **state)
     close(lfd);
 }
 
+/* The option table: `sluice check` refuses a value of the wrong type with
+ * its file:line (before the table, check looked at the keys only and
+ * passed), and `sluice connectors` lists the options. */
+static void test_options_checked_and_listed(void **state) {
+    (void)state;
+    const char *sql = "CREATE SOURCE lines (value VARCHAR);\nCREATE SINK out AS SELECT value FROM lines;\n";
+    sluice_test_check_refuses(sql, "[source lines]\nconnector = socket\nport = 9\nmax_line_bytes = lots\n", 4,
+                              (const char *const[]){"max_line_bytes = 'lots'", "expected integer from 1 to 1073741824",
+                                                    NULL});
+    sluice_test_check_refuses(sql, "[source lines]\nconnector = socket\nport = 9\nidle_timeout = soon\n", 4,
+                              (const char *const[]){"idle_timeout = 'soon'", "expected duration", NULL});
+    sluice_test_check_refuses(sql, "[source lines]\nconnector = socket\nport = 9\nmode = listen\nmax_clients = 0\n",
+                              5, (const char *const[]){"max_clients = '0'", NULL});
+    sluice_test_connectors_list("### Source `socket`",
+                                (const char *const[]){"host", "port", "mode", "format", "csv.delimiter",
+                                                      "idle_timeout", "max_clients", "max_line_bytes", NULL});
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connect_lines_available_now),
@@ -688,6 +707,7 @@ int main(void) {
         cmocka_unit_test(test_connect_reconnects_after_server_restart),
         cmocka_unit_test(test_listen_clients),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_options_checked_and_listed),
         cmocka_unit_test(test_cli_formats),
         cmocka_unit_test(test_cli_bad_format),
         cmocka_unit_test(test_cli_word_count_example),

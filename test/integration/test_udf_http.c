@@ -252,6 +252,9 @@ static void test_bad_http_options(void **state) {
     assert_int_equal(sluice_test_run_cli(argv, NULL, err_path), 2);
     e = file_text(err_path);
     assert_non_null(strstr(e, "reviews.test.ini:14: unknown key 'model' in [function sentiment]"));
+    /* the accepted keys, from the connector's option table */
+    assert_non_null(strstr(e, "for connector 'http' (expected one of: connector, url, batch_size, timeout, retries, "
+                              "max_in_flight, on_error)"));
     free(e);
 }
 

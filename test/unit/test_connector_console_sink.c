@@ -4,6 +4,7 @@
  */
 #include "sluice_test.h"
 #include "conn_support.h"
+#include "option_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,12 +106,24 @@ static void default_cap_is_20(void **state) {
     free(text);
 }
 
+/* The option table: `sluice check` refuses a value of the wrong type with
+ * its file:line (before the table, check looked at the keys only), and
+ * `sluice connectors` lists the option. */
+static void options_checked_and_listed(void **state) {
+    (void)state;
+    sluice_test_check_refuses("CREATE SOURCE ev (k VARCHAR);\nCREATE SINK out AS SELECT k FROM ev;\n",
+                              "[source ev]\nconnector = memory\n[sink out]\nconnector = console\nrows = many\n", 5,
+                              (const char *const[]){"rows = 'many'", "expected integer >= 1", NULL});
+    sluice_test_connectors_list("### Sink `console`", (const char *const[]){"rows", NULL});
+}
+
 int main(void) {
     tmpdir = sluice_test_mkdtemp("unit_console_sink");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_banner_and_table),
         cmocka_unit_test(rows_cap),
         cmocka_unit_test(default_cap_is_20),
+        cmocka_unit_test(options_checked_and_listed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(tmpdir);

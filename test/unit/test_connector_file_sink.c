@@ -6,6 +6,7 @@
  */
 #include "sluice_test.h"
 #include "conn_support.h"
+#include "option_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,6 +230,27 @@ static void second_writer_of_one_file_is_refused(void **state) {
     b->ops->close(b);
 }
 
+/* The option table: `sluice check` refuses a value of the wrong type with
+ * its file:line, and `sluice connectors` lists every option of the plain
+ * and the partitioned sink. */
+static void options_checked_and_listed(void **state) {
+    (void)state;
+    const char *sql = "CREATE SOURCE ev (k VARCHAR, v BIGINT);\nCREATE SINK out AS SELECT k, v FROM ev;\n";
+    sluice_test_check_refuses(sql,
+                              "[source ev]\nconnector = memory\n[sink out]\nconnector = file\npath = out.csv\n"
+                              "partition_by = k\nrollover_rows = many\n",
+                              7, (const char *const[]){"rollover_rows = 'many'", "expected integer >= 1", NULL});
+    sluice_test_check_refuses(sql,
+                              "[source ev]\nconnector = memory\n[sink out]\nconnector = file\npath = out.csv\n"
+                              "format = parquet\n",
+                              6, (const char *const[]){"format = 'parquet'", "expected one of json, csv", NULL});
+    sluice_test_check_refuses(sql, "[source ev]\nconnector = memory\n[sink out]\nconnector = file\n", 4,
+                              (const char *const[]){"option 'path' is required", NULL});
+    sluice_test_connectors_list("### Sink `file`",
+                                (const char *const[]){"path", "format", "csv.delimiter", "partition_by",
+                                                      "rollover_rows", "rollover_bytes", NULL});
+}
+
 int main(void) {
     tmpdir = sluice_test_mkdtemp("unit_file_sink");
     const struct CMUnitTest tests[] = {
@@ -239,6 +261,7 @@ int main(void) {
         cmocka_unit_test(creates_parent_directories),
         cmocka_unit_test(uncreatable_path_message),
         cmocka_unit_test(second_writer_of_one_file_is_refused),
+        cmocka_unit_test(options_checked_and_listed),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(tmpdir);

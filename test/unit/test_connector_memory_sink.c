@@ -5,6 +5,7 @@
  */
 #include "sluice_test.h"
 #include "conn_support.h"
+#include "option_check.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,17 @@ static void api_rejects_other_sinks(void **state) {
     console->ops->close(console);
 }
 
+/* The option table is empty: `sluice check` refuses any key of the
+ * connector's own with its file:line, and `sluice connectors` shows the
+ * (empty) table. */
+static void options_checked_and_listed(void **state) {
+    (void)state;
+    sluice_test_check_refuses("CREATE SOURCE ev (k VARCHAR);\nCREATE SINK out AS SELECT k FROM ev;\n",
+                              "[source ev]\nconnector = memory\n[sink out]\nconnector = memory\nrows = 5\n", 5,
+                              (const char *const[]){"unknown key 'rows'", NULL});
+    sluice_test_connectors_list("### Sink `memory`", (const char *const[]){NULL});
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(upsert_order_and_table),
@@ -271,6 +283,7 @@ int main(void) {
         cmocka_unit_test(many_upserts_keep_latest_strings),
         cmocka_unit_test(api_rejects_other_sinks),
         cmocka_unit_test(arrays_kept_as_json_text),
+        cmocka_unit_test(options_checked_and_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

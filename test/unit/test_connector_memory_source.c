@@ -5,6 +5,7 @@
  */
 #include "sluice_test.h"
 #include "conn_support.h"
+#include "option_check.h"
 
 #include <string.h>
 
@@ -61,10 +62,22 @@ static void api_rejects_other_sources(void **state) {
     assert_int_equal(sluice_memory_source_push(&other, "x", 1, NULL, 0, 0, 0), SLUICE_ERR_INVALID);
 }
 
+/* The option table: `sluice check` refuses a `format` this source does not
+ * decode with its file:line (before the table, check looked at the keys
+ * only), and `sluice connectors` lists the options. */
+static void options_checked_and_listed(void **state) {
+    (void)state;
+    sluice_test_check_refuses("CREATE SOURCE ev (k VARCHAR);\nCREATE SINK out AS SELECT k FROM ev;\n",
+                              "[source ev]\nconnector = memory\nformat = lines\n", 3,
+                              (const char *const[]){"format = 'lines'", "expected one of json, csv", NULL});
+    sluice_test_connectors_list("### Source `memory`", (const char *const[]){"format", "csv.delimiter", NULL});
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(envelopes_and_copies),
         cmocka_unit_test(api_rejects_other_sources),
+        cmocka_unit_test(options_checked_and_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
