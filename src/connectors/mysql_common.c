@@ -36,8 +36,8 @@ const sluice_option_spec sluice_mysql_shared_specs[] = {
      * either spelling, as the connector compares them ignoring case */
     {"ssl_mode", SLUICE_OPT_ENUM, NULL,
      "TLS: off, used when the server offers it, required, or required with the server's certificate verified "
-     "against ssl_ca (verify_identity: and its host name); default: preferred when an ssl_ key is set, else "
-     "disabled",
+     "against ssl_ca (verify_identity: and its host name); default: preferred when ssl_ca, ssl_capath, ssl_cert, "
+     "ssl_key or ssl_cipher is set, else disabled",
      "disabled|preferred|required|verify_ca|verify_identity|DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY", 0,
      0, 0},
     {"ssl_ca", SLUICE_OPT_STRING, NULL, "file of the certificate authorities to verify the server with", NULL, 0, 0,
