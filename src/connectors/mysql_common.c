@@ -18,11 +18,45 @@
 #include "base/clock.h"
 #include "base/stop.h"
 #include "base/config.h"
+#include "base/option_spec.h"
 
-static const char *const mysql_shared_keys[] = {"host", "port", "socket", "user", "password", "database",
-                                                "ssl_mode", "ssl_ca", "ssl_capath", "ssl_cert", "ssl_key",
-                                                "ssl_cipher", "ssl_crl", "connect_timeout", "read_timeout",
-                                                "write_timeout", "retry_timeout", NULL};
+/* The [mysql] section's option table (mysql_common.h).  The defaults are
+ * the ones sluice_mysql_conn_parse() applies. */
+const sluice_option_spec sluice_mysql_shared_specs[] = {
+    {"host", SLUICE_OPT_STRING, NULL, "the server's host name or address; default: localhost", NULL, 0, 0, 0},
+    {"port", SLUICE_OPT_INT, "3306", "the server's TCP port", NULL, 1, 65535, 0},
+    {"socket", SLUICE_OPT_STRING, NULL, "the Unix socket of a local server, in place of host and port", NULL, 0, 0,
+     0},
+    {"user", SLUICE_OPT_STRING, NULL, "the user to log in as", NULL, 0, 0, 0},
+    {"password", SLUICE_OPT_STRING, NULL, "the user's password (write `${MYSQL_PASSWORD}`)", NULL, 0, 0,
+     SLUICE_OPT_SECRET},
+    {"database", SLUICE_OPT_STRING, NULL, "the database of the tables the mysql sources read and sinks write", NULL,
+     0, 0, SLUICE_OPT_REQUIRED},
+    /* MySQL's --ssl-mode values, which its documentation writes in capitals:
+     * either spelling, as the connector compares them ignoring case */
+    {"ssl_mode", SLUICE_OPT_ENUM, NULL,
+     "TLS: off, used when the server offers it, required, or required with the server's certificate verified "
+     "against ssl_ca (verify_identity: and its host name); default: preferred when ssl_ca, ssl_capath, ssl_cert, "
+     "ssl_key or ssl_cipher is set, else disabled",
+     "disabled|preferred|required|verify_ca|verify_identity|DISABLED|PREFERRED|REQUIRED|VERIFY_CA|VERIFY_IDENTITY", 0,
+     0, 0},
+    {"ssl_ca", SLUICE_OPT_STRING, NULL, "file of the certificate authorities to verify the server with", NULL, 0, 0,
+     0},
+    {"ssl_capath", SLUICE_OPT_STRING, NULL, "directory of certificate authority files", NULL, 0, 0, 0},
+    {"ssl_cert", SLUICE_OPT_STRING, NULL, "file of the client certificate", NULL, 0, 0, 0},
+    {"ssl_key", SLUICE_OPT_STRING, NULL, "file of the client certificate's private key", NULL, 0, 0, 0},
+    {"ssl_cipher", SLUICE_OPT_STRING, NULL, "the TLS ciphers allowed (OpenSSL cipher list)", NULL, 0, 0, 0},
+    {"ssl_crl", SLUICE_OPT_STRING, NULL, "file of the certificate revocation list", NULL, 0, 0, 0},
+    {"connect_timeout", SLUICE_OPT_DURATION, "10s", "time to establish a connection, from 1s to 1d", NULL, 0, 0, 0},
+    {"read_timeout", SLUICE_OPT_DURATION, "60s", "time to wait for the server's reply, from 1s to 1d", NULL, 0, 0, 0},
+    {"write_timeout", SLUICE_OPT_DURATION, "60s", "time to wait for a write to the server, from 1s to 1d", NULL, 0,
+     0, 0},
+    {"retry_timeout", SLUICE_OPT_DURATION, "60s",
+     "how long a lost connection is retried (backoff from 100ms doubling to 5s) before the run fails; a source or "
+     "sink section's retry_timeout overrides it",
+     NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define DEFAULT_RETRY_MS 60000
 
@@ -105,17 +139,14 @@ sluice_err_t sluice_mysql_conn_parse(sluice_mysql_conn *s, const sluice_module_c
     memset(s, 0, sizeof *s);
     s->kind = kind;
     s->instance = cfg->instance ? cfg->instance : "?";
-    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2) {
-        int ok = 0;
-        for (const char *const *k = mysql_shared_keys; *k; k++)
-            if (strcmp(*k, kv[0]) == 0) ok = 1;
-        if (!ok)
+    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2)
+        if (!sluice_option_spec_find(sluice_mysql_shared_specs, kv[0])) {
+            char accepted[600];
+            sluice_option_spec_names(sluice_mysql_shared_specs, accepted, sizeof accepted);
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s %s (mysql): unknown key '%s' in [mysql]; accepted: host, port, socket, user, "
-                                 "password, database, ssl_mode, ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, "
-                                 "ssl_crl, connect_timeout, read_timeout, write_timeout, retry_timeout",
-                                 kind, s->instance, kv[0]);
-    }
+                                 "%s %s (mysql): unknown key '%s' in [mysql]; accepted: %s", kind, s->instance, kv[0],
+                                 accepted);
+        }
     s->host = shared_get(cfg, "host");
     s->socket = shared_get(cfg, "socket");
     s->user = shared_get(cfg, "user");

@@ -32,6 +32,11 @@ typedef struct sluice_mysql_conn {
     size_t max_packet;             /**< the server's max_allowed_packet, bytes */
 } sluice_mysql_conn;
 
+/** The option table of the [mysql] section (sluice/module.h), ended by a
+ *  NULL name: the ops of the mysql source and sink set it as their
+ *  shared_specs, and sluice_mysql_conn_parse() refuses a key it lacks. */
+extern const sluice_option_spec sluice_mysql_shared_specs[];
+
 /** Validates the [mysql] section (cfg->shared) and the instance section's
  *  `retry_timeout`, and fills c (db stays NULL).  SLUICE_ERR_CONFIG naming
  *  the key on a bad value.  `database_role` completes the message when

@@ -79,8 +79,26 @@
 #include "base/log.h"
 #include "format/format.h"
 
-static const char *const mysql_sink_options[] = {"table", "create_table", "varchar_length", "batch_bytes",
-                                                 "retry_timeout", NULL};
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`.  parse_options() keeps the limits a type cannot
+ * say (varchar_length's maximum, with its own message). */
+static const sluice_option_spec mysql_sink_specs[] = {
+    {"table", SLUICE_OPT_STRING, NULL, "the result table, at most 64 characters; default: the sink's name", NULL, 0,
+     0, 0},
+    {"create_table", SLUICE_OPT_BOOL, "true",
+     "create the table from the query's output when it does not exist (CREATE TABLE IF NOT EXISTS)", NULL, 0, 0, 0},
+    {"varchar_length", SLUICE_OPT_INT, NULL,
+     "characters of the key VARCHAR columns, at most 16383; default: what InnoDB's 3072-byte key limit allows "
+     "(768 for a key of one VARCHAR column)",
+     NULL, 1, 0, 0},
+    {"batch_bytes", SLUICE_OPT_INT, "1048576", "size of one INSERT or DELETE statement, at most, in bytes", NULL,
+     1024, 0, 0},
+    {"retry_timeout", SLUICE_OPT_DURATION, NULL,
+     "how long a lost connection, a deadlock or a lock wait timeout is retried before the run fails; default: "
+     "`[mysql] retry_timeout`",
+     NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define COMMITS_TABLE "sluice_commits"
 /* keyed by everything that identifies the target: the pipeline, the sink
@@ -663,7 +681,7 @@ static void mysql_sink_close(sluice_sink *sink) {
 }
 
 static sluice_err_t parse_options(mysql_sink *s, const sluice_module_config *cfg, char *errstr, size_t errstr_size) {
-    sluice_err_t err = sluice_conn_check_options(cfg, mysql_sink_options, "sink", "mysql", errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, mysql_sink_specs, "sink", "mysql", errstr, errstr_size);
     if (err) return err;
     if ((err = sluice_mysql_conn_parse(&s->conn, cfg, "sink", "the database of the result tables", errstr,
                                        errstr_size)))
@@ -1206,7 +1224,8 @@ const sluice_sink_ops sluice_mysql_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "mysql",
     .shared_section = "mysql",
-    .options = mysql_sink_options,
+    .option_specs = mysql_sink_specs,
+    .shared_specs = sluice_mysql_shared_specs,
     .open = mysql_sink_open,
     .write = mysql_sink_write,
     .commit = mysql_sink_commit,

@@ -50,9 +50,30 @@
 #include "base/config.h"
 #include "format/format.h"
 
-static const char *const mysql_source_options[] = {"table",       "incrementing_column", "poll_interval",
-                                                   "batch_rows",  "retry_timeout",       "format",
-                                                   "idle_timeout", NULL};
+/* The option table (sluice/module.h): checked before open(), printed by
+ * `sluice connectors`.  The connector's own checks below stay: they also
+ * hold the limits a type cannot say, and a message the type check words
+ * differently. */
+static const sluice_option_spec mysql_source_specs[] = {
+    {"table", SLUICE_OPT_STRING, NULL, "the table to read", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"incrementing_column", SLUICE_OPT_STRING, NULL,
+     "the column that increases strictly in insertion order (an integer such as an AUTO_INCREMENT id, or a "
+     "DATETIME or TIMESTAMP): a row's offset is its value",
+     NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    /* text, not a duration: a bad value keeps the connector's message
+     * ("expected a duration such as 1s or 200ms"), which `sluice check`
+     * reports with the key's file and line */
+    {"poll_interval", SLUICE_OPT_STRING, "1s", "time between two queries for new rows: a duration such as 1s or 200ms",
+     NULL, 0, 0, 0},
+    {"batch_rows", SLUICE_OPT_INT, "10000", "rows one query reads, at most (its LIMIT)", NULL, 1, 0, 0},
+    {"retry_timeout", SLUICE_OPT_DURATION, NULL,
+     "how long a lost connection is retried before the run fails; default: `[mysql] retry_timeout`", NULL, 0, 0, 0},
+    {"format", SLUICE_OPT_ENUM, "json", "the source hands out each row as a JSON object (the column names are the keys)",
+     "json", 0, 0, 0},
+    {"idle_timeout", SLUICE_OPT_DURATION, NULL, "this source's idle timeout; default: `[pipeline] idle_timeout`",
+     NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define DEFAULT_POLL_MS 1000
 #define DEFAULT_BATCH_ROWS 10000
@@ -208,7 +229,7 @@ static sluice_err_t check_table(mysql_source *s, char *errstr, size_t errstr_siz
 static sluice_err_t mysql_source_settings(mysql_source *s, const sluice_module_config *cfg, char *errstr,
                                           size_t errstr_size) {
     const char *inst = s->instance;
-    sluice_err_t err = sluice_conn_check_options(cfg, mysql_source_options, "source", "mysql", errstr, errstr_size);
+    sluice_err_t err = sluice_conn_check_specs(cfg, mysql_source_specs, "source", "mysql", errstr, errstr_size);
     if (err) return err;
     const char *format = sluice_module_config_get(cfg, "format");
     if (format && strcmp(format, "json") != 0) {
@@ -488,7 +509,8 @@ const sluice_source_ops sluice_mysql_source_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "mysql",
     .shared_section = "mysql",
-    .options = NULL,
+    .option_specs = mysql_source_specs,
+    .shared_specs = sluice_mysql_shared_specs,
     .open = mysql_source_open,
     .poll = mysql_source_poll,
     .position = mysql_source_position,

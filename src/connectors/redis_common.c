@@ -15,9 +15,29 @@
 #include "base/clock.h"
 #include "base/config.h"
 #include "base/log.h"
+#include "base/option_spec.h"
 
-static const char *const redis_shared_keys[] = {"host", "port", "socket", "db", "user", "password", "tls",
-                                                "connect_timeout", "command_timeout", "retry_timeout", NULL};
+/* The [redis] section's option table (redis_common.h).  The defaults are
+ * the ones sluice_redis_conn_parse() applies. */
+const sluice_option_spec sluice_redis_shared_specs[] = {
+    {"host", SLUICE_OPT_STRING, "127.0.0.1", "the server's host name or address", NULL, 0, 0, 0},
+    {"port", SLUICE_OPT_INT, "6379", "the server's TCP port", NULL, 1, 65535, 0},
+    {"socket", SLUICE_OPT_STRING, NULL, "the Unix socket of a local server, in place of host and port", NULL, 0, 0,
+     0},
+    {"db", SLUICE_OPT_INT, "0", "the database number (SELECT)", NULL, 0, 100000, 0},
+    {"user", SLUICE_OPT_STRING, NULL, "the ACL user (AUTH user password); needs a password", NULL, 0, 0, 0},
+    {"password", SLUICE_OPT_STRING, NULL, "the password (AUTH; write `${REDIS_PASSWORD}`)", NULL, 0, 0,
+     SLUICE_OPT_SECRET},
+    {"tls", SLUICE_OPT_BOOL, "false",
+     "only false: the hiredis of this build has no TLS (use a local socket or a TLS tunnel)", NULL, 0, 0, 0},
+    {"connect_timeout", SLUICE_OPT_DURATION, "10s", "time to establish a connection, from 1ms to 1d", NULL, 0, 0, 0},
+    {"command_timeout", SLUICE_OPT_DURATION, "60s", "time to wait for a reply, from 1ms to 1d", NULL, 0, 0, 0},
+    {"retry_timeout", SLUICE_OPT_DURATION, "60s",
+     "how long a lost connection or a busy server is retried (backoff from 100ms doubling to 5s) before the run "
+     "fails, from 1ms to 1d; a sink section's retry_timeout overrides it",
+     NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -63,15 +83,14 @@ sluice_err_t sluice_redis_conn_parse(sluice_redis_conn *r, const sluice_module_c
     memset(r, 0, sizeof *r);
     r->kind = kind;
     r->instance = cfg->instance ? cfg->instance : "?";
-    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2) {
-        int ok = 0;
-        for (const char *const *k = redis_shared_keys; *k; k++) ok |= strcmp(*k, kv[0]) == 0;
-        if (!ok)
+    for (const char *const *kv = cfg->shared; kv && kv[0]; kv += 2)
+        if (!sluice_option_spec_find(sluice_redis_shared_specs, kv[0])) {
+            char accepted[600];
+            sluice_option_spec_names(sluice_redis_shared_specs, accepted, sizeof accepted);
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s %s (redis): unknown key '%s' in [redis]; accepted: host, port, socket, db, "
-                                 "user, password, tls, connect_timeout, command_timeout, retry_timeout",
-                                 kind, r->instance, kv[0]);
-    }
+                                 "%s %s (redis): unknown key '%s' in [redis]; accepted: %s", kind, r->instance, kv[0],
+                                 accepted);
+        }
     r->host = shared_get(cfg, "host");
     if (!r->host) r->host = "127.0.0.1";
     r->socket = shared_get(cfg, "socket");

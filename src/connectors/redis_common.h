@@ -34,6 +34,11 @@ enum {
     SLUICE_REDIS_NOMEM       /**< out of memory: fail */
 };
 
+/** The option table of the [redis] section (sluice/module.h), ended by a
+ *  NULL name: the redis sink's ops set it as their shared_specs, and
+ *  sluice_redis_conn_parse() refuses a key it lacks. */
+extern const sluice_option_spec sluice_redis_shared_specs[];
+
 /** Parse cfg->shared ([redis]): host (default 127.0.0.1), port (6379),
  *  socket, db (0), user, password, tls (only false: the hiredis of Debian
  *  12 has no TLS), connect_timeout (10s), command_timeout (60s),

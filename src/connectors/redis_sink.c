@@ -65,8 +65,39 @@
 #include "base/log.h"
 #include "format/format.h"
 
-static const char *const redis_sink_options[] = {"data_type", "key_prefix", "key", "member", "score", "replace",
-                                                 "ttl", "retry_timeout", NULL};
+/* The option table (sluice/module.h): checked by the pipeline before
+ * open(), printed by `sluice connectors`.  parse_options() checks it after
+ * its own checks, which word data_type's and ttl's errors their way and
+ * hold the combinations a type cannot say (key or key_prefix, the zset
+ * options). */
+static const sluice_option_spec redis_sink_specs[] = {
+    {"data_type", SLUICE_OPT_ENUM, "hash",
+     "what each row is written as: a hash of its fields, a member of a sorted set, or a string holding the row as "
+     "a JSON object",
+     "hash|zset|string", 0, 0, 0},
+    {"key_prefix", SLUICE_OPT_STRING, NULL,
+     "the keys are this prefix and the PRIMARY KEY values joined by `:`; default: the sink's name and `:`; not "
+     "with key",
+     NULL, 0, 0, 0},
+    {"key", SLUICE_OPT_STRING, NULL,
+     "a template over the output columns naming each row's key, such as `top:{window_start}`, in place of "
+     "key_prefix; required for a zset",
+     NULL, 0, 0, 0},
+    {"member", SLUICE_OPT_STRING, NULL, "zset: the output column whose value is the member", NULL, 0, 0, 0},
+    {"score", SLUICE_OPT_STRING, NULL, "zset: the BIGINT or DOUBLE output column whose value is the score", NULL, 0,
+     0, 0},
+    {"replace", SLUICE_OPT_BOOL, NULL,
+     "zset: the first row of a key in an epoch deletes the key first; default: true for a top-N query (`rank` in "
+     "the PRIMARY KEY), else false",
+     NULL, 0, 0, 0},
+    {"ttl", SLUICE_OPT_DURATION, NULL, "expiry set on every key written (such as 1h); none by default", NULL, 0, 0,
+     0},
+    {"retry_timeout", SLUICE_OPT_DURATION, NULL,
+     "how long a lost connection or a busy server is retried before the run fails; default: `[redis] "
+     "retry_timeout`",
+     NULL, 0, 0, 0},
+    {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
+};
 
 typedef enum { SHAPE_HASH, SHAPE_ZSET, SHAPE_STRING } shape_t;
 
@@ -294,8 +325,8 @@ static sluice_err_t column_option(redis_sink *s, const char *key, long *out, int
 
 static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_size) {
     const sluice_module_config *cfg = &s->cfg;
-    sluice_err_t err = sluice_conn_check_options(cfg, redis_sink_options, "sink", "redis", errstr, errstr_size);
-    if (err || (err = sluice_redis_conn_parse(&s->conn, cfg, "sink", errstr, errstr_size))) return err;
+    sluice_err_t err = sluice_redis_conn_parse(&s->conn, cfg, "sink", errstr, errstr_size);
+    if (err) return err;
 
     const char *dt = sluice_module_config_get(cfg, "data_type");
     s->shape = SHAPE_HASH;
@@ -360,6 +391,8 @@ static sluice_err_t parse_options(redis_sink *s, char *errstr, size_t errstr_siz
     if (rt && sluice_parse_duration_ms(rt, &s->conn.retry_timeout_ms) != 0)
         return sluice_conn_bad_option(cfg, "retry_timeout", "sink", "redis", "expected a duration such as 60s",
                                       errstr, errstr_size);
+    /* unknown keys and the types of the rest, after the checks above */
+    if ((err = sluice_conn_check_specs(cfg, redis_sink_specs, "sink", "redis", errstr, errstr_size))) return err;
     if (asprintf(&s->commits_key, "sluice:commits:%s:%s", s->pipeline, s->instance) < 0) s->commits_key = NULL;
     if (asprintf(&s->keys_key, "sluice:keys:%s:%s", s->pipeline, s->instance) < 0) s->keys_key = NULL;
     if (!s->commits_key || !s->keys_key) return oom(s, errstr, errstr_size);
@@ -828,11 +861,12 @@ static sluice_err_t redis_sink_commit(sluice_sink *sink, int64_t epoch, char *er
 const sluice_sink_ops sluice_redis_sink_ops = {
     .version = SLUICE_MODULE_VERSION,
     .name = "redis",
-    .options = redis_sink_options,
+    .option_specs = redis_sink_specs,
     .open = redis_sink_open,
     .write = redis_sink_write,
     .commit = redis_sink_commit,
     .report = NULL,
     .close = redis_sink_close,
     .shared_section = "redis",
+    .shared_specs = sluice_redis_shared_specs,
 };

@@ -77,6 +77,61 @@ static void test_check_rejects_bad_connector_options_with_file_and_line(void **s
                 8, "expected a duration");
 }
 
+/* The mysql connectors' option tables: a value of the wrong type in a
+ * source or sink section or in [mysql] fails check naming the key and its
+ * FILE:LINE (the [mysql] section's values used to be refused without
+ * them), and `sluice connectors` lists every option. */
+static void test_check_types_mysql_options_from_their_tables(void **state) {
+    (void)state;
+    check_fails("[mysql]\nhost = 127.0.0.1\ndatabase = d\n[source ev]\nconnector = mysql\ntable = t\n"
+                "incrementing_column = id\nbatch_rows = many\n",
+                8, "batch_rows = 'many': expected integer >= 1");
+    check_fails("[source ev]\npath = %1$s\n[mysql]\nhost = 127.0.0.1\ndatabase = d\n[sink out]\nconnector = mysql\n"
+                "batch_bytes = 1M\n",
+                8, "batch_bytes = '1M': expected integer >= 1024");
+    check_fails("[source ev]\npath = %1$s\n[mysql]\nhost = 127.0.0.1\ndatabase = d\nconnect_timeout = soon\n"
+                "[sink out]\nconnector = mysql\n",
+                6, "[mysql] connect_timeout = 'soon': expected duration");
+    check_fails("[source ev]\npath = %1$s\n[mysql]\nhost = 127.0.0.1\nport = http\ndatabase = d\n"
+                "[sink out]\nconnector = mysql\n",
+                5, "[mysql] port = 'http': expected integer from 1 to 65535");
+    check_fails("[mysql]\nhost = 127.0.0.1\ndatabase = d\npassword = hunter2\nssl_mode = sometimes\n"
+                "[source ev]\nconnector = mysql\ntable = t\nincrementing_column = id\n",
+                5, "[mysql] ssl_mode = 'sometimes': expected one of disabled, preferred, required");
+
+    const char *argv[] = {"connectors", NULL};
+    assert_int_equal(sluice_test_run_cli(argv, out_path, err_path), 0);
+    char *t = sluice_test_read_file(out_path, NULL);
+    assert_non_null(t);
+    const char *src = strstr(t, "### Source `mysql`"), *sink = strstr(t, "### Sink `mysql`");
+    const char *shared = strstr(t, "### `[mysql]`");
+    if (!src || !sink || !shared) fail_msg("sluice connectors:\n%s", t);
+    static const char *const source_keys[] = {"table", "incrementing_column", "poll_interval", "batch_rows",
+                                              "retry_timeout", NULL};
+    static const char *const sink_keys[] = {"table", "create_table", "varchar_length", "batch_bytes",
+                                            "retry_timeout", NULL};
+    static const char *const shared_keys[] = {"host", "port", "socket", "user", "password", "database", "ssl_mode",
+                                              "ssl_ca", "ssl_capath", "ssl_cert", "ssl_key", "ssl_cipher",
+                                              "ssl_crl", "connect_timeout", "read_timeout", "write_timeout",
+                                              "retry_timeout", NULL};
+    const struct {
+        const char *at;
+        const char *const *keys;
+    } lists[] = {{src, source_keys}, {sink, sink_keys}, {shared, shared_keys}};
+    for (size_t i = 0; i < 3; i++) {
+        const char *end = strstr(lists[i].at + 4, "\n### ");
+        for (const char *const *k = lists[i].keys; *k; k++) {
+            char row[100];
+            snprintf(row, sizeof row, "\n| `%s` |", *k);
+            const char *hit = strstr(lists[i].at, row);
+            if (!hit || (end && hit > end)) fail_msg("no row for %s after '%.20s' in:\n%s", *k, lists[i].at, t);
+        }
+    }
+    assert_non_null(strstr(shared, "| `port` | integer from 1 to 65535 | `3306` |"));
+    assert_non_null(strstr(shared, "| `database` | text | required |"));
+    free(t);
+}
+
 static void test_check_passes_a_good_profile_without_connecting_or_writing(void **state) {
     (void)state;
     /* nothing listens on 127.0.0.1:1 and no database runs: check does not connect */
@@ -105,6 +160,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_check_rejects_bad_connector_options_with_file_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_passes_a_good_profile_without_connecting_or_writing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_check_types_mysql_options_from_their_tables, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

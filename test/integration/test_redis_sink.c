@@ -624,6 +624,95 @@ static void bad_options_fail_at_open_naming_them(void **state) {
     expect_config_error(&o, "[redis] port = '70000': expected a TCP port 1..65535");
 }
 
+/* `sluice check` of a profile (the query writes sink `out`): its exit
+ * status, and stderr into err (NUL-terminated, cut at size - 1) */
+static int check_profile(const char *ini_text, const char *ini, char *err, size_t size) {
+    char sql[4200], in[4200], errp[4300], text[8192];
+    snprintf(sql, sizeof sql, "%s/types.sql", tmpdir);
+    snprintf(in, sizeof in, "%s/types.jsonl", tmpdir);
+    snprintf(errp, sizeof errp, "%s/types.err", tmpdir);
+    snprintf(text, sizeof text, ini_text, in);
+    assert_int_equal(sluice_test_write_file(sql, "CREATE SOURCE ev (k VARCHAR, v BIGINT);\n"
+                                                 "CREATE SINK out AS SELECT k, COUNT(*) AS n FROM ev GROUP BY k;\n"),
+                     0);
+    assert_int_equal(sluice_test_write_file(in, "{\"k\":\"a\",\"v\":1}\n"), 0);
+    assert_int_equal(sluice_test_write_file(ini, text), 0);
+    const char *argv[] = {"check", sql, "--config", ini, NULL};
+    int rc = sluice_test_run_cli(argv, NULL, errp);
+    char *t = sluice_test_read_file(errp, NULL);
+    snprintf(err, size, "%s", t ? t : "");
+    free(t);
+    return rc;
+}
+
+/* The option tables of the sink and of [redis]: `sluice check` refuses a
+ * value of the wrong type naming the key and its FILE:LINE (it used to
+ * accept them: the redis sink has no check without connecting), and
+ * `sluice connectors` lists every option. */
+static void check_types_options_from_their_tables(void **state) {
+    (void)state;
+    static const struct {
+        const char *ini;
+        int line;
+        const char *want;
+    } bad[] = {
+        {"[source ev]\npath = %s\n[sink out]\nconnector = redis\nttl = soon\n", 5,
+         "[sink out] ttl = 'soon': expected duration"},
+        {"[source ev]\npath = %s\n[sink out]\nconnector = redis\ndata_type = list\n", 5,
+         "[sink out] data_type = 'list': expected one of hash, zset, string"},
+        {"[source ev]\npath = %s\n[sink out]\nconnector = redis\nreplace = maybe\n", 5,
+         "[sink out] replace = 'maybe': expected true or false"},
+        {"[source ev]\npath = %s\n[redis]\nhost = 127.0.0.1\nport = many\n[sink out]\nconnector = redis\n", 5,
+         "[redis] port = 'many': expected integer from 1 to 65535"},
+        {"[source ev]\npath = %s\n[redis]\ndb = -1\n[sink out]\nconnector = redis\n", 4,
+         "[redis] db = '-1': expected integer from 0 to 100000"},
+        {"[source ev]\npath = %s\n[redis]\ncommand_timeout = later\n[sink out]\nconnector = redis\n", 4,
+         "[redis] command_timeout = 'later': expected duration"},
+    };
+    char ini[4200], err[4096], want[4400];
+    snprintf(ini, sizeof ini, "%s/types.ini", tmpdir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = check_profile(bad[i].ini, ini, err, sizeof err);
+        snprintf(want, sizeof want, "%s:%d:", ini, bad[i].line);
+        if (rc != 2 || !strstr(err, want) || !strstr(err, bad[i].want))
+            fail_msg("check exited %d, expected 2 with '%s' and '%s' in:\n%s", rc, want, bad[i].want, err);
+    }
+    /* the good profile passes: it does not connect */
+    assert_int_equal(check_profile("[source ev]\npath = %s\n[redis]\nport = 1\ndb = 3\ntls = false\n"
+                                   "[sink out]\nconnector = redis\nttl = 1h\nreplace = false\n",
+                                   ini, err, sizeof err),
+                     0);
+
+    char out[4200];
+    snprintf(out, sizeof out, "%s/connectors.md", tmpdir);
+    const char *argv[] = {"connectors", NULL};
+    assert_int_equal(sluice_test_run_cli(argv, out, NULL), 0);
+    char *t = sluice_test_read_file(out, NULL);
+    assert_non_null(t);
+    const char *sink = strstr(t, "### Sink `redis`"), *shared = strstr(t, "### `[redis]`");
+    if (!sink || !shared) fail_msg("sluice connectors:\n%s", t);
+    static const char *const sink_keys[] = {"data_type", "key_prefix", "key", "member", "score", "replace", "ttl",
+                                            "retry_timeout", NULL};
+    static const char *const shared_keys[] = {"host", "port", "socket", "db", "user", "password", "tls",
+                                              "connect_timeout", "command_timeout", "retry_timeout", NULL};
+    const struct {
+        const char *at;
+        const char *const *keys;
+    } lists[] = {{sink, sink_keys}, {shared, shared_keys}};
+    for (size_t i = 0; i < 2; i++) {
+        const char *end = strstr(lists[i].at + 4, "\n### ");
+        for (const char *const *k = lists[i].keys; *k; k++) {
+            char row[100];
+            snprintf(row, sizeof row, "\n| `%s` |", *k);
+            const char *hit = strstr(lists[i].at, row);
+            if (!hit || (end && hit > end)) fail_msg("no row for %s after '%.20s' in:\n%s", *k, lists[i].at, t);
+        }
+    }
+    assert_non_null(strstr(sink, "| `data_type` | one of hash, zset, string | `hash` |"));
+    assert_non_null(strstr(shared, "| `port` | integer from 1 to 65535 | `6379` |"));
+    free(t);
+}
+
 static void wrong_password_fails_without_echoing_it(void **state) {
     (void)state;
     opened o;
@@ -867,6 +956,7 @@ int main(void) {
         cmocka_unit_test(unstorable_rows_go_to_on_error),
         cmocka_unit_test(wrong_type_at_exec_fails_the_epoch),
         cmocka_unit_test(bad_options_fail_at_open_naming_them),
+        cmocka_unit_test(check_types_options_from_their_tables),
         cmocka_unit_test(wrong_password_fails_without_echoing_it),
         cmocka_unit_test(socket_db_and_user),
         cmocka_unit_test(killed_connection_is_retried),
