@@ -55,7 +55,7 @@
  * hold the limits a type cannot say, and a message the type check words
  * differently. */
 static const sluice_option_spec mysql_source_specs[] = {
-    {"table", SLUICE_OPT_STRING, NULL, "the table to read", NULL, 0, 0, SLUICE_OPT_REQUIRED},
+    {"table", SLUICE_OPT_STRING, NULL, "the table to read", NULL, 0, 0, SLUICE_OPT_REQUIRED | SLUICE_OPT_IDENTITY},
     {"incrementing_column", SLUICE_OPT_STRING, NULL,
      "the column that increases strictly in insertion order (an integer such as an AUTO_INCREMENT id, or a "
      "DATETIME or TIMESTAMP): a row's offset is its value",
@@ -63,8 +63,7 @@ static const sluice_option_spec mysql_source_specs[] = {
     /* text, not a duration: a bad value keeps the connector's message
      * ("expected a duration such as 1s or 200ms"), which `sluice check`
      * reports with the key's file and line */
-    {"poll_interval", SLUICE_OPT_STRING, "1s", "time between two queries for new rows: a duration such as 1s or 200ms",
-     NULL, 0, 0, 0},
+    {"poll_interval", SLUICE_OPT_DURATION, "1s", "time between two queries for new rows", NULL, 0, 0, 0},
     {"batch_rows", SLUICE_OPT_INT, "10000", "rows one query reads, at most (its LIMIT)", NULL, 1, 0, 0},
     {"retry_timeout", SLUICE_OPT_DURATION, NULL,
      "how long a lost connection is retried before the run fails; default: `[mysql] retry_timeout`", NULL, 0, 0, 0},

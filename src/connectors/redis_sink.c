@@ -486,6 +486,12 @@ static sluice_err_t redis_sink_open(const sluice_module_config *cfg, sluice_sink
 
 /* ---------------- write ---------------- */
 
+/* The newest epoch the commit record holds (read at open), or -1: with it
+ * execute() refuses a checkpoint that does not reach it (reset or lost). */
+static int64_t redis_sink_committed_epoch(sluice_sink *sink) {
+    return ((redis_sink *)sink)->last_committed;
+}
+
 static sluice_err_t redis_sink_write(sluice_sink *sink, int64_t epoch, const sluice_row_batch *rows, char *errstr,
                                      size_t errstr_size) {
     redis_sink *s = (redis_sink *)sink;
@@ -865,6 +871,7 @@ const sluice_sink_ops sluice_redis_sink_ops = {
     .open = redis_sink_open,
     .write = redis_sink_write,
     .commit = redis_sink_commit,
+    .committed_epoch = redis_sink_committed_epoch,
     .report = NULL,
     .close = redis_sink_close,
     .shared_section = "redis",

@@ -770,8 +770,8 @@ sluice_err_t sluice_exec_recover(sluice_exec *x, char *errstr, size_t errstr_siz
                                  "recovery: sink %s has committed epoch %lld, but checkpoint_dir '%s' only reaches "
                                  "epoch %lld: the checkpoint was reset, replaced or lost files since; restore the "
                                  "checkpoint, or clear the sink's record of committed epochs (file: move the output "
-                                 "away and delete PATH.epoch; MySQL: its rows of sluice_commits; Kafka: a new "
-                                 "commits_topic) to start over",
+                                 "away and delete PATH.epoch; MySQL: its rows of sluice_commits; Redis: its "
+                                 "sluice:commits key; Kafka: a new commits_topic) to start over",
                                  x->sink_names ? x->sink_names[k] : "?", (long long)x->committed[k],
                                  sluice_ckpt_dir(x->ckpt), (long long)x->epoch - 1);
     /* continue from the end of the log */

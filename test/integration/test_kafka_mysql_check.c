@@ -91,13 +91,13 @@ static void test_check_types_mysql_options_from_their_tables(void **state) {
                 8, "batch_bytes = '1M': expected integer >= 1024");
     check_fails("[source ev]\npath = %1$s\n[mysql]\nhost = 127.0.0.1\ndatabase = d\nconnect_timeout = soon\n"
                 "[sink out]\nconnector = mysql\n",
-                6, "[mysql] connect_timeout = 'soon': expected duration");
+                6, "[mysql] connect_timeout = 'soon': expected a duration such as 30s or 500ms");
     check_fails("[source ev]\npath = %1$s\n[mysql]\nhost = 127.0.0.1\nport = http\ndatabase = d\n"
                 "[sink out]\nconnector = mysql\n",
                 5, "[mysql] port = 'http': expected integer from 1 to 65535");
     check_fails("[mysql]\nhost = 127.0.0.1\ndatabase = d\npassword = hunter2\nssl_mode = sometimes\n"
                 "[source ev]\nconnector = mysql\ntable = t\nincrementing_column = id\n",
-                5, "[mysql] ssl_mode = 'sometimes': expected one of disabled, preferred, required");
+                5, "[mysql] ssl_mode = 'sometimes': expected disabled, preferred, required");
 
     const char *argv[] = {"connectors", NULL};
     assert_int_equal(sluice_test_run_cli(argv, out_path, err_path), 0);

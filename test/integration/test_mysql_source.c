@@ -214,6 +214,11 @@ static void missing_table_or_column_fails_at_start(void **state) {
     exec_ok("CREATE TABLE src_c.customer (id BIGINT PRIMARY KEY, store_id INT, ts DATETIME(3))");
     expect_start_error(NULL, "incrementing_column 'customer_id' is not a column of table 'customer'");
     exec_ok("CREATE TABLE src_c.named (customer_id VARCHAR(10), store_id INT, ts DATETIME(3))");
+    /* another table is another input: a checkpoint of its own (the one
+     * above recorded table customer and would refuse it) */
+    char cp[4300];
+    snprintf(cp, sizeof cp, "%s/checkpoints-src_c-named", tmpdir);
+    setenv("SLUICE_CHECKPOINT_DIR", cp, 1);
     const char *sets[] = {"source customer.table=named", NULL};
     expect_start_error(sets, "neither an integer nor a DATETIME/TIMESTAMP");
     const char *sets2[] = {"source customer.poll_interval=soon", NULL};

@@ -657,9 +657,9 @@ static void check_types_options_from_their_tables(void **state) {
         const char *want;
     } bad[] = {
         {"[source ev]\npath = %s\n[sink out]\nconnector = redis\nttl = soon\n", 5,
-         "[sink out] ttl = 'soon': expected duration"},
+         "[sink out] ttl = 'soon': expected a duration such as 30s or 500ms"},
         {"[source ev]\npath = %s\n[sink out]\nconnector = redis\ndata_type = list\n", 5,
-         "[sink out] data_type = 'list': expected one of hash, zset, string"},
+         "[sink out] data_type = 'list': expected hash, zset or string"},
         {"[source ev]\npath = %s\n[sink out]\nconnector = redis\nreplace = maybe\n", 5,
          "[sink out] replace = 'maybe': expected true or false"},
         {"[source ev]\npath = %s\n[redis]\nhost = 127.0.0.1\nport = many\n[sink out]\nconnector = redis\n", 5,
@@ -667,7 +667,7 @@ static void check_types_options_from_their_tables(void **state) {
         {"[source ev]\npath = %s\n[redis]\ndb = -1\n[sink out]\nconnector = redis\n", 4,
          "[redis] db = '-1': expected integer from 0 to 100000"},
         {"[source ev]\npath = %s\n[redis]\ncommand_timeout = later\n[sink out]\nconnector = redis\n", 4,
-         "[redis] command_timeout = 'later': expected duration"},
+         "[redis] command_timeout = 'later': expected a duration such as 30s or 500ms"},
     };
     char ini[4200], err[4096], want[4400];
     snprintf(ini, sizeof ini, "%s/types.ini", tmpdir);

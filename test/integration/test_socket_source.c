@@ -692,7 +692,7 @@ static void test_options_checked_and_listed(void **state) {
                               (const char *const[]){"max_line_bytes = 'lots'", "expected integer from 1 to 1073741824",
                                                     NULL});
     sluice_test_check_refuses(sql, "[source lines]\nconnector = socket\nport = 9\nidle_timeout = soon\n", 4,
-                              (const char *const[]){"idle_timeout = 'soon'", "expected duration", NULL});
+                              (const char *const[]){"idle_timeout = 'soon'", "expected a duration such as 30s or 500ms", NULL});
     sluice_test_check_refuses(sql, "[source lines]\nconnector = socket\nport = 9\nmode = listen\nmax_clients = 0\n",
                               5, (const char *const[]){"max_clients = '0'", NULL});
     sluice_test_connectors_list("### Source `socket`",

@@ -243,7 +243,7 @@ static void options_checked_and_listed(void **state) {
     sluice_test_check_refuses(sql,
                               "[source ev]\nconnector = memory\n[sink out]\nconnector = file\npath = out.csv\n"
                               "format = parquet\n",
-                              6, (const char *const[]){"format = 'parquet'", "expected one of json, csv", NULL});
+                              6, (const char *const[]){"format = 'parquet'", "expected json or csv", NULL});
     sluice_test_check_refuses(sql, "[source ev]\nconnector = memory\n[sink out]\nconnector = file\n", 4,
                               (const char *const[]){"option 'path' is required", NULL});
     sluice_test_connectors_list("### Sink `file`",

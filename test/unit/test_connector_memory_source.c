@@ -69,7 +69,7 @@ static void options_checked_and_listed(void **state) {
     (void)state;
     sluice_test_check_refuses("CREATE SOURCE ev (k VARCHAR);\nCREATE SINK out AS SELECT k FROM ev;\n",
                               "[source ev]\nconnector = memory\nformat = lines\n", 3,
-                              (const char *const[]){"format = 'lines'", "expected one of json, csv", NULL});
+                              (const char *const[]){"format = 'lines'", "expected json or csv", NULL});
     sluice_test_connectors_list("### Source `memory`", (const char *const[]){"format", "csv.delimiter", NULL});
 }
 
