@@ -20,13 +20,20 @@ struct sluice_dead_letter {
     int failed;
 };
 
+int sluice_dead_letter_is_uri(const char *path) {
+    if (!path) return 0;
+    size_t n = 0;
+    while ((path[n] >= 'a' && path[n] <= 'z') || (path[n] >= 'A' && path[n] <= 'Z')) n++;
+    return n > 0 && path[n] == ':';
+}
+
 sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_letter **out, char *errstr,
                                      size_t errstr_size) {
-    if (path && strncmp(path, "kafka:", 6) == 0)
+    if (sluice_dead_letter_is_uri(path))
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_UNAVAILABLE,
-                             "dead_letter = %s: a Kafka dead-letter topic needs the Kafka connector, which is not part "
-                             "of this build yet; use a file path",
-                             path);
+                             "dead_letter = %s: a dead-letter target other than a file (SCHEME:...) is not part of "
+                             "this build yet; use a file path (./%s for a file whose name has a colon)",
+                             path, path);
     sluice_dead_letter *dl = calloc(1, sizeof *dl);
     if (!dl) return SLUICE_ERR_NOMEM;
     if (path) {

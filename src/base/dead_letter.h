@@ -13,11 +13,17 @@
 
 typedef struct sluice_dead_letter sluice_dead_letter;
 
-/** Open the dead-letter file at `path` (created, and truncated unless
- *  `append`: a checkpointed pipeline keeps it across runs; a replayed epoch
- *  may then write its dead letters again).  path NULL: records are only
- *  counted.  A `kafka:TOPIC` target is
- *  SLUICE_ERR_UNAVAILABLE until the Kafka connector exists.  Free with
+/** 1 when path has the form SCHEME:... (letters, then a colon): a target
+ *  other than a file, which no build writes yet. */
+int sluice_dead_letter_is_uri(const char *path);
+
+/** Open the dead-letter file at `path` (created; truncated unless `append`
+ *  -- a checkpointed pipeline keeps it across runs, and a replayed epoch
+ *  may then write its dead letters again -- and unless another process
+ *  writes it: processes sharing a file append whole entries, each holding
+ *  a shared flock).  path NULL: records are only
+ *  counted.  A `SCHEME:...` target (a topic) is SLUICE_ERR_UNAVAILABLE:
+ *  only files are written yet.  Free with
  *  sluice_dead_letter_close(). */
 sluice_err_t sluice_dead_letter_open(const char *path, int append, sluice_dead_letter **out,
                                      char *errstr, size_t errstr_size);

@@ -920,7 +920,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         if ((err = p->src_ops[i]->open(&p->src_bind[i].mc, &p->sources[i], errstr, errstr_size))) return err;
     if ((err = sluice_engine_new(plan, p->src_opts, p->sources, NULL, &p->transform, errstr, errstr_size))) return err;
     const char *dl = (e = sluice_config_find(p->cfg, "pipeline", "dead_letter")) ? e->value : NULL;
-    if (dl && strncmp(dl, "kafka:", 6) != 0 && sluice_mkdir_parents(dl, 0777, NULL, 0) != SLUICE_OK)
+    if (dl && !sluice_dead_letter_is_uri(dl) && sluice_mkdir_parents(dl, 0777, NULL, 0) != SLUICE_OK)
         return where_err(errstr, errstr_size, e, "dead_letter = '%s': cannot create its directory: %s", dl,
                          strerror(errno), "");
     if ((err = sluice_dead_letter_open(dl, ckpt_entry != NULL, &p->dlq, errstr, errstr_size))) return err;
