@@ -13,44 +13,11 @@
 #include "exec/aggregate.h"
 #include "plan/plan.h"
 #include "sql/ast.h"
+#include "sql/planner_int.h"
 #include "exec/udf.h"
 #include "format/format.h"
 
-/* The longest window size, slide, gap or watermark delay: 10,000 years
- * (3,652,425 days).  With event times kept to years 0000-9999
- * (format.h), a window's end and a watermark then stay far inside int64;
- * INTERVAL '106751991167' DAY used to give a SESSION whose window_end
- * wrapped around to before its window_start. */
-#define MAX_TIME_INTERVAL_MS (3652425LL * 86400000LL)
-
-typedef struct bind_ctx {
-    const char *file;
-    char *errstr;
-    size_t errsz;
-    sluice_arena *arena;
-    sluice_source_plan *src;
-    const char *clause;      /* "WHERE", "SELECT", ... for messages */
-    /* aggregate (post) mode */
-    int post;
-    int windowed;
-    sluice_ast **group_asts;
-    sluice_expr **group_exprs;
-    size_t ngroup;
-    sluice_ast **agg_asts;
-    sluice_agg_plan *aggs;
-    size_t naggs, agg_cap;
-    int in_agg;              /* binding an aggregate's argument */
-    int topn;                /* ORDER BY ... LIMIT: `rank` exists */
-    sluice_plan *plan;       /* for CREATE FUNCTION */
-    sluice_query_plan *q;    /* the query being bound (its bound-function calls) */
-    int in_udf;              /* binding a bound function's argument */
-    int in_unnest;           /* binding the array expression of UNNEST */
-} bind_ctx;
-
-static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void *plan_err(bind_ctx *c, int line, int col, const char *fmt, ...) {
+void *sluice_planner_err(bind_ctx *c, int line, int col, const char *fmt, ...) {
     char msg[768];
     va_list ap;
     va_start(ap, fmt);
@@ -125,14 +92,14 @@ static int comparable(sluice_type_t a, sluice_type_t b) {
 
 static sluice_expr *new_expr(bind_ctx *c, sluice_expr_kind kind, sluice_type_t type, size_t nargs) {
     sluice_expr *e = sluice_arena_alloc(c->arena, sizeof *e);
-    if (!e) return plan_err(c, 0, 0, "out of memory");
+    if (!e) return sluice_planner_err(c, 0, 0, "out of memory");
     memset(e, 0, sizeof *e);
     e->kind = kind;
     e->type = type;
     e->nargs = nargs;
     if (nargs) {
         e->args = sluice_arena_alloc(c->arena, nargs * sizeof(sluice_expr *));
-        if (!e->args) return plan_err(c, 0, 0, "out of memory");
+        if (!e->args) return sluice_planner_err(c, 0, 0, "out of memory");
     }
     return e;
 }
@@ -145,10 +112,10 @@ static sluice_expr *fold(bind_ctx *c, sluice_expr *e) {
     sluice_value v = sluice_expr_eval(e, NULL, c->arena);
     if (v.type == SLUICE_TYPE_VARCHAR) {
         char *p = sluice_arena_strndup(c->arena, v.u.s, v.len);
-        if (!p) return plan_err(c, 0, 0, "out of memory");
+        if (!p) return sluice_planner_err(c, 0, 0, "out of memory");
         v.u.s = p;
     } else if (v.type == SLUICE_TYPE_ARRAY && sluice_value_copy(c->arena, &v, &v) != 0) {
-        return plan_err(c, 0, 0, "out of memory");
+        return sluice_planner_err(c, 0, 0, "out of memory");
     }
     sluice_type_t type = e->type, elem = e->elem_type;
     memset(e, 0, sizeof *e);
@@ -166,7 +133,7 @@ static sluice_expr *coerce_ts_literal(bind_ctx *c, sluice_expr *e, const sluice_
         return e;
     int64_t ms;
     if (sluice_ts_parse(NULL, e->constant.u.s, e->constant.len, &ms) != 0)
-        return plan_err(c, a->line, a->col, "'%.*s' is not a TIMESTAMP (expected e.g. '2001-01-01 00:00:00')",
+        return sluice_planner_err(c, a->line, a->col, "'%.*s' is not a TIMESTAMP (expected e.g. '2001-01-01 00:00:00')",
                         (int)e->constant.len, e->constant.u.s);
     e->type = SLUICE_TYPE_TIMESTAMP;
     e->constant = sluice_value_timestamp(ms);
@@ -175,7 +142,7 @@ static sluice_expr *coerce_ts_literal(bind_ctx *c, sluice_expr *e, const sluice_
 
 static sluice_expr *bind(bind_ctx *c, const sluice_ast *a);
 
-static long find_source_column(const sluice_source_plan *s, const char *name) {
+long sluice_planner_find_column(const sluice_source_plan *s, const char *name) {
     for (size_t i = 0; i < s->schema.ncolumns; i++)
         if (strcmp(s->columns[i].name, name) == 0) return (long)i;
     return -1;
@@ -188,12 +155,12 @@ static void *unknown_column(bind_ctx *c, const sluice_ast *a) {
         strncat(list, c->src->columns[i].name, sizeof list - strlen(list) - 1);
     }
     if (c->windowed) strncat(list, ", window_start, window_end", sizeof list - strlen(list) - 1);
-    return plan_err(c, a->line, a->col, "unknown column '%s' in %s (source %s has: %s)", a->name, c->clause,
+    return sluice_planner_err(c, a->line, a->col, "unknown column '%s' in %s (source %s has: %s)", a->name, c->clause,
                     c->src->name, list);
 }
 
 static void *not_topn_rank(bind_ctx *c, const sluice_ast *a) {
-    return plan_err(c, a->line, a->col,
+    return sluice_planner_err(c, a->line, a->col,
                     "'rank' exists only in a top-N query (GROUP BY a window ... ORDER BY <aggregate> DESC LIMIT n)");
 }
 
@@ -206,24 +173,24 @@ static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
         }
         if (c->topn && strcmp(a->name, "rank") == 0) {
             if (strcmp(c->clause, "SELECT") != 0)
-                return plan_err(c, a->line, a->col,
+                return sluice_planner_err(c, a->line, a->col,
                                 "'rank' cannot be used in %s: groups are ranked after HAVING has filtered them",
                                 c->clause);
             sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, SLUICE_TYPE_BIGINT, 0);
             if (e) e->column = SLUICE_POST_RANK;
             return e;
         }
-        if (find_source_column(c->src, a->name) >= 0)
-            return plan_err(c, a->line, a->col,
+        if (sluice_planner_find_column(c->src, a->name) >= 0)
+            return sluice_planner_err(c, a->line, a->col,
                             "column '%s' in %s must appear in GROUP BY or be used in an aggregate function",
                             a->name, c->clause);
         if (strcmp(a->name, "rank") == 0) return not_topn_rank(c, a);
         return unknown_column(c, a);
     }
-    long i = find_source_column(c->src, a->name);
+    long i = sluice_planner_find_column(c->src, a->name);
     if (i < 0) {
         if (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)
-            return plan_err(c, a->line, a->col,
+            return sluice_planner_err(c, a->line, a->col,
                             "'%s' exists only in a query with GROUP BY TUMBLE(...), HOP(...) or SESSION(...)", a->name);
         if (strcmp(a->name, "rank") == 0) return not_topn_rank(c, a);
         return unknown_column(c, a);
@@ -239,9 +206,9 @@ static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
 
 static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     if (!c->post)
-        return plan_err(c, a->line, a->col, "aggregate function %s is not allowed in %s", a->name, c->clause);
+        return sluice_planner_err(c, a->line, a->col, "aggregate function %s is not allowed in %s", a->name, c->clause);
     if (c->in_agg)
-        return plan_err(c, a->line, a->col, "aggregate function %s cannot be nested in another aggregate", a->name);
+        return sluice_planner_err(c, a->line, a->col, "aggregate function %s cannot be nested in another aggregate", a->name);
     /* the same aggregate twice shares one slot */
     for (size_t k = 0; k < c->naggs; k++) {
         if (ast_equal(c->agg_asts[k], a)) {
@@ -253,10 +220,10 @@ static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     sluice_agg_plan ag;
     memset(&ag, 0, sizeof ag);
     ag.fn = sluice_agg_find(a->name, a->star);
-    if (!ag.fn) return plan_err(c, a->line, a->col, "only COUNT accepts '*'");
+    if (!ag.fn) return sluice_planner_err(c, a->line, a->col, "only COUNT accepts '*'");
     if (!a->star) {
         if (a->nargs != 1)
-            return plan_err(c, a->line, a->col, "%s takes exactly one argument", a->name);
+            return sluice_planner_err(c, a->line, a->col, "%s takes exactly one argument", a->name);
         c->in_agg = 1;
         ag.arg = bind(c, a->args[0]);
         c->in_agg = 0;
@@ -265,16 +232,16 @@ static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     /* an ARRAY has no sum or order that an aggregate could keep (its
      * elements would also outlive the batch they were decoded in) */
     if (ag.arg && ag.arg->type == SLUICE_TYPE_ARRAY && strcmp(a->name, "COUNT") != 0)
-        return plan_err(c, a->args[0]->line, a->args[0]->col, "%s of an ARRAY is not supported", a->name);
+        return sluice_planner_err(c, a->args[0]->line, a->args[0]->col, "%s of an ARRAY is not supported", a->name);
     char why[160];
     int rt = ag.fn->type(ag.arg ? ag.arg->type : SLUICE_TYPE_NULL, why, sizeof why);
-    if (rt < 0) return plan_err(c, a->args[0]->line, a->args[0]->col, "%s", why);
+    if (rt < 0) return sluice_planner_err(c, a->args[0]->line, a->args[0]->col, "%s", why);
     ag.result_type = (sluice_type_t)rt;
     if (c->naggs == c->agg_cap) {
         size_t nc = c->agg_cap ? c->agg_cap * 2 : 8;
         sluice_agg_plan *na = sluice_arena_alloc(c->arena, nc * sizeof *na);
         sluice_ast **nn = sluice_arena_alloc(c->arena, nc * sizeof *nn);
-        if (!na || !nn) return plan_err(c, 0, 0, "out of memory");
+        if (!na || !nn) return sluice_planner_err(c, 0, 0, "out of memory");
         if (c->naggs) {
             memcpy(na, c->aggs, c->naggs * sizeof *na);
             memcpy(nn, c->agg_asts, c->naggs * sizeof *nn);
@@ -307,23 +274,23 @@ static const char *type_list(const sluice_type_t *t, size_t n, char *buf, size_t
 static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
     const sluice_function_plan *f = &c->plan->functions[fi];
     if (c->post && !c->in_agg)
-        return plan_err(c, a->line, a->col,
+        return sluice_planner_err(c, a->line, a->col,
                         "function %s is bound by the profile: call it in WHERE, in the SELECT of a query "
                         "without GROUP BY, in a GROUP BY key or in an aggregate's argument, not over "
                         "aggregated rows",
                         f->name);
     if (c->in_unnest)
-        return plan_err(c, a->line, a->col,
+        return sluice_planner_err(c, a->line, a->col,
                         "function %s is bound by the profile: its call cannot be in the UNNEST expression",
                         f->name);
     if (c->in_udf)
-        return plan_err(c, a->line, a->col,
+        return sluice_planner_err(c, a->line, a->col,
                         "function %s is bound by the profile: its call cannot be an argument of another such "
                         "function (compute it in a separate query)",
                         f->name);
     char types[200];
     if (a->star || a->nargs != f->nargs)
-        return plan_err(c, a->line, a->col, "%s takes %zu argument%s (%s), got %zu", f->name, f->nargs,
+        return sluice_planner_err(c, a->line, a->col, "%s takes %zu argument%s (%s), got %zu", f->name, f->nargs,
                         f->nargs == 1 ? "" : "s", type_list(f->arg_types, f->nargs, types, sizeof types),
                         a->nargs);
     sluice_expr *e = new_expr(c, SLUICE_EXPR_UDF, f->returns, a->nargs);
@@ -335,7 +302,7 @@ static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
         sluice_type_t want = f->arg_types[i];
         if (x->type != want && x->type != SLUICE_TYPE_NULL &&
             !(want == SLUICE_TYPE_DOUBLE && x->type == SLUICE_TYPE_BIGINT))
-            return plan_err(c, a->args[i]->line, a->args[i]->col, "argument %zu (%s) of %s needs %s, got %s", i + 1,
+            return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "argument %zu (%s) of %s needs %s, got %s", i + 1,
                             f->arg_names[i], f->name, sluice_type_name(want), sluice_type_name(x->type));
         if (want == SLUICE_TYPE_DOUBLE && x->type == SLUICE_TYPE_BIGINT) {
             sluice_expr *cast = new_expr(c, SLUICE_EXPR_CAST, SLUICE_TYPE_DOUBLE, 1);
@@ -349,12 +316,12 @@ static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
     sluice_query_plan *q = c->q;
     if (!q->udf) {
         q->udf = sluice_arena_alloc(c->arena, sizeof *q->udf);
-        if (!q->udf) return plan_err(c, 0, 0, "out of memory");
+        if (!q->udf) return sluice_planner_err(c, 0, 0, "out of memory");
         memset(q->udf, 0, sizeof *q->udf);
     }
     sluice_udf_site **sites = sluice_arena_alloc(c->arena, (q->nudf_sites + 1) * sizeof *sites);
     sluice_udf_site *site = sluice_arena_alloc(c->arena, sizeof *site);
-    if (!sites || !site) return plan_err(c, 0, 0, "out of memory");
+    if (!sites || !site) return sluice_planner_err(c, 0, 0, "out of memory");
     if (q->nudf_sites) memcpy(sites, q->udf_sites, q->nudf_sites * sizeof *sites);
     memset(site, 0, sizeof *site);
     site->function = fi;
@@ -381,9 +348,9 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     };
     if (is_aggregate_name(a->name)) return bind_aggregate(c, a);
     if (is_window_name(a->name))
-        return plan_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
+        return sluice_planner_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
     if (strcmp(a->name, "PROCTIME") == 0)
-        return plan_err(c, a->line, a->col,
+        return sluice_planner_err(c, a->line, a->col,
                         "PROCTIME() is allowed only as the time argument of a window: GROUP BY TUMBLE(PROCTIME(), "
                         "INTERVAL ...)");
     size_t k;
@@ -392,13 +359,13 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     if (k == sizeof fns / sizeof fns[0]) {
         char aggs[256];
         sluice_agg_names(aggs, sizeof aggs);
-        return plan_err(c, a->line, a->col,
+        return sluice_planner_err(c, a->line, a->col,
                         "unknown function '%s' (known: %s LOWER UPPER LENGTH SUBSTR TRIM ABS "
                         "ROUND FLOOR CEIL COALESCE SPLIT CARDINALITY CAST)",
                         a->name, aggs);
     }
     if (a->star || a->nargs < fns[k].min || a->nargs > fns[k].max)
-        return plan_err(c, a->line, a->col, "%s takes %zu%s argument%s", a->name, fns[k].min,
+        return sluice_planner_err(c, a->line, a->col, "%s takes %zu%s argument%s", a->name, fns[k].min,
                         fns[k].max > fns[k].min ? " or more" : "", fns[k].min == 1 && fns[k].max == 1 ? "" : "s");
     sluice_expr *e = new_expr(c, SLUICE_EXPR_FUNC, SLUICE_TYPE_NULL, a->nargs);
     if (!e) return NULL;
@@ -408,7 +375,7 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     sluice_type_t t0 = e->args[0]->type;
 #define NEED(i, cond, what)                                                                            \
     if (!(cond) && e->args[i]->type != SLUICE_TYPE_NULL)                                               \
-        return plan_err(c, a->args[i]->line, a->args[i]->col, "%s needs %s, got %s", a->name, what,      \
+        return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "%s needs %s, got %s", a->name, what,      \
                         sluice_type_name(e->args[i]->type));
     switch (e->func) {
     case SLUICE_FN_LOWER:
@@ -449,10 +416,10 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         int t = SLUICE_TYPE_NULL;
         for (size_t i = 0; i < a->nargs; i++) {
             if (e->args[i]->type == SLUICE_TYPE_ARRAY)
-                return plan_err(c, a->args[i]->line, a->args[i]->col, "COALESCE of an ARRAY is not supported");
+                return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "COALESCE of an ARRAY is not supported");
             t = common_type((sluice_type_t)t, e->args[i]->type);
             if (t < 0)
-                return plan_err(c, a->args[i]->line, a->args[i]->col, "COALESCE arguments mix %s and %s",
+                return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "COALESCE arguments mix %s and %s",
                                 sluice_type_name(e->args[0]->type), sluice_type_name(e->args[i]->type));
         }
         e->type = (sluice_type_t)t;
@@ -474,7 +441,7 @@ static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
     case SLUICE_OP_AND:
     case SLUICE_OP_OR:
         if ((lt != SLUICE_TYPE_BOOLEAN && lt != SLUICE_TYPE_NULL) || (rt != SLUICE_TYPE_BOOLEAN && rt != SLUICE_TYPE_NULL))
-            return plan_err(c, a->line, a->col, "%s needs BOOLEAN operands, got %s and %s", sluice_ast_op_text(a->op),
+            return sluice_planner_err(c, a->line, a->col, "%s needs BOOLEAN operands, got %s and %s", sluice_ast_op_text(a->op),
                             sluice_type_name(lt), sluice_type_name(rt));
         e = new_expr(c, a->op == SLUICE_OP_AND ? SLUICE_EXPR_AND : SLUICE_EXPR_OR, SLUICE_TYPE_BOOLEAN, 2);
         break;
@@ -485,7 +452,7 @@ static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
         lt = l->type;
         rt = r->type;
         if (!comparable(lt, rt))
-            return plan_err(c, a->line, a->col, "cannot compare %s with %s", sluice_type_name(lt),
+            return sluice_planner_err(c, a->line, a->col, "cannot compare %s with %s", sluice_type_name(lt),
                             sluice_type_name(rt));
         e = new_expr(c, SLUICE_EXPR_CMP, SLUICE_TYPE_BOOLEAN, 2);
         break;
@@ -509,7 +476,7 @@ static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
                  (a->op == SLUICE_OP_MUL || a->op == SLUICE_OP_DIV))
             t = SLUICE_TYPE_INTERVAL;
         if (t < 0)
-            return plan_err(c, a->line, a->col, "operator '%s' cannot be applied to %s and %s", sluice_ast_op_text(a->op),
+            return sluice_planner_err(c, a->line, a->col, "operator '%s' cannot be applied to %s and %s", sluice_ast_op_text(a->op),
                             sluice_type_name(lt), sluice_type_name(rt));
         e = new_expr(c, SLUICE_EXPR_ARITH, (sluice_type_t)t, 2);
         break;
@@ -546,11 +513,11 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         if (!x) return NULL;
         if (a->op == SLUICE_OP_NOT) {
             if (x->type != SLUICE_TYPE_BOOLEAN && x->type != SLUICE_TYPE_NULL)
-                return plan_err(c, a->line, a->col, "NOT needs a BOOLEAN, got %s", sluice_type_name(x->type));
+                return sluice_planner_err(c, a->line, a->col, "NOT needs a BOOLEAN, got %s", sluice_type_name(x->type));
             e = new_expr(c, SLUICE_EXPR_NOT, SLUICE_TYPE_BOOLEAN, 1);
         } else {
             if (!is_numeric(x->type) && x->type != SLUICE_TYPE_INTERVAL && x->type != SLUICE_TYPE_NULL)
-                return plan_err(c, a->line, a->col, "unary '%s' needs a number, got %s", sluice_ast_op_text(a->op),
+                return sluice_planner_err(c, a->line, a->col, "unary '%s' needs a number, got %s", sluice_ast_op_text(a->op),
                                 sluice_type_name(x->type));
             if (a->op == SLUICE_OP_PLUS) return x;
             e = new_expr(c, SLUICE_EXPR_NEG, x->type, 1);
@@ -576,7 +543,7 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         for (size_t i = 1; i < a->nargs; i++) {
             if (!(e->args[i] = coerce_ts_literal(c, e->args[i], a->args[i], e->args[0]->type))) return NULL;
             if (!comparable(e->args[0]->type, e->args[i]->type))
-                return plan_err(c, a->args[i]->line, a->args[i]->col, "cannot compare %s with %s",
+                return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "cannot compare %s with %s",
                                 sluice_type_name(e->args[0]->type), sluice_type_name(e->args[i]->type));
         }
         return fold(c, e);
@@ -588,7 +555,7 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         for (int i = 0; i < 2; i++) {
             if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
             if (e->args[i]->type != SLUICE_TYPE_VARCHAR && e->args[i]->type != SLUICE_TYPE_NULL)
-                return plan_err(c, a->args[i]->line, a->args[i]->col, "LIKE needs VARCHAR operands, got %s",
+                return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "LIKE needs VARCHAR operands, got %s",
                                 sluice_type_name(e->args[i]->type));
         }
         return fold(c, e);
@@ -606,18 +573,18 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
             sluice_type_t ct = e->args[i]->type;
             if (a->has_operand ? !comparable(e->args[0]->type, ct)
                                : (ct != SLUICE_TYPE_BOOLEAN && ct != SLUICE_TYPE_NULL))
-                return plan_err(c, a->args[i]->line, a->args[i]->col, "WHEN needs %s, got %s",
+                return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "WHEN needs %s, got %s",
                                 a->has_operand ? sluice_type_name(e->args[0]->type) : "a BOOLEAN condition",
                                 sluice_type_name(ct));
             if ((t = common_type((sluice_type_t)t, e->args[i + 1]->type)) < 0)
-                return plan_err(c, a->args[i + 1]->line, a->args[i + 1]->col, "CASE branches mix types (%s)",
+                return sluice_planner_err(c, a->args[i + 1]->line, a->args[i + 1]->col, "CASE branches mix types (%s)",
                                 sluice_type_name(e->args[i + 1]->type));
         }
         if (a->has_else && (t = common_type((sluice_type_t)t, e->args[i]->type)) < 0)
-            return plan_err(c, a->args[i]->line, a->args[i]->col, "CASE branches mix types (%s)",
+            return sluice_planner_err(c, a->args[i]->line, a->args[i]->col, "CASE branches mix types (%s)",
                             sluice_type_name(e->args[i]->type));
         if (t == SLUICE_TYPE_ARRAY)
-            return plan_err(c, a->line, a->col, "CASE over ARRAY values is not supported");
+            return sluice_planner_err(c, a->line, a->col, "CASE over ARRAY values is not supported");
         e->type = (sluice_type_t)t;
         return fold(c, e);
     }
@@ -626,14 +593,14 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         if (!e || !(e->args[0] = bind(c, a->args[0]))) return NULL;
         sluice_type_t from = e->args[0]->type;
         if (from == SLUICE_TYPE_INTERVAL && a->cast_type != SLUICE_TYPE_BIGINT && a->cast_type != SLUICE_TYPE_VARCHAR)
-            return plan_err(c, a->line, a->col, "cannot CAST INTERVAL to %s", sluice_type_name(a->cast_type));
+            return sluice_planner_err(c, a->line, a->col, "cannot CAST INTERVAL to %s", sluice_type_name(a->cast_type));
         if (from == SLUICE_TYPE_ARRAY && a->cast_type != SLUICE_TYPE_VARCHAR)
-            return plan_err(c, a->line, a->col, "cannot CAST ARRAY to %s (only to VARCHAR: its JSON text)",
+            return sluice_planner_err(c, a->line, a->col, "cannot CAST ARRAY to %s (only to VARCHAR: its JSON text)",
                             sluice_type_name(a->cast_type));
         int literal = a->args[0]->kind == SLUICE_AST_LITERAL && a->args[0]->lit.type == SLUICE_TYPE_VARCHAR;
         e = fold(c, e);
         if (e && literal && e->kind == SLUICE_EXPR_CONST && e->constant.type == SLUICE_TYPE_NULL)
-            return plan_err(c, a->args[0]->line, a->args[0]->col, "'%.*s' is not a valid %s",
+            return sluice_planner_err(c, a->args[0]->line, a->args[0]->col, "'%.*s' is not a valid %s",
                             (int)a->args[0]->lit.len, a->args[0]->lit.u.s, sluice_type_name(a->cast_type));
         return e;
     }
@@ -645,115 +612,16 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
             if (!(e->args[i] = bind(c, a->args[i]))) return NULL;
         sluice_type_t bt = e->args[0]->type, it = e->args[1]->type;
         if (bt != SLUICE_TYPE_ARRAY && bt != SLUICE_TYPE_NULL)
-            return plan_err(c, a->args[0]->line, a->args[0]->col, "[...] needs an ARRAY, got %s",
+            return sluice_planner_err(c, a->args[0]->line, a->args[0]->col, "[...] needs an ARRAY, got %s",
                             sluice_type_name(bt));
         if (it != SLUICE_TYPE_BIGINT && it != SLUICE_TYPE_NULL)
-            return plan_err(c, a->args[1]->line, a->args[1]->col, "an ARRAY index must be a BIGINT, got %s",
+            return sluice_planner_err(c, a->args[1]->line, a->args[1]->col, "an ARRAY index must be a BIGINT, got %s",
                             sluice_type_name(it));
         e->type = bt == SLUICE_TYPE_ARRAY ? e->args[0]->elem_type : SLUICE_TYPE_NULL;
         return fold(c, e);
     }
     }
-    return plan_err(c, a->line, a->col, "unsupported expression");
-}
-
-/* ---------------- sources ---------------- */
-
-static sluice_err_t plan_source(bind_ctx *c, const sluice_ast_source *s, sluice_source_plan *sp) {
-    memset(sp, 0, sizeof *sp);
-    sp->name = s->name;
-    size_t n = s->ncolumns;
-    if (n == 0) return plan_err(c, s->line, s->col, "source %s has no columns", s->name), SLUICE_ERR_SQL;
-    sp->columns = sluice_arena_alloc(c->arena, n * sizeof *sp->columns);
-    sp->metadata = sluice_arena_alloc(c->arena, n * sizeof *sp->metadata);
-    sp->ts_formats = sluice_arena_alloc(c->arena, n * sizeof *sp->ts_formats);
-    sp->used = sluice_arena_alloc(c->arena, n * sizeof *sp->used);
-    if (!sp->columns || !sp->metadata || !sp->ts_formats || !sp->used) return SLUICE_ERR_NOMEM;
-    memset(sp->ts_formats, 0, n * sizeof *sp->ts_formats);
-    memset(sp->used, 0, n * sizeof *sp->used);
-    sp->defs = s->columns;
-    sp->schema.ncolumns = n;
-    sp->schema.columns = sp->columns;
-    for (size_t i = 0; i < n; i++) {
-        const sluice_ast_column_def *d = &s->columns[i];
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(s->columns[j].name, d->name) == 0)
-                return plan_err(c, d->line, d->col, "duplicate column '%s' in source %s", d->name, s->name),
-                       SLUICE_ERR_SQL;
-        sp->columns[i].name = d->name;
-        sp->columns[i].type = d->type;
-        sp->metadata[i] = SLUICE_META_NONE;
-        if (d->format) {
-            if (d->type != SLUICE_TYPE_TIMESTAMP)
-                return plan_err(c, d->line, d->col, "FORMAT applies to TIMESTAMP columns only ('%s' is %s)", d->name,
-                                sluice_type_name(d->type)),
-                       SLUICE_ERR_SQL;
-            char e[256];
-            if (sluice_ts_format_compile(d->format, &sp->ts_formats[i], e, sizeof e) != SLUICE_OK)
-                return plan_err(c, d->line, d->col, "column '%s': %s", d->name, e), SLUICE_ERR_SQL;
-        }
-        if (d->metadata) {
-            static const struct { const char *name; sluice_metadata m; sluice_type_t t; } metas[] = {
-                {"timestamp", SLUICE_META_TIMESTAMP, SLUICE_TYPE_TIMESTAMP},
-                {"key", SLUICE_META_KEY, SLUICE_TYPE_VARCHAR},
-                {"topic", SLUICE_META_TOPIC, SLUICE_TYPE_VARCHAR},
-                {"partition", SLUICE_META_PARTITION, SLUICE_TYPE_BIGINT},
-                {"offset", SLUICE_META_OFFSET, SLUICE_TYPE_BIGINT}};
-            size_t k;
-            for (k = 0; k < 5; k++)
-                if (strcmp(metas[k].name, d->metadata) == 0) break;
-            if (k == 5)
-                return plan_err(c, d->line, d->col,
-                                "unknown METADATA field '%s' (expected 'timestamp', 'key', 'topic', 'partition' or 'offset')",
-                                d->metadata),
-                       SLUICE_ERR_SQL;
-            if (d->type != metas[k].t)
-                return plan_err(c, d->line, d->col, "METADATA FROM '%s' is %s, but column '%s' is declared %s",
-                                d->metadata, sluice_type_name(metas[k].t), d->name, sluice_type_name(d->type)),
-                       SLUICE_ERR_SQL;
-            if (d->path)
-                return plan_err(c, d->line, d->col, "column '%s' cannot have both PATH and METADATA", d->name),
-                       SLUICE_ERR_SQL;
-            sp->metadata[i] = metas[k].m;
-        }
-        if (d->path && strncmp(d->path, "$.", 2) != 0 && strcmp(d->path, "$") != 0 && strncmp(d->path, "$[", 2) != 0)
-            return plan_err(c, d->line, d->col, "PATH '%s' must start with '$.' (e.g. '$.properties.mag')", d->path),
-                   SLUICE_ERR_SQL;
-    }
-    if (s->has_watermark) {
-        long wi = find_source_column(sp, s->watermark_column);
-        if (wi < 0)
-            return plan_err(c, s->watermark_line, s->watermark_col, "WATERMARK FOR unknown column '%s'",
-                            s->watermark_column),
-                   SLUICE_ERR_SQL;
-        if (sp->columns[wi].type != SLUICE_TYPE_TIMESTAMP)
-            return plan_err(c, s->watermark_line, s->watermark_col,
-                            "WATERMARK column '%s' must be a TIMESTAMP, not %s", s->watermark_column,
-                            sluice_type_name(sp->columns[wi].type)),
-                   SLUICE_ERR_SQL;
-        const sluice_ast *w = s->watermark_expr;
-        int64_t delay = -1;
-        if (w->kind == SLUICE_AST_COLUMN && strcmp(w->name, s->watermark_column) == 0)
-            delay = 0;
-        else if (w->kind == SLUICE_AST_BINARY && w->op == SLUICE_OP_SUB && w->args[0]->kind == SLUICE_AST_COLUMN &&
-                 strcmp(w->args[0]->name, s->watermark_column) == 0 && w->args[1]->kind == SLUICE_AST_INTERVAL &&
-                 w->args[1]->lit.u.i >= 0)
-            delay = w->args[1]->lit.u.i;
-        if (delay < 0)
-            return plan_err(c, w->line, w->col, "WATERMARK expression must be '%s - INTERVAL ...' or '%s'",
-                            s->watermark_column, s->watermark_column),
-                   SLUICE_ERR_SQL;
-        if (delay > MAX_TIME_INTERVAL_MS)
-            return plan_err(c, w->args[1]->line, w->args[1]->col,
-                            "a WATERMARK delay must be at most INTERVAL '%lld' DAY (10,000 years)",
-                            MAX_TIME_INTERVAL_MS / 86400000LL),
-                   SLUICE_ERR_SQL;
-        sp->has_watermark = 1;
-        sp->watermark_column = (size_t)wi;
-        sp->watermark_delay_ms = delay;
-        sp->used[wi] = 1;
-    }
-    return SLUICE_OK;
+    return sluice_planner_err(c, a->line, a->col, "unsupported expression");
 }
 
 /* ---------------- queries ---------------- */
@@ -766,7 +634,7 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
     int hop = strcmp(w->name, "HOP") == 0, session = strcmp(w->name, "SESSION") == 0;
     size_t want = hop ? 3 : 2;
     if (w->nargs != want)
-        return plan_err(c, w->line, w->col, "%s takes (%s)", w->name,
+        return sluice_planner_err(c, w->line, w->col, "%s takes (%s)", w->name,
                         hop ? "time_column, INTERVAL slide, INTERVAL size"
                             : session ? "time_column, INTERVAL gap" : "time_column, INTERVAL size"),
                SLUICE_ERR_SQL;
@@ -774,18 +642,18 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
     long ci = -1;
     if (ts->kind == SLUICE_AST_FUNC && strcmp(ts->name, "PROCTIME") == 0) {
         if (ts->nargs || ts->star)
-            return plan_err(c, ts->line, ts->col, "PROCTIME() takes no arguments"), SLUICE_ERR_SQL;
+            return sluice_planner_err(c, ts->line, ts->col, "PROCTIME() takes no arguments"), SLUICE_ERR_SQL;
         q->proctime = 1;
     } else {
         if (ts->kind != SLUICE_AST_COLUMN)
-            return plan_err(c, ts->line, ts->col,
+            return sluice_planner_err(c, ts->line, ts->col,
                             "the first argument of %s must be the source's event-time column or PROCTIME()",
                             w->name),
                    SLUICE_ERR_SQL;
-        ci = find_source_column(c->src, ts->name);
+        ci = sluice_planner_find_column(c->src, ts->name);
         if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
         if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
-            return plan_err(c, ts->line, ts->col,
+            return sluice_planner_err(c, ts->line, ts->col,
                             "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s (or use "
                             "PROCTIME() for processing-time windows)",
                             ts->name, ts->name, c->src->name),
@@ -795,10 +663,10 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
     for (size_t i = 1; i < want; i++) {
         const sluice_ast *x = w->args[i];
         if (x->kind != SLUICE_AST_INTERVAL || x->lit.u.i <= 0)
-            return plan_err(c, x->line, x->col, "expected a positive INTERVAL, e.g. INTERVAL '1' HOUR"),
+            return sluice_planner_err(c, x->line, x->col, "expected a positive INTERVAL, e.g. INTERVAL '1' HOUR"),
                    SLUICE_ERR_SQL;
         if (x->lit.u.i > MAX_TIME_INTERVAL_MS)
-            return plan_err(c, x->line, x->col, "a window's INTERVAL must be at most INTERVAL '%lld' DAY (10,000 years)",
+            return sluice_planner_err(c, x->line, x->col, "a window's INTERVAL must be at most INTERVAL '%lld' DAY (10,000 years)",
                             MAX_TIME_INTERVAL_MS / 86400000LL),
                    SLUICE_ERR_SQL;
         iv[i - 1] = x->lit.u.i;
@@ -812,12 +680,12 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
         q->slide_ms = iv[0];
         q->size_ms = iv[1];
         if (q->size_ms % q->slide_ms != 0)
-            return plan_err(c, w->args[2]->line, w->args[2]->col,
+            return sluice_planner_err(c, w->args[2]->line, w->args[2]->col,
                             "HOP size must be a multiple of its slide (size %" PRId64 " ms, slide %" PRId64 " ms)",
                             q->size_ms, q->slide_ms),
                    SLUICE_ERR_SQL;
         if (q->size_ms / q->slide_ms > 1024)
-            return plan_err(c, w->args[2]->line, w->args[2]->col,
+            return sluice_planner_err(c, w->args[2]->line, w->args[2]->col,
                             "HOP size/slide is %" PRId64 ": at most 1024 windows per row are supported",
                             q->size_ms / q->slide_ms),
                    SLUICE_ERR_SQL;
@@ -834,27 +702,27 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
 static sluice_err_t check_topn(bind_ctx *c, const sluice_ast_sink *s, sluice_query_plan *q) {
     if (!s->order_by && s->limit < 0) return SLUICE_OK;
     if (!s->order_by)
-        return plan_err(c, s->limit_line, s->limit_col,
+        return sluice_planner_err(c, s->limit_line, s->limit_col,
                         "LIMIT needs ORDER BY <aggregate> DESC|ASC before it: top-N ranks the groups of each window "
                         "by an aggregate"),
                SLUICE_ERR_SQL;
     const sluice_ast *o = s->order_by;
     if (s->limit < 0)
-        return plan_err(c, o->line, o->col,
+        return sluice_planner_err(c, o->line, o->col,
                         "ORDER BY needs LIMIT n: a stream is ordered only as the top n groups of each window"),
                SLUICE_ERR_SQL;
     if (q->window == SLUICE_WINDOW_NONE)
-        return plan_err(c, o->line, o->col,
+        return sluice_planner_err(c, o->line, o->col,
                         "ORDER BY ... LIMIT (top-N per window) needs a windowed aggregate: GROUP BY TUMBLE(...) or "
                         "HOP(...) and the keys to rank"),
                SLUICE_ERR_SQL;
     if (q->window == SLUICE_WINDOW_SESSION)
-        return plan_err(c, o->line, o->col,
+        return sluice_planner_err(c, o->line, o->col,
                         "ORDER BY ... LIMIT (top-N per window) needs TUMBLE or HOP windows: each SESSION window "
                         "belongs to one key, so there is nothing to rank"),
                SLUICE_ERR_SQL;
     if (s->limit == 0)
-        return plan_err(c, s->limit_line, s->limit_col, "LIMIT 0 keeps no row: top-N needs n >= 1"), SLUICE_ERR_SQL;
+        return sluice_planner_err(c, s->limit_line, s->limit_col, "LIMIT 0 keeps no row: top-N needs n >= 1"), SLUICE_ERR_SQL;
     q->topn = 1;
     q->order_desc = s->order_desc;
     q->limit = s->limit;
@@ -875,7 +743,7 @@ static sluice_err_t plan_order_by(bind_ctx *c, const sluice_ast_sink *s, sluice_
             }
     }
     if (o->kind != SLUICE_AST_FUNC || !is_aggregate_name(o->name))
-        return plan_err(c, s->order_by->line, s->order_by->col,
+        return sluice_planner_err(c, s->order_by->line, s->order_by->col,
                         "ORDER BY of a top-N query must be an aggregate of the query (e.g. COUNT(*)) or the alias of "
                         "one in SELECT"),
                SLUICE_ERR_SQL;
@@ -920,7 +788,7 @@ static sluice_err_t plan_unnest(bind_ctx *c, const sluice_ast_sink *s, sluice_qu
     c->in_unnest = 0;
     if (!u->array) return SLUICE_ERR_SQL;
     if (u->array->type != SLUICE_TYPE_ARRAY)
-        return plan_err(c, s->unnest->line, s->unnest->col,
+        return sluice_planner_err(c, s->unnest->line, s->unnest->col,
                         "UNNEST needs an ARRAY (e.g. SPLIT(text, ' ') or a column declared ARRAY<VARCHAR>), got %s",
                         sluice_type_name(u->array->type)),
                SLUICE_ERR_SQL;
@@ -929,12 +797,12 @@ static sluice_err_t plan_unnest(bind_ctx *c, const sluice_ast_sink *s, sluice_qu
     const int cols[2] = {s->unnest_column_col, s->unnest_ordinality_col};
     size_t k = s->unnest_ordinality ? 2 : 1;
     for (size_t j = 0; j < k; j++) {
-        if (find_source_column(src, names[j]) >= 0)
-            return plan_err(c, lines[j], cols[j], "UNNEST column '%s' is already a column of source %s", names[j],
+        if (sluice_planner_find_column(src, names[j]) >= 0)
+            return sluice_planner_err(c, lines[j], cols[j], "UNNEST column '%s' is already a column of source %s", names[j],
                             src->name),
                    SLUICE_ERR_SQL;
         if (j == 1 && strcmp(names[0], names[1]) == 0)
-            return plan_err(c, lines[j], cols[j], "UNNEST names column '%s' twice", names[j]), SLUICE_ERR_SQL;
+            return sluice_planner_err(c, lines[j], cols[j], "UNNEST names column '%s' twice", names[j]), SLUICE_ERR_SQL;
     }
     u->elem_type = u->array->elem_type;
     u->ordinality = s->with_ordinality;
@@ -1004,7 +872,7 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
             if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
             strncat(list, plan->sources[i].name, sizeof list - strlen(list) - 1);
         }
-        return plan_err(c, s->from_line, s->from_col, "unknown source '%s' in FROM (sources: %s)", s->from,
+        return sluice_planner_err(c, s->from_line, s->from_col, "unknown source '%s' in FROM (sources: %s)", s->from,
                         plan->nsources ? list : "none; declare one with CREATE SOURCE"),
                SLUICE_ERR_SQL;
     }
@@ -1023,7 +891,7 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
         c->clause = "WHERE";
         if (!(q->where = bind(c, s->where))) return SLUICE_ERR_SQL;
         if (q->where->type != SLUICE_TYPE_BOOLEAN && q->where->type != SLUICE_TYPE_NULL)
-            return plan_err(c, s->where->line, s->where->col, "WHERE needs a BOOLEAN condition, got %s",
+            return sluice_planner_err(c, s->where->line, s->where->col, "WHERE needs a BOOLEAN condition, got %s",
                             sluice_type_name(q->where->type)),
                    SLUICE_ERR_SQL;
     }
@@ -1039,18 +907,18 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
         const sluice_ast *g = s->group_by[i];
         if (g->kind == SLUICE_AST_FUNC && is_window_name(g->name)) {
             if (window_ast)
-                return plan_err(c, g->line, g->col, "GROUP BY may contain only one window function"), SLUICE_ERR_SQL;
+                return sluice_planner_err(c, g->line, g->col, "GROUP BY may contain only one window function"), SLUICE_ERR_SQL;
             window_ast = g;
             sluice_err_t err = plan_window(c, g, q);
             if (err) return err;
             continue;
         }
         if (ast_has_aggregate(g))
-            return plan_err(c, g->line, g->col, "aggregate functions are not allowed in GROUP BY"), SLUICE_ERR_SQL;
+            return sluice_planner_err(c, g->line, g->col, "aggregate functions are not allowed in GROUP BY"), SLUICE_ERR_SQL;
         sluice_expr *e = bind(c, g);
         if (!e) return SLUICE_ERR_SQL;
         if (e->type == SLUICE_TYPE_ARRAY)
-            return plan_err(c, g->line, g->col,
+            return sluice_planner_err(c, g->line, g->col,
                             "GROUP BY an ARRAY is not supported: group by its elements with CROSS JOIN UNNEST"),
                    SLUICE_ERR_SQL;
         c->group_asts[ng] = (sluice_ast *)g;
@@ -1068,7 +936,7 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     c->windowed = q->window != SLUICE_WINDOW_NONE;
     c->ngroup = ng;
     c->clause = "SELECT";
-    if (s->nitems == 0) return plan_err(c, s->line, s->col, "SELECT needs at least one item"), SLUICE_ERR_SQL;
+    if (s->nitems == 0) return sluice_planner_err(c, s->line, s->col, "SELECT needs at least one item"), SLUICE_ERR_SQL;
     sluice_column *cols = sluice_arena_alloc(c->arena, s->nitems * sizeof *cols);
     q->outputs = sluice_arena_alloc(c->arena, s->nitems * sizeof(sluice_expr *));
     if (!cols || !q->outputs) return SLUICE_ERR_NOMEM;
@@ -1076,15 +944,15 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
         const sluice_ast_select_item *it = &s->items[i];
         const char *name = item_name(it);
         if (!name)
-            return plan_err(c, it->line, it->col, "this SELECT expression needs a name: add AS <alias>"),
+            return sluice_planner_err(c, it->line, it->col, "this SELECT expression needs a name: add AS <alias>"),
                    SLUICE_ERR_SQL;
         for (size_t j = 0; j < i; j++)
             if (strcmp(cols[j].name, name) == 0)
-                return plan_err(c, it->line, it->col, "duplicate output column '%s' in sink %s", name, s->name),
+                return sluice_planner_err(c, it->line, it->col, "duplicate output column '%s' in sink %s", name, s->name),
                        SLUICE_ERR_SQL;
         if (!(q->outputs[i] = bind(c, it->expr))) return SLUICE_ERR_SQL;
         if (q->outputs[i]->type == SLUICE_TYPE_INTERVAL)
-            return plan_err(c, it->line, it->col, "an INTERVAL cannot be an output column; CAST it to BIGINT (ms)"),
+            return sluice_planner_err(c, it->line, it->col, "an INTERVAL cannot be an output column; CAST it to BIGINT (ms)"),
                    SLUICE_ERR_SQL;
         cols[i].name = name;
         cols[i].type = q->outputs[i]->type == SLUICE_TYPE_NULL ? SLUICE_TYPE_VARCHAR : q->outputs[i]->type;
@@ -1094,12 +962,12 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
 
     if (s->having) {
         if (!agg)
-            return plan_err(c, s->having->line, s->having->col, "HAVING needs GROUP BY or an aggregate function"),
+            return sluice_planner_err(c, s->having->line, s->having->col, "HAVING needs GROUP BY or an aggregate function"),
                    SLUICE_ERR_SQL;
         c->clause = "HAVING";
         if (!(q->having = bind(c, s->having))) return SLUICE_ERR_SQL;
         if (q->having->type != SLUICE_TYPE_BOOLEAN && q->having->type != SLUICE_TYPE_NULL)
-            return plan_err(c, s->having->line, s->having->col, "HAVING needs a BOOLEAN condition, got %s",
+            return sluice_planner_err(c, s->having->line, s->having->col, "HAVING needs a BOOLEAN condition, got %s",
                             sluice_type_name(q->having->type)),
                    SLUICE_ERR_SQL;
     }
@@ -1118,7 +986,7 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     q->emit = s->emit;
     if (!agg) {
         if (s->emit == SLUICE_EMIT_UPDATE || s->emit == SLUICE_EMIT_COMPLETE)
-            return plan_err(c, s->emit_line, s->emit_col,
+            return sluice_planner_err(c, s->emit_line, s->emit_col,
                             "EMIT %s needs an aggregate query; a query without GROUP BY or aggregates is always APPEND",
                             s->emit == SLUICE_EMIT_UPDATE ? "UPDATE" : "COMPLETE"),
                    SLUICE_ERR_SQL;
@@ -1129,12 +997,12 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
         /* see the session window operator, exec/op_session.c */
         int l = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->line : s->emit_line;
         int col = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->col : s->emit_col;
-        return plan_err(c, l, col,
+        return sluice_planner_err(c, l, col,
                         "SESSION windows support EMIT APPEND only: a session's key (window_start) changes as it grows "
                         "or merges, so an updated row could not replace the one emitted before; add EMIT APPEND"),
                SLUICE_ERR_SQL;
     } else if (s->emit == SLUICE_EMIT_APPEND && q->window == SLUICE_WINDOW_NONE) {
-        return plan_err(c, s->emit_line, s->emit_col,
+        return sluice_planner_err(c, s->emit_line, s->emit_col,
                         "EMIT APPEND needs a windowed aggregate (GROUP BY TUMBLE(...) or HOP(...)): a non-windowed "
                         "aggregate never finalizes a row; use EMIT UPDATE or COMPLETE"),
                SLUICE_ERR_SQL;
@@ -1150,16 +1018,16 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
             for (j = 0; j < s->nitems; j++)
                 if (strcmp(cols[j].name, s->primary_key[k]) == 0) break;
             if (j == s->nitems)
-                return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY column '%s' is not an output column of sink %s",
+                return sluice_planner_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY column '%s' is not an output column of sink %s",
                                 s->primary_key[k], s->name),
                        SLUICE_ERR_SQL;
             if (cols[j].type == SLUICE_TYPE_ARRAY)
-                return plan_err(c, s->pk_lines[k], s->pk_cols[k],
+                return sluice_planner_err(c, s->pk_lines[k], s->pk_cols[k],
                                 "PRIMARY KEY column '%s' is an ARRAY: a key must be a scalar", s->primary_key[k]),
                        SLUICE_ERR_SQL;
             for (size_t m = 0; m < npk; m++)
                 if (pk[m] == j)
-                    return plan_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY names '%s' twice", s->primary_key[k]),
+                    return sluice_planner_err(c, s->pk_lines[k], s->pk_cols[k], "PRIMARY KEY names '%s' twice", s->primary_key[k]),
                            SLUICE_ERR_SQL;
             pk[npk++] = j;
         }
@@ -1218,14 +1086,14 @@ static sluice_err_t plan_functions(bind_ctx *c, const sluice_ast_pipeline *ast, 
     for (size_t i = 0; i < ast->nfunctions; i++) {
         const sluice_ast_function *f = &ast->functions[i];
         if (is_builtin_name(f->name))
-            return plan_err(c, f->line, f->col, "CREATE FUNCTION %s: a built-in function has that name", f->name),
+            return sluice_planner_err(c, f->line, f->col, "CREATE FUNCTION %s: a built-in function has that name", f->name),
                    SLUICE_ERR_SQL;
         if (sluice_plan_function_index(plan, f->name) >= 0)
-            return plan_err(c, f->line, f->col, "duplicate function '%s'", f->name), SLUICE_ERR_SQL;
+            return sluice_planner_err(c, f->line, f->col, "duplicate function '%s'", f->name), SLUICE_ERR_SQL;
         for (size_t a = 0; a < f->nargs; a++)
             for (size_t b = 0; b < a; b++)
                 if (strcasecmp(f->arg_names[a], f->arg_names[b]) == 0)
-                    return plan_err(c, f->line, f->col, "function %s: duplicate argument '%s'", f->name,
+                    return sluice_planner_err(c, f->line, f->col, "function %s: duplicate argument '%s'", f->name,
                                     f->arg_names[a]),
                            SLUICE_ERR_SQL;
         sluice_function_plan *fp = &plan->functions[plan->nfunctions++];
@@ -1266,7 +1134,7 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
     sluice_err_t err = SLUICE_OK;
 
     if (ast->nsinks == 0) {
-        plan_err(&c, 1, 1, "the pipeline has no CREATE SINK ... AS SELECT: nothing to compute");
+        sluice_planner_err(&c, 1, 1, "the pipeline has no CREATE SINK ... AS SELECT: nothing to compute");
         err = SLUICE_ERR_SQL;
         goto fail;
     }
@@ -1280,20 +1148,20 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
     for (size_t i = 0; i < ast->nsources; i++) {
         const sluice_ast_source *s = &ast->sources[i];
         if (sluice_plan_source_index(plan, s->name) >= 0) {
-            plan_err(&c, s->line, s->col, "duplicate source '%s'", s->name);
+            sluice_planner_err(&c, s->line, s->col, "duplicate source '%s'", s->name);
             err = SLUICE_ERR_SQL;
             goto fail;
         }
         /* counted even when it fails, so that sluice_plan_free() frees the
          * timestamp formats it compiled before the error */
-        err = plan_source(&c, s, &plan->sources[i]);
+        err = sluice_planner_source(&c, s, &plan->sources[i]);
         plan->nsources++;
         if (err != SLUICE_OK) goto fail;
     }
     for (size_t i = 0; i < ast->nsinks; i++) {
         const sluice_ast_sink *s = &ast->sinks[i];
         if (sluice_plan_query_index(plan, s->name) >= 0) {
-            plan_err(&c, s->line, s->col, "duplicate sink '%s'", s->name);
+            sluice_planner_err(&c, s->line, s->col, "duplicate sink '%s'", s->name);
             err = SLUICE_ERR_SQL;
             goto fail;
         }

@@ -1,0 +1,58 @@
+/*
+ * sluice sql — what the planner's files share (planner.c binds
+ * expressions and plans queries; plan_source.c plans CREATE SOURCE).
+ * Private to src/sql/.
+ */
+#ifndef SLUICE_SQL_PLANNER_INT_H
+#define SLUICE_SQL_PLANNER_INT_H
+
+#include <stddef.h>
+
+#include "plan/plan.h"
+#include "sql/ast.h"
+
+/* The longest window size, slide, gap or watermark delay: 10,000 years
+ * (3,652,425 days).  With event times kept to years 0000-9999
+ * (format.h), a window's end and a watermark then stay far inside int64;
+ * INTERVAL '106751991167' DAY used to give a SESSION whose window_end
+ * wrapped around to before its window_start. */
+#define MAX_TIME_INTERVAL_MS (3652425LL * 86400000LL)
+
+typedef struct bind_ctx {
+    const char *file;
+    char *errstr;
+    size_t errsz;
+    sluice_arena *arena;
+    sluice_source_plan *src;
+    const char *clause;      /* "WHERE", "SELECT", ... for messages */
+    /* aggregate (post) mode */
+    int post;
+    int windowed;
+    sluice_ast **group_asts;
+    sluice_expr **group_exprs;
+    size_t ngroup;
+    sluice_ast **agg_asts;
+    sluice_agg_plan *aggs;
+    size_t naggs, agg_cap;
+    int in_agg;              /* binding an aggregate's argument */
+    int topn;                /* ORDER BY ... LIMIT: `rank` exists */
+    sluice_plan *plan;       /* for CREATE FUNCTION */
+    sluice_query_plan *q;    /* the query being bound (its bound-function calls) */
+    int in_udf;              /* binding a bound function's argument */
+    int in_unnest;           /* binding the array expression of UNNEST */
+} bind_ctx;
+
+/** Write "FILE:LINE:COL: message" into c's error buffer (SLUICE_ERR_SQL).
+ *  Returns NULL, so a binder can `return sluice_planner_err(...)`. */
+void *sluice_planner_err(bind_ctx *c, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/** Index of the column called name in source s (exact match), or -1. */
+long sluice_planner_find_column(const sluice_source_plan *s, const char *name);
+
+/** Plan one CREATE SOURCE: its columns, metadata, timestamp formats and
+ *  watermark (plan_source.c).  SLUICE_OK, or SLUICE_ERR_SQL / NOMEM with
+ *  the message in c. */
+sluice_err_t sluice_planner_source(bind_ctx *c, const sluice_ast_source *s, sluice_source_plan *sp);
+
+#endif
