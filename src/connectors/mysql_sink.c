@@ -73,6 +73,7 @@
 #include "connectors/connectors_int.h"
 #include "connectors/mysql_columns.h"
 #include "connectors/mysql_common.h"
+#include "connectors/mysql_sql.h"
 #include "base/clock.h"
 #include "base/stop.h"
 #include "base/config.h"
@@ -105,12 +106,6 @@ static const sluice_option_spec mysql_sink_specs[] = {
  * and the table it writes (the table is in the same database) */
 #define COMMITS_COLUMNS "(pipeline, sink, target, epoch)"
 #define DEFAULT_BATCH_BYTES (1u << 20)
-/* A growable byte buffer for SQL text. */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-} sbuf;
-
 typedef struct mysql_sink {
     sluice_sink base;
     const char *instance;
@@ -160,107 +155,6 @@ typedef struct mysql_sink {
 #define REJECT_FAILED 0x7fff0001u
 
 /* ---------------- small helpers ---------------- */
-
-static int sb_reserve(sbuf *b, size_t extra) {
-    if (b->len + extra + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (!p) return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int sb_add(sbuf *b, const char *s, size_t n) {
-    if (n == 0) return 0;
-    if (sb_reserve(b, n)) return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int sb_str(sbuf *b, const char *s) {
-    return sb_add(b, s, strlen(s));
-}
-
-static int sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || sb_reserve(b, (size_t)n)) return -1;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-    return 0;
-}
-
-static void sb_free(sbuf *b) {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* An identifier in backticks, embedded backticks doubled. */
-static int sb_ident(sbuf *b, const char *name) {
-    if (sb_reserve(b, 2 * strlen(name) + 2)) return -1;
-    b->p[b->len++] = '`';
-    for (const char *c = name; *c; c++) {
-        if (*c == '`') b->p[b->len++] = '`';
-        b->p[b->len++] = *c;
-    }
-    b->p[b->len++] = '`';
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-/* A string literal in single quotes, escaped for the connection's charset. */
-static int sb_literal(sbuf *b, MYSQL *db, const char *s, size_t n) {
-    if (sb_reserve(b, 2 * n + 2)) return -1;
-    b->p[b->len++] = '\'';
-    b->len += mysql_real_escape_string(db, b->p + b->len, s, (unsigned long)n);
-    b->p[b->len++] = '\'';
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int sb_value(sbuf *b, MYSQL *db, const sluice_value *v) {
-    char tmp[48];
-    switch (v->type) {
-    case SLUICE_TYPE_BIGINT:
-    case SLUICE_TYPE_INTERVAL: {
-        /* hand-rolled: this is the hot loop of large epochs */
-        uint64_t u = v->u.i < 0 ? (uint64_t)0 - (uint64_t)v->u.i : (uint64_t)v->u.i;
-        char *e = tmp + sizeof tmp, *p = e;
-        do { *--p = (char)('0' + u % 10); u /= 10; } while (u);
-        if (v->u.i < 0) *--p = '-';
-        return sb_add(b, p, (size_t)(e - p));
-    }
-    case SLUICE_TYPE_BOOLEAN: return sb_add(b, v->u.i ? "1" : "0", 1);
-    case SLUICE_TYPE_DOUBLE:
-        /* MySQL's DOUBLE has no NaN or infinity: they are stored as NULL */
-        if (!isfinite(v->u.d)) return sb_add(b, "NULL", 4);
-        return sb_add(b, tmp, (size_t)snprintf(tmp, sizeof tmp, "%.17g", v->u.d));
-    case SLUICE_TYPE_VARCHAR: return sb_literal(b, db, v->u.s, v->len);
-    case SLUICE_TYPE_ARRAY: { /* its JSON text, in the LONGTEXT column */
-        size_t n;
-        char *text = sluice_value_render_alloc(v, &n);
-        int r = text ? sb_literal(b, db, text, n) : -1;
-        free(text);
-        return r;
-    }
-    case SLUICE_TYPE_TIMESTAMP: {
-        tmp[0] = '\'';
-        size_t n = sluice_ts_render(v->u.i, tmp + 1, sizeof tmp - 2);
-        tmp[1 + n] = '\'';
-        return sb_add(b, tmp, n + 2);
-    }
-    default: return sb_add(b, "NULL", 4);
-    }
-}
 
 static int is_key_column(const sluice_schema *s, size_t c) {
     for (size_t k = 0; k < s->npk; k++)
@@ -316,7 +210,7 @@ static int sb_column_type(mysql_sink *s, sbuf *b, size_t c) {
     default:
         /* the engine's strings have no length limit: LONGTEXT holds more
          * than any statement carries; a key column must be indexable */
-        return key ? sb_printf(b, "VARCHAR(%" PRId64 ")", s->varchar_length) : sb_str(b, "LONGTEXT");
+        return key ? sluice_sb_printf(b, "VARCHAR(%" PRId64 ")", s->varchar_length) : sb_str(b, "LONGTEXT");
     }
 }
 
@@ -421,7 +315,7 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
     if (!seen || sb_str(&q, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, "
                             "CHARACTER_OCTET_LENGTH, CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE "
                             "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ") ||
-        sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
+        sluice_sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
         err = SLUICE_ERR_NOMEM;
         goto out;
     }
@@ -461,7 +355,7 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
     q.len = 0;
     if (sb_str(&q, "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND "
                    "INDEX_NAME = 'PRIMARY' AND TABLE_NAME = ") ||
-        sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
+        sluice_sb_literal(&q, s->conn.db, s->table, strlen(s->table))) {
         err = SLUICE_ERR_NOMEM;
         goto out;
     }
@@ -488,7 +382,7 @@ static sluice_err_t check_table(mysql_sink *s, int *exists, char *errstr, size_t
     }
 out:
     if (r) mysql_free_result(r);
-    sb_free(&q);
+    sluice_sb_free(&q);
     free(seen);
     return err;
 }
@@ -524,14 +418,14 @@ static sluice_err_t upgrade_commits_table(mysql_sink *s, char *errstr, size_t er
     }
     sbuf q = {0};
     if (sb_str(&q, "UPDATE `" COMMITS_TABLE "` SET target = ") ||
-        sb_literal(&q, s->conn.db, s->table, strlen(s->table)) || sb_str(&q, " WHERE pipeline = ") ||
-        sb_literal(&q, s->conn.db, s->pipeline, strlen(s->pipeline)) || sb_str(&q, " AND sink = ") ||
-        sb_literal(&q, s->conn.db, s->instance, strlen(s->instance)) || sb_str(&q, " AND target = ''")) {
-        sb_free(&q);
+        sluice_sb_literal(&q, s->conn.db, s->table, strlen(s->table)) || sb_str(&q, " WHERE pipeline = ") ||
+        sluice_sb_literal(&q, s->conn.db, s->pipeline, strlen(s->pipeline)) || sb_str(&q, " AND sink = ") ||
+        sluice_sb_literal(&q, s->conn.db, s->instance, strlen(s->instance)) || sb_str(&q, " AND target = ''")) {
+        sluice_sb_free(&q);
         return SLUICE_ERR_NOMEM;
     }
     unsigned e = db_exec(s, q.p, q.len);
-    sb_free(&q);
+    sluice_sb_free(&q);
     if (e) return db_error(s, SLUICE_ERR_IO, "cannot update '" COMMITS_TABLE "'", errstr, errstr_size);
     if (mysql_affected_rows(s->conn.db) > 0)
         sluice_log(SLUICE_LOG_INFO, s->pipeline, "mysql", s->instance,
@@ -543,7 +437,7 @@ static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_siz
     sbuf q = {0};
     sluice_err_t err = SLUICE_OK;
     const char *coll = binary_collation(s->conn.db);
-    if (sb_printf(&q,
+    if (sluice_sb_printf(&q,
                   "CREATE TABLE IF NOT EXISTS `" COMMITS_TABLE "` (pipeline VARCHAR(255) NOT NULL, sink VARCHAR(255) "
                   "NOT NULL, target VARCHAR(255) NOT NULL DEFAULT '', epoch BIGINT NOT NULL, PRIMARY KEY (pipeline, "
                   "sink, target)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s",
@@ -566,16 +460,16 @@ static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_siz
     q.len = 0;
     int bad = sb_str(&q, "CREATE TABLE IF NOT EXISTS ") || sb_add(&q, s->qtable.p, s->qtable.len) || sb_str(&q, " (");
     for (size_t c = 0; c < s->ncols && !bad; c++) {
-        bad = (c && sb_str(&q, ", ")) || sb_ident(&q, s->schema->columns[c].name) || sb_str(&q, " ") ||
+        bad = (c && sb_str(&q, ", ")) || sluice_sb_ident(&q, s->schema->columns[c].name) || sb_str(&q, " ") ||
               sb_column_type(s, &q, c) || (is_key_column(s->schema, c) && sb_str(&q, " NOT NULL"));
     }
     if (!bad && s->schema->npk) {
         bad = sb_str(&q, ", PRIMARY KEY (");
         for (size_t k = 0; k < s->schema->npk && !bad; k++)
-            bad = (k && sb_str(&q, ", ")) || sb_ident(&q, s->schema->columns[s->schema->pk[k]].name);
+            bad = (k && sb_str(&q, ", ")) || sluice_sb_ident(&q, s->schema->columns[s->schema->pk[k]].name);
         bad = bad || sb_str(&q, ")");
     }
-    bad = bad || sb_printf(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s", coll);
+    bad = bad || sluice_sb_printf(&q, ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=%s", coll);
     if (bad) {
         err = SLUICE_ERR_NOMEM;
         goto out;
@@ -587,7 +481,7 @@ static sluice_err_t create_tables(mysql_sink *s, char *errstr, size_t errstr_siz
     s->created = 1;
     err = check_table(s, &exists, errstr, errstr_size);
 out:
-    sb_free(&q);
+    sluice_sb_free(&q);
     return err;
 }
 
@@ -598,12 +492,12 @@ static unsigned read_committed(mysql_sink *s, int with_lock, int64_t *epoch) {
     *epoch = -1;
     if (sb_str(&q, "SELECT epoch FROM `" COMMITS_TABLE "` WHERE ") ||
         sb_add(&q, s->commits_where.p, s->commits_where.len) || (with_lock && sb_str(&q, " FOR UPDATE"))) {
-        sb_free(&q);
+        sluice_sb_free(&q);
         return CR_OUT_OF_MEMORY;
     }
     MYSQL_RES *r = NULL;
     unsigned e = db_select(s, q.p, q.len, &r);
-    sb_free(&q);
+    sluice_sb_free(&q);
     if (e) return e;
     MYSQL_ROW row = mysql_fetch_row(r);
     if (row && row[0]) {
@@ -621,25 +515,25 @@ static unsigned read_committed(mysql_sink *s, int with_lock, int64_t *epoch) {
 /* Statement parts that depend only on the schema and the names. */
 static int build_fixed_parts(mysql_sink *s) {
     sbuf *h = &s->insert_head, *t = &s->upsert_tail;
-    if (sb_ident(&s->qtable, s->table) || sb_str(h, "INSERT INTO ") || sb_add(h, s->qtable.p, s->qtable.len) ||
+    if (sluice_sb_ident(&s->qtable, s->table) || sb_str(h, "INSERT INTO ") || sb_add(h, s->qtable.p, s->qtable.len) ||
         sb_str(h, " ("))
         return -1;
     for (size_t c = 0; c < s->ncols; c++)
-        if ((c && sb_str(h, ",")) || sb_ident(h, s->schema->columns[c].name)) return -1;
+        if ((c && sb_str(h, ",")) || sluice_sb_ident(h, s->schema->columns[c].name)) return -1;
     if (sb_str(h, ") VALUES ")) return -1;
     if (s->schema->npk == 0) return 0;
     if (sb_str(t, " ON DUPLICATE KEY UPDATE ")) return -1;
     int first = 1;
     for (size_t c = 0; c < s->ncols; c++) {
         if (is_key_column(s->schema, c)) continue;
-        if ((!first && sb_str(t, ",")) || sb_ident(t, s->schema->columns[c].name) || sb_str(t, "=VALUES(") ||
-            sb_ident(t, s->schema->columns[c].name) || sb_str(t, ")"))
+        if ((!first && sb_str(t, ",")) || sluice_sb_ident(t, s->schema->columns[c].name) || sb_str(t, "=VALUES(") ||
+            sluice_sb_ident(t, s->schema->columns[c].name) || sb_str(t, ")"))
             return -1;
         first = 0;
     }
     if (first) { /* every column is a key column: nothing to update */
         const char *k = s->schema->columns[s->schema->pk[0]].name;
-        if (sb_ident(t, k) || sb_str(t, "=") || sb_ident(t, k)) return -1;
+        if (sluice_sb_ident(t, k) || sb_str(t, "=") || sluice_sb_ident(t, k)) return -1;
     }
     return 0;
 }
@@ -647,16 +541,16 @@ static int build_fixed_parts(mysql_sink *s) {
 static int build_commit_parts(mysql_sink *s) {
     s->commits_where.len = s->commits_values.len = 0;
     return sb_str(&s->commits_where, "pipeline = ") ||
-           sb_literal(&s->commits_where, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
+           sluice_sb_literal(&s->commits_where, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
            sb_str(&s->commits_where, " AND sink = ") ||
-           sb_literal(&s->commits_where, s->conn.db, s->instance, strlen(s->instance)) ||
+           sluice_sb_literal(&s->commits_where, s->conn.db, s->instance, strlen(s->instance)) ||
            sb_str(&s->commits_where, " AND target = ") ||
-           sb_literal(&s->commits_where, s->conn.db, s->table, strlen(s->table)) ||
-           sb_literal(&s->commits_values, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
+           sluice_sb_literal(&s->commits_where, s->conn.db, s->table, strlen(s->table)) ||
+           sluice_sb_literal(&s->commits_values, s->conn.db, s->pipeline, strlen(s->pipeline)) ||
            sb_str(&s->commits_values, ",") ||
-           sb_literal(&s->commits_values, s->conn.db, s->instance, strlen(s->instance)) ||
+           sluice_sb_literal(&s->commits_values, s->conn.db, s->instance, strlen(s->instance)) ||
            sb_str(&s->commits_values, ",") ||
-           sb_literal(&s->commits_values, s->conn.db, s->table, strlen(s->table));
+           sluice_sb_literal(&s->commits_values, s->conn.db, s->table, strlen(s->table));
 }
 
 /* ---------------- open / close ---------------- */
@@ -665,12 +559,12 @@ static void mysql_sink_close(sluice_sink *sink) {
     if (!sink) return;
     mysql_sink *s = (mysql_sink *)sink;
     sluice_mysql_conn_drop(&s->conn);
-    sb_free(&s->qtable);
-    sb_free(&s->insert_head);
-    sb_free(&s->upsert_tail);
-    sb_free(&s->commits_where);
-    sb_free(&s->commits_values);
-    sb_free(&s->sql);
+    sluice_sb_free(&s->qtable);
+    sluice_sb_free(&s->insert_head);
+    sluice_sb_free(&s->upsert_tail);
+    sluice_sb_free(&s->commits_where);
+    sluice_sb_free(&s->commits_values);
+    sluice_sb_free(&s->sql);
     free(s->rows);
     free(s->kinds);
     free(s->order);
@@ -771,7 +665,7 @@ static sluice_err_t mysql_sink_open(const sluice_module_config *cfg, sluice_sink
                   sb_add(&q, s->commits_values.p, s->commits_values.len) ||
                   sb_str(&q, ",-1) ON DUPLICATE KEY UPDATE epoch = -1");
         unsigned e = bad ? CR_OUT_OF_MEMORY : db_exec(s, q.p, q.len);
-        sb_free(&q);
+        sluice_sb_free(&q);
         if (e) {
             err = db_error(s, SLUICE_ERR_IO, "cannot reset its epoch in '" COMMITS_TABLE "'", errstr, errstr_size);
             goto fail;
@@ -928,7 +822,7 @@ static size_t build_statement(mysql_sink *s, size_t from, size_t to, size_t limi
         const sluice_value *row = s->rows + s->order[i] * s->ncols;
         int bad = (in_stmt && sb_add(q, ",", 1)) || sb_add(q, "(", 1);
         for (size_t c = 0; c < s->ncols && !bad; c++)
-            bad = (c && sb_add(q, ",", 1)) || sb_value(q, s->conn.db, &row[c]);
+            bad = (c && sb_add(q, ",", 1)) || sluice_sb_value(q, s->conn.db, &row[c]);
         if (bad || sb_add(q, ")", 1)) return (size_t)-1;
         if (in_stmt && q->len + s->upsert_tail.len > limit) {
             q->len = mark;
@@ -986,22 +880,22 @@ static unsigned delete_rows(mysql_sink *s, size_t from, size_t to) {
         if (sc->npk == 0) {
             const sluice_value *row = s->rows + s->order[i] * s->ncols;
             for (size_t c = 0; c < s->ncols; c++)
-                if ((c && sb_str(q, " AND ")) || sb_ident(q, sc->columns[c].name) || sb_str(q, " <=> ") ||
-                    sb_value(q, s->conn.db, &row[c]))
+                if ((c && sb_str(q, " AND ")) || sluice_sb_ident(q, sc->columns[c].name) || sb_str(q, " <=> ") ||
+                    sluice_sb_value(q, s->conn.db, &row[c]))
                     return CR_OUT_OF_MEMORY;
             if (sb_str(q, " LIMIT 1")) return CR_OUT_OF_MEMORY;
             i++;
         } else {
             if (sb_str(q, "(")) return CR_OUT_OF_MEMORY;
             for (size_t k = 0; k < sc->npk; k++)
-                if ((k && sb_str(q, ",")) || sb_ident(q, sc->columns[sc->pk[k]].name)) return CR_OUT_OF_MEMORY;
+                if ((k && sb_str(q, ",")) || sluice_sb_ident(q, sc->columns[sc->pk[k]].name)) return CR_OUT_OF_MEMORY;
             if (sb_str(q, ") IN (")) return CR_OUT_OF_MEMORY;
             for (size_t in_stmt = 0; i < to; i++, in_stmt++) {
                 size_t mark = q->len;
                 const sluice_value *row = s->rows + s->order[i] * s->ncols;
                 if ((in_stmt && sb_str(q, ",")) || sb_str(q, "(")) return CR_OUT_OF_MEMORY;
                 for (size_t k = 0; k < sc->npk; k++)
-                    if ((k && sb_str(q, ",")) || sb_value(q, s->conn.db, &row[sc->pk[k]])) return CR_OUT_OF_MEMORY;
+                    if ((k && sb_str(q, ",")) || sluice_sb_value(q, s->conn.db, &row[sc->pk[k]])) return CR_OUT_OF_MEMORY;
                 if (sb_str(q, ")")) return CR_OUT_OF_MEMORY;
                 if (in_stmt && q->len + 1 > limit) {
                     q->len = mark;
@@ -1108,7 +1002,7 @@ static unsigned commit_attempt(mysql_sink *s, size_t nsend, const char **what) {
     q->len = 0;
     if (sb_str(q, "INSERT INTO `" COMMITS_TABLE "` " COMMITS_COLUMNS " VALUES (") ||
         sb_add(q, s->commits_values.p, s->commits_values.len) ||
-        sb_printf(q, ",%" PRId64 ") ON DUPLICATE KEY UPDATE epoch = VALUES(epoch)", s->pending_epoch))
+        sluice_sb_printf(q, ",%" PRId64 ") ON DUPLICATE KEY UPDATE epoch = VALUES(epoch)", s->pending_epoch))
         return CR_OUT_OF_MEMORY;
     *what = "cannot record the epoch in '" COMMITS_TABLE "'";
     if ((e = db_exec(s, q->p, q->len))) return e;
@@ -1122,7 +1016,7 @@ static void clear_pending(mysql_sink *s) {
     s->has_pending = 0;
     s->nrows = 0;
     sluice_arena_reset(s->strings);
-    if (s->sql.cap > 4 * (s->batch_bytes + 4096)) sb_free(&s->sql);
+    if (s->sql.cap > 4 * (s->batch_bytes + 4096)) sluice_sb_free(&s->sql);
 }
 
 static sluice_err_t commit_pending(mysql_sink *s, char *errstr, size_t errstr_size) {
