@@ -44,4 +44,12 @@ extern const sluice_function_connector sluice_function_c;
 /** The model-server binding over HTTP (function_http.c). */
 extern const sluice_function_connector sluice_function_http;
 
+/** The option `key` of a [function NAME] section (n options), or NULL. */
+const sluice_option *sluice_function_option(const sluice_option *opts, size_t n, const char *key);
+
+/** SLUICE_ERR_CONFIG with "FILE:LINE: message" (o: the option at fault,
+ *  or NULL for a message without a position). */
+sluice_err_t sluice_function_option_error(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt,
+                                          ...) __attribute__((format(printf, 4, 5)));
+
 #endif

@@ -10,7 +10,6 @@
  * Every other key of the section is handed to the function's init().
  */
 #include <dlfcn.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,25 +23,6 @@ typedef struct c_function {
     void *state;
 } c_function;
 
-static const sluice_option *find(const sluice_option *opts, size_t n, const char *key) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(opts[i].key, key) == 0) return &opts[i];
-    return NULL;
-}
-
-static sluice_err_t fail(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static sluice_err_t fail(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt, ...) {
-    char msg[700];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (o && o->line > 0)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s:%d: %s", o->file, o->line, msg);
-    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", msg);
-}
 
 /* No option table: besides library and symbol, every key of the section
  * is the function's own, handed to its init(), which checks it. */
@@ -50,9 +30,9 @@ static sluice_err_t c_validate(const sluice_function_plan *f, const sluice_optio
                                size_t errstr_size) {
     static const char *const required[] = {"library", "symbol"};
     for (size_t i = 0; i < 2; i++) {
-        const sluice_option *o = find(opts, n, required[i]);
+        const sluice_option *o = sluice_function_option(opts, n, required[i]);
         if (!o || !o->value[0])
-            return fail(errstr, errstr_size, find(opts, n, "connector"),
+            return sluice_function_option_error(errstr, errstr_size, sluice_function_option(opts, n, "connector"),
                         "[function %s]: connector = c needs %s = ... (%s)", f->name, required[i],
                         i == 0 ? "the path of a shared object" : "the name of its sluice_function_abi object");
     }
@@ -79,32 +59,32 @@ static sluice_err_t c_open(const sluice_function_plan *f, const sluice_option *o
                            const char *const *kv, sluice_udf_binding *b, char *errstr, size_t errstr_size) {
     sluice_err_t err = c_validate(f, opts, n, errstr, errstr_size);
     if (err) return err;
-    const sluice_option *lib = find(opts, n, "library"), *sym = find(opts, n, "symbol");
+    const sluice_option *lib = sluice_function_option(opts, n, "library"), *sym = sluice_function_option(opts, n, "symbol");
     c_function *cf = calloc(1, sizeof *cf);
     if (!cf) return SLUICE_ERR_NOMEM;
     b->ctx = cf;
     b->call = c_call;
     b->call_rows = b->batch_size;
     if (!(cf->handle = dlopen(lib->value, RTLD_NOW | RTLD_LOCAL)))
-        return fail(errstr, errstr_size, lib, "[function %s]: cannot load library '%s': %s", f->name, lib->value,
+        return sluice_function_option_error(errstr, errstr_size, lib, "[function %s]: cannot load library '%s': %s", f->name, lib->value,
                     dlerror());
     dlerror();
     const sluice_function_abi *abi = dlsym(cf->handle, sym->value);
     if (!abi)
-        return fail(errstr, errstr_size, sym, "[function %s]: %s has no symbol '%s'", f->name, lib->value,
+        return sluice_function_option_error(errstr, errstr_size, sym, "[function %s]: %s has no symbol '%s'", f->name, lib->value,
                     sym->value);
     if (abi->abi_version != SLUICE_FUNCTION_ABI_VERSION)
-        return fail(errstr, errstr_size, sym,
+        return sluice_function_option_error(errstr, errstr_size, sym,
                     "[function %s]: %s in %s has ABI version %u, this sluice expects %u (rebuild it against "
                     "include/sluice/function.h)",
                     f->name, sym->value, lib->value, abi->abi_version, SLUICE_FUNCTION_ABI_VERSION);
     if (!abi->call)
-        return fail(errstr, errstr_size, sym, "[function %s]: %s has no call function", f->name, sym->value);
+        return sluice_function_option_error(errstr, errstr_size, sym, "[function %s]: %s has no call function", f->name, sym->value);
     cf->abi = abi;
     if (abi->init) {
         char msg[512] = "";
         if (abi->init(&cf->state, kv, msg, sizeof msg) != 0)
-            return fail(errstr, errstr_size, sym, "[function %s]: %s failed to initialise: %s", f->name, sym->value,
+            return sluice_function_option_error(errstr, errstr_size, sym, "[function %s]: %s failed to initialise: %s", f->name, sym->value,
                         msg[0] ? msg : "no reason given");
     }
     return SLUICE_OK;

@@ -19,7 +19,6 @@
  */
 #include <curl/curl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,25 +53,6 @@ typedef struct request {
     int active;
 } request;
 
-static const sluice_option *find(const sluice_option *opts, size_t n, const char *key) {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(opts[i].key, key) == 0) return &opts[i];
-    return NULL;
-}
-
-static sluice_err_t fail(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static sluice_err_t fail(char *errstr, size_t errstr_size, const sluice_option *o, const char *fmt, ...) {
-    char msg[700];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (o && o->line > 0)
-        return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s:%d: %s", o->file, o->line, msg);
-    return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "%s", msg);
-}
 
 /* The keys of [function NAME] with connector = http, as an option table
  * (sluice/module.h); connector, batch_size and on_error are read by the
@@ -108,31 +88,31 @@ static sluice_err_t settings(const sluice_function_plan *f, const sluice_option 
         if (sluice_option_spec_find(http_specs, opts[i].key)) continue;
         char names[300];
         sluice_option_spec_names(http_specs, names, sizeof names);
-        return fail(errstr, errstr_size, &opts[i], "unknown key '%s' in [function %s] for connector 'http' (expected "
+        return sluice_function_option_error(errstr, errstr_size, &opts[i], "unknown key '%s' in [function %s] for connector 'http' (expected "
                     "one of: %s)", opts[i].key, f->name, names);
     }
-    const sluice_option *o = find(opts, n, "url");
+    const sluice_option *o = sluice_function_option(opts, n, "url");
     if (!o || (strncmp(o->value, "http://", 7) != 0 && strncmp(o->value, "https://", 8) != 0))
-        return fail(errstr, errstr_size, o ? o : find(opts, n, "connector"),
+        return sluice_function_option_error(errstr, errstr_size, o ? o : sluice_function_option(opts, n, "connector"),
                     "[function %s]: connector = http needs url = http://HOST:PORT/PATH (the model's predict "
                     "endpoint)",
                     f->name);
     s->url = o->value;
-    if ((o = find(opts, n, "timeout")) && (sluice_parse_duration_ms(o->value, &s->timeout_ms) != 0 ||
+    if ((o = sluice_function_option(opts, n, "timeout")) && (sluice_parse_duration_ms(o->value, &s->timeout_ms) != 0 ||
                                            s->timeout_ms <= 0 || s->timeout_ms > 3600000))
-        return fail(errstr, errstr_size, o, "timeout = '%s' in [function %s]: expected a duration such as 30s",
+        return sluice_function_option_error(errstr, errstr_size, o, "timeout = '%s' in [function %s]: expected a duration such as 30s",
                     o->value, f->name);
-    if ((o = find(opts, n, "retries"))) {
+    if ((o = sluice_function_option(opts, n, "retries"))) {
         char *end;
         long v = strtol(o->value, &end, 10);
         if (*end || end == o->value || v < 0 || v > 100)
-            return fail(errstr, errstr_size, o, "retries = '%s' in [function %s]: expected 0 to 100", o->value,
+            return sluice_function_option_error(errstr, errstr_size, o, "retries = '%s' in [function %s]: expected 0 to 100", o->value,
                         f->name);
         s->retries = v;
     }
-    if ((o = find(opts, n, "max_in_flight")) &&
+    if ((o = sluice_function_option(opts, n, "max_in_flight")) &&
         (sluice_parse_positive(o->value, &s->max_in_flight) != 0 || s->max_in_flight > 256))
-        return fail(errstr, errstr_size, o, "max_in_flight = '%s' in [function %s]: expected 1 to 256", o->value,
+        return sluice_function_option_error(errstr, errstr_size, o, "max_in_flight = '%s' in [function %s]: expected 1 to 256", o->value,
                     f->name);
     return SLUICE_OK;
 }
