@@ -21,6 +21,7 @@
 #include "base/dead_letter.h"
 #include "exec/aggregate.h"
 #include "plan/plan.h"
+#include "plan/rel.h"
 #include "sluice/batch.h"
 #include "sluice/changelog.h"
 #include "sluice/module.h"
@@ -160,6 +161,20 @@ sluice_op *sluice_op_sink_new(const sluice_query_plan *q, sluice_op_ctx *ctx);
 const sluice_row_batch *sluice_op_sink_output(const sluice_op *sink);
 /** Empty the output (a new micro-batch). */
 void sluice_op_sink_clear(sluice_op *sink);
+
+/** A join of two inputs (plan/rel.h, exec/op_join.c).  Rows reach it
+ *  through its two inputs: push the left input's batches into
+ *  sluice_op_join_input(join, 0) and the right's into (join, 1); the joined
+ *  rows go to down.  on_watermark(join, wm) takes the minimum watermark of
+ *  both inputs.  plan borrowed. */
+sluice_op *sluice_op_join_new(const struct sluice_join_plan *jp, sluice_op_ctx *ctx, sluice_op *down);
+/** The operator that takes side `side` (0 left, 1 right) of a join; owned
+ *  by the join (closing it is a no-op). */
+sluice_op *sluice_op_join_input(sluice_op *join, int side);
+
+/** Top-N per partition, ROW_NUMBER/RANK/DENSE_RANK <= N (plan/rel.h,
+ *  exec/op_rank.c).  plan borrowed. */
+sluice_op *sluice_op_rank_new(const struct sluice_rank_plan *rp, sluice_op_ctx *ctx, sluice_op *down);
 
 /* ---------------- helpers the operators share ---------------- */
 

@@ -1,0 +1,125 @@
+/*
+ * sluice plan — the relational nodes of a plan beyond the query block:
+ * joins of two inputs and ranking (ROW_NUMBER/RANK/DENSE_RANK OVER ...
+ * filtered by rank <= N).  A query block (plan.h, sluice_query_plan) reads
+ * one input row shape; these nodes combine or rank the rows of other
+ * nodes and feed further blocks, so that a pipeline's SQL becomes a DAG
+ * (docs/architecture.md "The operator DAG").  Built by the planner,
+ * read-only while running.  Private to the engine.
+ *
+ * Rows between nodes carry a change kind (sluice/changelog.h): insert,
+ * update-before, update-after, delete, with Flink's meaning — a consumer
+ * applying them in order to a multiset of rows gets the node's result
+ * (an update-before or delete names the exact values to take back).
+ */
+#ifndef SLUICE_PLAN_REL_H
+#define SLUICE_PLAN_REL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plan/plan.h"
+
+/** The kinds of join (SQL; Flink's regular join semantics). */
+typedef enum sluice_join_type {
+    SLUICE_JOIN_INNER = 0,
+    SLUICE_JOIN_LEFT,        /**< every left row; right columns NULL without a match */
+    SLUICE_JOIN_RIGHT,       /**< every right row; left columns NULL without a match */
+    SLUICE_JOIN_FULL         /**< both */
+} sluice_join_type;
+
+/** How a join bounds its state. */
+typedef enum sluice_join_strategy {
+    SLUICE_JOIN_REGULAR = 0, /**< every row of both sides is kept (state_ttl_ms bounds it) */
+    SLUICE_JOIN_INTERVAL     /**< Flink's interval join: rows are kept while the
+                                  watermark can still bring a partner (see below) */
+} sluice_join_strategy;
+
+/**
+ * A join of a left and a right input.  The joined row is the left row's
+ * columns followed by the right row's (left_width + right_width values).
+ * Two rows join when every key pair is equal (SQL equality: a NULL key
+ * joins nothing) and `residual`, evaluated over the joined row, is TRUE.
+ * nkeys may be 0 (a cross join filtered by residual: every row of one side
+ * meets every row of the other).
+ *
+ * Output changelog (Flink's StreamingJoinOperator): a row arriving on one
+ * side as insert or update-after is stored and emits, per matching row of
+ * the other side, the joined row as insert; arriving as update-before or
+ * delete it is removed (one equal row) and emits, per match, the joined
+ * row as delete.  For outer joins a row without a partner emits itself
+ * padded with NULLs (insert), and that padded row is deleted when its
+ * first partner arrives (and inserted again when its last partner goes).
+ *
+ * INTERVAL: right.time BETWEEN left.time + lower_ms AND left.time +
+ * upper_ms (both inclusive; times are ms since the Unix epoch, columns
+ * left_time and right_time, TIMESTAMP).  Both inputs must be append-only.
+ * A row is dropped from state when the watermark (min of both inputs)
+ * has passed the last time a partner could have: a left row at t when wm
+ * > t + upper_ms, a right row at t when wm > t - lower_ms.  Outer
+ * interval joins emit a left (right) row without partner padded with
+ * NULLs when it is dropped.
+ *
+ * REGULAR with state_ttl_ms > 0: a row not matched or updated for that
+ * long in processing time is dropped from state (Flink's table.exec.
+ * state.ttl); results may then miss matches, as in Flink.
+ */
+typedef struct sluice_join_plan {
+    const char *name;              /**< for messages and explain, e.g. "q.join1" */
+    sluice_join_type type;
+    sluice_join_strategy strategy;
+    size_t left_width, right_width;
+    const sluice_type_t *left_types;   /**< left_width: the left row's column types */
+    const sluice_type_t *right_types;  /**< right_width */
+    size_t nkeys;
+    sluice_expr **left_keys;       /**< nkeys, over the left row */
+    sluice_expr **right_keys;      /**< nkeys, over the right row */
+    sluice_expr *residual;         /**< over the joined row, or NULL */
+    int64_t state_ttl_ms;          /**< REGULAR: 0 = keep for ever */
+    size_t left_time, right_time;  /**< INTERVAL: the time columns */
+    int64_t lower_ms, upper_ms;    /**< INTERVAL: bounds, lower <= upper */
+    int left_append_only;          /**< the left input never retracts (planner's knowledge) */
+    int right_append_only;
+} sluice_join_plan;
+
+/** The ranking functions of OVER (Flink/SQL:2003 semantics). */
+typedef enum sluice_rank_fn {
+    SLUICE_RANK_ROW_NUMBER = 0,    /**< 1, 2, 3, ... ties broken arbitrarily but stably */
+    SLUICE_RANK_RANK,              /**< ties share a rank; gaps after ties */
+    SLUICE_RANK_DENSE_RANK         /**< ties share a rank; no gaps */
+} sluice_rank_fn;
+
+/**
+ * Top-N per partition (Flink's Top-N and deduplication):
+ *
+ *   SELECT ... FROM (SELECT ..., fn() OVER (PARTITION BY p ORDER BY o) AS r FROM in)
+ *   WHERE r <= limit
+ *
+ * The output row is the input row, followed by the rank (BIGINT) when
+ * output_rank.  The node keeps, per partition, the rows that rank within
+ * `limit` (and for an updating input every row of the partition, so that
+ * a retraction can bring the next one in, as Flink's RetractableTopN).
+ *
+ * Output changelog: the result is the set of rows ranking <= limit; each
+ * change of that set is emitted — a row entering as insert, a row leaving
+ * as delete; with output_rank a row whose rank changes is emitted as
+ * update-before (old rank) then update-after (new rank).  Ties of the
+ * ORDER BY keep arrival order for ROW_NUMBER (the earlier row ranks first).
+ * NULLs sort first in ASC and last in DESC (Flink).
+ */
+typedef struct sluice_rank_plan {
+    const char *name;              /**< for messages and explain */
+    sluice_rank_fn fn;
+    size_t width;                  /**< columns of the input row */
+    const sluice_type_t *types;    /**< width */
+    sluice_expr **partition;       /**< over the input row; npartition may be 0 (one partition) */
+    size_t npartition;
+    sluice_expr **order;           /**< over the input row, norder >= 1 */
+    const int *order_desc;         /**< norder: 1 = DESC */
+    size_t norder;
+    int64_t limit;                 /**< >= 1 */
+    int output_rank;               /**< append the rank column */
+    int append_only_input;         /**< the input never retracts */
+} sluice_rank_plan;
+
+#endif
