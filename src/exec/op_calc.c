@@ -53,7 +53,7 @@ static sluice_err_t calc_process(sluice_op *op, const sluice_op_batch *in) {
             sluice_udf_state *st = q->udf;
             st->row = r;
             if (st->failed[r]) {
-                sluice_op_dead_letter(op->ctx, in->sp, in->src, in->recs[r], q->name, st->reason);
+                sluice_op_dead_letter(op->ctx, in->sp, in->src, in->recs ? in->recs[r] : NULL, q->name, st->reason);
                 continue;
             }
         }

@@ -204,7 +204,7 @@ static sluice_err_t ses_open(sluice_op *op) {
 static void late(sluice_op *op, const sluice_op_batch *b, size_t r, const char *reason) {
     op->ctx->stats->late_rows++;
     op->late_rows++;
-    sluice_op_dead_letter(op->ctx, b->sp, b->src, b->recs[r], op->q->name, reason);
+    sluice_op_dead_letter(op->ctx, b->sp, b->src, b->recs ? b->recs[r] : NULL, op->q->name, reason);
 }
 
 /* Add each row to the open session of its key it falls in, merging

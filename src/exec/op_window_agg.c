@@ -55,7 +55,7 @@ static sluice_err_t wagg_open(sluice_op *op) {
 static void late(sluice_op *op, const sluice_op_batch *b, size_t r, const char *reason) {
     op->ctx->stats->late_rows++;
     op->late_rows++;
-    sluice_op_dead_letter(op->ctx, b->sp, b->src, b->recs[r], op->q->name, reason);
+    sluice_op_dead_letter(op->ctx, b->sp, b->src, b->recs ? b->recs[r] : NULL, op->q->name, reason);
 }
 
 /* The hot path: per row, its windows, its group in each, and the

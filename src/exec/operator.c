@@ -13,6 +13,10 @@
 void sluice_op_dead_letter(sluice_op_ctx *ctx, const sluice_source_plan *sp, sluice_source *src,
                            const sluice_record *rec, const char *sink, const char *reason) {
     char pos[512];
+    if (!rec) { /* a row a join, a view or a subquery derived: no record to show */
+        if (ctx->dlq) sluice_dead_letter_write(ctx->dlq, sp ? sp->name : "", sink, "derived row", reason, "", 0);
+        return;
+    }
     if (src && src->ops->position)
         src->ops->position(src, rec, pos, sizeof pos);
     else

@@ -126,7 +126,19 @@ typedef struct sluice_source_plan {
     int has_watermark;
     size_t watermark_column;
     int64_t watermark_delay_ms;     /**< WATERMARK FOR c AS c - delay */
+    /* the row of a derived relation (a view, subquery or join; plan.h
+     * sluice_rel): NULL for a source */
+    const char **qualifiers;        /**< per column: the table alias it is known by, or NULL */
+    unsigned char *hidden;          /**< per column: not part of SELECT * (planner's helper columns) */
+    int derived;                    /**< 1: the row of plan->rels[rel], not a source */
+    size_t rel;
 } sluice_source_plan;
+
+/** Where a query block or a relational node reads its rows. */
+typedef struct sluice_input {
+    int derived;                    /**< 0: plan->sources[index]; 1: plan->rels[index] */
+    size_t index;
+} sluice_input;
 
 struct sluice_agg_fn;
 struct sluice_udf_binding;
@@ -205,8 +217,11 @@ typedef struct sluice_unnest_plan {
 } sluice_unnest_plan;
 
 typedef struct sluice_query_plan {
-    const char *name;               /**< the sink name */
-    size_t source;                  /**< index into plan->sources */
+    const char *name;               /**< the sink name (or the view's / subquery's name) */
+    size_t source;                  /**< index into plan->sources: the source read, or for a
+                                         query over a derived relation the first source under it */
+    sluice_input input;             /**< what the query reads: that source, or a relation */
+    int input_updating;             /**< the input carries retractions (update-before, delete) */
     sluice_unnest_plan *unnest;     /**< CROSS JOIN UNNEST, or NULL */
     sluice_expr *where;             /**< or NULL */
     int aggregate;                  /**< 0: stateless (filter + projection) */
@@ -239,10 +254,38 @@ typedef struct sluice_query_plan {
     sluice_udf_state *udf;          /**< their state (NULL when nudf_sites == 0) */
 } sluice_query_plan;
 
+/** The kinds of derived relation (a view, a subquery, a join, ...). */
+typedef enum sluice_rel_kind {
+    SLUICE_REL_QUERY,               /**< a query block: query */
+    SLUICE_REL_JOIN,                /**< join (plan/rel.h) of inputs[0] (left) and inputs[1] */
+    SLUICE_REL_RANK,                /**< rank (plan/rel.h) over inputs[0] */
+    SLUICE_REL_UNION                /**< UNION ALL of inputs[0 .. ninputs) */
+} sluice_rel_kind;
+
+/**
+ * A derived relation: rows that queries read like a source's, computed by
+ * the nodes of the plan.  Relations are in plan->rels in dependency order
+ * (a relation's inputs come before it), so that index order is a
+ * topological order of the DAG.
+ */
+typedef struct sluice_rel {
+    sluice_rel_kind kind;
+    const char *name;               /**< e.g. the view's name, "q9.join1", for messages */
+    sluice_source_plan row;         /**< the shape of its rows (derived = 1) */
+    sluice_input *inputs;
+    size_t ninputs;
+    sluice_query_plan *query;       /**< QUERY */
+    struct sluice_join_plan *join;  /**< JOIN */
+    struct sluice_rank_plan *rank;  /**< RANK */
+    int updating;                   /**< its rows carry retractions */
+} sluice_rel;
+
 typedef struct sluice_plan {
     const char *filename;
     sluice_source_plan *sources;
     size_t nsources;
+    sluice_rel *rels;               /**< derived relations, in dependency order */
+    size_t nrels;
     sluice_query_plan *queries;
     size_t nqueries;
     sluice_function_plan *functions; /**< CREATE FUNCTION, in order */

@@ -29,7 +29,10 @@ typedef enum sluice_ast_kind {
     SLUICE_AST_CAST,      /**< CAST(args[0] AS cast_type) */
     SLUICE_AST_FUNC,      /**< name (upper-cased) (args...), or COUNT(*) with star=1;
                                includes aggregates, TUMBLE/HOP/SESSION, PROCTIME */
-    SLUICE_AST_SUBSCRIPT  /**< args[0] '[' args[1] ']': an ARRAY element, 1-based */
+    SLUICE_AST_SUBSCRIPT, /**< args[0] '[' args[1] ']': an ARRAY element, 1-based */
+    SLUICE_AST_OVER       /**< name (ROW_NUMBER, RANK, DENSE_RANK) '(' ')' OVER (PARTITION BY
+                               args[0..npartition) ORDER BY args[npartition..nargs)); order_desc per
+                               ORDER BY key */
 } sluice_ast_kind;
 
 /** The operator as written in SQL ("+", "<>", "AND", ...); "?" for none.
@@ -49,6 +52,9 @@ typedef struct sluice_ast {
     int negated;            /**< NOT IN / NOT BETWEEN / NOT LIKE / IS NOT NULL */
     sluice_value lit;       /**< LITERAL / INTERVAL; VARCHAR bytes in the arena */
     const char *name;       /**< COLUMN, FUNC (upper-cased) */
+    const char *qualifier;  /**< COLUMN: the table or alias in q.name, or NULL */
+    size_t npartition;      /**< OVER: PARTITION BY expressions first in args */
+    int *order_desc;        /**< OVER: per ORDER BY key, 1 = DESC */
     sluice_type_t cast_type;/**< CAST target */
     int star;               /**< COUNT(*) */
     int has_operand, has_else;
@@ -67,13 +73,54 @@ typedef struct sluice_ast_source {
     const char *watermark_column;  /**< WATERMARK FOR <col> */
     sluice_ast *watermark_expr;    /**< AS <expr> (normally col - INTERVAL ...) */
     int watermark_line, watermark_col;
+    int is_table;                  /**< CREATE TABLE (Flink's DDL): a source when a query reads
+                                        it, the declaration of a sink when INSERT INTO writes it */
+    const char **primary_key;      /**< CREATE TABLE ... PRIMARY KEY (...) NOT ENFORCED, or NULL */
+    size_t nprimary_key;
 } sluice_ast_source;
 
 typedef struct sluice_ast_select_item {
-    sluice_ast *expr;
+    sluice_ast *expr;       /**< NULL for * and q.* */
     const char *alias;      /**< AS alias, or NULL */
+    int star;               /**< `*` or `q.*` */
+    const char *star_qualifier; /**< q of q.*, or NULL */
     int line, col;
 } sluice_ast_select_item;
+
+struct sluice_ast_sink;
+
+typedef enum sluice_ast_from_kind {
+    SLUICE_FROM_TABLE,      /**< a source, table or view by name */
+    SLUICE_FROM_SUBQUERY,   /**< '(' SELECT ... ')' */
+    SLUICE_FROM_JOIN,       /**< left JOIN right ON ...; a comma is an INNER JOIN without ON */
+    SLUICE_FROM_WINDOW      /**< TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE t, DESCRIPTOR(c), ...)) */
+} sluice_ast_from_kind;
+
+typedef enum sluice_ast_join_kind {
+    SLUICE_AST_JOIN_INNER, SLUICE_AST_JOIN_LEFT, SLUICE_AST_JOIN_RIGHT, SLUICE_AST_JOIN_FULL,
+    SLUICE_AST_JOIN_CROSS   /**< CROSS JOIN or a comma: no ON */
+} sluice_ast_join_kind;
+
+/** One item of FROM (a tree for joins). */
+typedef struct sluice_ast_from {
+    sluice_ast_from_kind kind;
+    int line, col;
+    const char *name;              /**< TABLE: as written */
+    const char *alias;             /**< [AS] alias, or NULL */
+    struct sluice_ast_sink *query; /**< SUBQUERY */
+    struct sluice_ast_from *left, *right;  /**< JOIN */
+    sluice_ast_join_kind join;
+    sluice_ast *on;                /**< JOIN ... ON, or NULL */
+    sluice_ast *as_of;             /**< right side FOR SYSTEM_TIME AS OF expr (lookup/temporal join), or NULL */
+    const char *window;            /**< WINDOW: TUMBLE, HOP, CUMULATE or SESSION (upper case) */
+    struct sluice_ast_from *table; /**< WINDOW: TABLE t (a TABLE or SUBQUERY item) */
+    const char *descriptor;        /**< WINDOW: DESCRIPTOR(column) */
+    int descriptor_line, descriptor_col;
+    sluice_ast **window_args;      /**< WINDOW: the INTERVAL arguments after DESCRIPTOR */
+    size_t nwindow_args;
+    const char **partition_keys;   /**< SESSION: PARTITION BY columns (unused otherwise) */
+    size_t npartition_keys;
+} sluice_ast_from;
 
 typedef struct sluice_ast_sink {
     const char *name;
@@ -84,8 +131,13 @@ typedef struct sluice_ast_sink {
     int *pk_lines, *pk_cols;       /**< nprimary_key: position of each name */
     sluice_ast_select_item *items;
     size_t nitems;
-    const char *from;              /**< FROM source name */
+    const char *from;              /**< FROM source name, when FROM is one table without alias
+                                        or with its alias in from_alias; NULL otherwise */
     int from_line, from_col;
+    const char *from_alias;        /**< alias of that table, or NULL */
+    sluice_ast_from *from_item;    /**< the whole FROM clause */
+    struct sluice_ast_sink *union_all;  /**< the next SELECT of a UNION ALL, or NULL */
+    int insert;                    /**< INSERT INTO name SELECT ...: columns by position */
     /* FROM source CROSS JOIN UNNEST(unnest) [WITH ORDINALITY] AS alias(column [, ordinality]) */
     sluice_ast *unnest;            /**< the array expression, or NULL: no UNNEST */
     int unnest_line, unnest_col;   /**< of the UNNEST word */
@@ -119,10 +171,19 @@ typedef struct sluice_ast_function {
     int deterministic;
 } sluice_ast_function;
 
+/** CREATE VIEW name AS SELECT ...: a named query that others read. */
+typedef struct sluice_ast_view {
+    const char *name;
+    int line, col;
+    struct sluice_ast_sink *query;
+} sluice_ast_view;
+
 typedef struct sluice_ast_pipeline {
     const char *filename;          /**< as given to the parser */
-    sluice_ast_source *sources;
+    sluice_ast_source *sources;    /**< CREATE SOURCE, then CREATE TABLE (is_table) */
     size_t nsources;
+    sluice_ast_view *views;
+    size_t nviews;
     sluice_ast_function *functions;
     size_t nfunctions;
     sluice_ast_sink *sinks;

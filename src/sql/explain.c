@@ -62,7 +62,21 @@ static void ast_print(const sluice_ast *a, FILE *out) {
         }
         break;
     case SLUICE_AST_INTERVAL: interval_text(a->lit.u.i, out); break;
-    case SLUICE_AST_COLUMN: fputs(a->name, out); break;
+    case SLUICE_AST_COLUMN:
+        if (a->qualifier) fprintf(out, "%s.", a->qualifier);
+        fputs(a->name, out);
+        break;
+    case SLUICE_AST_OVER:
+        fprintf(out, "%s() OVER (", a->name);
+        for (size_t i = 0; i < a->nargs; i++) {
+            if (i == 0 && a->npartition) fputs("PARTITION BY ", out);
+            if (i == a->npartition) fputs(i ? " ORDER BY " : "ORDER BY ", out);
+            else if (i) fputs(", ", out);
+            ast_print(a->args[i], out);
+            if (i >= a->npartition && a->order_desc[i - a->npartition]) fputs(" DESC", out);
+        }
+        fputc(')', out);
+        break;
     case SLUICE_AST_UNARY:
         fputs(a->op == SLUICE_OP_NOT ? "NOT " : sluice_ast_op_text(a->op), out);
         ast_print(a->args[0], out);

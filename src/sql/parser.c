@@ -241,7 +241,7 @@ static sluice_type_t parse_type(parser *p, sluice_type_t *elem) {
     for (size_t i = 0; t->kind == SLUICE_TOK_IDENT && i < sizeof type_names / sizeof type_names[0]; i++) {
         if (strcasecmp(t->text, type_names[i].name) != 0) continue;
         next(p);
-        if (is_word(t, "VARCHAR") && is_op(cur(p), "(")) {
+        if ((is_word(t, "VARCHAR") || is_word(t, "TIMESTAMP")) && is_op(cur(p), "(")) {
             next(p);
             if (cur(p)->kind != SLUICE_TOK_INTEGER) fail_at(p, cur(p), "a length");
             next(p);
@@ -453,13 +453,51 @@ static sluice_ast *parse_call(parser *p) {
     return e;
 }
 
-/* A column reference (the identifier is current). */
+/* A column reference, name or qualifier.name (the identifier is current). */
 static sluice_ast *parse_column(parser *p) {
-    if (is_op(peek(p, 1), "."))
-        fail_at(p, peek(p, 1), "a column name without a qualifier (a.b is not supported)");
     sluice_ast *e = node_at(p, SLUICE_AST_COLUMN, cur(p));
     e->name = next(p)->text;
+    if (is_op(cur(p), ".")) {
+        next(p);
+        e->qualifier = e->name;
+        e->name = expect_name(p, "a column name after the qualifier");
+    }
     return e;
+}
+
+/* fn() OVER '(' [PARTITION BY expr {, expr}] ORDER BY expr [ASC|DESC] {, ...} ')'
+ * with OVER current; e is the call. */
+static sluice_ast *parse_over(parser *p, sluice_ast *call) {
+    if (call->nargs || call->star) fail_at(p, cur(p), "'(' ')' before OVER (ranking functions take no argument)");
+    next(p);
+    expect_op(p, "(");
+    call->kind = SLUICE_AST_OVER;
+    vec args = {0}, desc = {0};
+    if (is_word(cur(p), "PARTITION")) {
+        next(p);
+        expect_kw(p, "BY");
+        for (;;) {
+            push_arg(p, &args, parse_expr(p));
+            if (!is_op(cur(p), ",")) break;
+            next(p);
+        }
+        call->npartition = args.n;
+    }
+    expect_kw(p, "ORDER");
+    expect_kw(p, "BY");
+    for (;;) {
+        push_arg(p, &args, parse_expr(p));
+        int d = 0;
+        if (accept_kw(p, "DESC")) d = 1;
+        else accept_kw(p, "ASC");
+        *(int *)vec_push(p, &desc, sizeof(int)) = d;
+        if (!is_op(cur(p), ",")) break;
+        next(p);
+    }
+    expect_op(p, ")");
+    set_args(p, call, &args);
+    call->order_desc = desc.data;
+    return call;
 }
 
 static sluice_ast *parse_primary(parser *p) {
@@ -512,7 +550,11 @@ static sluice_ast *parse_primary(parser *p) {
             e->cast_type = SLUICE_TYPE_TIMESTAMP;
             return e;
         }
-        if (is_op(peek(p, 1), "(")) return parse_call(p);
+        if (is_op(peek(p, 1), "(")) {
+            e = parse_call(p);
+            if (is_word(cur(p), "OVER")) return parse_over(p, e);
+            return e;
+        }
         return parse_column(p);
     case SLUICE_TOK_QIDENT:
         return parse_column(p);
@@ -796,19 +838,44 @@ static void parse_primary_key(parser *p, sluice_ast_sink *k) {
     k->pk_cols = cols.data;
 }
 
-/* item {, item} FROM, with item := expr [[AS] alias]; SELECT is read. */
+/* Unreserved words that may follow a FROM item or a SELECT item where an
+ * alias could stand: they are never taken as an implicit alias. */
+static int is_alias_stop(const sluice_token *t) {
+    static const char *const words[] = {"JOIN", "INNER", "LEFT",  "RIGHT", "FULL", "CROSS",
+                                        "ON",   "UNION", "OUTER", "FOR",   "OVER"};
+    if (t->kind == SLUICE_TOK_QIDENT) return 0;
+    if (t->kind != SLUICE_TOK_IDENT) return 1;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcasecmp(t->text, words[i]) == 0) return 1;
+    return 0;
+}
+
+/* [AS] alias, or NULL when none is written. */
+static const char *parse_alias(parser *p) {
+    if (accept_kw(p, "AS")) return expect_name(p, "an alias");
+    if (!is_alias_stop(cur(p))) return next(p)->text;
+    return NULL;
+}
+
+/* item {, item} FROM, with item := * | q.* | expr [[AS] alias]; SELECT is read. */
 static void parse_select_list(parser *p, sluice_ast_sink *k) {
     vec items = {0};
     for (;;) {
-        if (is_op(cur(p), "*")) fail_at(p, cur(p), "a list of columns (SELECT * is not supported)");
         sluice_ast_select_item *it = vec_push(p, &items, sizeof *it);
         it->line = cur(p)->line;
         it->col = cur(p)->col;
-        it->expr = parse_expr(p);
-        if (accept_kw(p, "AS")) {
-            it->alias = expect_name(p, "an alias");
-        } else if (cur(p)->kind == SLUICE_TOK_IDENT || cur(p)->kind == SLUICE_TOK_QIDENT) {
-            it->alias = next(p)->text;
+        if (is_op(cur(p), "*")) {
+            next(p);
+            it->star = 1;
+        } else if ((cur(p)->kind == SLUICE_TOK_IDENT || cur(p)->kind == SLUICE_TOK_QIDENT) && is_op(peek(p, 1), ".") &&
+                   is_op(peek(p, 2), "*")) {
+            it->star = 1;
+            it->star_qualifier = next(p)->text;
+            next(p);
+            next(p);
+        } else {
+            it->expr = parse_expr(p);
+            it->alias = parse_alias(p);
         }
         if (is_kw(cur(p), "FROM")) break;
         if (!is_op(cur(p), ",")) fail_at(p, cur(p), "',' or FROM");
@@ -860,20 +927,171 @@ static void parse_unnest(parser *p, sluice_ast_sink *k) {
     expect_op(p, ")");
 }
 
-/* CREATE SINK name [PRIMARY KEY (...)] AS SELECT ... FROM source [clauses];
- * CREATE SINK is read.  Stops before ';' or the end of input. */
-static void parse_sink(parser *p, sluice_ast_sink *k) {
-    k->line = cur(p)->line;
-    k->col = cur(p)->col;
-    k->name = expect_name(p, "a sink name");
+static void parse_select_body(parser *p, sluice_ast_sink *k, int nested);
+static sluice_ast_from *parse_from(parser *p);
+
+/* '(' SELECT ... ')' with '(' current. */
+static sluice_ast_sink *parse_subquery(parser *p) {
+    nest(p);
+    next(p);
+    const sluice_token *t = expect_kw(p, "SELECT");
+    sluice_ast_sink *q = alloc(p, sizeof *q);
+    q->line = t->line;
+    q->col = t->col;
+    parse_select_body(p, q, 1);
+    expect_op(p, ")");
+    p->depth--;
+    return q;
+}
+
+/* TABLE '(' fn '(' TABLE name-or-subquery ',' DESCRIPTOR '(' col ')' {, expr} ')' ')'
+ * (Flink's window table-valued functions), with TABLE current. */
+static sluice_ast_from *parse_window_tvf(parser *p, sluice_ast_from *f) {
+    next(p);
+    expect_op(p, "(");
+    f->kind = SLUICE_FROM_WINDOW;
+    const sluice_token *fn = cur(p);
+    if (!is_word(fn, "TUMBLE") && !is_word(fn, "HOP") && !is_word(fn, "CUMULATE") && !is_word(fn, "SESSION"))
+        fail_at(p, fn, "a window function (TUMBLE, HOP, CUMULATE or SESSION)");
+    f->window = upper_dup(p, next(p)->text);
+    expect_op(p, "(");
+    if (!is_word(cur(p), "TABLE")) fail_at(p, cur(p), "TABLE and the table the windows are assigned over");
+    next(p);
+    sluice_ast_from *t = alloc(p, sizeof *t);
+    t->line = cur(p)->line;
+    t->col = cur(p)->col;
+    if (is_op(cur(p), "(")) {
+        t->kind = SLUICE_FROM_SUBQUERY;
+        t->query = parse_subquery(p);
+    } else {
+        t->kind = SLUICE_FROM_TABLE;
+        t->name = expect_name(p, "a table name");
+    }
+    f->table = t;
+    if (is_word(cur(p), "PARTITION")) { /* SESSION(TABLE t PARTITION BY k, ...) */
+        next(p);
+        expect_kw(p, "BY");
+        vec keys = {0};
+        for (;;) {
+            *(const char **)vec_push(p, &keys, sizeof(const char *)) = expect_name(p, "a column name");
+            if (!is_op(cur(p), ",") || !(peek(p, 1)->kind == SLUICE_TOK_IDENT || peek(p, 1)->kind == SLUICE_TOK_QIDENT) ||
+                is_word(peek(p, 1), "DESCRIPTOR"))
+                break;
+            next(p);
+        }
+        f->partition_keys = keys.data;
+        f->npartition_keys = keys.n;
+    }
+    expect_op(p, ",");
+    if (!is_word(cur(p), "DESCRIPTOR")) fail_at(p, cur(p), "DESCRIPTOR(time column)");
+    next(p);
+    expect_op(p, "(");
+    f->descriptor_line = cur(p)->line;
+    f->descriptor_col = cur(p)->col;
+    f->descriptor = expect_name(p, "the time column");
+    expect_op(p, ")");
+    vec args = {0};
+    while (is_op(cur(p), ",")) {
+        next(p);
+        push_arg(p, &args, parse_expr(p));
+    }
+    expect_op(p, ")");
+    expect_op(p, ")");
+    f->window_args = args.data;
+    f->nwindow_args = args.n;
+    return f;
+}
+
+/* One FROM item without joins: name [FOR SYSTEM_TIME AS OF expr] [[AS] alias]
+ * | '(' SELECT ... ')' [[AS] alias] | TABLE(window function) [[AS] alias]. */
+static sluice_ast_from *parse_from_primary(parser *p) {
+    sluice_ast_from *f = alloc(p, sizeof *f);
+    f->line = cur(p)->line;
+    f->col = cur(p)->col;
+    if (is_op(cur(p), "(")) {
+        f->kind = SLUICE_FROM_SUBQUERY;
+        f->query = parse_subquery(p);
+    } else if (is_word(cur(p), "TABLE") && is_op(peek(p, 1), "(")) {
+        parse_window_tvf(p, f);
+    } else {
+        f->kind = SLUICE_FROM_TABLE;
+        f->name = expect_name(p, "a source, table or view name");
+        if (is_kw(cur(p), "FOR")) {
+            next(p);
+            if (!is_word(cur(p), "SYSTEM_TIME")) fail_at(p, cur(p), "SYSTEM_TIME");
+            next(p);
+            expect_kw(p, "AS");
+            if (!is_word(cur(p), "OF")) fail_at(p, cur(p), "OF");
+            next(p);
+            f->as_of = parse_expr(p);
+        }
+    }
+    f->alias = parse_alias(p);
+    return f;
+}
+
+/* The join words before JOIN, with the first one current; sets *kind.
+ * Returns 0 when the current token starts no join. */
+static int parse_join_words(parser *p, sluice_ast_join_kind *kind) {
+    const sluice_token *t = cur(p);
+    if (is_word(t, "JOIN")) *kind = SLUICE_AST_JOIN_INNER;
+    else if (is_word(t, "INNER")) *kind = SLUICE_AST_JOIN_INNER;
+    else if (is_word(t, "LEFT")) *kind = SLUICE_AST_JOIN_LEFT;
+    else if (is_word(t, "RIGHT")) *kind = SLUICE_AST_JOIN_RIGHT;
+    else if (is_word(t, "FULL")) *kind = SLUICE_AST_JOIN_FULL;
+    else if (is_word(t, "CROSS") && !is_word(peek(p, 2), "UNNEST")) *kind = SLUICE_AST_JOIN_CROSS;
+    else return 0;
+    if (!is_word(t, "JOIN")) {
+        next(p);
+        if ((*kind == SLUICE_AST_JOIN_LEFT || *kind == SLUICE_AST_JOIN_RIGHT || *kind == SLUICE_AST_JOIN_FULL) &&
+            is_word(cur(p), "OUTER"))
+            next(p);
+    }
+    expect_word(p, "JOIN");
+    return 1;
+}
+
+/* from := primary { ',' primary | join-words JOIN primary [ON expr] } */
+static sluice_ast_from *parse_from(parser *p) {
+    sluice_ast_from *left = parse_from_primary(p);
+    for (;;) {
+        sluice_ast_join_kind kind;
+        const sluice_token *t = cur(p);
+        if (is_op(t, ",")) {
+            next(p);
+            kind = SLUICE_AST_JOIN_CROSS;
+        } else if (!parse_join_words(p, &kind)) {
+            return left;
+        }
+        sluice_ast_from *j = alloc(p, sizeof *j);
+        j->kind = SLUICE_FROM_JOIN;
+        j->line = t->line;
+        j->col = t->col;
+        j->join = kind;
+        j->left = left;
+        j->right = parse_from_primary(p);
+        if (kind != SLUICE_AST_JOIN_CROSS) {
+            if (!is_word(cur(p), "ON")) fail_at(p, cur(p), "ON and the join condition");
+            next(p);
+            j->on = parse_expr(p);
+        }
+        left = j;
+    }
+}
+
+/* The SELECT statement after SELECT: items, FROM, [CROSS JOIN UNNEST],
+ * clauses, [UNION ALL SELECT ...].  Stops before ';', ')' (nested) or the
+ * end of input. */
+static void parse_select_body(parser *p, sluice_ast_sink *k, int nested) {
     k->limit = -1;
-    if (is_kw(cur(p), "PRIMARY")) parse_primary_key(p, k);
-    expect_kw(p, "AS");
-    expect_kw(p, "SELECT");
     parse_select_list(p, k);
     k->from_line = cur(p)->line;
     k->from_col = cur(p)->col;
-    k->from = expect_name(p, "a source name");
+    k->from_item = parse_from(p);
+    if (k->from_item->kind == SLUICE_FROM_TABLE && !k->from_item->as_of) {
+        k->from = k->from_item->name;
+        k->from_alias = k->from_item->alias;
+    }
     if (is_word(cur(p), "CROSS")) parse_unnest(p, k);
     size_t stage = 0; /* index in clause_names of the first clause still allowed */
     if (accept_kw(p, "WHERE")) {
@@ -911,7 +1129,120 @@ static void parse_sink(parser *p, sluice_ast_sink *k) {
         parse_emit(p, k);
         stage = 6;
     }
-    if (!is_op(cur(p), ";") && cur(p)->kind != SLUICE_TOK_EOF) fail_clause(p, stage);
+    if (is_word(cur(p), "UNION")) {
+        next(p);
+        expect_word(p, "ALL");
+        const sluice_token *t = expect_kw(p, "SELECT");
+        sluice_ast_sink *u = alloc(p, sizeof *u);
+        u->line = t->line;
+        u->col = t->col;
+        nest(p);
+        parse_select_body(p, u, nested);
+        p->depth--;
+        k->union_all = u;
+        return;
+    }
+    if (nested ? is_op(cur(p), ")") : (is_op(cur(p), ";") || cur(p)->kind == SLUICE_TOK_EOF)) return;
+    if (nested && stage == 6) fail_at(p, cur(p), "')'");
+    fail_clause(p, stage);
+}
+
+/* CREATE SINK name [PRIMARY KEY (...)] AS SELECT ...; CREATE SINK is read.
+ * Stops before ';' or the end of input. */
+static void parse_sink(parser *p, sluice_ast_sink *k) {
+    k->line = cur(p)->line;
+    k->col = cur(p)->col;
+    k->name = expect_name(p, "a sink name");
+    if (is_kw(cur(p), "PRIMARY")) parse_primary_key(p, k);
+    expect_kw(p, "AS");
+    expect_kw(p, "SELECT");
+    parse_select_body(p, k, 0);
+}
+
+/* INSERT INTO name SELECT ...; INSERT is read (Flink's statement: the
+ * SELECT's columns fill the table's by position). */
+static void parse_insert(parser *p, sluice_ast_sink *k) {
+    expect_word(p, "INTO");
+    k->line = cur(p)->line;
+    k->col = cur(p)->col;
+    k->name = expect_name(p, "a sink or table name");
+    k->insert = 1;
+    expect_kw(p, "SELECT");
+    parse_select_body(p, k, 0);
+}
+
+/* CREATE VIEW name AS SELECT ...; CREATE VIEW is read. */
+static void parse_view(parser *p, sluice_ast_view *v) {
+    v->line = cur(p)->line;
+    v->col = cur(p)->col;
+    v->name = expect_name(p, "a view name");
+    expect_kw(p, "AS");
+    const sluice_token *t = expect_kw(p, "SELECT");
+    v->query = alloc(p, sizeof *v->query);
+    v->query->line = t->line;
+    v->query->col = t->col;
+    v->query->name = v->name;
+    parse_select_body(p, v->query, 0);
+}
+
+/* CREATE TABLE name '(' column | WATERMARK FOR c AS expr | PRIMARY KEY '(' c
+ * {, c} ')' [NOT ENFORCED] {, ...} ')' [WITH '(' 'key' = 'value' {, ...} ')']
+ * (Flink's DDL); CREATE TABLE is read.  The WITH options are read and
+ * ignored: the profile binds the connector. */
+static void parse_table(parser *p, sluice_ast_source *s) {
+    s->is_table = 1;
+    s->line = cur(p)->line;
+    s->col = cur(p)->col;
+    s->name = expect_name(p, "a table name");
+    expect_op(p, "(");
+    vec columns = {0}, pk = {0};
+    for (;;) {
+        const sluice_token *t = cur(p);
+        if (is_kw(t, "WATERMARK")) {
+            if (s->has_watermark) fail_at(p, t, "at most one WATERMARK per table");
+            next(p);
+            expect_kw(p, "FOR");
+            s->watermark_line = cur(p)->line;
+            s->watermark_col = cur(p)->col;
+            s->watermark_column = expect_name(p, "a column name");
+            expect_kw(p, "AS");
+            s->watermark_expr = parse_expr(p);
+            s->has_watermark = 1;
+        } else if (is_kw(t, "PRIMARY")) {
+            next(p);
+            expect_kw(p, "KEY");
+            expect_op(p, "(");
+            for (;;) {
+                *(const char **)vec_push(p, &pk, sizeof(const char *)) = expect_name(p, "a column name");
+                if (is_op(cur(p), ")")) break;
+                expect_op(p, ",");
+            }
+            next(p);
+            if (accept_kw(p, "NOT")) expect_word(p, "ENFORCED");
+        } else {
+            parse_column_def(p, vec_push(p, &columns, sizeof(sluice_ast_column_def)));
+        }
+        if (is_op(cur(p), ")")) break;
+        if (!is_op(cur(p), ",")) fail_at(p, cur(p), "',' or ')'");
+        next(p);
+    }
+    next(p);
+    s->columns = columns.data;
+    s->ncolumns = columns.n;
+    s->primary_key = pk.data;
+    s->nprimary_key = pk.n;
+    if (is_word(cur(p), "WITH")) {
+        next(p);
+        expect_op(p, "(");
+        for (;;) {
+            expect_string(p);
+            expect_op(p, "=");
+            expect_string(p);
+            if (is_op(cur(p), ")")) break;
+            expect_op(p, ",");
+        }
+        next(p);
+    }
 }
 
 /* ---- CREATE FUNCTION ------------------------------------------------------------ */
@@ -950,21 +1281,37 @@ static void parse_function(parser *p, sluice_ast_function *f) {
 /* ---- pipeline -------------------------------------------------------------------- */
 
 static void parse_pipeline(parser *p, sluice_ast_pipeline *pl) {
-    vec sources = {0}, sinks = {0}, functions = {0};
+    vec sources = {0}, tables = {0}, sinks = {0}, functions = {0}, views = {0};
     for (;;) {
         while (is_op(cur(p), ";")) next(p);
-        if (cur(p)->kind == SLUICE_TOK_EOF && sources.n + sinks.n + functions.n > 0) break;
-        expect_kw(p, "CREATE");
-        if (accept_kw(p, "SOURCE")) parse_source(p, vec_push(p, &sources, sizeof(sluice_ast_source)));
-        else if (accept_kw(p, "SINK")) parse_sink(p, vec_push(p, &sinks, sizeof(sluice_ast_sink)));
-        else if (is_word(cur(p), "FUNCTION") && (next(p), 1))
-            parse_function(p, vec_push(p, &functions, sizeof(sluice_ast_function)));
-        else fail_at(p, cur(p), "SOURCE, SINK or FUNCTION");
+        if (cur(p)->kind == SLUICE_TOK_EOF && sources.n + tables.n + sinks.n + functions.n + views.n > 0) break;
+        if (is_word(cur(p), "INSERT")) {
+            next(p);
+            parse_insert(p, vec_push(p, &sinks, sizeof(sluice_ast_sink)));
+        } else {
+            if (!is_kw(cur(p), "CREATE")) fail_at(p, cur(p), "CREATE or INSERT");
+            next(p);
+            if (is_word(cur(p), "TEMPORARY")) next(p);
+            if (accept_kw(p, "SOURCE")) parse_source(p, vec_push(p, &sources, sizeof(sluice_ast_source)));
+            else if (accept_kw(p, "SINK")) parse_sink(p, vec_push(p, &sinks, sizeof(sluice_ast_sink)));
+            else if (is_word(cur(p), "FUNCTION") && (next(p), 1))
+                parse_function(p, vec_push(p, &functions, sizeof(sluice_ast_function)));
+            else if (is_word(cur(p), "VIEW") && (next(p), 1))
+                parse_view(p, vec_push(p, &views, sizeof(sluice_ast_view)));
+            else if (is_word(cur(p), "TABLE") && (next(p), 1))
+                parse_table(p, vec_push(p, &tables, sizeof(sluice_ast_source)));
+            else fail_at(p, cur(p), "SOURCE, SINK, VIEW, TABLE or FUNCTION");
+        }
         if (cur(p)->kind == SLUICE_TOK_EOF) break;
         expect_op(p, ";");
     }
+    /* tables after the sources, in one array */
+    for (size_t i = 0; i < tables.n; i++)
+        *(sluice_ast_source *)vec_push(p, &sources, sizeof(sluice_ast_source)) = ((sluice_ast_source *)tables.data)[i];
     pl->sources = sources.data;
     pl->nsources = sources.n;
+    pl->views = views.data;
+    pl->nviews = views.n;
     pl->sinks = sinks.data;
     pl->nsinks = sinks.n;
     pl->functions = functions.data;

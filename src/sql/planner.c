@@ -57,6 +57,10 @@ static int ast_equal(const sluice_ast *a, const sluice_ast *b) {
         if (!sluice_value_equal(&a->lit, &b->lit)) return 0;
         break;
     case SLUICE_AST_COLUMN:
+        /* q.c and c are the same column when c is unambiguous (the binder checks that) */
+        if (strcmp(a->name, b->name) != 0) return 0;
+        if (a->qualifier && b->qualifier && strcmp(a->qualifier, b->qualifier) != 0) return 0;
+        break;
     case SLUICE_AST_FUNC:
         if (strcmp(a->name, b->name) != 0) return 0;
         break;
@@ -142,13 +146,49 @@ static sluice_expr *coerce_ts_literal(bind_ctx *c, sluice_expr *e, const sluice_
 
 static sluice_expr *bind(bind_ctx *c, const sluice_ast *a);
 
+sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a) { return bind(c, a); }
+
 long sluice_planner_find_column(const sluice_source_plan *s, const char *name) {
     for (size_t i = 0; i < s->schema.ncolumns; i++)
         if (strcmp(s->columns[i].name, name) == 0) return (long)i;
     return -1;
 }
 
+long sluice_planner_resolve(const sluice_source_plan *s, const char *alias, const char *qualifier, const char *name,
+                            int *ambiguous) {
+    long found = -1;
+    *ambiguous = 0;
+    for (size_t i = 0; i < s->schema.ncolumns; i++) {
+        if (strcmp(s->columns[i].name, name) != 0) continue;
+        if (qualifier) {
+            const char *q = s->qualifiers ? s->qualifiers[i] : alias;
+            if (!q || strcmp(q, qualifier) != 0) continue;
+        }
+        if (found >= 0) {
+            *ambiguous = 1;
+            return found;
+        }
+        found = (long)i;
+    }
+    return found;
+}
+
+/* The column a COLUMN node names in c->src (qualifier included), or -1;
+ * -2 with the error set when the name is ambiguous. */
+static long find_ast_column(bind_ctx *c, const sluice_ast *a) {
+    int amb;
+    long i = sluice_planner_resolve(c->src, c->alias, a->qualifier, a->name, &amb);
+    if (amb) {
+        sluice_planner_err(c, a->line, a->col, "column '%s' is ambiguous in %s: qualify it with its table's alias",
+                           a->name, c->clause);
+        return -2;
+    }
+    return i;
+}
+
 static void *unknown_column(bind_ctx *c, const sluice_ast *a) {
+    if (a->qualifier)
+        return sluice_planner_err(c, a->line, a->col, "unknown column '%s.%s' in %s", a->qualifier, a->name, c->clause);
     char list[400] = "";
     for (size_t i = 0; i < c->src->schema.ncolumns; i++) {
         if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
@@ -180,14 +220,15 @@ static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
             if (e) e->column = SLUICE_POST_RANK;
             return e;
         }
-        if (sluice_planner_find_column(c->src, a->name) >= 0)
+        if (find_ast_column(c, a) != -1)
             return sluice_planner_err(c, a->line, a->col,
                             "column '%s' in %s must appear in GROUP BY or be used in an aggregate function",
                             a->name, c->clause);
         if (strcmp(a->name, "rank") == 0) return not_topn_rank(c, a);
         return unknown_column(c, a);
     }
-    long i = sluice_planner_find_column(c->src, a->name);
+    long i = find_ast_column(c, a);
+    if (i == -2) return NULL;
     if (i < 0) {
         if (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)
             return sluice_planner_err(c, a->line, a->col,
@@ -605,6 +646,11 @@ static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
         return e;
     }
     case SLUICE_AST_FUNC: return bind_func(c, a);
+    case SLUICE_AST_OVER:
+        return sluice_planner_err(c, a->line, a->col,
+                                  "%s() OVER (...) is allowed only as the last SELECT item of a subquery or view that "
+                                  "an enclosing query filters by rank (WHERE r <= N: Flink's Top-N)",
+                                  a->name);
     case SLUICE_AST_SUBSCRIPT: {
         e = new_expr(c, SLUICE_EXPR_SUBSCRIPT, SLUICE_TYPE_NULL, 2);
         if (!e) return NULL;
@@ -768,11 +814,6 @@ static size_t topn_default_key(const sluice_ast_sink *s, size_t *pk) {
     return n == 3 ? n : 0;
 }
 
-static const char *item_name(const sluice_ast_select_item *it) {
-    if (it->alias) return it->alias;
-    if (it->expr->kind == SLUICE_AST_COLUMN) return it->expr->name;
-    return NULL;
-}
 
 /* CROSS JOIN UNNEST: bind the array expression over the source row, then
  * make the extended row (the source's columns, the element, the position)
@@ -844,40 +885,122 @@ static sluice_err_t plan_unnest(bind_ctx *c, const sluice_ast_sink *s, sluice_qu
 }
 
 static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s,
-                                    sluice_query_plan *q);
+                                    sluice_query_plan *q, int terminal);
 
-/* Plan one query; the source columns its UNNEST row reads are marked
- * read in the source itself (the decoder reads only those). */
-static sluice_err_t plan_query(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s, sluice_query_plan *q) {
-    sluice_err_t err = plan_query_body(base, plan, s, q);
+sluice_err_t sluice_planner_query(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s, sluice_query_plan *q,
+                                  int terminal) {
+    sluice_err_t err = plan_query_body(base, plan, s, q, terminal);
+    /* the input columns its UNNEST row reads are marked read in the input
+     * itself (the decoder reads only those) */
     if (err == SLUICE_OK && q->unnest) {
-        sluice_source_plan *src = &plan->sources[q->source];
+        sluice_source_plan *src = q->input.derived ? &plan->rels[q->input.index].row : &plan->sources[q->input.index];
         for (size_t i = 0; i < src->schema.ncolumns; i++) src->used[i] |= q->unnest->extended.used[i];
     }
     return err;
 }
 
-static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s,
-                                    sluice_query_plan *q) {
+/* The name of SELECT item i: its alias, the column it is, else Flink's
+ * EXPR$i. */
+static const char *expr_name(bind_ctx *c, const sluice_ast_select_item *it, size_t i) {
+    if (it->alias) return it->alias;
+    if (it->expr->kind == SLUICE_AST_COLUMN) return it->expr->name;
+    char buf[32];
+    snprintf(buf, sizeof buf, "EXPR$%zu", i);
+    char *n = sluice_arena_alloc(c->arena, strlen(buf) + 1);
+    if (n) strcpy(n, buf);
+    return n;
+}
+
+/* The SELECT list with * and q.* expanded into the columns of the input
+ * row (c->src) they stand for, and every item named: written into *out
+ * (arena).  Output names that repeat get Flink's suffixes 0, 1, ...  */
+static sluice_err_t expand_items(bind_ctx *c, const sluice_ast_sink *s, sluice_ast_select_item **out, size_t *nout) {
+    size_t cap = 0;
+    for (size_t i = 0; i < s->nitems; i++) cap += s->items[i].star ? c->src->schema.ncolumns : 1;
+    sluice_ast_select_item *v = sluice_arena_alloc(c->arena, (cap + 1) * sizeof *v);
+    if (!v) return SLUICE_ERR_NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < s->nitems; i++) {
+        const sluice_ast_select_item *it = &s->items[i];
+        if (!it->star) {
+            v[n] = *it;
+            if (!(v[n].alias = expr_name(c, it, n))) return SLUICE_ERR_NOMEM;
+            n++;
+            continue;
+        }
+        size_t before = n;
+        for (size_t j = 0; j < c->src->schema.ncolumns; j++) {
+            if (c->src->hidden && c->src->hidden[j]) continue;
+            const char *q = c->src->qualifiers ? c->src->qualifiers[j] : c->alias;
+            if (it->star_qualifier && (!q || strcmp(q, it->star_qualifier) != 0)) continue;
+            sluice_ast *col = sluice_arena_alloc(c->arena, sizeof *col);
+            if (!col) return SLUICE_ERR_NOMEM;
+            memset(col, 0, sizeof *col);
+            col->kind = SLUICE_AST_COLUMN;
+            col->line = it->line;
+            col->col = it->col;
+            col->name = c->src->columns[j].name;
+            col->qualifier = q;
+            col->height = 1;
+            memset(&v[n], 0, sizeof v[n]);
+            v[n].expr = col;
+            v[n].alias = col->name;
+            v[n].line = it->line;
+            v[n].col = it->col;
+            n++;
+        }
+        if (n == before)
+            return sluice_planner_err(c, it->line, it->col, it->star_qualifier ? "no table '%s' in FROM" : "%s: no columns",
+                                      it->star_qualifier ? it->star_qualifier : "*"),
+                   SLUICE_ERR_SQL;
+    }
+    /* unique output names (Calcite's uniquify: name0, name1, ...) where a * made them repeat */
+    for (size_t i = 0; i < n; i++) {
+        int star_made = 0;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(v[j].alias, v[i].alias) == 0) star_made = 1;
+        if (!star_made) continue;
+        int from_star = v[i].expr && v[i].expr->kind == SLUICE_AST_COLUMN && v[i].alias == v[i].expr->name;
+        if (!from_star) continue; /* a duplicate alias the user wrote: reported below */
+        for (unsigned k = 0;; k++) {
+            char buf[300];
+            snprintf(buf, sizeof buf, "%s%u", v[i].alias, k);
+            int taken = 0;
+            for (size_t j = 0; j < n; j++)
+                if (strcmp(v[j].alias, buf) == 0) taken = 1;
+            if (taken) continue;
+            char *nm = sluice_arena_alloc(c->arena, strlen(buf) + 1);
+            if (!nm) return SLUICE_ERR_NOMEM;
+            v[i].alias = strcpy(nm, buf);
+            break;
+        }
+    }
+    *out = v;
+    *nout = n;
+    return SLUICE_OK;
+}
+
+static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const sluice_ast_sink *s0,
+                                    sluice_query_plan *q, int terminal) {
     memset(q, 0, sizeof *q);
-    q->name = s->name;
+    q->name = s0->name;
     bind_ctx cc = *base;
     bind_ctx *c = &cc;
     c->plan = plan;
     c->q = q;
-    long si = sluice_plan_source_index(plan, s->from);
-    if (si < 0) {
-        char list[300] = "";
-        for (size_t i = 0; i < plan->nsources; i++) {
-            if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
-            strncat(list, plan->sources[i].name, sizeof list - strlen(list) - 1);
-        }
-        return sluice_planner_err(c, s->from_line, s->from_col, "unknown source '%s' in FROM (sources: %s)", s->from,
-                        plan->nsources ? list : "none; declare one with CREATE SOURCE"),
-               SLUICE_ERR_SQL;
-    }
-    q->source = (size_t)si;
-    c->src = &plan->sources[si];
+    c->alias = NULL;
+    c->tvf = NULL;
+    c->topn = 0;
+    c->post = 0;
+    c->windowed = 0;
+    c->naggs = c->agg_cap = 0;
+    c->aggs = NULL;
+    c->agg_asts = NULL;
+    sluice_err_t ferr = sluice_planner_from(c, s0, q);
+    if (ferr) return ferr;
+    sluice_ast_sink sx = *s0;
+    const sluice_ast_sink *s = &sx;
+    if ((ferr = expand_items(c, s0, &sx.items, &sx.nitems)) != SLUICE_OK) return ferr;
     if (s->unnest) {
         sluice_err_t uerr = plan_unnest(c, s, q);
         if (uerr) return uerr;
@@ -903,8 +1026,14 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     if (!c->group_asts || !c->group_exprs) return SLUICE_ERR_NOMEM;
     const sluice_ast *window_ast = NULL;
     c->clause = "GROUP BY";
+    int tvf_bounds = 0; /* window_start and window_end seen in GROUP BY of a window TVF */
     for (size_t i = 0; i < s->ngroup_by; i++) {
         const sluice_ast *g = s->group_by[i];
+        if (c->tvf && g->kind == SLUICE_AST_COLUMN &&
+            (strcmp(g->name, "window_start") == 0 || strcmp(g->name, "window_end") == 0)) {
+            tvf_bounds |= strcmp(g->name, "window_start") == 0 ? 1 : 2;
+            continue;
+        }
         if (g->kind == SLUICE_AST_FUNC && is_window_name(g->name)) {
             if (window_ast)
                 return sluice_planner_err(c, g->line, g->col, "GROUP BY may contain only one window function"), SLUICE_ERR_SQL;
@@ -927,6 +1056,19 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     }
     q->group = c->group_exprs;
     q->ngroup = ng;
+    if (c->tvf) {
+        if (window_ast)
+            return sluice_planner_err(c, window_ast->line, window_ast->col,
+                                      "GROUP BY a window function over a window TVF: group by window_start, window_end"),
+                   SLUICE_ERR_SQL;
+        if (tvf_bounds != 3 || !agg)
+            return sluice_planner_err(c, c->tvf->line, c->tvf->col,
+                                      "a window TVF is supported with GROUP BY window_start, window_end (and keys): "
+                                      "Flink's window aggregation"),
+                   SLUICE_ERR_SQL;
+        sluice_err_t werr = sluice_planner_window_tvf(c, c->tvf, q);
+        if (werr) return werr;
+    }
 
     sluice_err_t terr = check_topn(c, s, q);
     if (terr) return terr;
@@ -942,10 +1084,7 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     if (!cols || !q->outputs) return SLUICE_ERR_NOMEM;
     for (size_t i = 0; i < s->nitems; i++) {
         const sluice_ast_select_item *it = &s->items[i];
-        const char *name = item_name(it);
-        if (!name)
-            return sluice_planner_err(c, it->line, it->col, "this SELECT expression needs a name: add AS <alias>"),
-                   SLUICE_ERR_SQL;
+        const char *name = it->alias;
         for (size_t j = 0; j < i; j++)
             if (strcmp(cols[j].name, name) == 0)
                 return sluice_planner_err(c, it->line, it->col, "duplicate output column '%s' in sink %s", name, s->name),
@@ -984,7 +1123,27 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
 
     /* output mode */
     q->emit = s->emit;
-    if (!agg) {
+    if (!terminal && (s->emit == SLUICE_EMIT_COMPLETE || s->emit == SLUICE_EMIT_UPDATE))
+        return sluice_planner_err(c, s->emit_line, s->emit_col,
+                                  "EMIT is for the query of a sink, not of a view or subquery"),
+               SLUICE_ERR_SQL;
+    if (q->input_updating && q->window != SLUICE_WINDOW_NONE)
+        return sluice_planner_err(c, s->line, s->col,
+                                  "a window aggregate needs an input without updates (Flink's rule): this query reads "
+                                  "the updating result of an aggregate, join or ranking"),
+               SLUICE_ERR_SQL;
+    if (!agg && q->input_updating) {
+        /* the input's changes pass through: an update stream */
+        if (s->emit == SLUICE_EMIT_APPEND || s->emit == SLUICE_EMIT_COMPLETE)
+            return sluice_planner_err(c, s->emit_line, s->emit_col,
+                                      "this query reads an updating input: its output updates (EMIT UPDATE)"),
+                   SLUICE_ERR_SQL;
+        q->emit = SLUICE_EMIT_UPDATE;
+    } else if (agg && (c->tvf || !terminal) && q->window != SLUICE_WINDOW_NONE && s->emit == SLUICE_EMIT_DEFAULT) {
+        /* window TVF aggregation, and windows read by another query: final
+         * rows only (Flink's window aggregation) */
+        q->emit = SLUICE_EMIT_APPEND;
+    } else if (!agg) {
         if (s->emit == SLUICE_EMIT_UPDATE || s->emit == SLUICE_EMIT_COMPLETE)
             return sluice_planner_err(c, s->emit_line, s->emit_col,
                             "EMIT %s needs an aggregate query; a query without GROUP BY or aggregates is always APPEND",
@@ -995,8 +1154,8 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
         q->emit = SLUICE_EMIT_UPDATE;
     } else if (q->window == SLUICE_WINDOW_SESSION && s->emit != SLUICE_EMIT_APPEND) {
         /* see the session window operator, exec/op_session.c */
-        int l = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->line : s->emit_line;
-        int col = s->emit == SLUICE_EMIT_DEFAULT ? window_ast->col : s->emit_col;
+        int l = s->emit == SLUICE_EMIT_DEFAULT ? (window_ast ? window_ast->line : s->line) : s->emit_line;
+        int col = s->emit == SLUICE_EMIT_DEFAULT ? (window_ast ? window_ast->col : s->col) : s->emit_col;
         return sluice_planner_err(c, l, col,
                         "SESSION windows support EMIT APPEND only: a session's key (window_start) changes as it grows "
                         "or merges, so an updated row could not replace the one emitted before; add EMIT APPEND"),
@@ -1116,6 +1275,94 @@ long sluice_plan_query_index(const sluice_plan *plan, const char *name) {
     return -1;
 }
 
+/* The query of one sink.  A UNION ALL or a ranking is planned as a
+ * relation the sink's query reads whole (SELECT * FROM (...)).  INSERT
+ * INTO a CREATE TABLE names the columns by position, with the table's
+ * PRIMARY KEY (Flink's INSERT INTO). */
+static sluice_err_t plan_sink(bind_ctx *c, const sluice_ast_pipeline *ast, sluice_plan *plan,
+                              const sluice_ast_sink *s, sluice_query_plan *q) {
+    const sluice_ast_source *table = NULL;
+    for (size_t i = 0; i < ast->nsources; i++)
+        if (ast->sources[i].is_table && strcmp(ast->sources[i].name, s->name) == 0) table = &ast->sources[i];
+    if (s->insert && !table)
+        for (size_t i = 0; i < ast->nsources; i++)
+            if (strcmp(ast->sources[i].name, s->name) == 0)
+                return sluice_planner_err(c, s->line, s->col, "INSERT INTO %s: that is a source", s->name),
+                       SLUICE_ERR_SQL;
+    sluice_ast_sink k = *s;
+    int wrap = s->union_all || (s->nitems && s->items[s->nitems - 1].expr &&
+                                s->items[s->nitems - 1].expr->kind == SLUICE_AST_OVER);
+    if (wrap) {
+        sluice_ast_sink *inner = sluice_arena_alloc(c->arena, sizeof *inner);
+        sluice_ast_from *f = sluice_arena_alloc(c->arena, sizeof *f);
+        sluice_ast_select_item *star = sluice_arena_alloc(c->arena, sizeof *star);
+        if (!inner || !f || !star) return SLUICE_ERR_NOMEM;
+        *inner = *s;
+        inner->emit = SLUICE_EMIT_DEFAULT;
+        inner->primary_key = NULL;
+        inner->nprimary_key = 0;
+        memset(f, 0, sizeof *f);
+        f->kind = SLUICE_FROM_SUBQUERY;
+        f->line = s->line;
+        f->col = s->col;
+        f->query = inner;
+        memset(star, 0, sizeof *star);
+        star->star = 1;
+        star->line = s->line;
+        star->col = s->col;
+        memset(&k, 0, sizeof k);
+        k.name = s->name;
+        k.line = s->line;
+        k.col = s->col;
+        k.items = star;
+        k.nitems = 1;
+        k.from_item = f;
+        k.limit = -1;
+        k.emit = s->emit;
+        k.emit_line = s->emit_line;
+        k.emit_col = s->emit_col;
+        k.primary_key = s->primary_key;
+        k.nprimary_key = s->nprimary_key;
+        k.pk_lines = s->pk_lines;
+        k.pk_cols = s->pk_cols;
+        k.pk_line = s->pk_line;
+        k.pk_col = s->pk_col;
+    }
+    int stars = 0;
+    for (size_t i = 0; i < k.nitems; i++) stars |= k.items[i].star;
+    if (table && !stars) {
+        /* the table's column names, by position */
+        if (k.nitems != table->ncolumns)
+            return sluice_planner_err(c, s->line, s->col, "INSERT INTO %s: the SELECT has %zu columns, the table %zu",
+                                      s->name, k.nitems, table->ncolumns),
+                   SLUICE_ERR_SQL;
+        sluice_ast_select_item *items = sluice_arena_alloc(c->arena, (k.nitems + 1) * sizeof *items);
+        if (!items) return SLUICE_ERR_NOMEM;
+        for (size_t i = 0; i < k.nitems; i++) {
+            items[i] = k.items[i];
+            items[i].alias = table->columns[i].name;
+        }
+        k.items = items;
+    }
+    if (table && !stars && table->nprimary_key && !k.primary_key) {
+        k.primary_key = table->primary_key;
+        k.nprimary_key = table->nprimary_key;
+        int *lines = sluice_arena_alloc(c->arena, (table->nprimary_key + 1) * sizeof(int));
+        if (!lines) return SLUICE_ERR_NOMEM;
+        for (size_t i = 0; i < table->nprimary_key; i++) lines[i] = table->line;
+        k.pk_lines = k.pk_cols = lines;
+    }
+    sluice_err_t err = sluice_planner_query(c, plan, &k, q, 1);
+    if (err || !table) return err;
+    if (q->schema.ncolumns != table->ncolumns)
+        return sluice_planner_err(c, s->line, s->col, "INSERT INTO %s: the SELECT has %zu columns, the table %zu",
+                                  s->name, q->schema.ncolumns, table->ncolumns),
+               SLUICE_ERR_SQL;
+    sluice_column *cols = (sluice_column *)q->schema.columns;
+    for (size_t j = 0; j < table->ncolumns; j++) cols[j].name = table->columns[j].name;
+    return SLUICE_OK;
+}
+
 sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out, char *errstr, size_t errstr_size) {
     sluice_plan *plan = calloc(1, sizeof *plan);
     if (!plan) return SLUICE_ERR_NOMEM;
@@ -1139,6 +1386,7 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
         goto fail;
     }
     plan->sources = sluice_arena_alloc(plan->arena, (ast->nsources + 1) * sizeof *plan->sources);
+    c.plan = plan;
     plan->queries = sluice_arena_alloc(plan->arena, ast->nsinks * sizeof *plan->queries);
     if (!plan->sources || !plan->queries) {
         err = SLUICE_ERR_NOMEM;
@@ -1147,17 +1395,36 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
     if ((err = plan_functions(&c, ast, plan)) != SLUICE_OK) goto fail;
     for (size_t i = 0; i < ast->nsources; i++) {
         const sluice_ast_source *s = &ast->sources[i];
-        if (sluice_plan_source_index(plan, s->name) >= 0) {
-            sluice_planner_err(&c, s->line, s->col, "duplicate source '%s'", s->name);
-            err = SLUICE_ERR_SQL;
-            goto fail;
-        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(ast->sources[j].name, s->name) == 0) {
+                sluice_planner_err(&c, s->line, s->col, "duplicate %s '%s'", s->is_table ? "table" : "source", s->name);
+                err = SLUICE_ERR_SQL;
+                goto fail;
+            }
+        for (size_t v = 0; v < ast->nviews; v++)
+            if (strcmp(ast->views[v].name, s->name) == 0) {
+                sluice_planner_err(&c, ast->views[v].line, ast->views[v].col, "view '%s' has the name of a %s",
+                                   s->name, s->is_table ? "table" : "source");
+                err = SLUICE_ERR_SQL;
+                goto fail;
+            }
+        /* a CREATE TABLE is a source when a query reads it; else it only
+         * declares the columns of the sink INSERT INTO writes */
+        if (s->is_table && !sluice_planner_table_read(ast, s->name)) continue;
         /* counted even when it fails, so that sluice_plan_free() frees the
          * timestamp formats it compiled before the error */
-        err = sluice_planner_source(&c, s, &plan->sources[i]);
+        err = sluice_planner_source(&c, s, &plan->sources[plan->nsources]);
         plan->nsources++;
         if (err != SLUICE_OK) goto fail;
     }
+    for (size_t v = 0; v < ast->nviews; v++)
+        for (size_t w = 0; w < v; w++)
+            if (strcmp(ast->views[v].name, ast->views[w].name) == 0) {
+                sluice_planner_err(&c, ast->views[v].line, ast->views[v].col, "duplicate view '%s'", ast->views[v].name);
+                err = SLUICE_ERR_SQL;
+                goto fail;
+            }
+    if ((err = sluice_planner_rels_init(&c, ast, plan)) != SLUICE_OK) goto fail;
     for (size_t i = 0; i < ast->nsinks; i++) {
         const sluice_ast_sink *s = &ast->sinks[i];
         if (sluice_plan_query_index(plan, s->name) >= 0) {
@@ -1165,7 +1432,7 @@ sluice_err_t sluice_plan_build(const sluice_ast_pipeline *ast, sluice_plan **out
             err = SLUICE_ERR_SQL;
             goto fail;
         }
-        if ((err = plan_query(&c, plan, s, &plan->queries[i])) != SLUICE_OK) goto fail;
+        if ((err = plan_sink(&c, ast, plan, s, &plan->queries[i])) != SLUICE_OK) goto fail;
         plan->nqueries++;
     }
     *out = plan;

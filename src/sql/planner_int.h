@@ -40,6 +40,10 @@ typedef struct bind_ctx {
     sluice_query_plan *q;    /* the query being bound (its bound-function calls) */
     int in_udf;              /* binding a bound function's argument */
     int in_unnest;           /* binding the array expression of UNNEST */
+    const char *alias;       /* what a qualifier names in src when src has no per-column
+                                qualifiers (the FROM table's alias or name) */
+    const struct sluice_ast_from *tvf;  /* FROM TABLE(TUMBLE(...)): the window TVF, or NULL */
+    struct rel_ctx *rels;    /* views and relations being planned (plan_rel.c) */
 } bind_ctx;
 
 /** Write "FILE:LINE:COL: message" into c's error buffer (SLUICE_ERR_SQL).
@@ -49,6 +53,41 @@ void *sluice_planner_err(bind_ctx *c, int line, int col, const char *fmt, ...)
 
 /** Index of the column called name in source s (exact match), or -1. */
 long sluice_planner_find_column(const sluice_source_plan *s, const char *name);
+
+/** Index of the column `name` of row s that `qualifier` (NULL: any)
+ *  names, where a column without its own qualifier (s->qualifiers NULL)
+ *  is known by `alias`; -1 when none; *ambiguous = 1 when several match. */
+long sluice_planner_resolve(const sluice_source_plan *s, const char *alias, const char *qualifier, const char *name,
+                            int *ambiguous);
+
+/** Plan one query block over its FROM into q (terminal: the query of a
+ *  sink; else of a view or subquery).  SLUICE_OK, or SLUICE_ERR_SQL /
+ *  NOMEM with the message in c. */
+sluice_err_t sluice_planner_query(bind_ctx *c, sluice_plan *plan, const struct sluice_ast_sink *s,
+                                  sluice_query_plan *q, int terminal);
+
+/** Resolve the FROM clause of s (plan_rel.c): plans the views, subqueries
+ *  and joins it reads as relations, and sets q->input, q->source,
+ *  q->input_updating, and c->src, c->alias, c->tvf for binding the rest. */
+sluice_err_t sluice_planner_from(bind_ctx *c, const struct sluice_ast_sink *s, sluice_query_plan *q);
+
+/** The window of a window TVF (TABLE(TUMBLE|HOP|SESSION(...))) into q
+ *  (plan_rel.c). */
+sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const struct sluice_ast_from *f, sluice_query_plan *q);
+
+/** Prepare the planning of relations for pipeline ast (views), before
+ *  any query: allocates c->rels and plan->rels.  (plan_rel.c) */
+sluice_err_t sluice_planner_rels_init(bind_ctx *c, const sluice_ast_pipeline *ast, sluice_plan *plan);
+
+/** Bind expression a in context c (planner.c). */
+sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a);
+
+/** Plan a SELECT (and its UNION ALL branches) as a derived relation named
+ *  name; its index in plan->rels, or -1 with the error in c. */
+long sluice_planner_select_rel(bind_ctx *c, const struct sluice_ast_sink *s, const char *name);
+
+/** 1 when some query or view reads `name` in its FROM. */
+int sluice_planner_table_read(const sluice_ast_pipeline *ast, const char *name);
 
 /** Plan one CREATE SOURCE: its columns, metadata, timestamp formats and
  *  watermark (plan_source.c).  SLUICE_OK, or SLUICE_ERR_SQL / NOMEM with

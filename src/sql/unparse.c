@@ -154,7 +154,21 @@ static void put_node(FILE *out, const sluice_ast *e) {
     switch (e->kind) {
     case SLUICE_AST_LITERAL:
     case SLUICE_AST_INTERVAL: put_literal(out, &e->lit); break;
-    case SLUICE_AST_COLUMN: put_name(out, e->name); break;
+    case SLUICE_AST_COLUMN:
+        if (e->qualifier) put_name(out, e->qualifier), fputc('.', out);
+        put_name(out, e->name);
+        break;
+    case SLUICE_AST_OVER:
+        fprintf(out, "%s() OVER (", e->name);
+        if (e->npartition) fputs("PARTITION BY ", out), put_list(out, e->args, 0, e->npartition), fputc(' ', out);
+        fputs("ORDER BY ", out);
+        for (size_t i = e->npartition; i < e->nargs; i++) {
+            if (i > e->npartition) fputs(", ", out);
+            put_expr(out, e->args[i], PREC_OR);
+            if (e->order_desc[i - e->npartition]) fputs(" DESC", out);
+        }
+        fputc(')', out);
+        break;
     case SLUICE_AST_UNARY:
         /* a space after a sign: "- -1" is not the comment "--1" */
         fputs(e->op == SLUICE_OP_NOT ? "NOT " : e->op == SLUICE_OP_NEG ? "- " : "+ ", out);
@@ -222,7 +236,7 @@ static void put_expr(FILE *out, const sluice_ast *e, int min_prec) {
 void sluice_sql_unparse_expr(const sluice_ast *e, FILE *out) { put_expr(out, e, PREC_OR); }
 
 static void put_source(FILE *out, const sluice_ast_source *s) {
-    fputs("CREATE SOURCE ", out);
+    fputs(s->is_table ? "CREATE TABLE " : "CREATE SOURCE ", out);
     put_name(out, s->name);
     fputs(" (", out);
     for (size_t i = 0; i < s->ncolumns; i++) {
@@ -241,28 +255,73 @@ static void put_source(FILE *out, const sluice_ast_source *s) {
         fputs(" AS ", out);
         put_expr(out, s->watermark_expr, PREC_OR);
     }
+    if (s->nprimary_key) {
+        fputs(s->ncolumns || s->has_watermark ? ",\n    PRIMARY KEY (" : "\n    PRIMARY KEY (", out);
+        for (size_t i = 0; i < s->nprimary_key; i++) {
+            if (i) fputs(", ", out);
+            put_name(out, s->primary_key[i]);
+        }
+        fputs(") NOT ENFORCED", out);
+    }
     fputs(");\n", out);
 }
 
-static void put_sink(FILE *out, const sluice_ast_sink *k) {
-    fputs("CREATE SINK ", out);
-    put_name(out, k->name);
-    if (k->primary_key) {
-        fputs(" PRIMARY KEY (", out);
-        for (size_t i = 0; i < k->nprimary_key; i++) {
-            if (i) fputs(", ", out);
-            put_name(out, k->primary_key[i]);
-        }
+static void put_select(FILE *out, const sluice_ast_sink *k);
+
+static void put_from(FILE *out, const sluice_ast_from *f) {
+    static const char *const joins[] = {" JOIN ", " LEFT JOIN ", " RIGHT JOIN ", " FULL JOIN ", " CROSS JOIN "};
+    switch (f->kind) {
+    case SLUICE_FROM_TABLE:
+        put_name(out, f->name);
+        if (f->as_of) fputs(" FOR SYSTEM_TIME AS OF ", out), put_expr(out, f->as_of, PREC_OR);
+        break;
+    case SLUICE_FROM_SUBQUERY:
+        fputc('(', out);
+        put_select(out, f->query);
         fputc(')', out);
+        break;
+    case SLUICE_FROM_JOIN:
+        put_from(out, f->left);
+        fputs(joins[f->join], out);
+        put_from(out, f->right);
+        if (f->on) fputs(" ON ", out), put_expr(out, f->on, PREC_OR);
+        return;
+    case SLUICE_FROM_WINDOW:
+        fprintf(out, "TABLE(%s(TABLE ", f->window);
+        put_from(out, f->table);
+        if (f->npartition_keys) {
+            fputs(" PARTITION BY ", out);
+            for (size_t i = 0; i < f->npartition_keys; i++) {
+                if (i) fputs(", ", out);
+                put_name(out, f->partition_keys[i]);
+            }
+        }
+        fputs(", DESCRIPTOR(", out);
+        put_name(out, f->descriptor);
+        fputc(')', out);
+        if (f->nwindow_args) fputs(", ", out), put_list(out, f->window_args, 0, f->nwindow_args);
+        fputs("))", out);
+        break;
     }
-    fputs(" AS SELECT ", out);
+    if (f->alias) fputs(" AS ", out), put_name(out, f->alias);
+}
+
+/* SELECT ... up to (not including) the statement's end. */
+static void put_select(FILE *out, const sluice_ast_sink *k) {
+    fputs("SELECT ", out);
     for (size_t i = 0; i < k->nitems; i++) {
         if (i) fputs(", ", out);
-        put_expr(out, k->items[i].expr, PREC_OR);
-        if (k->items[i].alias) fputs(" AS ", out), put_name(out, k->items[i].alias);
+        const sluice_ast_select_item *it = &k->items[i];
+        if (it->star) {
+            if (it->star_qualifier) put_name(out, it->star_qualifier), fputc('.', out);
+            fputc('*', out);
+            continue;
+        }
+        put_expr(out, it->expr, PREC_OR);
+        if (it->alias) fputs(" AS ", out), put_name(out, it->alias);
     }
     fputs("\n    FROM ", out);
-    put_name(out, k->from);
+    put_from(out, k->from_item);
     if (k->unnest) {
         fputs(" CROSS JOIN UNNEST(", out);
         put_expr(out, k->unnest, PREC_OR);
@@ -287,6 +346,38 @@ static void put_sink(FILE *out, const sluice_ast_sink *k) {
     if (k->limit >= 0) fprintf(out, "\n    LIMIT %" PRId64, k->limit);
     if ((unsigned)k->emit < sizeof emit_names / sizeof emit_names[0] && emit_names[k->emit])
         fprintf(out, "\n    EMIT %s", emit_names[k->emit]);
+    if (k->union_all) fputs("\n    UNION ALL ", out), put_select(out, k->union_all);
+}
+
+static void put_sink(FILE *out, const sluice_ast_sink *k) {
+    if (k->insert) {
+        fputs("INSERT INTO ", out);
+        put_name(out, k->name);
+        fputc(' ', out);
+        put_select(out, k);
+        fputs(";\n", out);
+        return;
+    }
+    fputs("CREATE SINK ", out);
+    put_name(out, k->name);
+    if (k->primary_key) {
+        fputs(" PRIMARY KEY (", out);
+        for (size_t i = 0; i < k->nprimary_key; i++) {
+            if (i) fputs(", ", out);
+            put_name(out, k->primary_key[i]);
+        }
+        fputc(')', out);
+    }
+    fputs(" AS ", out);
+    put_select(out, k);
+    fputs(";\n", out);
+}
+
+static void put_view(FILE *out, const sluice_ast_view *v) {
+    fputs("CREATE VIEW ", out);
+    put_name(out, v->name);
+    fputs(" AS ", out);
+    put_select(out, v->query);
     fputs(";\n", out);
 }
 
@@ -309,6 +400,7 @@ char *sluice_sql_unparse(const sluice_ast_pipeline *pl, size_t *len) {
     if (!out) return NULL;
     for (size_t i = 0; i < pl->nfunctions; i++) put_function(out, &pl->functions[i]);
     for (size_t i = 0; i < pl->nsources; i++) put_source(out, &pl->sources[i]);
+    for (size_t i = 0; i < pl->nviews; i++) put_view(out, &pl->views[i]);
     for (size_t i = 0; i < pl->nsinks; i++) put_sink(out, &pl->sinks[i]);
     if (fclose(out) != 0) {
         free(buf);

@@ -1,0 +1,756 @@
+/*
+ * The planner's relational part: what a query's FROM reads.  A table name
+ * is a source (CREATE SOURCE, or a CREATE TABLE that a query reads) or a
+ * view; a subquery, a view, a join and a ranking (ROW_NUMBER() OVER ...)
+ * become derived relations (plan.h sluice_rel) that the query binds over
+ * like a source's row.  Relations are appended to plan->rels after their
+ * inputs, so that index order is a topological order of the DAG.
+ *
+ * Semantics follow Flink SQL: regular joins keep both inputs (state_ttl
+ * bounds them), inner joins of append-only inputs are append-only, outer
+ * joins and rankings produce updates; a window TVF is aggregated with
+ * GROUP BY window_start, window_end.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "plan/plan.h"
+#include "plan/rel.h"
+#include "sql/ast.h"
+#include "sql/planner_int.h"
+
+/* What the planner knows of the views and relations being planned. */
+typedef struct rel_ctx {
+    const sluice_ast_pipeline *ast;
+    long *view_rel;      /* per view: its relation, -1 not planned yet, -2 being planned */
+    size_t cap;          /* plan->rels capacity (never moves: rows are pointed to) */
+    unsigned counter;    /* for names of relations */
+} rel_ctx;
+
+/* One input of a FROM: where its rows come from and how to name them. */
+typedef struct from_side {
+    sluice_input in;
+    sluice_source_plan *row;
+    const char *alias;   /* qualifier of row's columns when row has none of its own */
+    int updating;
+} from_side;
+
+static size_t count_blocks(const sluice_ast_sink *s);
+
+static size_t count_from(const sluice_ast_from *f) {
+    if (!f) return 0;
+    switch (f->kind) {
+    case SLUICE_FROM_TABLE: return 1;
+    case SLUICE_FROM_SUBQUERY: return 1 + count_blocks(f->query);
+    case SLUICE_FROM_JOIN: return 1 + count_from(f->left) + count_from(f->right);
+    case SLUICE_FROM_WINDOW: return 1 + count_from(f->table);
+    }
+    return 1;
+}
+
+/* Relations a select block may create, at most (QUERY, RANK, UNION, joins). */
+static size_t count_blocks(const sluice_ast_sink *s) {
+    size_t n = 0;
+    for (; s; s = s->union_all) n += 3 + 2 * count_from(s->from_item);
+    return n;
+}
+
+sluice_err_t sluice_planner_rels_init(bind_ctx *c, const sluice_ast_pipeline *ast, sluice_plan *plan) {
+    rel_ctx *r = sluice_arena_alloc(c->arena, sizeof *r);
+    if (!r) return SLUICE_ERR_NOMEM;
+    memset(r, 0, sizeof *r);
+    r->ast = ast;
+    r->view_rel = sluice_arena_alloc(c->arena, (ast->nviews + 1) * sizeof *r->view_rel);
+    if (!r->view_rel) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < ast->nviews; i++) r->view_rel[i] = -1;
+    size_t cap = 8;
+    for (size_t i = 0; i < ast->nviews; i++) cap += count_blocks(ast->views[i].query);
+    for (size_t i = 0; i < ast->nsinks; i++) cap += count_blocks(&ast->sinks[i]);
+    plan->rels = sluice_arena_alloc(c->arena, cap * sizeof *plan->rels);
+    if (!plan->rels) return SLUICE_ERR_NOMEM;
+    r->cap = cap;
+    c->rels = r;
+    return SLUICE_OK;
+}
+
+static sluice_rel *new_rel(bind_ctx *c, sluice_rel_kind kind, const char *name, size_t ninputs) {
+    sluice_plan *plan = c->plan;
+    if (plan->nrels >= c->rels->cap) {
+        sluice_planner_err(c, 1, 1, "too many relations");
+        return NULL;
+    }
+    sluice_rel *r = &plan->rels[plan->nrels];
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->name = name;
+    r->inputs = sluice_arena_alloc(c->arena, (ninputs + 1) * sizeof *r->inputs);
+    if (!r->inputs) return NULL;
+    r->ninputs = ninputs;
+    r->row.derived = 1;
+    r->row.rel = plan->nrels;
+    r->row.name = name;
+    plan->nrels++;
+    return r;
+}
+
+static char *name_of(bind_ctx *c, const char *base, const char *what) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s.%s%u", base ? base : "query", what, ++c->rels->counter);
+    char *n = sluice_arena_alloc(c->arena, strlen(buf) + 1);
+    return n ? strcpy(n, buf) : NULL;
+}
+
+/* Allocate the arrays of a row of n columns (zeroed). */
+static int row_alloc(bind_ctx *c, sluice_source_plan *row, size_t n) {
+    size_t m = n + 1;
+    row->columns = sluice_arena_alloc(c->arena, m * sizeof *row->columns);
+    row->defs = sluice_arena_alloc(c->arena, m * sizeof *row->defs);
+    row->metadata = sluice_arena_alloc(c->arena, m * sizeof *row->metadata);
+    row->ts_formats = sluice_arena_alloc(c->arena, m * sizeof *row->ts_formats);
+    row->used = sluice_arena_alloc(c->arena, m * sizeof *row->used);
+    row->qualifiers = sluice_arena_alloc(c->arena, m * sizeof *row->qualifiers);
+    row->hidden = sluice_arena_alloc(c->arena, m);
+    if (!row->columns || !row->defs || !row->metadata || !row->ts_formats || !row->used || !row->qualifiers ||
+        !row->hidden)
+        return -1;
+    memset(row->columns, 0, m * sizeof *row->columns);
+    memset(row->defs, 0, m * sizeof *row->defs);
+    memset(row->metadata, 0, m * sizeof *row->metadata);
+    memset(row->ts_formats, 0, m * sizeof *row->ts_formats);
+    memset(row->used, 0, m * sizeof *row->used);
+    memset((void *)row->qualifiers, 0, m * sizeof *row->qualifiers);
+    memset(row->hidden, 0, m);
+    row->schema.ncolumns = n;
+    row->schema.columns = row->columns;
+    return 0;
+}
+
+static void row_set(sluice_source_plan *row, size_t j, const char *name, sluice_type_t type, sluice_type_t elem) {
+    row->columns[j].name = name;
+    row->columns[j].type = type;
+    row->defs[j].name = name;
+    row->defs[j].type = type;
+    row->defs[j].elem_type = elem;
+}
+
+/* The first source under an input (for names in messages and for the
+ * processing-time flag of the scan). */
+static size_t leaf_source(const sluice_plan *plan, sluice_input in) {
+    while (in.derived) {
+        const sluice_rel *r = &plan->rels[in.index];
+        in = r->kind == SLUICE_REL_QUERY ? r->query->input : r->inputs[0];
+    }
+    return in.index;
+}
+
+/* The row of an input. */
+static sluice_source_plan *input_row(sluice_plan *plan, sluice_input in) {
+    return in.derived ? &plan->rels[in.index].row : &plan->sources[in.index];
+}
+
+/* Every column of a source read into a join or a relation is decoded. */
+static void use_all(sluice_plan *plan, sluice_input in) {
+    if (in.derived) return;
+    sluice_source_plan *s = &plan->sources[in.index];
+    for (size_t i = 0; i < s->schema.ncolumns; i++) s->used[i] = 1;
+}
+
+static long plan_select_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name);
+
+/* A table name in FROM: a source (or read CREATE TABLE), else a view. */
+static sluice_err_t resolve_table(bind_ctx *c, const sluice_ast_from *f, from_side *out) {
+    sluice_plan *plan = c->plan;
+    long si = sluice_plan_source_index(plan, f->name);
+    out->alias = f->alias ? f->alias : f->name;
+    if (si >= 0) {
+        out->in.derived = 0;
+        out->in.index = (size_t)si;
+        out->row = &plan->sources[si];
+        out->updating = 0;
+        return SLUICE_OK;
+    }
+    const sluice_ast_pipeline *ast = c->rels->ast;
+    for (size_t v = 0; v < ast->nviews; v++) {
+        if (strcmp(ast->views[v].name, f->name) != 0) continue;
+        long ri = c->rels->view_rel[v];
+        if (ri == -2)
+            return sluice_planner_err(c, f->line, f->col, "view '%s' reads itself", f->name), SLUICE_ERR_SQL;
+        if (ri == -1) {
+            c->rels->view_rel[v] = -2;
+            ri = plan_select_rel(c, ast->views[v].query, ast->views[v].name);
+            if (ri < 0) return SLUICE_ERR_SQL;
+            c->rels->view_rel[v] = ri;
+        }
+        out->in.derived = 1;
+        out->in.index = (size_t)ri;
+        out->row = &plan->rels[ri].row;
+        out->updating = plan->rels[ri].updating;
+        return SLUICE_OK;
+    }
+    char list[300] = "";
+    for (size_t i = 0; i < plan->nsources; i++) {
+        if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, plan->sources[i].name, sizeof list - strlen(list) - 1);
+    }
+    for (size_t v = 0; v < ast->nviews; v++) {
+        if (list[0]) strncat(list, ", ", sizeof list - strlen(list) - 1);
+        strncat(list, ast->views[v].name, sizeof list - strlen(list) - 1);
+    }
+    return sluice_planner_err(c, f->line, f->col, "unknown source, table or view '%s' in FROM (known: %s)", f->name,
+                              list[0] ? list : "none; declare one with CREATE SOURCE"),
+           SLUICE_ERR_SQL;
+}
+
+static sluice_err_t resolve_item(bind_ctx *c, const sluice_ast_from *f, const sluice_ast *where, from_side *out,
+                                 const char *base);
+
+/* ---------------- joins ---------------- */
+
+/* Which sides an expression's columns come from: bit 0 left, bit 1
+ * right, bit 2 a column of neither (or ambiguous). */
+static int sides_of(const sluice_ast *a, const from_side *l, const from_side *r) {
+    if (!a) return 0;
+    if (a->kind == SLUICE_AST_COLUMN) {
+        int amb1, amb2;
+        long i = sluice_planner_resolve(l->row, l->alias, a->qualifier, a->name, &amb1);
+        long j = sluice_planner_resolve(r->row, r->alias, a->qualifier, a->name, &amb2);
+        if (amb1 || amb2 || (i >= 0 && j >= 0)) return 4;
+        return i >= 0 ? 1 : j >= 0 ? 2 : 4;
+    }
+    int m = 0;
+    for (size_t k = 0; k < a->nargs; k++) m |= sides_of(a->args[k], l, r);
+    return m;
+}
+
+/* Bind a over one side's row (a temporary context; errors go to c). */
+static sluice_expr *bind_over(bind_ctx *c, const sluice_ast *a, const from_side *side, const char *clause) {
+    bind_ctx t = *c;
+    t.src = side->row;
+    t.alias = side->alias;
+    t.clause = clause;
+    t.post = 0;
+    t.tvf = NULL;
+    return sluice_planner_bind(&t, a);
+}
+
+/* Split a condition into its AND-ed conjuncts (arena). */
+static size_t conjuncts(bind_ctx *c, const sluice_ast *a, const sluice_ast ***out, size_t n) {
+    if (!a) return n;
+    if (a->kind == SLUICE_AST_BINARY && a->op == SLUICE_OP_AND) {
+        n = conjuncts(c, a->args[0], out, n);
+        return conjuncts(c, a->args[1], out, n);
+    }
+    const sluice_ast **v = sluice_arena_alloc(c->arena, (n + 1) * sizeof *v);
+    if (!v) return n;
+    if (n) memcpy(v, *out, n * sizeof *v);
+    v[n] = a;
+    *out = v;
+    return n + 1;
+}
+
+static int numeric(sluice_type_t t) { return t == SLUICE_TYPE_BIGINT || t == SLUICE_TYPE_DOUBLE; }
+
+/* CAST e to DOUBLE (both sides of a BIGINT = DOUBLE key compare as DOUBLE). */
+static sluice_expr *as_double(bind_ctx *c, sluice_expr *e) {
+    if (e->type == SLUICE_TYPE_DOUBLE) return e;
+    sluice_expr *x = sluice_arena_alloc(c->arena, sizeof *x);
+    sluice_expr **args = sluice_arena_alloc(c->arena, sizeof *args);
+    if (!x || !args) return NULL;
+    memset(x, 0, sizeof *x);
+    x->kind = SLUICE_EXPR_CAST;
+    x->type = SLUICE_TYPE_DOUBLE;
+    args[0] = e;
+    x->args = args;
+    x->nargs = 1;
+    return x;
+}
+
+static const sluice_join_type join_types[] = {
+    [SLUICE_AST_JOIN_INNER] = SLUICE_JOIN_INNER, [SLUICE_AST_JOIN_LEFT] = SLUICE_JOIN_LEFT,
+    [SLUICE_AST_JOIN_RIGHT] = SLUICE_JOIN_RIGHT, [SLUICE_AST_JOIN_FULL] = SLUICE_JOIN_FULL,
+    [SLUICE_AST_JOIN_CROSS] = SLUICE_JOIN_INNER,
+};
+
+/* A JOIN item: both sides, then the join relation whose row is the left
+ * row's columns followed by the right's, each known by its side's alias.
+ * Equalities between the sides in ON (and, for inner joins, in the
+ * query's WHERE, which still filters the joined rows) become the join
+ * keys; the rest of ON is the residual condition. */
+static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluice_ast *where, from_side *out,
+                              const char *base) {
+    sluice_plan *plan = c->plan;
+    from_side l, r;
+    sluice_err_t err = resolve_item(c, f->left, where, &l, base);
+    if (err) return err;
+    if ((err = resolve_item(c, f->right, where, &r, base)) != SLUICE_OK) return err;
+    if (f->right->kind == SLUICE_FROM_TABLE && f->right->as_of)
+        return sluice_planner_err(c, f->right->line, f->right->col,
+                                  "FOR SYSTEM_TIME AS OF (lookup and temporal joins) is not supported yet"),
+               SLUICE_ERR_SQL;
+    if (f->left->kind == SLUICE_FROM_WINDOW || f->right->kind == SLUICE_FROM_WINDOW)
+        return sluice_planner_err(c, f->line, f->col,
+                                  "a window TVF must be aggregated in its own query before a join (Flink's window "
+                                  "join reads two window aggregates)"),
+               SLUICE_ERR_SQL;
+    use_all(plan, l.in);
+    use_all(plan, r.in);
+
+    sluice_join_plan *jp = sluice_arena_alloc(c->arena, sizeof *jp);
+    if (!jp) return SLUICE_ERR_NOMEM;
+    memset(jp, 0, sizeof *jp);
+    jp->type = join_types[f->join];
+    jp->strategy = SLUICE_JOIN_REGULAR;
+    jp->left_width = l.row->schema.ncolumns;
+    jp->right_width = r.row->schema.ncolumns;
+    sluice_type_t *lt = sluice_arena_alloc(c->arena, (jp->left_width + 1) * sizeof *lt);
+    sluice_type_t *rt = sluice_arena_alloc(c->arena, (jp->right_width + 1) * sizeof *rt);
+    if (!lt || !rt) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < jp->left_width; i++) lt[i] = l.row->columns[i].type;
+    for (size_t i = 0; i < jp->right_width; i++) rt[i] = r.row->columns[i].type;
+    jp->left_types = lt;
+    jp->right_types = rt;
+    jp->left_append_only = !l.updating;
+    jp->right_append_only = !r.updating;
+
+    sluice_rel *rel = new_rel(c, SLUICE_REL_JOIN, name_of(c, base, "join"), 2);
+    if (!rel || !rel->name) return SLUICE_ERR_NOMEM;
+    jp->name = rel->name;
+    rel->inputs[0] = l.in;
+    rel->inputs[1] = r.in;
+    rel->join = jp;
+    rel->updating = l.updating || r.updating || jp->type != SLUICE_JOIN_INNER;
+    size_t n = jp->left_width + jp->right_width;
+    if (row_alloc(c, &rel->row, n) != 0) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const from_side *sd = i < jp->left_width ? &l : &r;
+        size_t k = i < jp->left_width ? i : i - jp->left_width;
+        row_set(&rel->row, i, sd->row->columns[k].name, sd->row->columns[k].type, sd->row->defs[k].elem_type);
+        rel->row.qualifiers[i] = sd->row->qualifiers ? sd->row->qualifiers[k] : sd->alias;
+        if (sd->row->hidden && sd->row->hidden[k]) rel->row.hidden[i] = 1;
+    }
+
+    /* keys and residual */
+    const sluice_ast **cj = NULL;
+    size_t non = conjuncts(c, f->on, &cj, 0);
+    size_t ncj = jp->type == SLUICE_JOIN_INNER ? conjuncts(c, where, &cj, non) : non;
+    jp->left_keys = sluice_arena_alloc(c->arena, (ncj + 1) * sizeof *jp->left_keys);
+    jp->right_keys = sluice_arena_alloc(c->arena, (ncj + 1) * sizeof *jp->right_keys);
+    if (!jp->left_keys || !jp->right_keys) return SLUICE_ERR_NOMEM;
+    sluice_ast **residual = sluice_arena_alloc(c->arena, (non + 1) * sizeof *residual);
+    if (!residual) return SLUICE_ERR_NOMEM;
+    size_t nres = 0;
+    for (size_t k = 0; k < ncj; k++) {
+        const sluice_ast *a = cj[k];
+        int key = 0;
+        if (a->kind == SLUICE_AST_BINARY && a->op == SLUICE_OP_EQ) {
+            int s0 = sides_of(a->args[0], &l, &r), s1 = sides_of(a->args[1], &l, &r);
+            const sluice_ast *la = NULL, *ra = NULL;
+            if (s0 == 1 && s1 == 2) la = a->args[0], ra = a->args[1];
+            else if (s0 == 2 && s1 == 1) la = a->args[1], ra = a->args[0];
+            if (la) {
+                sluice_expr *le = bind_over(c, la, &l, "ON"), *re = le ? bind_over(c, ra, &r, "ON") : NULL;
+                if (!le || !re) return SLUICE_ERR_SQL;
+                if (le->type != re->type) {
+                    if (!numeric(le->type) || !numeric(re->type))
+                        return sluice_planner_err(c, a->line, a->col, "cannot join %s with %s",
+                                                  sluice_type_name(le->type), sluice_type_name(re->type)),
+                               SLUICE_ERR_SQL;
+                    if (!(le = as_double(c, le)) || !(re = as_double(c, re))) return SLUICE_ERR_NOMEM;
+                }
+                if (le->type == SLUICE_TYPE_ARRAY)
+                    return sluice_planner_err(c, a->line, a->col, "cannot join on an ARRAY"), SLUICE_ERR_SQL;
+                jp->left_keys[jp->nkeys] = le;
+                jp->right_keys[jp->nkeys] = re;
+                jp->nkeys++;
+                key = 1;
+            }
+        }
+        if (!key && k < non) residual[nres++] = (sluice_ast *)a;
+    }
+    if (nres) {
+        /* bound over the joined row: AND of the conjuncts left */
+        bind_ctx t = *c;
+        t.src = &rel->row;
+        t.alias = NULL;
+        t.clause = "ON";
+        t.post = 0;
+        t.tvf = NULL;
+        sluice_expr *res = NULL;
+        for (size_t k = 0; k < nres; k++) {
+            sluice_expr *e = sluice_planner_bind(&t, residual[k]);
+            if (!e) return SLUICE_ERR_SQL;
+            if (e->type != SLUICE_TYPE_BOOLEAN && e->type != SLUICE_TYPE_NULL)
+                return sluice_planner_err(c, residual[k]->line, residual[k]->col, "ON needs a BOOLEAN condition, got %s",
+                                          sluice_type_name(e->type)),
+                       SLUICE_ERR_SQL;
+            if (!res) {
+                res = e;
+                continue;
+            }
+            sluice_expr *and = sluice_arena_alloc(c->arena, sizeof *and);
+            sluice_expr **args = sluice_arena_alloc(c->arena, 2 * sizeof *args);
+            if (!and || !args) return SLUICE_ERR_NOMEM;
+            memset(and, 0, sizeof *and);
+            and->kind = SLUICE_EXPR_AND;
+            and->type = SLUICE_TYPE_BOOLEAN;
+            args[0] = res;
+            args[1] = e;
+            and->args = args;
+            and->nargs = 2;
+            res = and;
+        }
+        jp->residual = res;
+    }
+    out->in.derived = 1;
+    out->in.index = rel->row.rel;
+    out->row = &rel->row;
+    out->alias = NULL;
+    out->updating = rel->updating;
+    return SLUICE_OK;
+}
+
+static sluice_err_t resolve_item(bind_ctx *c, const sluice_ast_from *f, const sluice_ast *where, from_side *out,
+                                 const char *base) {
+    switch (f->kind) {
+    case SLUICE_FROM_TABLE: return resolve_table(c, f, out);
+    case SLUICE_FROM_SUBQUERY: {
+        long ri = plan_select_rel(c, f->query, f->alias ? f->alias : name_of(c, base, "subquery"));
+        if (ri < 0) return SLUICE_ERR_SQL;
+        out->in.derived = 1;
+        out->in.index = (size_t)ri;
+        out->row = &c->plan->rels[ri].row;
+        out->alias = f->alias;
+        out->updating = c->plan->rels[ri].updating;
+        return SLUICE_OK;
+    }
+    case SLUICE_FROM_WINDOW: {
+        sluice_err_t err = resolve_item(c, f->table, where, out, base);
+        if (f->alias) out->alias = f->alias;
+        return err;
+    }
+    case SLUICE_FROM_JOIN: return plan_join(c, f, where, out, base);
+    }
+    return SLUICE_ERR_SQL;
+}
+
+sluice_err_t sluice_planner_from(bind_ctx *c, const sluice_ast_sink *s, sluice_query_plan *q) {
+    from_side side;
+    sluice_err_t err = resolve_item(c, s->from_item, s->where, &side, s->name);
+    if (err) return err;
+    q->input = side.in;
+    q->source = leaf_source(c->plan, side.in);
+    q->input_updating = side.updating;
+    c->src = side.row;
+    c->alias = side.alias;
+    c->tvf = s->from_item->kind == SLUICE_FROM_WINDOW ? s->from_item : NULL;
+    if (side.in.derived) {
+        /* a rank relation: the query's WHERE gives its N */
+        sluice_rel *rel = &c->plan->rels[side.in.index];
+        if (rel->kind == SLUICE_REL_RANK) {
+            const sluice_ast **cj = NULL;
+            size_t n = conjuncts(c, s->where, &cj, 0);
+            const char *rname = rel->row.columns[rel->row.schema.ncolumns - 1].name;
+            int64_t limit = -1;
+            for (size_t k = 0; k < n; k++) {
+                const sluice_ast *a = cj[k];
+                if (a->kind != SLUICE_AST_BINARY || a->nargs != 2) continue;
+                const sluice_ast *x = a->args[0], *y = a->args[1];
+                sluice_ast_op op = a->op;
+                if (y->kind == SLUICE_AST_COLUMN && x->kind == SLUICE_AST_LITERAL) {
+                    const sluice_ast *t = x;
+                    x = y;
+                    y = t;
+                    op = op == SLUICE_OP_GE ? SLUICE_OP_LE : op == SLUICE_OP_GT ? SLUICE_OP_LT : op;
+                }
+                if (x->kind != SLUICE_AST_COLUMN || strcmp(x->name, rname) != 0 || y->kind != SLUICE_AST_LITERAL ||
+                    y->lit.type != SLUICE_TYPE_BIGINT)
+                    continue;
+                int64_t v = y->lit.u.i;
+                if (op == SLUICE_OP_LT) v = v - 1;
+                else if (op != SLUICE_OP_LE && !(op == SLUICE_OP_EQ && v == 1)) continue;
+                if (limit < 0 || v < limit) limit = v;
+            }
+            if (limit < 1)
+                return sluice_planner_err(c, s->line, s->col,
+                                          "a query reading %s() OVER (...) AS %s needs WHERE %s <= N (N >= 1): "
+                                          "Flink's Top-N",
+                                          rel->rank->fn == SLUICE_RANK_ROW_NUMBER ? "ROW_NUMBER"
+                                          : rel->rank->fn == SLUICE_RANK_RANK     ? "RANK"
+                                                                                  : "DENSE_RANK",
+                                          rname, rname),
+                       SLUICE_ERR_SQL;
+            if (rel->rank->limit && rel->rank->limit != limit)
+                return sluice_planner_err(c, s->line, s->col,
+                                          "the ranking %s is read with two different limits", rel->name),
+                       SLUICE_ERR_SQL;
+            rel->rank->limit = limit;
+        }
+    }
+    return SLUICE_OK;
+}
+
+/* ---------------- window TVFs ---------------- */
+
+sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sluice_query_plan *q) {
+    int hop = strcmp(f->window, "HOP") == 0, session = strcmp(f->window, "SESSION") == 0;
+    if (strcmp(f->window, "CUMULATE") == 0)
+        return sluice_planner_err(c, f->line, f->col, "CUMULATE windows are not supported yet"), SLUICE_ERR_SQL;
+    size_t want = hop ? 2 : 1;
+    if (f->nwindow_args != want)
+        return sluice_planner_err(c, f->line, f->col, "%s takes (TABLE t, DESCRIPTOR(time_column), %s)", f->window,
+                                  hop ? "INTERVAL slide, INTERVAL size" : session ? "INTERVAL gap" : "INTERVAL size"),
+               SLUICE_ERR_SQL;
+    int amb;
+    long ci = sluice_planner_resolve(c->src, c->alias, NULL, f->descriptor, &amb);
+    if (ci < 0)
+        return sluice_planner_err(c, f->descriptor_line, f->descriptor_col, "unknown time column '%s' in DESCRIPTOR",
+                                  f->descriptor),
+               SLUICE_ERR_SQL;
+    if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
+        return sluice_planner_err(c, f->descriptor_line, f->descriptor_col,
+                                  "window on column '%s' needs 'WATERMARK FOR %s AS ...' in its CREATE SOURCE",
+                                  f->descriptor, f->descriptor),
+               SLUICE_ERR_SQL;
+    int64_t iv[2];
+    for (size_t i = 0; i < want; i++) {
+        const sluice_ast *x = f->window_args[i];
+        if (x->kind != SLUICE_AST_INTERVAL || x->lit.u.i <= 0 || x->lit.u.i > MAX_TIME_INTERVAL_MS)
+            return sluice_planner_err(c, x->line, x->col,
+                                      "expected a positive INTERVAL of at most 10,000 years, e.g. INTERVAL '10' SECOND"),
+                   SLUICE_ERR_SQL;
+        iv[i] = x->lit.u.i;
+    }
+    q->window = hop ? SLUICE_WINDOW_HOP : session ? SLUICE_WINDOW_SESSION : SLUICE_WINDOW_TUMBLE;
+    q->ts_column = (size_t)ci;
+    c->src->used[ci] = 1;
+    if (hop) {
+        q->slide_ms = iv[0];
+        q->size_ms = iv[1];
+        if (q->size_ms % q->slide_ms != 0 || q->size_ms / q->slide_ms > 1024)
+            return sluice_planner_err(c, f->window_args[1]->line, f->window_args[1]->col,
+                                      "HOP size must be a multiple of its slide, at most 1024 times it"),
+                   SLUICE_ERR_SQL;
+    } else if (session) {
+        q->gap_ms = iv[0];
+    } else {
+        q->size_ms = q->slide_ms = iv[0];
+    }
+    return SLUICE_OK;
+}
+
+/* ---------------- select blocks as relations ---------------- */
+
+static const struct {
+    const char *name;
+    sluice_rank_fn fn;
+} rank_fns[] = {{"ROW_NUMBER", SLUICE_RANK_ROW_NUMBER}, {"RANK", SLUICE_RANK_RANK}, {"DENSE_RANK", SLUICE_RANK_DENSE_RANK}};
+
+static long plan_block_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name);
+
+/* A block whose last SELECT item is fn() OVER (PARTITION BY p ORDER BY o)
+ * AS r: the block without it, with the PARTITION BY and ORDER BY
+ * expressions as hidden columns, then the rank relation over it, whose row
+ * is that block's followed by r. */
+static long plan_rank_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name) {
+    const sluice_ast_select_item *last = &s->items[s->nitems - 1];
+    const sluice_ast *over = last->expr;
+    size_t fi = 0;
+    while (fi < 3 && strcmp(rank_fns[fi].name, over->name) != 0) fi++;
+    if (fi == 3)
+        return sluice_planner_err(c, over->line, over->col,
+                                  "%s() OVER: the functions over a window of rows are ROW_NUMBER, RANK and DENSE_RANK",
+                                  over->name),
+               -1;
+    if (!last->alias)
+        return sluice_planner_err(c, over->line, over->col, "name the rank: %s() OVER (...) AS r", over->name), -1;
+    size_t nk = over->nargs;
+    sluice_ast_sink inner = *s;
+    sluice_ast_select_item *items = sluice_arena_alloc(c->arena, (s->nitems - 1 + nk + 1) * sizeof *items);
+    if (!items) return -1;
+    memcpy(items, s->items, (s->nitems - 1) * sizeof *items);
+    for (size_t k = 0; k < nk; k++) {
+        sluice_ast_select_item *it = &items[s->nitems - 1 + k];
+        memset(it, 0, sizeof *it);
+        it->expr = over->args[k];
+        it->line = over->args[k]->line;
+        it->col = over->args[k]->col;
+        char buf[32];
+        snprintf(buf, sizeof buf, "$rank_key%zu", k);
+        char *nm = sluice_arena_alloc(c->arena, strlen(buf) + 1);
+        if (!nm) return -1;
+        it->alias = strcpy(nm, buf);
+    }
+    inner.items = items;
+    inner.nitems = s->nitems - 1 + nk;
+    long pi = plan_block_rel(c, &inner, name_of(c, name, "ranked"));
+    if (pi < 0) return -1;
+    sluice_plan *plan = c->plan;
+    sluice_rel *p = &plan->rels[pi];
+    size_t w = p->row.schema.ncolumns;
+    sluice_rank_plan *rp = sluice_arena_alloc(c->arena, sizeof *rp);
+    if (!rp) return -1;
+    memset(rp, 0, sizeof *rp);
+    rp->fn = rank_fns[fi].fn;
+    rp->width = w;
+    sluice_type_t *types = sluice_arena_alloc(c->arena, (w + 1) * sizeof *types);
+    rp->partition = sluice_arena_alloc(c->arena, (nk + 1) * sizeof *rp->partition);
+    rp->order = sluice_arena_alloc(c->arena, (nk + 1) * sizeof *rp->order);
+    int *desc = sluice_arena_alloc(c->arena, (nk + 1) * sizeof *desc);
+    if (!types || !rp->partition || !rp->order || !desc) return -1;
+    for (size_t i = 0; i < w; i++) types[i] = p->row.columns[i].type;
+    rp->types = types;
+    for (size_t k = 0; k < nk; k++) {
+        size_t col = w - nk + k;
+        sluice_expr *e = sluice_arena_alloc(c->arena, sizeof *e);
+        if (!e) return -1;
+        memset(e, 0, sizeof *e);
+        e->kind = SLUICE_EXPR_COLUMN;
+        e->type = types[col];
+        e->column = col;
+        if (k < over->npartition) {
+            rp->partition[rp->npartition++] = e;
+        } else {
+            desc[rp->norder] = over->order_desc[k - over->npartition];
+            rp->order[rp->norder++] = e;
+        }
+    }
+    rp->order_desc = desc;
+    rp->append_only_input = !p->updating;
+    rp->output_rank = 1;
+    sluice_rel *rel = new_rel(c, SLUICE_REL_RANK, name, 1);
+    if (!rel) return -1;
+    rp->name = rel->name;
+    rel->inputs[0].derived = 1;
+    rel->inputs[0].index = pi;
+    rel->rank = rp;
+    rel->updating = 1;
+    if (row_alloc(c, &rel->row, w + 1) != 0) return -1;
+    p = &plan->rels[pi];
+    for (size_t i = 0; i < w; i++) {
+        row_set(&rel->row, i, p->row.columns[i].name, p->row.columns[i].type, p->row.defs[i].elem_type);
+        rel->row.hidden[i] = i >= w - nk;
+        rel->row.qualifiers[i] = NULL;
+    }
+    row_set(&rel->row, w, last->alias, SLUICE_TYPE_BIGINT, SLUICE_TYPE_NULL);
+    rel->row.qualifiers = NULL;
+    return (long)rel->row.rel;
+}
+
+/* One select block (no UNION) as a relation. */
+static long plan_block_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name) {
+    if (s->nitems && s->items[s->nitems - 1].expr && s->items[s->nitems - 1].expr->kind == SLUICE_AST_OVER)
+        return plan_rank_rel(c, s, name);
+    sluice_query_plan *q = sluice_arena_alloc(c->arena, sizeof *q);
+    if (!q) return -1;
+    sluice_ast_sink named = *s;
+    named.name = name;
+    if (sluice_planner_query(c, c->plan, &named, q, 0) != SLUICE_OK) return -1;
+    sluice_rel *rel = new_rel(c, SLUICE_REL_QUERY, name, 1);
+    if (!rel) return -1;
+    rel->inputs[0] = q->input;
+    rel->query = q;
+    rel->updating = q->input_updating || (q->aggregate && q->window == SLUICE_WINDOW_NONE);
+    size_t n = q->schema.ncolumns;
+    if (row_alloc(c, &rel->row, n) != 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const sluice_expr *o = q->outputs[i];
+        row_set(&rel->row, i, q->schema.columns[i].name, q->schema.columns[i].type, o->elem_type);
+        rel->row.hidden[i] = q->schema.columns[i].name[0] == '$';
+    }
+    rel->row.qualifiers = NULL;
+    /* the input's event time passes through a projection that keeps the
+     * time column as it is (Flink's time attributes) */
+    if (!q->aggregate) {
+        const sluice_source_plan *in = input_row(c->plan, q->input);
+        for (size_t i = 0; i < n && in->has_watermark && !q->unnest; i++) {
+            const sluice_expr *o = q->outputs[i];
+            if (o->kind == SLUICE_EXPR_COLUMN && o->column == in->watermark_column) {
+                rel->row.has_watermark = 1;
+                rel->row.watermark_column = i;
+                rel->row.watermark_delay_ms = in->watermark_delay_ms;
+                break;
+            }
+        }
+    }
+    return (long)rel->row.rel;
+}
+
+/* A SELECT (with its UNION ALL branches) as a relation; its index, or -1
+ * with the error in c. */
+static long plan_select_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name) {
+    if (!s->union_all) return plan_block_rel(c, s, name);
+    size_t nb = 0;
+    for (const sluice_ast_sink *b = s; b; b = b->union_all) nb++;
+    long *branches = sluice_arena_alloc(c->arena, nb * sizeof *branches);
+    if (!branches) return -1;
+    size_t k = 0;
+    for (const sluice_ast_sink *b = s; b; b = b->union_all, k++) {
+        sluice_ast_sink one = *b;
+        one.union_all = NULL;
+        if ((branches[k] = plan_block_rel(c, &one, name_of(c, name, "union"))) < 0) return -1;
+    }
+    sluice_plan *plan = c->plan;
+    const sluice_source_plan *first = &plan->rels[branches[0]].row;
+    size_t n = first->schema.ncolumns;
+    k = 0;
+    for (const sluice_ast_sink *b = s; b; b = b->union_all, k++) {
+        const sluice_source_plan *r = &plan->rels[branches[k]].row;
+        if (r->schema.ncolumns != n)
+            return sluice_planner_err(c, b->line, b->col, "UNION ALL of %zu and %zu columns", n, r->schema.ncolumns), -1;
+        for (size_t j = 0; j < n; j++)
+            if (r->columns[j].type != first->columns[j].type)
+                return sluice_planner_err(c, b->line, b->col, "UNION ALL: column %zu is %s here and %s in the first SELECT",
+                                          j + 1, sluice_type_name(r->columns[j].type),
+                                          sluice_type_name(first->columns[j].type)),
+                       -1;
+    }
+    sluice_rel *rel = new_rel(c, SLUICE_REL_UNION, name, nb);
+    if (!rel) return -1;
+    first = &plan->rels[branches[0]].row;
+    if (row_alloc(c, &rel->row, n) != 0) return -1;
+    for (size_t j = 0; j < n; j++)
+        row_set(&rel->row, j, first->columns[j].name, first->columns[j].type, first->defs[j].elem_type);
+    rel->row.qualifiers = NULL;
+    for (size_t b = 0; b < nb; b++) {
+        rel->inputs[b].derived = 1;
+        rel->inputs[b].index = (size_t)branches[b];
+        rel->updating |= plan->rels[branches[b]].updating;
+    }
+    return (long)rel->row.rel;
+}
+
+long sluice_planner_select_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name) {
+    return plan_select_rel(c, s, name);
+}
+
+/* ---------------- which CREATE TABLEs are read ---------------- */
+
+static int from_reads(const sluice_ast_from *f, const char *name);
+
+static int select_reads(const sluice_ast_sink *s, const char *name) {
+    for (; s; s = s->union_all)
+        if (from_reads(s->from_item, name)) return 1;
+    return 0;
+}
+
+static int from_reads(const sluice_ast_from *f, const char *name) {
+    if (!f) return 0;
+    switch (f->kind) {
+    case SLUICE_FROM_TABLE: return strcmp(f->name, name) == 0;
+    case SLUICE_FROM_SUBQUERY: return select_reads(f->query, name);
+    case SLUICE_FROM_JOIN: return from_reads(f->left, name) || from_reads(f->right, name);
+    case SLUICE_FROM_WINDOW: return from_reads(f->table, name);
+    }
+    return 0;
+}
+
+int sluice_planner_table_read(const sluice_ast_pipeline *ast, const char *name) {
+    for (size_t i = 0; i < ast->nsinks; i++)
+        if (select_reads(&ast->sinks[i], name)) return 1;
+    for (size_t i = 0; i < ast->nviews; i++)
+        if (select_reads(ast->views[i].query, name)) return 1;
+    return 0;
+}
