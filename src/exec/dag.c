@@ -34,11 +34,24 @@ typedef struct dag_query {
     sluice_op *sink;
 } dag_query;
 
+/* A derived relation (plan.h sluice_rel): a query block ending in a
+ * projection, a join or a rank node; its rows leave through the tee.  A
+ * UNION ALL has no operator: its readers read each branch's tee. */
+typedef struct dag_rel {
+    dag_query q;               /* QUERY: its chain (q.sink is the projection) */
+    sluice_op *node;           /* JOIN, RANK */
+    sluice_op *tee;            /* NULL for UNION */
+    int64_t wm;                /* its watermark: the minimum over its inputs (ms) */
+    int had_input;             /* records reached a source under it in this micro-batch */
+    int ended;                 /* every source under it has ended */
+} dag_rel;
+
 typedef struct sluice_engine {
     sluice_transform base;
     const sluice_plan *plan;
     sluice_op_scan **scans;    /* per source */
     dag_query *queries;        /* per query */
+    dag_rel *rels;             /* per derived relation (plan->rels) */
     sluice_op_ctx ctx;
     int epoch_open;            /* process() or end_batch() ran since the last reset */
     sluice_transform_stats stats;
@@ -73,6 +86,8 @@ static void begin_epoch(sluice_engine *en) {
     for (size_t i = 0; i < en->plan->nqueries; i++) sluice_op_sink_clear(en->queries[i].sink);
     for (size_t i = 0; i < en->plan->nsources; i++) en->scans[i]->had_input = 0;
     if (!en->batch_time_set) en->batch_time = sluice_clock_realtime_ms();
+    for (size_t i = 0; i < en->plan->nrels; i++)
+        if (en->rels[i].tee) sluice_op_tee_set_time(en->rels[i].tee, en->rels[i].wm, en->proc_wm);
     en->epoch_open = 1;
 }
 
@@ -91,7 +106,8 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
     sluice_err_t err = sluice_op_scan_push(s, en->proc_wm, en->proc_now, &k);
     if (err) {
         if (en->ctx.err[0]) return sluice_seterr(errstr, errstr_size, err, "%s", en->ctx.err);
-        return sluice_seterr(errstr, errstr_size, err, "sink %s: %s", s->downs[k]->q->name, sluice_err2str(err));
+        return sluice_seterr(errstr, errstr_size, err, "sink %s: %s",
+                             s->downs[k]->q ? s->downs[k]->q->name : s->sp->name, sluice_err2str(err));
     }
     return SLUICE_OK;
 }
@@ -104,6 +120,8 @@ static sluice_err_t engine_process(sluice_transform *t, size_t source, sluice_so
 static int state_frozen(const sluice_engine *en, int64_t now) {
     for (size_t k = 0; k < en->plan->nqueries; k++)
         if (en->plan->queries[k].proctime) return 0;
+    for (size_t i = 0; i < en->plan->nrels; i++)
+        if (en->plan->rels[i].kind == SLUICE_REL_QUERY && en->plan->rels[i].query->proctime) return 0;
     for (size_t i = 0; i < en->plan->nsources; i++) {
         const sluice_op_scan *s = en->scans[i];
         if (s->ended || !s->sp->has_watermark || s->opts.idle_timeout_ms <= 0) continue;
@@ -111,6 +129,43 @@ static int state_frozen(const sluice_engine *en, int64_t now) {
             if (now - s->parts[j].last_seen_ms < s->opts.idle_timeout_ms) return 0;
     }
     return 1;
+}
+
+/* The watermark of an input (a source's, or a relation's as last
+ * computed), whether records reached it in this micro-batch, and whether
+ * it has ended. */
+static void input_time(const sluice_engine *en, sluice_input in, int64_t *wm, int *had, int *ended) {
+    if (in.derived) {
+        const dag_rel *dr = &en->rels[in.index];
+        *wm = dr->wm;
+        *had = dr->had_input;
+        *ended = dr->ended;
+        return;
+    }
+    const sluice_op_scan *s = en->scans[in.index];
+    *wm = s->watermark;
+    *had = s->had_input;
+    *ended = s->ended;
+}
+
+/* A relation's watermark: the minimum over its inputs (Flink's rule for
+ * operators with several inputs). */
+static void rel_time(sluice_engine *en, size_t i) {
+    const sluice_rel *r = &en->plan->rels[i];
+    dag_rel *dr = &en->rels[i];
+    int64_t wm = SLUICE_TS_MAX;
+    int had = 0, ended = 1;
+    for (size_t k = 0; k < r->ninputs; k++) {
+        int64_t w;
+        int h, e;
+        input_time(en, r->inputs[k], &w, &h, &e);
+        if (w < wm) wm = w;
+        had |= h;
+        ended &= e;
+    }
+    dr->wm = wm;
+    dr->had_input = had;
+    dr->ended = ended;
 }
 
 static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const sluice_row_batch **out,
@@ -130,12 +185,26 @@ static sluice_err_t engine_end_batch(sluice_transform *t, int64_t epoch, const s
             en->proc_wm = proc_clock(en);
             break;
         }
+    /* relations in dependency order: what one emits on its watermark
+     * reaches its readers before they get theirs */
+    for (size_t i = 0; i < en->plan->nrels; i++) {
+        const sluice_rel *r = &en->plan->rels[i];
+        dag_rel *dr = &en->rels[i];
+        rel_time(en, i);
+        sluice_op *op = r->kind == SLUICE_REL_QUERY ? dr->q.state : dr->node;
+        int64_t wm = dr->wm;
+        if (r->kind == SLUICE_REL_QUERY && r->query->proctime) wm = dr->ended ? SLUICE_TS_MAX : en->proc_wm;
+        if (op && op->ops->on_watermark && op->ops->on_watermark(op, wm, dr->had_input) != 0)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "%s: out of memory", r->name);
+    }
     for (size_t k = 0; k < en->plan->nqueries; k++) {
         dag_query *dq = &en->queries[k];
         const sluice_query_plan *q = &en->plan->queries[k];
-        const sluice_op_scan *s = en->scans[q->source];
-        int64_t wm = q->proctime ? (s->ended ? SLUICE_TS_MAX : en->proc_wm) : s->watermark;
-        if (dq->state && dq->state->ops->on_watermark(dq->state, wm, s->had_input) != 0)
+        int64_t in_wm;
+        int had, ended;
+        input_time(en, q->input, &in_wm, &had, &ended);
+        int64_t wm = q->proctime ? (ended ? SLUICE_TS_MAX : en->proc_wm) : in_wm;
+        if (dq->state && dq->state->ops->on_watermark(dq->state, wm, had) != 0)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_NOMEM, "sink %s: out of memory", q->name);
         out[k] = sluice_op_sink_output(dq->sink);
     }
@@ -171,6 +240,13 @@ static void engine_set_time(sluice_transform *t, int64_t now_ms) {
  * anything else as SLUICE_ERR_MALFORMED.
  */
 
+/* The operator holding a relation's state, or NULL. */
+static sluice_op *rel_state(const sluice_engine *en, size_t i) {
+    const dag_rel *dr = &en->rels[i];
+    sluice_op *op = en->plan->rels[i].kind == SLUICE_REL_QUERY ? dr->q.state : dr->node;
+    return op && op->ops->snapshot_begin ? op : NULL;
+}
+
 static void snapshot_op(sluice_op *op, sluice_enc *e) {
     op->ops->snapshot_begin(op);
     while (op->ops->snapshot_next(op, e)) {
@@ -192,6 +268,10 @@ static sluice_err_t engine_snapshot(sluice_transform *t, void **buf, size_t *len
             sluice_enc_u8(&e, 0);
             sluice_enc_u32(&e, 0);
         }
+    }
+    for (size_t i = 0; i < en->plan->nrels; i++) {
+        sluice_op *op = rel_state(en, i);
+        if (op) snapshot_op(op, &e);
     }
     sluice_enc_i64(&e, en->proc_wm);
     sluice_enc_i64(&e, en->proc_now);
@@ -225,6 +305,10 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
         dq->sink->late_rows = (uint64_t)sluice_dec_i64(&d);
         if (sluice_dec_u8(&d) != 0 || sluice_dec_u32(&d) != 0) d.bad = 1; /* state for a stateless query */
     }
+    for (size_t i = 0; i < en->plan->nrels && !d.bad && !oom; i++) {
+        sluice_op *op = rel_state(en, i);
+        if (op && op->ops->restore(op, &d, version) != 0 && !d.bad) oom = 1;
+    }
     if (!oom) {
         en->proc_wm = sluice_dec_i64(&d);
         en->proc_now = sluice_dec_i64(&d);
@@ -237,6 +321,10 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
         /* leave an empty state, not a part of the snapshot */
         for (size_t k = 0; k < en->plan->nqueries; k++)
             if (en->queries[k].state) en->queries[k].state->ops->clear(en->queries[k].state);
+        for (size_t i = 0; i < en->plan->nrels; i++) {
+            sluice_op *op = rel_state(en, i);
+            if (op && op->ops->clear) op->ops->clear(op);
+        }
         for (size_t i = 0; i < en->plan->nsources; i++) en->scans[i]->base.ops->clear(&en->scans[i]->base);
         en->proc_wm = en->proc_now = SLUICE_TS_MIN;
     }
@@ -245,6 +333,8 @@ static sluice_err_t engine_restore(sluice_transform *t, const void *buf, size_t 
     if (d.bad)
         return sluice_seterr(errstr, errstr_size, SLUICE_ERR_MALFORMED,
                              "transform: the state snapshot does not decode for this pipeline");
+    /* the relations' watermarks follow from the restored sources' */
+    for (size_t i = 0; i < en->plan->nrels; i++) rel_time(en, i);
     return SLUICE_OK;
 }
 
@@ -257,6 +347,11 @@ static size_t query_state_bytes(const dag_query *dq) {
 /* Groups held now; for SESSION windows, open sessions. */
 static size_t query_state_rows(const dag_query *dq) {
     return dq->state ? dq->state->ops->state_rows(dq->state) : 0;
+}
+
+static sluice_op *rel_op_with_state(const sluice_engine *en, size_t i) {
+    const dag_rel *dr = &en->rels[i];
+    return en->plan->rels[i].kind == SLUICE_REL_QUERY ? dr->q.state : dr->node;
 }
 
 static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
@@ -274,6 +369,14 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
          * group never closes */
         if (en->frozen || (q->aggregate && (q->emit == SLUICE_EMIT_COMPLETE || q->window == SLUICE_WINDOW_NONE)))
             out->kept_state_bytes += bytes;
+    }
+    for (size_t i = 0; i < en->plan->nrels; i++) {
+        sluice_op *op = rel_op_with_state(en, i);
+        if (!op) continue;
+        size_t bytes = op->ops->state_bytes ? op->ops->state_bytes(op) : 0;
+        out->state_rows += op->ops->state_rows ? op->ops->state_rows(op) : 0;
+        out->state_bytes += bytes;
+        out->kept_state_bytes += bytes; /* joins and rankings keep their rows until a TTL */
     }
     /* size_t sums: a wrap-around (a "negative" size) would show here */
     assert(out->kept_state_bytes <= out->state_bytes);
@@ -306,6 +409,10 @@ size_t sluice_engine_state_bytes(const sluice_transform *t) {
     const sluice_engine *en = (const sluice_engine *)t;
     size_t bytes = 0;
     for (size_t k = 0; k < en->plan->nqueries; k++) bytes += query_state_bytes(&en->queries[k]);
+    for (size_t i = 0; i < en->plan->nrels; i++) {
+        sluice_op *op = rel_op_with_state(en, i);
+        if (op && op->ops->state_bytes) bytes += op->ops->state_bytes(op);
+    }
     return bytes;
 }
 
@@ -317,7 +424,10 @@ void sluice_engine_query_stats_get(const sluice_transform *t, size_t query, slui
     out->state_rows = query_state_rows(dq);
     out->state_bytes = query_state_bytes(dq);
     /* a PROCTIME() query progresses by processing time, not by a watermark */
-    out->watermark = q->proctime ? en->proc_wm : en->scans[q->source]->watermark;
+    int64_t wm;
+    int had, ended;
+    input_time(en, q->input, &wm, &had, &ended);
+    out->watermark = q->proctime ? en->proc_wm : wm;
 }
 
 void sluice_engine_source_stats_get(const sluice_transform *t, size_t source, sluice_engine_source_stats *out) {
@@ -338,8 +448,19 @@ static void engine_destroy(sluice_transform *t) {
             sluice_op_close(en->queries[k].state);
             sluice_op_close(en->queries[k].sink);
         }
+    if (en->rels)
+        for (size_t i = 0; i < en->plan->nrels; i++) {
+            dag_rel *dr = &en->rels[i];
+            sluice_op_close(dr->q.unnest);
+            sluice_op_close(dr->q.calc);
+            sluice_op_close(dr->q.state);
+            sluice_op_close(dr->q.sink);
+            sluice_op_close(dr->node);
+            sluice_op_close(dr->tee);
+        }
     free(en->scans);
     free(en->queries);
+    free(en->rels);
     sluice_arena_destroy(en->ctx.batch_arena);
     free(en);
 }
@@ -357,13 +478,27 @@ const sluice_transform_ops sluice_engine_ops = {
     .restore = engine_restore,
 };
 
-/* The chain of query k: [unnest ->] calc -> [window_agg | session] -> sink, opened
- * sink first (each operator takes its downstream at creation). */
-static sluice_err_t build_query(sluice_engine *en, size_t k) {
-    const sluice_query_plan *q = &en->plan->queries[k];
-    dag_query *dq = &en->queries[k];
-    if (!(dq->sink = sluice_op_sink_new(q, &en->ctx)) || dq->sink->ops->open(dq->sink) != SLUICE_OK)
-        return SLUICE_ERR_NOMEM;
+/* Make `down` read input `in`: a source's scan, a relation's tee, or each
+ * branch of a UNION ALL. */
+static sluice_err_t attach(sluice_engine *en, sluice_input in, sluice_op *down) {
+    if (!in.derived) {
+        sluice_op_scan *s = en->scans[in.index];
+        s->downs[s->ndowns++] = down;
+        return SLUICE_OK;
+    }
+    const sluice_rel *r = &en->plan->rels[in.index];
+    if (r->kind == SLUICE_REL_UNION) {
+        for (size_t k = 0; k < r->ninputs; k++)
+            if (attach(en, r->inputs[k], down) != SLUICE_OK) return SLUICE_ERR_NOMEM;
+        return SLUICE_OK;
+    }
+    return sluice_op_tee_add(en->rels[in.index].tee, down) == 0 ? SLUICE_OK : SLUICE_ERR_NOMEM;
+}
+
+/* The chain of query q: [unnest ->] calc -> [window_agg | session] -> out,
+ * opened from the end (each operator takes its downstream at creation);
+ * its first operator reads q's input. */
+static sluice_err_t build_chain(sluice_engine *en, const sluice_query_plan *q, dag_query *dq) {
     sluice_op *next = dq->sink;
     if (q->aggregate) {
         dq->state = q->window == SLUICE_WINDOW_SESSION ? sluice_op_session_new(q, &en->ctx, next)
@@ -378,8 +513,43 @@ static sluice_err_t build_query(sluice_engine *en, size_t k) {
         if (!(dq->unnest = sluice_op_unnest_new(q, &en->ctx, dq->calc))) return SLUICE_ERR_NOMEM;
         first = dq->unnest;
     }
-    sluice_op_scan *s = en->scans[q->source];
-    s->downs[s->ndowns++] = first;
+    return attach(en, q->input, first);
+}
+
+static sluice_err_t build_query(sluice_engine *en, size_t k) {
+    const sluice_query_plan *q = &en->plan->queries[k];
+    dag_query *dq = &en->queries[k];
+    if (!(dq->sink = sluice_op_sink_new(q, &en->ctx)) || dq->sink->ops->open(dq->sink) != SLUICE_OK)
+        return SLUICE_ERR_NOMEM;
+    return build_chain(en, q, dq);
+}
+
+/* The operators of relation i; its inputs (lower indexes) exist. */
+static sluice_err_t build_rel(sluice_engine *en, size_t i) {
+    const sluice_rel *r = &en->plan->rels[i];
+    dag_rel *dr = &en->rels[i];
+    dr->wm = SLUICE_TS_MIN;
+    if (r->kind == SLUICE_REL_UNION) return SLUICE_OK;
+    if (!(dr->tee = sluice_op_tee_new(&r->row, &en->ctx))) return SLUICE_ERR_NOMEM;
+    switch (r->kind) {
+    case SLUICE_REL_QUERY:
+        if (!(dr->q.sink = sluice_op_project_new(r->query, &en->ctx, dr->tee))) return SLUICE_ERR_NOMEM;
+        return build_chain(en, r->query, &dr->q);
+    case SLUICE_REL_JOIN:
+        if (!(dr->node = sluice_op_join_new(r->join, &en->ctx, dr->tee)) ||
+            (dr->node->ops->open && dr->node->ops->open(dr->node) != SLUICE_OK))
+            return SLUICE_ERR_NOMEM;
+        if (attach(en, r->inputs[0], sluice_op_join_input(dr->node, 0)) != SLUICE_OK ||
+            attach(en, r->inputs[1], sluice_op_join_input(dr->node, 1)) != SLUICE_OK)
+            return SLUICE_ERR_NOMEM;
+        return SLUICE_OK;
+    case SLUICE_REL_RANK:
+        if (!(dr->node = sluice_op_rank_new(r->rank, &en->ctx, dr->tee)) ||
+            (dr->node->ops->open && dr->node->ops->open(dr->node) != SLUICE_OK))
+            return SLUICE_ERR_NOMEM;
+        return attach(en, r->inputs[0], dr->node);
+    case SLUICE_REL_UNION: break;
+    }
     return SLUICE_OK;
 }
 
@@ -398,8 +568,9 @@ sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_sour
     en->ctx.batch_arena = sluice_arena_new(256 * 1024);
     en->scans = calloc(plan->nsources + 1, sizeof *en->scans);
     en->queries = calloc(plan->nqueries + 1, sizeof *en->queries);
+    en->rels = calloc(plan->nrels + 1, sizeof *en->rels);
     sluice_err_t err = SLUICE_OK;
-    if (!en->ctx.batch_arena || !en->scans || !en->queries) {
+    if (!en->ctx.batch_arena || !en->scans || !en->queries || !en->rels) {
         err = SLUICE_ERR_NOMEM;
         goto fail;
     }
@@ -407,6 +578,8 @@ sluice_err_t sluice_engine_new(const sluice_plan *plan, const sluice_engine_sour
         if ((err = sluice_op_scan_new(plan, i, &opts[i], srcs ? srcs[i] : NULL, &en->ctx, &en->scans[i], errstr,
                                       errstr_size)) != SLUICE_OK)
             goto fail;
+    for (size_t i = 0; i < plan->nrels; i++)
+        if ((err = build_rel(en, i)) != SLUICE_OK) goto fail;
     for (size_t k = 0; k < plan->nqueries; k++)
         if ((err = build_query(en, k)) != SLUICE_OK) goto fail;
     *out = &en->base;

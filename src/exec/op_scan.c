@@ -302,7 +302,7 @@ sluice_err_t sluice_op_scan_new(const sluice_plan *plan, size_t index, const slu
     s->specs = calloc(nc, sizeof *s->specs);
     s->spec_col = calloc(nc, sizeof *s->spec_col);
     s->decoded = calloc(nc, sizeof *s->decoded);
-    s->downs = calloc(plan->nqueries + 1, sizeof *s->downs);
+    s->downs = calloc(plan->nqueries + 2 * plan->nrels + 1, sizeof *s->downs);
     if (!s->specs || !s->spec_col || !s->decoded || !s->downs) {
         scan_close(&s->base);
         return SLUICE_ERR_NOMEM;
@@ -336,6 +336,10 @@ sluice_err_t sluice_op_scan_new(const sluice_plan *plan, size_t index, const slu
     }
     for (size_t k = 0; k < plan->nqueries; k++)
         if (plan->queries[k].source == index && plan->queries[k].proctime) s->proctime = 1;
+    for (size_t k = 0; k < plan->nrels; k++)
+        if (plan->rels[k].kind == SLUICE_REL_QUERY && plan->rels[k].query->source == index &&
+            plan->rels[k].query->proctime)
+            s->proctime = 1;
     *out = s;
     return SLUICE_OK;
 }

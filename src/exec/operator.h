@@ -176,6 +176,21 @@ sluice_op *sluice_op_join_input(sluice_op *join, int side);
  *  exec/op_rank.c).  plan borrowed. */
 sluice_op *sluice_op_rank_new(const struct sluice_rank_plan *rp, sluice_op_ctx *ctx, sluice_op *down);
 
+/** The output of a query block that other queries read (a view or
+ *  subquery): evaluates the SELECT items like the sink operator and pushes
+ *  the rows, with their change kinds, to down (exec/op_project.c). */
+sluice_op *sluice_op_project_new(const sluice_query_plan *q, sluice_op_ctx *ctx, sluice_op *down);
+
+/** Where a derived relation's rows leave it: hands each batch to every
+ *  reader added with sluice_op_tee_add(), stamped with row (borrowed) as
+ *  its shape and the time set by sluice_op_tee_set_time() (exec/op_tee.c). */
+sluice_op *sluice_op_tee_new(const sluice_source_plan *row, sluice_op_ctx *ctx);
+/** Add a reader; 0, or -1 out of memory. */
+int sluice_op_tee_add(sluice_op *tee, sluice_op *down);
+/** The relation's watermark and processing-time watermark (ms) as the
+ *  micro-batch began. */
+void sluice_op_tee_set_time(sluice_op *tee, int64_t watermark, int64_t proc_watermark);
+
 /* ---------------- helpers the operators share ---------------- */
 
 /** Write the row of record rec (of source sp / instance src) to the dead

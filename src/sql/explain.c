@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "plan/plan.h"
+#include "plan/rel.h"
 #include "sql/ast.h"
 
 const char *sluice_ast_op_text(sluice_ast_op op) {
@@ -165,6 +166,9 @@ static const char *emit_name(sluice_emit_mode m) {
     }
 }
 
+static void explain_query(const sluice_plan *plan, const sluice_query_plan *q, const char *what, FILE *out);
+static void explain_rel(const sluice_plan *plan, const sluice_rel *r, FILE *out);
+
 void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
     for (size_t i = 0; i < plan->nsources; i++) {
         const sluice_source_plan *s = &plan->sources[i];
@@ -184,10 +188,20 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
             fputs("  watermark:  none (no event time)\n", out);
         }
     }
-    for (size_t i = 0; i < plan->nqueries; i++) {
-        const sluice_query_plan *q = &plan->queries[i];
-        const sluice_source_plan *s = &plan->sources[q->source];
-        fprintf(out, "sink %s\n  from:       %s\n", q->name, s->name);
+    for (size_t i = 0; i < plan->nrels; i++) explain_rel(plan, &plan->rels[i], out);
+    for (size_t i = 0; i < plan->nqueries; i++) explain_query(plan, &plan->queries[i], "sink", out);
+}
+
+/* The name of what an input is: a source's or a relation's. */
+static const char *input_name(const sluice_plan *plan, sluice_input in) {
+    return in.derived ? plan->rels[in.index].name : plan->sources[in.index].name;
+}
+
+static void explain_query(const sluice_plan *plan, const sluice_query_plan *q, const char *what, FILE *out) {
+    {
+        const sluice_source_plan *s = q->input.derived ? &plan->rels[q->input.index].row : &plan->sources[q->input.index];
+        fprintf(out, "%s %s\n  from:       %s%s\n", what, q->name, input_name(plan, q->input),
+                q->input_updating ? " (updating)" : "");
         if (q->unnest) {
             const sluice_unnest_plan *u = q->unnest;
             fputs("  unnest:     UNNEST(", out);
@@ -260,5 +274,42 @@ void sluice_plan_explain(const sluice_plan *plan, FILE *out) {
             fprintf(out, "%s%s", j ? ", " : "", q->schema.columns[q->schema.pk[j]].name);
         fputc('\n', out);
     }
+}
+
+static const char *const join_names[] = {"INNER", "LEFT OUTER", "RIGHT OUTER", "FULL OUTER"};
+static const char *const rank_names[] = {"ROW_NUMBER", "RANK", "DENSE_RANK"};
+
+static void explain_rel(const sluice_plan *plan, const sluice_rel *r, FILE *out) {
+    switch (r->kind) {
+    case SLUICE_REL_QUERY: explain_query(plan, r->query, "relation", out); return;
+    case SLUICE_REL_JOIN: {
+        const sluice_join_plan *j = r->join;
+        fprintf(out, "relation %s\n  join:       %s JOIN of %s and %s on %zu key%s%s\n", r->name,
+                join_names[j->type], input_name(plan, r->inputs[0]), input_name(plan, r->inputs[1]), j->nkeys,
+                j->nkeys == 1 ? "" : "s", j->residual ? " and a condition" : "");
+        fprintf(out, "  state:      every row of both inputs%s\n",
+                j->state_ttl_ms ? ", until unused for state_ttl" : " (no TTL)");
+        break;
+    }
+    case SLUICE_REL_RANK: {
+        const sluice_rank_plan *k = r->rank;
+        fprintf(out, "relation %s\n  rank:       %s() over %s, %zu partition key%s, %zu order key%s, rank <= %" PRId64 "\n",
+                r->name, rank_names[k->fn], input_name(plan, r->inputs[0]), k->npartition,
+                k->npartition == 1 ? "" : "s", k->norder, k->norder == 1 ? "" : "s", k->limit);
+        break;
+    }
+    case SLUICE_REL_UNION:
+        fprintf(out, "relation %s\n  union all:  ", r->name);
+        for (size_t i = 0; i < r->ninputs; i++) fprintf(out, "%s%s", i ? ", " : "", input_name(plan, r->inputs[i]));
+        fputc('\n', out);
+        break;
+    }
+    fputs("  output:     ", out);
+    size_t shown = 0;
+    for (size_t j = 0; j < r->row.schema.ncolumns; j++) {
+        if (r->row.hidden && r->row.hidden[j]) continue;
+        fprintf(out, "%s%s %s", shown++ ? ", " : "", r->row.columns[j].name, sluice_type_name(r->row.columns[j].type));
+    }
+    fprintf(out, "\n  changes:    %s\n", r->updating ? "updating (insert, update, delete)" : "insert only");
 }
 
