@@ -198,7 +198,9 @@ for q in $queries; do
   ms=$(( ($(date +%s%N) - start) / 1000000 ))
   rows=-
   if [ $rc -ne 0 ]; then
-    outcome="error: exit $rc: $(grep -v '^{' "$dir/stderr" | head -1)"
+    if [ $rc -eq 124 ]; then outcome="error: timed out after 300 s"
+    elif [ $rc -gt 128 ]; then outcome="crash: killed by signal $((rc - 128))"
+    else outcome="error: exit $rc: $(grep -v '^{' "$dir/stderr" | head -1)"; fi
   else
     sqlite3 -json "$work/nexmark.db" < "$here/oracle/$q.sql" > "$dir/oracle.json" 2> "$dir/oracle.err" \
       || { echo "run_nexmark.sh: the oracle of $q failed: $(head -1 "$dir/oracle.err")" >&2; exit 2; }
@@ -216,7 +218,10 @@ for q in $queries; do
       *) outcome="error: comparison: $(echo "$result" | head -1)" ;;
     esac
   fi
-  if is_expected "$q"; then
+  if [ $rc -ge 124 ]; then
+    # killed by a signal or by the timeout: never an expected failure
+    status=FAIL; bad=1; details+="$q: ${outcome:0:600}"$'\n'
+  elif is_expected "$q"; then
     if [ "$outcome" = ok ]; then status=XPASS; bad=1; details+="$q: passes but is listed in $(basename "$expected")"$'\n'
     else status=xfail; details+="$q (expected): ${outcome:0:300}"$'\n'; fi
   else

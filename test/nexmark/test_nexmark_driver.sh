@@ -7,7 +7,8 @@
 #    README.md);
 #  - the driver: a corrupted oracle row fails, an update without its
 #    update-before fails, a retraction of a row never added fails, a listed
-#    query that passes fails (XPASS), a listed query that fails does not.
+#    query that passes fails (XPASS), a listed query that fails does not,
+#    unless sluice crashed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 gen=$1 work=$2
@@ -71,6 +72,11 @@ printf 'q4\n' > "$work/listed"
 check "a listed query that fails passes" 0 "$here/run_nexmark.sh" --outputs "$here/tiny/expected" --data "$here/tiny" \
   --work "$work/xfail" --queries "q3 q4" --expected "$work/listed" --corrupt q4
 expect_line "  reported as xfail" '^q4 +\| xfail'
+
+printf '#!/bin/sh\nkill -SEGV $$\n' > "$work/crashing_sluice"; chmod +x "$work/crashing_sluice"
+check "a crash of a listed query fails" 1 "$here/run_nexmark.sh" --sluice "$work/crashing_sluice" --data "$here/tiny" \
+  --work "$work/crash" --queries q4 --expected "$work/listed"
+expect_line "  reported as a crash" 'q4: crash: killed by signal 11'
 
 [ "$fails" -eq 0 ] && echo "all passed" || echo "$fails failed"
 exit $((fails > 0))
