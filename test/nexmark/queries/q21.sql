@@ -1,0 +1,16 @@
+-- Nexmark query 21: Add channel id: a channel id from the channel name or from the url (CASE, LOWER, REGEXP_EXTRACT).
+-- Source: nexmark/nexmark, nexmark-flink/src/main/resources/queries/q21.sql
+-- (Apache License 2.0): the SELECT of its INSERT INTO, verbatim.
+
+SELECT
+    auction, bidder, price, channel,
+    CASE
+        WHEN lower(channel) = 'apple' THEN '0'
+        WHEN lower(channel) = 'google' THEN '1'
+        WHEN lower(channel) = 'facebook' THEN '2'
+        WHEN lower(channel) = 'baidu' THEN '3'
+        ELSE REGEXP_EXTRACT(url, '(&|^)channel_id=([^&]*)', 2)
+        END
+    AS channel_id FROM bid
+    where REGEXP_EXTRACT(url, '(&|^)channel_id=([^&]*)', 2) is not null or
+          lower(channel) in ('apple', 'google', 'facebook', 'baidu');

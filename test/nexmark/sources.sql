@@ -1,0 +1,41 @@
+-- The three Nexmark event streams, with the columns and types of the
+-- Flink benchmark's views (nexmark/nexmark, nexmark-flink,
+-- src/main/resources/queries/ddl_gen.sql and ddl_views.sql, Apache License
+-- 2.0) and its watermark: dateTime - 4 s.  TIMESTAMP(3) is sluice's
+-- TIMESTAMP (ms); the files come from nexmark_gen (ISO-8601 UTC).
+CREATE SOURCE person (
+    id           BIGINT,
+    name         VARCHAR,
+    emailAddress VARCHAR,
+    creditCard   VARCHAR,
+    city         VARCHAR,
+    state        VARCHAR,
+    dateTime     TIMESTAMP,
+    extra        VARCHAR,
+    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+);
+
+CREATE SOURCE auction (
+    id          BIGINT,
+    itemName    VARCHAR,
+    description VARCHAR,
+    initialBid  BIGINT,
+    reserve     BIGINT,
+    dateTime    TIMESTAMP,
+    expires     TIMESTAMP,
+    seller      BIGINT,
+    category    BIGINT,
+    extra       VARCHAR,
+    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+);
+
+CREATE SOURCE bid (
+    auction  BIGINT,
+    bidder   BIGINT,
+    price    BIGINT,
+    channel  VARCHAR,
+    url      VARCHAR,
+    dateTime TIMESTAMP,
+    extra    VARCHAR,
+    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+);
