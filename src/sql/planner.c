@@ -530,7 +530,29 @@ static sluice_expr *bind_binary(bind_ctx *c, const sluice_ast *a) {
     return fold(c, e);
 }
 
+/* Flink's group window auxiliary functions: TUMBLE_START(ts, size),
+ * HOP_END(ts, slide, size), SESSION_START(ts, gap), ... name the bounds of
+ * the query's window. */
+static const struct {
+    const char *name;
+    size_t column;
+} window_aux[] = {
+    {"TUMBLE_START", SLUICE_POST_WINDOW_START}, {"TUMBLE_END", SLUICE_POST_WINDOW_END},
+    {"HOP_START", SLUICE_POST_WINDOW_START},    {"HOP_END", SLUICE_POST_WINDOW_END},
+    {"SESSION_START", SLUICE_POST_WINDOW_START}, {"SESSION_END", SLUICE_POST_WINDOW_END},
+};
+
 static sluice_expr *bind(bind_ctx *c, const sluice_ast *a) {
+    if (a->kind == SLUICE_AST_FUNC)
+        for (size_t i = 0; i < sizeof window_aux / sizeof window_aux[0]; i++) {
+            if (strcmp(a->name, window_aux[i].name) != 0) continue;
+            if (!c->post || c->in_agg || !c->windowed)
+                return sluice_planner_err(c, a->line, a->col, "%s needs a query with GROUP BY %.*s(...)", a->name,
+                                          (int)(strchr(a->name, '_') - a->name), a->name);
+            sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, SLUICE_TYPE_TIMESTAMP, 0);
+            if (e) e->column = window_aux[i].column;
+            return e;
+        }
     /* in aggregate mode, a GROUP BY expression is a reference to its key */
     if (c->post && !c->in_agg) {
         for (size_t i = 0; i < c->ngroup; i++) {
@@ -1152,6 +1174,10 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
         q->emit = SLUICE_EMIT_APPEND;
     } else if (s->emit == SLUICE_EMIT_DEFAULT && q->window != SLUICE_WINDOW_SESSION) {
         q->emit = SLUICE_EMIT_UPDATE;
+    } else if (q->window == SLUICE_WINDOW_SESSION && s->emit == SLUICE_EMIT_DEFAULT) {
+        /* final sessions only: the one output mode sessions have (Flink emits
+         * a session window when the watermark passes its end) */
+        q->emit = SLUICE_EMIT_APPEND;
     } else if (q->window == SLUICE_WINDOW_SESSION && s->emit != SLUICE_EMIT_APPEND) {
         /* see the session window operator, exec/op_session.c */
         int l = s->emit == SLUICE_EMIT_DEFAULT ? (window_ast ? window_ast->line : s->line) : s->emit_line;
