@@ -129,7 +129,7 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
         g = malloc(bytes);
         if (!g) return NULL;
         g->hash = khash;
-        g->rows = NULL;
+        g->rows = g->last = NULL;
         g->bytes = bytes;
         char *cur = (char *)(g->keys + s->nkeys);
         for (size_t k = 0; k < s->nkeys; k++) deep_copy(&keys[k], &g->keys[k], &cur);
@@ -161,9 +161,10 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
     char *cur = (char *)(r->v + s->width);
     for (size_t c = 0; c < s->width; c++) deep_copy(&row[c], &r->v[c], &cur);
     r->group = g;
-    r->gnext = g->rows;
-    if (g->rows) g->rows->gprev = r;
-    g->rows = r;
+    r->gprev = g->last;
+    if (g->last) g->last->gnext = r;
+    else g->rows = r;
+    g->last = r;
     s->ndistinct++;
     s->nrows++;
     s->bytes += bytes;
@@ -184,6 +185,7 @@ void sluice_join_side_remove(sluice_join_side *s, sluice_join_row *r) {
     if (r->gprev) r->gprev->gnext = r->gnext;
     else g->rows = r->gnext;
     if (r->gnext) r->gnext->gprev = r->gprev;
+    else g->last = r->gprev;
     if (!g->rows) {
         sluice_join_group **pp = &s->buckets[g->hash & (s->nbuckets - 1)];
         while (*pp != g) pp = &(*pp)->next;

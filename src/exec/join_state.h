@@ -43,7 +43,8 @@ typedef struct sluice_join_row {
 typedef struct sluice_join_group {
     struct sluice_join_group *next; /**< bucket chain */
     uint64_t hash;                  /**< of the keys (sluice_join_keys_hash) */
-    sluice_join_row *rows;          /**< first row; NULL never (freed when empty) */
+    sluice_join_row *rows;          /**< first row (in arrival order); NULL never (freed when empty) */
+    sluice_join_row *last;          /**< last row */
     size_t bytes;
     sluice_value keys[];            /**< nkeys values; their strings follow */
 } sluice_join_group;
