@@ -66,17 +66,20 @@ void sluice_join_side_clear(sluice_join_side *s) {
             free(g);
         }
     if (s->buckets) memset(s->buckets, 0, s->nbuckets * sizeof *s->buckets);
+    if (s->rbuckets) memset(s->rbuckets, 0, s->nrbuckets * sizeof *s->rbuckets);
     s->head = s->tail = NULL;
     s->ngroups = s->ndistinct = 0;
     s->nrows = 0;
-    s->bytes = s->nbuckets * sizeof *s->buckets;
+    s->bytes = (s->nbuckets + s->nrbuckets) * sizeof *s->buckets;
 }
 
 void sluice_join_side_free(sluice_join_side *s) {
     sluice_join_side_clear(s);
     free(s->buckets);
+    free(s->rbuckets);
     s->buckets = NULL;
-    s->nbuckets = 0;
+    s->rbuckets = NULL;
+    s->nbuckets = s->nrbuckets = 0;
     s->bytes = 0;
 }
 
@@ -93,11 +96,30 @@ sluice_join_group *sluice_join_side_group(const sluice_join_side *s, const sluic
     return NULL;
 }
 
-sluice_join_row *sluice_join_group_row(const sluice_join_side *s, const sluice_join_group *g, const sluice_value *row,
-                                       uint64_t rhash) {
-    for (sluice_join_row *r = g->rows; r; r = r->gnext)
+sluice_join_row *sluice_join_side_row(const sluice_join_side *s, const sluice_value *row, uint64_t rhash) {
+    if (!s->nrbuckets) return NULL;
+    for (sluice_join_row *r = s->rbuckets[rhash & (s->nrbuckets - 1)]; r; r = r->rnext)
         if (r->hash == rhash && keys_equal(r->v, row, s->width)) return r;
     return NULL;
+}
+
+/* Double the row table when the rows outnumber it; -1 out of memory. */
+static int grow_rows(sluice_join_side *s) {
+    if (s->ndistinct < s->nrbuckets) return 0;
+    size_t nb = s->nrbuckets ? s->nrbuckets * 2 : 64;
+    sluice_join_row **nt = calloc(nb, sizeof *nt);
+    if (!nt) return s->nrbuckets ? 0 : -1; /* a fuller table still works */
+    for (size_t b = 0; b < s->nrbuckets; b++)
+        for (sluice_join_row *r = s->rbuckets[b], *n; r; r = n) {
+            n = r->rnext;
+            r->rnext = nt[r->hash & (nb - 1)];
+            nt[r->hash & (nb - 1)] = r;
+        }
+    free(s->rbuckets);
+    s->bytes += (nb - s->nrbuckets) * sizeof *nt;
+    s->rbuckets = nt;
+    s->nrbuckets = nb;
+    return 0;
 }
 
 /* Double the bucket array when the groups outnumber it; -1 out of memory. */
@@ -121,6 +143,7 @@ static int grow(sluice_join_side *s) {
 
 sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *keys, uint64_t khash,
                                       const sluice_value *row, uint64_t rhash) {
+    if (grow_rows(s) != 0) return NULL;
     sluice_join_group *g = sluice_join_side_group(s, keys, khash);
     if (!g) {
         if (grow(s) != 0) return NULL;
@@ -165,6 +188,9 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
     if (g->last) g->last->gnext = r;
     else g->rows = r;
     g->last = r;
+    size_t rb = rhash & (s->nrbuckets - 1);
+    r->rnext = s->rbuckets[rb];
+    s->rbuckets[rb] = r;
     s->ndistinct++;
     s->nrows++;
     s->bytes += bytes;
@@ -181,6 +207,9 @@ static void list_unlink(sluice_join_side *s, sluice_join_row *r) {
 
 void sluice_join_side_remove(sluice_join_side *s, sluice_join_row *r) {
     list_unlink(s, r);
+    sluice_join_row **rp = &s->rbuckets[r->hash & (s->nrbuckets - 1)];
+    while (*rp != r) rp = &(*rp)->rnext;
+    *rp = r->rnext;
     sluice_join_group *g = r->group;
     if (r->gprev) r->gprev->gnext = r->gnext;
     else g->rows = r->gnext;

@@ -9,7 +9,8 @@
  * the state one by one and in any order (a retraction, a TTL, an interval
  * bound passed by the watermark), so each is freed when its count drops to
  * zero rather than living in an arena that would need compacting.  A key
- * group (the key values, copied) is freed with its last row.
+ * group (the key values, copied) is freed with its last row.  A second
+ * table finds a row by its values in constant time.
  *
  * Every row is also on one list of the side (head = oldest), whose order
  * the operator chooses: arrival, last use (for a TTL), or event time (for
@@ -29,6 +30,7 @@ struct sluice_join_group;
 typedef struct sluice_join_row {
     struct sluice_join_row *gprev, *gnext; /**< in its key group */
     struct sluice_join_row *lprev, *lnext; /**< in the side's list */
+    struct sluice_join_row *rnext;         /**< bucket chain of the side's row table */
     struct sluice_join_group *group;
     uint64_t hash;           /**< of all its values (sluice_join_row_hash) */
     int64_t count;           /**< equal rows held, >= 1 */
@@ -54,6 +56,10 @@ typedef struct sluice_join_side {
     size_t width, nkeys;
     sluice_join_group **buckets;
     size_t nbuckets, ngroups;
+    sluice_join_row **rbuckets;     /**< every row by its hash, so that finding the
+                                         row a retraction or duplicate names does
+                                         not walk a large key group */
+    size_t nrbuckets;
     sluice_join_row *head, *tail;   /**< the list, oldest first */
     size_t ndistinct;               /**< rows allocated */
     int64_t nrows;                  /**< rows held, duplicates counted */
@@ -74,9 +80,9 @@ void sluice_join_side_free(sluice_join_side *s);
 
 /** The group of keys (hash khash), or NULL. */
 sluice_join_group *sluice_join_side_group(const sluice_join_side *s, const sluice_value *keys, uint64_t khash);
-/** The row of g equal to row (grouping equality of every value), or NULL. */
-sluice_join_row *sluice_join_group_row(const sluice_join_side *s, const sluice_join_group *g, const sluice_value *row,
-                                       uint64_t rhash);
+/** The row equal to row (grouping equality of every value; rhash its
+ *  sluice_join_row_hash), or NULL. */
+sluice_join_row *sluice_join_side_row(const sluice_join_side *s, const sluice_value *row, uint64_t rhash);
 
 /**
  * Add a new distinct row (count 1, partners 0) under keys, copying both

@@ -201,8 +201,7 @@ static sluice_err_t join_row(join_op *j, int s, const sluice_value *x, sluice_ro
 
     sluice_join_side *st = &j->st[s];
     uint64_t rhash = sluice_join_row_hash(x, st->width);
-    sluice_join_group *g = sluice_join_side_group(st, j->keys, khash);
-    sluice_join_row *r = g ? sluice_join_group_row(st, g, x, rhash) : NULL;
+    sluice_join_row *r = sluice_join_side_row(st, x, rhash);
     if (!acc) {
         if (!r) return SLUICE_OK; /* not held (dropped by the TTL): its matches were taken back above */
         if (--r->count == 0) {
@@ -398,8 +397,7 @@ static int restore_row(join_op *j, int s, sluice_dec *d) {
     if (st->tail && (j->interval ? st->tail->time > t : jp->state_ttl_ms > 0 && st->tail->touched > touched)) goto bad;
     uint64_t khash = sluice_join_keys_hash(j->keys, jp->nkeys);
     uint64_t rhash = sluice_join_row_hash(row, st->width);
-    sluice_join_group *g = sluice_join_side_group(st, j->keys, khash);
-    if (g && sluice_join_group_row(st, g, row, rhash)) goto bad; /* a duplicate is a count */
+    if (sluice_join_side_row(st, row, rhash)) goto bad; /* a duplicate is a count */
     sluice_join_row *r = sluice_join_side_add(st, j->keys, khash, row, rhash);
     if (!r) return -1;
     r->count = count;

@@ -570,20 +570,22 @@ static void test_restore_of_damaged_bytes_is_refused_without_crash(void **state)
 
 typedef struct mrow {
     int64_t k; /* -1 = NULL */
-    char v;
+    int64_t v; /* a letter, or a time */
     int64_t n;
 } mrow;
 
-static void mrow_text(char *buf, size_t cap, const mrow *l, const mrow *r) {
-    char a[24] = "-,-", b[24] = "-,-";
-    if (l) {
-        if (l->k < 0) snprintf(a, sizeof a, "-,%c", l->v);
-        else snprintf(a, sizeof a, "%lld,%c", (long long)l->k, l->v);
-    }
-    if (r) {
-        if (r->k < 0) snprintf(b, sizeof b, "-,%c", r->v);
-        else snprintf(b, sizeof b, "%lld,%c", (long long)r->k, r->v);
-    }
+static void mrow_one(char *buf, size_t cap, const mrow *m, int num) {
+    char k[24] = "-";
+    if (m->k >= 0) snprintf(k, sizeof k, "%lld", (long long)m->k);
+    if (num) snprintf(buf, cap, "%s,%lld", k, (long long)m->v);
+    else snprintf(buf, cap, "%s,%c", k, (char)m->v);
+}
+
+/* The text of the joined row l ++ r as the capture renders it (NULL: padded). */
+static void mrow_text(char *buf, size_t cap, const mrow *l, const mrow *r, int num) {
+    char a[48] = "-,-", b[48] = "-,-";
+    if (l) mrow_one(a, sizeof a, l, num);
+    if (r) mrow_one(b, sizeof b, r, num);
     snprintf(buf, cap, "%s,%s", a, b);
 }
 
@@ -613,6 +615,67 @@ static int pair_ok(const mrow *l, const mrow *r, int nkeys, int residual) {
     return !residual || l->v != r->v;
 }
 
+/* The changelog captured, applied to a multiset, against the nested-loop
+ * join of the final inputs side[0] x side[1] under ok(). */
+static void check_against_nested_loop(unsigned seed, sluice_join_type type, mrow *const side[2], const size_t nside[2],
+                                      int (*ok)(const mrow *, const mrow *, const void *), const void *arg, int num) {
+    tset have = {0};
+    for (size_t i = 0; i < nouts; i++) {
+        int64_t *n = tset_at(&have, outs[i].text);
+        *n += outs[i].del ? -1 : 1;
+        if (*n < 0) fail_msg("seed %u: %s deleted while not present", seed, outs[i].text);
+    }
+    tset want = {0};
+    int outer_l = type == SLUICE_JOIN_LEFT || type == SLUICE_JOIN_FULL;
+    int outer_r = type == SLUICE_JOIN_RIGHT || type == SLUICE_JOIN_FULL;
+    char text[64];
+    for (size_t a = 0; a < nside[0]; a++) {
+        int64_t partners = 0;
+        for (size_t b = 0; b < nside[1]; b++)
+            if (ok(&side[0][a], &side[1][b], arg)) {
+                mrow_text(text, sizeof text, &side[0][a], &side[1][b], num);
+                *tset_at(&want, text) += side[0][a].n * side[1][b].n;
+                partners++;
+            }
+        if (!partners && outer_l) {
+            mrow_text(text, sizeof text, &side[0][a], NULL, num);
+            *tset_at(&want, text) += side[0][a].n;
+        }
+    }
+    for (size_t b = 0; b < nside[1] && outer_r; b++) {
+        int64_t partners = 0;
+        for (size_t a = 0; a < nside[0]; a++) partners += ok(&side[0][a], &side[1][b], arg);
+        if (!partners) {
+            mrow_text(text, sizeof text, NULL, &side[1][b], num);
+            *tset_at(&want, text) += side[1][b].n;
+        }
+    }
+    for (size_t i = 0; i < have.len; i++)
+        if (have.n[i] != *tset_at(&want, have.t[i]))
+            fail_msg("seed %u type %d: %s %lld times, expected %lld", seed, (int)type, have.t[i],
+                     (long long)have.n[i], (long long)*tset_at(&want, have.t[i]));
+    for (size_t i = 0; i < want.len; i++)
+        if (want.n[i] != *tset_at(&have, want.t[i]))
+            fail_msg("seed %u type %d: %s %lld times, expected %lld", seed, (int)type, want.t[i],
+                     (long long)*tset_at(&have, want.t[i]), (long long)want.n[i]);
+    free(have.t);
+    free(have.n);
+    free(want.t);
+    free(want.n);
+}
+
+typedef struct regular_arg {
+    int nkeys, residual;
+} regular_arg;
+
+static int regular_ok(const mrow *l, const mrow *r, const void *arg) {
+    const regular_arg *ra = arg;
+    return pair_ok(l, r, ra->nkeys, ra->residual);
+}
+
+/* Snapshot j, close it, and return a new operator restored from it. */
+static sluice_op *restart_op(sluice_op *j, const sluice_join_plan *jp);
+
 static void random_round(unsigned seed, sluice_join_type type, int nkeys, int residual, int restart) {
     sluice_join_plan jp = plan_of(type, SLUICE_JOIN_REGULAR);
     jp.nkeys = (size_t)nkeys;
@@ -641,7 +704,7 @@ static void random_round(unsigned seed, sluice_join_type type, int nkeys, int re
                 kind = rand() % 2 ? "-D" : "-U";
             } else {
                 r.k = rand() % 5 - 1;
-                r.v = (char)('a' + rand() % 3);
+                r.v = 'a' + rand() % 3;
                 size_t i = 0;
                 while (i < nside[s] && !(side[s][i].k == r.k && side[s][i].v == r.v)) i++;
                 if (i == nside[s]) {
@@ -655,70 +718,19 @@ static void random_round(unsigned seed, sluice_join_type type, int nkeys, int re
             char key[24];
             if (r.k < 0) snprintf(key, sizeof key, "-");
             else snprintf(key, sizeof key, "%lld", (long long)r.k);
-            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%s %s %c", len ? ", " : "", kind, key, r.v);
+            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%s %s %c", len ? ", " : "", kind, key, (char)r.v);
         }
         if (len) push(j, s, &jp, spec);
-        if (restart && step == steps / 2) {
-            sluice_enc e;
-            snapshot(j, &e);
-            sluice_op_close(j);
-            j = join_new(&jp);
-            sluice_dec d;
-            sluice_dec_init(&d, e.data, e.len);
-            assert_int_equal(j->ops->restore(j, &d, SLUICE_SNAPSHOT_VERSION), 0);
-            free(e.data);
-        }
+        if (restart && step == steps / 2) j = restart_op(j, &jp);
     }
-    /* the changelog applied: never a delete of a row not there */
-    tset have = {0};
-    for (size_t i = 0; i < nouts; i++) {
-        int64_t *n = tset_at(&have, outs[i].text);
-        *n += outs[i].del ? -1 : 1;
-        if (*n < 0) fail_msg("seed %u: %s deleted while not present", seed, outs[i].text);
-    }
-    /* the nested-loop join of the final inputs */
-    tset want = {0};
-    int outer_l = type == SLUICE_JOIN_LEFT || type == SLUICE_JOIN_FULL;
-    int outer_r = type == SLUICE_JOIN_RIGHT || type == SLUICE_JOIN_FULL;
-    char text[64];
-    for (size_t a = 0; a < nside[0]; a++) {
-        int64_t partners = 0;
-        for (size_t b = 0; b < nside[1]; b++)
-            if (pair_ok(&side[0][a], &side[1][b], nkeys, residual)) {
-                mrow_text(text, sizeof text, &side[0][a], &side[1][b]);
-                *tset_at(&want, text) += side[0][a].n * side[1][b].n;
-                partners++;
-            }
-        if (!partners && outer_l) {
-            mrow_text(text, sizeof text, &side[0][a], NULL);
-            *tset_at(&want, text) += side[0][a].n;
-        }
-    }
-    for (size_t b = 0; b < nside[1] && outer_r; b++) {
-        int64_t partners = 0;
-        for (size_t a = 0; a < nside[0]; a++) partners += pair_ok(&side[0][a], &side[1][b], nkeys, residual);
-        if (!partners) {
-            mrow_text(text, sizeof text, NULL, &side[1][b]);
-            *tset_at(&want, text) += side[1][b].n;
-        }
-    }
-    for (size_t i = 0; i < have.len; i++)
-        if (have.n[i] != *tset_at(&want, have.t[i]))
-            fail_msg("seed %u type %d: %s %lld times, expected %lld", seed, (int)type, have.t[i],
-                     (long long)have.n[i], (long long)*tset_at(&want, have.t[i]));
-    for (size_t i = 0; i < want.len; i++)
-        if (want.n[i] != *tset_at(&have, want.t[i]))
-            fail_msg("seed %u type %d: %s %lld times, expected %lld", seed, (int)type, want.t[i],
-                     (long long)*tset_at(&have, want.t[i]), (long long)want.n[i]);
+    regular_arg ra = {nkeys, residual};
+    mrow *sides[2] = {side[0], side[1]};
+    check_against_nested_loop(seed, type, sides, nside, regular_ok, &ra, 0);
     /* the state holds exactly the final inputs */
     int64_t held = 0;
     for (int s = 0; s < 2; s++)
         for (size_t i = 0; i < nside[s]; i++) held += (nkeys && side[s][i].k < 0) ? 0 : side[s][i].n;
     assert_int_equal(j->ops->state_rows(j), held);
-    free(have.t);
-    free(have.n);
-    free(want.t);
-    free(want.n);
     sluice_op_close(j);
 }
 
@@ -727,6 +739,78 @@ static void test_random_changelogs_match_a_nested_loop_join(void **state) {
     for (unsigned seed = 1; seed <= 60; seed++)
         for (int type = SLUICE_JOIN_INNER; type <= SLUICE_JOIN_FULL; type++)
             random_round(seed, (sluice_join_type)type, seed % 5 != 0, seed % 3 == 0, seed % 2 == 0);
+}
+
+static sluice_op *restart_op(sluice_op *j, const sluice_join_plan *jp) {
+    sluice_enc e;
+    snapshot(j, &e);
+    sluice_op_close(j);
+    j = join_new(jp);
+    sluice_dec d;
+    sluice_dec_init(&d, e.data, e.len);
+    assert_int_equal(j->ops->restore(j, &d, SLUICE_SNAPSHOT_VERSION), 0);
+    assert_int_equal(d.pos, e.len);
+    free(e.data);
+    return j;
+}
+
+typedef struct interval_arg {
+    int64_t lower, upper;
+} interval_arg;
+
+static int interval_ok(const mrow *l, const mrow *r, const void *arg) {
+    const interval_arg *ia = arg;
+    return l->k >= 0 && l->k == r->k && r->v - l->v >= ia->lower && r->v - l->v <= ia->upper;
+}
+
+/* Append-only inputs whose times never fall behind the watermark: with a
+ * last watermark past every bound, the interval join's changelog (padded
+ * rows emitted on expiry) equals the nested-loop join. */
+static void random_interval_round(unsigned seed, sluice_join_type type, int restart) {
+    sluice_join_plan jp = plan_of(type, SLUICE_JOIN_INTERVAL);
+    srand(seed);
+    jp.lower_ms = -(rand() % 20);
+    jp.upper_ms = jp.lower_ms + rand() % 30;
+    nouts = 0;
+    got_len = 0;
+    sluice_op *j = join_new(&jp);
+    enum { MAXR = 400 };
+    static mrow side[2][MAXR];
+    size_t nside[2] = {0, 0};
+    int64_t base = 1000;
+    int steps = 100;
+    for (int step = 0; step < steps; step++) {
+        int s = rand() % 2;
+        char spec[512];
+        size_t len = 0;
+        int nb = 1 + rand() % 4;
+        for (int b = 0; b < nb && nside[s] < MAXR; b++) {
+            mrow r = {rand() % 5 - 1, base + rand() % 40, 1};
+            side[s][nside[s]++] = r;
+            char key[24];
+            if (r.k < 0) snprintf(key, sizeof key, "-");
+            else snprintf(key, sizeof key, "%lld", (long long)r.k);
+            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s+I %s %lld", len ? ", " : "", key,
+                                    (long long)r.v);
+        }
+        if (len) push(j, s, &jp, spec);
+        base += rand() % 8;
+        assert_int_equal(j->ops->on_watermark(j, base, 1), 0);
+        if (restart && step == steps / 2) j = restart_op(j, &jp);
+    }
+    assert_int_equal(j->ops->on_watermark(j, SLUICE_TS_MAX, 1), 0);
+    assert_int_equal(j->ops->state_rows(j), 0);
+    interval_arg ia = {jp.lower_ms, jp.upper_ms};
+    mrow *sides[2] = {side[0], side[1]};
+    check_against_nested_loop(seed, type, sides, nside, interval_ok, &ia, 1);
+    sluice_op_close(j);
+}
+
+static void test_random_interval_joins_match_a_nested_loop_join(void **state) {
+    (void)state;
+    for (unsigned seed = 1; seed <= 40; seed++)
+        for (int type = SLUICE_JOIN_INNER; type <= SLUICE_JOIN_FULL; type++)
+            random_interval_round(seed, (sluice_join_type)type, seed % 2 == 0);
 }
 
 int main(void) {
@@ -747,6 +831,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_snapshot_restore_continues_as_without_interruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_damaged_bytes_is_refused_without_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_changelogs_match_a_nested_loop_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_random_interval_joins_match_a_nested_loop_join, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
