@@ -40,7 +40,7 @@ static void render(char *buf, size_t cap, const sluice_value *row, size_t n) {
 
 /* the rows captured, for the random check */
 typedef struct out_row {
-    char text[64];
+    char text[128];
     int del;
 } out_row;
 static out_row *outs;
@@ -114,6 +114,9 @@ static sluice_join_plan plan_of(sluice_join_type type, sluice_join_strategy stra
     jp.left_time = jp.right_time = 1;
     return jp;
 }
+
+static sluice_op *restart_op(sluice_op *j, const sluice_join_plan *jp);
+static size_t snapshot(sluice_op *j, sluice_enc *e);
 
 /* ---- input ---- */
 
@@ -365,6 +368,8 @@ static void test_state_ttl_drops_rows_unused_for_that_long(void **state) {
     push(j, 1, &jp, "+I 2 y, +I 1 z");
     EXPECT("+I[1,a,1,z]");
     assert_int_equal(j->ops->state_rows(j), 4); /* 1a, 1x, 2y, 1z */
+    /* the times of last use survive a snapshot */
+    j = restart_op(j, &jp);
     /* at 1149 nothing is 100 ms old yet (1x at 1050 is 99 ms old) */
     now_ms = 1149;
     push(j, 0, &jp, "+I 9 q");
@@ -373,6 +378,60 @@ static void test_state_ttl_drops_rows_unused_for_that_long(void **state) {
     now_ms = 1150;
     push(j, 0, &jp, "+I 9 q");
     assert_int_equal(j->ops->state_rows(j), 5); /* 1a, 2y, 1z, 9q x2 */
+    sluice_op_close(j);
+}
+
+/* Rows are copied deeply: an ARRAY's elements outlive the batch. */
+static void test_array_values_are_copied_into_the_state(void **state) {
+    (void)state;
+    static const sluice_type_t ltypes[2] = {SLUICE_TYPE_BIGINT, SLUICE_TYPE_ARRAY};
+    sluice_join_plan jp = plan_of(SLUICE_JOIN_INNER, SLUICE_JOIN_REGULAR);
+    jp.left_types = ltypes;
+    sluice_op *j = join_new(&jp);
+    char bytes[2][4] = {"ab", "cde"};
+    sluice_array *a = sluice_array_new(ctx.batch_arena, SLUICE_TYPE_VARCHAR, 3);
+    assert_non_null(a);
+    a->values[0] = sluice_value_varchar(bytes[0], 2);
+    a->values[2] = sluice_value_varchar(bytes[1], 3); /* [ab, NULL, cde] */
+    sluice_value row[2] = {sluice_value_bigint(1), sluice_value_array(a)};
+    sluice_op_batch b;
+    memset(&b, 0, sizeof b);
+    b.rows = row;
+    b.ncolumns = 2;
+    b.nrows = 1;
+    sluice_op *in = sluice_op_join_input(j, 0);
+    assert_int_equal(in->ops->process(in, &b), SLUICE_OK);
+    memset(bytes, 'z', sizeof bytes);
+    sluice_arena_reset(ctx.batch_arena);
+    j = restart_op(j, &jp);
+    nouts = 0;
+    push(j, 1, &jp, "+I 1 x");
+    assert_int_equal(nouts, 1);
+    /* the capture renders an ARRAY by its element count; check the elements */
+    sluice_enc e;
+    snapshot(j, &e);
+    sluice_dec d;
+    sluice_dec_init(&d, e.data, e.len);
+    sluice_arena *ar = sluice_arena_new(0);
+    sluice_dec_i64(&d);
+    sluice_dec_u8(&d);
+    sluice_dec_i64(&d);
+    assert_int_equal(sluice_dec_i64(&d), 1); /* one left row */
+    assert_int_equal(sluice_dec_i64(&d), 1); /* one right row */
+    assert_int_equal(sluice_dec_u32(&d), 1);
+    assert_int_equal(sluice_dec_i64(&d), 1); /* count */
+    sluice_dec_i64(&d);
+    sluice_dec_i64(&d);
+    sluice_value k = sluice_dec_value(&d, ar), arr = sluice_dec_value(&d, ar);
+    assert_false(d.bad);
+    assert_int_equal(k.u.i, 1);
+    assert_int_equal(arr.type, SLUICE_TYPE_ARRAY);
+    assert_int_equal(arr.u.a->count, 3);
+    assert_memory_equal(arr.u.a->values[0].u.s, "ab", 2);
+    assert_int_equal(arr.u.a->values[1].type, SLUICE_TYPE_NULL);
+    assert_memory_equal(arr.u.a->values[2].u.s, "cde", 3);
+    sluice_arena_destroy(ar);
+    free(e.data);
     sluice_op_close(j);
 }
 
@@ -591,7 +650,7 @@ static void mrow_text(char *buf, size_t cap, const mrow *l, const mrow *r, int n
 
 /* a multiset of texts */
 typedef struct tset {
-    char (*t)[64];
+    char (*t)[128];
     int64_t *n;
     size_t len, cap;
 } tset;
@@ -628,7 +687,7 @@ static void check_against_nested_loop(unsigned seed, sluice_join_type type, mrow
     tset want = {0};
     int outer_l = type == SLUICE_JOIN_LEFT || type == SLUICE_JOIN_FULL;
     int outer_r = type == SLUICE_JOIN_RIGHT || type == SLUICE_JOIN_FULL;
-    char text[64];
+    char text[128];
     for (size_t a = 0; a < nside[0]; a++) {
         int64_t partners = 0;
         for (size_t b = 0; b < nside[1]; b++)
@@ -673,8 +732,7 @@ static int regular_ok(const mrow *l, const mrow *r, const void *arg) {
     return pair_ok(l, r, ra->nkeys, ra->residual);
 }
 
-/* Snapshot j, close it, and return a new operator restored from it. */
-static sluice_op *restart_op(sluice_op *j, const sluice_join_plan *jp);
+
 
 static void random_round(unsigned seed, sluice_join_type type, int nkeys, int residual, int restart) {
     sluice_join_plan jp = plan_of(type, SLUICE_JOIN_REGULAR);
@@ -824,6 +882,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_residual_filters_pairs_and_decides_padding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_keys_is_a_nested_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_ttl_drops_rows_unused_for_that_long, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_array_values_are_copied_into_the_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_bounds_are_inclusive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_state_is_cleaned_by_the_watermark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outer_interval_pads_a_row_without_partner_when_it_expires, setup,
