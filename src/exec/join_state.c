@@ -1,7 +1,8 @@
 /*
  * The state of one side of a join (exec/join_state.h): rows with counts,
- * grouped by key in a chained hash table, each row and each group one
- * allocation that carries the copies of its strings.
+ * grouped by key, found through two open-addressing tables (key groups
+ * by key hash, rows by row hash); each row and each group one allocation
+ * that carries the copies of its strings.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,57 @@ static void deep_copy(const sluice_value *v, sluice_value *out, char **cur) {
     }
 }
 
+/* ---------------- the open-addressing tables ---------------- */
+
+/* Make room for one more entry, keeping the load at most 1/2 (the table
+ * doubles); a table that cannot grow still takes entries until it is
+ * nearly full.  0, or -1 out of memory. */
+static int tab_reserve(sluice_join_table *t, size_t *bytes) {
+    if ((t->n + 1) * 2 <= t->cap) return 0;
+    size_t nc = t->cap ? t->cap * 2 : 64;
+    sluice_join_slot *ns = calloc(nc, sizeof *ns);
+    if (!ns) return t->n + 2 <= t->cap ? 0 : -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->slots[i].p) continue;
+        size_t j = t->slots[i].hash & (nc - 1);
+        while (ns[j].p) j = (j + 1) & (nc - 1);
+        ns[j] = t->slots[i];
+    }
+    free(t->slots);
+    *bytes += (nc - t->cap) * sizeof *ns;
+    t->slots = ns;
+    t->cap = nc;
+    return 0;
+}
+
+/* Insert p (room reserved). */
+static void tab_insert(sluice_join_table *t, uint64_t hash, void *p) {
+    size_t mask = t->cap - 1, i = hash & mask;
+    while (t->slots[i].p) i = (i + 1) & mask;
+    t->slots[i].hash = hash;
+    t->slots[i].p = p;
+    t->n++;
+}
+
+/* Remove p (present), shifting back the entries of its probe run so that
+ * no probe stops early (no tombstones). */
+static void tab_remove(sluice_join_table *t, uint64_t hash, const void *p) {
+    size_t mask = t->cap - 1, i = hash & mask;
+    while (t->slots[i].p != p) i = (i + 1) & mask;
+    for (size_t j = (i + 1) & mask; t->slots[j].p; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        /* j's entry may fill the hole at i when its home is not in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].p = NULL;
+    t->n--;
+}
+
+/* ---------------- the side ---------------- */
+
 void sluice_join_side_init(sluice_join_side *s, size_t width, size_t nkeys) {
     memset(s, 0, sizeof *s);
     s->width = width;
@@ -60,26 +112,22 @@ void sluice_join_side_clear(sluice_join_side *s) {
         n = r->lnext;
         free(r);
     }
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (sluice_join_group *g = s->buckets[b], *n; g; g = n) {
-            n = g->next;
-            free(g);
-        }
-    if (s->buckets) memset(s->buckets, 0, s->nbuckets * sizeof *s->buckets);
-    if (s->rbuckets) memset(s->rbuckets, 0, s->nrbuckets * sizeof *s->rbuckets);
+    for (size_t i = 0; i < s->groups.cap; i++) free(s->groups.slots[i].p);
+    if (s->groups.slots) memset(s->groups.slots, 0, s->groups.cap * sizeof *s->groups.slots);
+    if (s->rows.slots) memset(s->rows.slots, 0, s->rows.cap * sizeof *s->rows.slots);
+    s->groups.n = s->rows.n = 0;
     s->head = s->tail = NULL;
-    s->ngroups = s->ndistinct = 0;
+    s->ndistinct = 0;
     s->nrows = 0;
-    s->bytes = (s->nbuckets + s->nrbuckets) * sizeof *s->buckets;
+    s->bytes = (s->groups.cap + s->rows.cap) * sizeof(sluice_join_slot);
 }
 
 void sluice_join_side_free(sluice_join_side *s) {
     sluice_join_side_clear(s);
-    free(s->buckets);
-    free(s->rbuckets);
-    s->buckets = NULL;
-    s->rbuckets = NULL;
-    s->nbuckets = s->nrbuckets = 0;
+    free(s->groups.slots);
+    free(s->rows.slots);
+    memset(&s->groups, 0, sizeof s->groups);
+    memset(&s->rows, 0, sizeof s->rows);
     s->bytes = 0;
 }
 
@@ -90,63 +138,35 @@ static int keys_equal(const sluice_value *a, const sluice_value *b, size_t n) {
 }
 
 sluice_join_group *sluice_join_side_group(const sluice_join_side *s, const sluice_value *keys, uint64_t khash) {
-    if (!s->nbuckets) return NULL;
-    for (sluice_join_group *g = s->buckets[khash & (s->nbuckets - 1)]; g; g = g->next)
-        if (g->hash == khash && keys_equal(g->keys, keys, s->nkeys)) return g;
+    const sluice_join_table *t = &s->groups;
+    if (!t->cap) return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = khash & mask; t->slots[i].p; i = (i + 1) & mask)
+        if (t->slots[i].hash == khash) {
+            sluice_join_group *g = t->slots[i].p;
+            if (keys_equal(g->keys, keys, s->nkeys)) return g;
+        }
     return NULL;
 }
 
 sluice_join_row *sluice_join_side_row(const sluice_join_side *s, const sluice_value *row, uint64_t rhash) {
-    if (!s->nrbuckets) return NULL;
-    for (sluice_join_row *r = s->rbuckets[rhash & (s->nrbuckets - 1)]; r; r = r->rnext)
-        if (r->hash == rhash && keys_equal(r->v, row, s->width)) return r;
+    const sluice_join_table *t = &s->rows;
+    if (!t->cap) return NULL;
+    size_t mask = t->cap - 1;
+    for (size_t i = rhash & mask; t->slots[i].p; i = (i + 1) & mask)
+        if (t->slots[i].hash == rhash) {
+            sluice_join_row *r = t->slots[i].p;
+            if (keys_equal(r->v, row, s->width)) return r;
+        }
     return NULL;
-}
-
-/* Double the row table when the rows outnumber it; -1 out of memory. */
-static int grow_rows(sluice_join_side *s) {
-    if (s->ndistinct < s->nrbuckets) return 0;
-    size_t nb = s->nrbuckets ? s->nrbuckets * 2 : 64;
-    sluice_join_row **nt = calloc(nb, sizeof *nt);
-    if (!nt) return s->nrbuckets ? 0 : -1; /* a fuller table still works */
-    for (size_t b = 0; b < s->nrbuckets; b++)
-        for (sluice_join_row *r = s->rbuckets[b], *n; r; r = n) {
-            n = r->rnext;
-            r->rnext = nt[r->hash & (nb - 1)];
-            nt[r->hash & (nb - 1)] = r;
-        }
-    free(s->rbuckets);
-    s->bytes += (nb - s->nrbuckets) * sizeof *nt;
-    s->rbuckets = nt;
-    s->nrbuckets = nb;
-    return 0;
-}
-
-/* Double the bucket array when the groups outnumber it; -1 out of memory. */
-static int grow(sluice_join_side *s) {
-    if (s->ngroups < s->nbuckets) return 0;
-    size_t nb = s->nbuckets ? s->nbuckets * 2 : 64;
-    sluice_join_group **nt = calloc(nb, sizeof *nt);
-    if (!nt) return s->nbuckets ? 0 : -1; /* a fuller table still works */
-    for (size_t b = 0; b < s->nbuckets; b++)
-        for (sluice_join_group *g = s->buckets[b], *n; g; g = n) {
-            n = g->next;
-            g->next = nt[g->hash & (nb - 1)];
-            nt[g->hash & (nb - 1)] = g;
-        }
-    free(s->buckets);
-    s->bytes += (nb - s->nbuckets) * sizeof *nt;
-    s->buckets = nt;
-    s->nbuckets = nb;
-    return 0;
 }
 
 sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *keys, uint64_t khash,
                                       const sluice_value *row, uint64_t rhash) {
-    if (grow_rows(s) != 0) return NULL;
+    if (tab_reserve(&s->rows, &s->bytes) != 0) return NULL;
     sluice_join_group *g = sluice_join_side_group(s, keys, khash);
     if (!g) {
-        if (grow(s) != 0) return NULL;
+        if (tab_reserve(&s->groups, &s->bytes) != 0) return NULL;
         size_t bytes = sizeof *g + s->nkeys * sizeof(sluice_value);
         for (size_t k = 0; k < s->nkeys; k++) bytes += deep_bytes(&keys[k]);
         g = malloc(bytes);
@@ -156,10 +176,7 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
         g->bytes = bytes;
         char *cur = (char *)(g->keys + s->nkeys);
         for (size_t k = 0; k < s->nkeys; k++) deep_copy(&keys[k], &g->keys[k], &cur);
-        size_t b = khash & (s->nbuckets - 1);
-        g->next = s->buckets[b];
-        s->buckets[b] = g;
-        s->ngroups++;
+        tab_insert(&s->groups, khash, g);
         s->bytes += bytes;
     }
     size_t bytes = sizeof(sluice_join_row) + s->width * sizeof(sluice_value);
@@ -168,10 +185,7 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
     if (!r) {
         if (!g->rows) {
             /* the group made for it stays empty: take it back */
-            sluice_join_group **pp = &s->buckets[khash & (s->nbuckets - 1)];
-            while (*pp != g) pp = &(*pp)->next;
-            *pp = g->next;
-            s->ngroups--;
+            tab_remove(&s->groups, khash, g);
             s->bytes -= g->bytes;
             free(g);
         }
@@ -188,9 +202,7 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
     if (g->last) g->last->gnext = r;
     else g->rows = r;
     g->last = r;
-    size_t rb = rhash & (s->nrbuckets - 1);
-    r->rnext = s->rbuckets[rb];
-    s->rbuckets[rb] = r;
+    tab_insert(&s->rows, rhash, r);
     s->ndistinct++;
     s->nrows++;
     s->bytes += bytes;
@@ -207,19 +219,14 @@ static void list_unlink(sluice_join_side *s, sluice_join_row *r) {
 
 void sluice_join_side_remove(sluice_join_side *s, sluice_join_row *r) {
     list_unlink(s, r);
-    sluice_join_row **rp = &s->rbuckets[r->hash & (s->nrbuckets - 1)];
-    while (*rp != r) rp = &(*rp)->rnext;
-    *rp = r->rnext;
+    tab_remove(&s->rows, r->hash, r);
     sluice_join_group *g = r->group;
     if (r->gprev) r->gprev->gnext = r->gnext;
     else g->rows = r->gnext;
     if (r->gnext) r->gnext->gprev = r->gprev;
     else g->last = r->gprev;
     if (!g->rows) {
-        sluice_join_group **pp = &s->buckets[g->hash & (s->nbuckets - 1)];
-        while (*pp != g) pp = &(*pp)->next;
-        *pp = g->next;
-        s->ngroups--;
+        tab_remove(&s->groups, g->hash, g);
         s->bytes -= g->bytes;
         free(g);
     }

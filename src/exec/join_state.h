@@ -30,7 +30,6 @@ struct sluice_join_group;
 typedef struct sluice_join_row {
     struct sluice_join_row *gprev, *gnext; /**< in its key group */
     struct sluice_join_row *lprev, *lnext; /**< in the side's list */
-    struct sluice_join_row *rnext;         /**< bucket chain of the side's row table */
     struct sluice_join_group *group;
     uint64_t hash;           /**< of all its values (sluice_join_row_hash) */
     int64_t count;           /**< equal rows held, >= 1 */
@@ -43,7 +42,6 @@ typedef struct sluice_join_row {
 
 /** The rows of one key. */
 typedef struct sluice_join_group {
-    struct sluice_join_group *next; /**< bucket chain */
     uint64_t hash;                  /**< of the keys (sluice_join_keys_hash) */
     sluice_join_row *rows;          /**< first row (in arrival order); NULL never (freed when empty) */
     sluice_join_row *last;          /**< last row */
@@ -51,19 +49,29 @@ typedef struct sluice_join_group {
     sluice_value keys[];            /**< nkeys values; their strings follow */
 } sluice_join_group;
 
+/** An open-addressing table (linear probing) of pointers with their
+ *  hashes, so that a probe compares hashes without touching the rows. */
+typedef struct sluice_join_slot {
+    uint64_t hash;
+    void *p;                        /**< NULL: empty */
+} sluice_join_slot;
+typedef struct sluice_join_table {
+    sluice_join_slot *slots;
+    size_t cap, n;                  /**< cap a power of two, n < cap */
+} sluice_join_table;
+
 /** One side's state. */
 typedef struct sluice_join_side {
     size_t width, nkeys;
-    sluice_join_group **buckets;
-    size_t nbuckets, ngroups;
-    sluice_join_row **rbuckets;     /**< every row by its hash, so that finding the
-                                         row a retraction or duplicate names does
-                                         not walk a large key group */
-    size_t nrbuckets;
+    sluice_join_table groups;       /**< the key groups by key hash */
+    sluice_join_table rows;         /**< every row by the hash of its values, so
+                                         that finding the row a retraction or
+                                         duplicate names does not walk a large
+                                         key group */
     sluice_join_row *head, *tail;   /**< the list, oldest first */
     size_t ndistinct;               /**< rows allocated */
     int64_t nrows;                  /**< rows held, duplicates counted */
-    size_t bytes;                   /**< allocations of rows, groups and buckets */
+    size_t bytes;                   /**< allocations of rows, groups and tables */
 } sluice_join_side;
 
 /** The hash of n key values (as the grouping operators compute it). */
