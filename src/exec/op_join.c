@@ -52,6 +52,8 @@ struct join_op {
     int interval;
     size_t owidth;                 /* left_width + right_width */
     int64_t wm;                    /* the last watermark given to on_watermark */
+    int64_t out_wm;                /* the output's watermark: wm as the micro-batch began */
+    int64_t proc_time, proc_wm;    /* of the input batch being processed, for the output's */
     sluice_value *keys;            /* nkeys scratch */
     sluice_value *joined;          /* owidth scratch, for the residual */
     sluice_value *out;             /* queued output rows, SLUICE_EMIT_BATCH x owidth */
@@ -86,7 +88,11 @@ static int flush(join_op *j) {
     b.ncolumns = j->owidth;
     b.nrows = j->nout;
     b.kinds = j->kinds;
-    b.watermark = j->wm;
+    /* joined rows come from no one record (recs NULL); their event-time
+     * watermark is the minimum of both inputs' as the micro-batch began */
+    b.watermark = j->out_wm;
+    b.proc_watermark = j->proc_wm;
+    b.proc_time = j->proc_time;
     j->nout = 0;
     j->down_err = j->base.down->ops->process(j->base.down, &b);
     return j->down_err == SLUICE_OK ? 0 : -1;
@@ -249,6 +255,9 @@ static void expire_ttl(join_op *j, int64_t now) {
 
 static sluice_err_t join_process_side(join_op *j, int s, const sluice_op_batch *in) {
     sluice_op *op = &j->base;
+    j->proc_time = in->proc_time;
+    j->proc_wm = in->proc_watermark;
+    j->out_wm = j->wm;
     expire_ttl(j, in->proc_time);
     for (size_t i = 0; i < in->nrows; i++) {
         size_t r = sluice_op_batch_row_index(in, i);
@@ -298,6 +307,7 @@ static int join_on_watermark(sluice_op *op, int64_t wm, int had_input) {
     join_op *j = (join_op *)op;
     (void)had_input;
     if (wm <= j->wm) return 0;
+    j->out_wm = j->wm;
     j->wm = wm;
     if (!j->interval) return 0;
     for (int s = 0; s < 2; s++) {
@@ -495,7 +505,7 @@ sluice_op *sluice_op_join_new(const struct sluice_join_plan *jp, sluice_op_ctx *
     j->outer[0] = jp->type == SLUICE_JOIN_LEFT || jp->type == SLUICE_JOIN_FULL;
     j->outer[1] = jp->type == SLUICE_JOIN_RIGHT || jp->type == SLUICE_JOIN_FULL;
     j->owidth = jp->left_width + jp->right_width;
-    j->wm = INT64_MIN;
+    j->wm = j->out_wm = j->proc_time = j->proc_wm = INT64_MIN;
     sluice_join_side_init(&j->st[0], jp->left_width, jp->nkeys);
     sluice_join_side_init(&j->st[1], jp->right_width, jp->nkeys);
     for (int s = 0; s < 2; s++) {

@@ -46,8 +46,13 @@ typedef struct out_row {
 static out_row *outs;
 static size_t nouts, outs_cap;
 
+static int64_t got_proc_time, got_watermark; /* of the last batch */
+
 static sluice_err_t capture_process(sluice_op *op, const sluice_op_batch *in) {
     (void)op;
+    got_proc_time = in->proc_time;
+    got_watermark = in->watermark;
+    assert_null(in->recs); /* derived rows */
     for (size_t i = 0; i < in->nrows; i++) {
         size_t r = sluice_op_batch_row_index(in, i);
         sluice_row_kind k = in->kinds ? in->kinds[r] : SLUICE_ROW_INSERT;
@@ -361,6 +366,7 @@ static void test_state_ttl_drops_rows_unused_for_that_long(void **state) {
     now_ms = 1050;
     push(j, 1, &jp, "+I 1 x"); /* matches 1a: 1a is used at 1050 */
     EXPECT("+I[1,a,1,x]");
+    assert_int_equal(got_proc_time, 1050); /* the output carries its input's processing time */
     assert_int_equal(j->ops->state_rows(j), 3);
     /* at 1100, 2b (last used at 1000) has been unused for 100 ms: dropped
      * before the batch; 1a (1050) stays */
@@ -496,10 +502,12 @@ static void test_outer_interval_pads_a_row_without_partner_when_it_expires(void 
     /* wm 60: right 50 (kept while wm <= 50) expires unmatched */
     assert_int_equal(j->ops->on_watermark(j, 60, 1), 0);
     EXPECT("+I[-,-,3,50]");
+    assert_true(got_watermark == SLUICE_TS_MIN); /* the watermark before this one */
     /* wm 111: left 100s expire (kept while wm <= 110); 2/100 never joined; right
      * 105 expires too (kept while wm <= 105) but joined */
     assert_int_equal(j->ops->on_watermark(j, 111, 1), 0);
     EXPECT("+I[2,100,-,-]");
+    assert_int_equal(got_watermark, 60);
     assert_int_equal(j->ops->state_rows(j), 0);
     /* a row already too late on arrival: padded at once */
     push(j, 0, &jp, "+I 4 50");
