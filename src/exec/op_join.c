@@ -78,6 +78,12 @@ static int64_t sat_add(int64_t a, int64_t b) {
     return r;
 }
 
+static int64_t sat_sub(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return b < 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
 /* ---------------- output ---------------- */
 
 static int flush(join_op *j) {
@@ -151,7 +157,7 @@ static int pair_joins(join_op *j, const sluice_value *l, int64_t lt, const sluic
  * watermark is wm (rel.h). */
 static int interval_expired(const join_op *j, int s, int64_t t, int64_t wm) {
     if (wm == INT64_MIN) return 0;
-    return s == 0 ? wm > sat_add(t, j->jp->upper_ms) : wm > sat_add(t, -j->jp->lower_ms);
+    return s == 0 ? wm > sat_add(t, j->jp->upper_ms) : wm > sat_sub(t, j->jp->lower_ms);
 }
 
 /* The key values of row x of side s into j->keys; 0 when one is NULL (the
@@ -248,7 +254,7 @@ static sluice_err_t join_row(join_op *j, int s, const sluice_value *x, sluice_ro
 /* Drop the rows of both sides unused for state_ttl_ms by now. */
 static void expire_ttl(join_op *j, int64_t now) {
     if (j->jp->state_ttl_ms <= 0 || j->interval || now == INT64_MIN) return;
-    int64_t limit = sat_add(now, -j->jp->state_ttl_ms);
+    int64_t limit = sat_sub(now, j->jp->state_ttl_ms);
     for (int s = 0; s < 2; s++)
         while (j->st[s].head && j->st[s].head->touched <= limit) sluice_join_side_remove(&j->st[s], j->st[s].head);
 }
