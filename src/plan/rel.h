@@ -40,6 +40,9 @@ typedef enum sluice_join_strategy {
  * columns followed by the right row's (left_width + right_width values).
  * Two rows join when every key pair is equal (SQL equality: a NULL key
  * joins nothing) and `residual`, evaluated over the joined row, is TRUE.
+ * The values of a key pair are compared as grouping keys are (same type,
+ * same value): the planner gives both keys of a pair one type, casting
+ * one of them where the SQL types differ (BIGINT = DOUBLE).
  * nkeys may be 0 (a cross join filtered by residual: every row of one side
  * meets every row of the other).
  *
@@ -47,9 +50,14 @@ typedef enum sluice_join_strategy {
  * side as insert or update-after is stored and emits, per matching row of
  * the other side, the joined row as insert; arriving as update-before or
  * delete it is removed (one equal row) and emits, per match, the joined
- * row as delete.  For outer joins a row without a partner emits itself
+ * row as delete.  Equal rows count one by one (two equal left rows meet a
+ * right row twice).  For outer joins a row without a partner emits itself
  * padded with NULLs (insert), and that padded row is deleted when its
- * first partner arrives (and inserted again when its last partner goes).
+ * first partner arrives (and inserted again when its last partner goes);
+ * a row with a NULL key is padded at once, and its retraction deletes the
+ * padded row.  A retraction of a row the state does not hold (dropped by
+ * the TTL) still takes back its joined rows with the rows held, as in
+ * Flink.
  *
  * INTERVAL: right.time BETWEEN left.time + lower_ms AND left.time +
  * upper_ms (both inclusive; times are ms since the Unix epoch, columns
@@ -58,11 +66,17 @@ typedef enum sluice_join_strategy {
  * has passed the last time a partner could have: a left row at t when wm
  * > t + upper_ms, a right row at t when wm > t - lower_ms.  Outer
  * interval joins emit a left (right) row without partner padded with
- * NULLs when it is dropped.
+ * NULLs when it is dropped, not on arrival.  A row that arrives when the
+ * watermark has already passed its last partner's time is joined with the
+ * rows held but not kept, and padded at once when it met none (Flink's
+ * TimeIntervalJoin); so is a row with a NULL key or time.  The watermark is
+ * the one of the last on_watermark() (none before the first).
  *
  * REGULAR with state_ttl_ms > 0: a row not matched or updated for that
  * long in processing time is dropped from state (Flink's table.exec.
- * state.ttl); results may then miss matches, as in Flink.
+ * state.ttl) without output; results may then miss matches, as in Flink.
+ * The times are the batches' proc_time; the state is cleaned as each batch
+ * arrives, so a row last used at t is gone for a batch at t + state_ttl_ms.
  */
 typedef struct sluice_join_plan {
     const char *name;              /**< for messages and explain, e.g. "q.join1" */
