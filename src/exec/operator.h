@@ -172,6 +172,13 @@ sluice_op *sluice_op_join_new(const struct sluice_join_plan *jp, sluice_op_ctx *
  *  by the join (closing it is a no-op). */
 sluice_op *sluice_op_join_input(sluice_op *join, int side);
 
+/** Event-time temporal join (plan/rel.h, exec/op_temporal_join.c): left
+ *  (probe) rows into sluice_op_temporal_join_input(op, 0), the versioned
+ *  table's changelog into (op, 1).  plan borrowed. */
+sluice_op *sluice_op_temporal_join_new(const struct sluice_temporal_join_plan *tp, sluice_op_ctx *ctx,
+                                       sluice_op *down);
+sluice_op *sluice_op_temporal_join_input(sluice_op *join, int side);
+
 /** Top-N per partition, ROW_NUMBER/RANK/DENSE_RANK <= N (plan/rel.h,
  *  exec/op_rank.c).  plan borrowed. */
 sluice_op *sluice_op_rank_new(const struct sluice_rank_plan *rp, sluice_op_ctx *ctx, sluice_op *down);

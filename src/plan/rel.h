@@ -136,4 +136,35 @@ typedef struct sluice_rank_plan {
     int append_only_input;         /**< the input never retracts */
 } sluice_rank_plan;
 
+/**
+ * Event-time temporal join (Flink's "versioned table" join):
+ *
+ *   FROM probe p JOIN versioned v FOR SYSTEM_TIME AS OF p.t ON p.k = v.k
+ *
+ * The right input is a versioned table: a changelog of rows keyed by the
+ * key columns (insert / update-after give the version valid from its time
+ * column's value; delete ends the key's validity from its time), with a
+ * watermark.  Each left row at time t (its left_time column) is joined with
+ * the version of its key valid at t — the right row with the greatest
+ * time <= t — when the watermark (minimum of both inputs) reaches t, so
+ * that every version up to t has arrived.  INNER: a left row without such
+ * a version produces nothing; LEFT: it is padded with NULLs.  Left rows
+ * wait in state until then; versions older than the newest one at or
+ * below the watermark are dropped.  Output: insert-only, the left row's
+ * columns followed by the right row's.  The left input must be
+ * append-only.  Left rows at or below the watermark when they arrive
+ * (late) are joined at once with what is held.
+ */
+typedef struct sluice_temporal_join_plan {
+    const char *name;              /**< for messages and explain */
+    int left_outer;                /**< LEFT JOIN */
+    size_t left_width, right_width;
+    const sluice_type_t *left_types, *right_types;
+    size_t nkeys;
+    sluice_expr **left_keys;       /**< over the left row */
+    sluice_expr **right_keys;      /**< over the right row (its primary key) */
+    size_t left_time, right_time;  /**< TIMESTAMP columns (ms) */
+    sluice_expr *residual;         /**< over the joined row, or NULL */
+} sluice_temporal_join_plan;
+
 #endif
