@@ -13,7 +13,7 @@
 static const char *const reserved[] = {
     "AND", "AS", "ASC", "BETWEEN", "BY", "CASE", "CAST", "CREATE", "DESC",
     "ELSE", "EMIT", "END", "FALSE", "FOR", "FROM", "GROUP", "HAVING", "IN",
-    "INTERVAL", "IS", "KEY", "LIKE", "LIMIT", "NOT", "NULL", "OR", "ORDER",
+    "INTERVAL", "IS", "LIKE", "LIMIT", "NOT", "NULL", "OR", "ORDER",
     "PRIMARY", "SELECT", "SINK", "SOURCE", "THEN", "TRUE", "WATERMARK", "WHEN",
     "WHERE",
 };

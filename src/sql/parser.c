@@ -820,7 +820,8 @@ static void parse_primary_key(parser *p, sluice_ast_sink *k) {
     const sluice_token *t = next(p);
     k->pk_line = t->line;
     k->pk_col = t->col;
-    expect_kw(p, "KEY");
+    if (!is_word(cur(p), "KEY")) fail_at(p, cur(p), "KEY");
+    next(p);
     expect_op(p, "(");
     vec names = {0}, lines = {0}, cols = {0};
     for (;;) {
@@ -1210,7 +1211,8 @@ static void parse_table(parser *p, sluice_ast_source *s) {
             s->has_watermark = 1;
         } else if (is_kw(t, "PRIMARY")) {
             next(p);
-            expect_kw(p, "KEY");
+            if (!is_word(cur(p), "KEY")) fail_at(p, cur(p), "KEY");
+    next(p);
             expect_op(p, "(");
             for (;;) {
                 *(const char **)vec_push(p, &pk, sizeof(const char *)) = expect_name(p, "a column name");

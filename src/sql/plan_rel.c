@@ -30,13 +30,7 @@ typedef struct rel_ctx {
     unsigned counter;    /* for names of relations */
 } rel_ctx;
 
-/* One input of a FROM: where its rows come from and how to name them. */
-typedef struct from_side {
-    sluice_input in;
-    sluice_source_plan *row;
-    const char *alias;   /* qualifier of row's columns when row has none of its own */
-    int updating;
-} from_side;
+typedef sluice_from_side from_side;
 
 static size_t count_blocks(const sluice_ast_sink *s);
 
@@ -209,6 +203,21 @@ static sluice_err_t resolve_item(bind_ctx *c, const sluice_ast_from *f, const sl
 
 /* ---------------- joins ---------------- */
 
+/* The CREATE TABLE called name when it declares a lookup table (no
+ * watermark), else NULL. */
+static const sluice_ast_source *lookup_table_decl(const sluice_ast_pipeline *ast, const char *name) {
+    for (size_t i = 0; i < ast->nsources; i++)
+        if (ast->sources[i].is_table && !ast->sources[i].has_watermark && strcmp(ast->sources[i].name, name) == 0)
+            return &ast->sources[i];
+    return NULL;
+}
+
+static sluice_err_t sluice_err_unsupported_temporal(bind_ctx *c, const sluice_ast_from *f) {
+    return sluice_planner_err(c, f->right->line, f->right->col,
+                              "FOR SYSTEM_TIME AS OF a versioned table (event-time temporal join) is not supported yet"),
+           SLUICE_ERR_SQL;
+}
+
 /* Which sides an expression's columns come from: bit 0 left, bit 1
  * right, bit 2 a column of neither (or ambiguous). */
 static int sides_of(const sluice_ast *a, const from_side *l, const from_side *r) {
@@ -285,11 +294,15 @@ static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluic
     from_side l, r;
     sluice_err_t err = resolve_item(c, f->left, where, &l, base);
     if (err) return err;
+    if (f->right->kind == SLUICE_FROM_TABLE && f->right->as_of) {
+        /* FOR SYSTEM_TIME AS OF: a CREATE TABLE without a watermark is a
+         * lookup table (processing time); a table with one is a versioned
+         * table (event-time temporal join) */
+        const sluice_ast_source *t = lookup_table_decl(c->rels->ast, f->right->name);
+        if (t) return sluice_planner_lookup_join(c, f, &l, t, out, base);
+        return sluice_err_unsupported_temporal(c, f);
+    }
     if ((err = resolve_item(c, f->right, where, &r, base)) != SLUICE_OK) return err;
-    if (f->right->kind == SLUICE_FROM_TABLE && f->right->as_of)
-        return sluice_planner_err(c, f->right->line, f->right->col,
-                                  "FOR SYSTEM_TIME AS OF (lookup and temporal joins) is not supported yet"),
-               SLUICE_ERR_SQL;
     if (f->left->kind == SLUICE_FROM_WINDOW || f->right->kind == SLUICE_FROM_WINDOW)
         return sluice_planner_err(c, f->line, f->col,
                                   "a window TVF must be aggregated in its own query before a join (Flink's window "
@@ -728,29 +741,31 @@ long sluice_planner_select_rel(bind_ctx *c, const sluice_ast_sink *s, const char
 
 /* ---------------- which CREATE TABLEs are read ---------------- */
 
-static int from_reads(const sluice_ast_from *f, const char *name);
+static int from_reads(const sluice_ast_pipeline *ast, const sluice_ast_from *f, const char *name);
 
-static int select_reads(const sluice_ast_sink *s, const char *name) {
+static int select_reads(const sluice_ast_pipeline *ast, const sluice_ast_sink *s, const char *name) {
     for (; s; s = s->union_all)
-        if (from_reads(s->from_item, name)) return 1;
+        if (from_reads(ast, s->from_item, name)) return 1;
     return 0;
 }
 
-static int from_reads(const sluice_ast_from *f, const char *name) {
+static int from_reads(const sluice_ast_pipeline *ast, const sluice_ast_from *f, const char *name) {
     if (!f) return 0;
     switch (f->kind) {
-    case SLUICE_FROM_TABLE: return strcmp(f->name, name) == 0;
-    case SLUICE_FROM_SUBQUERY: return select_reads(f->query, name);
-    case SLUICE_FROM_JOIN: return from_reads(f->left, name) || from_reads(f->right, name);
-    case SLUICE_FROM_WINDOW: return from_reads(f->table, name);
+    case SLUICE_FROM_TABLE:
+        /* a lookup table is looked up, not read as a stream */
+        return strcmp(f->name, name) == 0 && !(f->as_of && lookup_table_decl(ast, name));
+    case SLUICE_FROM_SUBQUERY: return select_reads(ast, f->query, name);
+    case SLUICE_FROM_JOIN: return from_reads(ast, f->left, name) || from_reads(ast, f->right, name);
+    case SLUICE_FROM_WINDOW: return from_reads(ast, f->table, name);
     }
     return 0;
 }
 
 int sluice_planner_table_read(const sluice_ast_pipeline *ast, const char *name) {
     for (size_t i = 0; i < ast->nsinks; i++)
-        if (select_reads(&ast->sinks[i], name)) return 1;
+        if (select_reads(ast, &ast->sinks[i], name)) return 1;
     for (size_t i = 0; i < ast->nviews; i++)
-        if (select_reads(ast->views[i].query, name)) return 1;
+        if (select_reads(ast, ast->views[i].query, name)) return 1;
     return 0;
 }

@@ -79,6 +79,22 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const struct sluice_ast_from
  *  any query: allocates c->rels and plan->rels.  (plan_rel.c) */
 sluice_err_t sluice_planner_rels_init(bind_ctx *c, const sluice_ast_pipeline *ast, sluice_plan *plan);
 
+/** One input of a FROM (plan_rel.c): where its rows come from and how
+ *  its columns are named. */
+typedef struct sluice_from_side {
+    sluice_input in;
+    sluice_source_plan *row;
+    const char *alias;   /**< qualifier of row's columns when row has none of its own */
+    int updating;        /**< its rows carry retractions */
+} sluice_from_side;
+
+/** FROM l JOIN t FOR SYSTEM_TIME AS OF ... [AS alias] ON ...: a lookup
+ *  join of l's rows against lookup table t (a CREATE TABLE without a
+ *  watermark, bound in the profile), planned as a relation into *out
+ *  (plan_lookup.c).  base names the relation. */
+sluice_err_t sluice_planner_lookup_join(bind_ctx *c, const struct sluice_ast_from *f, const sluice_from_side *l,
+                                        const sluice_ast_source *table, sluice_from_side *out, const char *base);
+
 /** Bind expression a in context c (planner.c). */
 sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a);
 
