@@ -63,12 +63,16 @@ sluice_value sluice_fn_concat_ws(const sluice_expr *e, const sluice_value *row, 
     return join(parts, n, sep.u.s, sep.len, arena);
 }
 
-/* Bytes of the UTF-8 character starting s[0] (1 for a byte that does not
- * start one, so any input advances). */
+/* Bytes of the UTF-8 character starting s[0]: a lead byte and its
+ * continuation bytes, else 1 (a byte that is not UTF-8 counts alone, so
+ * any input advances). */
 static size_t char_len(const char *s, size_t n) {
     unsigned char c = (unsigned char)s[0];
-    size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    return k <= n ? k : 1;
+    size_t k = c >= 0xF8 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (k > n) return 1;
+    for (size_t i = 1; i < k; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) return 1;
+    return k;
 }
 
 /* REPLACE(s, from, to): every non-overlapping occurrence of from, left to

@@ -529,7 +529,8 @@ static sluice_ast *parse_primary(parser *p) {
             e->cast_type = SLUICE_TYPE_TIMESTAMP;
             return e;
         }
-        if (is_word(t, "EXTRACT") && is_op(peek(p, 1), "(") && peek(p, 2)->kind == SLUICE_TOK_IDENT &&
+        if (is_word(t, "EXTRACT") && is_op(peek(p, 1), "(") &&
+            (peek(p, 2)->kind == SLUICE_TOK_IDENT || peek(p, 2)->kind == SLUICE_TOK_QIDENT) &&
             is_kw(peek(p, 3), "FROM"))
             return parse_extract(p);
         if (is_op(peek(p, 1), "(")) return parse_call(p);

@@ -203,6 +203,15 @@ static void put_node(FILE *out, const sluice_ast *e) {
         fputc(']', out);
         break;
     case SLUICE_AST_FUNC:
+        if (strcmp(e->name, "EXTRACT") == 0 && e->nargs == 2 && e->args[0]->kind == SLUICE_AST_COLUMN) {
+            /* the standard's EXTRACT(unit FROM x) */
+            fputs("EXTRACT(", out);
+            put_name(out, e->args[0]->name);
+            fputs(" FROM ", out);
+            put_expr(out, e->args[1], PREC_OR);
+            fputc(')', out);
+            break;
+        }
         /* the name bare: a back-quoted name would read as a column */
         fprintf(out, "%s(", e->name);
         if (e->star) fputc('*', out);
