@@ -364,7 +364,8 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         sluice_agg_names(aggs, sizeof aggs);
         return sluice_planner_err(c, a->line, a->col,
                         "unknown function '%s' (known: %s LOWER UPPER LENGTH SUBSTR TRIM ABS "
-                        "ROUND FLOOR CEIL COALESCE SPLIT CARDINALITY CAST)",
+                        "ROUND FLOOR CEIL COALESCE SPLIT CARDINALITY CAST, and those of docs/sql.md "
+                        "\"Functions\")",
                         a->name, aggs);
     }
     if (a->star || a->nargs < fns[k].min || a->nargs > fns[k].max)
