@@ -116,7 +116,9 @@ static void put(out *o, const char *s, size_t n) {
 
 static void put_num(out *o, int64_t v, int width) {
     char tmp[96];
-    int n = v < 0 ? snprintf(tmp, sizeof tmp, "-%0*llu", width > 1 ? width - 1 : 1,
+    /* compile() keeps a letter's count to 64; said again for the compiler */
+    width = width < 1 ? 1 : width > 64 ? 64 : width;
+    int n = v < 0 ? snprintf(tmp, sizeof tmp, "-%0*llu", width - 1,
                              (unsigned long long)(-(v + 1)) + 1ULL)
                   : snprintf(tmp, sizeof tmp, "%0*lld", width, (long long)v);
     if (n > 0) put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);

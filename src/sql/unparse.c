@@ -212,6 +212,11 @@ static void put_node(FILE *out, const sluice_ast *e) {
             fputc(')', out);
             break;
         }
+        if (e->nargs == 0 && !e->star &&
+            (strcmp(e->name, "CURRENT_TIMESTAMP") == 0 || strcmp(e->name, "LOCALTIMESTAMP") == 0)) {
+            fputs(e->name, out); /* the standard's form, without parentheses */
+            break;
+        }
         /* the name bare: a back-quoted name would read as a column */
         fprintf(out, "%s(", e->name);
         if (e->star) fputc('*', out);
