@@ -152,7 +152,11 @@ static int common_result(bind_ctx *c, const sluice_ast *a, sluice_expr *e) {
 
 /* Register f(arg) to run when the plan is freed. */
 static int on_free(bind_ctx *c, void (*f)(void *), void *arg) {
-    sluice_plan_cleanup *u = c->plan ? sluice_arena_alloc(c->arena, sizeof *u) : NULL;
+    if (!c->plan) { /* every query is bound with its plan: not reached */
+        f(arg);
+        return sluice_planner_err(c, 0, 0, "a regular expression outside a query"), -1;
+    }
+    sluice_plan_cleanup *u = sluice_arena_alloc(c->arena, sizeof *u);
     if (!u) {
         f(arg);
         return sluice_planner_err(c, 0, 0, "out of memory"), -1;
