@@ -427,7 +427,7 @@ sluice_value sluice_expr_eval(const sluice_expr *e, const sluice_value *row, slu
         sluice_value a = sluice_expr_eval(e->args[0], row, arena);
         return sluice_value_cast(&a, e->type, arena);
     }
-    case SLUICE_EXPR_FUNC: return eval_func(e, row, arena);
+    case SLUICE_EXPR_FUNC: return e->fn ? e->fn(e, row, arena) : eval_func(e, row, arena);
     /* computed for the whole batch before rows are evaluated (exec/udf.c) */
     case SLUICE_EXPR_UDF: return e->site->values ? e->site->values[e->site->state->row] : null_v();
     case SLUICE_EXPR_SUBSCRIPT: {

@@ -50,6 +50,12 @@ typedef enum sluice_func {
 } sluice_func;
 
 struct sluice_udf_site;
+struct sluice_expr;
+
+/** Evaluation of a function of the built-in table (src/sql/plan_func.c,
+ *  src/exec/func_*.c): it evaluates its own arguments (so IF and
+ *  CONCAT_WS decide which), and returns its result as sluice_expr_eval. */
+typedef sluice_value (*sluice_expr_fn)(const struct sluice_expr *e, const sluice_value *row, sluice_arena *arena);
 
 /** A bound expression.  Evaluation never fails: SQL NULL propagates, and
  *  a division by zero, an integer overflow or a CAST that does not convert
@@ -68,6 +74,8 @@ typedef struct sluice_expr {
     struct sluice_expr **args;
     size_t nargs;
     struct sluice_udf_site *site;  /**< UDF: where its per-row results are */
+    sluice_expr_fn fn;          /**< FUNC of the built-in table: its evaluation (else `func`) */
+    void *aux;                  /**< fn's plan-time data (compiled pattern, unit), or NULL */
 } sluice_expr;
 
 /** Evaluate e over `row`.  Strings produced by functions are allocated
@@ -280,6 +288,14 @@ typedef struct sluice_rel {
     int updating;                   /**< its rows carry retractions */
 } sluice_rel;
 
+/** Something a plan must release besides its arena (a compiled regular
+ *  expression): run by sluice_plan_free(), newest first. */
+typedef struct sluice_plan_cleanup {
+    void (*fn)(void *arg);
+    void *arg;
+    struct sluice_plan_cleanup *next;
+} sluice_plan_cleanup;
+
 typedef struct sluice_plan {
     const char *filename;
     sluice_source_plan *sources;
@@ -291,6 +307,7 @@ typedef struct sluice_plan {
     sluice_function_plan *functions; /**< CREATE FUNCTION, in order */
     size_t nfunctions;
     sluice_arena *arena;            /**< owns every plan object and string */
+    sluice_plan_cleanup *cleanups;  /**< in the arena; run before it is destroyed */
 } sluice_plan;
 
 /** Bind and type-check a parsed pipeline and compile it into a plan.

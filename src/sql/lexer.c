@@ -156,7 +156,8 @@ static sluice_err_t lex_number(lexer *lx, int line, int col) {
 /* Length of the operator at the current position, or 0 if there is none. */
 static size_t operator_length(const lexer *lx) {
     int c = peek(lx, 0), d = peek(lx, 1);
-    if ((c == '<' && (d == '=' || d == '>')) || (c == '>' && d == '=') || (c == '!' && d == '='))
+    if ((c == '<' && (d == '=' || d == '>')) || (c == '>' && d == '=') || (c == '!' && d == '=') ||
+        (c == '|' && d == '|'))
         return 2;
     return c > 0 && strchr("(),;.*+-/%=<>[]", c) ? 1 : 0;
 }

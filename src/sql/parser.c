@@ -317,6 +317,7 @@ int sluice_sql_interval_ms(const char *number, const char *unit, int64_t *ms) {
 /* ---- expressions --------------------------------------------------------------- */
 
 static sluice_ast *parse_expr(parser *p);
+static sluice_ast *parse_column(parser *p);
 
 static sluice_ast *new_node(parser *p, sluice_ast_kind kind, int line, int col) {
     sluice_ast *e = alloc(p, sizeof *e);
@@ -453,6 +454,22 @@ static sluice_ast *parse_call(parser *p) {
     return e;
 }
 
+/* EXTRACT '(' unit FROM expr ')', the SQL standard's form (EXTRACT is
+ * current): the call EXTRACT(unit, expr), the unit as a column node that
+ * the planner reads as a word. */
+static sluice_ast *parse_extract(parser *p) {
+    sluice_ast *e = node_at(p, SLUICE_AST_FUNC, next(p));
+    e->name = "EXTRACT";
+    next(p);
+    vec args = {0};
+    push_arg(p, &args, parse_column(p));
+    expect_kw(p, "FROM");
+    push_arg(p, &args, parse_expr(p));
+    expect_op(p, ")");
+    set_args(p, e, &args);
+    return e;
+}
+
 /* A column reference, name or qualifier.name (the identifier is current). */
 static sluice_ast *parse_column(parser *p) {
     sluice_ast *e = node_at(p, SLUICE_AST_COLUMN, cur(p));
@@ -550,9 +567,19 @@ static sluice_ast *parse_primary(parser *p) {
             e->cast_type = SLUICE_TYPE_TIMESTAMP;
             return e;
         }
+        if (is_word(t, "EXTRACT") && is_op(peek(p, 1), "(") &&
+            (peek(p, 2)->kind == SLUICE_TOK_IDENT || peek(p, 2)->kind == SLUICE_TOK_QIDENT) &&
+            is_kw(peek(p, 3), "FROM"))
+            return parse_extract(p);
         if (is_op(peek(p, 1), "(")) {
             e = parse_call(p);
             if (is_word(cur(p), "OVER")) return parse_over(p, e);
+            return e;
+        }
+        if (is_word(t, "CURRENT_TIMESTAMP") || is_word(t, "LOCALTIMESTAMP")) {
+            /* the SQL standard's niladic form, without parentheses */
+            e = node_at(p, SLUICE_AST_FUNC, next(p));
+            e->name = upper_dup(p, t->text);
             return e;
         }
         return parse_column(p);
@@ -611,10 +638,21 @@ static sluice_ast_op match_op(const sluice_token *t, const binop *ops) {
     return SLUICE_OP_NONE;
 }
 
+/* mul := unary { ('*' | '/' | '%' | '||') unary }: || (string
+ * concatenation) binds as * does, as in Calcite and so Flink; a || b is the
+ * call CONCAT(a, b). */
 static sluice_ast *parse_mul(parser *p) {
     sluice_ast *e = parse_unary(p);
     sluice_ast_op op;
-    while ((op = match_op(cur(p), mul_ops)) != SLUICE_OP_NONE) {
+    for (;;) {
+        const sluice_token *t = cur(p);
+        if (is_op(t, "||")) {
+            next(p);
+            e = operator_node(p, SLUICE_AST_FUNC, SLUICE_OP_NONE, NULL, e, parse_unary(p));
+            e->name = "CONCAT";
+            continue;
+        }
+        if ((op = match_op(t, mul_ops)) == SLUICE_OP_NONE) break;
         next(p);
         e = operator_node(p, SLUICE_AST_BINARY, op, NULL, e, parse_unary(p));
     }

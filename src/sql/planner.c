@@ -146,7 +146,6 @@ static sluice_expr *coerce_ts_literal(bind_ctx *c, sluice_expr *e, const sluice_
 
 static sluice_expr *bind(bind_ctx *c, const sluice_ast *a);
 
-sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a) { return bind(c, a); }
 
 long sluice_planner_find_column(const sluice_source_plan *s, const char *name) {
     for (size_t i = 0; i < s->schema.ncolumns; i++)
@@ -388,6 +387,9 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         {"SPLIT", SLUICE_FN_SPLIT, 2, 2}, {"CARDINALITY", SLUICE_FN_CARDINALITY, 1, 1},
     };
     if (is_aggregate_name(a->name)) return bind_aggregate(c, a);
+    /* the everyday functions of Flink: a table of their own (plan_func.c) */
+    const sluice_func_def *def = sluice_func_find(a->name);
+    if (def) return sluice_plan_func(c, a, def);
     if (is_window_name(a->name))
         return sluice_planner_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
     if (strcmp(a->name, "PROCTIME") == 0)
@@ -402,7 +404,8 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
         sluice_agg_names(aggs, sizeof aggs);
         return sluice_planner_err(c, a->line, a->col,
                         "unknown function '%s' (known: %s LOWER UPPER LENGTH SUBSTR TRIM ABS "
-                        "ROUND FLOOR CEIL COALESCE SPLIT CARDINALITY CAST)",
+                        "ROUND FLOOR CEIL COALESCE SPLIT CARDINALITY CAST, and those of docs/sql.md "
+                        "\"Functions\")",
                         a->name, aggs);
     }
     if (a->star || a->nargs < fns[k].min || a->nargs > fns[k].max)
@@ -1258,6 +1261,7 @@ static int is_builtin_name(const char *n) {
                                         "SPLIT", "CARDINALITY"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcasecmp(names[i], n) == 0) return 1;
+    if (sluice_func_find(n)) return 1;
     char up[64];
     size_t k = 0;
     for (; n[k] && k + 1 < sizeof up; k++) up[k] = (char)toupper((unsigned char)n[k]);
@@ -1469,9 +1473,14 @@ fail:
     return err;
 }
 
+sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a) { return bind(c, a); }
+
+sluice_expr *sluice_planner_fold(bind_ctx *c, sluice_expr *e) { return fold(c, e); }
+
 void sluice_plan_free(sluice_plan *plan) {
     if (!plan) return;
     for (size_t k = 0; k < plan->nqueries; k++) sluice_udf_release(&plan->queries[k]);
+    for (sluice_plan_cleanup *u = plan->cleanups; u; u = u->next) u->fn(u->arg);
     for (size_t i = 0; i < plan->nsources; i++)
         for (size_t j = 0; j < plan->sources[i].schema.ncolumns; j++) sluice_ts_format_free(plan->sources[i].ts_formats[j]);
     sluice_arena_destroy(plan->arena);

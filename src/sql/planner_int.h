@@ -95,9 +95,6 @@ typedef struct sluice_from_side {
 sluice_err_t sluice_planner_lookup_join(bind_ctx *c, const struct sluice_ast_from *f, const sluice_from_side *l,
                                         const sluice_ast_source *table, sluice_from_side *out, const char *base);
 
-/** Bind expression a in context c (planner.c). */
-sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a);
-
 /** Plan a SELECT (and its UNION ALL branches) as a derived relation named
  *  name; its index in plan->rels, or -1 with the error in c. */
 long sluice_planner_select_rel(bind_ctx *c, const struct sluice_ast_sink *s, const char *name);
@@ -109,5 +106,24 @@ int sluice_planner_table_read(const sluice_ast_pipeline *ast, const char *name);
  *  watermark (plan_source.c).  SLUICE_OK, or SLUICE_ERR_SQL / NOMEM with
  *  the message in c. */
 sluice_err_t sluice_planner_source(bind_ctx *c, const sluice_ast_source *s, sluice_source_plan *sp);
+
+/** Bind one expression (planner.c's binder, for plan_func.c). */
+sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a);
+
+/** Fold e into a constant when its arguments all are (planner.c). */
+sluice_expr *sluice_planner_fold(bind_ctx *c, sluice_expr *e);
+
+/** A function of the built-in table (plan_func.c): its name, arity, the
+ *  types it takes and its evaluation. */
+typedef struct sluice_func_def sluice_func_def;
+
+/** The built-in table's entry called name (case-insensitive), or NULL. */
+const sluice_func_def *sluice_func_find(const char *name);
+
+/** Bind a call of def: arguments, their types, the result type and any
+ *  plan-time work (a constant pattern compiled once); folds the call when
+ *  its arguments are constants and it is deterministic.  NULL with
+ *  "FILE:LINE:COL: ..." in c on an error. */
+sluice_expr *sluice_plan_func(bind_ctx *c, const sluice_ast *a, const sluice_func_def *def);
 
 #endif

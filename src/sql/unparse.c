@@ -217,6 +217,20 @@ static void put_node(FILE *out, const sluice_ast *e) {
         fputc(']', out);
         break;
     case SLUICE_AST_FUNC:
+        if (strcmp(e->name, "EXTRACT") == 0 && e->nargs == 2 && e->args[0]->kind == SLUICE_AST_COLUMN) {
+            /* the standard's EXTRACT(unit FROM x) */
+            fputs("EXTRACT(", out);
+            put_name(out, e->args[0]->name);
+            fputs(" FROM ", out);
+            put_expr(out, e->args[1], PREC_OR);
+            fputc(')', out);
+            break;
+        }
+        if (e->nargs == 0 && !e->star &&
+            (strcmp(e->name, "CURRENT_TIMESTAMP") == 0 || strcmp(e->name, "LOCALTIMESTAMP") == 0)) {
+            fputs(e->name, out); /* the standard's form, without parentheses */
+            break;
+        }
         /* the name bare: a back-quoted name would read as a column */
         fprintf(out, "%s(", e->name);
         if (e->star) fputc('*', out);

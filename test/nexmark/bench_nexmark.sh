@@ -60,7 +60,7 @@ for q in $queries; do
   best=
   status=ok
   for r in $(seq 1 "$runs"); do
-    NEXMARK_DATA=$data NEXMARK_OUT=$qd taskset -c "$cpu" /usr/bin/time -f '%U %S %e %M' -o "$qd/time" \
+    NEXMARK_DATA=$data NEXMARK_OUT=$qd NEXMARK_UDF=${NEXMARK_UDF:-$(dirname "$sluice")/test/libsluice_count_char.so} taskset -c "$cpu" /usr/bin/time -f '%U %S %e %M' -o "$qd/time" \
       "$sluice" run "$qd/pipeline.sql" --config "$qd/profile.ini" > "$qd/stdout" 2> "$qd/stderr"
     if [ $? -ne 0 ]; then status=error; break; fi
     read -r user sys wall rss < "$qd/time"

@@ -6,6 +6,7 @@ target_link_libraries(nexmark_gen PRIVATE m)
 add_test(NAME nexmark/run_nexmark
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/run_nexmark.sh
                  --sluice $<TARGET_FILE:sluice> --gen $<TARGET_FILE:nexmark_gen>
+                 --udf $<TARGET_FILE:sluice_count_char>
                  --work ${CMAKE_CURRENT_BINARY_DIR}/tmp/nexmark --events 20000 --rate 200)
 add_test(NAME nexmark/test_nexmark_driver
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/test_nexmark_driver.sh

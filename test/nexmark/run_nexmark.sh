@@ -16,6 +16,8 @@
 #                    (default: EXPECTED_FAILURES beside this script)
 #   --corrupt qN     self-test: change one value of qN's oracle result, so
 #                    that qN must mismatch
+#   --udf LIB        the shared object of q14's count_char (default: beside
+#                    the sluice binary, test/libsluice_count_char.so)
 #   --outputs DIR    do not run sluice: take each query's sink output from
 #                    DIR/qN.json (checks the oracles against hand-computed
 #                    results, and the driver itself)
@@ -36,7 +38,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-sluice= gen= work= data= events=20000 rate=200 seed=1 corrupt= outputs=
+sluice= gen= work= data= events=20000 rate=200 seed=1 corrupt= outputs= udf=
 queries=$(for i in $(seq 0 22); do printf 'q%d ' "$i"; done)
 expected=$here/EXPECTED_FAILURES
 while [ $# -gt 0 ]; do
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     --expected) expected=$2; shift 2 ;;
     --corrupt) corrupt=$2; shift 2 ;;
     --outputs) outputs=$2; shift 2 ;;
+    --udf) udf=$2; shift 2 ;;
     *) echo "run_nexmark.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +62,7 @@ if { [ -z "$sluice" ] && [ -z "$outputs" ]; } || [ -z "$work" ] || { [ -z "$data
   echo "usage: run_nexmark.sh --sluice BIN|--outputs DIR --gen BIN|--data DIR --work DIR [options]" >&2
   exit 2
 fi
+[ -n "$udf" ] || udf=$(dirname "${sluice:-.}")/test/libsluice_count_char.so
 command -v sqlite3 >/dev/null || { echo "run_nexmark.sh: sqlite3 not found" >&2; exit 2; }
 
 rm -rf "$work" && mkdir -p "$work" || exit 2
@@ -191,7 +195,7 @@ for q in $queries; do
     : > "$dir/stderr"
     cp "$outputs/$q.json" "$dir/$q.json" 2> "$dir/stderr"
   else
-    NEXMARK_DATA=$data NEXMARK_OUT=$dir timeout 300 "$sluice" run "$dir/pipeline.sql" --config "$dir/profile.ini" --quiet \
+    NEXMARK_DATA=$data NEXMARK_OUT=$dir NEXMARK_UDF=$udf timeout 300 "$sluice" run "$dir/pipeline.sql" --config "$dir/profile.ini" --quiet \
       > "$dir/stdout" 2> "$dir/stderr"
   fi
   rc=$?

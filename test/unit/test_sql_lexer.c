@@ -77,7 +77,7 @@ static void test_keywords_case_insensitive(void **state) {
                         "KW:ELSE@1:51 KW:END@1:56 EOF:@1:59");
     assert_string_equal(lex("cast true false interval primary key watermark for asc desc"),
                         "KW:CAST@1:1 KW:TRUE@1:6 KW:FALSE@1:11 KW:INTERVAL@1:17 KW:PRIMARY@1:26 "
-                        "KW:KEY@1:34 KW:WATERMARK@1:38 KW:FOR@1:48 KW:ASC@1:52 KW:DESC@1:56 "
+                        "ID:key@1:34 KW:WATERMARK@1:38 KW:FOR@1:48 KW:ASC@1:52 KW:DESC@1:56 "
                         "EOF:@1:60");
 }
 

@@ -78,6 +78,17 @@ static void test_expression_text(void **state) {
                    "    FROM `s`;\n");
 }
 
+/* || is the call CONCAT; EXTRACT and CURRENT_TIMESTAMP keep the
+ * standard's forms. */
+static void test_function_forms_text(void **state) {
+    (void)state;
+    expect_unparse("create sink o as select a || b || c, extract(year from t), current_timestamp, "
+                   "localtimestamp, now(), extract(x, y), timestampdiff(day, t, t) from s",
+                   "CREATE SINK `o` AS SELECT CONCAT(CONCAT(`a`, `b`), `c`), EXTRACT(`year` FROM `t`), "
+                   "CURRENT_TIMESTAMP, LOCALTIMESTAMP, NOW(), EXTRACT(`x` FROM `y`), TIMESTAMPDIFF(`day`, `t`, `t`)\n"
+                   "    FROM `s`;\n");
+}
+
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Check the round trip on every file of `dir` whose name ends in `suffix`
@@ -144,6 +155,7 @@ int main(void) {
         cmocka_unit_test(test_source_text),
         cmocka_unit_test(test_sink_text),
         cmocka_unit_test(test_expression_text),
+        cmocka_unit_test(test_function_forms_text),
         cmocka_unit_test(test_roundtrip_fixture_pipelines),
         cmocka_unit_test(test_roundtrip_fuzz_inputs),
     };
