@@ -287,8 +287,15 @@ static void explain_rel(const sluice_plan *plan, const sluice_rel *r, FILE *out)
         fprintf(out, "relation %s\n  join:       %s JOIN of %s and %s on %zu key%s%s\n", r->name,
                 join_names[j->type], input_name(plan, r->inputs[0]), input_name(plan, r->inputs[1]), j->nkeys,
                 j->nkeys == 1 ? "" : "s", j->residual ? " and a condition" : "");
-        fprintf(out, "  state:      every row of both inputs%s\n",
-                j->state_ttl_ms ? ", until unused for state_ttl" : " (no TTL)");
+        if (j->strategy == SLUICE_JOIN_INTERVAL)
+            fprintf(out,
+                    "  state:      rows until the watermark passes their last partner: %s - %s in [%" PRId64
+                    ", %" PRId64 "] ms (interval join)\n",
+                    r->row.columns[j->left_width + j->right_time].name, r->row.columns[j->left_time].name, j->lower_ms,
+                    j->upper_ms);
+        else
+            fprintf(out, "  state:      every row of both inputs%s\n",
+                    j->state_ttl_ms ? ", until unused for state_ttl" : " (no TTL: see [pipeline] state_ttl)");
         break;
     }
     case SLUICE_REL_RANK: {

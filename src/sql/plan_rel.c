@@ -277,6 +277,114 @@ static sluice_expr *as_double(bind_ctx *c, sluice_expr *e) {
     return x;
 }
 
+/* 1 when column col of a side's rows is a time attribute: a source's (or
+ * a projection's) watermark column, or the window_end of a window
+ * aggregate's final rows (each is emitted once the watermark reaches it). */
+static int time_attr(const sluice_plan *plan, const from_side *sd, size_t col) {
+    if (sd->row->has_watermark && sd->row->watermark_column == col) return 1;
+    if (!sd->in.derived) return 0;
+    const sluice_rel *r = &plan->rels[sd->in.index];
+    if (r->kind != SLUICE_REL_QUERY || !r->query->aggregate || r->query->window == SLUICE_WINDOW_NONE ||
+        r->query->emit != SLUICE_EMIT_APPEND)
+        return 0;
+    const sluice_expr *o = r->query->outputs[col];
+    return o->kind == SLUICE_EXPR_COLUMN && o->column == SLUICE_POST_WINDOW_END;
+}
+
+/* a as `column [+|- INTERVAL]` of one side: 1 (left) or 2 (right), with
+ * the column and the offset in ms; 0 otherwise. */
+static int time_term(const sluice_ast *a, const from_side *l, const from_side *r, size_t *col, int64_t *off) {
+    *off = 0;
+    if (a->kind == SLUICE_AST_BINARY && (a->op == SLUICE_OP_ADD || a->op == SLUICE_OP_SUB) &&
+        a->args[1]->kind == SLUICE_AST_INTERVAL) {
+        *off = a->op == SLUICE_OP_ADD ? a->args[1]->lit.u.i : -a->args[1]->lit.u.i;
+        a = a->args[0];
+    }
+    if (a->kind != SLUICE_AST_COLUMN) return 0;
+    int amb1, amb2;
+    long i = sluice_planner_resolve(l->row, l->alias, a->qualifier, a->name, &amb1);
+    long j = sluice_planner_resolve(r->row, r->alias, a->qualifier, a->name, &amb2);
+    if (amb1 || amb2 || (i >= 0) == (j >= 0)) return 0;
+    *col = (size_t)(i >= 0 ? i : j);
+    return i >= 0 ? 1 : 2;
+}
+
+/* Bound a join of append-only inputs by time, so that its state is freed
+ * as the watermark passes (docs/sql.md "Joins"):
+ *  - a window join: a key pair is the window_end of two window aggregates:
+ *    the rows of a window meet only rows of the same window, and no row of
+ *    it comes after the watermark passed its end (Flink's window join);
+ *  - an interval join: the conditions bound right.t - left.t below and
+ *    above, for time attributes t (Flink's interval join).
+ * Either makes it an INTERVAL join over those columns; the conditions stay
+ * where they are, so the result is the same as the regular join's for
+ * rows that are not late. */
+static void bound_by_time(bind_ctx *c, sluice_join_plan *jp, const from_side *l, const from_side *r,
+                          const sluice_ast **cj, size_t ncj) {
+    const sluice_plan *plan = c->plan;
+    for (size_t k = 0; k < jp->nkeys; k++) {
+        const sluice_expr *le = jp->left_keys[k], *re = jp->right_keys[k];
+        if (le->kind == SLUICE_EXPR_COLUMN && re->kind == SLUICE_EXPR_COLUMN && time_attr(plan, l, le->column) &&
+            time_attr(plan, r, re->column)) {
+            jp->strategy = SLUICE_JOIN_INTERVAL;
+            jp->left_time = le->column;
+            jp->right_time = re->column;
+            jp->lower_ms = jp->upper_ms = 0;
+            return;
+        }
+    }
+    /* bounds on right.t - left.t from `x op y` conjuncts and BETWEENs */
+    int have_lo = 0, have_hi = 0;
+    int64_t lo = 0, hi = 0;
+    size_t lt = 0, rt = 0;
+    for (size_t k = 0; k < ncj; k++) {
+        const sluice_ast *a = cj[k];
+        const sluice_ast *pairs[2][2];
+        sluice_ast_op ops[2];
+        size_t np = 0;
+        if (a->kind == SLUICE_AST_BETWEEN && !a->negated) {
+            pairs[0][0] = a->args[0], pairs[0][1] = a->args[1], ops[0] = SLUICE_OP_GE;
+            pairs[1][0] = a->args[0], pairs[1][1] = a->args[2], ops[1] = SLUICE_OP_LE;
+            np = 2;
+        } else if (a->kind == SLUICE_AST_BINARY &&
+                   (a->op == SLUICE_OP_GE || a->op == SLUICE_OP_GT || a->op == SLUICE_OP_LE || a->op == SLUICE_OP_LT)) {
+            pairs[0][0] = a->args[0], pairs[0][1] = a->args[1], ops[0] = a->op;
+            np = 1;
+        }
+        for (size_t m = 0; m < np; m++) {
+            size_t cx, cy;
+            int64_t ox, oy;
+            int sx = time_term(pairs[m][0], l, r, &cx, &ox), sy = time_term(pairs[m][1], l, r, &cy, &oy);
+            if (!sx || !sy || sx == sy) continue;
+            /* x + ox op y + oy  =>  (right - left) op' bound */
+            sluice_ast_op op = ops[m];
+            size_t lcol = sx == 1 ? cx : cy, rcol = sx == 1 ? cy : cx;
+            if (!time_attr(plan, l, lcol) || !time_attr(plan, r, rcol)) continue;
+            if ((have_lo || have_hi) && (lcol != lt || rcol != rt)) continue;
+            lt = lcol;
+            rt = rcol;
+            int64_t bound;
+            if (sx == 2) { /* r + ox op l + oy  =>  r - l op oy - ox */
+                bound = oy - ox;
+            } else { /* l + ox op r + oy  =>  r - l op' ox - oy, op reversed */
+                bound = ox - oy;
+                op = op == SLUICE_OP_GE ? SLUICE_OP_LE : op == SLUICE_OP_GT ? SLUICE_OP_LT
+                   : op == SLUICE_OP_LE ? SLUICE_OP_GE : SLUICE_OP_GT;
+            }
+            if (op == SLUICE_OP_GT) op = SLUICE_OP_GE, bound += 1;
+            if (op == SLUICE_OP_LT) op = SLUICE_OP_LE, bound -= 1;
+            if (op == SLUICE_OP_GE && (!have_lo || bound > lo)) lo = bound, have_lo = 1;
+            if (op == SLUICE_OP_LE && (!have_hi || bound < hi)) hi = bound, have_hi = 1;
+        }
+    }
+    if (!have_lo || !have_hi || lo > hi) return;
+    jp->strategy = SLUICE_JOIN_INTERVAL;
+    jp->left_time = lt;
+    jp->right_time = rt;
+    jp->lower_ms = lo;
+    jp->upper_ms = hi;
+}
+
 static const sluice_join_type join_types[] = {
     [SLUICE_AST_JOIN_INNER] = SLUICE_JOIN_INNER, [SLUICE_AST_JOIN_LEFT] = SLUICE_JOIN_LEFT,
     [SLUICE_AST_JOIN_RIGHT] = SLUICE_JOIN_RIGHT, [SLUICE_AST_JOIN_FULL] = SLUICE_JOIN_FULL,
@@ -417,6 +525,7 @@ static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluic
         }
         jp->residual = res;
     }
+    if (!l.updating && !r.updating) bound_by_time(c, jp, &l, &r, cj, ncj);
     out->in.derived = 1;
     out->in.index = rel->row.rel;
     out->row = &rel->row;
