@@ -57,7 +57,7 @@ static sluice_rank_plan plan_of(sluice_rank_fn fn, int64_t limit, int desc, int 
 
 /* ---------------- a downstream operator rendering what it gets ---------------- */
 
-enum { MAXOUT = 4096, LINE = 64 };
+enum { MAXOUT = 8192, LINE = 64 };
 static struct {
     size_t n;
     char line[MAXOUT][LINE];
@@ -68,12 +68,20 @@ static void render(char *buf, size_t cap, sluice_row_kind kind, const sluice_val
     for (size_t c = 0; c < nc && len < cap; c++) {
         const char *sep = c == 0 ? "" : c == NC ? "#" : ",";
         if (c == 3) continue; /* the time column is shown by the dedup tests only through id */
-        if (v[c].type == SLUICE_TYPE_NULL)
+        if (v[c].type == SLUICE_TYPE_NULL) {
             len += (size_t)snprintf(buf + len, cap - len, "%sN", sep);
-        else if (v[c].type == SLUICE_TYPE_VARCHAR)
+        } else if (v[c].type == SLUICE_TYPE_ARRAY) {
+            len += (size_t)snprintf(buf + len, cap - len, "%s[", sep);
+            for (uint32_t e = 0; e < v[c].u.a->count && len < cap; e++) {
+                const sluice_value *ev = &v[c].u.a->values[e];
+                len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", e ? "|" : "", (int)ev->len, ev->u.s);
+            }
+            if (len < cap) len += (size_t)snprintf(buf + len, cap - len, "]");
+        } else if (v[c].type == SLUICE_TYPE_VARCHAR) {
             len += (size_t)snprintf(buf + len, cap - len, "%s%.*s", sep, (int)v[c].len, v[c].u.s);
-        else
+        } else {
             len += (size_t)snprintf(buf + len, cap - len, "%s%lld", sep, (long long)v[c].u.i);
+        }
     }
 }
 
@@ -508,6 +516,117 @@ static void test_retraction_into_append_only_fails(void **state) {
     sluice_op_close(op);
 }
 
+/* Batches of many rows, through a selection, whose changes pass
+ * SLUICE_EMIT_BATCH output rows: the rows pushed out of the state stay
+ * valid until they went downstream (valgrind checks the reads).
+ * ROW_NUMBER ASC <= 2000 with the rank column over an updating input:
+ * 1500 rows o = 1..1500 (+I each at rank o), then o = 0 moves every row
+ * one rank down (1500 -U/+U pairs in rank order, then +I of o = 1500 at
+ * rank 1501), then taking o = 0 back moves them up again. */
+static void test_large_batches(void **state) {
+    (void)state;
+    sluice_rank_plan rp = plan_of(SLUICE_RANK_ROW_NUMBER, 2000, 0, 1, 0);
+    sluice_op *op = open_rank(&rp);
+    enum { N = 1500 };
+    static sluice_value rows[(N + 2) * NC];
+    static uint32_t sel[N + 1];
+    static sluice_row_kind kinds[N + 2];
+    static char text[N + 2][8];
+    for (size_t i = 0; i < N + 2; i++) {
+        snprintf(text[i], sizeof text[i], "a");
+        rows[i * NC + 0] = sluice_value_varchar(text[i], 1);
+        rows[i * NC + 1] = sluice_value_bigint((int64_t)i); /* row 0: o = 0 */
+        rows[i * NC + 2] = sluice_value_bigint((int64_t)i);
+        rows[i * NC + 3] = sluice_value_timestamp(0);
+        kinds[i] = I;
+    }
+    /* the batch selects rows 1 .. N (row 0 and row N + 1 are not in it) */
+    for (size_t i = 0; i < N; i++) sel[i] = (uint32_t)(i + 1);
+    sluice_op_batch b;
+    memset(&b, 0, sizeof b);
+    b.rows = rows;
+    b.ncolumns = NC;
+    b.sel = sel;
+    b.nrows = N;
+    b.kinds = kinds;
+    got.n = 0;
+    assert_int_equal(op->ops->process(op, &b), SLUICE_OK);
+    assert_int_equal(got.n, N);
+    assert_string_equal(got.line[0], "+I a,1,1#1");
+    assert_string_equal(got.line[N - 1], "+I a,1500,1500#1500");
+    /* o = 0 first: rank k now holds o = k - 1 */
+    got.n = 0;
+    sel[0] = 0;
+    b.nrows = 1;
+    assert_int_equal(op->ops->process(op, &b), SLUICE_OK);
+    assert_int_equal(got.n, 2 * N + 1);
+    assert_string_equal(got.line[0], "-U a,1,1#1");
+    assert_string_equal(got.line[1], "+U a,0,0#1");
+    assert_string_equal(got.line[2 * N - 2], "-U a,1500,1500#1500");
+    assert_string_equal(got.line[2 * N - 1], "+U a,1499,1499#1500");
+    assert_string_equal(got.line[2 * N], "+I a,1500,1500#1501");
+    /* take o = 0 back, then o = 1500 .. 1, in one batch: the first moves
+     * every row back up a rank, each later one deletes the last rank */
+    static sluice_value back[(N + 1) * NC];
+    memcpy(back, rows, NC * sizeof *back);
+    for (size_t i = 1; i <= N; i++) memcpy(back + i * NC, rows + (N + 1 - i) * NC, NC * sizeof *back);
+    for (size_t i = 0; i < N + 1; i++) kinds[i] = D;
+    got.n = 0;
+    b.rows = back;
+    b.sel = NULL;
+    b.nrows = N + 1;
+    assert_int_equal(op->ops->process(op, &b), SLUICE_OK);
+    assert_int_equal(op->ops->state_rows(op), 0);
+    assert_int_equal(got.n, 2 * N + 1 + N);
+    assert_string_equal(got.line[0], "-U a,0,0#1");
+    assert_string_equal(got.line[1], "+U a,1,1#1");
+    assert_string_equal(got.line[2 * N], "-D a,1500,1500#1501");
+    assert_string_equal(got.line[2 * N + 1], "-D a,1500,1500#1500");
+    assert_string_equal(got.line[got.n - 1], "-D a,1,1#1");
+    sluice_op_close(op);
+    got.n = seen = 0;
+}
+
+/* ARRAY and VARCHAR values are copied deep: the input's bytes are gone
+ * when a kept row leaves the result. */
+static void test_arrays_copied(void **state) {
+    (void)state;
+    static const sluice_type_t atypes[NC] = {SLUICE_TYPE_ARRAY, SLUICE_TYPE_BIGINT, SLUICE_TYPE_BIGINT,
+                                             SLUICE_TYPE_TIMESTAMP};
+    sluice_rank_plan rp = plan_of(SLUICE_RANK_ROW_NUMBER, 1, 0, 0, 1);
+    rp.types = atypes;
+    rp.npartition = 0;
+    col_expr[0].type = SLUICE_TYPE_ARRAY;
+    sluice_op *op = open_rank(&rp);
+    sluice_arena *a = sluice_arena_new(0);
+    for (int i = 0; i < 2; i++) {
+        sluice_array *arr = sluice_array_new(a, SLUICE_TYPE_VARCHAR, 2);
+        assert_non_null(arr);
+        char *x = sluice_arena_strndup(a, i ? "yy" : "xx", 2);
+        arr->values[0] = sluice_value_varchar(x, 2);
+        sluice_value row[NC] = {sluice_value_array(arr), sluice_value_bigint(5 - i), sluice_value_bigint(i),
+                                sluice_value_timestamp(0)};
+        sluice_row_kind kind = I;
+        sluice_op_batch b;
+        memset(&b, 0, sizeof b);
+        b.rows = row;
+        b.ncolumns = NC;
+        b.nrows = 1;
+        b.kinds = &kind;
+        assert_int_equal(op->ops->process(op, &b), SLUICE_OK);
+        memset(x, 'Z', 2);
+        memset(arr->values, 0xEE, sizeof *arr->values * 2);
+    }
+    /* the first row left when the second came */
+    assert_int_equal(got.n, 3);
+    assert_string_equal(got.line[0], "+I [xx|],5,0");
+    assert_string_equal(got.line[1], "-D [xx|],5,0");
+    assert_string_equal(got.line[2], "+I [yy|],4,1");
+    sluice_arena_destroy(a);
+    sluice_op_close(op);
+    got.n = seen = 0;
+}
+
 /* ---------------- against a naive recomputation ---------------- */
 
 /* A multiset of rendered rows (without the kind). */
@@ -633,7 +752,7 @@ static void random_check(sluice_rank_fn fn, int64_t limit, int desc, int output_
     rng = seed;
     for (int step = 0; step < 400; step++) {
         int retract = !append_only && n > 0 && next_rand() % 3 == 0;
-        char p[8];
+        char p[16];
         if (retract) {
             size_t k = next_rand() % n;
             snprintf(p, sizeof p, "p%d", rows[k].p);
@@ -682,7 +801,7 @@ static void test_random_against_recomputation(void **state) {
 /* Run `steps` random rows (the random_check mix) through op. */
 static void feed(sluice_op *op, trow *rows, size_t *n, int steps, int append_only) {
     for (int step = 0; step < steps; step++) {
-        char p[8];
+        char p[16];
         if (!append_only && *n > 0 && next_rand() % 3 == 0) {
             size_t k = next_rand() % *n;
             snprintf(p, sizeof p, "p%d", rows[k].p);
@@ -901,6 +1020,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_retractions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retraction_behind_output_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retraction_into_append_only_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_arrays_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_recomputation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_restore_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_corrupt, setup, teardown),
