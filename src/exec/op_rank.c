@@ -164,29 +164,37 @@ static int rows_equal(const sluice_value *a, const sluice_value *b, size_t n) {
 
 /* The rows of p in the output from position pos on, with their ranks, into
  * o->before: the output is a prefix, so they end at the first row outside. */
-static int collect_before(rank_op *o, const sluice_rank_part *p, size_t pos, size_t *n) {
+static int collect_before(rank_op *o, const sluice_rank_part *p, sluice_rank_pos pos, size_t *n) {
     size_t k = 0;
-    for (size_t j = pos; j < p->n && p->rows[j]->out_rank; j++) {
+    for (; !sluice_rank_is_end(p, pos) && sluice_rank_at(p, pos)->out_rank; pos = sluice_rank_next(p, pos)) {
         if (reserve(&o->before, &o->cap_before, k + 1) != 0) return -1;
-        o->before[k].r = p->rows[j];
-        o->before[k++].rank = p->rows[j]->out_rank;
+        sluice_rank_row *r = sluice_rank_at(p, pos);
+        o->before[k].r = r;
+        o->before[k++].rank = r->out_rank;
     }
     *n = k;
     return 0;
 }
 
-/* The rows of p ranking <= limit from position pos on, into o->after. */
-static int collect_after(rank_op *o, const sluice_rank_part *p, size_t pos, size_t *n) {
+/* The rows of p ranking <= limit from position pos on, into o->after;
+ * *index set to pos's index.  The row before pos, if any, is in the
+ * output (its out_rank is its rank), so the index costs a walk over
+ * chunks of the output only. */
+static int collect_after(rank_op *o, const sluice_rank_part *p, sluice_rank_pos pos, size_t *n, size_t *index) {
     const sluice_rank_plan *rp = o->rp;
     size_t w = rp->width, k = 0;
-    const sluice_value *prev_ord = pos ? sluice_rank_row_order(p->rows[pos - 1], w) : NULL;
-    uint32_t prev_rank = pos ? p->rows[pos - 1]->out_rank : 0;
-    for (size_t j = pos; j < p->n; j++) {
-        const sluice_value *ord = sluice_rank_row_order(p->rows[j], w);
-        uint32_t rank = rank_after(rp, j, ord, prev_ord, prev_rank);
+    const sluice_rank_row *prev = sluice_rank_before(p, pos, NULL);
+    const sluice_value *prev_ord = prev ? sluice_rank_row_order(prev, w) : NULL;
+    uint32_t prev_rank = prev ? prev->out_rank : 0;
+    size_t idx = prev ? sluice_rank_index(p, pos) : 0;
+    *index = idx;
+    for (; !sluice_rank_is_end(p, pos); pos = sluice_rank_next(p, pos), idx++) {
+        sluice_rank_row *r = sluice_rank_at(p, pos);
+        const sluice_value *ord = sluice_rank_row_order(r, w);
+        uint32_t rank = rank_after(rp, idx, ord, prev_ord, prev_rank);
         if ((int64_t)rank > rp->limit) break;
         if (reserve(&o->after, &o->cap_after, k + 1) != 0) return -1;
-        o->after[k].r = p->rows[j];
+        o->after[k].r = r;
         o->after[k++].rank = rank;
         prev_ord = ord;
         prev_rank = rank;
@@ -233,11 +241,11 @@ static sluice_err_t emit_diff(rank_op *o, size_t nb, size_t na) {
     return err;
 }
 
-/* Drop the rows of p after position end (append-only input: they rank
- * beyond limit and no retraction can bring them back). */
-static int trim(rank_op *o, sluice_rank_part *p, size_t end) {
-    while (p->n > end)
-        if (bury(o, sluice_rank_part_remove(&o->t, p, p->n - 1)) != 0) return -1;
+/* Drop the rows of p after the first `keep` (append-only input: they
+ * rank beyond limit and no retraction can bring them back). */
+static int trim(rank_op *o, sluice_rank_part *p, size_t keep) {
+    while (p->n > keep)
+        if (bury(o, sluice_rank_part_remove(&o->t, p, sluice_rank_last(p), NULL)) != 0) return -1;
     return 0;
 }
 
@@ -246,23 +254,22 @@ static sluice_err_t accumulate(rank_op *o, sluice_rank_part *p, const sluice_val
     const sluice_rank_plan *rp = o->rp;
     size_t w = rp->width;
     /* after its equals: ties keep arrival order (keep-last: before them) */
-    size_t pos = sluice_rank_part_search(&o->t, p, o->order, !o->keep_last);
+    sluice_rank_pos pos = sluice_rank_part_search(&o->t, p, o->order, !o->keep_last);
+    const sluice_rank_row *prev = sluice_rank_before(p, pos, NULL);
     int ranks = 1;
-    if (pos > 0) {
-        const sluice_rank_row *prev = p->rows[pos - 1];
-        ranks = prev->out_rank &&
-                (int64_t)rank_after(rp, pos, o->order, sluice_rank_row_order(prev, w), prev->out_rank) <= rp->limit;
-    }
+    if (prev)
+        ranks = prev->out_rank && (int64_t)rank_after(rp, sluice_rank_index(p, pos), o->order,
+                                                      sluice_rank_row_order(prev, w), prev->out_rank) <= rp->limit;
     if (!ranks && rp->append_only_input) return SLUICE_OK; /* can never rank: not kept */
     sluice_rank_row *r = sluice_rank_row_new(&o->t, row, o->order);
     if (!r) return SLUICE_ERR_NOMEM;
-    size_t nb = 0, na = 0;
+    size_t nb = 0, na = 0, idx = 0;
     if (ranks && collect_before(o, p, pos, &nb) != 0) goto nomem;
-    if (sluice_rank_part_insert(&o->t, p, pos, r) != 0) goto nomem;
+    if (sluice_rank_part_insert(&o->t, p, pos, r, &pos) != 0) goto nomem;
     if (!ranks) return SLUICE_OK; /* behind the output: nothing changes */
-    if (collect_after(o, p, pos, &na) != 0) return SLUICE_ERR_NOMEM;
+    if (collect_after(o, p, pos, &na, &idx) != 0) return SLUICE_ERR_NOMEM;
     sluice_err_t err = emit_diff(o, nb, na);
-    if (err == SLUICE_OK && rp->append_only_input && trim(o, p, pos + na) != 0) err = SLUICE_ERR_NOMEM;
+    if (err == SLUICE_OK && rp->append_only_input && trim(o, p, idx + na) != 0) err = SLUICE_ERR_NOMEM;
     return err;
 nomem:
     sluice_rank_row_free(&o->t, r);
@@ -272,19 +279,19 @@ nomem:
 /* An update-before or delete of `row` from partition p (NULL: none). */
 static sluice_err_t retract(rank_op *o, sluice_rank_part *p, const sluice_value *row) {
     const sluice_rank_plan *rp = o->rp;
-    size_t w = rp->width, pos = SIZE_MAX;
+    size_t w = rp->width;
+    sluice_rank_pos pos = {0, 0};
+    int found = 0;
     if (p) {
         /* among the rows with its ORDER BY values, the last equal one: it
          * ranks lowest, so taking it back changes the least */
-        size_t lo = sluice_rank_part_search(&o->t, p, o->order, 0);
-        size_t hi = sluice_rank_part_search(&o->t, p, o->order, 1);
-        for (size_t j = hi; j > lo; j--)
-            if (rows_equal(p->rows[j - 1]->v, row, w)) {
-                pos = j - 1;
-                break;
-            }
+        sluice_rank_pos lo = sluice_rank_part_search(&o->t, p, o->order, 0);
+        sluice_rank_pos j = sluice_rank_part_search(&o->t, p, o->order, 1);
+        while (!found && !sluice_rank_pos_eq(j, lo))
+            found = rows_equal(sluice_rank_before(p, j, &j)->v, row, w);
+        pos = j;
     }
-    if (pos == SIZE_MAX) {
+    if (!found) {
         /* Flink logs and ignores such a retraction (its state may have
          * expired); here it means the input took back a row it never sent */
         uint64_t n = ++o->unmatched;
@@ -294,13 +301,13 @@ static sluice_err_t retract(rank_op *o, sluice_rank_part *p, const sluice_value 
                        (unsigned long long)n);
         return SLUICE_OK;
     }
-    size_t nb = 0, na = 0;
-    int shown = p->rows[pos]->out_rank != 0;
+    size_t nb = 0, na = 0, idx = 0;
+    int shown = sluice_rank_at(p, pos)->out_rank != 0;
     if (shown && collect_before(o, p, pos, &nb) != 0) return SLUICE_ERR_NOMEM;
-    sluice_rank_row *r = sluice_rank_part_remove(&o->t, p, pos);
+    sluice_rank_row *r = sluice_rank_part_remove(&o->t, p, pos, &pos);
     sluice_err_t err = SLUICE_OK;
     if (shown) {
-        if (collect_after(o, p, pos, &na) != 0) err = SLUICE_ERR_NOMEM;
+        if (collect_after(o, p, pos, &na, &idx) != 0) err = SLUICE_ERR_NOMEM;
         if (err == SLUICE_OK) err = emit_diff(o, nb, na);
     }
     if (bury(o, r) != 0) {
@@ -373,8 +380,9 @@ static int rank_snapshot_next(sluice_op *op, sluice_enc *e) {
     o->snap_part = p->next;
     for (size_t k = 0; k < rp->npartition; k++) sluice_enc_value(e, &p->keys[k]);
     sluice_enc_u32(e, (uint32_t)p->n);
-    for (size_t j = 0; j < p->n; j++)
-        for (size_t c = 0; c < rp->width + rp->norder; c++) sluice_enc_value(e, &p->rows[j]->v[c]);
+    for (size_t c = 0; c < p->nchunks; c++)
+        for (uint32_t j = 0; j < p->chunks[c]->n; j++)
+            for (size_t k = 0; k < rp->width + rp->norder; k++) sluice_enc_value(e, &p->chunks[c]->rows[j]->v[k]);
     return 1;
 }
 
@@ -407,12 +415,14 @@ static int restore_part(rank_op *o, sluice_dec *d, sluice_arena *arena) {
         for (size_t k = 0; k < no; k++) row[w + k] = dec_typed(d, rp->order[k]->type, arena);
         if (d->bad) break;
         /* rank order, ties in arrival order */
-        if (p->n && sluice_rank_order_cmp(rp, sluice_rank_row_order(p->rows[p->n - 1], w), row + w) > 0) {
+        if (p->n && sluice_rank_order_cmp(rp, sluice_rank_row_order(sluice_rank_at(p, sluice_rank_last(p)), w),
+                                          row + w) > 0) {
             d->bad = 1;
             break;
         }
         sluice_rank_row *r = sluice_rank_row_new(&o->t, row, row + w);
-        if (!r || sluice_rank_part_insert(&o->t, p, p->n, r) != 0) {
+        sluice_rank_pos end = {p->nchunks, 0};
+        if (!r || sluice_rank_part_insert(&o->t, p, end, r, NULL) != 0) {
             sluice_rank_row_free(&o->t, r);
             free(row);
             return -1;
@@ -421,8 +431,9 @@ static int restore_part(rank_op *o, sluice_dec *d, sluice_arena *arena) {
     free(row);
     if (d->bad) return -1;
     /* the output is every row ranking <= limit (snapshots follow an emit) */
-    size_t na = 0;
-    if (collect_after(o, p, 0, &na) != 0) return -1;
+    size_t na = 0, idx = 0;
+    sluice_rank_pos first = {0, 0};
+    if (collect_after(o, p, first, &na, &idx) != 0) return -1;
     for (size_t j = 0; j < na; j++) o->after[j].r->out_rank = o->after[j].rank;
     /* an append-only input keeps only rows that rank */
     if (rp->append_only_input && na != p->n) goto bad;

@@ -68,11 +68,20 @@ void sluice_rank_table_init(sluice_rank_table *t, const sluice_rank_plan *rp) {
     t->rp = rp;
 }
 
+static size_t chunk_bytes(uint32_t cap) {
+    return sizeof(sluice_rank_chunk) + cap * sizeof(sluice_rank_row *);
+}
+
 static void part_free(sluice_rank_table *t, sluice_rank_part *p) {
-    for (size_t i = 0; i < p->n; i++) sluice_rank_row_free(t, p->rows[i]);
-    t->bytes -= p->cap * sizeof *p->rows + p->bytes;
+    for (size_t c = 0; c < p->nchunks; c++) {
+        sluice_rank_chunk *ch = p->chunks[c];
+        for (uint32_t i = 0; i < ch->n; i++) sluice_rank_row_free(t, ch->rows[i]);
+        t->bytes -= chunk_bytes(ch->cap);
+        free(ch);
+    }
+    t->bytes -= p->cap_chunks * sizeof *p->chunks + p->bytes;
     t->nparts--;
-    free(p->rows);
+    free(p->chunks);
     free(p);
 }
 
@@ -192,39 +201,141 @@ int sluice_rank_order_cmp(const sluice_rank_plan *rp, const sluice_value *a, con
     return 0;
 }
 
-size_t sluice_rank_part_search(const sluice_rank_table *t, const sluice_rank_part *p, const sluice_value *order,
-                               int upper) {
-    size_t lo = 0, hi = p->n, w = t->rp->width;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = sluice_rank_order_cmp(t->rp, sluice_rank_row_order(p->rows[mid], w), order);
-        if (upper ? c <= 0 : c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+static const sluice_value *order_of(const sluice_rank_table *t, const sluice_rank_row *r) {
+    return sluice_rank_row_order(r, t->rp->width);
 }
 
-int sluice_rank_part_insert(sluice_rank_table *t, sluice_rank_part *p, size_t pos, sluice_rank_row *r) {
-    if (p->n == p->cap) {
-        size_t nc = p->cap ? p->cap * 2 : 4;
-        sluice_rank_row **nr = realloc(p->rows, nc * sizeof *nr);
-        if (!nr) return -1;
-        t->bytes += (nc - p->cap) * sizeof *nr;
-        p->rows = nr;
-        p->cap = nc;
+/* 1 when row r goes after order: greater (upper) or not less (lower). */
+static int goes_after(const sluice_rank_table *t, const sluice_rank_row *r, const sluice_value *order, int upper) {
+    int c = sluice_rank_order_cmp(t->rp, order_of(t, r), order);
+    return upper ? c > 0 : c >= 0;
+}
+
+sluice_rank_pos sluice_rank_part_search(const sluice_rank_table *t, const sluice_rank_part *p,
+                                        const sluice_value *order, int upper) {
+    /* the first chunk whose last row goes after order */
+    size_t lo = 0, hi = p->nchunks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const sluice_rank_chunk *ch = p->chunks[mid];
+        if (goes_after(t, ch->rows[ch->n - 1], order, upper))
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    memmove(p->rows + pos + 1, p->rows + pos, (p->n - pos) * sizeof *p->rows);
-    p->rows[pos] = r;
-    p->n++;
+    sluice_rank_pos pos = {lo, 0};
+    if (lo == p->nchunks) return pos;
+    const sluice_rank_chunk *ch = p->chunks[lo];
+    size_t a = 0, b = ch->n - 1; /* the last goes after */
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (goes_after(t, ch->rows[mid], order, upper))
+            b = mid;
+        else
+            a = mid + 1;
+    }
+    pos.i = a;
+    return pos;
+}
+
+size_t sluice_rank_index(const sluice_rank_part *p, sluice_rank_pos pos) {
+    size_t idx = pos.i;
+    for (size_t c = 0; c < pos.c && c < p->nchunks; c++) idx += p->chunks[c]->n;
+    return idx;
+}
+
+sluice_rank_pos sluice_rank_last(const sluice_rank_part *p) {
+    sluice_rank_pos pos = {p->nchunks - 1, p->chunks[p->nchunks - 1]->n - 1};
+    return pos;
+}
+
+/* Make room for one more chunk in the directory of p; 0 or -1. */
+static int reserve_chunks(sluice_rank_table *t, sluice_rank_part *p) {
+    if (p->nchunks < p->cap_chunks) return 0;
+    size_t nc = p->cap_chunks ? p->cap_chunks * 2 : 1;
+    sluice_rank_chunk **d = realloc(p->chunks, nc * sizeof *d);
+    if (!d) return -1;
+    t->bytes += (nc - p->cap_chunks) * sizeof *d;
+    p->chunks = d;
+    p->cap_chunks = nc;
     return 0;
 }
 
-sluice_rank_row *sluice_rank_part_remove(sluice_rank_table *t, sluice_rank_part *p, size_t pos) {
-    (void)t;
-    sluice_rank_row *r = p->rows[pos];
-    memmove(p->rows + pos, p->rows + pos + 1, (p->n - pos - 1) * sizeof *p->rows);
+static sluice_rank_chunk *chunk_new(sluice_rank_table *t, uint32_t cap) {
+    sluice_rank_chunk *ch = malloc(chunk_bytes(cap));
+    if (!ch) return NULL;
+    ch->n = 0;
+    ch->cap = cap;
+    t->bytes += chunk_bytes(cap);
+    return ch;
+}
+
+int sluice_rank_part_insert(sluice_rank_table *t, sluice_rank_part *p, sluice_rank_pos pos, sluice_rank_row *r,
+                            sluice_rank_pos *at) {
+    if (p->nchunks == 0) {
+        if (reserve_chunks(t, p) != 0) return -1;
+        sluice_rank_chunk *ch = chunk_new(t, 1);
+        if (!ch) return -1;
+        p->chunks[p->nchunks++] = ch;
+        pos.c = pos.i = 0;
+    } else if (pos.c >= p->nchunks) {
+        /* the end: after the last row of the last chunk */
+        pos.c = p->nchunks - 1;
+        pos.i = p->chunks[pos.c]->n;
+    }
+    sluice_rank_chunk *ch = p->chunks[pos.c];
+    if (ch->n == ch->cap && ch->cap < SLUICE_RANK_CHUNK) {
+        uint32_t nc = ch->cap * 2 < SLUICE_RANK_CHUNK ? ch->cap * 2 : SLUICE_RANK_CHUNK;
+        sluice_rank_chunk *g = realloc(ch, chunk_bytes(nc));
+        if (!g) return -1;
+        t->bytes += chunk_bytes(nc) - chunk_bytes(g->cap);
+        g->cap = nc;
+        p->chunks[pos.c] = ch = g;
+    }
+    if (ch->n == ch->cap) {
+        /* full: the upper half moves to a new chunk after it */
+        if (reserve_chunks(t, p) != 0) return -1;
+        sluice_rank_chunk *hi = chunk_new(t, SLUICE_RANK_CHUNK);
+        if (!hi) return -1;
+        uint32_t half = ch->n / 2;
+        hi->n = ch->n - half;
+        memcpy(hi->rows, ch->rows + half, hi->n * sizeof *hi->rows);
+        ch->n = half;
+        memmove(p->chunks + pos.c + 2, p->chunks + pos.c + 1, (p->nchunks - pos.c - 1) * sizeof *p->chunks);
+        p->chunks[pos.c + 1] = hi;
+        p->nchunks++;
+        if (pos.i > half) {
+            pos.c++;
+            pos.i -= half;
+            ch = hi;
+        }
+    }
+    memmove(ch->rows + pos.i + 1, ch->rows + pos.i, (ch->n - pos.i) * sizeof *ch->rows);
+    ch->rows[pos.i] = r;
+    ch->n++;
+    p->n++;
+    if (at) *at = pos;
+    return 0;
+}
+
+sluice_rank_row *sluice_rank_part_remove(sluice_rank_table *t, sluice_rank_part *p, sluice_rank_pos pos,
+                                         sluice_rank_pos *after) {
+    sluice_rank_chunk *ch = p->chunks[pos.c];
+    sluice_rank_row *r = ch->rows[pos.i];
+    memmove(ch->rows + pos.i, ch->rows + pos.i + 1, (ch->n - pos.i - 1) * sizeof *ch->rows);
+    ch->n--;
     p->n--;
+    if (ch->n == 0) {
+        /* no empty chunks: the search reads every chunk's last row */
+        t->bytes -= chunk_bytes(ch->cap);
+        free(ch);
+        memmove(p->chunks + pos.c, p->chunks + pos.c + 1, (p->nchunks - pos.c - 1) * sizeof *p->chunks);
+        p->nchunks--;
+        pos.i = 0;
+    } else if (pos.i == ch->n) {
+        pos.c++;
+        pos.i = 0;
+    }
+    if (after) *after = pos;
     return r;
 }
