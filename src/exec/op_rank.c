@@ -16,9 +16,12 @@
  *   - with the rank column, the result is a set of (row, rank); per rank,
  *     in rank order, a rank whose row changed is an update-before of the
  *     old (row, rank) and an update-after of the new one, a rank no row
- *     has any more a delete, a new rank an insert (Flink emits by rank
- *     position: a consumer keyed by (partition, rank) sees an update).
- * Both apply to a multiset of rows in order give the result.
+ *     has any more a delete, a new rank an insert (Flink emits ROW_NUMBER
+ *     by rank position: a consumer keyed by (partition, rank) sees an
+ *     update; several rows of one RANK are paired in rank order).
+ * Applied in order to a multiset, either gives the result.  Ties keep
+ * arrival order, but deduplication keeping the last row (ROW_NUMBER <= 1
+ * over one TIMESTAMP, DESC) puts a new row before its equals.
  *
  * Only ranks at and after the changed position can change (the rank of a
  * row depends only on the rows before it), and the rows in the output are
