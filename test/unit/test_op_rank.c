@@ -238,6 +238,29 @@ static void test_row_number_ties_by_arrival(void **state) {
     sluice_op_close(op);
 }
 
+/* Several ORDER BY keys, each its own direction: ORDER BY o DESC, id ASC,
+ * ROW_NUMBER <= 2 with the rank column, rows (o, id):
+ *   (5,2): +I (5,2)#1
+ *   (5,1): before (5,2):                -U (5,2)#1 +U (5,1)#1, +I (5,2)#2
+ *   (7,3): first:                       -U (5,1)#1 +U (7,3)#1, -U (5,2)#2 +U (5,1)#2
+ *   (7,4): after (7,3), before (5,1):   -U (5,1)#2 +U (7,4)#2 */
+static void test_several_order_keys(void **state) {
+    (void)state;
+    seen = 0;
+    sluice_rank_plan rp = plan_of(SLUICE_RANK_ROW_NUMBER, 2, 1, 1, 1);
+    rp.norder = 2; /* o DESC, id ASC */
+    sluice_op *op = open_rank(&rp);
+    push(op, I, "a", 5, 2);
+    EXPECT("+I a,5,2#1");
+    push(op, I, "a", 5, 1);
+    EXPECT("-U a,5,2#1", "+U a,5,1#1", "+I a,5,2#2");
+    push(op, I, "a", 7, 3);
+    EXPECT("-U a,5,1#1", "+U a,7,3#1", "-U a,5,2#2", "+U a,5,1#2");
+    push(op, I, "a", 7, 4);
+    EXPECT("-U a,5,1#2", "+U a,7,4#2");
+    sluice_op_close(op);
+}
+
 /* ---------------- RANK and DENSE_RANK ---------------- */
 
 /* RANK ORDER BY o DESC <= 2, rows (o, id): (10,1) (10,2) (8,3) (12,4) (12,5).
@@ -1022,6 +1045,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_row_number_limit3_asc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_number_rank_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_row_number_ties_by_arrival, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_several_order_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rank_ties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dense_rank_ties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_order_keys, setup, teardown),
