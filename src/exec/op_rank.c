@@ -326,6 +326,11 @@ static sluice_err_t rank_process(sluice_op *op, const sluice_op_batch *b) {
     const sluice_rank_plan *rp = o->rp;
     sluice_arena *arena = op->ctx->batch_arena;
     sluice_err_t err = SLUICE_OK;
+    if (b->nrows && b->ncolumns < rp->width) {
+        snprintf(op->ctx->err, sizeof op->ctx->err, "rank %s: rows of %zu columns, the plan reads %zu", rp->name,
+                 b->ncolumns, rp->width);
+        return SLUICE_ERR_INVALID;
+    }
     o->in = b;
     for (size_t i = 0; i < b->nrows && err == SLUICE_OK; i++) {
         size_t ri = sluice_op_batch_row_index(b, i);

@@ -2,7 +2,7 @@
  * The rank operator (exec/op_rank.c) alone: rows per second of a few
  * shapes of top-N and deduplication, rows pushed in batches of 1024 into
  * an operator whose downstream counts what it gets.  Run by hand:
- *   ./build/test/bench/bench_rank
+ *   ./build/test/bench/bench_rank [part of a case's name]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@ static const sluice_type_t types[NC] = {SLUICE_TYPE_BIGINT, SLUICE_TYPE_BIGINT, 
 static sluice_expr col_expr[NC];
 static sluice_expr *col[NC];
 static uint64_t out_rows;
+static const char *only; /* argv[1]: run the cases whose name holds it */
 
 static sluice_err_t count_process(sluice_op *op, const sluice_op_batch *in) {
     (void)op;
@@ -47,6 +48,7 @@ static double now(void) {
  * rows one earlier row is deleted again. */
 static void run(const char *what, sluice_rank_fn fn, int64_t limit, int order_col, int desc, int output_rank,
                 int append_only, size_t n, int64_t nparts, int64_t vmax, size_t retract_every) {
+    if (only && !strstr(what, only)) return;
     sluice_expr *part[1] = {col[0]};
     sluice_expr *order[1] = {col[order_col]};
     int od[1] = {desc};
@@ -116,7 +118,8 @@ static void run(const char *what, sluice_rank_fn fn, int64_t limit, int order_co
     free(kinds);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    only = argc > 1 ? argv[1] : NULL;
     for (size_t c = 0; c < NC; c++) {
         col_expr[c].kind = SLUICE_EXPR_COLUMN;
         col_expr[c].type = types[c];
