@@ -650,6 +650,23 @@ static void test_arrays_copied(void **state) {
     got.n = seen = 0;
 }
 
+/* A batch narrower than the plan's rows is refused, not read past. */
+static void test_narrow_batch_refused(void **state) {
+    (void)state;
+    sluice_rank_plan rp = plan_of(SLUICE_RANK_ROW_NUMBER, 2, 0, 0, 1);
+    sluice_op *op = open_rank(&rp);
+    sluice_value row[2] = {sluice_value_varchar("a", 1), sluice_value_bigint(1)};
+    sluice_op_batch b;
+    memset(&b, 0, sizeof b);
+    b.rows = row;
+    b.ncolumns = 2;
+    b.nrows = 1;
+    assert_int_equal(op->ops->process(op, &b), SLUICE_ERR_INVALID);
+    assert_non_null(strstr(ctx.err, "columns"));
+    assert_int_equal(op->ops->state_rows(op), 0);
+    sluice_op_close(op);
+}
+
 /* ---------------- against a naive recomputation ---------------- */
 
 /* A multiset of rendered rows (without the kind). */
@@ -1055,6 +1072,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_retractions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retraction_behind_output_and_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retraction_into_append_only_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_narrow_batch_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arrays_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_recomputation, setup, teardown),
