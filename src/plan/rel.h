@@ -114,12 +114,30 @@ typedef enum sluice_rank_fn {
  * `limit` (and for an updating input every row of the partition, so that
  * a retraction can bring the next one in, as Flink's RetractableTopN).
  *
- * Output changelog: the result is the set of rows ranking <= limit; each
- * change of that set is emitted — a row entering as insert, a row leaving
- * as delete; with output_rank a row whose rank changes is emitted as
- * update-before (old rank) then update-after (new rank).  Ties of the
- * ORDER BY keep arrival order for ROW_NUMBER (the earlier row ranks first).
- * NULLs sort first in ASC and last in DESC (Flink).
+ * Output changelog: the result is the multiset of rows ranking <= limit
+ * (with output_rank: of (row, rank) pairs); each input row's change of it
+ * is emitted at once.  Without output_rank a row entering is an insert, a
+ * row leaving a delete (deletes first); a row whose rank changes stays in
+ * the result and emits nothing.  With output_rank the changes are per
+ * rank, in rank order, as Flink emits them for ROW_NUMBER (its streaming
+ * Top-N has no RANK/DENSE_RANK; they pair the rows of one rank in rank
+ * order the same way): a rank now held by another
+ * row is an update-before of (old row, rank) then an update-after of
+ * (new row, rank); a rank no row holds any more a delete; a new rank an
+ * insert (so a row moving from rank 2 to 3 shows as the updates of ranks
+ * 2 and 3, and a consumer keyed by (partition, rank) sees updates).
+ * ORDER BY compares as sluice_value_compare, NULLs first in ASC and last
+ * in DESC (Flink).  Ties keep arrival order for ROW_NUMBER (the earlier
+ * row ranks first) — except deduplication keeping the last row (ROW_NUMBER,
+ * limit 1, one ORDER BY key of type TIMESTAMP, DESC), where a later row
+ * with an equal time replaces the kept one, as Flink's keep-last
+ * deduplication does.
+ *
+ * An update-before or delete takes back one equal row (all columns equal,
+ * NULL equal to NULL), the lowest ranked of the equal ones; one the node
+ * does not hold is ignored with a warning (Flink logs it too).  A
+ * retraction reaching a node with append_only_input fails the pipeline:
+ * the rows it would bring back were not kept.
  */
 typedef struct sluice_rank_plan {
     const char *name;              /**< for messages and explain */
