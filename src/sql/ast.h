@@ -28,7 +28,8 @@ typedef enum sluice_ast_kind {
     SLUICE_AST_CASE,      /**< see below */
     SLUICE_AST_CAST,      /**< CAST(args[0] AS cast_type) */
     SLUICE_AST_FUNC,      /**< name (upper-cased) (args...), or COUNT(*) with star=1;
-                               includes aggregates, TUMBLE/HOP/SESSION, PROCTIME */
+                               includes aggregates (with DISTINCT and FILTER),
+                               TUMBLE/HOP/SESSION, PROCTIME */
     SLUICE_AST_SUBSCRIPT  /**< args[0] '[' args[1] ']': an ARRAY element, 1-based */
 } sluice_ast_kind;
 
@@ -51,6 +52,8 @@ typedef struct sluice_ast {
     const char *name;       /**< COLUMN, FUNC (upper-cased) */
     sluice_type_t cast_type;/**< CAST target */
     int star;               /**< COUNT(*) */
+    int distinct;           /**< FUNC: NAME(DISTINCT args) */
+    struct sluice_ast *filter; /**< FUNC: NAME(...) FILTER (WHERE filter), or NULL */
     int has_operand, has_else;
     size_t nwhen;
     struct sluice_ast **args;
