@@ -462,6 +462,20 @@ static void test_planner_errors_of_distinct_and_filter(void **state) {
     assert_non_null(q->aggs[2].filter);
 }
 
+static void test_explain_shows_distinct_and_filter(void **state) {
+    (void)state;
+    build("CREATE SINK out AS SELECT COUNT(DISTINCT v) AS d, COUNT(*) FILTER (WHERE v > 1) AS f FROM ev;");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    sluice_plan_explain(plan, out);
+    fclose(out);
+    if (!strstr(text, "aggregates: COUNT(DISTINCT v), COUNT(*) FILTER (WHERE (v > 1))\n"))
+        fail_msg("no DISTINCT or FILTER in:\n%s", text);
+    free(text);
+}
+
 /* ---- the sink ---- */
 
 static void test_sink_drops_update_before_when_it_upserts_by_a_key(void **state) {
@@ -509,6 +523,7 @@ int main(void) {
         T(test_approx_count_distinct_is_within_its_error_and_merges),
         T(test_planner_refusals_over_an_updating_input),
         T(test_planner_errors_of_distinct_and_filter),
+        T(test_explain_shows_distinct_and_filter),
         T(test_sink_drops_update_before_when_it_upserts_by_a_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
