@@ -358,7 +358,25 @@ static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
     return e; /* never folded: the function is called at run time */
 }
 
+/* DISTINCT and FILTER belong to aggregate calls: the first other call in
+ * a that has one, or NULL. */
+static const sluice_ast *misplaced_agg_clause(const sluice_ast *a) {
+    if (!a) return NULL;
+    if (a->kind == SLUICE_AST_FUNC && (a->distinct || a->filter) && !is_aggregate_name(a->name)) return a;
+    for (size_t i = 0; i < a->nargs; i++) {
+        const sluice_ast *m = misplaced_agg_clause(a->args[i]);
+        if (m) return m;
+    }
+    return NULL;
+}
+
+static void *misplaced_agg_clause_err(bind_ctx *c, const sluice_ast *m) {
+    return sluice_planner_err(c, m->line, m->col, "%s belongs to aggregate functions only, and %s is not one",
+                              m->distinct ? "DISTINCT" : "FILTER", m->name);
+}
+
 static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
+    if (misplaced_agg_clause(a) == a) return misplaced_agg_clause_err(c, a);
     long fi = c->plan ? sluice_plan_function_index(c->plan, a->name) : -1;
     if (fi >= 0) return bind_udf(c, a, (size_t)fi);
     static const struct { const char *name; sluice_func fn; size_t min, max; } fns[] = {
@@ -933,6 +951,8 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
             if (window_ast)
                 return sluice_planner_err(c, g->line, g->col, "GROUP BY may contain only one window function"), SLUICE_ERR_SQL;
             window_ast = g;
+            const sluice_ast *m = misplaced_agg_clause(g);
+            if (m) return misplaced_agg_clause_err(c, m), SLUICE_ERR_SQL;
             sluice_err_t err = plan_window(c, g, q);
             if (err) return err;
             continue;

@@ -291,8 +291,6 @@ static void test_distinct_retracts_a_value_with_its_last_copy(void **state) {
     sluice_op_close(op);
 }
 
-/* ---- snapshots of the new state ---- */
-
 static void snapshot_of(sluice_op *op, sluice_enc *e) {
     memset(e, 0, sizeof *e);
     op->ops->snapshot_begin(op);
@@ -301,6 +299,47 @@ static void snapshot_of(sluice_op *op, sluice_enc *e) {
     op->ops->snapshot_end(op);
     assert_false(e->oom);
 }
+
+/* Sessions merge DISTINCT maps and sketches; FILTER applies per row. */
+static void test_sessions_merge_distinct_and_sketches(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        build("CREATE SINK out AS SELECT k, COUNT(DISTINCT v) AS d, APPROX_COUNT_DISTINCT(v) AS ad, "
+              "COUNT(*) FILTER (WHERE v > 1) AS f FROM ev GROUP BY SESSION(ts, INTERVAL '20' SECOND), k EMIT APPEND;");
+    sluice_op *op = sluice_op_session_new(q, &ctx, &capture);
+    assert_non_null(op);
+    assert_int_equal(op->ops->open(op), SLUICE_OK);
+    /* a at 0 s (v 1) and at 30 s, 31 s (v 2, 2): sessions [0, 20) and [30, 51) */
+    const in_row rows[] = {{I, "a", 1}, {I, "a", 2}, {I, "a", 2}};
+    sluice_op_batch b = batch(rows, 3);
+    in_rows[1 * NCOLS] = sluice_value_timestamp(30000);
+    in_rows[2 * NCOLS] = sluice_value_timestamp(31000);
+    assert_int_equal(op->ops->process(op, &b), SLUICE_OK);
+    assert_int_equal(op->ops->state_rows(op), 2);
+    /* through a snapshot: the restored sessions go on */
+    sluice_enc e;
+    snapshot_of(op, &e);
+    sluice_op_close(op);
+    op = sluice_op_session_new(q, &ctx, &capture);
+    assert_int_equal(op->ops->open(op), SLUICE_OK);
+    sluice_dec d;
+    sluice_dec_init(&d, e.data, e.len);
+    assert_int_equal(op->ops->restore(op, &d, SLUICE_SNAPSHOT_VERSION), 0);
+    assert_int_equal(d.pos, e.len);
+    free(e.data);
+    /* a at 15 s (v 3) bridges them: one session of v {1, 2, 2, 3} */
+    const in_row bridge[] = {{I, "a", 3}};
+    b = batch(bridge, 1);
+    in_rows[0] = sluice_value_timestamp(15000);
+    assert_int_equal(op->ops->process(op, &b), SLUICE_OK);
+    assert_int_equal(op->ops->state_rows(op), 1);
+    assert_int_equal(op->ops->on_watermark(op, SLUICE_TS_MAX, 1), 0);
+    /* distinct 3, estimate 3, rows with v > 1: 3 */
+    assert_string_equal(taken(), "+I a,3,3,3\n");
+    sluice_op_close(op);
+}
+
+/* ---- snapshots of the new state ---- */
 
 static void test_value_maps_and_row_counts_snapshot_and_restore(void **state) {
     (void)state;
@@ -454,6 +493,14 @@ static void test_planner_errors_of_distinct_and_filter(void **state) {
     assert_string_equal(errstr, "p.sql:2:50: aggregate function COUNT cannot be nested in another aggregate");
     assert_int_equal(try_build("CREATE SINK out AS SELECT k FROM ev WHERE COUNT(DISTINCT v) > 1;"), SLUICE_ERR_SQL);
     assert_string_equal(errstr, "p.sql:2:43: aggregate function COUNT is not allowed in WHERE");
+    assert_int_equal(try_build("CREATE SINK out AS SELECT LOWER(DISTINCT k) AS l FROM ev;"), SLUICE_ERR_SQL);
+    assert_string_equal(errstr, "p.sql:2:27: DISTINCT belongs to aggregate functions only, and LOWER is not one");
+    assert_int_equal(try_build("CREATE SINK out AS SELECT COUNT(*) AS n FROM ev "
+                               "GROUP BY TUMBLE(ts, INTERVAL '1' MINUTE) FILTER (WHERE v > 1);"),
+                     SLUICE_ERR_SQL);
+    assert_string_equal(errstr, "p.sql:2:58: FILTER belongs to aggregate functions only, and TUMBLE is not one");
+    assert_int_equal(try_build("CREATE SINK out AS SELECT ABS(v) FILTER (WHERE v > 1) AS a FROM ev;"), SLUICE_ERR_SQL);
+    assert_string_equal(errstr, "p.sql:2:27: FILTER belongs to aggregate functions only, and ABS is not one");
     /* the same call twice shares a slot; with another DISTINCT or FILTER it does not */
     sluice_query_plan *q = build("CREATE SINK out AS SELECT COUNT(v) AS a, COUNT(DISTINCT v) AS b, COUNT(v) AS c, "
                                  "COUNT(v) FILTER (WHERE v > 1) AS d, COUNT(v) FILTER (WHERE v > 1) AS e FROM ev;");
@@ -518,6 +565,7 @@ int main(void) {
         T(test_a_group_leaving_having_is_deleted),
         T(test_distinct_and_filter_on_an_append_only_input),
         T(test_distinct_retracts_a_value_with_its_last_copy),
+        T(test_sessions_merge_distinct_and_sketches),
         T(test_value_maps_and_row_counts_snapshot_and_restore),
         T(test_distinct_and_sketch_of_a_window_snapshot_and_restore),
         T(test_approx_count_distinct_is_within_its_error_and_merges),
