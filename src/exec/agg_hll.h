@@ -3,7 +3,7 @@
  * Gandouet, Meunier 2007, with the small-range correction by linear
  * counting of Heule, Nunkesser, Hall 2013).  Precision 14: 2^14 registers
  * of one byte (16 KiB per group, allocated at the group's first non-NULL
- * value), standard error 1.04 / sqrt(2^14) ~ 0.81 %.  Sketches merge
+ * value, with the estimator's running sum so that a result costs O(1)), standard error 1.04 / sqrt(2^14) ~ 0.81 %.  Sketches merge
  * (register-wise maximum: session windows) but cannot retract, so the
  * planner refuses the function over an updating input.  The entry points
  * are the operations of its sluice_agg_fn entry (exec/aggregate.h), in the
@@ -27,7 +27,8 @@ void sluice_hll_encode(const sluice_agg_plan *ag, sluice_enc *e, const sluice_ag
 int sluice_hll_decode(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot *s, sluice_arena *arena);
 void sluice_hll_destroy(const sluice_agg_plan *ag, sluice_agg_slot *s);
 
-/** The estimate of a sketch's registers (SLUICE_HLL_M bytes), rounded. */
-int64_t sluice_hll_estimate(const uint8_t *reg);
+/** The SLUICE_HLL_M registers of an APPROX_COUNT_DISTINCT slot, or NULL
+ *  before its first value (borrowed). */
+const uint8_t *sluice_hll_registers(const sluice_agg_slot *s);
 
 #endif
