@@ -57,7 +57,7 @@ void sluice_windows_init(sluice_windows *ws, const sluice_query_plan *q) {
     }
     for (size_t j = 0; j < q->naggs; j++) ws->owns |= sluice_agg_owns(&q->aggs[j]);
     /* the previous results of an updated group go out as its update-before */
-    ws->keep_prev = q->emit != SLUICE_EMIT_APPEND && !q->topn && q->naggs > 0;
+    ws->keep_prev = q->emit == SLUICE_EMIT_UPDATE && !q->topn && q->naggs > 0;
 }
 
 void sluice_windows_clear(sluice_windows *ws) {

@@ -12,14 +12,16 @@
  * end of each micro-batch.
  *
  * Change kinds of the rows pushed (Flink's RowKind): APPEND pushes final
- * rows, inserts; UPDATE and COMPLETE push a group's first row as an
- * insert and every later row of it as an update-before of the row pushed
- * last (its exact values, kept when the group first changed in the
- * micro-batch) followed by an update-after, as Flink's GroupAggFunction; a
- * group that no longer passes HAVING, or whose rows were all retracted,
- * goes as a delete of the row pushed last.  The sink drops the
- * update-befores when it upserts by a key.  Top-N rows under COMPLETE are
- * update-afters of the window's ranking.
+ * rows, inserts.  UPDATE pushes a group's first row as an insert and every
+ * later row of it as an update-before of the row pushed last (its exact
+ * values, kept when the group first changed in the micro-batch) followed
+ * by an update-after, as Flink's GroupAggFunction; a group that no longer
+ * passes HAVING, or whose rows were all retracted, goes as a delete of the
+ * row pushed last.  The sink drops the update-befores when it upserts by a
+ * key.  COMPLETE pushes the whole result table each micro-batch (Spark's
+ * complete mode: it replaces the one before), a group's first row as an
+ * insert, later ones as update-afters, nothing retracted.  Top-N rows
+ * under COMPLETE are update-afters of the window's ranking.
  *
  * Input change kinds: inserts and update-afters add to a group;
  * update-befores and deletes retract from it (planned only without a
@@ -48,8 +50,6 @@ typedef struct wagg {
     sluice_value *keys;            /* ngroup scratch */
     sluice_value *args;            /* naggs scratch */
     unsigned char *skip;           /* naggs scratch: FILTER not TRUE for the row */
-    uint32_t *dpos;                /* COMPLETE: per entry, its dirty-list position + 1 (0: clean) */
-    size_t dpos_cap;
     uint32_t *dead;                /* entries whose rows were all retracted, found by an emit */
     size_t ndead, dead_cap;
     int64_t *starts;               /* HOP window starts scratch */
@@ -231,12 +231,20 @@ static int drop_dead(wagg *a, sluice_window *w) {
     return 0;
 }
 
-/* Push group e (entry i) of w.  final (APPEND): an insert when it passes
- * HAVING.  Else a changelog against the row pushed last (`prev`, its
- * results; NULL when they did not change): an insert the first time,
- * then an update-before of the last row and an update-after; a delete of
- * the last row when the group no longer passes HAVING or has no rows. */
-static int emit_group(wagg *a, const sluice_window *w, size_t i, int final, const sluice_value *prev) {
+/* How a group's row goes out. */
+typedef enum emit_as {
+    AS_FINAL,       /* APPEND: an insert, once */
+    AS_TABLE,       /* COMPLETE: the row again in the whole result table,
+                       an insert the first time, then an update-after */
+    AS_CHANGELOG    /* UPDATE: the change against the row pushed last */
+} emit_as;
+
+/* Push group e (entry i) of w, as `as` says.  AS_CHANGELOG: an insert the
+ * first time, then an update-before of the row pushed last (`prev`, its
+ * results) and an update-after; a delete of the row pushed last when the
+ * group no longer passes HAVING or has no rows.  A group without rows is
+ * listed to be dropped. */
+static int emit_group(wagg *a, const sluice_window *w, size_t i, emit_as as, const sluice_value *prev) {
     sluice_group_hdr *e = sluice_window_entry(&a->ws, w, i);
     const sluice_value *keys = sluice_group_keys(e);
     const sluice_agg_slot *slots = sluice_group_slots(&a->ws, e);
@@ -247,11 +255,14 @@ static int emit_group(wagg *a, const sluice_window *w, size_t i, int final, cons
         sluice_emitter_fill(&a->em, w->start, w->end, keys, slots);
         pass = sluice_emitter_having(&a->em);
     }
-    if (final) {
-        e->flags |= SLUICE_GROUP_EMITTED;
-        return pass ? sluice_emitter_push(&a->em, SLUICE_ROW_INSERT) : 0;
-    }
     int was = (e->flags & SLUICE_GROUP_EMITTED) != 0;
+    if (as != AS_CHANGELOG) {
+        /* a COMPLETE table replaces the one before: a row that left it is
+         * not in it, and nothing is retracted */
+        if (!pass) return 0;
+        e->flags |= SLUICE_GROUP_EMITTED;
+        return sluice_emitter_push(&a->em, as == AS_TABLE && was ? SLUICE_ROW_UPDATE_AFTER : SLUICE_ROW_INSERT);
+    }
     if (was) {
         if (prev) sluice_emitter_fill_values(&a->em, w->start, w->end, keys, prev);
         else sluice_emitter_fill(&a->em, w->start, w->end, keys, slots);
@@ -266,27 +277,10 @@ static int emit_group(wagg *a, const sluice_window *w, size_t i, int final, cons
     return sluice_emitter_push(&a->em, was ? SLUICE_ROW_UPDATE_AFTER : SLUICE_ROW_INSERT);
 }
 
-/* Every group of w (APPEND: final; COMPLETE: the whole result table again,
- * the changed groups against the results they were pushed with). */
+/* Every group of w: final (APPEND) or the whole result table (COMPLETE). */
 static int emit_window_all(wagg *a, sluice_window *w, int final) {
-    if (!final && a->ws.keep_prev && w->ndirty) {
-        if (a->dpos_cap < w->nentries) {
-            uint32_t *nd = realloc(a->dpos, w->nentries * sizeof *nd);
-            if (!nd) return -1;
-            memset(nd + a->dpos_cap, 0, (w->nentries - a->dpos_cap) * sizeof *nd);
-            a->dpos = nd;
-            a->dpos_cap = w->nentries;
-        }
-        for (size_t d = 0; d < w->ndirty; d++) a->dpos[w->dirty[d]] = (uint32_t)d + 1;
-    }
-    for (size_t i = 0; i < w->nentries; i++) {
-        const sluice_value *prev = NULL;
-        if (i < a->dpos_cap && a->dpos[i]) {
-            prev = sluice_window_prev(&a->ws, w, a->dpos[i] - 1);
-            a->dpos[i] = 0;
-        }
-        if (emit_group(a, w, i, final, prev) != 0) return -1;
-    }
+    for (size_t i = 0; i < w->nentries; i++)
+        if (emit_group(a, w, i, final ? AS_FINAL : AS_TABLE, NULL) != 0) return -1;
     sluice_window_clear_dirty(&a->ws, w);
     return drop_dead(a, w);
 }
@@ -295,7 +289,7 @@ static int emit_window_dirty(wagg *a, sluice_window *w) {
     for (size_t i = 0; i < w->ndirty; i++) {
         sluice_group_hdr *e = sluice_window_entry(&a->ws, w, w->dirty[i]);
         e->flags &= ~SLUICE_GROUP_DIRTY;
-        if (emit_group(a, w, w->dirty[i], 0, sluice_window_prev(&a->ws, w, i)) != 0) return -1;
+        if (emit_group(a, w, w->dirty[i], AS_CHANGELOG, sluice_window_prev(&a->ws, w, i)) != 0) return -1;
     }
     w->ndirty = 0;
     return drop_dead(a, w);
@@ -332,7 +326,7 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
          * that brought no records runs no micro-batch, so emits nothing. */
         if (!had_input) break;
         for (size_t i = 0; i < ws->n; i++) {
-            if (q->topn) sluice_window_clear_dirty(ws, ws->w[i]);
+            sluice_window_clear_dirty(ws, ws->w[i]);
             if ((q->topn ? sluice_topn_emit_window(&a->topn, ws, ws->w[i], &a->em, SLUICE_ROW_UPDATE_AFTER)
                          : emit_window_all(a, ws->w[i], 0)) != 0)
                 return -1;
@@ -442,7 +436,7 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
                 if (sluice_agg_owns(&q->aggs[m])) q->aggs[m].fn->destroy(&q->aggs[m], &s[m]);
             return -1;
         }
-        if (ws->keep_prev && q->having && a->em.post) {
+        if (q->emit == SLUICE_EMIT_UPDATE && !q->topn && q->having && a->em.post) {
             sluice_emitter_fill(&a->em, w->start, w->end, k, s);
             if (!sluice_emitter_having(&a->em)) e->flags = 0;
         }
@@ -515,7 +509,6 @@ static void wagg_close(sluice_op *op) {
     free(a->keys);
     free(a->args);
     free(a->skip);
-    free(a->dpos);
     free(a->dead);
     free(a->starts);
     free(a);

@@ -249,6 +249,25 @@ static void test_a_group_leaving_having_is_deleted(void **state) {
     sluice_op_close(op);
 }
 
+/* COMPLETE re-emits the whole table, never an update-before: two groups
+ * with equal rows stay two rows for a sink that replaces its table. */
+static void test_complete_pushes_the_table_without_retractions(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        build_updating("CREATE SINK out AS SELECT COUNT(*) AS n FROM ev GROUP BY k EMIT COMPLETE;");
+    sluice_op *op = open_agg(q);
+    const in_row b1[] = {{I, "a", 1}, {I, "b", 1}};
+    /* post rows: the key, then the count (the output has the count only) */
+    assert_string_equal(step(op, b1, 2), "+I a,1\n+I b,1\n");
+    const in_row b2[] = {{I, "a", 1}};
+    assert_string_equal(step(op, b2, 1), "+U a,2\n+U b,1\n");
+    /* b's rows retracted: it is no longer in the table, nor in the state */
+    const in_row b3[] = {{D, "b", 1}};
+    assert_string_equal(step(op, b3, 1), "+U a,2\n");
+    assert_int_equal(op->ops->state_rows(op), 1);
+    sluice_op_close(op);
+}
+
 /* ---- DISTINCT, FILTER ---- */
 
 static void test_distinct_and_filter_on_an_append_only_input(void **state) {
@@ -565,6 +584,7 @@ int main(void) {
         T(test_retracting_null_arguments_and_strings),
         T(test_a_retraction_on_an_append_only_plan_fails_the_batch),
         T(test_a_group_leaving_having_is_deleted),
+        T(test_complete_pushes_the_table_without_retractions),
         T(test_distinct_and_filter_on_an_append_only_input),
         T(test_distinct_retracts_a_value_with_its_last_copy),
         T(test_sessions_merge_distinct_and_sketches),
