@@ -187,3 +187,8 @@ void sluice_hll_destroy(const sluice_agg_plan *ag, sluice_agg_slot *s) {
     s->ext = NULL;
     s->n = 0;
 }
+
+size_t sluice_hll_owned_bytes(const sluice_agg_plan *ag, const sluice_agg_slot *s) {
+    (void)ag;
+    return s->ext ? sizeof(hll) : 0;
+}

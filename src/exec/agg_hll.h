@@ -26,6 +26,7 @@ sluice_value sluice_hll_result(const sluice_agg_plan *ag, const sluice_agg_slot 
 void sluice_hll_encode(const sluice_agg_plan *ag, sluice_enc *e, const sluice_agg_slot *s);
 int sluice_hll_decode(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot *s, sluice_arena *arena);
 void sluice_hll_destroy(const sluice_agg_plan *ag, sluice_agg_slot *s);
+size_t sluice_hll_owned_bytes(const sluice_agg_plan *ag, const sluice_agg_slot *s);
 
 /** The SLUICE_HLL_M registers of an APPROX_COUNT_DISTINCT slot, or NULL
  *  before its first value (borrowed). */

@@ -30,6 +30,7 @@ typedef struct vm_entry {
 typedef struct vmap {
     vm_entry *e;
     size_t n, cap;                 /* live entries; slots (a power of two) */
+    size_t str_bytes;              /* bytes of the VARCHAR copies */
     int dir;                       /* extreme: -1 MIN, +1 MAX; 0 DISTINCT */
     sluice_value best;             /* extreme: the current one (a map string) */
     sluice_agg_slot inner;         /* DISTINCT: inner's slot */
@@ -55,14 +56,16 @@ static vmap *vm_new(const sluice_agg_plan *ag, int extreme) {
     return m;
 }
 
-static void vm_free_value(sluice_value *v) {
-    if (v->type == SLUICE_TYPE_VARCHAR) free((char *)v->u.s);
+static void vm_free_value(vmap *m, sluice_value *v) {
+    if (v->type != SLUICE_TYPE_VARCHAR) return;
+    m->str_bytes -= v->len ? v->len : 1;
+    free((char *)v->u.s);
 }
 
 static void vm_free(const sluice_agg_plan *ag, vmap *m) {
     if (!m) return;
     for (size_t i = 0; i < m->cap; i++)
-        if (m->e[i].count) vm_free_value(&m->e[i].v);
+        if (m->e[i].count) vm_free_value(m, &m->e[i].v);
     if (!m->dir && ag->inner->destroy) ag->inner->destroy(ag, &m->inner);
     free(m->e);
     free(m);
@@ -91,7 +94,7 @@ static int vm_grow(vmap *m) {
 /* Remove slot i (backward-shift deletion keeps every probe chain whole). */
 static void vm_remove(vmap *m, size_t i) {
     size_t mask = m->cap - 1;
-    vm_free_value(&m->e[i].v);
+    vm_free_value(m, &m->e[i].v);
     m->e[i].count = 0;
     m->n--;
     for (size_t j = (i + 1) & mask; m->e[j].count; j = (j + 1) & mask) {
@@ -130,6 +133,7 @@ static long vm_add(vmap *m, const sluice_value *a, int64_t count, int *fresh) {
             if (!p) return -1;
             if (v.len) memcpy(p, a->u.s, v.len);
             v.u.s = p;
+            m->str_bytes += v.len ? v.len : 1;
         }
         m->e[i].v = v;
         m->n++;
@@ -276,6 +280,12 @@ static void ms_destroy(const sluice_agg_plan *ag, sluice_agg_slot *s) {
     s->n = 0;
 }
 
+static size_t ms_owned_bytes(const sluice_agg_plan *ag, const sluice_agg_slot *s) {
+    (void)ag;
+    const vmap *m = s->ext;
+    return m ? sizeof *m + m->cap * sizeof *m->e + m->str_bytes : 0;
+}
+
 static int ms_bad(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot *s) {
     d->bad = 1;
     ms_destroy(ag, s);
@@ -319,8 +329,9 @@ static int dec_extreme(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot
 }
 
 const sluice_agg_fn sluice_agg_distinct = {"DISTINCT", 0, 0, type_none, ms_init, add_distinct, retract_distinct,
-                                           merge_distinct, result_distinct, ms_encode, dec_distinct, ms_destroy};
+                                           merge_distinct, result_distinct, ms_encode, dec_distinct, ms_destroy,
+                                           ms_owned_bytes};
 
 const sluice_agg_fn sluice_agg_retractable_extreme = {"MIN/MAX", 0, 0, type_none, ms_init, add_extreme,
                                                       retract_extreme, merge_extreme, result_extreme, ms_encode,
-                                                      dec_extreme, ms_destroy};
+                                                      dec_extreme, ms_destroy, ms_owned_bytes};

@@ -77,6 +77,9 @@ typedef struct sluice_agg_fn {
      *  registers), or NULL when a slot owns nothing (every function of
      *  fixed state).  The slot is left as init made it. */
     void (*destroy)(const sluice_agg_plan *ag, sluice_agg_slot *s);
+    /** Bytes of memory the slot owns outside itself (counted in the
+     *  state's size, which max_state_bytes caps); NULL with destroy. */
+    size_t (*owned_bytes)(const sluice_agg_plan *ag, const sluice_agg_slot *s);
 } sluice_agg_fn;
 
 /** The state of `ag->inner` over a multiset of the argument's values
@@ -92,6 +95,14 @@ extern const sluice_agg_fn sluice_agg_retractable_extreme;
 /** 1 when a slot of ag's function owns memory outside itself (destroy). */
 static inline int sluice_agg_owns(const sluice_agg_plan *ag) {
     return ag->fn->destroy != NULL;
+}
+
+/** Bytes the naggs slots of one group own outside themselves. */
+static inline size_t sluice_agg_slots_owned_bytes(const sluice_query_plan *q, const sluice_agg_slot *s) {
+    size_t bytes = 0;
+    for (size_t m = 0; m < q->naggs; m++)
+        if (sluice_agg_owns(&q->aggs[m])) bytes += q->aggs[m].fn->owned_bytes(&q->aggs[m], &s[m]);
+    return bytes;
 }
 
 /** The function NAME (upper case) or NAME(*) when star, or NULL. */

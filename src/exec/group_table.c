@@ -119,6 +119,9 @@ size_t sluice_windows_bytes(const sluice_windows *ws) {
         bytes += sizeof *w + w->cap * ws->stride + w->tcap * sizeof(sluice_gslot) + w->dcap * sizeof(uint32_t) +
                  sluice_arena_used(w->arena);
         if (ws->keep_prev) bytes += w->dcap * ws->q->naggs * sizeof(sluice_value);
+        /* value maps and sketches: a pass over the groups */
+        for (size_t i = 0; ws->owns && i < w->nentries; i++)
+            bytes += sluice_agg_slots_owned_bytes(ws->q, sluice_group_slots(ws, sluice_window_entry(ws, w, i)));
     }
     return bytes;
 }

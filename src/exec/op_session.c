@@ -539,9 +539,15 @@ static size_t ses_state_bytes(const sluice_op *op) {
     const session_state *st = ((const ses_op *)op)->st;
     size_t bytes = sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
     size_t nsessions = 0;
+    const sluice_query_plan *q = op->q;
+    int owns = 0;
+    for (size_t m = 0; m < q->naggs; m++) owns |= sluice_agg_owns(&q->aggs[m]);
     for (size_t i = 0; i < st->nkeys; i++) {
-        bytes += skey_at(st, i)->cap * st->ses_stride;
-        nsessions += skey_at(st, i)->nses;
+        skey_hdr *k = skey_at(st, i);
+        bytes += k->cap * st->ses_stride;
+        nsessions += k->nses;
+        /* value maps and sketches */
+        for (size_t j = 0; owns && j < k->nses; j++) bytes += sluice_agg_slots_owned_bytes(q, ses_aggs(ses_at(st, k, j)));
     }
     /* the open-session count the stats report is the keys' sessions */
     assert(nsessions == st->nsessions);

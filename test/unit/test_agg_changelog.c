@@ -358,6 +358,30 @@ static void test_sessions_merge_distinct_and_sketches(void **state) {
     sluice_op_close(op);
 }
 
+/* The state's size (what max_state_bytes caps) counts the value maps and
+ * sketches the slots own. */
+static void test_state_bytes_count_value_maps_and_sketches(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        build("CREATE SINK out AS SELECT COUNT(DISTINCT k) AS d, APPROX_COUNT_DISTINCT(k) AS ad FROM ev;");
+    sluice_op *op = open_agg(q);
+    const in_row one[] = {{I, "k", 1}};
+    step(op, one, 1);
+    size_t before = op->ops->state_bytes(op);
+    /* a sketch is 16 KiB however many values it counts */
+    assert_true(before > SLUICE_HLL_M);
+    static char keys[MAXIN][40];
+    in_row rows[MAXIN];
+    for (size_t i = 0; i < MAXIN; i++) {
+        snprintf(keys[i], sizeof keys[i], "a-distinct-value-of-32-bytes-%03zu", i);
+        rows[i] = (in_row){I, keys[i], 1};
+    }
+    step(op, rows, MAXIN);
+    /* 16 more values of 32 bytes, each with its map entry */
+    assert_true(op->ops->state_bytes(op) >= before + MAXIN * (32 + sizeof(sluice_value)));
+    sluice_op_close(op);
+}
+
 /* ---- snapshots of the new state ---- */
 
 static void test_value_maps_and_row_counts_snapshot_and_restore(void **state) {
@@ -588,6 +612,7 @@ int main(void) {
         T(test_distinct_and_filter_on_an_append_only_input),
         T(test_distinct_retracts_a_value_with_its_last_copy),
         T(test_sessions_merge_distinct_and_sketches),
+        T(test_state_bytes_count_value_maps_and_sketches),
         T(test_value_maps_and_row_counts_snapshot_and_restore),
         T(test_distinct_and_sketch_of_a_window_snapshot_and_restore),
         T(test_approx_count_distinct_is_within_its_error_and_merges),
