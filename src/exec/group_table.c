@@ -250,6 +250,45 @@ void sluice_window_remove_group(sluice_windows *ws, sluice_window *w, size_t i) 
     w->nentries--;
 }
 
+int sluice_window_compact_strings(sluice_windows *ws, sluice_window *w) {
+    if (sluice_arena_used(w->arena) <= 2 * w->arena_live + 64 * 1024) return 0;
+    const sluice_query_plan *q = ws->q;
+    sluice_arena *na = sluice_arena_new(16 * 1024);
+    if (!na) return -1;
+    /* copies first, so that a failure leaves every entry as it was */
+    size_t nvals = w->nentries * (q->ngroup + q->naggs);
+    sluice_value *copy = malloc((nvals + 1) * sizeof *copy);
+    if (!copy) goto fail;
+    for (size_t i = 0, c = 0; i < w->nentries; i++) {
+        sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+        sluice_agg_slot *sl = sluice_group_slots(ws, e);
+        for (size_t g = 0; g < q->ngroup; g++, c++) {
+            copy[c] = sluice_group_keys(e)[g];
+            if (sluice_op_copy_string(na, &copy[c]) != 0) goto fail;
+        }
+        for (size_t m = 0; m < q->naggs; m++, c++) {
+            copy[c] = sl[m].v;
+            if (q->aggs[m].fn->holds_string && sl[m].n && sluice_op_copy_string(na, &copy[c]) != 0) goto fail;
+        }
+    }
+    for (size_t i = 0, c = 0; i < w->nentries; i++) {
+        sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+        sluice_agg_slot *sl = sluice_group_slots(ws, e);
+        for (size_t g = 0; g < q->ngroup; g++, c++) sluice_group_keys(e)[g] = copy[c];
+        for (size_t m = 0; m < q->naggs; m++, c++)
+            if (q->aggs[m].fn->holds_string && sl[m].n) sl[m].v = copy[c];
+    }
+    free(copy);
+    sluice_arena_destroy(w->arena);
+    w->arena = na;
+    w->arena_live = sluice_arena_used(na);
+    return 0;
+fail:
+    free(copy);
+    sluice_arena_destroy(na);
+    return -1;
+}
+
 void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w) {
     for (size_t i = 0; i < w->ndirty; i++) sluice_window_entry(ws, w, w->dirty[i])->flags &= ~SLUICE_GROUP_DIRTY;
     w->ndirty = 0;

@@ -51,6 +51,7 @@ typedef struct sluice_window {
     sluice_value *prev;            /**< keep_prev: per dirty-list position, naggs results
                                         the group had when it was last emitted */
     sluice_arena *arena;           /**< key strings (and MIN/MAX strings) */
+    size_t arena_live;             /**< arena bytes in use after the last compaction */
     unsigned char *entries;
     size_t nentries, cap;
     sluice_gslot *table;           /**< 0 = empty */
@@ -109,6 +110,13 @@ static inline int64_t *sluice_group_rows(const sluice_windows *ws, sluice_group_
 /** Remove entry i from w (its slots destroyed): the last entry takes its
  *  index.  The dirty list must not name either (call it after an emit). */
 void sluice_window_remove_group(sluice_windows *ws, sluice_window *w, size_t i);
+
+/** Copy the strings of w's groups into a fresh arena and drop the old
+ *  one, once it holds more than twice the bytes live at the last
+ *  compaction (removed groups and replaced MIN/MAX strings leave garbage
+ *  there).  No row may borrow a string of w (flush first).  0 or -1 OOM
+ *  (w unchanged). */
+int sluice_window_compact_strings(sluice_windows *ws, sluice_window *w);
 
 /** The group with keys (hash) in w, or NULL when it has none. */
 static inline sluice_group_hdr *sluice_window_find(const sluice_windows *ws, const sluice_window *w,

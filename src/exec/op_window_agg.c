@@ -295,6 +295,16 @@ static int emit_window_dirty(wagg *a, sluice_window *w) {
     return drop_dead(a, w);
 }
 
+/* After a flush: the strings of the groups removed (and of MIN/MAX values
+ * replaced) are garbage in the windows' arenas, which live as long as the
+ * window (forever without one); copy the live ones out now and then. */
+static int compact(wagg *a) {
+    if (a->ws.q->topn) return 0; /* the ranking borrows them between emits */
+    for (size_t i = 0; i < a->ws.n; i++)
+        if (sluice_window_compact_strings(&a->ws, a->ws.w[i]) != 0) return -1;
+    return 0;
+}
+
 static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
     wagg *a = (wagg *)op;
     const sluice_query_plan *q = op->q;
@@ -319,6 +329,7 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
                 return -1;
         if (sluice_emitter_flush(&a->em) != 0) return -1;
         sluice_windows_finalize(ws, wm);
+        if (compact(a) != 0) return -1;
         break;
     case SLUICE_EMIT_COMPLETE:
         /* Spark: complete mode keeps the whole result table (state is not
@@ -332,6 +343,7 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
                 return -1;
         }
         if (sluice_emitter_flush(&a->em) != 0) return -1;
+        if (compact(a) != 0) return -1;
         break;
     default: break;
     }
@@ -450,6 +462,7 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
     for (uint32_t i = ne > RESTORE_AHEAD ? ne - RESTORE_AHEAD : 0; i < ne; i++)
         if (sluice_window_restore_insert(ws, w, base + i) != 0) goto dup;
     if (sbytes >= 0 && have != sbytes) goto dup; /* not what the snapshot said */
+    w->arena_live = sluice_arena_used(w->arena);
     return 0;
 dup:
     d->bad = 1;
