@@ -4,9 +4,11 @@
  * Rows flowing from the query engine to the sinks carry a change kind, as
  * Flink's changelog rows do (org.apache.flink.types.RowKind): an APPEND
  * query produces only inserts; an UPDATE or COMPLETE query produces
- * update-after rows (upserts by the query's PRIMARY KEY) and may produce
- * deletes (a row leaving a top-N ranking).  Each sink applies the kinds to
- * its destination (docs/connectors.md, "Changelog at the sinks").
+ * update-after rows (upserts by the query's PRIMARY KEY), under UPDATE each
+ * preceded by the update-before of the row it replaces when the query has
+ * no key, and may produce deletes (a row leaving a top-N ranking or HAVING, a group
+ * whose rows were retracted).  Each sink applies the kinds to its
+ * destination (docs/connectors.md, "Changelog at the sinks").
  */
 #ifndef SLUICE_CHANGELOG_H
 #define SLUICE_CHANGELOG_H

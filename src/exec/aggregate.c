@@ -17,6 +17,7 @@
  * integer SUM under SLOT_TAG_OVERFLOWED), then i64 n.
  */
 #include "exec/aggregate.h"
+#include "exec/agg_hll.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -436,21 +437,24 @@ static int dec_welford(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot
 /* ---------------- the table ---------------- */
 
 #define WELFORD(NAME, type_fn, result_fn) \
-    {NAME, 0, 0, type_fn, init_zero, add_welford, retract_welford, merge_welford, result_fn, enc_welford, dec_welford}
+    {NAME, 0, 0, type_fn, init_zero, add_welford, retract_welford, merge_welford, result_fn, enc_welford, dec_welford, NULL, NULL}
 
 static const sluice_agg_fn fns[] = {
     {"COUNT", 1, 0, type_bigint, init_zero, add_count_star, retract_count_star, merge_count, result_count,
-     enc_classic, dec_count},
+     enc_classic, dec_count, NULL, NULL},
     {"COUNT", 0, 0, type_bigint, init_zero, add_count, retract_count, merge_count, result_count, enc_classic,
-     dec_count},
-    {"SUM", 0, 0, type_sum, init_accum, add_sum, retract_sum, merge_sum, result_sum, enc_classic, dec_sum},
-    {"AVG", 0, 0, type_avg, init_avg, add_avg, retract_avg, merge_avg, result_avg, enc_classic, dec_avg},
-    {"MIN", 0, 1, type_min, init_zero, add_min, NULL, merge_min, result_extreme, enc_classic, dec_extreme},
-    {"MAX", 0, 1, type_max, init_zero, add_max, NULL, merge_max, result_extreme, enc_classic, dec_extreme},
+     dec_count, NULL, NULL},
+    {"SUM", 0, 0, type_sum, init_accum, add_sum, retract_sum, merge_sum, result_sum, enc_classic, dec_sum, NULL, NULL},
+    {"AVG", 0, 0, type_avg, init_avg, add_avg, retract_avg, merge_avg, result_avg, enc_classic, dec_avg, NULL, NULL},
+    {"MIN", 0, 1, type_min, init_zero, add_min, NULL, merge_min, result_extreme, enc_classic, dec_extreme, NULL, NULL},
+    {"MAX", 0, 1, type_max, init_zero, add_max, NULL, merge_max, result_extreme, enc_classic, dec_extreme, NULL, NULL},
     WELFORD("VAR_SAMP", type_var_samp, result_var_samp),
     WELFORD("VAR_POP", type_var_pop, result_var_pop),
     WELFORD("STDDEV_SAMP", type_stddev_samp, result_stddev_samp),
     WELFORD("STDDEV_POP", type_stddev_pop, result_stddev_pop),
+    /* exec/agg_hll.c: HyperLogLog, no retract */
+    {"APPROX_COUNT_DISTINCT", 0, 0, sluice_hll_type, sluice_hll_init, sluice_hll_add, NULL, sluice_hll_merge,
+     sluice_hll_result, sluice_hll_encode, sluice_hll_decode, sluice_hll_destroy, sluice_hll_owned_bytes},
 };
 enum { NFNS = sizeof fns / sizeof fns[0] };
 

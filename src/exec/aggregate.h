@@ -28,6 +28,10 @@ typedef struct sluice_agg_slot {
             double mean, m2;     /**< VAR/STDDEV: Welford's running mean and
                                       sum of squared deviations from it */
         } w;
+        void *ext;               /**< DISTINCT, retractable MIN/MAX,
+                                      APPROX_COUNT_DISTINCT: the state the slot
+                                      owns outside itself (NULL until a value
+                                      comes; freed by the function's destroy) */
     };
     int64_t n;                   /**< values added (non-NULL arguments; rows for COUNT(*)) */
 } sluice_agg_slot;
@@ -69,7 +73,37 @@ typedef struct sluice_agg_fn {
      *  it against the plan; sets d->bad and returns -1 when it does not
      *  fit. */
     int (*decode)(const sluice_agg_plan *ag, sluice_dec *d, sluice_agg_slot *s, sluice_arena *arena);
+    /** Free what the slot owns outside it (a value map, HyperLogLog
+     *  registers), or NULL when a slot owns nothing (every function of
+     *  fixed state).  The slot is left as init made it. */
+    void (*destroy)(const sluice_agg_plan *ag, sluice_agg_slot *s);
+    /** Bytes of memory the slot owns outside itself (counted in the
+     *  state's size, which max_state_bytes caps); NULL with destroy. */
+    size_t (*owned_bytes)(const sluice_agg_plan *ag, const sluice_agg_slot *s);
 } sluice_agg_fn;
+
+/** The state of `ag->inner` over a multiset of the argument's values
+ *  (exec/agg_multiset.c): a value -> count map per slot, so that every
+ *  value can be retracted.  DISTINCT: inner sees each distinct value once
+ *  (COUNT/SUM/AVG(DISTINCT x), SQL:2016 and Flink); the retractable
+ *  MIN/MAX: inner is MIN or MAX over every value, and the next extreme is
+ *  found in the map when the extreme's last copy is retracted (Flink's
+ *  MinWithRetractAggFunction).  NULL arguments are not kept. */
+extern const sluice_agg_fn sluice_agg_distinct;
+extern const sluice_agg_fn sluice_agg_retractable_extreme;
+
+/** 1 when a slot of ag's function owns memory outside itself (destroy). */
+static inline int sluice_agg_owns(const sluice_agg_plan *ag) {
+    return ag->fn->destroy != NULL;
+}
+
+/** Bytes the naggs slots of one group own outside themselves. */
+static inline size_t sluice_agg_slots_owned_bytes(const sluice_query_plan *q, const sluice_agg_slot *s) {
+    size_t bytes = 0;
+    for (size_t m = 0; m < q->naggs; m++)
+        if (sluice_agg_owns(&q->aggs[m])) bytes += q->aggs[m].fn->owned_bytes(&q->aggs[m], &s[m]);
+    return bytes;
+}
 
 /** The function NAME (upper case) or NAME(*) when star, or NULL. */
 const sluice_agg_fn *sluice_agg_find(const char *name, int star);

@@ -9,12 +9,23 @@
 #include "exec/group_table.h"
 #include "exec/operator.h"
 
-static void window_free(sluice_window *w) {
+/* Free what the slots of entry e own (a value map, sketch registers). */
+static void entry_destroy(const sluice_windows *ws, sluice_group_hdr *e) {
+    const sluice_query_plan *q = ws->q;
+    sluice_agg_slot *s = sluice_group_slots(ws, e);
+    for (size_t j = 0; j < q->naggs; j++)
+        if (sluice_agg_owns(&q->aggs[j])) q->aggs[j].fn->destroy(&q->aggs[j], &s[j]);
+}
+
+static void window_free(const sluice_windows *ws, sluice_window *w) {
     if (!w) return;
+    if (ws && ws->owns)
+        for (size_t i = 0; i < w->nentries; i++) entry_destroy(ws, sluice_window_entry(ws, w, i));
     sluice_arena_destroy(w->arena);
     free(w->entries);
     free(w->table);
     free(w->dirty);
+    free(w->prev);
     free(w);
 }
 
@@ -30,7 +41,7 @@ static sluice_window *window_new(int64_t start, int64_t end) {
     w->tcap = 16;
     w->table = calloc(w->tcap, sizeof *w->table);
     if (!w->arena || !w->table) {
-        window_free(w);
+        window_free(NULL, w);
         return NULL;
     }
     return w;
@@ -40,10 +51,17 @@ void sluice_windows_init(sluice_windows *ws, const sluice_query_plan *q) {
     memset(ws, 0, sizeof *ws);
     ws->q = q;
     ws->stride = sizeof(sluice_group_hdr) + q->ngroup * sizeof(sluice_value) + q->naggs * sizeof(sluice_agg_slot);
+    if (q->input_updating) {
+        ws->rows_off = ws->stride;
+        ws->stride += sizeof(int64_t);
+    }
+    for (size_t j = 0; j < q->naggs; j++) ws->owns |= sluice_agg_owns(&q->aggs[j]);
+    /* the previous results of an updated group go out as its update-before */
+    ws->keep_prev = q->emit == SLUICE_EMIT_UPDATE && !q->topn && q->naggs > 0;
 }
 
 void sluice_windows_clear(sluice_windows *ws) {
-    for (size_t i = 0; i < ws->n; i++) window_free(ws->w[i]);
+    for (size_t i = 0; i < ws->n; i++) window_free(ws, ws->w[i]);
     ws->n = 0;
     ws->last = 0;
 }
@@ -86,7 +104,7 @@ sluice_window *sluice_windows_get_slow(sluice_windows *ws, int64_t start) {
 void sluice_windows_finalize(sluice_windows *ws, int64_t wm) {
     if (ws->q->window == SLUICE_WINDOW_NONE) return;
     size_t n = 0;
-    while (n < ws->n && ws->w[n]->end <= wm) window_free(ws->w[n++]);
+    while (n < ws->n && ws->w[n]->end <= wm) window_free(ws, ws->w[n++]);
     if (!n) return;
     /* windows are sorted by start and share one size, so also by end */
     memmove(ws->w, ws->w + n, (ws->n - n) * sizeof *ws->w);
@@ -100,6 +118,10 @@ size_t sluice_windows_bytes(const sluice_windows *ws) {
         const sluice_window *w = ws->w[i];
         bytes += sizeof *w + w->cap * ws->stride + w->tcap * sizeof(sluice_gslot) + w->dcap * sizeof(uint32_t) +
                  sluice_arena_used(w->arena);
+        if (ws->keep_prev) bytes += w->dcap * ws->q->naggs * sizeof(sluice_value);
+        /* value maps and sketches: a pass over the groups */
+        for (size_t i = 0; ws->owns && i < w->nentries; i++)
+            bytes += sluice_agg_slots_owned_bytes(ws->q, sluice_group_slots(ws, sluice_window_entry(ws, w, i)));
     }
     return bytes;
 }
@@ -185,6 +207,11 @@ int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_g
         uint32_t *nd = realloc(w->dirty, nc * sizeof *nd);
         if (!nd) return -1;
         w->dirty = nd;
+        if (ws->keep_prev) {
+            sluice_value *np = realloc(w->prev, nc * ws->q->naggs * sizeof *np);
+            if (!np) return -1;
+            w->prev = np;
+        }
         w->dcap = nc;
     }
     e->flags |= SLUICE_GROUP_DIRTY;
@@ -192,6 +219,74 @@ int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_g
     /* a group is listed once (its dirty flag) */
     assert(w->ndirty <= w->nentries);
     return 0;
+}
+
+/* The table slot that points at entry i. */
+static size_t slot_of(const sluice_windows *ws, const sluice_window *w, size_t i) {
+    size_t mask = w->tcap - 1, h = sluice_window_entry(ws, w, i)->hash & mask;
+    while (sluice_gslot_idx(w->table[h]) != i) h = (h + 1) & mask;
+    return h;
+}
+
+void sluice_window_remove_group(sluice_windows *ws, sluice_window *w, size_t i) {
+    size_t mask = w->tcap - 1, h = slot_of(ws, w, i);
+    if (ws->owns) entry_destroy(ws, sluice_window_entry(ws, w, i));
+    /* backward-shift deletion: every later entry of the probe run that may
+     * sit in the hole moves into it, so that no probe stops early */
+    w->table[h] = 0;
+    for (size_t j = (h + 1) & mask; w->table[j]; j = (j + 1) & mask) {
+        size_t home = sluice_window_entry(ws, w, sluice_gslot_idx(w->table[j]))->hash & mask;
+        if (((j - home) & mask) >= ((j - h) & mask)) {
+            w->table[h] = w->table[j];
+            w->table[j] = 0;
+            h = j;
+        }
+    }
+    size_t last = w->nentries - 1;
+    if (i != last) {
+        w->table[slot_of(ws, w, last)] = sluice_gslot_make(sluice_window_entry(ws, w, last)->hash, i);
+        memcpy(sluice_window_entry(ws, w, i), sluice_window_entry(ws, w, last), ws->stride);
+    }
+    w->nentries--;
+}
+
+int sluice_window_compact_strings(sluice_windows *ws, sluice_window *w) {
+    if (sluice_arena_used(w->arena) <= 2 * w->arena_live + 64 * 1024) return 0;
+    const sluice_query_plan *q = ws->q;
+    sluice_arena *na = sluice_arena_new(16 * 1024);
+    if (!na) return -1;
+    /* copies first, so that a failure leaves every entry as it was */
+    size_t nvals = w->nentries * (q->ngroup + q->naggs);
+    sluice_value *copy = malloc((nvals + 1) * sizeof *copy);
+    if (!copy) goto fail;
+    for (size_t i = 0, c = 0; i < w->nentries; i++) {
+        sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+        sluice_agg_slot *sl = sluice_group_slots(ws, e);
+        for (size_t g = 0; g < q->ngroup; g++, c++) {
+            copy[c] = sluice_group_keys(e)[g];
+            if (sluice_op_copy_string(na, &copy[c]) != 0) goto fail;
+        }
+        for (size_t m = 0; m < q->naggs; m++, c++) {
+            copy[c] = sl[m].v;
+            if (q->aggs[m].fn->holds_string && sl[m].n && sluice_op_copy_string(na, &copy[c]) != 0) goto fail;
+        }
+    }
+    for (size_t i = 0, c = 0; i < w->nentries; i++) {
+        sluice_group_hdr *e = sluice_window_entry(ws, w, i);
+        sluice_agg_slot *sl = sluice_group_slots(ws, e);
+        for (size_t g = 0; g < q->ngroup; g++, c++) sluice_group_keys(e)[g] = copy[c];
+        for (size_t m = 0; m < q->naggs; m++, c++)
+            if (q->aggs[m].fn->holds_string && sl[m].n) sl[m].v = copy[c];
+    }
+    free(copy);
+    sluice_arena_destroy(w->arena);
+    w->arena = na;
+    w->arena_live = sluice_arena_used(na);
+    return 0;
+fail:
+    free(copy);
+    sluice_arena_destroy(na);
+    return -1;
 }
 
 void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w) {

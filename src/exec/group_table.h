@@ -48,7 +48,10 @@ static inline size_t sluice_gslot_idx(sluice_gslot s) {
 /** One window [start, end) and its groups. */
 typedef struct sluice_window {
     int64_t start, end;            /**< ms; end SLUICE_TS_MAX without a window */
+    sluice_value *prev;            /**< keep_prev: per dirty-list position, naggs results
+                                        the group had when it was last emitted */
     sluice_arena *arena;           /**< key strings (and MIN/MAX strings) */
+    size_t arena_live;             /**< arena bytes in use after the last compaction */
     unsigned char *entries;
     size_t nentries, cap;
     sluice_gslot *table;           /**< 0 = empty */
@@ -62,6 +65,11 @@ typedef struct sluice_window {
 typedef struct sluice_windows {
     const sluice_query_plan *q;    /**< borrowed */
     size_t stride;                 /**< bytes per entry */
+    size_t rows_off;               /**< q->input_updating: offset in an entry of its
+                                        int64_t count of rows (the group is deleted at 0);
+                                        0 otherwise (append-only: no count kept) */
+    int owns;                      /**< some aggregate's slot owns memory (destroy) */
+    int keep_prev;                 /**< the dirty list keeps each group's last results */
     sluice_window **w;
     size_t n, cap;
     size_t last;                   /**< index of the window used last */
@@ -94,14 +102,25 @@ static inline sluice_agg_slot *sluice_group_slots(const sluice_windows *ws, slui
     return (sluice_agg_slot *)(sluice_group_keys(e) + ws->q->ngroup);
 }
 
-/** Add a group with keys (hash) to w (not there yet; its table slot is h).
- *  NULL on OOM. */
-sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
-                                          uint64_t hash, size_t h);
+/** The count of input rows of group e (only when ws->rows_off). */
+static inline int64_t *sluice_group_rows(const sluice_windows *ws, sluice_group_hdr *e) {
+    return (int64_t *)((unsigned char *)e + ws->rows_off);
+}
 
-/** Find the group with keys (hash) in w, or add it.  NULL on OOM. */
-static inline sluice_group_hdr *sluice_window_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
-                                                    uint64_t hash) {
+/** Remove entry i from w (its slots destroyed): the last entry takes its
+ *  index.  The dirty list must not name either (call it after an emit). */
+void sluice_window_remove_group(sluice_windows *ws, sluice_window *w, size_t i);
+
+/** Copy the strings of w's groups into a fresh arena and drop the old
+ *  one, once it holds more than twice the bytes live at the last
+ *  compaction (removed groups and replaced MIN/MAX strings leave garbage
+ *  there).  No row may borrow a string of w (flush first).  0 or -1 OOM
+ *  (w unchanged). */
+int sluice_window_compact_strings(sluice_windows *ws, sluice_window *w);
+
+/** The group with keys (hash) in w, or NULL when it has none. */
+static inline sluice_group_hdr *sluice_window_find(const sluice_windows *ws, const sluice_window *w,
+                                                   const sluice_value *keys, uint64_t hash, size_t *slot) {
     size_t ng = ws->q->ngroup;
     size_t mask = w->tcap - 1, h = hash & mask;
     for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
@@ -114,7 +133,21 @@ static inline sluice_group_hdr *sluice_window_group(sluice_windows *ws, sluice_w
             if (!sluice_value_equal(&k[i], &keys[i])) break;
         if (i == ng) return e;
     }
-    return sluice_window_add_group(ws, w, keys, hash, h);
+    *slot = h;
+    return NULL;
+}
+
+/** Add a group with keys (hash) to w (not there yet; its table slot is h).
+ *  NULL on OOM. */
+sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
+                                          uint64_t hash, size_t h);
+
+/** Find the group with keys (hash) in w, or add it.  NULL on OOM. */
+static inline sluice_group_hdr *sluice_window_group(sluice_windows *ws, sluice_window *w, const sluice_value *keys,
+                                                    uint64_t hash) {
+    size_t h = 0;
+    sluice_group_hdr *e = sluice_window_find(ws, w, keys, hash, &h);
+    return e ? e : sluice_window_add_group(ws, w, keys, hash, h);
 }
 
 int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_group_hdr *e);
@@ -122,6 +155,12 @@ int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_g
 static inline int sluice_window_mark_dirty(sluice_windows *ws, sluice_window *w, sluice_group_hdr *e) {
     return (e->flags & SLUICE_GROUP_DIRTY) ? 0 : sluice_window_mark_dirty_slow(ws, w, e);
 }
+/** The results group e had when last emitted, saved when it became dirty
+ *  (keep_prev), or NULL. */
+static inline const sluice_value *sluice_window_prev(const sluice_windows *ws, const sluice_window *w, size_t dirty_pos) {
+    return ws->keep_prev ? w->prev + dirty_pos * ws->q->naggs : NULL;
+}
+
 /** Forget which groups changed. */
 void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w);
 

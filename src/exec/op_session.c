@@ -82,9 +82,20 @@ static sluice_agg_slot *ses_aggs(ses_hdr *h) {
     return (sluice_agg_slot *)(h + 1);
 }
 
-static void session_state_free(session_state *ss) {
+/* Free what the slots of session h own (DISTINCT maps, sketches). */
+static void ses_destroy(const sluice_query_plan *q, ses_hdr *h) {
+    sluice_agg_slot *s = ses_aggs(h);
+    for (size_t m = 0; m < q->naggs; m++)
+        if (sluice_agg_owns(&q->aggs[m])) q->aggs[m].fn->destroy(&q->aggs[m], &s[m]);
+}
+
+static void session_state_free(const sluice_query_plan *q, session_state *ss) {
     if (!ss) return;
-    for (size_t i = 0; i < ss->nkeys; i++) free(skey_at(ss, i)->ses);
+    for (size_t i = 0; i < ss->nkeys; i++) {
+        skey_hdr *k = skey_at(ss, i);
+        for (size_t j = 0; j < k->nses; j++) ses_destroy(q, ses_at(ss, k, j));
+        free(k->ses);
+    }
     free(ss->keys);
     free(ss->table);
     sluice_arena_destroy(ss->arena);
@@ -100,7 +111,7 @@ static session_state *session_state_new(const sluice_query_plan *q) {
     ss->table = calloc(ss->tcap, sizeof *ss->table);
     ss->arena = sluice_arena_new(16 * 1024);
     if (!ss->table || !ss->arena) {
-        session_state_free(ss);
+        session_state_free(q, ss);
         return NULL;
     }
     return ss;
@@ -279,8 +290,12 @@ static sluice_err_t ses_process(sluice_op *op, const sluice_op_batch *b) {
                 if (o->start < h->start) h->start = o->start;
                 if (o->last > h->last) h->last = o->last;
                 for (size_t m = 0; m < q->naggs; m++)
-                    if (q->aggs[m].fn->merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m]))
-                        sluice_op_note_sum_overflow(q, &so->sum_overflows);
+                    switch (q->aggs[m].fn->merge(&q->aggs[m], &ses_aggs(h)[m], &ses_aggs(o)[m])) {
+                    case 0: break;
+                    case 1: sluice_op_note_sum_overflow(q, &so->sum_overflows); break;
+                    default: return SLUICE_ERR_NOMEM;
+                    }
+                ses_destroy(q, o);
                 if (hit[1] + 1 < k->nses) memcpy(o, ses_at(st, k, k->nses - 1), st->ses_stride);
                 k->nses--;
                 st->nsessions--;
@@ -288,6 +303,10 @@ static sluice_err_t ses_process(sluice_op *op, const sluice_op_batch *b) {
         }
         sluice_agg_slot *s = ses_aggs(h);
         for (size_t m = 0; m < q->naggs; m++) {
+            if (q->aggs[m].filter) {
+                sluice_value f = sluice_expr_eval(q->aggs[m].filter, row, arena);
+                if (!sluice_value_is_true(&f)) continue;
+            }
             sluice_value a = q->aggs[m].arg ? sluice_expr_eval(q->aggs[m].arg, row, arena) : sluice_value_null();
             switch (q->aggs[m].fn->add(&q->aggs[m], &s[m], &a, st->arena)) {
             case 0: break;
@@ -318,6 +337,9 @@ static int ses_on_watermark(sluice_op *op, int64_t wm, int had_input) {
             }
             sluice_emitter_fill(&so->em, h->start, end, skey_values(k), ses_aggs(h));
             if (sluice_emitter_having(&so->em) && sluice_emitter_push(&so->em, SLUICE_ROW_INSERT) != 0) return -1;
+            /* the row holds no string of what destroy frees (DISTINCT and
+             * APPROX_COUNT_DISTINCT results are numbers) */
+            ses_destroy(q, h);
             if (j + 1 < k->nses) memcpy(h, ses_at(ss, k, k->nses - 1), ss->ses_stride);
             k->nses--;
             ss->nsessions--;
@@ -393,7 +415,7 @@ static void ses_clear(sluice_op *op) {
     ses_op *so = (ses_op *)op;
     session_state *fresh = session_state_new(op->q);
     if (fresh) {
-        session_state_free(so->st);
+        session_state_free(op->q, so->st);
         so->st = fresh;
     }
 }
@@ -463,14 +485,21 @@ static int restore_sessions(ses_op *so, sluice_dec *d, uint32_t nk, int64_t sbyt
             h->last = sluice_dec_i64(d);
             if (!SLUICE_SANE_TIME(h->start) || !SLUICE_SANE_TIME(h->last) || h->start > h->last) d->bad = 1;
             sluice_agg_slot *a = ses_aggs(h);
-            for (size_t m = 0; m < q->naggs && !d->bad; m++) {
-                q->aggs[m].fn->decode(&q->aggs[m], d, &a[m], st->arena);
+            memset(a, 0, q->naggs * sizeof *a); /* what destroy may free below */
+            int oom = 0;
+            for (size_t m = 0; m < q->naggs && !d->bad && !oom; m++) {
+                oom = q->aggs[m].fn->decode(&q->aggs[m], d, &a[m], st->arena) != 0 && !d->bad;
                 have += sluice_snap_slot_string_bytes(&q->aggs[m], &a[m]);
             }
-            if (d->bad) break;
+            if (d->bad || oom) {
+                ses_destroy(q, h);
+                if (oom) rc = -1;
+                break;
+            }
             kh->nses++;
             st->nsessions++;
         }
+        if (rc) break;
         if (d->bad || ns < 2) continue;
         /* the sessions of a key never overlap: [start, last + gap) */
         if (ns > sorted_cap) {
@@ -510,9 +539,15 @@ static size_t ses_state_bytes(const sluice_op *op) {
     const session_state *st = ((const ses_op *)op)->st;
     size_t bytes = sizeof *st + st->kcap * st->key_stride + st->tcap * sizeof(uint32_t) + sluice_arena_used(st->arena);
     size_t nsessions = 0;
+    const sluice_query_plan *q = op->q;
+    int owns = 0;
+    for (size_t m = 0; m < q->naggs; m++) owns |= sluice_agg_owns(&q->aggs[m]);
     for (size_t i = 0; i < st->nkeys; i++) {
-        bytes += skey_at(st, i)->cap * st->ses_stride;
-        nsessions += skey_at(st, i)->nses;
+        skey_hdr *k = skey_at(st, i);
+        bytes += k->cap * st->ses_stride;
+        nsessions += k->nses;
+        /* value maps and sketches */
+        for (size_t j = 0; owns && j < k->nses; j++) bytes += sluice_agg_slots_owned_bytes(q, ses_aggs(ses_at(st, k, j)));
     }
     /* the open-session count the stats report is the keys' sessions */
     assert(nsessions == st->nsessions);
@@ -526,7 +561,7 @@ static size_t ses_state_rows(const sluice_op *op) {
 
 static void ses_close(sluice_op *op) {
     ses_op *so = (ses_op *)op;
-    session_state_free(so->st);
+    session_state_free(op->q, so->st);
     sluice_emitter_free(&so->em);
     free(so->keys);
     free(so);

@@ -5,6 +5,11 @@
  * one — into a sluice_row_batch of the query's schema (strings copied into
  * its arena), with each row's change kind (the batch's `kinds`, which stay
  * NULL while every row is an insert).
+ *
+ * Update-before rows are dropped when the query's output has a PRIMARY KEY:
+ * the sink upserts by the key, so the update-after that follows replaces
+ * the row (Flink's upsert sinks drop them too); without a key they pass,
+ * and the sink writes the full retract changelog.
  */
 #include <stdlib.h>
 
@@ -27,10 +32,11 @@ static sluice_err_t sink_process(sluice_op *op, const sluice_op_batch *in) {
     sluice_udf_state *udf = q->aggregate ? NULL : q->udf;
     for (size_t i = 0; i < in->nrows; i++) {
         size_t r = sluice_op_batch_row_index(in, i);
+        sluice_row_kind kind = in->kinds ? (sluice_row_kind)in->kinds[r] : SLUICE_ROW_INSERT;
+        if (kind == SLUICE_ROW_UPDATE_BEFORE && q->schema.npk > 0) continue;
         const sluice_value *row = in->rows + r * in->ncolumns;
         if (udf) udf->row = r;
-        sluice_value *o =
-            sluice_row_batch_append_kind(&s->out, in->kinds ? (sluice_row_kind)in->kinds[r] : SLUICE_ROW_INSERT);
+        sluice_value *o = sluice_row_batch_append_kind(&s->out, kind);
         if (!o) return SLUICE_ERR_NOMEM;
         for (size_t j = 0; j < q->schema.ncolumns; j++) {
             o[j] = sluice_expr_eval(q->outputs[j], row, arena);

@@ -12,14 +12,29 @@
  * end of each micro-batch.
  *
  * Change kinds of the rows pushed (Flink's RowKind): APPEND pushes final
- * rows, inserts; UPDATE and COMPLETE push a group's first row as an
- * insert and every later row of it as an update-after (the sinks upsert by
- * the PRIMARY KEY, so no update-before is pushed); top-N rows under
- * COMPLETE are update-afters of the window's ranking.
+ * rows, inserts.  UPDATE pushes a group's first row as an insert and every
+ * later row of it as an update-before of the row pushed last (its exact
+ * values, kept when the group first changed in the micro-batch) followed
+ * by an update-after, as Flink's GroupAggFunction; a group that no longer
+ * passes HAVING, or whose rows were all retracted, goes as a delete of the
+ * row pushed last.  The sink drops the update-befores when it upserts by a
+ * key.  COMPLETE pushes the whole result table each micro-batch (Spark's
+ * complete mode: it replaces the one before), a group's first row as an
+ * insert, later ones as update-afters, nothing retracted.  Top-N rows
+ * under COMPLETE are update-afters of the window's ranking.
+ *
+ * Input change kinds: inserts and update-afters add to a group;
+ * update-befores and deletes retract from it (planned only without a
+ * window, over an updating input: q->input_updating, where every group
+ * counts its rows and is dropped when the count reaches 0; a retraction
+ * for a group that does not exist is ignored, as Flink does).  A FILTER
+ * of an aggregate decides per row whether the row adds to (or retracts
+ * from) that aggregate.
  *
  * State: the open windows sorted by start, each with its group table
  * (exec/group_table.h).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +49,9 @@ typedef struct wagg {
     sluice_topn topn;
     sluice_value *keys;            /* ngroup scratch */
     sluice_value *args;            /* naggs scratch */
+    unsigned char *skip;           /* naggs scratch: FILTER not TRUE for the row */
+    uint32_t *dead;                /* entries whose rows were all retracted, found by an emit */
+    size_t ndead, dead_cap;
     int64_t *starts;               /* HOP window starts scratch */
     size_t max_windows;
     uint64_t sum_overflows;
@@ -47,6 +65,8 @@ static sluice_err_t wagg_open(sluice_op *op) {
     a->max_windows = q->window == SLUICE_WINDOW_HOP ? (size_t)(q->size_ms / q->slide_ms) : 1;
     a->keys = calloc(q->ngroup + 1, sizeof *a->keys);
     a->args = calloc(q->naggs + 1, sizeof *a->args);
+    a->skip = calloc(q->naggs + 1, 1);
+    if (!a->skip) return SLUICE_ERR_NOMEM;
     a->starts = calloc(a->max_windows, sizeof *a->starts);
     if (!a->keys || !a->args || !a->starts) return SLUICE_ERR_NOMEM;
     return sluice_emitter_init(&a->em, q, op->ctx, op->down);
@@ -56,6 +76,50 @@ static void late(sluice_op *op, const sluice_op_batch *b, size_t r, const char *
     op->ctx->stats->late_rows++;
     op->late_rows++;
     sluice_op_dead_letter(op->ctx, b->sp, b->src, b->recs ? b->recs[r] : NULL, op->q->name, reason);
+}
+
+/* Group e of w is about to change: list it as dirty and, the first time
+ * in the micro-batch, keep the results it was last pushed with (strings
+ * copied into the batch's arena: a retraction may free them) for the
+ * update-before.  0, or -1 out of memory. */
+static int touch(wagg *a, sluice_window *w, sluice_group_hdr *e, sluice_arena *arena) {
+    if (e->flags & SLUICE_GROUP_DIRTY) return 0;
+    if (sluice_window_mark_dirty_slow(&a->ws, w, e) != 0) return -1;
+    if (!a->ws.keep_prev || !(e->flags & SLUICE_GROUP_EMITTED)) return 0;
+    const sluice_query_plan *q = a->ws.q;
+    sluice_value *prev = w->prev + (w->ndirty - 1) * q->naggs;
+    const sluice_agg_slot *s = sluice_group_slots(&a->ws, e);
+    for (size_t k = 0; k < q->naggs; k++) {
+        prev[k] = q->aggs[k].fn->result(&q->aggs[k], &s[k]);
+        if (sluice_op_copy_string(arena, &prev[k]) != 0) return -1;
+    }
+    return 0;
+}
+
+/* An update-before or delete row (keys and arguments in a's scratch):
+ * take its values back out of its group.  Only planned without a window. */
+static sluice_err_t retract_row(wagg *a, uint64_t hash) {
+    const sluice_query_plan *q = a->ws.q;
+    if (!q->input_updating || q->window != SLUICE_WINDOW_NONE) {
+        snprintf(a->base.ctx->err, sizeof a->base.ctx->err,
+                 "query %s: a retraction (update-before or delete) reached an aggregate planned for an append-only "
+                 "input", q->name);
+        return SLUICE_ERR_RUNTIME;
+    }
+    sluice_window *w = sluice_windows_get(&a->ws, 0);
+    if (!w) return SLUICE_ERR_NOMEM;
+    size_t h;
+    sluice_group_hdr *e = sluice_window_find(&a->ws, w, a->keys, hash, &h);
+    if (!e) return SLUICE_OK; /* nothing to retract from (Flink ignores it too) */
+    if (touch(a, w, e, a->base.ctx->batch_arena) != 0) return SLUICE_ERR_NOMEM;
+    (*sluice_group_rows(&a->ws, e))--;
+    sluice_agg_slot *s = sluice_group_slots(&a->ws, e);
+    for (size_t k = 0; k < q->naggs; k++) {
+        if (a->skip[k]) continue;
+        if (q->aggs[k].fn->retract(&q->aggs[k], &s[k], &a->args[k]) == 1)
+            sluice_op_note_sum_overflow(q, &a->sum_overflows);
+    }
+    return SLUICE_OK;
 }
 
 /* The hot path: per row, its windows, its group in each, and the
@@ -98,23 +162,37 @@ static sluice_err_t wagg_process(sluice_op *op, const sluice_op_batch *b) {
             a->keys[k] = sluice_expr_eval(q->group[k], row, arena);
             hash = sluice_value_hash(&a->keys[k], hash);
         }
-        for (size_t k = 0; k < q->naggs; k++)
-            a->args[k] = q->aggs[k].arg ? sluice_expr_eval(q->aggs[k].arg, row, arena) : sluice_value_null();
+        for (size_t k = 0; k < q->naggs; k++) {
+            const sluice_agg_plan *ag = &q->aggs[k];
+            if (ag->filter) {
+                sluice_value f = sluice_expr_eval(ag->filter, row, arena);
+                a->skip[k] = !sluice_value_is_true(&f);
+            }
+            a->args[k] = ag->arg ? sluice_expr_eval(ag->arg, row, arena) : sluice_value_null();
+        }
+        sluice_row_kind kind = b->kinds ? b->kinds[r] : SLUICE_ROW_INSERT;
+        if (kind == SLUICE_ROW_UPDATE_BEFORE || kind == SLUICE_ROW_DELETE) {
+            sluice_err_t err = retract_row(a, hash);
+            if (err) return err;
+            continue;
+        }
         int added = 0;
         for (size_t wi = 0; wi < nwin; wi++) {
             if (q->window != SLUICE_WINDOW_NONE && starts[wi] + q->size_ms <= wm) continue; /* finalized */
             sluice_window *w = sluice_windows_get(&a->ws, starts[wi]);
             if (!w) return SLUICE_ERR_NOMEM;
             sluice_group_hdr *e = sluice_window_group(&a->ws, w, a->keys, hash);
-            if (!e) return SLUICE_ERR_NOMEM;
+            if (!e || touch(a, w, e, arena) != 0) return SLUICE_ERR_NOMEM;
+            if (a->ws.rows_off) (*sluice_group_rows(&a->ws, e))++;
             sluice_agg_slot *s = sluice_group_slots(&a->ws, e);
-            for (size_t k = 0; k < q->naggs; k++)
+            for (size_t k = 0; k < q->naggs; k++) {
+                if (a->skip[k]) continue;
                 switch (q->aggs[k].fn->add(&q->aggs[k], &s[k], &a->args[k], w->arena)) {
                 case 0: break;
                 case 1: sluice_op_note_sum_overflow(q, &a->sum_overflows); break;
                 default: return SLUICE_ERR_NOMEM;
                 }
-            if (sluice_window_mark_dirty(&a->ws, w, e) != 0) return SLUICE_ERR_NOMEM;
+            }
             added = 1;
         }
         if (!added) late(op, b, r, "late");
@@ -124,29 +202,106 @@ static sluice_err_t wagg_process(sluice_op *op, const sluice_op_batch *b) {
 
 /* ---------------- emit ---------------- */
 
-/* Push group e of w when it passes HAVING: an insert the first time, an
- * update-after later (final: always an insert). */
-static int emit_group(wagg *a, const sluice_window *w, sluice_group_hdr *e, int final) {
-    sluice_emitter_fill(&a->em, w->start, w->end, sluice_group_keys(e), sluice_group_slots(&a->ws, e));
-    if (!sluice_emitter_having(&a->em)) return 0;
-    sluice_row_kind kind = !final && (e->flags & SLUICE_GROUP_EMITTED) ? SLUICE_ROW_UPDATE_AFTER : SLUICE_ROW_INSERT;
-    e->flags |= SLUICE_GROUP_EMITTED;
-    return sluice_emitter_push(&a->em, kind);
+static int note_dead(wagg *a, size_t i) {
+    if (a->ndead == a->dead_cap) {
+        size_t nc = a->dead_cap ? a->dead_cap * 2 : 16;
+        uint32_t *nd = realloc(a->dead, nc * sizeof *nd);
+        if (!nd) return -1;
+        a->dead = nd;
+        a->dead_cap = nc;
+    }
+    a->dead[a->ndead++] = (uint32_t)i;
+    return 0;
 }
 
+static int desc_u32(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a < b) - (a > b);
+}
+
+/* Drop the groups whose rows were all retracted (after their deletes were
+ * pushed): from the highest index down, so that the entry moved into a
+ * hole is never one still to drop. */
+static int drop_dead(wagg *a, sluice_window *w) {
+    if (!a->ndead) return 0;
+    if (sluice_emitter_flush(&a->em) != 0) return -1;
+    qsort(a->dead, a->ndead, sizeof *a->dead, desc_u32);
+    for (size_t i = 0; i < a->ndead; i++) sluice_window_remove_group(&a->ws, w, a->dead[i]);
+    a->ndead = 0;
+    return 0;
+}
+
+/* How a group's row goes out. */
+typedef enum emit_as {
+    AS_FINAL,       /* APPEND: an insert, once */
+    AS_TABLE,       /* COMPLETE: the row again in the whole result table,
+                       an insert the first time, then an update-after */
+    AS_CHANGELOG    /* UPDATE: the change against the row pushed last */
+} emit_as;
+
+/* Push group e (entry i) of w, as `as` says.  AS_CHANGELOG: an insert the
+ * first time, then an update-before of the row pushed last (`prev`, its
+ * results) and an update-after; a delete of the row pushed last when the
+ * group no longer passes HAVING or has no rows.  A group without rows is
+ * listed to be dropped. */
+static int emit_group(wagg *a, const sluice_window *w, size_t i, emit_as as, const sluice_value *prev) {
+    sluice_group_hdr *e = sluice_window_entry(&a->ws, w, i);
+    const sluice_value *keys = sluice_group_keys(e);
+    const sluice_agg_slot *slots = sluice_group_slots(&a->ws, e);
+    int gone = a->ws.rows_off && *sluice_group_rows(&a->ws, e) <= 0;
+    if (gone && note_dead(a, i) != 0) return -1;
+    int pass = 0;
+    if (!gone) {
+        sluice_emitter_fill(&a->em, w->start, w->end, keys, slots);
+        pass = sluice_emitter_having(&a->em);
+    }
+    int was = (e->flags & SLUICE_GROUP_EMITTED) != 0;
+    if (as != AS_CHANGELOG) {
+        /* a COMPLETE table replaces the one before: a row that left it is
+         * not in it, and nothing is retracted */
+        if (!pass) return 0;
+        e->flags |= SLUICE_GROUP_EMITTED;
+        return sluice_emitter_push(&a->em, as == AS_TABLE && was ? SLUICE_ROW_UPDATE_AFTER : SLUICE_ROW_INSERT);
+    }
+    if (was) {
+        if (prev) sluice_emitter_fill_values(&a->em, w->start, w->end, keys, prev);
+        else sluice_emitter_fill(&a->em, w->start, w->end, keys, slots);
+        if (sluice_emitter_push(&a->em, pass ? SLUICE_ROW_UPDATE_BEFORE : SLUICE_ROW_DELETE) != 0) return -1;
+    }
+    if (!pass) {
+        e->flags &= ~SLUICE_GROUP_EMITTED;
+        return 0;
+    }
+    e->flags |= SLUICE_GROUP_EMITTED;
+    if (was) sluice_emitter_fill(&a->em, w->start, w->end, keys, slots);
+    return sluice_emitter_push(&a->em, was ? SLUICE_ROW_UPDATE_AFTER : SLUICE_ROW_INSERT);
+}
+
+/* Every group of w: final (APPEND) or the whole result table (COMPLETE). */
 static int emit_window_all(wagg *a, sluice_window *w, int final) {
     for (size_t i = 0; i < w->nentries; i++)
-        if (emit_group(a, w, sluice_window_entry(&a->ws, w, i), final) != 0) return -1;
-    return 0;
+        if (emit_group(a, w, i, final ? AS_FINAL : AS_TABLE, NULL) != 0) return -1;
+    sluice_window_clear_dirty(&a->ws, w);
+    return drop_dead(a, w);
 }
 
 static int emit_window_dirty(wagg *a, sluice_window *w) {
     for (size_t i = 0; i < w->ndirty; i++) {
         sluice_group_hdr *e = sluice_window_entry(&a->ws, w, w->dirty[i]);
         e->flags &= ~SLUICE_GROUP_DIRTY;
-        if (emit_group(a, w, e, 0) != 0) return -1;
+        if (emit_group(a, w, w->dirty[i], AS_CHANGELOG, sluice_window_prev(&a->ws, w, i)) != 0) return -1;
     }
     w->ndirty = 0;
+    return drop_dead(a, w);
+}
+
+/* After a flush: the strings of the groups removed (and of MIN/MAX values
+ * replaced) are garbage in the windows' arenas, which live as long as the
+ * window (forever without one); copy the live ones out now and then. */
+static int compact(wagg *a) {
+    if (a->ws.q->topn) return 0; /* the ranking borrows them between emits */
+    for (size_t i = 0; i < a->ws.n; i++)
+        if (sluice_window_compact_strings(&a->ws, a->ws.w[i]) != 0) return -1;
     return 0;
 }
 
@@ -158,6 +313,7 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
     case SLUICE_EMIT_APPEND:
         for (size_t i = 0; i < ws->n && ws->w[i]->end <= wm; i++) {
             sluice_window_clear_dirty(ws, ws->w[i]);
+            /* final rows: inserts, never against a previous row */
             if ((q->topn ? sluice_topn_emit_window(&a->topn, ws, ws->w[i], &a->em, SLUICE_ROW_INSERT)
                          : emit_window_all(a, ws->w[i], 1)) != 0)
                 return -1;
@@ -173,6 +329,7 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
                 return -1;
         if (sluice_emitter_flush(&a->em) != 0) return -1;
         sluice_windows_finalize(ws, wm);
+        if (compact(a) != 0) return -1;
         break;
     case SLUICE_EMIT_COMPLETE:
         /* Spark: complete mode keeps the whole result table (state is not
@@ -186,6 +343,7 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
                 return -1;
         }
         if (sluice_emitter_flush(&a->em) != 0) return -1;
+        if (compact(a) != 0) return -1;
         break;
     default: break;
     }
@@ -195,7 +353,8 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
 /* ---------------- snapshot ----------------
  * i64 late_rows, u8 0 (windows), u32 nwindows (ascending starts); per
  * window: i64 start, u32 nranked, u32 ngroups, i64 string_bytes (version
- * 2); per group: u32 rank, ngroup values, naggs slots. */
+ * 2); per group: u32 rank, ngroup values, naggs slots, and over an
+ * updating input (only) i64 rows, the group's count of rows (> 0). */
 
 static void wagg_snapshot_begin(sluice_op *op) {
     ((wagg *)op)->snap_pos = 0;
@@ -233,6 +392,7 @@ static int wagg_snapshot_next(sluice_op *op, sluice_enc *e) {
         for (size_t g = 0; g < q->ngroup; g++) sluice_enc_value(e, &kv[g]);
         const sluice_agg_slot *s = sluice_group_slots(ws, eh);
         for (size_t m = 0; m < q->naggs; m++) q->aggs[m].fn->encode(&q->aggs[m], e, &s[m]);
+        if (ws->rows_off) sluice_enc_i64(e, *sluice_group_rows(ws, eh));
     }
     return 1;
 }
@@ -265,15 +425,33 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
     size_t base = w->nentries, mask = w->tcap - 1;
     for (uint32_t i = 0; i < ne; i++) {
         sluice_group_hdr *e = sluice_window_entry(ws, w, base + i);
-        /* every group of a snapshot was emitted (snapshots follow an emit) */
+        /* zeroed: a slot that owns memory is freed whatever the decode did */
+        if (ws->owns) memset(e, 0, ws->stride);
+        /* every group of a snapshot was emitted (snapshots follow an emit)
+         * when it passed HAVING: below */
         e->flags = SLUICE_GROUP_EMITTED;
         e->rank = sluice_dec_u32(d);
         if (e->rank > nranked) d->bad = 1;
         sluice_value *k = sluice_group_keys(e);
         for (size_t g = 0; g < q->ngroup; g++) k[g] = sluice_snap_dec_key(d, q->group[g]->type, w->arena);
         sluice_agg_slot *s = sluice_group_slots(ws, e);
-        for (size_t m = 0; m < q->naggs; m++) q->aggs[m].fn->decode(&q->aggs[m], d, &s[m], w->arena);
-        if (d->bad) return -1;
+        int oom = 0;
+        for (size_t m = 0; m < q->naggs && !d->bad && !oom; m++)
+            oom = q->aggs[m].fn->decode(&q->aggs[m], d, &s[m], w->arena) != 0 && !d->bad;
+        if (ws->rows_off) {
+            int64_t *rows = sluice_group_rows(ws, e);
+            *rows = sluice_dec_i64(d);
+            if (*rows <= 0) d->bad = 1;
+        }
+        if (d->bad || oom) {
+            for (size_t m = 0; m < q->naggs && ws->owns; m++)
+                if (sluice_agg_owns(&q->aggs[m])) q->aggs[m].fn->destroy(&q->aggs[m], &s[m]);
+            return -1;
+        }
+        if (q->emit == SLUICE_EMIT_UPDATE && !q->topn && q->having && a->em.post) {
+            sluice_emitter_fill(&a->em, w->start, w->end, k, s);
+            if (!sluice_emitter_having(&a->em)) e->flags = 0;
+        }
         for (size_t g = 0; g < q->ngroup; g++) have += sluice_snap_string_bytes(&k[g]);
         for (size_t m = 0; m < q->naggs; m++) have += sluice_snap_slot_string_bytes(&q->aggs[m], &s[m]);
         e->hash = sluice_snap_keys_hash(k, q->ngroup);
@@ -284,6 +462,7 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
     for (uint32_t i = ne > RESTORE_AHEAD ? ne - RESTORE_AHEAD : 0; i < ne; i++)
         if (sluice_window_restore_insert(ws, w, base + i) != 0) goto dup;
     if (sbytes >= 0 && have != sbytes) goto dup; /* not what the snapshot said */
+    w->arena_live = sluice_arena_used(w->arena);
     return 0;
 dup:
     d->bad = 1;
@@ -342,6 +521,8 @@ static void wagg_close(sluice_op *op) {
     sluice_topn_free(&a->topn);
     free(a->keys);
     free(a->args);
+    free(a->skip);
+    free(a->dead);
     free(a->starts);
     free(a);
 }

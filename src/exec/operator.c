@@ -80,6 +80,17 @@ void sluice_emitter_fill(sluice_emitter *em, int64_t start, int64_t end, const s
     for (size_t j = 0; j < q->naggs; j++) post[SLUICE_POST_GROUP0 + q->ngroup + j] = q->aggs[j].fn->result(&q->aggs[j], &s[j]);
 }
 
+void sluice_emitter_fill_values(sluice_emitter *em, int64_t start, int64_t end, const sluice_value *keys,
+                                const sluice_value *results) {
+    const sluice_query_plan *q = em->q;
+    sluice_value *post = em->post;
+    post[SLUICE_POST_WINDOW_START] = sluice_value_timestamp(start);
+    post[SLUICE_POST_WINDOW_END] = sluice_value_timestamp(end);
+    post[SLUICE_POST_RANK] = sluice_value_null();
+    memcpy(post + SLUICE_POST_GROUP0, keys, q->ngroup * sizeof(sluice_value));
+    memcpy(post + SLUICE_POST_GROUP0 + q->ngroup, results, q->naggs * sizeof(sluice_value));
+}
+
 int sluice_emitter_having(sluice_emitter *em) {
     if (!em->q->having) return 1;
     sluice_value h = sluice_expr_eval(em->q->having, em->post, em->arena);

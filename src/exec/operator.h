@@ -240,6 +240,10 @@ void sluice_emitter_free(sluice_emitter *em);
  *  slots; rank NULL. */
 void sluice_emitter_fill(sluice_emitter *em, int64_t start, int64_t end, const sluice_value *keys,
                          const sluice_agg_slot *slots);
+/** Fill em->post as sluice_emitter_fill, with the aggregates' results
+ *  given as values (naggs; borrowed until the push). */
+void sluice_emitter_fill_values(sluice_emitter *em, int64_t start, int64_t end, const sluice_value *keys,
+                                const sluice_value *results);
 /** HAVING over em->post (1 without HAVING). */
 int sluice_emitter_having(sluice_emitter *em);
 /** Queue em->post with kind; 0, or -1 when downstream failed. */

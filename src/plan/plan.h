@@ -189,6 +189,12 @@ typedef struct sluice_agg_plan {
     const struct sluice_agg_fn *fn; /**< its function (exec/aggregate.h) */
     sluice_expr *arg;               /**< over the source row; NULL for COUNT(*) */
     sluice_type_t result_type;
+    sluice_expr *filter;            /**< FILTER (WHERE cond) over the source row, or NULL:
+                                         a row counts for this aggregate only when cond is TRUE */
+    int distinct;                   /**< NAME(DISTINCT x): each distinct value once */
+    const struct sluice_agg_fn *inner; /**< when fn keeps a multiset of the values
+                                         (DISTINCT, or MIN/MAX over an updating input): the
+                                         function applied over it; else NULL */
 } sluice_agg_plan;
 
 /*
@@ -229,10 +235,12 @@ typedef struct sluice_query_plan {
     size_t source;                  /**< index into plan->sources: the source read, or for a
                                          query over a derived relation the first source under it */
     sluice_input input;             /**< what the query reads: that source, or a relation */
-    int input_updating;             /**< the input carries retractions (update-before, delete) */
     sluice_unnest_plan *unnest;     /**< CROSS JOIN UNNEST, or NULL */
     sluice_expr *where;             /**< or NULL */
     int aggregate;                  /**< 0: stateless (filter + projection) */
+    int input_updating;             /**< the rows reaching the aggregate carry retractions
+                                         (update-before, delete): set by the planner of the
+                                         FROM clause; 0 keeps the append-only state */
     sluice_window_kind window;
     int proctime;                   /**< windows over PROCTIME(): the wall clock
                                          at processing time, not ts_column */
@@ -317,6 +325,17 @@ typedef struct sluice_plan {
  *  until sluice_plan_free().  Free with sluice_plan_free(). */
 sluice_err_t sluice_plan_build(const struct sluice_ast_pipeline *ast, sluice_plan **out,
                                char *errstr, size_t errstr_size);
+
+/** Make the aggregates of query q take input rows of every change kind
+ *  (sets q->input_updating; Flink's GroupAggFunction with retraction):
+ *  MIN and MAX keep the multiset of their values, so that a retracted
+ *  extreme gives way to the next.  Refused, as Flink refuses them, with
+ *  SLUICE_ERR_SQL and "FILE:LINE:COL: ..." in errstr: a window (TUMBLE,
+ *  HOP, SESSION; reported at line:col) and APPROX_COUNT_DISTINCT, which
+ *  cannot retract (reported at its call).  The planner calls it for a
+ *  query whose FROM yields an updating relation.  (sql/plan_changelog.c) */
+sluice_err_t sluice_plan_input_updating(const sluice_plan *plan, sluice_query_plan *q, int line, int col,
+                                        char *errstr, size_t errstr_size);
 
 /** Print the plan of every query in a readable form (sluice explain). */
 void sluice_plan_explain(const sluice_plan *plan, FILE *out);

@@ -28,7 +28,8 @@ typedef enum sluice_ast_kind {
     SLUICE_AST_CASE,      /**< see below */
     SLUICE_AST_CAST,      /**< CAST(args[0] AS cast_type) */
     SLUICE_AST_FUNC,      /**< name (upper-cased) (args...), or COUNT(*) with star=1;
-                               includes aggregates, TUMBLE/HOP/SESSION, PROCTIME */
+                               includes aggregates (with DISTINCT and FILTER),
+                               TUMBLE/HOP/SESSION, PROCTIME */
     SLUICE_AST_SUBSCRIPT, /**< args[0] '[' args[1] ']': an ARRAY element, 1-based */
     SLUICE_AST_OVER       /**< name (ROW_NUMBER, RANK, DENSE_RANK) '(' ')' OVER (PARTITION BY
                                args[0..npartition) ORDER BY args[npartition..nargs)); order_desc per
@@ -57,6 +58,8 @@ typedef struct sluice_ast {
     int *order_desc;        /**< OVER: per ORDER BY key, 1 = DESC */
     sluice_type_t cast_type;/**< CAST target */
     int star;               /**< COUNT(*) */
+    int distinct;           /**< FUNC: NAME(DISTINCT args) */
+    struct sluice_ast *filter; /**< FUNC: NAME(...) FILTER (WHERE filter), or NULL */
     int has_operand, has_else;
     size_t nwhen;
     struct sluice_ast **args;

@@ -146,13 +146,18 @@ static void ast_print(const sluice_ast *a, FILE *out) {
         fputc(']', out);
         break;
     case SLUICE_AST_FUNC:
-        fprintf(out, "%s(", a->name);
+        fprintf(out, "%s(%s", a->name, a->distinct ? "DISTINCT " : "");
         if (a->star) fputc('*', out);
         for (size_t i = 0; i < a->nargs; i++) {
             if (i) fputs(", ", out);
             ast_print(a->args[i], out);
         }
         fputc(')', out);
+        if (a->filter) {
+            fputs(" FILTER (WHERE ", out);
+            ast_print(a->filter, out);
+            fputc(')', out);
+        }
         break;
     }
 }

@@ -422,7 +422,22 @@ static sluice_ast *parse_case(parser *p) {
     return e;
 }
 
-/* name '(' [ '*' | expr {, expr} ] ')' (the name is current). */
+/* The aggregate clause after a call: FILTER '(' WHERE expr ')' (SQL:2003,
+ * PostgreSQL, Flink).  FILTER is not reserved: only FILTER followed by '('
+ * starts the clause. */
+static void parse_filter(parser *p, sluice_ast *e) {
+    if (!is_word(cur(p), "FILTER") || !is_op(peek(p, 1), "(")) return;
+    next(p);
+    next(p);
+    expect_kw(p, "WHERE");
+    e->filter = parse_expr(p);
+    if (e->filter->height >= e->height) e->height = e->filter->height + 1;
+    if (e->height > MAX_DEPTH) fail_at(p, cur(p), "an expression nested at most %d deep", MAX_DEPTH);
+    expect_op(p, ")");
+}
+
+/* name '(' [ '*' | [DISTINCT] expr {, expr} ] ')' [FILTER '(' WHERE expr ')']
+ * (the name is current). */
 static sluice_ast *parse_call(parser *p) {
     const sluice_token *name = next(p);
     sluice_ast *e = node_at(p, SLUICE_AST_FUNC, name);
@@ -430,6 +445,7 @@ static sluice_ast *parse_call(parser *p) {
     next(p);
     if (is_op(cur(p), ")")) {
         next(p);
+        parse_filter(p, e);
         return e;
     }
     if (is_op(cur(p), "*")) {
@@ -437,11 +453,15 @@ static sluice_ast *parse_call(parser *p) {
         next(p);
         expect_op(p, ")");
         e->star = 1;
+        parse_filter(p, e);
         return e;
     }
+    /* DISTINCT x, but not a column called distinct (`distinct + 1`, `distinct)`) */
     const sluice_token *after = peek(p, 1);
-    if (is_word(cur(p), "DISTINCT") && (after->kind != SLUICE_TOK_OP || is_op(after, "(")))
-        fail_at(p, cur(p), "an expression (DISTINCT is not supported)");
+    if (is_word(cur(p), "DISTINCT") && (after->kind != SLUICE_TOK_OP || is_op(after, "(") || is_op(after, "-"))) {
+        next(p);
+        e->distinct = 1;
+    }
     vec args = {0};
     for (;;) {
         push_arg(p, &args, parse_expr(p));
@@ -451,6 +471,7 @@ static sluice_ast *parse_call(parser *p) {
     }
     next(p);
     set_args(p, e, &args);
+    parse_filter(p, e);
     return e;
 }
 

@@ -47,6 +47,7 @@ static int ast_has_aggregate(const sluice_ast *a) {
 
 static int ast_equal(const sluice_ast *a, const sluice_ast *b) {
     if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || a->star != b->star ||
+        a->distinct != b->distinct || !a->filter != !b->filter || (a->filter && !ast_equal(a->filter, b->filter)) ||
         a->nargs != b->nargs || a->has_operand != b->has_operand || a->has_else != b->has_else ||
         a->nwhen != b->nwhen)
         return 0;
@@ -244,6 +245,18 @@ static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
     return e;
 }
 
+/* FILTER (WHERE cond) of aggregate a: cond over the same row as the
+ * argument, BOOLEAN. */
+static sluice_expr *bind_agg_filter(bind_ctx *c, const sluice_ast *a) {
+    c->in_agg = 1;
+    sluice_expr *f = bind(c, a->filter);
+    c->in_agg = 0;
+    if (f && f->type != SLUICE_TYPE_BOOLEAN && f->type != SLUICE_TYPE_NULL)
+        return sluice_planner_err(c, a->filter->line, a->filter->col, "FILTER needs a BOOLEAN condition, got %s",
+                                  sluice_type_name(f->type));
+    return f;
+}
+
 static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     if (!c->post)
         return sluice_planner_err(c, a->line, a->col, "aggregate function %s is not allowed in %s", a->name, c->clause);
@@ -277,6 +290,17 @@ static sluice_expr *bind_aggregate(bind_ctx *c, const sluice_ast *a) {
     int rt = ag.fn->type(ag.arg ? ag.arg->type : SLUICE_TYPE_NULL, why, sizeof why);
     if (rt < 0) return sluice_planner_err(c, a->args[0]->line, a->args[0]->col, "%s", why);
     ag.result_type = (sluice_type_t)rt;
+    if (a->filter && !(ag.filter = bind_agg_filter(c, a))) return NULL;
+    /* DISTINCT changes nothing for MIN, MAX and APPROX_COUNT_DISTINCT; the
+     * others see each distinct value once (exec/agg_multiset.c) */
+    ag.distinct = a->distinct;
+    if (a->distinct && ag.fn->retract && !ag.fn->destroy) {
+        if (ag.arg->type == SLUICE_TYPE_ARRAY)
+            return sluice_planner_err(c, a->args[0]->line, a->args[0]->col, "%s(DISTINCT ...) of an ARRAY is not supported",
+                                      a->name);
+        ag.inner = ag.fn;
+        ag.fn = &sluice_agg_distinct;
+    }
     if (c->naggs == c->agg_cap) {
         size_t nc = c->agg_cap ? c->agg_cap * 2 : 8;
         sluice_agg_plan *na = sluice_arena_alloc(c->arena, nc * sizeof *na);
@@ -374,7 +398,25 @@ static sluice_expr *bind_udf(bind_ctx *c, const sluice_ast *a, size_t fi) {
     return e; /* never folded: the function is called at run time */
 }
 
+/* DISTINCT and FILTER belong to aggregate calls: the first other call in
+ * a that has one, or NULL. */
+static const sluice_ast *misplaced_agg_clause(const sluice_ast *a) {
+    if (!a) return NULL;
+    if (a->kind == SLUICE_AST_FUNC && (a->distinct || a->filter) && !is_aggregate_name(a->name)) return a;
+    for (size_t i = 0; i < a->nargs; i++) {
+        const sluice_ast *m = misplaced_agg_clause(a->args[i]);
+        if (m) return m;
+    }
+    return NULL;
+}
+
+static void *misplaced_agg_clause_err(bind_ctx *c, const sluice_ast *m) {
+    return sluice_planner_err(c, m->line, m->col, "%s belongs to aggregate functions only, and %s is not one",
+                              m->distinct ? "DISTINCT" : "FILTER", m->name);
+}
+
 static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
+    if (misplaced_agg_clause(a) == a) return misplaced_agg_clause_err(c, a);
     long fi = c->plan ? sluice_plan_function_index(c->plan, a->name) : -1;
     if (fi >= 0) return bind_udf(c, a, (size_t)fi);
     static const struct { const char *name; sluice_func fn; size_t min, max; } fns[] = {
@@ -1063,6 +1105,8 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
             if (window_ast)
                 return sluice_planner_err(c, g->line, g->col, "GROUP BY may contain only one window function"), SLUICE_ERR_SQL;
             window_ast = g;
+            const sluice_ast *m = misplaced_agg_clause(g);
+            if (m) return misplaced_agg_clause_err(c, m), SLUICE_ERR_SQL;
             sluice_err_t err = plan_window(c, g, q);
             if (err) return err;
             continue;
@@ -1239,6 +1283,10 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     }
     q->schema.pk = pk;
     q->schema.npk = npk;
+    if (q->input_updating && agg) {
+        const sluice_ast *at = window_ast ? window_ast : s->items[0].expr;
+        return sluice_plan_input_updating(plan, q, at->line, at->col, c->errstr, c->errsz);
+    }
     return SLUICE_OK;
 }
 

@@ -232,10 +232,15 @@ static void put_node(FILE *out, const sluice_ast *e) {
             break;
         }
         /* the name bare: a back-quoted name would read as a column */
-        fprintf(out, "%s(", e->name);
+        fprintf(out, "%s(%s", e->name, e->distinct ? "DISTINCT " : "");
         if (e->star) fputc('*', out);
         else put_list(out, e->args, 0, e->nargs);
         fputc(')', out);
+        if (e->filter) {
+            fputs(" FILTER (WHERE ", out);
+            put_expr(out, e->filter, 0);
+            fputc(')', out);
+        }
         break;
     }
 }

@@ -61,7 +61,8 @@ static int same_expr(const sluice_ast *a, const sluice_ast *b) {
     if (!a || !b) return a == b;
     if (a->kind != b->kind || a->op != b->op || a->negated != b->negated || !same_str(a->name, b->name) ||
         a->cast_type != b->cast_type || a->star != b->star || a->has_operand != b->has_operand ||
-        a->has_else != b->has_else || a->nwhen != b->nwhen || a->nargs != b->nargs || a->lit.type != b->lit.type)
+        a->has_else != b->has_else || a->nwhen != b->nwhen || a->nargs != b->nargs || a->lit.type != b->lit.type ||
+        a->distinct != b->distinct || !same_expr(a->filter, b->filter))
         return 0;
     if (a->lit.type == SLUICE_TYPE_VARCHAR &&
         (a->lit.len != b->lit.len || memcmp(a->lit.u.s, b->lit.u.s, a->lit.len) != 0))

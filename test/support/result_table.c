@@ -598,3 +598,63 @@ int sluice_result_table_apply_changelog(sluice_result_table *t, const char *cons
     free(keep);
     return 0;
 }
+
+static int same_fields(const sluice_result_row *a, const sluice_result_row *b) {
+    if (a->nfields != b->nfields) return 0;
+    for (size_t f = 1; f < a->nfields; f++)
+        if (strcmp(a->fields[f], b->fields[f]) != 0) return 0;
+    return 1;
+}
+
+int sluice_result_table_apply_retractions(sluice_result_table *t, char *err, size_t err_size) {
+    if (t->header.nfields == 0 || strcmp(t->header.fields[0], "op") != 0) {
+        snprintf(err, err_size, "the header has no first column 'op'");
+        return -1;
+    }
+    unsigned char *keep = calloc(t->nrows + 1, 1);
+    if (!keep) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < t->nrows; i++) {
+        const sluice_result_row *r = &t->rows[i];
+        const char *op = r->nfields ? r->fields[0] : "";
+        if (r->nfields != t->header.nfields) op = "";
+        if (!strcmp(op, "+I") || !strcmp(op, "+U")) {
+            keep[i] = 1;
+            continue;
+        }
+        if (strcmp(op, "-U") && strcmp(op, "-D")) {
+            snprintf(err, err_size, "row %zu: op '%s' is not +I, -U, +U or -D (or the row has %zu fields)", i + 1,
+                     op, r->nfields);
+            free(keep);
+            return -1;
+        }
+        size_t j = 0;
+        while (j < i && !(keep[j] && same_fields(&t->rows[j], r))) j++;
+        if (j == i) {
+            snprintf(err, err_size, "row %zu: %s of a row that is not there", i + 1, op);
+            free(keep);
+            return -1;
+        }
+        keep[j] = 0;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < t->nrows; i++) {
+        sluice_result_row *r = &t->rows[i];
+        if (!keep[i]) {
+            row_free(r);
+            continue;
+        }
+        free(r->fields[0]);
+        memmove(r->fields, r->fields + 1, (r->nfields - 1) * sizeof *r->fields);
+        r->nfields--;
+        t->rows[m++] = *r;
+    }
+    t->nrows = m;
+    free(t->header.fields[0]);
+    memmove(t->header.fields, t->header.fields + 1, (t->header.nfields - 1) * sizeof *t->header.fields);
+    t->header.nfields--;
+    free(keep);
+    return 0;
+}

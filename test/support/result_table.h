@@ -86,6 +86,14 @@ size_t sluice_result_table_filter(sluice_result_table *t, int (*keep)(const slui
 int sluice_result_table_apply_changelog(sluice_result_table *t, const char *const *keys, char *err,
                                         size_t err_size);
 
+/** Apply the changelog of a sink output without a key, written with an
+ *  `op` first column, the way a retract table does (Flink's retract
+ *  streams): "+I" and "+U" add their row, "-U" and "-D" take back the
+ *  earliest row left with the same fields.  The `op` column is dropped.
+ *  Returns 0, or -1 with a message in err (no `op` column, an unknown op,
+ *  a retraction of a row that is not there) and `t` unchanged. */
+int sluice_result_table_apply_retractions(sluice_result_table *t, char *err, size_t err_size);
+
 /** Write row `r` as comma-separated fields into buf (cut at size - 1 bytes;
  *  always NUL-terminated when size > 0). */
 void sluice_result_row_format(const sluice_result_row *r, char *buf, size_t size);

@@ -147,9 +147,14 @@ static void sexp(sbuf *b, const sluice_ast *e) {
         return;
     case SLUICE_AST_FUNC:
         put(b, "(%s", e->name);
+        if (e->distinct) put(b, " DISTINCT");
         if (e->star) {
             assert_int_equal(e->nargs, 0);
             put(b, " *");
+        }
+        if (e->filter) {
+            put(b, " FILTER ");
+            sexp(b, e->filter);
         }
         sexp_args(b, e, 0);
         return;
@@ -465,6 +470,16 @@ static void test_precedence(void **state) {
     assert_string_equal(expr("a OR b AND NOT c = 1 + 2 * 3"),
                         "(OR a (AND b (NOT (= c (+ 1 (* 2 3))))))");
     assert_string_equal(expr("a - b - c"), "(- (- a b) c)");
+    /* aggregate calls: DISTINCT and FILTER (WHERE ...), as Flink and PostgreSQL */
+    assert_string_equal(expr("COUNT(DISTINCT a)"), "(COUNT DISTINCT a)");
+    assert_string_equal(expr("SUM(DISTINCT (a + 1))"), "(SUM DISTINCT (+ a 1))");
+    assert_string_equal(expr("COUNT(*) FILTER (WHERE a > 1)"), "(COUNT * FILTER (> a 1))");
+    assert_string_equal(expr("COUNT(DISTINCT a) FILTER (WHERE b)"), "(COUNT DISTINCT FILTER b a)");
+    /* a column called distinct or filter is still a column */
+    assert_string_equal(expr("SUM(distinct)"), "(SUM distinct)");
+    assert_string_equal(expr("SUM(distinct + 1)"), "(SUM (+ distinct 1))");
+    assert_string_equal(expr("COUNT(*) + filter"), "(+ (COUNT *) filter)");
+    assert_string_equal(expr("COUNT(distinct)"), "(COUNT distinct)");
     assert_string_equal(expr("a / b * c % d"), "(% (* (/ a b) c) d)");
     assert_string_equal(expr("a OR b OR c"), "(OR (OR a b) c)");
     assert_string_equal(expr("a AND b AND c"), "(AND (AND a b) c)");
@@ -826,9 +841,9 @@ static void test_error_expressions(void **state) {
     assert_string_equal(expr_err("1e999"),
                         "p.sql:1:25: syntax error at '1e999': expected a number that fits in DOUBLE");
     assert_string_equal(expr_err("t."), "p.sql:1:28: syntax error at 'FROM': expected a column name after the qualifier");
-    assert_string_equal(expr_err("COUNT(DISTINCT a)"),
-                        "p.sql:1:31: syntax error at 'DISTINCT': expected an expression "
-                        "(DISTINCT is not supported)");
+    assert_string_equal(expr_err("COUNT(*) FILTER (a > 1)"), "p.sql:1:42: syntax error at 'a': expected WHERE");
+    assert_string_equal(expr_err("COUNT(*) FILTER (WHERE a > 1"),
+                        "p.sql:1:54: syntax error at 'FROM': expected ')'");
     assert_string_equal(expr_err("SUM(*)"),
                         "p.sql:1:29: syntax error at '*': expected an expression (only COUNT takes *)");
     assert_string_equal(expr_err("a NOT NULL"),

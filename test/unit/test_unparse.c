@@ -89,6 +89,15 @@ static void test_function_forms_text(void **state) {
                    "    FROM `s`;\n");
 }
 
+static void test_aggregate_clauses_text(void **state) {
+    (void)state;
+    expect_unparse("create sink o as select count(distinct a) as d, sum(a) filter (where b > 1 and c) as f, "
+                   "count(*) filter (where a is null) as n from s",
+                   "CREATE SINK `o` AS SELECT COUNT(DISTINCT `a`) AS `d`, SUM(`a`) FILTER (WHERE `b` > 1 AND `c`) AS `f`, "
+                   "COUNT(*) FILTER (WHERE `a` IS NULL) AS `n`\n"
+                   "    FROM `s`;\n");
+}
+
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Check the round trip on every file of `dir` whose name ends in `suffix`
@@ -156,6 +165,7 @@ int main(void) {
         cmocka_unit_test(test_sink_text),
         cmocka_unit_test(test_expression_text),
         cmocka_unit_test(test_function_forms_text),
+        cmocka_unit_test(test_aggregate_clauses_text),
         cmocka_unit_test(test_roundtrip_fixture_pipelines),
         cmocka_unit_test(test_roundtrip_fuzz_inputs),
     };
