@@ -179,6 +179,9 @@ sluice_op *sluice_op_temporal_join_new(const struct sluice_temporal_join_plan *t
                                        sluice_op *down);
 sluice_op *sluice_op_temporal_join_input(sluice_op *join, int side);
 
+/** OVER aggregates (plan/rel.h, exec/op_over.c).  plan borrowed. */
+sluice_op *sluice_op_over_new(const struct sluice_over_plan *op, sluice_op_ctx *ctx, sluice_op *down);
+
 /** Top-N per partition, ROW_NUMBER/RANK/DENSE_RANK <= N (plan/rel.h,
  *  exec/op_rank.c).  plan borrowed. */
 sluice_op *sluice_op_rank_new(const struct sluice_rank_plan *rp, sluice_op_ctx *ctx, sluice_op *down);

@@ -185,4 +185,44 @@ typedef struct sluice_temporal_join_plan {
     sluice_expr *residual;         /**< over the joined row, or NULL */
 } sluice_temporal_join_plan;
 
+/**
+ * OVER aggregates (Flink's over aggregation):
+ *
+ *   SELECT ..., agg(x) OVER (PARTITION BY p ORDER BY t
+ *                            ROWS BETWEEN n PRECEDING AND CURRENT ROW) AS a
+ *
+ * For each input row, the aggregates over the rows of its partition in the
+ * frame that ends at the row: ROWS — the row and the `preceding` rows
+ * before it in the order (preceding < 0: every earlier row, UNBOUNDED
+ * PRECEDING); RANGE — the rows whose time is in [t - preceding, t]
+ * (preceding in ms; < 0 unbounded), so rows with equal times see each
+ * other and get the same results (Flink's RANGE semantics).
+ *
+ * ORDER BY is a time attribute of the input (time_column): with event time
+ * (proctime 0) rows are held until the watermark (on_watermark) passes
+ * their time, then processed in time order (ties in arrival order), and a
+ * row that arrives with its time at or below the watermark is late:
+ * dropped and counted (op->late_rows), as Flink drops late rows of an OVER
+ * aggregation; with processing time (proctime 1) rows are processed as
+ * they arrive.  The input must be append-only.
+ *
+ * Output: insert-only; the input row followed by one column per aggregate
+ * (aggs[k].result_type).  State: per partition the rows the frame may still
+ * need (ROWS: the last `preceding`; RANGE: those within `preceding` of the
+ * watermark) and the rows waiting for the watermark.
+ */
+typedef struct sluice_over_plan {
+    const char *name;              /**< for messages and explain */
+    size_t width;                  /**< columns of the input row */
+    const sluice_type_t *types;    /**< width */
+    sluice_expr **partition;       /**< over the input row; npartition may be 0 */
+    size_t npartition;
+    size_t time_column;            /**< the ORDER BY column (TIMESTAMP) */
+    int proctime;                  /**< 1: processing time (arrival order) */
+    int rows;                      /**< 1: ROWS frame; 0: RANGE frame */
+    int64_t preceding;             /**< ROWS: rows before the current one; RANGE: ms; < 0: unbounded */
+    sluice_agg_plan *aggs;         /**< naggs; their arg (and filter) over the input row */
+    size_t naggs;
+} sluice_over_plan;
+
 #endif
