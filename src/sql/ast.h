@@ -56,6 +56,10 @@ typedef struct sluice_ast {
     const char *qualifier;  /**< COLUMN: the table or alias in q.name, or NULL */
     size_t npartition;      /**< OVER: PARTITION BY expressions first in args */
     int *order_desc;        /**< OVER: per ORDER BY key, 1 = DESC */
+    struct sluice_ast **call_args; /**< OVER: the function's own arguments (agg(x) OVER ...) */
+    size_t ncall_args;
+    int frame;              /**< OVER: 0 none written, 1 ROWS, 2 RANGE */
+    int64_t preceding;      /**< OVER frame: rows (ROWS) or ms (RANGE) before the current row; -1 UNBOUNDED */
     sluice_type_t cast_type;/**< CAST target */
     int star;               /**< COUNT(*) */
     int distinct;           /**< FUNC: NAME(DISTINCT args) */

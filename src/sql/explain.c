@@ -68,7 +68,13 @@ static void ast_print(const sluice_ast *a, FILE *out) {
         fputs(a->name, out);
         break;
     case SLUICE_AST_OVER:
-        fprintf(out, "%s() OVER (", a->name);
+        fprintf(out, "%s(", a->name);
+        if (a->star) fputc('*', out);
+        for (size_t i = 0; i < a->ncall_args; i++) {
+            if (i) fputs(", ", out);
+            ast_print(a->call_args[i], out);
+        }
+        fputs(") OVER (", out);
         for (size_t i = 0; i < a->nargs; i++) {
             if (i == 0 && a->npartition) fputs("PARTITION BY ", out);
             if (i == a->npartition) fputs(i ? " ORDER BY " : "ORDER BY ", out);

@@ -505,11 +505,44 @@ static sluice_ast *parse_column(parser *p) {
 
 /* fn() OVER '(' [PARTITION BY expr {, expr}] ORDER BY expr [ASC|DESC] {, ...} ')'
  * with OVER current; e is the call. */
+/* The frame of OVER after ORDER BY, with ROWS or RANGE current:
+ *   ROWS|RANGE BETWEEN (UNBOUNDED | n | INTERVAL 'x' unit) PRECEDING AND CURRENT ROW
+ * (the SQL standard's frames that end at the current row, as Flink
+ * supports them). */
+static void parse_frame(parser *p, sluice_ast *over) {
+    over->frame = is_word(cur(p), "ROWS") ? 1 : 2;
+    next(p);
+    if (!accept_kw(p, "BETWEEN")) fail_at(p, cur(p), "BETWEEN");
+    const sluice_token *t = cur(p);
+    if (is_word(t, "UNBOUNDED")) {
+        next(p);
+        over->preceding = -1;
+    } else if (over->frame == 1) {
+        if (t->kind != SLUICE_TOK_INTEGER || parse_int64(t->text, &over->preceding) != 0)
+            fail_at(p, t, "UNBOUNDED or a number of rows");
+        next(p);
+    } else {
+        if (!is_kw(t, "INTERVAL")) fail_at(p, t, "UNBOUNDED or an INTERVAL");
+        sluice_ast *iv = parse_interval(p);
+        over->preceding = iv->lit.u.i;
+    }
+    if (!is_word(cur(p), "PRECEDING")) fail_at(p, cur(p), "PRECEDING");
+    next(p);
+    expect_kw(p, "AND");
+    if (!is_word(cur(p), "CURRENT")) fail_at(p, cur(p), "CURRENT ROW (frames end at the current row)");
+    next(p);
+    if (!is_word(cur(p), "ROW")) fail_at(p, cur(p), "ROW");
+    next(p);
+}
+
 static sluice_ast *parse_over(parser *p, sluice_ast *call) {
-    if (call->nargs || call->star) fail_at(p, cur(p), "'(' ')' before OVER (ranking functions take no argument)");
     next(p);
     expect_op(p, "(");
     call->kind = SLUICE_AST_OVER;
+    call->call_args = call->args;
+    call->ncall_args = call->nargs;
+    call->args = NULL;
+    call->nargs = 0;
     vec args = {0}, desc = {0};
     if (is_word(cur(p), "PARTITION")) {
         next(p);
@@ -532,6 +565,7 @@ static sluice_ast *parse_over(parser *p, sluice_ast *call) {
         if (!is_op(cur(p), ",")) break;
         next(p);
     }
+    if (is_word(cur(p), "ROWS") || is_word(cur(p), "RANGE")) parse_frame(p, call);
     expect_op(p, ")");
     set_args(p, call, &args);
     call->order_desc = desc.data;

@@ -159,13 +159,23 @@ static void put_node(FILE *out, const sluice_ast *e) {
         put_name(out, e->name);
         break;
     case SLUICE_AST_OVER:
-        fprintf(out, "%s() OVER (", e->name);
+        fprintf(out, "%s(", e->name);
+        if (e->star) fputc('*', out);
+        else put_list(out, e->call_args, 0, e->ncall_args);
+        fputs(") OVER (", out);
         if (e->npartition) fputs("PARTITION BY ", out), put_list(out, e->args, 0, e->npartition), fputc(' ', out);
         fputs("ORDER BY ", out);
         for (size_t i = e->npartition; i < e->nargs; i++) {
             if (i > e->npartition) fputs(", ", out);
             put_expr(out, e->args[i], PREC_OR);
             if (e->order_desc[i - e->npartition]) fputs(" DESC", out);
+        }
+        if (e->frame) {
+            fputs(e->frame == 1 ? " ROWS BETWEEN " : " RANGE BETWEEN ", out);
+            if (e->preceding < 0) fputs("UNBOUNDED", out);
+            else if (e->frame == 1) fprintf(out, "%" PRId64, e->preceding);
+            else fprintf(out, "INTERVAL '%" PRId64 "' MILLISECOND", e->preceding);
+            fputs(" PRECEDING AND CURRENT ROW", out);
         }
         fputc(')', out);
         break;

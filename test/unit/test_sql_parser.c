@@ -79,7 +79,11 @@ static void sexp(sbuf *b, const sluice_ast *e) {
         put(b, "%s", e->name);
         return;
     case SLUICE_AST_OVER:
-        put(b, "(OVER %s %zu", e->name, e->npartition);
+        put(b, "(OVER %s %zu %d %lld", e->name, e->npartition, e->frame, (long long)e->preceding);
+        for (size_t i = 0; i < e->ncall_args; i++) {
+            put(b, " ");
+            sexp(b, e->call_args[i]);
+        }
         sexp_args(b, e, 0);
         return;
     case SLUICE_AST_UNARY:
