@@ -30,6 +30,13 @@
 
 typedef struct tj_op tj_op;
 
+/* A waiting left row in the heap: its order inline, so that sifting
+ * compares without touching the rows. */
+typedef struct tj_wait {
+    int64_t time, seq;
+    sluice_vrow *r;
+} tj_wait;
+
 /* What receives the batches of one side. */
 typedef struct tj_input {
     sluice_op base;
@@ -42,7 +49,7 @@ struct tj_op {
     const sluice_temporal_join_plan *tp;
     tj_input in[2];
     sluice_vtable versions;        /* the right input */
-    sluice_vrow **heap;            /* waiting left rows, min-heap on (time, seq) */
+    tj_wait *heap;                 /* waiting left rows, min-heap on (time, seq) */
     size_t nheap, heap_cap;
     size_t heap_bytes;             /* of the rows in the heap */
     int64_t next_seq;              /* arrival number of the next left row */
@@ -158,36 +165,38 @@ static int probe(tj_op *j, const sluice_value *x, int64_t t, int has_time) {
 
 /* ---------------- the heap of waiting left rows ---------------- */
 
-static int before(const sluice_vrow *a, const sluice_vrow *b) {
+static int before(const tj_wait *a, const tj_wait *b) {
     return a->time < b->time || (a->time == b->time && a->seq < b->seq);
 }
 
 static int heap_push(tj_op *j, sluice_vrow *r) {
     if (j->nheap == j->heap_cap) {
         size_t nc = j->heap_cap ? j->heap_cap * 2 : 64;
-        sluice_vrow **nh = realloc(j->heap, nc * sizeof *nh);
+        tj_wait *nh = realloc(j->heap, nc * sizeof *nh);
         if (!nh) return -1;
         j->heap = nh;
         j->heap_cap = nc;
     }
+    tj_wait w = {r->time, r->seq, r};
     size_t i = j->nheap++;
-    while (i > 0 && before(r, j->heap[(i - 1) / 2])) {
+    while (i > 0 && before(&w, &j->heap[(i - 1) / 2])) {
         j->heap[i] = j->heap[(i - 1) / 2];
         i = (i - 1) / 2;
     }
-    j->heap[i] = r;
+    j->heap[i] = w;
     j->heap_bytes += r->bytes;
     return 0;
 }
 
 static sluice_vrow *heap_pop(tj_op *j) {
-    sluice_vrow *top = j->heap[0], *last = j->heap[--j->nheap];
+    sluice_vrow *top = j->heap[0].r;
+    tj_wait last = j->heap[--j->nheap];
     size_t i = 0, n = j->nheap;
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= n) break;
-        if (c + 1 < n && before(j->heap[c + 1], j->heap[c])) c++;
-        if (!before(j->heap[c], last)) break;
+        if (c + 1 < n && before(&j->heap[c + 1], &j->heap[c])) c++;
+        if (!before(&j->heap[c], &last)) break;
         j->heap[i] = j->heap[c];
         i = c;
     }
@@ -302,7 +311,7 @@ static int tj_on_watermark(sluice_op *op, int64_t wm, int had_input) {
     j->out_wm = j->wm;
     j->wm = wm;
     sluice_arena_reset(j->scratch);
-    while (j->nheap && j->heap[0]->time <= wm) {
+    while (j->nheap && j->heap[0].time <= wm) {
         sluice_vrow *r = heap_pop(j);
         int rc = probe(j, r->v, r->time, 1);
         if (rc > 0) j->done[j->ndone++] = r; /* its queued row points into it */
@@ -348,7 +357,7 @@ static int tj_snapshot_next(sluice_op *op, sluice_enc *e) {
             uint32_t n = (uint32_t)(j->nheap - j->snap_i < SNAP_CHUNK ? j->nheap - j->snap_i : SNAP_CHUNK);
             sluice_enc_u32(e, n);
             for (uint32_t i = 0; i < n; i++, j->snap_i++) {
-                const sluice_vrow *r = j->heap[j->snap_i];
+                const sluice_vrow *r = j->heap[j->snap_i].r;
                 sluice_enc_i64(e, r->seq);
                 for (size_t c = 0; c < j->tp->left_width; c++) sluice_enc_value(e, &r->v[c]);
             }
@@ -398,7 +407,7 @@ static void tj_snapshot_end(sluice_op *op) {
 static void tj_clear(sluice_op *op) {
     tj_op *j = (tj_op *)op;
     sluice_vtable_clear(&j->versions);
-    for (size_t i = 0; i < j->nheap; i++) free(j->heap[i]);
+    for (size_t i = 0; i < j->nheap; i++) free(j->heap[i].r);
     j->nheap = 0;
     j->heap_bytes = 0;
     free_done(j);
