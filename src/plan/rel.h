@@ -160,6 +160,8 @@ typedef struct sluice_rank_plan {
  *   are ignored (the update-after that follows gives the new version);
  *   two versions of a key at the same time: the later arrival replaces
  *   the earlier (Flink keeps a map time -> row per key);
+ * - key pairs compare as grouping keys (the planner gives both keys of a
+ *   pair one type, as for sluice_join_plan);
  * - the residual is checked against the one version valid at t; when it
  *   fails no older version is tried (INNER: nothing, LEFT: padded);
  * - a left row with a NULL key joins nothing; one with a NULL time cannot
