@@ -372,6 +372,45 @@ static void test_a_retraction_on_the_left_is_refused(void **state) {
     sluice_op_close(j);
 }
 
+/* One watermark releasing more rows than one output batch holds: every
+ * row arrives intact (the queue goes downstream before the rows it points
+ * into are freed), in time order. */
+static void test_more_rows_than_one_output_batch(void **state) {
+    (void)state;
+    enum { N = 2500 };
+    sluice_temporal_join_plan tp = plan_of(1, 0);
+    sluice_op *j = tj_new(&tp);
+    push(j, 1, "+I EUR 114 0");
+    for (int i = N - 1; i >= 0; i -= 50) {
+        char spec[50 * 32] = "";
+        size_t len = 0;
+        for (int k = 0; k < 50; k++)
+            len += (size_t)snprintf(spec + len, sizeof spec - len, "%s+I %d %s %d", k ? ", " : "", i - k,
+                                    (i - k) % 2 ? "EUR" : "USD", 10 + i - k);
+        push(j, 0, spec);
+    }
+    assert_int_equal(j->ops->state_rows(j), N + 1);
+    watermark(j, 100000);
+    char *want = NULL;
+    size_t cap = 0, len = 0;
+    for (int i = 0; i < N; i++) {
+        char row[64];
+        int n = i % 2 ? snprintf(row, sizeof row, "%s+I[%d,EUR,%d,EUR,114,0]", i ? " " : "", i, 10 + i)
+                      : snprintf(row, sizeof row, "%s+I[%d,USD,%d,-,-,-]", i ? " " : "", i, 10 + i);
+        if (len + (size_t)n + 1 > cap) {
+            cap = (len + (size_t)n + 1) * 2;
+            want = realloc(want, cap);
+            assert_non_null(want);
+        }
+        memcpy(want + len, row, (size_t)n + 1);
+        len += (size_t)n;
+    }
+    assert_string_equal(output(), want);
+    free(want);
+    assert_int_equal(j->ops->state_rows(j), 1);
+    sluice_op_close(j);
+}
+
 /* ---- snapshot ---- */
 
 static void snapshot(sluice_op *j, sluice_enc *e) {
@@ -635,6 +674,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_same_time_version_is_replaced_and_update_before_ignored, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_retraction_on_the_left_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_more_rows_than_one_output_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_restore_continues_as_without_interruption, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_of_damaged_bytes_is_refused_without_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_inputs_match_the_naive_version_at_t, setup, teardown),
