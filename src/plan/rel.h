@@ -172,6 +172,27 @@ typedef struct sluice_rank_plan {
  * columns followed by the right row's.  The left input must be
  * append-only.  Left rows at or below the watermark when they arrive
  * (late) are joined at once with what is held.
+ *
+ * Details (Flink's TemporalRowTimeJoinOperator where it has an answer):
+ * - the right input is an upsert changelog of its key: update-before rows
+ *   are ignored (the update-after that follows gives the new version);
+ *   two versions of a key at the same time: the later arrival replaces
+ *   the earlier (Flink keeps a map time -> row per key);
+ * - key pairs compare as grouping keys (the planner gives both keys of a
+ *   pair one type, as for sluice_join_plan);
+ * - the residual is checked against the one version valid at t; when it
+ *   fails no older version is tried (INNER: nothing, LEFT: padded);
+ * - a left row with a NULL key joins nothing; one with a NULL time cannot
+ *   wait for a watermark and is decided at once (INNER: dropped, LEFT:
+ *   padded); a right row with a NULL key is never chosen and is not kept,
+ *   one with a NULL time cannot be placed and is dropped, counted as late;
+ * - the left rows the watermark reaches are emitted in the order of their
+ *   time, ties in arrival order;
+ * - cleanup also drops the newest version at or below the watermark when
+ *   it is an end (a delete): later left rows would find no version either
+ *   way (sluice's choice, so that a deleted key leaves no state; it only
+ *   differs from Flink for a right row arriving late, below the
+ *   watermark, with a time before that delete).
  */
 typedef struct sluice_temporal_join_plan {
     const char *name;              /**< for messages and explain */
