@@ -548,6 +548,19 @@ static sluice_err_t build_rel(sluice_engine *en, size_t i) {
             (dr->node->ops->open && dr->node->ops->open(dr->node) != SLUICE_OK))
             return SLUICE_ERR_NOMEM;
         return attach(en, r->inputs[0], dr->node);
+    case SLUICE_REL_TEMPORAL:
+        if (!(dr->node = sluice_op_temporal_join_new(r->temporal, &en->ctx, dr->tee)) ||
+            (dr->node->ops->open && dr->node->ops->open(dr->node) != SLUICE_OK))
+            return SLUICE_ERR_NOMEM;
+        if (attach(en, r->inputs[0], sluice_op_temporal_join_input(dr->node, 0)) != SLUICE_OK ||
+            attach(en, r->inputs[1], sluice_op_temporal_join_input(dr->node, 1)) != SLUICE_OK)
+            return SLUICE_ERR_NOMEM;
+        return SLUICE_OK;
+    case SLUICE_REL_OVER:
+        if (!(dr->node = sluice_op_over_new(r->over, &en->ctx, dr->tee)) ||
+            (dr->node->ops->open && dr->node->ops->open(dr->node) != SLUICE_OK))
+            return SLUICE_ERR_NOMEM;
+        return attach(en, r->inputs[0], dr->node);
     case SLUICE_REL_UNION: break;
     }
     return SLUICE_OK;

@@ -275,7 +275,10 @@ typedef enum sluice_rel_kind {
     SLUICE_REL_QUERY,               /**< a query block: query */
     SLUICE_REL_JOIN,                /**< join (plan/rel.h) of inputs[0] (left) and inputs[1] */
     SLUICE_REL_RANK,                /**< rank (plan/rel.h) over inputs[0] */
-    SLUICE_REL_UNION                /**< UNION ALL of inputs[0 .. ninputs) */
+    SLUICE_REL_UNION,               /**< UNION ALL of inputs[0 .. ninputs) */
+    SLUICE_REL_TEMPORAL,            /**< event-time temporal join (plan/rel.h) of inputs[0] (probe)
+                                         and inputs[1] (versioned table) */
+    SLUICE_REL_OVER                 /**< OVER aggregates (plan/rel.h) over inputs[0] */
 } sluice_rel_kind;
 
 /**
@@ -293,6 +296,8 @@ typedef struct sluice_rel {
     sluice_query_plan *query;       /**< QUERY */
     struct sluice_join_plan *join;  /**< JOIN */
     struct sluice_rank_plan *rank;  /**< RANK */
+    struct sluice_temporal_join_plan *temporal; /**< TEMPORAL */
+    struct sluice_over_plan *over;  /**< OVER */
     int updating;                   /**< its rows carry retractions */
 } sluice_rel;
 

@@ -316,6 +316,25 @@ static void explain_rel(const sluice_plan *plan, const sluice_rel *r, FILE *out)
                 k->npartition == 1 ? "" : "s", k->norder, k->norder == 1 ? "" : "s", k->limit);
         break;
     }
+    case SLUICE_REL_TEMPORAL: {
+        const sluice_temporal_join_plan *t = r->temporal;
+        fprintf(out,
+                "relation %s\n  join:       %s temporal join of %s with the version of %s valid at %s (%zu key%s%s)\n",
+                r->name, t->left_outer ? "LEFT" : "INNER", input_name(plan, r->inputs[0]),
+                input_name(plan, r->inputs[1]), r->row.columns[t->left_time].name, t->nkeys, t->nkeys == 1 ? "" : "s",
+                t->residual ? " and a condition" : "");
+        fputs("  state:      rows waiting for the watermark; per key the versions it may still choose\n", out);
+        break;
+    }
+    case SLUICE_REL_OVER: {
+        const sluice_over_plan *o = r->over;
+        fprintf(out, "relation %s\n  over:       %zu aggregate%s over %s, %zu partition key%s, ordered by %s, ", r->name,
+                o->naggs, o->naggs == 1 ? "" : "s", input_name(plan, r->inputs[0]), o->npartition,
+                o->npartition == 1 ? "" : "s", o->proctime ? "processing time" : r->row.columns[o->time_column].name);
+        if (o->preceding < 0) fprintf(out, "%s UNBOUNDED PRECEDING\n", o->rows ? "ROWS" : "RANGE");
+        else fprintf(out, "%s %" PRId64 "%s PRECEDING\n", o->rows ? "ROWS" : "RANGE", o->preceding, o->rows ? "" : " ms");
+        break;
+    }
     case SLUICE_REL_UNION:
         fprintf(out, "relation %s\n  union all:  ", r->name);
         for (size_t i = 0; i < r->ninputs; i++) fprintf(out, "%s%s", i ? ", " : "", input_name(plan, r->inputs[i]));

@@ -212,11 +212,6 @@ static const sluice_ast_source *lookup_table_decl(const sluice_ast_pipeline *ast
     return NULL;
 }
 
-static sluice_err_t sluice_err_unsupported_temporal(bind_ctx *c, const sluice_ast_from *f) {
-    return sluice_planner_err(c, f->right->line, f->right->col,
-                              "FOR SYSTEM_TIME AS OF a versioned table (event-time temporal join) is not supported yet"),
-           SLUICE_ERR_SQL;
-}
 
 /* Which sides an expression's columns come from: bit 0 left, bit 1
  * right, bit 2 a column of neither (or ambiguous). */
@@ -396,70 +391,46 @@ static const sluice_join_type join_types[] = {
  * Equalities between the sides in ON (and, for inner joins, in the
  * query's WHERE, which still filters the joined rows) become the join
  * keys; the rest of ON is the residual condition. */
-static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluice_ast *where, from_side *out,
-                              const char *base) {
-    sluice_plan *plan = c->plan;
-    from_side l, r;
-    sluice_err_t err = resolve_item(c, f->left, where, &l, base);
-    if (err) return err;
-    if (f->right->kind == SLUICE_FROM_TABLE && f->right->as_of) {
-        /* FOR SYSTEM_TIME AS OF: a CREATE TABLE without a watermark is a
-         * lookup table (processing time); a table with one is a versioned
-         * table (event-time temporal join) */
-        const sluice_ast_source *t = lookup_table_decl(c->rels->ast, f->right->name);
-        if (t) return sluice_planner_lookup_join(c, f, &l, t, out, base);
-        return sluice_err_unsupported_temporal(c, f);
-    }
-    if ((err = resolve_item(c, f->right, where, &r, base)) != SLUICE_OK) return err;
-    if (f->left->kind == SLUICE_FROM_WINDOW || f->right->kind == SLUICE_FROM_WINDOW)
-        return sluice_planner_err(c, f->line, f->col,
-                                  "a window TVF must be aggregated in its own query before a join (Flink's window "
-                                  "join reads two window aggregates)"),
-               SLUICE_ERR_SQL;
-    use_all(plan, l.in);
-    use_all(plan, r.in);
+/* The column types of a row (arena). */
+static const sluice_type_t *row_types(bind_ctx *c, const sluice_source_plan *row) {
+    sluice_type_t *t = sluice_arena_alloc(c->arena, (row->schema.ncolumns + 1) * sizeof *t);
+    if (t)
+        for (size_t i = 0; i < row->schema.ncolumns; i++) t[i] = row->columns[i].type;
+    return t;
+}
 
-    sluice_join_plan *jp = sluice_arena_alloc(c->arena, sizeof *jp);
-    if (!jp) return SLUICE_ERR_NOMEM;
-    memset(jp, 0, sizeof *jp);
-    jp->type = join_types[f->join];
-    jp->strategy = SLUICE_JOIN_REGULAR;
-    jp->left_width = l.row->schema.ncolumns;
-    jp->right_width = r.row->schema.ncolumns;
-    sluice_type_t *lt = sluice_arena_alloc(c->arena, (jp->left_width + 1) * sizeof *lt);
-    sluice_type_t *rt = sluice_arena_alloc(c->arena, (jp->right_width + 1) * sizeof *rt);
-    if (!lt || !rt) return SLUICE_ERR_NOMEM;
-    for (size_t i = 0; i < jp->left_width; i++) lt[i] = l.row->columns[i].type;
-    for (size_t i = 0; i < jp->right_width; i++) rt[i] = r.row->columns[i].type;
-    jp->left_types = lt;
-    jp->right_types = rt;
-    jp->left_append_only = !l.updating;
-    jp->right_append_only = !r.updating;
-
-    sluice_rel *rel = new_rel(c, SLUICE_REL_JOIN, name_of(c, base, "join"), 2);
-    if (!rel || !rel->name) return SLUICE_ERR_NOMEM;
-    jp->name = rel->name;
-    rel->inputs[0] = l.in;
-    rel->inputs[1] = r.in;
-    rel->join = jp;
-    rel->updating = l.updating || r.updating || jp->type != SLUICE_JOIN_INNER;
-    size_t n = jp->left_width + jp->right_width;
-    if (row_alloc(c, &rel->row, n) != 0) return SLUICE_ERR_NOMEM;
+/* The row of a join: the left side's columns, then the right's, each known
+ * by its side's qualifier.  0, or -1 out of memory. */
+static int join_row(bind_ctx *c, sluice_source_plan *row, const from_side *l, const from_side *r) {
+    size_t nl = l->row->schema.ncolumns, n = nl + r->row->schema.ncolumns;
+    if (row_alloc(c, row, n) != 0) return -1;
     for (size_t i = 0; i < n; i++) {
-        const from_side *sd = i < jp->left_width ? &l : &r;
-        size_t k = i < jp->left_width ? i : i - jp->left_width;
-        row_set(&rel->row, i, sd->row->columns[k].name, sd->row->columns[k].type, sd->row->defs[k].elem_type);
-        rel->row.qualifiers[i] = sd->row->qualifiers ? sd->row->qualifiers[k] : sd->alias;
-        if (sd->row->hidden && sd->row->hidden[k]) rel->row.hidden[i] = 1;
+        const from_side *sd = i < nl ? l : r;
+        size_t k = i < nl ? i : i - nl;
+        row_set(row, i, sd->row->columns[k].name, sd->row->columns[k].type, sd->row->defs[k].elem_type);
+        row->qualifiers[i] = sd->row->qualifiers ? sd->row->qualifiers[k] : sd->alias;
+        if (sd->row->hidden && sd->row->hidden[k]) row->hidden[i] = 1;
     }
+    return 0;
+}
 
-    /* keys and residual */
-    const sluice_ast **cj = NULL;
-    size_t non = conjuncts(c, f->on, &cj, 0);
-    size_t ncj = jp->type == SLUICE_JOIN_INNER ? conjuncts(c, where, &cj, non) : non;
-    jp->left_keys = sluice_arena_alloc(c->arena, (ncj + 1) * sizeof *jp->left_keys);
-    jp->right_keys = sluice_arena_alloc(c->arena, (ncj + 1) * sizeof *jp->right_keys);
-    if (!jp->left_keys || !jp->right_keys) return SLUICE_ERR_NOMEM;
+/* The equi-keys and the residual condition of a join. */
+typedef struct join_cond {
+    sluice_expr **left_keys, **right_keys;
+    size_t nkeys;
+    sluice_expr *residual;
+} join_cond;
+
+/* From the conjuncts cj (the first `non` from ON, the rest from WHERE):
+ * each equality between an expression of the left side and one of the
+ * right is a key pair (both given one type); the other ON conjuncts,
+ * bound over the joined row `row`, are the residual. */
+static sluice_err_t join_conditions(bind_ctx *c, const sluice_ast **cj, size_t ncj, size_t non, const from_side *l,
+                                    const from_side *r, sluice_source_plan *row, join_cond *jc) {
+    memset(jc, 0, sizeof *jc);
+    jc->left_keys = sluice_arena_alloc(c->arena, (ncj + 1) * sizeof *jc->left_keys);
+    jc->right_keys = sluice_arena_alloc(c->arena, (ncj + 1) * sizeof *jc->right_keys);
+    if (!jc->left_keys || !jc->right_keys) return SLUICE_ERR_NOMEM;
     sluice_ast **residual = sluice_arena_alloc(c->arena, (non + 1) * sizeof *residual);
     if (!residual) return SLUICE_ERR_NOMEM;
     size_t nres = 0;
@@ -467,12 +438,12 @@ static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluic
         const sluice_ast *a = cj[k];
         int key = 0;
         if (a->kind == SLUICE_AST_BINARY && a->op == SLUICE_OP_EQ) {
-            int s0 = sides_of(a->args[0], &l, &r), s1 = sides_of(a->args[1], &l, &r);
+            int s0 = sides_of(a->args[0], l, r), s1 = sides_of(a->args[1], l, r);
             const sluice_ast *la = NULL, *ra = NULL;
             if (s0 == 1 && s1 == 2) la = a->args[0], ra = a->args[1];
             else if (s0 == 2 && s1 == 1) la = a->args[1], ra = a->args[0];
             if (la) {
-                sluice_expr *le = bind_over(c, la, &l, "ON"), *re = le ? bind_over(c, ra, &r, "ON") : NULL;
+                sluice_expr *le = bind_over(c, la, l, "ON"), *re = le ? bind_over(c, ra, r, "ON") : NULL;
                 if (!le || !re) return SLUICE_ERR_SQL;
                 if (le->type != re->type) {
                     if (!numeric(le->type) || !numeric(re->type))
@@ -483,9 +454,9 @@ static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluic
                 }
                 if (le->type == SLUICE_TYPE_ARRAY)
                     return sluice_planner_err(c, a->line, a->col, "cannot join on an ARRAY"), SLUICE_ERR_SQL;
-                jp->left_keys[jp->nkeys] = le;
-                jp->right_keys[jp->nkeys] = re;
-                jp->nkeys++;
+                jc->left_keys[jc->nkeys] = le;
+                jc->right_keys[jc->nkeys] = re;
+                jc->nkeys++;
                 key = 1;
             }
         }
@@ -494,7 +465,7 @@ static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluic
     if (nres) {
         /* bound over the joined row: AND of the conjuncts left */
         bind_ctx t = *c;
-        t.src = &rel->row;
+        t.src = row;
         t.alias = NULL;
         t.clause = "ON";
         t.post = 0;
@@ -523,8 +494,132 @@ static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluic
             and->nargs = 2;
             res = and;
         }
-        jp->residual = res;
+        jc->residual = res;
     }
+    return SLUICE_OK;
+}
+
+/* FROM l JOIN v FOR SYSTEM_TIME AS OF l.t [AS alias] ON l.k = v.k: the
+ * event-time temporal join of l's rows with the version of v valid at
+ * their time (Flink's versioned-table join; plan/rel.h).  v is a source
+ * (or view) with a watermark; each of its rows is a new version of its key. */
+static sluice_err_t plan_temporal_join(bind_ctx *c, const sluice_ast_from *f, const from_side *l, from_side *out,
+                                       const char *base) {
+    sluice_plan *plan = c->plan;
+    const sluice_ast_from *rf = f->right;
+    from_side r;
+    sluice_err_t err = resolve_table(c, rf, &r);
+    if (err) return err;
+    if (f->join != SLUICE_AST_JOIN_INNER && f->join != SLUICE_AST_JOIN_LEFT)
+        return sluice_planner_err(c, f->line, f->col, "a temporal join is an INNER or a LEFT join"), SLUICE_ERR_SQL;
+    if (!r.row->has_watermark || r.updating)
+        return sluice_planner_err(c, rf->line, rf->col,
+                                  "FOR SYSTEM_TIME AS OF %s: a versioned table needs a WATERMARK (or, for a lookup "
+                                  "table, declare it with CREATE TABLE without one)",
+                                  rf->name),
+               SLUICE_ERR_SQL;
+    if (l->updating)
+        return sluice_planner_err(c, f->line, f->col,
+                                  "the left input of a temporal join must be append-only (no updates or deletes)"),
+               SLUICE_ERR_SQL;
+    size_t lcol;
+    int64_t off;
+    if (time_term(rf->as_of, l, &r, &lcol, &off) != 1 || off != 0 || !time_attr(plan, l, lcol))
+        return sluice_planner_err(c, rf->as_of->line, rf->as_of->col,
+                                  "FOR SYSTEM_TIME AS OF needs the event-time column of the left input (its "
+                                  "WATERMARK column)"),
+               SLUICE_ERR_SQL;
+    use_all(plan, l->in);
+    use_all(plan, r.in);
+    sluice_temporal_join_plan *tp = sluice_arena_alloc(c->arena, sizeof *tp);
+    if (!tp) return SLUICE_ERR_NOMEM;
+    memset(tp, 0, sizeof *tp);
+    tp->left_outer = f->join == SLUICE_AST_JOIN_LEFT;
+    tp->left_width = l->row->schema.ncolumns;
+    tp->right_width = r.row->schema.ncolumns;
+    if (!(tp->left_types = row_types(c, l->row)) || !(tp->right_types = row_types(c, r.row))) return SLUICE_ERR_NOMEM;
+    tp->left_time = lcol;
+    tp->right_time = r.row->watermark_column;
+    sluice_rel *rel = new_rel(c, SLUICE_REL_TEMPORAL, name_of(c, base, "temporal_join"), 2);
+    if (!rel || !rel->name) return SLUICE_ERR_NOMEM;
+    tp->name = rel->name;
+    rel->inputs[0] = l->in;
+    rel->inputs[1] = r.in;
+    rel->temporal = tp;
+    if (join_row(c, &rel->row, l, &r) != 0) return SLUICE_ERR_NOMEM;
+    const sluice_ast **cj = NULL;
+    size_t n = conjuncts(c, f->on, &cj, 0);
+    join_cond jc;
+    if ((err = join_conditions(c, cj, n, n, l, &r, &rel->row, &jc)) != SLUICE_OK) return err;
+    if (jc.nkeys == 0)
+        return sluice_planner_err(c, f->line, f->col,
+                                  "a temporal join needs ON equalities with the versioned table's key"),
+               SLUICE_ERR_SQL;
+    tp->left_keys = jc.left_keys;
+    tp->right_keys = jc.right_keys;
+    tp->nkeys = jc.nkeys;
+    tp->residual = jc.residual;
+    out->in.derived = 1;
+    out->in.index = rel->row.rel;
+    out->row = &rel->row;
+    out->alias = NULL;
+    out->updating = 0;
+    return SLUICE_OK;
+}
+
+static sluice_err_t plan_join(bind_ctx *c, const sluice_ast_from *f, const sluice_ast *where, from_side *out,
+                              const char *base) {
+    sluice_plan *plan = c->plan;
+    from_side l, r;
+    sluice_err_t err = resolve_item(c, f->left, where, &l, base);
+    if (err) return err;
+    if (f->right->kind == SLUICE_FROM_TABLE && f->right->as_of) {
+        /* FOR SYSTEM_TIME AS OF: a CREATE TABLE without a watermark is a
+         * lookup table (processing time); a table with one is a versioned
+         * table (event-time temporal join) */
+        const sluice_ast_source *t = lookup_table_decl(c->rels->ast, f->right->name);
+        if (t) return sluice_planner_lookup_join(c, f, &l, t, out, base);
+        return plan_temporal_join(c, f, &l, out, base);
+    }
+    if ((err = resolve_item(c, f->right, where, &r, base)) != SLUICE_OK) return err;
+    if (f->left->kind == SLUICE_FROM_WINDOW || f->right->kind == SLUICE_FROM_WINDOW)
+        return sluice_planner_err(c, f->line, f->col,
+                                  "a window TVF must be aggregated in its own query before a join (Flink's window "
+                                  "join reads two window aggregates)"),
+               SLUICE_ERR_SQL;
+    use_all(plan, l.in);
+    use_all(plan, r.in);
+
+    sluice_join_plan *jp = sluice_arena_alloc(c->arena, sizeof *jp);
+    if (!jp) return SLUICE_ERR_NOMEM;
+    memset(jp, 0, sizeof *jp);
+    jp->type = join_types[f->join];
+    jp->strategy = SLUICE_JOIN_REGULAR;
+    jp->left_width = l.row->schema.ncolumns;
+    jp->right_width = r.row->schema.ncolumns;
+    if (!(jp->left_types = row_types(c, l.row)) || !(jp->right_types = row_types(c, r.row))) return SLUICE_ERR_NOMEM;
+    jp->left_append_only = !l.updating;
+    jp->right_append_only = !r.updating;
+
+    sluice_rel *rel = new_rel(c, SLUICE_REL_JOIN, name_of(c, base, "join"), 2);
+    if (!rel || !rel->name) return SLUICE_ERR_NOMEM;
+    jp->name = rel->name;
+    rel->inputs[0] = l.in;
+    rel->inputs[1] = r.in;
+    rel->join = jp;
+    rel->updating = l.updating || r.updating || jp->type != SLUICE_JOIN_INNER;
+    if (join_row(c, &rel->row, &l, &r) != 0) return SLUICE_ERR_NOMEM;
+
+    /* keys and residual */
+    const sluice_ast **cj = NULL;
+    size_t non = conjuncts(c, f->on, &cj, 0);
+    size_t ncj = jp->type == SLUICE_JOIN_INNER ? conjuncts(c, where, &cj, non) : non;
+    join_cond jc;
+    if ((err = join_conditions(c, cj, ncj, non, &l, &r, &rel->row, &jc)) != SLUICE_OK) return err;
+    jp->left_keys = jc.left_keys;
+    jp->right_keys = jc.right_keys;
+    jp->nkeys = jc.nkeys;
+    jp->residual = jc.residual;
     if (!l.updating && !r.updating) bound_by_time(c, jp, &l, &r, cj, ncj);
     out->in.derived = 1;
     out->in.index = rel->row.rel;
