@@ -35,6 +35,10 @@ const sluice_option_spec sluice_pipeline_specs[] = {
      "`/healthz` fails when no micro-batch has completed for this long", NULL, 0, 0, 0},
     {"max_state_bytes", SLUICE_OPT_SIZE, NULL,
      "memory the query state may hold; reading pauses above it (backpressure); no cap by default", NULL, 0, 0, 0},
+    {"state_ttl", SLUICE_OPT_DURATION, NULL,
+     "a regular join forgets a row not matched or updated for this long (processing time; Flink's "
+     "`table.exec.state.ttl`); results may then miss matches; off by default (join state grows with its inputs)",
+     NULL, 0, 0, 0},
     {"fault.abort_in_snapshot", SLUICE_OPT_INT, NULL, "failure tests: abort halfway through the Nth snapshot write",
      NULL, 1, 0, 0},
     {"fault.abort_in_offsets", SLUICE_OPT_INT, NULL,

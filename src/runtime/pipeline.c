@@ -31,6 +31,7 @@
 #include "exec/engine.h"
 #include "exec/udf.h"
 #include "plan/plan.h"
+#include "plan/rel.h"
 #include "registry.h"
 #include "sluice/sluice.h"
 #include "sql/parser.h"
@@ -752,6 +753,15 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
         return where_err(errstr, errstr_size, e,
                          "max_state_bytes = '%s': expected a size in bytes, optionally with k, M or G (e.g. 512M)%s%s",
                          e->value, "", "");
+    int64_t state_ttl = 0;
+    if ((e = sluice_config_find(p->cfg, "pipeline", "state_ttl")) &&
+        (sluice_parse_duration_ms(e->value, &state_ttl) != 0 || state_ttl <= 0))
+        return where_err(errstr, errstr_size, e, "state_ttl = '%s': expected a positive duration such as 1h%s%s",
+                         e->value, "", "");
+    /* regular joins keep every row unless told otherwise (Flink's table.exec.state.ttl) */
+    for (size_t i = 0; i < plan->nrels; i++)
+        if (plan->rels[i].kind == SLUICE_REL_JOIN && plan->rels[i].join->strategy == SLUICE_JOIN_REGULAR)
+            plan->rels[i].join->state_ttl_ms = state_ttl;
     /* the metrics endpoint's limits (metrics.h has the defaults) */
     sluice_metrics_limits mlimits = {0, 0, 0};
     static const char *const mkeys[2] = {"metrics.max_connections", "metrics.max_connections_per_client"};
