@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "exec/aggregate.h"
 #include "plan/plan.h"
 #include "plan/rel.h"
 #include "sql/ast.h"
@@ -781,6 +782,10 @@ static long plan_rank_rel(bind_ctx *c, const sluice_ast_sink *s, const char *nam
                                   "%s() OVER: the functions over a window of rows are ROW_NUMBER, RANK and DENSE_RANK",
                                   over->name),
                -1;
+    if (over->ncall_args || over->star || over->frame)
+        return sluice_planner_err(c, over->line, over->col,
+                                  "%s() takes no argument and no frame (ROWS/RANGE) in OVER", over->name),
+               -1;
     if (!last->alias)
         return sluice_planner_err(c, over->line, over->col, "name the rank: %s() OVER (...) AS r", over->name), -1;
     size_t nk = over->nargs;
@@ -856,8 +861,181 @@ static long plan_rank_rel(bind_ctx *c, const sluice_ast_sink *s, const char *nam
     return (long)rel->row.rel;
 }
 
+static int is_rank_fn(const char *name) {
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(rank_fns[i].name, name) == 0) return 1;
+    return 0;
+}
+
+static int is_over_agg(const sluice_ast_select_item *it) {
+    return it->expr && it->expr->kind == SLUICE_AST_OVER && !is_rank_fn(it->expr->name);
+}
+
+static sluice_expr *column_ref(bind_ctx *c, size_t col, sluice_type_t type) {
+    sluice_expr *e = sluice_arena_alloc(c->arena, sizeof *e);
+    if (!e) return NULL;
+    memset(e, 0, sizeof *e);
+    e->kind = SLUICE_EXPR_COLUMN;
+    e->type = type;
+    e->column = col;
+    return e;
+}
+
+static sluice_ast_select_item hidden_item(bind_ctx *c, sluice_ast *expr, const char *fmt, size_t k) {
+    sluice_ast_select_item it;
+    memset(&it, 0, sizeof it);
+    it.expr = expr;
+    it.line = expr->line;
+    it.col = expr->col;
+    char buf[48];
+    snprintf(buf, sizeof buf, fmt, k);
+    char *nm = sluice_arena_alloc(c->arena, strlen(buf) + 1);
+    it.alias = nm ? strcpy(nm, buf) : NULL;
+    return it;
+}
+
+/* A block whose last SELECT items are agg(x) OVER (PARTITION BY p ORDER BY
+ * t [frame]) AS a (Flink's over aggregation; all over the same window):
+ * the block without them, with the partition keys, the time and the
+ * aggregates' arguments as hidden columns, then the OVER relation over it,
+ * whose row is that block's followed by one column per aggregate. */
+static long plan_over_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name) {
+    size_t first = s->nitems;
+    while (first > 0 && is_over_agg(&s->items[first - 1])) first--;
+    for (size_t i = 0; i < first; i++)
+        if (s->items[i].expr && s->items[i].expr->kind == SLUICE_AST_OVER)
+            return sluice_planner_err(c, s->items[i].line, s->items[i].col,
+                                      "OVER aggregates must be the last SELECT items, after the other columns"),
+                   -1;
+    const sluice_ast *w = s->items[first].expr;
+    size_t nover = s->nitems - first;
+    for (size_t j = 0; j < nover; j++) {
+        const sluice_ast *o = s->items[first + j].expr;
+        if (o->distinct || o->filter)
+            return sluice_planner_err(c, o->line, o->col, "DISTINCT and FILTER are not supported with OVER"), -1;
+        int same = o->npartition == w->npartition && o->nargs == w->nargs && o->frame == w->frame &&
+                   o->preceding == w->preceding;
+        for (size_t k = 0; same && k < o->nargs; k++)
+            same = sluice_planner_ast_equal(o->args[k], w->args[k]) &&
+                   (k < o->npartition || o->order_desc[k - o->npartition] == w->order_desc[k - w->npartition]);
+        if (!same)
+            return sluice_planner_err(c, o->line, o->col,
+                                      "every OVER aggregate of a SELECT must use the same window (PARTITION BY, "
+                                      "ORDER BY and frame)"),
+                   -1;
+    }
+    if (w->nargs - w->npartition != 1 || w->order_desc[0])
+        return sluice_planner_err(c, w->line, w->col,
+                                  "OVER aggregates are ordered by one time column, ascending (Flink's over "
+                                  "aggregation)"),
+               -1;
+    /* the block without the OVER items, plus hidden columns */
+    size_t nhidden = w->npartition + 1 + nover;
+    sluice_ast_sink inner = *s;
+    sluice_ast_select_item *items = sluice_arena_alloc(c->arena, (first + nhidden + 1) * sizeof *items);
+    if (!items) return -1;
+    memcpy(items, s->items, first * sizeof *items);
+    size_t n = first;
+    for (size_t k = 0; k < w->npartition; k++) items[n++] = hidden_item(c, w->args[k], "$over_key%zu", k);
+    items[n++] = hidden_item(c, w->args[w->npartition], "$over_time%zu", 0);
+    size_t argpos = n;
+    for (size_t j = 0; j < nover; j++) {
+        const sluice_ast *o = s->items[first + j].expr;
+        if (o->star || o->ncall_args == 0) {
+            /* COUNT(*): no argument column; keep the position with a constant */
+            items[n++] = hidden_item(c, w->args[w->npartition], "$over_arg%zu", j);
+        } else if (o->ncall_args != 1) {
+            return sluice_planner_err(c, o->line, o->col, "%s takes exactly one argument", o->name), -1;
+        } else {
+            items[n++] = hidden_item(c, o->call_args[0], "$over_arg%zu", j);
+        }
+    }
+    inner.items = items;
+    inner.nitems = n;
+    long pi = plan_block_rel(c, &inner, name_of(c, name, "over_input"));
+    if (pi < 0) return -1;
+    sluice_plan *plan = c->plan;
+    const sluice_rel *p = &plan->rels[pi];
+    const sluice_query_plan *pq = p->query;
+    size_t tcol = first + w->npartition;
+    if (p->updating || pq->aggregate)
+        return sluice_planner_err(c, w->line, w->col,
+                                  "OVER aggregates need an input without updates, not the result of an aggregate, "
+                                  "join or ranking that updates (Flink's rule)"),
+               -1;
+    const sluice_source_plan *in = pq->input.derived ? &plan->rels[pq->input.index].row : &plan->sources[pq->input.index];
+    const sluice_expr *te = pq->outputs[tcol];
+    if (te->kind != SLUICE_EXPR_COLUMN || !in->has_watermark || te->column != in->watermark_column)
+        return sluice_planner_err(c, w->args[w->npartition]->line, w->args[w->npartition]->col,
+                                  "OVER (ORDER BY ...) needs the input's event-time column (its WATERMARK column)"),
+               -1;
+    size_t width = p->row.schema.ncolumns;
+    sluice_over_plan *op = sluice_arena_alloc(c->arena, sizeof *op);
+    if (!op) return -1;
+    memset(op, 0, sizeof *op);
+    op->width = width;
+    sluice_type_t *types = sluice_arena_alloc(c->arena, (width + 1) * sizeof *types);
+    op->partition = sluice_arena_alloc(c->arena, (w->npartition + 1) * sizeof *op->partition);
+    op->aggs = sluice_arena_alloc(c->arena, (nover + 1) * sizeof *op->aggs);
+    if (!types || !op->partition || !op->aggs) return -1;
+    for (size_t i = 0; i < width; i++) types[i] = p->row.columns[i].type;
+    op->types = types;
+    for (size_t k = 0; k < w->npartition; k++)
+        if (!(op->partition[op->npartition++] = column_ref(c, first + k, types[first + k]))) return -1;
+    op->time_column = tcol;
+    op->rows = w->frame == 1;
+    op->preceding = w->frame ? w->preceding : -1;
+    for (size_t j = 0; j < nover; j++) {
+        const sluice_ast *o = s->items[first + j].expr;
+        sluice_agg_plan *ag = &op->aggs[op->naggs];
+        memset(ag, 0, sizeof *ag);
+        ag->fn = sluice_agg_find(o->name, o->star);
+        if (!ag->fn)
+            return sluice_planner_err(c, o->line, o->col,
+                                      o->star ? "only COUNT accepts '*'" : "%s is not an aggregate function", o->name),
+                   -1;
+        if (!o->star && !(ag->arg = column_ref(c, argpos + j, types[argpos + j]))) return -1;
+        char why[160];
+        int rt = ag->fn->type(ag->arg ? ag->arg->type : SLUICE_TYPE_NULL, why, sizeof why);
+        if (rt < 0) return sluice_planner_err(c, o->line, o->col, "%s", why), -1;
+        ag->result_type = (sluice_type_t)rt;
+        op->naggs++;
+    }
+    sluice_rel *rel = new_rel(c, SLUICE_REL_OVER, name, 1);
+    if (!rel) return -1;
+    op->name = rel->name;
+    rel->inputs[0].derived = 1;
+    rel->inputs[0].index = (size_t)pi;
+    rel->over = op;
+    p = &plan->rels[pi];
+    if (row_alloc(c, &rel->row, width + nover) != 0) return -1;
+    for (size_t i = 0; i < width; i++) {
+        row_set(&rel->row, i, p->row.columns[i].name, p->row.columns[i].type, p->row.defs[i].elem_type);
+        rel->row.hidden[i] = i >= first;
+    }
+    for (size_t j = 0; j < nover; j++) {
+        const sluice_ast_select_item *it = &s->items[first + j];
+        const char *nm = it->alias;
+        if (!nm) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "EXPR$%zu", first + j);
+            char *x = sluice_arena_alloc(c->arena, strlen(buf) + 1);
+            if (!x) return -1;
+            nm = strcpy(x, buf);
+        }
+        row_set(&rel->row, width + j, nm, op->aggs[j].result_type, SLUICE_TYPE_NULL);
+    }
+    rel->row.qualifiers = NULL;
+    /* the time column passes through: windows may follow */
+    rel->row.has_watermark = 1;
+    rel->row.watermark_column = tcol;
+    rel->row.watermark_delay_ms = in->watermark_delay_ms;
+    return (long)rel->row.rel;
+}
+
 /* One select block (no UNION) as a relation. */
 static long plan_block_rel(bind_ctx *c, const sluice_ast_sink *s, const char *name) {
+    if (s->nitems && is_over_agg(&s->items[s->nitems - 1])) return plan_over_rel(c, s, name);
     if (s->nitems && s->items[s->nitems - 1].expr && s->items[s->nitems - 1].expr->kind == SLUICE_AST_OVER)
         return plan_rank_rel(c, s, name);
     sluice_query_plan *q = sluice_arena_alloc(c->arena, sizeof *q);

@@ -1525,6 +1525,8 @@ sluice_expr *sluice_planner_bind(bind_ctx *c, const sluice_ast *a) { return bind
 
 sluice_expr *sluice_planner_fold(bind_ctx *c, sluice_expr *e) { return fold(c, e); }
 
+int sluice_planner_ast_equal(const sluice_ast *a, const sluice_ast *b) { return ast_equal(a, b); }
+
 void sluice_plan_free(sluice_plan *plan) {
     if (!plan) return;
     for (size_t k = 0; k < plan->nqueries; k++) sluice_udf_release(&plan->queries[k]);

@@ -102,6 +102,9 @@ long sluice_planner_select_rel(bind_ctx *c, const struct sluice_ast_sink *s, con
 /** 1 when some query or view reads `name` in its FROM. */
 int sluice_planner_table_read(const sluice_ast_pipeline *ast, const char *name);
 
+/** 1 when two expressions are the same SQL (planner.c). */
+int sluice_planner_ast_equal(const sluice_ast *a, const sluice_ast *b);
+
 /** Plan one CREATE SOURCE: its columns, metadata, timestamp formats and
  *  watermark (plan_source.c).  SLUICE_OK, or SLUICE_ERR_SQL / NOMEM with
  *  the message in c. */
