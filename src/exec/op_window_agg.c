@@ -149,11 +149,14 @@ static sluice_err_t wagg_process(sluice_op *op, const sluice_op_batch *b) {
                 }
                 t = ts->u.i;
             }
+            /* windows aligned to the epoch shifted by offset_ms (Flink's
+             * window TVF offset): assign t - offset, then shift back */
             if (q->window == SLUICE_WINDOW_TUMBLE) {
-                a->starts[0] = sluice_window_tumble_start(t, q->size_ms);
+                a->starts[0] = sluice_window_tumble_start(t - q->offset_ms, q->size_ms) + q->offset_ms;
                 nwin = 1;
             } else {
-                nwin = sluice_window_hop_starts(t, q->slide_ms, q->size_ms, a->starts, a->max_windows);
+                nwin = sluice_window_hop_starts(t - q->offset_ms, q->slide_ms, q->size_ms, a->starts, a->max_windows);
+                for (size_t w = 0; w < nwin; w++) a->starts[w] += q->offset_ms;
             }
             starts = a->starts;
         }

@@ -246,6 +246,8 @@ typedef struct sluice_query_plan {
                                          at processing time, not ts_column */
     size_t ts_column;               /**< event-time column of the window */
     int64_t size_ms, slide_ms;      /**< TUMBLE: slide == size; SESSION: 0 */
+    int64_t offset_ms;              /**< TUMBLE/HOP: windows start at offset + k * slide
+                                         (0 <= offset < slide; Flink's window TVF offset) */
     int64_t gap_ms;                 /**< SESSION: the gap closing a session */
     sluice_expr **group;            /**< group keys over the source row */
     size_t ngroup;

@@ -717,9 +717,11 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sl
     if (strcmp(f->window, "CUMULATE") == 0)
         return sluice_planner_err(c, f->line, f->col, "CUMULATE windows are not supported yet"), SLUICE_ERR_SQL;
     size_t want = hop ? 2 : 1;
-    if (f->nwindow_args != want)
+    int has_offset = !session && f->nwindow_args == want + 1;
+    if (f->nwindow_args != want && !has_offset)
         return sluice_planner_err(c, f->line, f->col, "%s takes (TABLE t, DESCRIPTOR(time_column), %s)", f->window,
-                                  hop ? "INTERVAL slide, INTERVAL size" : session ? "INTERVAL gap" : "INTERVAL size"),
+                                  hop ? "INTERVAL slide, INTERVAL size [, INTERVAL offset]"
+                                      : session ? "INTERVAL gap" : "INTERVAL size [, INTERVAL offset]"),
                SLUICE_ERR_SQL;
     int amb;
     long ci = sluice_planner_resolve(c->src, c->alias, NULL, f->descriptor, &amb);
@@ -755,6 +757,18 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sl
         q->gap_ms = iv[0];
     } else {
         q->size_ms = q->slide_ms = iv[0];
+    }
+    if (has_offset) {
+        /* the offset shifts the windows' alignment: only its remainder by
+         * the slide matters (a negative one too) */
+        const sluice_ast *x = f->window_args[want];
+        int neg = x->kind == SLUICE_AST_UNARY && x->op == SLUICE_OP_NEG;
+        if (neg) x = x->args[0];
+        if (x->kind != SLUICE_AST_INTERVAL || x->lit.u.i > MAX_TIME_INTERVAL_MS)
+            return sluice_planner_err(c, x->line, x->col, "the offset of a window is an INTERVAL, e.g. INTERVAL '1' MINUTE"),
+                   SLUICE_ERR_SQL;
+        int64_t off = (neg ? -x->lit.u.i : x->lit.u.i) % q->slide_ms;
+        q->offset_ms = off < 0 ? off + q->slide_ms : off;
     }
     return SLUICE_OK;
 }
