@@ -267,7 +267,8 @@ typedef enum sluice_rel_kind {
     SLUICE_REL_QUERY,               /**< a query block: query */
     SLUICE_REL_JOIN,                /**< join (plan/rel.h) of inputs[0] (left) and inputs[1] */
     SLUICE_REL_RANK,                /**< rank (plan/rel.h) over inputs[0] */
-    SLUICE_REL_UNION                /**< UNION ALL of inputs[0 .. ninputs) */
+    SLUICE_REL_UNION,               /**< UNION ALL of inputs[0 .. ninputs) */
+    SLUICE_REL_LOOKUP               /**< lookup join (plan/rel.h) of inputs[0] against a lookup table */
 } sluice_rel_kind;
 
 /**
@@ -285,6 +286,7 @@ typedef struct sluice_rel {
     sluice_query_plan *query;       /**< QUERY */
     struct sluice_join_plan *join;  /**< JOIN */
     struct sluice_rank_plan *rank;  /**< RANK */
+    struct sluice_lookup_plan *lookup; /**< LOOKUP */
     int updating;                   /**< its rows carry retractions */
 } sluice_rel;
 
