@@ -248,6 +248,18 @@ static long lookup_index(const sluice_plan *plan, const char *name) {
     return -1;
 }
 
+/* 1 when [lookup name] may be bound: the SQL looks name up, or declares
+ * it as a CREATE TABLE without a watermark that no query reads (a
+ * profile shared by several pipelines, as a declared function). */
+static int lookup_declared(const sluice_pipeline *p, const char *name) {
+    if (lookup_index(p->plan, name) >= 0) return 1;
+    if (sluice_plan_source_index(p->plan, name) >= 0) return 0;
+    for (size_t i = 0; p->ast && i < p->ast->nsources; i++)
+        if (p->ast->sources[i].is_table && !p->ast->sources[i].has_watermark && strcmp(p->ast->sources[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Check every section and [pipeline] key before anything else. */
 static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errstr_size) {
     const sluice_config *cfg = p->cfg;
@@ -265,11 +277,11 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
                  (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
                  (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0) ||
                  (strncmp(s, "function ", 9) == 0 && sluice_plan_function_index(p->plan, s + 9) >= 0) ||
-                 (strncmp(s, "lookup ", 7) == 0 && lookup_index(p->plan, s + 7) >= 0);
+                 (strncmp(s, "lookup ", 7) == 0 && lookup_declared(p, s + 7));
         if (!ok)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s:%d:1: unknown section [%s] (expected [pipeline], %s[source NAME] "
-                                 "with a source of the SQL, or [sink NAME] with a sink of the SQL)",
+                                 "%s:%d:1: unknown section [%s] (expected [pipeline], %s[source NAME] with a source of the "
+                                 "SQL, [lookup NAME] with a lookup table of it, or [sink NAME] with a sink of the SQL)",
                                  cfg->path, cfg->sections[i].line, s, expected);
     }
     for (size_t i = 0; i < cfg->nentries; i++) {
@@ -297,9 +309,11 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
             continue;
         }
         if (strncmp(s, "lookup ", 7) == 0) {
-            if (lookup_index(p->plan, s + 7) < 0)
+            if (!lookup_declared(p, s + 7))
                 return where_err(errstr, errstr_size, e,
-                                 "section [%s]: the SQL looks up no table '%s' (FOR SYSTEM_TIME AS OF)%s", s, s + 7, "");
+                                 "section [%s]: the SQL declares no lookup table '%s' (a CREATE TABLE without a "
+                                 "watermark)%s",
+                                 s, s + 7, "");
             continue;
         }
         if (strncmp(s, "sink ", 5) == 0) {
