@@ -8,6 +8,9 @@
 
 static const sluice_lookup_connector *const connectors[] = {
     &sluice_lookup_file,
+#ifdef SLUICE_WITH_MYSQL
+    &sluice_lookup_mysql,
+#endif
 };
 
 const sluice_lookup_connector *sluice_lookup_connector_find(const char *name) {
@@ -21,7 +24,11 @@ void sluice_lookup_connector_each(void (*fn)(void *ctx, const sluice_lookup_conn
 }
 
 const char *sluice_lookup_connector_names(void) {
+#ifdef SLUICE_WITH_MYSQL
+    return "file, mysql";
+#else
     return "file";
+#endif
 }
 
 const sluice_option *sluice_lookup_option(const sluice_option *opts, size_t n, const char *key) {

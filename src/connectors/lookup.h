@@ -22,13 +22,17 @@ typedef struct sluice_lookup_connector {
     const char *name;
     const char *description;              /**< one sentence for the reference */
     const sluice_option_spec *option_specs; /**< checked by the pipeline before open */
+    const char *shared_section;           /**< its shared section ("mysql"), or NULL */
     /** Open the table of lp (its columns: lp->table) with the section's
      *  options (checked against option_specs; `connector` among them).
      *  Rows that do not decode go to dlq (may be NULL) with their
-     *  position.  SLUICE_OK with *out, or an error (SLUICE_ERR_CONFIG,
-     *  SLUICE_ERR_IO, ...) with errstr saying why. */
-    sluice_err_t (*open)(const sluice_lookup_plan *lp, const sluice_option *opts, size_t n, const char *pipeline,
-                         sluice_dead_letter *dlq, sluice_lookup_table **out, char *errstr, size_t errstr_size);
+     *  position.  shared: the NULL-terminated key,value pairs of its
+     *  shared section (NULL when it has none).  Everything is borrowed
+     *  until the table is closed.  SLUICE_OK with *out, or an error
+     *  (SLUICE_ERR_CONFIG, SLUICE_ERR_IO, ...) with errstr saying why. */
+    sluice_err_t (*open)(const sluice_lookup_plan *lp, const sluice_option *opts, size_t n,
+                         const char *const *shared, const char *pipeline, sluice_dead_letter *dlq,
+                         sluice_lookup_table **out, char *errstr, size_t errstr_size);
 } sluice_lookup_connector;
 
 /** The connector called name, or NULL. */
@@ -45,5 +49,11 @@ const sluice_option *sluice_lookup_option(const sluice_option *opts, size_t n, c
 
 /** A whole CSV or JSON-lines file in memory (lookup_file.c). */
 extern const sluice_lookup_connector sluice_lookup_file;
+
+#ifdef SLUICE_WITH_MYSQL
+/** Per-batch key queries to a MySQL/MariaDB table with a cache
+ *  (mysql_lookup.c). */
+extern const sluice_lookup_connector sluice_lookup_mysql;
+#endif
 
 #endif

@@ -298,8 +298,10 @@ static void file_close(sluice_lookup_table *base) {
     free(t);
 }
 
-static sluice_err_t file_open(const sluice_lookup_plan *lp, const sluice_option *opts, size_t n, const char *pipeline,
-                              sluice_dead_letter *dlq, sluice_lookup_table **out, char *errstr, size_t errstr_size) {
+static sluice_err_t file_open(const sluice_lookup_plan *lp, const sluice_option *opts, size_t n,
+                              const char *const *shared, const char *pipeline, sluice_dead_letter *dlq,
+                              sluice_lookup_table **out, char *errstr, size_t errstr_size) {
+    (void)shared;
     const sluice_option *o;
     file_table *t = calloc(1, sizeof *t);
     if (!t) return SLUICE_ERR_NOMEM;

@@ -95,6 +95,7 @@ struct sluice_pipeline {
     binding *lk_bind;
     const sluice_lookup_connector **lk_conn;
     sluice_lookup_table **lk_tables;
+    char ***lk_shared;             /* per table: its shared section's key,value pairs, or NULL */
 };
 
 static char *xstrdup(const char *s) {
@@ -772,7 +773,8 @@ static sluice_err_t bind_lookups(sluice_pipeline *p, char *errstr, size_t errstr
     p->lk_bind = calloc(n, sizeof *p->lk_bind);
     p->lk_conn = calloc(n, sizeof *p->lk_conn);
     p->lk_tables = calloc(n, sizeof *p->lk_tables);
-    if (!p->lk_names || !p->lk_bind || !p->lk_conn || !p->lk_tables) return SLUICE_ERR_NOMEM;
+    p->lk_shared = calloc(n, sizeof *p->lk_shared);
+    if (!p->lk_names || !p->lk_bind || !p->lk_conn || !p->lk_tables || !p->lk_shared) return SLUICE_ERR_NOMEM;
     for (size_t i = 0; i < plan->nrels; i++) {
         if (plan->rels[i].kind != SLUICE_REL_LOOKUP || lookup_index(plan, plan->rels[i].lookup->table_name) != (long)i)
             continue;
@@ -822,8 +824,11 @@ static sluice_err_t open_lookups(sluice_pipeline *p, char *errstr, size_t errstr
     sluice_plan *plan = p->plan;
     for (size_t j = 0; j < p->nlookups; j++) {
         long first = lookup_index(plan, p->lk_names[j]);
+        const char *shared = p->lk_conn[j]->shared_section;
+        if (shared && !(p->lk_shared[j] = shared_section(p->cfg, shared))) return SLUICE_ERR_NOMEM;
         sluice_err_t err = p->lk_conn[j]->open(plan->rels[first].lookup, p->lk_bind[j].options, p->lk_bind[j].noptions,
-                                               p->pipeline_name, p->dlq, &p->lk_tables[j], errstr, errstr_size);
+                                               (const char *const *)p->lk_shared[j], p->pipeline_name, p->dlq,
+                                               &p->lk_tables[j], errstr, errstr_size);
         if (err) return err;
         for (size_t i = 0; i < plan->nrels; i++)
             if (plan->rels[i].kind == SLUICE_REL_LOOKUP && strcmp(plan->rels[i].lookup->table_name, p->lk_names[j]) == 0)
@@ -1293,6 +1298,7 @@ void sluice_pipeline_close(sluice_pipeline *p) {
     for (size_t j = 0; j < p->nlookups; j++) {
         sluice_lookup_table_close(p->lk_tables[j]);
         free_binding(&p->lk_bind[j]);
+        free(p->lk_shared[j]);
     }
     for (size_t i = 0; p->lk_tables && i < p->plan->nrels; i++)
         if (p->plan->rels[i].kind == SLUICE_REL_LOOKUP) p->plan->rels[i].lookup->table_binding = NULL;
@@ -1300,6 +1306,7 @@ void sluice_pipeline_close(sluice_pipeline *p) {
     free(p->lk_bind);
     free(p->lk_conn);
     free(p->lk_tables);
+    free(p->lk_shared);
     sluice_dead_letter_close(p->dlq);
     sluice_ckpt_close(p->ckpt);
     free(p->src_bind);
