@@ -146,7 +146,7 @@ static void test_profile_errors_name_the_section(void **state) {
     assert_int_equal(sluice_test_run_cli(argv, NULL, log_path), 2);
     char *e = sluice_test_read_file(log_path, NULL);
     assert_non_null(strstr(e, "lookup table side (FOR SYSTEM_TIME AS OF in"));
-    assert_non_null(strstr(e, "is not bound: add a [lookup side] section (connector: file)"));
+    assert_non_null(strstr(e, "is not bound: add a [lookup side] section (connector: file"));
     free(e);
 
     write_ini("[lookup side]\nconnector = file\npath = side.csv\nreload = 1s\n");
