@@ -561,6 +561,9 @@ static sluice_err_t build_rel(sluice_engine *en, size_t i) {
             (dr->node->ops->open && dr->node->ops->open(dr->node) != SLUICE_OK))
             return SLUICE_ERR_NOMEM;
         return attach(en, r->inputs[0], dr->node);
+    case SLUICE_REL_LOOKUP:
+        if (!(dr->node = sluice_op_lookup_join_new(r->lookup, &en->ctx, dr->tee))) return SLUICE_ERR_NOMEM;
+        return attach(en, r->inputs[0], dr->node);
     case SLUICE_REL_UNION: break;
     }
     return SLUICE_OK;

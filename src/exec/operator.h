@@ -186,6 +186,12 @@ sluice_op *sluice_op_over_new(const struct sluice_over_plan *op, sluice_op_ctx *
  *  exec/op_rank.c).  plan borrowed. */
 sluice_op *sluice_op_rank_new(const struct sluice_rank_plan *rp, sluice_op_ctx *ctx, sluice_op *down);
 
+/** Lookup join (plan/rel.h sluice_lookup_plan, exec/op_lookup_join.c):
+ *  the probe rows are pushed into it, the joined rows go to down; the
+ *  table is lp->table_binding, asked once per batch.  Stateless.  plan
+ *  borrowed. */
+sluice_op *sluice_op_lookup_join_new(const struct sluice_lookup_plan *lp, sluice_op_ctx *ctx, sluice_op *down);
+
 /** The output of a query block that other queries read (a view or
  *  subquery): evaluates the SELECT items like the sink operator and pushes
  *  the rows, with their change kinds, to down (exec/op_project.c). */

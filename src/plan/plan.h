@@ -280,7 +280,8 @@ typedef enum sluice_rel_kind {
     SLUICE_REL_UNION,               /**< UNION ALL of inputs[0 .. ninputs) */
     SLUICE_REL_TEMPORAL,            /**< event-time temporal join (plan/rel.h) of inputs[0] (probe)
                                          and inputs[1] (versioned table) */
-    SLUICE_REL_OVER                 /**< OVER aggregates (plan/rel.h) over inputs[0] */
+    SLUICE_REL_OVER,                /**< OVER aggregates (plan/rel.h) over inputs[0] */
+    SLUICE_REL_LOOKUP               /**< lookup join (plan/rel.h) of inputs[0] against a lookup table */
 } sluice_rel_kind;
 
 /**
@@ -300,6 +301,7 @@ typedef struct sluice_rel {
     struct sluice_rank_plan *rank;  /**< RANK */
     struct sluice_temporal_join_plan *temporal; /**< TEMPORAL */
     struct sluice_over_plan *over;  /**< OVER */
+    struct sluice_lookup_plan *lookup; /**< LOOKUP */
     int updating;                   /**< its rows carry retractions */
 } sluice_rel;
 

@@ -246,4 +246,39 @@ typedef struct sluice_over_plan {
     size_t naggs;
 } sluice_over_plan;
 
+struct sluice_lookup_table;
+
+/**
+ * Lookup join (Flink's lookup join, processing time):
+ *
+ *   FROM probe p [LEFT] JOIN t FOR SYSTEM_TIME AS OF p.proc [AS s] ON f(p) = s.k
+ *
+ * Each probe row is joined with the rows the lookup table `table_name`
+ * holds for its key when the row is processed: key i is probe_keys[i]
+ * (over the probe row) equal to the table's column table_key_cols[i]
+ * (SQL equality; the planner casts the probe's key to the column's type,
+ * so a NULL key or one that does not convert matches nothing).  The output
+ * row is the probe row followed by the table row (probe_width +
+ * table_width values); `residual` over it must be TRUE.  INNER: a probe
+ * row without a match gives nothing; LEFT: it is padded with NULLs.  Each
+ * output row keeps its probe row's change kind (an append-only probe
+ * gives an append-only output).  Stateless: the results depend on the
+ * table's contents at processing time, as in Flink, so a replay after a
+ * failure is at-least-once unless the table does not change.
+ */
+typedef struct sluice_lookup_plan {
+    const char *name;              /**< for messages and explain, e.g. "q13.lookup1" */
+    const char *table_name;        /**< the CREATE TABLE looked up */
+    int left_outer;                /**< LEFT JOIN */
+    size_t probe_width, table_width;
+    const sluice_type_t *probe_types, *table_types;
+    const sluice_source_plan *table; /**< the table's declared columns (formats, for a connector) */
+    size_t nkeys;                  /**< >= 1 */
+    sluice_expr **probe_keys;      /**< over the probe row, of the key column's type */
+    size_t *table_key_cols;        /**< the table's key columns */
+    sluice_expr *residual;         /**< over the joined row, or NULL */
+    const struct sluice_ast *as_of_ast, *on_ast;  /**< for explain */
+    struct sluice_lookup_table *table_binding; /**< set by the pipeline before running (exec/lookup.h) */
+} sluice_lookup_plan;
+
 #endif

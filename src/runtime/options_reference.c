@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/option_spec.h"
+#include "connectors/lookup.h"
 #include "registry.h"
 #include "runtime/options_reference.h"
 
@@ -139,6 +140,13 @@ static void one_shared(void *ctx, int source, const char *name, const void *ops)
         }
 }
 
+static void one_lookup(void *ctx, const sluice_lookup_connector *c) {
+    FILE *out = ctx;
+    fprintf(out, "### Lookup table `%s`\n\nA `[lookup NAME]` section: %s.\n\n", c->name, c->description);
+    sluice_option_specs_markdown(out, c->option_specs);
+    fputc('\n', out);
+}
+
 void sluice_connectors_reference(FILE *out) {
     fputs("### `[pipeline]`\n\n", out);
     sluice_option_specs_markdown(out, sluice_pipeline_specs);
@@ -153,4 +161,5 @@ void sluice_connectors_reference(FILE *out) {
     w.source = 0;
     sluice_registry_each(one, &w);
     sluice_registry_each(one_shared, &w);
+    sluice_lookup_connector_each(one_lookup, out);
 }

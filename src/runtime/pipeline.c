@@ -28,6 +28,7 @@
 #include "base/stop.h"
 #include "state/checkpoint.h"
 #include "connectors/function.h"
+#include "connectors/lookup.h"
 #include "exec/engine.h"
 #include "exec/udf.h"
 #include "plan/plan.h"
@@ -88,6 +89,14 @@ struct sluice_pipeline {
     const sluice_function_connector **fn_conn;
     char ***fn_kv;
     sluice_udf_binding *fn_udf;
+    /* per lookup table (a CREATE TABLE of FOR SYSTEM_TIME AS OF): its
+     * [lookup NAME] section, connector and opened table */
+    size_t nlookups;
+    const char **lk_names;
+    binding *lk_bind;
+    const sluice_lookup_connector **lk_conn;
+    sluice_lookup_table **lk_tables;
+    char ***lk_shared;             /* per table: its shared section's key,value pairs, or NULL */
 };
 
 static char *xstrdup(const char *s) {
@@ -233,6 +242,26 @@ static int is_shared(const sluice_pipeline *p, const char *section) {
     return 0;
 }
 
+/* The first lookup join of the plan that looks up table `name`, or -1. */
+static long lookup_index(const sluice_plan *plan, const char *name) {
+    for (size_t i = 0; i < plan->nrels; i++)
+        if (plan->rels[i].kind == SLUICE_REL_LOOKUP && strcmp(plan->rels[i].lookup->table_name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* 1 when [lookup name] may be bound: the SQL looks name up, or declares
+ * it as a CREATE TABLE without a watermark that no query reads (a
+ * profile shared by several pipelines, as a declared function). */
+static int lookup_declared(const sluice_pipeline *p, const char *name) {
+    if (lookup_index(p->plan, name) >= 0) return 1;
+    if (sluice_plan_source_index(p->plan, name) >= 0) return 0;
+    for (size_t i = 0; p->ast && i < p->ast->nsources; i++)
+        if (p->ast->sources[i].is_table && !p->ast->sources[i].has_watermark && strcmp(p->ast->sources[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Check every section and [pipeline] key before anything else. */
 static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errstr_size) {
     const sluice_config *cfg = p->cfg;
@@ -249,11 +278,12 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
         int ok = strcmp(s, "pipeline") == 0 || is_shared(p, s) ||
                  (strncmp(s, "source ", 7) == 0 && sluice_plan_source_index(p->plan, s + 7) >= 0) ||
                  (strncmp(s, "sink ", 5) == 0 && sluice_plan_query_index(p->plan, s + 5) >= 0) ||
-                 (strncmp(s, "function ", 9) == 0 && sluice_plan_function_index(p->plan, s + 9) >= 0);
+                 (strncmp(s, "function ", 9) == 0 && sluice_plan_function_index(p->plan, s + 9) >= 0) ||
+                 (strncmp(s, "lookup ", 7) == 0 && lookup_declared(p, s + 7));
         if (!ok)
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
-                                 "%s:%d:1: unknown section [%s] (expected [pipeline], %s[source NAME] "
-                                 "with a source of the SQL, or [sink NAME] with a sink of the SQL)",
+                                 "%s:%d:1: unknown section [%s] (expected [pipeline], %s[source NAME] with a source of the "
+                                 "SQL, [lookup NAME] with a lookup table of it, or [sink NAME] with a sink of the SQL)",
                                  cfg->path, cfg->sections[i].line, s, expected);
     }
     for (size_t i = 0; i < cfg->nentries; i++) {
@@ -278,6 +308,14 @@ static sluice_err_t check_sections(sluice_pipeline *p, char *errstr, size_t errs
             if (sluice_plan_function_index(p->plan, s + 9) < 0)
                 return where_err(errstr, errstr_size, e, "section [%s]: the SQL has no CREATE FUNCTION %s%s", s, s + 9,
                                  "");
+            continue;
+        }
+        if (strncmp(s, "lookup ", 7) == 0) {
+            if (!lookup_declared(p, s + 7))
+                return where_err(errstr, errstr_size, e,
+                                 "section [%s]: the SQL declares no lookup table '%s' (a CREATE TABLE without a "
+                                 "watermark)%s",
+                                 s, s + 7, "");
             continue;
         }
         if (strncmp(s, "sink ", 5) == 0) {
@@ -722,6 +760,84 @@ static sluice_err_t bind_functions(sluice_pipeline *p, int validate_only, char *
     return SLUICE_OK;
 }
 
+/* Bind every looked-up CREATE TABLE to its [lookup NAME] section: the
+ * keys checked against the connector's option table (sluice check stops
+ * there); open_lookups() opens them. */
+static sluice_err_t bind_lookups(sluice_pipeline *p, char *errstr, size_t errstr_size) {
+    const sluice_plan *plan = p->plan;
+    size_t n = 0;
+    for (size_t i = 0; i < plan->nrels; i++)
+        if (plan->rels[i].kind == SLUICE_REL_LOOKUP && lookup_index(plan, plan->rels[i].lookup->table_name) == (long)i)
+            n++;
+    if (!n) return SLUICE_OK;
+    p->lk_names = calloc(n, sizeof *p->lk_names);
+    p->lk_bind = calloc(n, sizeof *p->lk_bind);
+    p->lk_conn = calloc(n, sizeof *p->lk_conn);
+    p->lk_tables = calloc(n, sizeof *p->lk_tables);
+    p->lk_shared = calloc(n, sizeof *p->lk_shared);
+    if (!p->lk_names || !p->lk_bind || !p->lk_conn || !p->lk_tables || !p->lk_shared) return SLUICE_ERR_NOMEM;
+    for (size_t i = 0; i < plan->nrels; i++) {
+        if (plan->rels[i].kind != SLUICE_REL_LOOKUP || lookup_index(plan, plan->rels[i].lookup->table_name) != (long)i)
+            continue;
+        size_t j = p->nlookups++;
+        const char *name = plan->rels[i].lookup->table_name;
+        p->lk_names[j] = name;
+        binding *b = &p->lk_bind[j];
+        char section[300];
+        snprintf(section, sizeof section, "lookup %s", name);
+        sluice_err_t err = collect(p->cfg, section, b);
+        if (err) return err;
+        b->name = name;
+        const sluice_option *conn = find_opt(b, "connector");
+        if (!conn)
+            return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG,
+                                 "%s: lookup table %s (FOR SYSTEM_TIME AS OF in %s) is not bound: add a [lookup %s] "
+                                 "section (connector: %s)",
+                                 p->cfg->path, name, plan->filename, name, sluice_lookup_connector_names());
+        b->connector = conn->value;
+        if (!(p->lk_conn[j] = sluice_lookup_connector_find(conn->value)))
+            return opt_err(errstr, errstr_size, conn, "[%s]: unknown connector '%s' (expected one of: %s)", section,
+                           conn->value, sluice_lookup_connector_names());
+        const sluice_option_spec *specs = p->lk_conn[j]->option_specs;
+        for (size_t k = 0; k < b->noptions; k++) {
+            const sluice_option *o = &b->options[k];
+            const sluice_option_spec *sp = sluice_option_spec_find(specs, o->key);
+            char why[300];
+            if (!sp) {
+                char known[600];
+                sluice_option_spec_names(specs, known, sizeof known);
+                return opt_err(errstr, errstr_size, o, "unknown key '%s' in [%s] (expected one of: %s)", o->key,
+                               section, known);
+            }
+            if (sluice_option_spec_check(sp, o->value, why, sizeof why) != 0)
+                return opt_err(errstr, errstr_size, o, "%s = '%s' in [%s]: %s", o->key, o->value, section, why);
+        }
+        for (const sluice_option_spec *sp = specs; sp->name; sp++)
+            if ((sp->flags & SLUICE_OPT_REQUIRED) && !find_opt(b, sp->name))
+                return opt_err(errstr, errstr_size, conn, "[%s]: missing required key '%s'", section, sp->name);
+    }
+    return SLUICE_OK;
+}
+
+/* Open the lookup tables bound by bind_lookups() and hand each to the
+ * lookup joins that read it. */
+static sluice_err_t open_lookups(sluice_pipeline *p, char *errstr, size_t errstr_size) {
+    sluice_plan *plan = p->plan;
+    for (size_t j = 0; j < p->nlookups; j++) {
+        long first = lookup_index(plan, p->lk_names[j]);
+        const char *shared = p->lk_conn[j]->shared_section;
+        if (shared && !(p->lk_shared[j] = shared_section(p->cfg, shared))) return SLUICE_ERR_NOMEM;
+        sluice_err_t err = p->lk_conn[j]->open(plan->rels[first].lookup, p->lk_bind[j].options, p->lk_bind[j].noptions,
+                                               (const char *const *)p->lk_shared[j], p->pipeline_name, p->dlq,
+                                               &p->lk_tables[j], errstr, errstr_size);
+        if (err) return err;
+        for (size_t i = 0; i < plan->nrels; i++)
+            if (plan->rels[i].kind == SLUICE_REL_LOOKUP && strcmp(plan->rels[i].lookup->table_name, p->lk_names[j]) == 0)
+                plan->rels[i].lookup->table_binding = p->lk_tables[j];
+    }
+    return SLUICE_OK;
+}
+
 static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_options *opts, char *errstr,
                                   size_t errstr_size) {
     const sluice_plan *plan = p->plan;
@@ -886,6 +1002,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
     if ((err = check_shared(p, errstr, errstr_size))) return err;
     if ((err = refuse_output_on_input(p, errstr, errstr_size))) return err;
     if ((err = bind_functions(p, opts->validate_only, errstr, errstr_size))) return err;
+    if ((err = bind_lookups(p, errstr, errstr_size))) return err;
     if (opts->validate_only) {
         /* what open() would check, without connecting or opening anything */
         for (size_t i = 0; i < plan->nsources; i++)
@@ -935,6 +1052,7 @@ static sluice_err_t bind_pipeline(sluice_pipeline *p, const sluice_pipeline_opti
                          strerror(errno), "");
     if ((err = sluice_dead_letter_open(dl, ckpt_entry != NULL, &p->dlq, errstr, errstr_size))) return err;
     sluice_engine_set_dead_letter(p->transform, p->dlq);
+    if ((err = open_lookups(p, errstr, errstr_size))) return err;
 
     sluice_exec *x = &p->exec;
     x->sources = p->sources;
@@ -1110,6 +1228,8 @@ void sluice_pipeline_describe(const sluice_pipeline *p, FILE *out) {
     for (size_t k = 0; k < p->plan->nqueries; k++) describe_binding(&p->sink_bind[k], "sink", out);
     for (size_t i = 0; p->fn_bind && i < p->plan->nfunctions; i++)
         if (p->fn_bind[i].connector) describe_binding(&p->fn_bind[i], "function", out);
+    for (size_t j = 0; j < p->nlookups; j++)
+        if (p->lk_bind[j].connector) describe_binding(&p->lk_bind[j], "lookup", out);
 }
 
 /* One log event per line of the plan and bindings (secrets masked). */
@@ -1185,6 +1305,18 @@ void sluice_pipeline_close(sluice_pipeline *p) {
     free(p->fn_conn);
     free(p->fn_kv);
     free(p->fn_udf);
+    for (size_t j = 0; j < p->nlookups; j++) {
+        sluice_lookup_table_close(p->lk_tables[j]);
+        free_binding(&p->lk_bind[j]);
+        free(p->lk_shared[j]);
+    }
+    for (size_t i = 0; p->lk_tables && i < p->plan->nrels; i++)
+        if (p->plan->rels[i].kind == SLUICE_REL_LOOKUP) p->plan->rels[i].lookup->table_binding = NULL;
+    free(p->lk_names);
+    free(p->lk_bind);
+    free(p->lk_conn);
+    free(p->lk_tables);
+    free(p->lk_shared);
     sluice_dead_letter_close(p->dlq);
     sluice_ckpt_close(p->ckpt);
     free(p->src_bind);

@@ -335,6 +335,17 @@ static void explain_rel(const sluice_plan *plan, const sluice_rel *r, FILE *out)
         else fprintf(out, "%s %" PRId64 "%s PRECEDING\n", o->rows ? "ROWS" : "RANGE", o->preceding, o->rows ? "" : " ms");
         break;
     }
+    case SLUICE_REL_LOOKUP: {
+        const sluice_lookup_plan *lk = r->lookup;
+        fprintf(out, "relation %s\n  lookup:     %s JOIN of %s with lookup table %s on %zu key%s (", r->name,
+                lk->left_outer ? "LEFT" : "INNER", input_name(plan, r->inputs[0]), lk->table_name, lk->nkeys,
+                lk->nkeys == 1 ? "" : "s");
+        for (size_t k = 0; k < lk->nkeys; k++)
+            fprintf(out, "%s%s", k ? ", " : "", lk->table->columns[lk->table_key_cols[k]].name);
+        fprintf(out, ")%s\n  state:      none (one batched lookup per input batch)\n",
+                lk->residual ? " and a condition" : "");
+        break;
+    }
     case SLUICE_REL_UNION:
         fprintf(out, "relation %s\n  union all:  ", r->name);
         for (size_t i = 0; i < r->ninputs; i++) fprintf(out, "%s%s", i ? ", " : "", input_name(plan, r->inputs[i]));

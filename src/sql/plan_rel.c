@@ -1165,3 +1165,24 @@ int sluice_planner_table_read(const sluice_ast_pipeline *ast, const char *name) 
         if (select_reads(ast, ast->views[i].query, name)) return 1;
     return 0;
 }
+
+/* ---------------- for the other relational planners ---------------- */
+
+sluice_rel *sluice_planner_new_rel(bind_ctx *c, sluice_rel_kind kind, const char *base, const char *what,
+                                   size_t ninputs) {
+    const char *name = name_of(c, base, what);
+    return name ? new_rel(c, kind, name, ninputs) : NULL;
+}
+
+int sluice_planner_row_alloc(bind_ctx *c, sluice_source_plan *row, size_t n) {
+    return row_alloc(c, row, n);
+}
+
+void sluice_planner_row_set(sluice_source_plan *row, size_t j, const char *name, sluice_type_t type,
+                            sluice_type_t elem) {
+    row_set(row, j, name, type, elem);
+}
+
+void sluice_planner_use_all(sluice_plan *plan, sluice_input in) {
+    use_all(plan, in);
+}

@@ -434,10 +434,13 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
     if (def) return sluice_plan_func(c, a, def);
     if (is_window_name(a->name))
         return sluice_planner_err(c, a->line, a->col, "%s(...) is allowed only as an item of GROUP BY", a->name);
-    if (strcmp(a->name, "PROCTIME") == 0)
-        return sluice_planner_err(c, a->line, a->col,
-                        "PROCTIME() is allowed only as the time argument of a window: GROUP BY TUMBLE(PROCTIME(), "
-                        "INTERVAL ...)");
+    if (strcmp(a->name, "PROCTIME") == 0) {
+        /* a column of processing time (Flink's PROCTIME() in a view or
+         * subquery, read by a lookup join): the wall clock when the row is
+         * processed, evaluated as NOW() */
+        if (a->nargs) return sluice_planner_err(c, a->line, a->col, "PROCTIME() takes no arguments");
+        return sluice_plan_func(c, a, sluice_func_find("NOW"));
+    }
     size_t k;
     for (k = 0; k < sizeof fns / sizeof fns[0]; k++)
         if (strcmp(fns[k].name, a->name) == 0) break;

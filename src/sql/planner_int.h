@@ -95,6 +95,18 @@ typedef struct sluice_from_side {
 sluice_err_t sluice_planner_lookup_join(bind_ctx *c, const struct sluice_ast_from *f, const sluice_from_side *l,
                                         const sluice_ast_source *table, sluice_from_side *out, const char *base);
 
+/** A new relation of kind with ninputs inputs, named "base.whatN"
+ *  (plan_rel.c); NULL with the error in c. */
+sluice_rel *sluice_planner_new_rel(bind_ctx *c, sluice_rel_kind kind, const char *base, const char *what,
+                                   size_t ninputs);
+/** Allocate the arrays of a relation's row of n columns; 0 or -1 (NOMEM). */
+int sluice_planner_row_alloc(bind_ctx *c, sluice_source_plan *row, size_t n);
+/** Name and type column j of a relation's row. */
+void sluice_planner_row_set(sluice_source_plan *row, size_t j, const char *name, sluice_type_t type,
+                            sluice_type_t elem);
+/** Every column of a source read by a relation is decoded. */
+void sluice_planner_use_all(sluice_plan *plan, sluice_input in);
+
 /** Plan a SELECT (and its UNION ALL branches) as a derived relation named
  *  name; its index in plan->rels, or -1 with the error in c. */
 long sluice_planner_select_rel(bind_ctx *c, const struct sluice_ast_sink *s, const char *name);

@@ -19,6 +19,10 @@
  * (the reference's outOfOrderGroupSize = 1: no out-of-order events), so each
  * file is sorted by dateTime too.
  *
+ * It also writes DIR/side_input.csv, q13's side input: the header
+ * `key,value`, then the rows (k, 'k') for k in [0, 10000), as the oracle
+ * (oracle/q13.sql) takes it to hold.
+ *
  * The rules are those of the reference generator (GeneratorConfig,
  * NexmarkConfiguration's defaults, PersonGenerator, AuctionGenerator,
  * BidGenerator, PriceGenerator, StringsGenerator, LongGenerator), written
@@ -418,6 +422,10 @@ static int parse_i64(const char *s, int64_t min, int64_t *out) {
     return 0;
 }
 
+/* q13's side input: keys 0 .. SIDE_INPUT_KEYS - 1 (the query looks up
+ * auction mod 10000) */
+#define SIDE_INPUT_KEYS 10000
+
 static FILE *open_out(const char *dir, const char *name) {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -461,7 +469,10 @@ int main(int argc, char **argv) {
         make_base_url(&r, hot_urls[i].url, sizeof hot_urls[i].url);
     }
     FILE *fp = open_out(out, "person.json"), *fa = open_out(out, "auction.json"), *fb = open_out(out, "bid.json");
-    if (!fp || !fa || !fb) return 1;
+    FILE *fs = open_out(out, "side_input.csv");
+    if (!fp || !fa || !fb || !fs) return 1;
+    fputs("key,value\n", fs);
+    for (int k = 0; k < SIDE_INPUT_KEYS; k++) fprintf(fs, "%d,%d\n", k, k);
     jrandom r;
     jr_init(&r, seed);
     for (int64_t k = 0; k < events; k++) {
@@ -471,8 +482,8 @@ int main(int argc, char **argv) {
         else gen_bid(fb, k, ts, &r);
     }
     int bad = 0;
-    FILE *files[3] = {fp, fa, fb};
-    for (int i = 0; i < 3; i++) bad |= ferror(files[i]) | (fclose(files[i]) != 0);
+    FILE *files[4] = {fp, fa, fb, fs};
+    for (int i = 0; i < 4; i++) bad |= ferror(files[i]) | (fclose(files[i]) != 0);
     free(channel_urls);
     free(channel_url_made);
     if (bad) {

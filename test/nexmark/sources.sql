@@ -42,4 +42,11 @@ CREATE SOURCE bid (
 
 -- Nexmark q14's user function (Flink's nexmark declares it the same way),
 -- bound by nexmark.test.ini to the C example test/support/count_char_udf.c.
+-- q13's side input, a lookup table (FOR SYSTEM_TIME AS OF): Flink's
+-- declaration without its WITH clause, bound by [lookup side_input].
+CREATE TABLE side_input (
+    key     BIGINT,
+    `value` VARCHAR
+);
+
 CREATE FUNCTION count_char(s VARCHAR, c VARCHAR) RETURNS BIGINT DETERMINISTIC;

@@ -2,7 +2,8 @@
 -- Source: nexmark/nexmark, nexmark-flink/src/main/resources/queries/q13.sql
 -- (Apache License 2.0): the SELECT of its INSERT INTO, verbatim.
 -- The original also declares the table side_input (key BIGINT, `value` VARCHAR),
--- a bounded CSV file; it is not declared here (no lookup source yet).
+-- a bounded CSV file: sources.sql declares it, the profile binds it to
+-- nexmark_gen's side_input.csv ([lookup side_input]).
 
 SELECT
     B.auction,
