@@ -74,6 +74,8 @@ typedef struct sluice_expr {
     struct sluice_expr **args;
     size_t nargs;
     struct sluice_udf_site *site;  /**< UDF: where its per-row results are */
+    int proctime;               /**< PROCTIME(): a processing-time attribute (windows over it
+                                     are processing-time windows) */
     sluice_expr_fn fn;          /**< FUNC of the built-in table: its evaluation (else `func`) */
     void *aux;                  /**< fn's plan-time data (compiled pattern, unit), or NULL */
 } sluice_expr;

@@ -729,11 +729,19 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sl
         return sluice_planner_err(c, f->descriptor_line, f->descriptor_col, "unknown time column '%s' in DESCRIPTOR",
                                   f->descriptor),
                SLUICE_ERR_SQL;
-    if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
+    /* a PROCTIME() column of a view or subquery: processing-time windows */
+    int proctime = 0;
+    if (c->src->derived) {
+        const sluice_rel *r = &c->plan->rels[c->src->rel];
+        proctime = r->kind == SLUICE_REL_QUERY && !r->query->aggregate && r->query->outputs[ci]->proctime;
+    }
+    if (!proctime && (!c->src->has_watermark || c->src->watermark_column != (size_t)ci))
         return sluice_planner_err(c, f->descriptor_line, f->descriptor_col,
-                                  "window on column '%s' needs 'WATERMARK FOR %s AS ...' in its CREATE SOURCE",
+                                  "window on column '%s' needs 'WATERMARK FOR %s AS ...' in its CREATE SOURCE, or "
+                                  "a PROCTIME() column",
                                   f->descriptor, f->descriptor),
                SLUICE_ERR_SQL;
+    q->proctime = proctime;
     int64_t iv[2];
     for (size_t i = 0; i < want; i++) {
         const sluice_ast *x = f->window_args[i];

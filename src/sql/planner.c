@@ -439,7 +439,9 @@ static sluice_expr *bind_func(bind_ctx *c, const sluice_ast *a) {
          * subquery, read by a lookup join): the wall clock when the row is
          * processed, evaluated as NOW() */
         if (a->nargs) return sluice_planner_err(c, a->line, a->col, "PROCTIME() takes no arguments");
-        return sluice_plan_func(c, a, sluice_func_find("NOW"));
+        sluice_expr *e = sluice_plan_func(c, a, sluice_func_find("NOW"));
+        if (e) e->proctime = 1;
+        return e;
     }
     size_t k;
     for (k = 0; k < sizeof fns / sizeof fns[0]; k++)
