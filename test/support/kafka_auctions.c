@@ -35,7 +35,7 @@ long sluice_auctions_produce(const char *bootstrap) {
     int bad = !av || !ak || !bv || !bk;
     for (size_t i = 0; i < n && !bad; i++) {
         long t = (long)i * 100 + (long)next(&s, 100);
-        char ts[40];
+        char ts[128];
         iso(ts, sizeof ts, t);
         if (i % 7 == 0 || na == 0) {
             long id = 1000 + (long)na++;

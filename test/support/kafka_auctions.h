@@ -7,15 +7,16 @@
 #ifndef SLUICE_KAFKA_AUCTIONS_H
 #define SLUICE_KAFKA_AUCTIONS_H
 
-/** The two sources: `auction` (id, seller, category, dateTime) and `bid`
+/** The sources: `auction` (id, seller, category, dateTime) and `bid`
  *  (auction, bidder, price, dateTime), JSON, with Nexmark's watermark
- *  (dateTime - 4 s).  A string literal, so that a test appends its views
- *  and sinks. */
-#define SLUICE_AUCTIONS_SQL                                                                       \
-    "CREATE SOURCE auction (id BIGINT, seller BIGINT, category BIGINT, dateTime TIMESTAMP,\n"      \
-    "    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND);\n"                            \
+ *  (dateTime - 4 s).  String literals, so that a test appends its views
+ *  and sinks: SLUICE_AUCTIONS_BID_SQL declares `bid` alone. */
+#define SLUICE_AUCTIONS_BID_SQL                                                                   \
     "CREATE SOURCE bid (auction BIGINT, bidder BIGINT, price BIGINT, dateTime TIMESTAMP,\n"        \
     "    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND);\n"
+#define SLUICE_AUCTIONS_SQL                                                                       \
+    "CREATE SOURCE auction (id BIGINT, seller BIGINT, category BIGINT, dateTime TIMESTAMP,\n"      \
+    "    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND);\n" SLUICE_AUCTIONS_BID_SQL
 
 /** Events generated: one every 100 ms (plus 0-99 ms) from 2026-01-01
  *  00:00:00 UTC, every 7th an auction (ids from 1000, sellers 1-30,
