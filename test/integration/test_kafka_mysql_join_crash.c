@@ -148,25 +148,26 @@ static void check_reference(void) {
 }
 
 /* Whether a run's log shows join rows restored from a snapshot: it
- * restored one and replayed no epoch ("recovered: snapshot of epoch S, 0
- * epoch(s) replayed", S >= 0), and its first progress line holds more
- * state than that first micro-batch can have made plus all state that is
- * not a join's.  A row read adds at most 3 state rows (one per regular join
- * side it enters, LEFT and inner, and one window group); the rest is at
- * most 10 category groups and 2 open 10 s windows (watermark delay 4 s) of
- * 30 sellers and 30 bidders, 130 in all; everything beyond is join rows. */
+ * restored one ("recovered: snapshot of epoch S, R epoch(s) replayed",
+ * S >= 0), and its first progress line holds more state than the replayed
+ * epochs and that first micro-batch can have made, plus all state that is
+ * not a join's.  An epoch reads at most 1000 rows (max_batch_rows = 500 per
+ * source); a row read adds at most 3 state rows (one per regular join side
+ * it enters, LEFT and inner, and one window group); the rest is at most 10
+ * category groups and 2 open 10 s windows (watermark delay 4 s) of 30
+ * sellers and 30 bidders, 130 in all; everything beyond is join rows. */
 static int join_state_restored(void *ctx, const char *log) {
     (void)ctx;
     const char *r = strstr(log, "recovered: snapshot of epoch ");
     long long s = -1, replayed = -1;
     if (!r || sscanf(r, "recovered: snapshot of epoch %lld, %lld epoch(s) replayed", &s, &replayed) != 2 || s < 0 ||
-        replayed != 0)
+        replayed < 0)
         return 0;
     const char *p = strstr(r, "{\"batch_id\":");
     const char *in = p ? strstr(p, "\"input_rows\":") : NULL, *st = p ? strstr(p, "\"state_rows\":") : NULL;
     if (!in || !st) return 0;
     long long input = atoll(in + strlen("\"input_rows\":")), state = atoll(st + strlen("\"state_rows\":"));
-    return state > 3 * input + 130;
+    return state > 3 * (input + 1000 * replayed) + 130;
 }
 
 /* One consumer group per cycle, the same for every restart in it: with a
@@ -206,13 +207,15 @@ static void test_joins_to_mysql_survive_sigkill_and_aborts(void **state) {
                                  .sinks = (const char *const[]){"matched", "categories", "active", NULL},
                                  .connector = "mysql",
                                  .seed = 20261207,
-                                 .min_recoveries = 8,
+                                 .min_recoveries = 8, /* about half of the 13 to 55 its runs reach */
                                  .kill_min_us = 1000,
                                  .started_marker = "(kafka): assigned",
                                  .kill_span_us = span_us,
                                  .progress = 1,
                                  .state_restored = join_state_restored,
-                                 .min_state_restores = 3,
+                                 /* most kills land before the first micro-batch after a
+                                  * recovery ends: 5 to 13 such runs were seen */
+                                 .min_state_restores = 2,
                                  .ctx = cp,
                                  .before_run = before_run,
                                  .compare = assert_tables_equal,

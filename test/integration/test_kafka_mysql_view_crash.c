@@ -160,7 +160,7 @@ static void test_views_to_mysql_survive_sigkill_and_aborts(void **state) {
                                  .sinks = (const char *const[]){"windows", "bidders", NULL},
                                  .connector = "mysql",
                                  .seed = 7122026,
-                                 .min_recoveries = 8,
+                                 .min_recoveries = 5, /* about half of the 10 to 21 its runs reach */
                                  .kill_min_us = 1000,
                                  .started_marker = "(kafka): assigned",
                                  .kill_span_us = span_us,
