@@ -214,8 +214,9 @@ static void test_joins_to_mysql_survive_sigkill_and_aborts(void **state) {
                                  .progress = 1,
                                  .state_restored = join_state_restored,
                                  /* most kills land before the first micro-batch after a
-                                  * recovery ends: 5 to 13 such runs were seen */
+                                  * recovery ends: 4 to 13 such runs were seen */
                                  .min_state_restores = 2,
+                                 .state_name = "join rows",
                                  .ctx = cp,
                                  .before_run = before_run,
                                  .compare = assert_tables_equal,

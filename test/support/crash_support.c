@@ -211,11 +211,11 @@ void sluice_crash_drive(const sluice_crash_test *t) {
                   aborts[2], sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), recovered, runs,
                   t->state_restored ? " (see below)" : "", cycle);
     if (t->state_restored)
-        print_message("%s crash test: %d of those runs restored the state of interest from the snapshot\n", t->name,
-                      state_restores);
+        print_message("%s crash test: %d of those runs restored %s from the snapshot\n", t->name, state_restores,
+                      t->state_name ? t->state_name : "the state of interest");
     if (t->state_restored && state_restores < t->min_state_restores)
-        fail_msg("%s crash test: only %d runs restored the state of interest from a snapshot, at least %d expected",
-                 t->name, state_restores, t->min_state_restores);
+        fail_msg("%s crash test: only %d runs restored %s from a snapshot, at least %d expected", t->name,
+                 state_restores, t->state_name ? t->state_name : "the state of interest", t->min_state_restores);
     if (recovered < min_recoveries)
         fail_msg("%s crash test: only %d of %d runs resumed from a checkpoint (their log shows \"%s\"), at least %d "
                  "expected: too few kills landed after a checkpoint for the test to show recovery",

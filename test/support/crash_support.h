@@ -94,6 +94,7 @@ typedef struct sluice_crash_test {
      *  test. */
     int (*state_restored)(void *ctx, const char *log);
     int min_state_restores;        /**< see state_restored */
+    const char *state_name;        /**< that state, for messages, e.g. "join rows" */
     void *ctx;                     /**< passed to the callbacks */
     /** Before each run of cycle `cycle` (1-based), e.g. a profile with a new
      *  consumer group; NULL: nothing to do. */
