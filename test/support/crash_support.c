@@ -15,14 +15,18 @@
 #include "sluice_test.h"
 
 pid_t sluice_crash_start(const char *sql_path, const char *err_path, const char *const *extra) {
+    return sluice_crash_start_ex(sql_path, err_path, extra, 0);
+}
+
+pid_t sluice_crash_start_ex(const char *sql_path, const char *err_path, const char *const *extra, int progress) {
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         /* no progress lines, but the recovery and warning events: the log
          * of every run is what explains a failed comparison */
-        const char *argv[32] = {SLUICE_BINARY, "run", sql_path, "--quiet", "--log-level", "info"};
-        int n = 6;
+        const char *argv[32] = {SLUICE_BINARY, "run", sql_path, "--log-level", "info", "--quiet"};
+        int n = progress ? 5 : 6;
         for (int i = 0; extra && extra[i] && n < 30; i++) argv[n++] = extra[i];
         argv[n] = NULL;
         int fd = open(err_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -97,22 +101,25 @@ static void wait_for_marker(const char *path, off_t from, const char *marker, pi
     }
 }
 
+/* The runs' log past its first `from` bytes (malloc'd, NUL-terminated;
+ * "" when there is none). */
+static char *log_from(const char *path, off_t from) {
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    size_t len = fd >= 0 && fstat(fd, &st) == 0 && st.st_size > from ? (size_t)(st.st_size - from) : 0;
+    char *buf = malloc(len + 1);
+    assert_non_null(buf);
+    ssize_t n = len ? pread(fd, buf, len, from) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    if (fd >= 0) close(fd);
+    return buf;
+}
+
 /* Whether the runs' log, past its first `from` bytes, holds `marker`. */
 static int log_has(const char *path, off_t from, const char *marker) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return 0;
-    struct stat st;
-    int found = 0;
-    if (fstat(fd, &st) == 0 && st.st_size > from) {
-        size_t len = (size_t)(st.st_size - from);
-        char *buf = malloc(len + 1);
-        assert_non_null(buf);
-        ssize_t n = pread(fd, buf, len, from);
-        buf[n > 0 ? n : 0] = '\0';
-        found = strstr(buf, marker) != NULL;
-        free(buf);
-    }
-    close(fd);
+    char *buf = log_from(path, from);
+    int found = strstr(buf, marker) != NULL;
+    free(buf);
     return found;
 }
 
@@ -121,6 +128,18 @@ static int log_has(const char *path, off_t from, const char *marker) {
 #define RECOVERED_MARKER "recovered: snapshot of epoch"
 /* What glibc's assert() writes before it aborts. */
 #define ASSERT_MARKER "Assertion `"
+
+/* Count the run whose log starts at `from` in *recovered when it resumed
+ * from a checkpoint, and in *state_restores when t->state_restored finds
+ * the state of interest restored too. */
+static void note_recovery(const sluice_crash_test *t, off_t from, int *recovered, int *state_restores) {
+    char *log = log_from(t->err_path, from);
+    if (strstr(log, RECOVERED_MARKER)) {
+        (*recovered)++;
+        if (t->state_restored && t->state_restored(t->ctx, log)) (*state_restores)++;
+    }
+    free(log);
+}
 
 /* Fail the test with the end of the runs' log. */
 static void fail_with_log(const sluice_crash_test *t, int run, int status) {
@@ -137,7 +156,7 @@ void sluice_crash_drive(const sluice_crash_test *t) {
     while (t->sinks[nsinks]) nsinks++;
     assert_true(nsinks > 0 && t->kill_span_us > 0);
     unsigned seed = t->seed;
-    int kills = 0, runs = 0, cycle = 1, recovered = 0, aborts[SLUICE_CRASH_POINTS] = {0};
+    int kills = 0, runs = 0, cycle = 1, recovered = 0, state_restores = 0, aborts[SLUICE_CRASH_POINTS] = {0};
     int min_recoveries = t->min_recoveries > 0 ? t->min_recoveries : 10;
     for (;;) {
         runs++;
@@ -151,8 +170,8 @@ void sluice_crash_drive(const sluice_crash_test *t) {
             sluice_crash_args args;
             const char *const *extra = sluice_crash_fault_args(&args, point, t->sinks[(runs / 5) % nsinks],
                                                                t->connector, 1 + (int)(rand_r(&seed) % 8));
-            st = sluice_crash_wait(sluice_crash_start(t->sql_path, t->err_path, extra));
-            recovered += log_has(t->err_path, from, RECOVERED_MARKER);
+            st = sluice_crash_wait(sluice_crash_start_ex(t->sql_path, t->err_path, extra, t->progress));
+            note_recovery(t, from, &recovered, &state_restores);
             /* a failed assert() aborts too: it is not the planned abort */
             if (log_has(t->err_path, from, ASSERT_MARKER)) fail_with_log(t, runs, st);
             if (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT) {
@@ -160,7 +179,7 @@ void sluice_crash_drive(const sluice_crash_test *t) {
                 continue;
             }
         } else {
-            pid_t pid = sluice_crash_start(t->sql_path, t->err_path, NULL);
+            pid_t pid = sluice_crash_start_ex(t->sql_path, t->err_path, NULL, t->progress);
             long delay = (long)(rand_r(&seed) % (unsigned long)t->kill_span_us);
             if (t->started_marker && runs % 2) {
                 /* the span includes the reference run's own start-up */
@@ -172,7 +191,7 @@ void sluice_crash_drive(const sluice_crash_test *t) {
             sluice_crash_sleep_us(delay);
             kill(pid, SIGKILL);
             st = sluice_crash_wait(pid);
-            recovered += log_has(t->err_path, from, RECOVERED_MARKER);
+            note_recovery(t, from, &recovered, &state_restores);
             if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) {
                 kills++;
                 continue;
@@ -187,9 +206,16 @@ void sluice_crash_drive(const sluice_crash_test *t) {
         t->new_cycle(t->ctx, cycle);
     }
     print_message("%s crash test: %d SIGKILLs, aborts %d %s, %d %s, %d %s, %d %s; %d of %d runs resumed from a "
-                  "checkpoint; %d cycles\n",
+                  "checkpoint%s; %d cycles\n",
                   t->name, kills, aborts[0], sluice_crash_point_name(0), aborts[1], sluice_crash_point_name(1),
-                  aborts[2], sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), recovered, runs, cycle);
+                  aborts[2], sluice_crash_point_name(2), aborts[3], sluice_crash_point_name(3), recovered, runs,
+                  t->state_restored ? " (see below)" : "", cycle);
+    if (t->state_restored)
+        print_message("%s crash test: %d of those runs restored %s from the snapshot\n", t->name, state_restores,
+                      t->state_name ? t->state_name : "the state of interest");
+    if (t->state_restored && state_restores < t->min_state_restores)
+        fail_msg("%s crash test: only %d runs restored %s from a snapshot, at least %d expected", t->name,
+                 state_restores, t->state_name ? t->state_name : "the state of interest", t->min_state_restores);
     if (recovered < min_recoveries)
         fail_msg("%s crash test: only %d of %d runs resumed from a checkpoint (their log shows \"%s\"), at least %d "
                  "expected: too few kills landed after a checkpoint for the test to show recovery",

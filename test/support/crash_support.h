@@ -28,6 +28,11 @@
  *  test fails when fork fails). */
 pid_t sluice_crash_start(const char *sql_path, const char *err_path, const char *const *extra);
 
+/** As sluice_crash_start(), but with `progress` set the run is started
+ *  without --quiet: its progress line per micro-batch (JSON with
+ *  input_rows and state_rows, docs/operations.md) goes to `err_path` too. */
+pid_t sluice_crash_start_ex(const char *sql_path, const char *err_path, const char *const *extra, int progress);
+
 /** waitpid() for pid, retrying on EINTR; the wait status, or -1. */
 int sluice_crash_wait(pid_t pid);
 
@@ -79,6 +84,17 @@ typedef struct sluice_crash_test {
      *  shows the recovery event "recovered:"), or the test fails: a crash
      *  test whose runs never get to a checkpoint shows nothing.  0: 10. */
     int min_recoveries;
+    /** Run without --quiet, so that the log holds the progress lines
+     *  (state_rows after each micro-batch) that `state_restored` reads. */
+    int progress;
+    /** NULL, or: given the log of one run that shows the recovery event
+     *  (NUL-terminated, borrowed), whether it shows that the state of
+     *  interest (e.g. a join's rows) came back from the snapshot; the
+     *  summary counts such runs, and fewer than min_state_restores fail the
+     *  test. */
+    int (*state_restored)(void *ctx, const char *log);
+    int min_state_restores;        /**< see state_restored */
+    const char *state_name;        /**< that state, for messages, e.g. "join rows" */
     void *ctx;                     /**< passed to the callbacks */
     /** Before each run of cycle `cycle` (1-based), e.g. a profile with a new
      *  consumer group; NULL: nothing to do. */
