@@ -76,6 +76,8 @@ typedef struct sluice_expr {
     struct sluice_udf_site *site;  /**< UDF: where its per-row results are */
     int proctime;               /**< PROCTIME(): a processing-time attribute (windows over it
                                      are processing-time windows) */
+    int window_time;            /**< window_time (window_end - 1 ms): the event-time attribute
+                                     of a window aggregate's rows */
     sluice_expr_fn fn;          /**< FUNC of the built-in table: its evaluation (else `func`) */
     void *aux;                  /**< fn's plan-time data (compiled pattern, unit), or NULL */
 } sluice_expr;

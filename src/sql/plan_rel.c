@@ -1078,6 +1078,19 @@ static long plan_block_rel(bind_ctx *c, const sluice_ast_sink *s, const char *na
         rel->row.hidden[i] = q->schema.columns[i].name[0] == '$';
     }
     rel->row.qualifiers = NULL;
+    /* a window aggregate's final rows have window_time as their event
+     * time (Flink's cascading windows): each is emitted once the watermark
+     * has passed it */
+    if (q->aggregate && q->window != SLUICE_WINDOW_NONE && q->emit == SLUICE_EMIT_APPEND && !q->proctime) {
+        const sluice_source_plan *in = input_row(c->plan, q->input);
+        for (size_t i = 0; i < n; i++)
+            if (q->outputs[i]->window_time) {
+                rel->row.has_watermark = 1;
+                rel->row.watermark_column = i;
+                rel->row.watermark_delay_ms = in->watermark_delay_ms;
+                break;
+            }
+    }
     /* the input's event time passes through a projection that keeps the
      * time column as it is (Flink's time attributes) */
     if (!q->aggregate) {

@@ -206,6 +206,23 @@ static void *not_topn_rank(bind_ctx *c, const sluice_ast *a) {
 
 static sluice_expr *bind_column(bind_ctx *c, const sluice_ast *a) {
     if (c->post && !c->in_agg) {
+        if (c->windowed && c->q->window != SLUICE_WINDOW_SESSION && strcmp(a->name, "window_time") == 0) {
+            /* Flink's window_time: window_end - 1 ms, the time attribute of a
+             * window's rows (a window over them places each in the window
+             * that holds its last instant) */
+            sluice_expr *end = new_expr(c, SLUICE_EXPR_COLUMN, SLUICE_TYPE_TIMESTAMP, 0);
+            sluice_expr *one = new_expr(c, SLUICE_EXPR_CONST, SLUICE_TYPE_INTERVAL, 0);
+            sluice_expr *e = new_expr(c, SLUICE_EXPR_ARITH, SLUICE_TYPE_TIMESTAMP, 2);
+            if (!end || !one || !e) return NULL;
+            end->column = SLUICE_POST_WINDOW_END;
+            one->constant.type = SLUICE_TYPE_INTERVAL;
+            one->constant.u.i = 1;
+            e->op = SLUICE_OP_SUB;
+            e->args[0] = end;
+            e->args[1] = one;
+            e->window_time = 1;
+            return e;
+        }
         if (c->windowed && (strcmp(a->name, "window_start") == 0 || strcmp(a->name, "window_end") == 0)) {
             sluice_expr *e = new_expr(c, SLUICE_EXPR_COLUMN, SLUICE_TYPE_TIMESTAMP, 0);
             if (e) e->column = strcmp(a->name, "window_start") == 0 ? SLUICE_POST_WINDOW_START : SLUICE_POST_WINDOW_END;
@@ -770,6 +787,12 @@ static sluice_err_t plan_window(bind_ctx *c, const sluice_ast *w, sluice_query_p
                    SLUICE_ERR_SQL;
         ci = sluice_planner_find_column(c->src, ts->name);
         if (ci < 0) return unknown_column(c, ts), SLUICE_ERR_SQL;
+        if (c->src->derived && (!c->src->has_watermark || c->src->watermark_column != (size_t)ci))
+            return sluice_planner_err(c, ts->line, ts->col,
+                                      "window on column '%s' of %s: not an event-time column (a source's WATERMARK "
+                                      "column kept by a projection, or a window's window_time)",
+                                      ts->name, c->src->name),
+                   SLUICE_ERR_SQL;
         if (!c->src->has_watermark || c->src->watermark_column != (size_t)ci)
             return sluice_planner_err(c, ts->line, ts->col,
                             "window on column '%s' needs 'WATERMARK FOR %s AS ...' in CREATE SOURCE %s (or use "
@@ -1102,8 +1125,9 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     for (size_t i = 0; i < s->ngroup_by; i++) {
         const sluice_ast *g = s->group_by[i];
         if (c->tvf && g->kind == SLUICE_AST_COLUMN &&
-            (strcmp(g->name, "window_start") == 0 || strcmp(g->name, "window_end") == 0)) {
-            tvf_bounds |= strcmp(g->name, "window_start") == 0 ? 1 : 2;
+            (strcmp(g->name, "window_start") == 0 || strcmp(g->name, "window_end") == 0 ||
+             strcmp(g->name, "window_time") == 0)) {
+            tvf_bounds |= strcmp(g->name, "window_start") == 0 ? 1 : strcmp(g->name, "window_end") == 0 ? 2 : 0;
             continue;
         }
         if (g->kind == SLUICE_AST_FUNC && is_window_name(g->name)) {

@@ -121,6 +121,43 @@ static void test_late_rows_over_a_view(void **state) {
     assert_int_equal(sluice_test_stats().late_rows, 1);
 }
 
+/* A window over a window: the hourly sums of 10-minute counts, the inner
+ * windows' rows timed by window_time (window_end - 1 ms, Flink's). */
+static void test_cascading_windows_by_window_time(void **state) {
+    (void)state;
+    sluice_test_engine_open(SLUICE_TEST_SOURCE
+                            "CREATE VIEW tens AS SELECT k, COUNT(*) AS n, window_time FROM\n"
+                            "  TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' MINUTE))\n"
+                            "  GROUP BY k, window_start, window_end, window_time;\n"
+                            "CREATE SINK hourly AS SELECT k, SUM(n) AS n, window_start FROM\n"
+                            "  TABLE(TUMBLE(TABLE tens, DESCRIPTOR(window_time), INTERVAL '1' HOUR))\n"
+                            "  GROUP BY k, window_start, window_end;\n",
+                            "hourly", NULL);
+    sluice_test_push_ev("00:05:00", "a", 1);  /* [00:00, 00:10) */
+    sluice_test_push_ev("00:55:00", "a", 1);  /* [00:50, 01:00): window_time 00:59:59.999, still hour 0 */
+    sluice_test_push_ev("00:59:59", "a", 1);
+    sluice_test_push_ev("01:00:00", "a", 1);  /* hour 1 */
+    sluice_test_end_input();
+    /* (take() sorts the rows) */
+    assert_string_equal(sluice_test_take("hourly"), "a,1,2001-01-01 01:00:00\n"
+                                                    "a,3,2001-01-01 00:00:00\n");
+}
+
+/* A window TVF's offset shifts the windows' alignment. */
+static void test_tumble_offset(void **state) {
+    (void)state;
+    sluice_test_engine_open(SLUICE_TEST_SOURCE
+                            "CREATE SINK out AS SELECT window_start, COUNT(*) AS n FROM\n"
+                            "  TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' MINUTE, INTERVAL '3' MINUTE))\n"
+                            "  GROUP BY window_start, window_end;\n",
+                            "out", NULL);
+    sluice_test_push_ev("00:02:00", "a", 1); /* [23:53, 00:03) */
+    sluice_test_push_ev("00:03:00", "a", 1); /* [00:03, 00:13) */
+    sluice_test_push_ev("00:12:59", "a", 1); /* [00:03, 00:13) */
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("out"), "2000-12-31 23:53:00,1\n2001-01-01 00:03:00,2\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_view_read_by_two_sinks, sluice_test_engine_setup,
@@ -133,6 +170,9 @@ int main(void) {
                                         sluice_test_engine_teardown),
         cmocka_unit_test_setup_teardown(test_late_rows_over_a_view, sluice_test_engine_setup,
                                         sluice_test_engine_teardown),
+        cmocka_unit_test_setup_teardown(test_cascading_windows_by_window_time, sluice_test_engine_setup,
+                                        sluice_test_engine_teardown),
+        cmocka_unit_test_setup_teardown(test_tumble_offset, sluice_test_engine_setup, sluice_test_engine_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -163,6 +163,85 @@ static void test_type_error_where_not_boolean(void **state) {
     plan_fails_at("CREATE SINK o AS SELECT delay FROM f WHERE delay;", 44, "BOOLEAN");
 }
 
+/* ---- relational errors ----------------------------------------------------------- */
+
+/* The statements fail with `phrase` at FILE:LINE:COL (line and column as
+ * `at` says, "L:C"). */
+static void rel_fails(const char *stmts, const char *at, const char *phrase) {
+    assert_int_equal(build(stmts), SLUICE_ERR_SQL);
+    assert_null(plan);
+    char want[64];
+    snprintf(want, sizeof want, "p.sql:%s: ", at);
+    if (strncmp(errstr, want, strlen(want)) != 0) fail_msg("expected '%s...', got '%s'", want, errstr);
+    if (!strstr(errstr, phrase)) fail_msg("expected '%s' in '%s'", phrase, errstr);
+}
+
+static void test_view_errors(void **state) {
+    (void)state;
+    rel_fails("CREATE VIEW v AS SELECT * FROM v;\nCREATE SINK o AS SELECT * FROM v;", "4:32", "view 'v' reads itself");
+    teardown(state), setup(state);
+    rel_fails("CREATE VIEW f AS SELECT * FROM nowm;\nCREATE SINK o AS SELECT * FROM f;", "4:13",
+              "view 'f' has the name of a source");
+    teardown(state), setup(state);
+    rel_fails("CREATE VIEW v AS SELECT v FROM nowm;\nCREATE VIEW v AS SELECT v FROM nowm;\n"
+              "CREATE SINK o AS SELECT * FROM v;", "5:13", "duplicate view 'v'");
+}
+
+static void test_join_errors(void **state) {
+    (void)state;
+    /* both sides have a column ts */
+    rel_fails("CREATE SINK o AS SELECT ts FROM f JOIN f AS g ON f.delay = g.delay;", "4:25", "'ts' is ambiguous");
+    teardown(state), setup(state);
+    rel_fails("CREATE SINK o AS SELECT f.ts FROM f JOIN nowm ON f.origin = nowm.v;", "4:50", "cannot join VARCHAR with BIGINT");
+    teardown(state), setup(state);
+    /* AS OF a versioned table needs the left input's event time */
+    rel_fails("CREATE SINK o AS SELECT f.ts FROM f JOIN f FOR SYSTEM_TIME AS OF f.dist AS g ON f.origin = g.origin;",
+              "4:66", "event-time column of the left input");
+}
+
+static void test_window_tvf_errors(void **state) {
+    (void)state;
+    rel_fails("CREATE SINK o AS SELECT origin, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE f, DESCRIPTOR(ts), "
+              "INTERVAL '1' HOUR)) GROUP BY origin;",
+              "4:52", "GROUP BY window_start, window_end");
+    teardown(state), setup(state);
+    rel_fails("CREATE SINK o AS SELECT COUNT(*) AS n FROM TABLE(TUMBLE(TABLE nowm, DESCRIPTOR(t2), INTERVAL '1' HOUR)) "
+              "GROUP BY window_start, window_end;",
+              "4:80", "needs 'WATERMARK FOR t2");
+    teardown(state), setup(state);
+    /* a window over the updating result of an aggregate */
+    rel_fails("CREATE VIEW c AS SELECT origin, COUNT(*) AS n, MAX(ts) AS ts FROM f GROUP BY origin;\n"
+              "CREATE SINK o AS SELECT COUNT(*) AS n FROM c GROUP BY TUMBLE(ts, INTERVAL '1' HOUR);",
+              "5:62", "not an event-time column");
+}
+
+static void test_ranking_errors(void **state) {
+    (void)state;
+    rel_fails("CREATE SINK o AS SELECT origin FROM (SELECT origin, ROW_NUMBER() OVER (ORDER BY delay) AS r FROM f);",
+              "4:13", "needs WHERE r <= N");
+    teardown(state), setup(state);
+    rel_fails("CREATE SINK o AS SELECT origin, ROW_NUMBER() OVER (ORDER BY delay) AS r, delay FROM f;", "4:33",
+              "allowed only as the last SELECT item");
+    teardown(state), setup(state);
+    rel_fails("CREATE SINK o AS SELECT origin, AVG(delay) OVER (PARTITION BY origin ORDER BY dist) AS a FROM f;",
+              "4:79", "event-time column");
+}
+
+static void test_insert_into_a_table(void **state) {
+    (void)state;
+    const sluice_query_plan *q =
+        plan_ok("CREATE TABLE t (o VARCHAR, d BIGINT, PRIMARY KEY (o) NOT ENFORCED) WITH ('connector' = 'blackhole');\n"
+                "INSERT INTO t SELECT origin, SUM(delay) FROM f GROUP BY origin;");
+    /* the table's names by position, its key; the table is no source */
+    assert_string_equal(q->schema.columns[0].name, "o");
+    assert_string_equal(q->schema.columns[1].name, "d");
+    assert_int_equal(q->schema.npk, 1);
+    assert_int_equal(plan->nsources, 2);
+    teardown(state), setup(state);
+    rel_fails("CREATE TABLE t (o VARCHAR);\nINSERT INTO t SELECT origin, delay FROM f;", "5:13",
+              "the SELECT has 2 columns, the table 1");
+}
+
 /* ---- SESSION windows ----------------------------------------------------------- */
 
 #define SESSION_HEAD "CREATE SINK o AS SELECT COUNT(*) AS n FROM f GROUP BY SESSION(ts, INTERVAL '5' MINUTE)"
@@ -579,6 +658,11 @@ int main(void) {
         T(test_primary_key_naming_a_non_output_column),
         T(test_type_error_varchar_plus_bigint),
         T(test_type_error_where_not_boolean),
+        T(test_view_errors),
+        T(test_join_errors),
+        T(test_window_tvf_errors),
+        T(test_ranking_errors),
+        T(test_insert_into_a_table),
         T(test_session_needs_emit_append),
         T(test_session_takes_a_time_and_a_gap),
         T(test_session_cannot_be_ranked),
