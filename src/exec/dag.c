@@ -1,6 +1,10 @@
 /*
  * The query engine (transform module "sql") as a DAG of operators
- * (exec/operator.h, docs/architecture.md "The operator DAG"):
+ * (exec/operator.h, docs/architecture.md "The operator DAG").  Derived
+ * relations (views, subqueries, joins, rankings, OVER: plan->rels) are
+ * built first, in dependency order, each ending in a tee that feeds its
+ * readers; then each sink's query, whose first operator reads a source's
+ * scan or a relation's tee:
  *
  *   scan(source) ──> calc(query) ──> [window_agg | session](query) ──> sink(query)
  *                └─> calc(query') ──> sink(query')          (stateless)
@@ -376,7 +380,15 @@ static void engine_stats(sluice_transform *t, sluice_transform_stats *out) {
         size_t bytes = op->ops->state_bytes ? op->ops->state_bytes(op) : 0;
         out->state_rows += op->ops->state_rows ? op->ops->state_rows(op) : 0;
         out->state_bytes += bytes;
-        out->kept_state_bytes += bytes; /* joins and rankings keep their rows until a TTL */
+        /* state no watermark frees: regular joins, rankings, aggregates
+         * without a window (interval and temporal joins, windows and OVER
+         * free theirs as the watermark passes) */
+        const sluice_rel *r = &en->plan->rels[i];
+        int kept = en->frozen || r->kind == SLUICE_REL_RANK ||
+                   (r->kind == SLUICE_REL_JOIN && r->join->strategy == SLUICE_JOIN_REGULAR) ||
+                   (r->kind == SLUICE_REL_QUERY && r->query->aggregate &&
+                    (r->query->emit == SLUICE_EMIT_COMPLETE || r->query->window == SLUICE_WINDOW_NONE));
+        if (kept) out->kept_state_bytes += bytes;
     }
     /* size_t sums: a wrap-around (a "negative" size) would show here */
     assert(out->kept_state_bytes <= out->state_bytes);

@@ -1,9 +1,11 @@
 /*
  * sluice exec — the operator contract.  A query plan runs as a DAG of
  * operators (docs/architecture.md "The operator DAG"): per source one scan
- * (records -> rows), per query a calc (filter, bound functions), at most
- * one stateful operator (window aggregate or session) and a sink (the
- * output batch of the query).  Every operator is one sluice_op behind one
+ * (records -> rows), per query block a calc (filter, bound functions), at
+ * most one stateful operator (window aggregate or session) and a sink (the
+ * output batch of the query) or, for a block other queries read, a
+ * projection and a tee; joins, rankings and OVER aggregations are nodes of
+ * their own between blocks.  Every operator is one sluice_op behind one
  * sluice_op_ops, in the style of the connector ops (sluice/module.h).
  * Private.
  *
