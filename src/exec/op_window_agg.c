@@ -266,6 +266,17 @@ static int emit_group(wagg *a, const sluice_window *w, size_t i, emit_as as, con
         e->flags |= SLUICE_GROUP_EMITTED;
         return sluice_emitter_push(&a->em, as == AS_TABLE && was ? SLUICE_ROW_UPDATE_AFTER : SLUICE_ROW_INSERT);
     }
+    if (was && pass && (prev || a->base.q->naggs == 0)) {
+        /* a result that did not change is not emitted again (Flink's
+         * GroupAggFunction compares the previous and the new row) */
+        int same = 1;
+        for (size_t k = 0; k < a->base.q->naggs && same; k++) {
+            const sluice_agg_plan *ag = &a->base.q->aggs[k];
+            sluice_value v = ag->fn->result(ag, &slots[k]);
+            same = sluice_value_equal(&v, &prev[k]);
+        }
+        if (same) return 0;
+    }
     if (was) {
         if (prev) sluice_emitter_fill_values(&a->em, w->start, w->end, keys, prev);
         else sluice_emitter_fill(&a->em, w->start, w->end, keys, slots);

@@ -145,6 +145,7 @@ typedef struct sluice_ast_sink {
     sluice_ast_from *from_item;    /**< the whole FROM clause */
     struct sluice_ast_sink *union_all;  /**< the next SELECT of a UNION ALL, or NULL */
     int insert;                    /**< INSERT INTO name SELECT ...: columns by position */
+    int select_distinct;           /**< SELECT DISTINCT: GROUP BY every item */
     /* FROM source CROSS JOIN UNNEST(unnest) [WITH ORDINALITY] AS alias(column [, ordinality]) */
     sluice_ast *unnest;            /**< the array expression, or NULL: no UNNEST */
     int unnest_line, unnest_col;   /**< of the UNNEST word */

@@ -1178,6 +1178,14 @@ static sluice_ast_from *parse_from(parser *p) {
  * end of input. */
 static void parse_select_body(parser *p, sluice_ast_sink *k, int nested) {
     k->limit = -1;
+    if (is_word(cur(p), "DISTINCT") && !is_op(peek(p, 1), ",") && !is_kw(peek(p, 1), "FROM") &&
+        !is_kw(peek(p, 1), "AS")) {
+        next(p);
+        k->select_distinct = 1;
+    } else if (is_word(cur(p), "ALL") && !is_op(peek(p, 1), ",") && !is_kw(peek(p, 1), "FROM") &&
+               !is_kw(peek(p, 1), "AS")) {
+        next(p);
+    }
     parse_select_list(p, k);
     k->from_line = cur(p)->line;
     k->from_col = cur(p)->col;

@@ -1096,6 +1096,23 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
     sluice_ast_sink sx = *s0;
     const sluice_ast_sink *s = &sx;
     if ((ferr = expand_items(c, s0, &sx.items, &sx.nitems)) != SLUICE_OK) return ferr;
+    if (s0->select_distinct) {
+        /* SELECT DISTINCT x, y is GROUP BY x, y (the SQL standard's meaning) */
+        if (s0->ngroup_by || ast_has_aggregate(s0->having))
+            return sluice_planner_err(c, s0->line, s0->col, "SELECT DISTINCT with GROUP BY: write the GROUP BY alone"),
+                   SLUICE_ERR_SQL;
+        sluice_ast **g = sluice_arena_alloc(c->arena, (sx.nitems + 1) * sizeof *g);
+        if (!g) return SLUICE_ERR_NOMEM;
+        for (size_t i = 0; i < sx.nitems; i++) {
+            if (ast_has_aggregate(sx.items[i].expr))
+                return sluice_planner_err(c, sx.items[i].line, sx.items[i].col,
+                                          "SELECT DISTINCT of an aggregate: the aggregate already gives one row"),
+                       SLUICE_ERR_SQL;
+            g[i] = sx.items[i].expr;
+        }
+        sx.group_by = g;
+        sx.ngroup_by = sx.nitems;
+    }
     if (s->unnest) {
         sluice_err_t uerr = plan_unnest(c, s, q);
         if (uerr) return uerr;

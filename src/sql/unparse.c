@@ -337,7 +337,7 @@ static void put_from(FILE *out, const sluice_ast_from *f) {
 
 /* SELECT ... up to (not including) the statement's end. */
 static void put_select(FILE *out, const sluice_ast_sink *k) {
-    fputs("SELECT ", out);
+    fputs(k->select_distinct ? "SELECT DISTINCT " : "SELECT ", out);
     for (size_t i = 0; i < k->nitems; i++) {
         if (i) fputs(", ", out);
         const sluice_ast_select_item *it = &k->items[i];

@@ -158,6 +158,22 @@ static void test_tumble_offset(void **state) {
     assert_string_equal(sluice_test_take("out"), "2000-12-31 23:53:00,1\n2001-01-01 00:03:00,2\n");
 }
 
+/* SELECT DISTINCT is a GROUP BY of every item: a row once per value. */
+static void test_select_distinct(void **state) {
+    (void)state;
+    sluice_test_engine_open(SLUICE_TEST_SOURCE "CREATE SINK out AS SELECT DISTINCT k, v > 1 AS big FROM ev;\n", "out",
+                            NULL);
+    sluice_test_push_ev("00:00:01", "a", 1);
+    sluice_test_push_ev("00:00:02", "a", 1);
+    sluice_test_push_ev("00:00:03", "b", 5);
+    sluice_test_step();
+    assert_string_equal(sluice_test_take("out"), "+I,a,false\n+I,b,true\n");
+    sluice_test_push_ev("00:00:04", "a", 2);
+    sluice_test_push_ev("00:00:05", "b", 7);
+    sluice_test_end_input();
+    assert_string_equal(sluice_test_take("out"), "+I,a,true\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_a_view_read_by_two_sinks, sluice_test_engine_setup,
@@ -173,6 +189,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_cascading_windows_by_window_time, sluice_test_engine_setup,
                                         sluice_test_engine_teardown),
         cmocka_unit_test_setup_teardown(test_tumble_offset, sluice_test_engine_setup, sluice_test_engine_teardown),
+        cmocka_unit_test_setup_teardown(test_select_distinct, sluice_test_engine_setup, sluice_test_engine_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
