@@ -94,7 +94,7 @@ static void render(char *buf, size_t cap, const sluice_value *v, size_t nc) {
 static sluice_err_t capture_process(sluice_op *op, const sluice_op_batch *in) {
     (void)op;
     assert_null(in->kinds); /* insert-only */
-    assert_int_equal(in->ncolumns, NC + NAGG);
+    assert_true(in->ncolumns > NC);
     for (size_t i = 0; i < in->nrows && got.n < MAXOUT; i++) {
         size_t r = sluice_op_batch_row_index(in, i);
         render(got.line[got.n++], LINE, in->rows + r * in->ncolumns, in->ncolumns);
@@ -342,6 +342,63 @@ static void test_refuses_retraction(void **state) {
     assert_int_equal(o->ops->process(o, &b), SLUICE_ERR_RUNTIME);
     assert_non_null(strstr(ctx.err, "append-only"));
     sluice_op_close(o);
+}
+
+/* COUNT(DISTINCT x), SUM(x) FILTER (WHERE x > 0) and
+ * APPROX_COUNT_DISTINCT(x) over ROWS 2 PRECEDING (and the distinct
+ * count over a RANGE frame): each value once, rows whose filter is not
+ * TRUE skipped, the estimate recomputed as rows leave. */
+static void test_distinct_filter_hll(void **state) {
+    (void)state;
+    sluice_over_plan op = plan_of(1, 2, 0);
+    static sluice_expr zero, gt;
+    static sluice_expr *gt_args[2];
+    memset(&zero, 0, sizeof zero);
+    zero.kind = SLUICE_EXPR_CONST;
+    zero.type = SLUICE_TYPE_BIGINT;
+    zero.constant = sluice_value_bigint(0);
+    memset(&gt, 0, sizeof gt);
+    gt.kind = SLUICE_EXPR_CMP;
+    gt.type = SLUICE_TYPE_BOOLEAN;
+    gt.op = SLUICE_OP_GT;
+    gt_args[0] = col[1];
+    gt_args[1] = &zero;
+    gt.args = gt_args;
+    gt.nargs = 2;
+    static sluice_agg_plan ag[3];
+    memset(ag, 0, sizeof ag);
+    ag[0].fn = &sluice_agg_distinct;
+    ag[0].inner = sluice_agg_find("COUNT", 0);
+    ag[0].distinct = 1;
+    ag[0].arg = col[1];
+    ag[0].result_type = SLUICE_TYPE_BIGINT;
+    ag[1].fn = sluice_agg_find("SUM", 0);
+    ag[1].arg = col[1];
+    ag[1].filter = &gt;
+    ag[1].result_type = SLUICE_TYPE_BIGINT;
+    ag[2].fn = sluice_agg_find("APPROX_COUNT_DISTINCT", 0);
+    ag[2].arg = col[1];
+    ag[2].result_type = SLUICE_TYPE_BIGINT;
+    op.aggs = ag;
+    op.naggs = 3;
+    for (int range = 0; range < 2; range++) {
+        if (range) {
+            op.rows = 0;
+            op.preceding = 2500;
+        }
+        sluice_op *o = open_over(&op);
+        static const int64_t xs[] = {4, 4, -1, 4, 7, 7};
+        for (int i = 0; i < 6; i++) push(o, "a", xs[i], 1000 * (i + 1), "s", i + 1);
+        wm(o, 10000);
+        /* frames (ROWS 2 and RANGE 2.5 s hold the same rows here):
+         * {4} {4,4} {4,4,-1} {4,-1,4} {-1,4,7} {4,7,7}
+         * COUNT(DISTINCT): 1 1 2 2 3 2; SUM FILTER (x > 0): 4 8 8 8 11 18;
+         * the estimate of a few values is exact: 1 1 2 2 3 2 */
+        EXPECT("a,4,1000,s,1|1,4,1", "a,4,2000,s,2|1,8,1", "a,-1,3000,s,3|2,8,2", "a,4,4000,s,4|2,8,2",
+               "a,7,5000,s,5|3,11,3", "a,7,6000,s,6|2,18,2");
+        assert_true(o->ops->state_bytes(o) > 0);
+        sluice_op_close(o);
+    }
 }
 
 /* ---------------- randomised check against a naive recomputation ---------------- */
@@ -609,6 +666,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unbounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proctime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_retraction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_distinct_filter_hll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_against_naive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_restore_continues, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_corrupt, setup, teardown),
