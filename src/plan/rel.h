@@ -224,8 +224,11 @@ typedef struct sluice_temporal_join_plan {
  * their time, then processed in time order (ties in arrival order), and a
  * row that arrives with its time at or below the watermark is late:
  * dropped and counted (op->late_rows), as Flink drops late rows of an OVER
- * aggregation; with processing time (proctime 1) rows are processed as
- * they arrive.  The input must be append-only.
+ * aggregation; so is a row whose time is NULL.  With processing time
+ * (proctime 1) rows are processed as they arrive, at the end of their
+ * batch, and their time is the batch's proc_time (time_column is not
+ * read): the rows of one batch are ties for a RANGE frame.  The input
+ * must be append-only: a retraction fails the pipeline.
  *
  * Output: insert-only; the input row followed by one column per aggregate
  * (aggs[k].result_type).  State: per partition the rows the frame may still
