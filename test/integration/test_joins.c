@@ -165,12 +165,33 @@ static void test_temporal_join(void **state) {
     expect("padded", "id,rate\n1,1.5\n2,2\n3,\n4,3\n");
 }
 
+/* OVER aggregates: per key, the row and the one before it, in event time. */
+static void test_over_aggregates(void **state) {
+    (void)state;
+    put("a.csv", a_csv);
+    put("b.csv", b_csv);
+    char sql[8192];
+    snprintf(sql, sizeof sql, "%s%s", sources,
+             "CREATE SINK moving AS SELECT k, v,\n"
+             "  AVG(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS avg2,\n"
+             "  COUNT(*) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS n FROM a;\n"
+             "CREATE SINK running AS SELECT k, w,\n"
+             "  SUM(w) OVER (ORDER BY ts RANGE BETWEEN INTERVAL '5' SECOND PRECEDING AND CURRENT ROW) AS s FROM b;\n");
+    put("p.sql", sql);
+    run("moving running");
+    /* x@1: 1; y@2: 2; z@3: 3; x@20: (1 + 4) / 2 */
+    expect("moving", "k,v,avg2,n\nx,1,1,1\ny,2,2,1\nz,3,3,1\nx,4,2.5,2\n");
+    /* b within 5 s before each row: 10 | 10+20 | 30 | 30+40 */
+    expect("running", "k,w,s\nx,10,10\ny,20,30\ny,30,30\nq,40,70\n");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_regular_and_interval_joins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_aggregates_over_a_join_and_over_an_aggregate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deduplication_and_top_n, setup, teardown),
         cmocka_unit_test_setup_teardown(test_temporal_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_over_aggregates, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
