@@ -25,7 +25,6 @@
 set -euo pipefail
 die() { echo "latency_bench: $*" >&2; exit 2; }
 
-SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${1:-build}
 [[ -d $BUILD_DIR ]] || die "build directory '$BUILD_DIR' does not exist"
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
@@ -71,7 +70,7 @@ topics=() i=0
 for rate in $RATES; do for trig in $TRIGGERS; do
     i=$((i + 1)); topics+=(--topic "in-$i:4" --topic "out-$i:4")
 done; done
-broker_pid= sluice_pid=
+broker_pid='' sluice_pid=''
 cleanup() {
     [[ -n $sluice_pid ]] && kill "$sluice_pid" 2>/dev/null
     [[ -n $broker_pid ]] && kill "$broker_pid" 2>/dev/null

@@ -15,8 +15,10 @@
  * record that carries a `"ts":` field, takes the latency as the wall-clock
  * time it was handed to the consumer minus that `ts`: from the input's
  * append to the result being readable (committed) in the output topic.
- * Results of inputs produced in the first WARMUP_S seconds are not counted
- * (the pipeline's start, the consumer group's join).
+ * Producing starts once the consumer's partitions are assigned (its
+ * group's join is not counted); results of inputs produced in the first
+ * WARMUP_S seconds are not counted either (the pipeline's first
+ * micro-batches).
  *
  * Prints one line:
  *   produced=P rate=R results=N p50_ms= p99_ms= p999_ms= max_ms=
@@ -39,6 +41,19 @@ static double warmup_s;
 static atomic_long produced;
 static atomic_int producing = 1;
 static int64_t first_counted_us; /* inputs with ts below this are warm-up */
+
+static int assigned; /* the consumer's partitions are assigned (main thread only) */
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
+                         void *opaque) {
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        assigned = 1;
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
 
 static int64_t mono_us(void) {
     struct timespec ts;
@@ -125,6 +140,7 @@ int main(int argc, char **argv) {
         set(conf, "auto.offset.reset", "earliest") || set(conf, "enable.auto.commit", "false") ||
         set(conf, "isolation.level", "read_committed") || set(conf, "fetch.wait.max.ms", "5"))
         return 2;
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk) {
         fprintf(stderr, "latency_kafka: %s\n", err);
@@ -136,6 +152,16 @@ int main(int argc, char **argv) {
     rd_kafka_subscribe(rk, topics);
     rd_kafka_topic_partition_list_destroy(topics);
 
+    /* the group's join takes seconds: feed only once the results can be
+     * read, so that the join is not counted as latency */
+    for (int64_t give_up = mono_us() + 30000000; !assigned;) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 50);
+        if (m) rd_kafka_message_destroy(m);
+        if (mono_us() > give_up) {
+            fprintf(stderr, "latency_kafka: no partition of %s assigned within 30 s\n", out_topic);
+            return 1;
+        }
+    }
     first_counted_us = wall_us() + (int64_t)(warmup_s * 1e6);
     pthread_t th;
     if (pthread_create(&th, NULL, produce, NULL) != 0) return 1;

@@ -146,7 +146,8 @@ else
         while read -r rate trig achieved p50 p99 p999 mx _ target _ met; do
             [[ $rate =~ ^[0-9]+$ ]] || continue
             found=1
-            add "latency, Kafka -> Kafka, ${rate} rows/s, trigger $trig" "p99 ${p99} ms (p50 $p50, p99.9 $p999)" "-" "-" \
+            add "latency, Kafka -> Kafka, ${rate} rows/s (fed $achieved), trigger $trig" \
+                "p99 ${p99} ms (p50 $p50, p99.9 $p999, max $mx)" "-" "-" \
                 "p99 <= $target ms" "$met"
         done <"$l"
         ((found)) || add "latency at 100 k rows/s" - - - "p99 <= trigger + 50 ms" "failed (exit $st)"
