@@ -8,6 +8,8 @@
 #      wall time of 3), with the restart's peak resident set (RSS), reported
 #      per GB of snapshot and per GB of RSS (the target: under 1 s per GB).
 # Uses sluice and test/bench/gen_flights of an existing optimised build.
+# Environment: BENCH_ROWS (2000000), BENCH_KEYS (1000000), BENCH_EPOCH_ROWS
+# (65536: rows per micro-batch of the throughput runs).
 set -euo pipefail
 die() { echo "checkpoint_bench.sh: $*" >&2; exit 2; }
 BUILD_DIR=${1:-build}
@@ -19,6 +21,7 @@ GEN=$BUILD_DIR/test/bench/gen_flights
 W=$BUILD_DIR/bench/checkpoint
 ROWS=${BENCH_ROWS:-2000000}
 KEYS=${BENCH_KEYS:-1000000}
+EPOCH_ROWS=${BENCH_EPOCH_ROWS:-65536}   # rows per micro-batch (max_batch_rows): one snapshot each
 mkdir -p "$W"
 cd "$W"
 
@@ -29,7 +32,7 @@ cpu() { /usr/bin/time -f '%U %S %e' "$@" 2>&1 >/dev/null | tail -1 | awk '{print
 cat > f.sql <<SQL
 $(cat "$ROOT/test/bench/bench_flights.sql")
 SQL
-printf '[pipeline]\ntrigger = available_now\n[source flights]\npath = flights.jsonl\n[sink delays_by_origin]\nconnector = file\npath = out.csv\n' > f.test.ini
+printf '[pipeline]\ntrigger = available_now\nmax_batch_rows = %s\n[source flights]\npath = flights.jsonl\n[sink delays_by_origin]\nconnector = file\npath = out.csv\n' "$EPOCH_ROWS" > f.test.ini
 best() { # best CPU seconds of 3 runs of: $@
   local b=""
   for _ in 1 2 3; do
@@ -41,7 +44,7 @@ best() { # best CPU seconds of 3 runs of: $@
 }
 plain=$(best taskset -c 0 "$SLUICE" run f.sql --quiet)
 ckpt=$(best taskset -c 0 "$SLUICE" run f.sql --quiet --set pipeline.checkpoint_dir=cp)
-epochs=$(( (ROWS + 65535) / 65536 ))
+epochs=$(( (ROWS + EPOCH_ROWS - 1) / EPOCH_ROWS ))
 
 # 2. and 3. a snapshot of 1,000,000 keys, and its recovery
 python3 - "$KEYS" > keys.jsonl <<'PY'

@@ -10,3 +10,8 @@ add_custom_target(bench-kafka
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
   USES_TERMINAL
   COMMENT "Kafka benchmark (2M rows through the mock broker)")
+
+# The latency benchmark (latency_bench.sh): a paced producer and a
+# read-committed consumer timing each result against its input.
+add_executable(latency_kafka latency_kafka.c)
+target_link_libraries(latency_kafka PRIVATE PkgConfig::RDKAFKA Threads::Threads)
