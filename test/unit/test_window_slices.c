@@ -318,6 +318,208 @@ static void test_cumulate_equals_the_per_window_assignment_on_random_input(void 
     check_random(1, 29);
 }
 
+
+/* ---- snapshots ------------------------------------------------------------------------------ */
+
+typedef struct harness {
+    sluice_arena *arena;
+    sluice_plan *plan;
+    size_t nsinks;
+} harness;
+
+static void plan_open(harness *h, const char *sql, size_t nsinks) {
+    char err[512];
+    h->arena = sluice_arena_new(0);
+    h->nsinks = nsinks;
+    sluice_ast_pipeline *ast = NULL;
+    if (sluice_sql_parse(sql, strlen(sql), "snap.sql", h->arena, &ast, err, sizeof err) != SLUICE_OK ||
+        sluice_plan_build(ast, &h->plan, err, sizeof err) != SLUICE_OK)
+        fail_msg("%s", err);
+}
+
+static void plan_close(harness *h) {
+    sluice_plan_free(h->plan);
+    sluice_arena_destroy(h->arena);
+}
+
+static sluice_transform *transform_open(const harness *h) {
+    sluice_engine_source_options opts = {.format = SLUICE_FORMAT_JSON};
+    sluice_transform *t = NULL;
+    char err[512];
+    if (sluice_engine_new(h->plan, &opts, NULL, NULL, &t, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    return t;
+}
+
+enum { SNAP_BATCHES = 14, SNAP_ROWS = 600, SNAP_CUT = 8, SLOT = 160 };
+
+/* Micro-batch b (rows of n per batch, times rising 250 ms a row with up to
+ * 40 s of disorder, 40 keys) through t; the rows every sink received are
+ * appended to o as "batch sink csv" lines. */
+static void run_batch(const harness *h, sluice_transform *t, int b, int end, FILE *o) {
+    char err[512];
+    sluice_record *recs = calloc(SNAP_ROWS, sizeof *recs);
+    char *text = calloc(SNAP_ROWS, SLOT + SLUICE_RECORD_PADDING);
+    assert_true(recs && text);
+    for (int i = 0; i < SNAP_ROWS; i++) {
+        int r = b * SNAP_ROWS + i;
+        char ts[40];
+        sluice_ts_render(T0 + (int64_t)r * 250 - (int64_t)((r * 7919) % 40) * 1000, ts, sizeof ts);
+        char *p = text + (size_t)i * (SLOT + SLUICE_RECORD_PADDING);
+        int n = snprintf(p, SLOT, "{\"ts\":\"%s\",\"k\":\"k%02d\",\"v\":%d,\"x\":%d.5}", ts, (r * 31) % 40,
+                         (r * 13) % 97 - 48, r % 11);
+        recs[i].value = p;
+        recs[i].value_len = (size_t)n;
+        recs[i].offset = r + 1;
+    }
+    sluice_record_batch in = {.records = recs, .count = SNAP_ROWS, .capacity = SNAP_ROWS};
+    in.end_of_input = end;
+    if (t->ops->process(t, 0, NULL, &in, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    const sluice_row_batch *out[4];
+    if (t->ops->end_batch(t, b, out, h->nsinks, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    for (size_t k = 0; k < h->nsinks; k++)
+        for (size_t r = 0; r < out[k]->nrows; r++) {
+            fprintf(o, "%d %zu ", b, k);
+            sluice_csv_write_row(o, out[k]->values + r * out[k]->schema->ncolumns, out[k]->schema->ncolumns, ',');
+        }
+    free(recs);
+    free(text);
+}
+
+static void take_snapshot(sluice_transform *t, void **buf, size_t *len) {
+    char err[512];
+    if (t->ops->snapshot(t, buf, len, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+}
+
+static void test_sliced_state_round_trips_through_a_snapshot(void **state) {
+    (void)state;
+    harness h;
+    plan_open(&h,
+              "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, x DOUBLE, WATERMARK FOR ts AS ts - INTERVAL '1' "
+              "MINUTE);\n"
+              "CREATE SINK hop AS SELECT window_start, rank, k, COUNT(*) AS n FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts),\n"
+              "  INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)) GROUP BY window_start, window_end, k ORDER BY n DESC LIMIT 3;\n"
+              "CREATE SINK cum AS SELECT window_start, window_end, k, COUNT(*) AS n, SUM(v) AS s, MIN(k) AS mk,\n"
+              "  MAX(x) AS mx FROM TABLE(CUMULATE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '4' MINUTE))\n"
+              "  GROUP BY window_start, window_end, k;\n",
+              2);
+    char *whole = NULL, *before = NULL, *after = NULL;
+    size_t whole_len = 0, before_len = 0, after_len = 0;
+    FILE *fw = open_memstream(&whole, &whole_len);
+    sluice_transform *a = transform_open(&h);
+    for (int b = 0; b < SNAP_BATCHES; b++) run_batch(&h, a, b, b == SNAP_BATCHES - 1, fw);
+    fclose(fw);
+    a->ops->destroy(a);
+
+    FILE *fb = open_memstream(&before, &before_len);
+    sluice_transform *b = transform_open(&h);
+    for (int i = 0; i < SNAP_CUT; i++) run_batch(&h, b, i, 0, fb);
+    fclose(fb);
+    void *snap = NULL;
+    size_t snap_len = 0;
+    take_snapshot(b, &snap, &snap_len);
+    sluice_transform_stats st;
+    b->ops->stats(b, &st);
+    b->ops->destroy(b);
+    assert_true(st.state_rows > 100);
+
+    sluice_transform *c = transform_open(&h);
+    char err[512];
+    if (c->ops->restore(c, snap, snap_len, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    sluice_transform_stats st2;
+    c->ops->stats(c, &st2);
+    assert_int_equal(st2.state_rows, st.state_rows);
+    void *again = NULL;
+    size_t again_len = 0;
+    take_snapshot(c, &again, &again_len);
+    assert_int_equal(again_len, snap_len);
+    assert_memory_equal(again, snap, snap_len);
+    free(again);
+    /* a cut snapshot is refused */
+    sluice_transform *d = transform_open(&h);
+    for (size_t cut = 0; cut < snap_len; cut += snap_len / 53 + 1)
+        assert_int_equal(d->ops->restore(d, snap, cut, err, sizeof err), SLUICE_ERR_MALFORMED);
+    d->ops->destroy(d);
+
+    FILE *fa = open_memstream(&after, &after_len);
+    for (int i = SNAP_CUT; i < SNAP_BATCHES; i++) run_batch(&h, c, i, i == SNAP_BATCHES - 1, fa);
+    fclose(fa);
+    c->ops->destroy(c);
+    /* the restored engine emits exactly what the uninterrupted one did */
+    assert_true(after_len > 1000);
+    assert_int_equal(before_len + after_len, whole_len);
+    assert_memory_equal(before, whole, before_len);
+    assert_memory_equal(after, whole + before_len, after_len);
+    free(whole);
+    free(before);
+    free(after);
+    free(snap);
+    plan_close(&h);
+}
+
+/* A snapshot of HOP windows as written before slicing (u8 0: one group
+ * table per window) restores, and the query goes on with those windows. */
+static void test_hop_snapshot_of_windows_still_restores(void **state) {
+    (void)state;
+    harness h;
+    plan_open(&h,
+              "CREATE SOURCE ev (ts TIMESTAMP, k VARCHAR, v BIGINT, x DOUBLE, WATERMARK FOR ts AS ts);\n"
+              "CREATE SINK hop AS SELECT window_start, window_end, COUNT(*) AS n FROM ev\n"
+              "  GROUP BY HOP(ts, INTERVAL '5' MINUTE, INTERVAL '10' MINUTE) EMIT APPEND;\n",
+              1);
+    sluice_transform *t = transform_open(&h);
+    /* version 2: one source (no watermark yet, no partitions); the query:
+     * windows [00:00,00:10) with 3 rows and [00:05,00:15) with 1 */
+    sluice_enc e = {0};
+    sluice_enc_u32(&e, 2);
+    sluice_enc_i64(&e, INT64_MIN);
+    sluice_enc_u8(&e, 0);
+    sluice_enc_u32(&e, 0);
+    sluice_enc_i64(&e, 0); /* late_rows */
+    sluice_enc_u8(&e, 0);  /* windows */
+    sluice_enc_u32(&e, 2);
+    for (int w = 0; w < 2; w++) {
+        sluice_enc_i64(&e, T0 + w * 300000); /* start */
+        sluice_enc_u32(&e, 0);               /* nranked */
+        sluice_enc_u32(&e, 1);               /* groups */
+        sluice_enc_i64(&e, 0);               /* string bytes */
+        sluice_enc_u32(&e, 0);               /* rank */
+        sluice_enc_u8(&e, SLUICE_TYPE_NULL); /* COUNT(*) */
+        sluice_enc_i64(&e, 0);
+        sluice_enc_i64(&e, w ? 1 : 3);
+    }
+    sluice_enc_i64(&e, INT64_MIN);
+    sluice_enc_i64(&e, INT64_MIN);
+    assert_false(e.oom);
+    char err[512];
+    if (t->ops->restore(t, e.data, e.len, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    /* it snapshots as windows again */
+    void *again = NULL;
+    size_t again_len = 0;
+    take_snapshot(t, &again, &again_len);
+    assert_int_equal(again_len, e.len);
+    assert_memory_equal(again, e.data, e.len);
+    free(again);
+    free(e.data);
+    /* a row at 00:07 adds to both; the end of input closes them */
+    char rec[SLOT + SLUICE_RECORD_PADDING] = {0};
+    int n = snprintf(rec, SLOT, "{\"ts\":\"2001-01-01 00:07:00\",\"k\":\"a\",\"v\":1,\"x\":1}");
+    sluice_record r = {.value = rec, .value_len = (size_t)n, .offset = 1};
+    sluice_record_batch in = {.records = &r, .count = 1, .capacity = 1, .end_of_input = 1};
+    if (t->ops->process(t, 0, NULL, &in, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    const sluice_row_batch *out[1];
+    if (t->ops->end_batch(t, 0, out, 1, err, sizeof err) != SLUICE_OK) fail_msg("%s", err);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    for (size_t i = 0; i < out[0]->nrows; i++)
+        sluice_csv_write_row(f, out[0]->values + i * out[0]->schema->ncolumns, out[0]->schema->ncolumns, ',');
+    fclose(f);
+    assert_string_equal(text, D "00:00:00," D "00:10:00,4\n" D "00:05:00," D "00:15:00,2\n");
+    free(text);
+    t->ops->destroy(t);
+    plan_close(&h);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, sluice_test_engine_setup, sluice_test_engine_teardown)
@@ -329,6 +531,8 @@ int main(void) {
         T(test_cumulate_is_planned_with_a_step_dividing_its_size_and_append_only),
         T(test_hop_equals_the_per_window_assignment_on_random_input),
         T(test_cumulate_equals_the_per_window_assignment_on_random_input),
+        cmocka_unit_test(test_sliced_state_round_trips_through_a_snapshot),
+        cmocka_unit_test(test_hop_snapshot_of_windows_still_restores),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
