@@ -67,6 +67,7 @@ typedef struct wagg {
                                       snapshot of per-window state restored) */
     sluice_slicing sl;
     sluice_windows comb;           /* sliced: the window being emitted */
+    size_t comb_hint;              /* groups of the window emitted last */
     int64_t done;                  /* sliced: the windows ending at or before
                                       it were emitted (INT64_MIN: none yet) */
 } wagg;
@@ -357,13 +358,14 @@ static int emit_sliced(wagg *a, int64_t wm) {
         if (end <= a->done) end = sluice_slice_next_end(&a->sl, a->done);
         if (end > wm) break;
         sluice_window *w = sluice_slices_combine(ws, &a->comb, sluice_slice_window_start(&a->sl, end), end,
-                                                 &a->sum_overflows);
+                                                 a->comb_hint, &a->sum_overflows);
         if (!w) return -1;
         if ((q->topn ? sluice_topn_emit_window(&a->topn, &a->comb, w, &a->em, SLUICE_ROW_INSERT)
                      : emit_window_all(a, w, 1)) != 0)
             return -1;
         /* the rows borrow strings of the window and of its slices */
         if (sluice_emitter_flush(&a->em) != 0) return -1;
+        a->comb_hint = w->nentries;
         sluice_windows_clear(&a->comb);
         a->done = end;
         sluice_windows_finalize(ws, end);

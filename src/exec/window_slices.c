@@ -56,19 +56,20 @@ int64_t sluice_slice_window_start(const sluice_slicing *sl, int64_t end) {
 }
 
 sluice_window *sluice_slices_combine(sluice_windows *slices, sluice_windows *into, int64_t start, int64_t end,
-                                     uint64_t *overflows) {
+                                     size_t hint, uint64_t *overflows) {
     const sluice_query_plan *q = slices->q;
     sluice_window *w = sluice_windows_get(into, start);
     if (!w) return NULL;
     w->end = end;
-    size_t most = 0, first = slices->n;
+    size_t most = hint, first = slices->n;
     for (size_t i = 0; i < slices->n; i++) {
         const sluice_window *s = slices->w[i];
         if (s->start < start || s->start >= end) continue;
         if (first == slices->n) first = i;
         if (s->nentries > most) most = s->nentries;
     }
-    /* at least the largest slice's groups: no rehash until past them */
+    /* at least the largest slice's groups (or the hint): no rehash until
+     * past them */
     if (most && sluice_window_reserve(into, w, most) != 0) return NULL;
     for (size_t i = first; i < slices->n && slices->w[i]->start < end; i++) {
         sluice_window *s = slices->w[i];

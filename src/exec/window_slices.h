@@ -57,11 +57,13 @@ int64_t sluice_slice_window_start(const sluice_slicing *sl, int64_t end);
 
 /** Merge the groups of the slices of `slices` lying in [start, end) into
  *  a fresh window of `into` (which must be empty; ws and into share the
- *  query), whose start and end are set to the window's.  The window's
+ *  query), whose start and end are set to the window's; its table is sized
+ *  for at least `hint` groups (the previous window's count: consecutive
+ *  windows share most slices).  The window's
  *  groups borrow MIN/MAX strings of the slices: push its rows before a
  *  slice is freed.  *overflows counts the SUMs that overflowed in the
  *  merge.  Returns the window, or NULL out of memory. */
 sluice_window *sluice_slices_combine(sluice_windows *slices, sluice_windows *into, int64_t start, int64_t end,
-                                     uint64_t *overflows);
+                                     size_t hint, uint64_t *overflows);
 
 #endif
