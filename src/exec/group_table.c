@@ -106,7 +106,8 @@ void sluice_windows_finalize(sluice_windows *ws, int64_t wm) {
     size_t n = 0;
     while (n < ws->n && ws->w[n]->end <= wm) window_free(ws, ws->w[n++]);
     if (!n) return;
-    /* windows are sorted by start and share one size, so also by end */
+    /* windows are sorted by start and share one size, so also by end (a
+     * slice's end, its last window's, rises with its start too) */
     memmove(ws->w, ws->w + n, (ws->n - n) * sizeof *ws->w);
     ws->n -= n;
     ws->last = 0;

@@ -32,7 +32,12 @@
  * from) that aggregate.
  *
  * State: the open windows sorted by start, each with its group table
- * (exec/group_table.h).
+ * (exec/group_table.h).  HOP and CUMULATE windows under APPEND are sliced
+ * instead (exec/window_slices.h): the state is the open slices sorted by
+ * start, each row updates the one slice holding it, and a window, when the
+ * watermark passes its end, is the merge of its slices.  (UPDATE and
+ * COMPLETE push every open window's changes each micro-batch: HOP keeps
+ * one group table per window there.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +46,7 @@
 #include "exec/group_table.h"
 #include "exec/op_topn.h"
 #include "exec/operator.h"
+#include "exec/window_slices.h"
 
 typedef struct wagg {
     sluice_op base;
@@ -56,12 +62,26 @@ typedef struct wagg {
     size_t max_windows;
     uint64_t sum_overflows;
     size_t snap_pos;               /* snapshot iterator: next piece */
+    int sliceable;                 /* HOP or CUMULATE under APPEND */
+    int sliced;                    /* ws holds slices (else windows: a HOP
+                                      snapshot of per-window state restored) */
+    sluice_slicing sl;
+    sluice_windows comb;           /* sliced: the window being emitted */
+    size_t comb_hint;              /* groups of the window emitted last */
+    int64_t done;                  /* sliced: the windows ending at or before
+                                      it were emitted (INT64_MIN: none yet) */
 } wagg;
 
 static sluice_err_t wagg_open(sluice_op *op) {
     wagg *a = (wagg *)op;
     const sluice_query_plan *q = op->q;
     sluice_windows_init(&a->ws, q);
+    sluice_windows_init(&a->comb, q);
+    a->sliceable = (q->window == SLUICE_WINDOW_HOP || q->window == SLUICE_WINDOW_CUMULATE) &&
+                   q->emit == SLUICE_EMIT_APPEND;
+    a->sliced = a->sliceable;
+    a->done = INT64_MIN;
+    if (a->sliceable) sluice_slicing_init(&a->sl, q);
     a->max_windows = q->window == SLUICE_WINDOW_HOP ? (size_t)(q->size_ms / q->slide_ms) : 1;
     a->keys = calloc(q->ngroup + 1, sizeof *a->keys);
     a->args = calloc(q->naggs + 1, sizeof *a->args);
@@ -151,7 +171,23 @@ static sluice_err_t wagg_process(sluice_op *op, const sluice_op_batch *b) {
             }
             /* windows aligned to the epoch shifted by offset_ms (Flink's
              * window TVF offset): assign t - offset, then shift back */
-            if (q->window == SLUICE_WINDOW_TUMBLE) {
+            if (a->sliced) {
+                /* one slice; late when every window of the row has closed */
+                if (!SLUICE_SANE_TIME(t)) {
+                    late(op, b, r, "event time out of range");
+                    continue;
+                }
+                int64_t last_end = sluice_slice_last_end(&a->sl, t);
+                if (last_end <= wm) {
+                    late(op, b, r, "late");
+                    continue;
+                }
+                sluice_window *w = sluice_windows_get(&a->ws, sluice_slice_start(&a->sl, t));
+                if (!w) return SLUICE_ERR_NOMEM;
+                w->end = last_end; /* freed when the last window needing it closes */
+                a->starts[0] = w->start;
+                nwin = 1;
+            } else if (q->window == SLUICE_WINDOW_TUMBLE) {
                 a->starts[0] = sluice_window_tumble_start(t - q->offset_ms, q->size_ms) + q->offset_ms;
                 nwin = 1;
             } else {
@@ -181,11 +217,12 @@ static sluice_err_t wagg_process(sluice_op *op, const sluice_op_batch *b) {
         }
         int added = 0;
         for (size_t wi = 0; wi < nwin; wi++) {
-            if (q->window != SLUICE_WINDOW_NONE && starts[wi] + q->size_ms <= wm) continue; /* finalized */
+            if (q->window != SLUICE_WINDOW_NONE && !a->sliced && starts[wi] + q->size_ms <= wm) continue; /* finalized */
             sluice_window *w = sluice_windows_get(&a->ws, starts[wi]);
             if (!w) return SLUICE_ERR_NOMEM;
             sluice_group_hdr *e = sluice_window_group(&a->ws, w, a->keys, hash);
-            if (!e || touch(a, w, e, arena) != 0) return SLUICE_ERR_NOMEM;
+            /* a slice is never emitted itself: no changes to list */
+            if (!e || (!a->sliced && touch(a, w, e, arena) != 0)) return SLUICE_ERR_NOMEM;
             if (a->ws.rows_off) (*sluice_group_rows(&a->ws, e))++;
             sluice_agg_slot *s = sluice_group_slots(&a->ws, e);
             for (size_t k = 0; k < q->naggs; k++) {
@@ -319,10 +356,41 @@ static int compact(wagg *a) {
     return 0;
 }
 
+/* APPEND over slices: every window ending after a->done and at or before
+ * wm that holds a slice, in the order of their ends, as the merge of its
+ * slices; then the slices no open window needs are freed. */
+static int emit_sliced(wagg *a, int64_t wm) {
+    const sluice_query_plan *q = a->ws.q;
+    sluice_windows *ws = &a->ws;
+    while (ws->n) {
+        /* the first window of the oldest slice not emitted yet: slices
+         * whose windows all closed are gone, so it holds that slice */
+        int64_t end = sluice_slice_next_end(&a->sl, ws->w[0]->start);
+        if (end <= a->done) end = sluice_slice_next_end(&a->sl, a->done);
+        if (end > wm) break;
+        sluice_window *w = sluice_slices_combine(ws, &a->comb, sluice_slice_window_start(&a->sl, end), end,
+                                                 a->comb_hint, &a->sum_overflows);
+        if (!w) return -1;
+        if ((q->topn ? sluice_topn_emit_window(&a->topn, &a->comb, w, &a->em, SLUICE_ROW_INSERT)
+                     : emit_window_all(a, w, 1)) != 0)
+            return -1;
+        /* the rows borrow strings of the window and of its slices */
+        if (sluice_emitter_flush(&a->em) != 0) return -1;
+        a->comb_hint = w->nentries;
+        sluice_windows_clear(&a->comb);
+        a->done = end;
+        sluice_windows_finalize(ws, end);
+    }
+    if (wm > a->done) a->done = wm;
+    sluice_windows_finalize(ws, wm);
+    return 0;
+}
+
 static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
     wagg *a = (wagg *)op;
     const sluice_query_plan *q = op->q;
     sluice_windows *ws = &a->ws;
+    if (a->sliced) return emit_sliced(a, wm);
     switch (q->emit) {
     case SLUICE_EMIT_APPEND:
         for (size_t i = 0; i < ws->n && ws->w[i]->end <= wm; i++) {
@@ -368,7 +436,15 @@ static int wagg_on_watermark(sluice_op *op, int64_t wm, int had_input) {
  * i64 late_rows, u8 0 (windows), u32 nwindows (ascending starts); per
  * window: i64 start, u32 nranked, u32 ngroups, i64 string_bytes (version
  * 2); per group: u32 rank, ngroup values, naggs slots, and over an
- * updating input (only) i64 rows, the group's count of rows (> 0). */
+ * updating input (only) i64 rows, the group's count of rows (> 0).
+ * Slices: i64 late_rows, u8 4 (slices), i64 done (the windows ending at or
+ * before it were emitted), u32 nslices, then each slice as a window above
+ * (nranked 0, ranks 0).  A HOP query restoring a snapshot of windows (u8 0,
+ * written before slicing) keeps its windows (not sliced) from then on:
+ * windows cannot be split back into slices. */
+
+#define SNAP_WINDOWS 0
+#define SNAP_SLICES 4
 
 static void wagg_snapshot_begin(sluice_op *op) {
     ((wagg *)op)->snap_pos = 0;
@@ -380,7 +456,8 @@ static int wagg_snapshot_next(sluice_op *op, sluice_enc *e) {
     sluice_windows *ws = &a->ws;
     if (a->snap_pos == 0) {
         sluice_enc_i64(e, (int64_t)op->late_rows);
-        sluice_enc_u8(e, 0);
+        sluice_enc_u8(e, a->sliced ? SNAP_SLICES : SNAP_WINDOWS);
+        if (a->sliced) sluice_enc_i64(e, a->done);
         sluice_enc_u32(e, (uint32_t)ws->n);
         a->snap_pos = 1;
         return 1;
@@ -489,7 +566,17 @@ static int wagg_restore(sluice_op *op, sluice_dec *d, uint32_t version) {
     sluice_windows *ws = &a->ws;
     sluice_windows_clear(ws);
     op->late_rows = (uint64_t)sluice_dec_i64(d);
-    if (sluice_dec_u8(d) != 0) d->bad = 1; /* a snapshot of sessions */
+    uint8_t kind = sluice_dec_u8(d);
+    /* slices only for a sliceable query; windows of a CUMULATE query were
+     * never written */
+    if (kind == SNAP_SLICES ? !a->sliceable : kind != SNAP_WINDOWS || q->window == SLUICE_WINDOW_CUMULATE)
+        d->bad = 1;
+    a->sliced = kind == SNAP_SLICES && a->sliceable;
+    a->done = INT64_MIN;
+    if (a->sliced) {
+        a->done = sluice_dec_i64(d);
+        if (a->done != INT64_MIN && !SLUICE_SANE_TIME(a->done)) d->bad = 1;
+    }
     uint32_t nw = sluice_dec_u32(d);
     /* a query without windows has one state at start 0 */
     if (q->window == SLUICE_WINDOW_NONE && nw > 1) d->bad = 1;
@@ -503,18 +590,29 @@ static int wagg_restore(sluice_op *op, sluice_dec *d, uint32_t version) {
         /* ascending starts; every group takes at least 4 bytes */
         if ((q->window == SLUICE_WINDOW_NONE ? start != 0 : !SLUICE_SANE_TIME(start)) ||
             (ws->n && ws->w[ws->n - 1]->start >= start) || ne > (d->len - d->pos) / 4 || nranked > ne ||
-            (q->topn ? (int64_t)nranked > q->limit : nranked != 0)) {
+            (q->topn && !a->sliced ? (int64_t)nranked > q->limit : nranked != 0)) {
+            d->bad = 1;
+            break;
+        }
+        /* a slice is aligned, and some window that needs it is still open */
+        int64_t last_end = a->sliced ? sluice_slice_last_end(&a->sl, start) : 0;
+        if (a->sliced && (sluice_slice_start(&a->sl, start) != start || last_end <= a->done)) {
             d->bad = 1;
             break;
         }
         sluice_window *w = sluice_windows_get(ws, start);
         if (!w || restore_window(a, w, d, ne, nranked, sbytes) != 0) return -1;
+        if (a->sliced) w->end = last_end;
     }
     return d->bad ? -1 : 0;
 }
 
 static void wagg_clear(sluice_op *op) {
-    sluice_windows_clear(&((wagg *)op)->ws);
+    wagg *a = (wagg *)op;
+    sluice_windows_clear(&a->ws);
+    sluice_windows_clear(&a->comb);
+    a->sliced = a->sliceable;
+    a->done = INT64_MIN;
 }
 
 static size_t wagg_state_bytes(const sluice_op *op) {
@@ -531,6 +629,7 @@ static size_t wagg_state_rows(const sluice_op *op) {
 static void wagg_close(sluice_op *op) {
     wagg *a = (wagg *)op;
     sluice_windows_free(&a->ws);
+    sluice_windows_free(&a->comb);
     sluice_emitter_free(&a->em);
     sluice_topn_free(&a->topn);
     free(a->keys);
@@ -564,5 +663,6 @@ sluice_op *sluice_op_window_agg_new(const sluice_query_plan *q, sluice_op_ctx *c
     a->base.ctx = ctx;
     a->base.down = down;
     sluice_windows_init(&a->ws, q);
+    sluice_windows_init(&a->comb, q);
     return &a->base;
 }

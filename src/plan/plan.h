@@ -117,7 +117,9 @@ typedef enum sluice_window_kind {
     SLUICE_WINDOW_NONE = 0,
     SLUICE_WINDOW_TUMBLE,
     SLUICE_WINDOW_HOP,
-    SLUICE_WINDOW_SESSION
+    SLUICE_WINDOW_SESSION,
+    SLUICE_WINDOW_CUMULATE      /**< Flink's CUMULATE TVF: [s, s + k * slide) for
+                                     k = 1 .. size / slide, s = offset + j * size */
 } sluice_window_kind;
 
 typedef enum sluice_metadata {
@@ -249,9 +251,11 @@ typedef struct sluice_query_plan {
     int proctime;                   /**< windows over PROCTIME(): the wall clock
                                          at processing time, not ts_column */
     size_t ts_column;               /**< event-time column of the window */
-    int64_t size_ms, slide_ms;      /**< TUMBLE: slide == size; SESSION: 0 */
+    int64_t size_ms, slide_ms;      /**< TUMBLE: slide == size; SESSION: 0;
+                                         CUMULATE: slide = step, size = the largest window */
     int64_t offset_ms;              /**< TUMBLE/HOP: windows start at offset + k * slide
-                                         (0 <= offset < slide; Flink's window TVF offset) */
+                                         (0 <= offset < slide; Flink's window TVF offset);
+                                         CUMULATE: at offset + k * size (0 <= offset < size) */
     int64_t gap_ms;                 /**< SESSION: the gap closing a session */
     sluice_expr **group;            /**< group keys over the source row */
     size_t ngroup;

@@ -236,8 +236,8 @@ static void explain_query(const sluice_plan *plan, const sluice_query_plan *q, c
             fprintf(out, "  window:     SESSION(%s, ", time);
             interval_text(q->gap_ms, out);
             fprintf(out, ") per key, merged as rows arrive%s", clock);
-        } else if (q->window == SLUICE_WINDOW_HOP) {
-            fprintf(out, "  window:     HOP(%s, ", time);
+        } else if (q->window == SLUICE_WINDOW_HOP || q->window == SLUICE_WINDOW_CUMULATE) {
+            fprintf(out, "  window:     %s(%s, ", q->window == SLUICE_WINDOW_HOP ? "HOP" : "CUMULATE", time);
             interval_text(q->slide_ms, out);
             fputs(", ", out);
             interval_text(q->size_ms, out);

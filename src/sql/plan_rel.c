@@ -713,14 +713,14 @@ sluice_err_t sluice_planner_from(bind_ctx *c, const sluice_ast_sink *s, sluice_q
 /* ---------------- window TVFs ---------------- */
 
 sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sluice_query_plan *q) {
-    int hop = strcmp(f->window, "HOP") == 0, session = strcmp(f->window, "SESSION") == 0;
-    if (strcmp(f->window, "CUMULATE") == 0)
-        return sluice_planner_err(c, f->line, f->col, "CUMULATE windows are not supported yet"), SLUICE_ERR_SQL;
+    int cumulate = strcmp(f->window, "CUMULATE") == 0;
+    int hop = strcmp(f->window, "HOP") == 0 || cumulate, session = strcmp(f->window, "SESSION") == 0;
     size_t want = hop ? 2 : 1;
     int has_offset = !session && f->nwindow_args == want + 1;
     if (f->nwindow_args != want && !has_offset)
         return sluice_planner_err(c, f->line, f->col, "%s takes (TABLE t, DESCRIPTOR(time_column), %s)", f->window,
-                                  hop ? "INTERVAL slide, INTERVAL size [, INTERVAL offset]"
+                                  cumulate ? "INTERVAL step, INTERVAL size [, INTERVAL offset]"
+                                  : hop    ? "INTERVAL slide, INTERVAL size [, INTERVAL offset]"
                                       : session ? "INTERVAL gap" : "INTERVAL size [, INTERVAL offset]"),
                SLUICE_ERR_SQL;
     int amb;
@@ -751,7 +751,10 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sl
                    SLUICE_ERR_SQL;
         iv[i] = x->lit.u.i;
     }
-    q->window = hop ? SLUICE_WINDOW_HOP : session ? SLUICE_WINDOW_SESSION : SLUICE_WINDOW_TUMBLE;
+    q->window = cumulate ? SLUICE_WINDOW_CUMULATE
+                : hop    ? SLUICE_WINDOW_HOP
+                : session ? SLUICE_WINDOW_SESSION
+                          : SLUICE_WINDOW_TUMBLE;
     q->ts_column = (size_t)ci;
     c->src->used[ci] = 1;
     if (hop) {
@@ -759,7 +762,8 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sl
         q->size_ms = iv[1];
         if (q->size_ms % q->slide_ms != 0 || q->size_ms / q->slide_ms > 1024)
             return sluice_planner_err(c, f->window_args[1]->line, f->window_args[1]->col,
-                                      "HOP size must be a multiple of its slide, at most 1024 times it"),
+                                      cumulate ? "CUMULATE size must be a multiple of its step, at most 1024 times it"
+                                               : "HOP size must be a multiple of its slide, at most 1024 times it"),
                    SLUICE_ERR_SQL;
     } else if (session) {
         q->gap_ms = iv[0];
@@ -775,8 +779,10 @@ sluice_err_t sluice_planner_window_tvf(bind_ctx *c, const sluice_ast_from *f, sl
         if (x->kind != SLUICE_AST_INTERVAL || x->lit.u.i > MAX_TIME_INTERVAL_MS)
             return sluice_planner_err(c, x->line, x->col, "the offset of a window is an INTERVAL, e.g. INTERVAL '1' MINUTE"),
                    SLUICE_ERR_SQL;
-        int64_t off = (neg ? -x->lit.u.i : x->lit.u.i) % q->slide_ms;
-        q->offset_ms = off < 0 ? off + q->slide_ms : off;
+        /* CUMULATE: its windows repeat every size, not every step */
+        int64_t period = cumulate ? q->size_ms : q->slide_ms;
+        int64_t off = (neg ? -x->lit.u.i : x->lit.u.i) % period;
+        q->offset_ms = off < 0 ? off + period : off;
     }
     return SLUICE_OK;
 }

@@ -1279,6 +1279,12 @@ static sluice_err_t plan_query_body(bind_ctx *base, sluice_plan *plan, const slu
                         "SESSION windows support EMIT APPEND only: a session's key (window_start) changes as it grows "
                         "or merges, so an updated row could not replace the one emitted before; add EMIT APPEND"),
                SLUICE_ERR_SQL;
+    } else if (q->window == SLUICE_WINDOW_CUMULATE && q->emit != SLUICE_EMIT_APPEND) {
+        /* its windows are slices merged when they close (exec/window_slices.h),
+         * Flink's window aggregation: final rows only */
+        return sluice_planner_err(c, s->emit_line ? s->emit_line : s->line, s->emit_line ? s->emit_col : s->col,
+                        "CUMULATE windows support EMIT APPEND only (final rows, as Flink's window aggregation)"),
+               SLUICE_ERR_SQL;
     } else if (s->emit == SLUICE_EMIT_APPEND && q->window == SLUICE_WINDOW_NONE) {
         return sluice_planner_err(c, s->emit_line, s->emit_col,
                         "EMIT APPEND needs a windowed aggregate (GROUP BY TUMBLE(...) or HOP(...)): a non-windowed "
