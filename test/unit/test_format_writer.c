@@ -367,6 +367,38 @@ static void test_outbuf_enospc(void **state) {
     fclose(f);
 }
 
+/* Each character JSON escapes, at every offset of a 21-byte string (the
+ * writer scans 8 bytes at a time): the text equals that of
+ * sluice_json_write_string, cJSON's escaping. */
+static void test_json_escape_offsets(void **state) {
+    (void)state;
+    const char specials[] = {'"', '\\', '\x01', '\x1f', '\n', '\x7f', ' ', '\0'};
+    static const sluice_column col[] = {{"t", SLUICE_TYPE_VARCHAR}};
+    for (size_t k = 0; k < sizeof specials; k++) {
+        for (size_t at = 0; at < 21; at++) {
+            char text[22];
+            memset(text, 'a', sizeof text);
+            text[20] = '\xA9'; /* é as "\xC3\xA9" at the end: UTF-8 passes through */
+            text[19] = '\xC3';
+            if (at < 19) text[at] = specials[k];
+            else text[at - 19] = specials[k];
+            FILE *f = open_mem();
+            assert_int_equal(fputs("{\"t\":", f) >= 0, 1);
+            assert_int_equal(sluice_json_write_string(f, text, 21), SLUICE_OK);
+            assert_int_equal(fputs("}\n", f) >= 0, 1);
+            assert_int_equal(fclose(f), 0);
+            sluice_value v = sluice_value_varchar(text, 21);
+            sluice_outbuf o;
+            sluice_outbuf_init(&o, NULL, 0);
+            assert_int_equal(sluice_json_render_row(&o, col, &v, 1), SLUICE_OK);
+            if (o.len != memlen || memcmp(o.data, mem, memlen) != 0)
+                fail_msg("char %zu at %zu: got '%.*s', want '%.*s'", k, at, (int)o.len, o.data, (int)memlen, mem);
+            sluice_outbuf_free(&o);
+            free(mem);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv),
@@ -378,6 +410,7 @@ int main(void) {
         cmocka_unit_test(test_io_error),
         cmocka_unit_test(test_outbuf_boundaries),
         cmocka_unit_test(test_huge_row),
+        cmocka_unit_test(test_json_escape_offsets),
         cmocka_unit_test(test_outbuf_enospc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
