@@ -102,6 +102,7 @@ typedef struct file_sink {
     const sluice_schema *schema;
     FILE *f;                     /* unbuffered: out is the buffer */
     sluice_outbuf out;           /* rows rendered, not yet written */
+    sluice_json_keys *keys;      /* JSON: the row keys, escaped once */
     int fd;                      /* the locked output until fs->f takes it; -1: none */
     int created;                 /* this open created the output file */
     int csv;
@@ -130,6 +131,7 @@ static void file_sink_close(sluice_sink *sink) {
      * write them (a run without checkpointing ends so) */
     if (fs->f && fs->out.len) (void)sluice_outbuf_flush(&fs->out, fs->f);
     sluice_outbuf_free(&fs->out);
+    sluice_json_keys_free(fs->keys);
     if (fs->f) fclose(fs->f); /* closes fs->fd too: the lock goes */
     else if (fs->fd >= 0) close(fs->fd);
     free(fs->op_columns);
@@ -318,6 +320,11 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
         sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, why);
         goto fail;
     }
+    if (!csv && sluice_json_keys_new(fs->op_columns ? fs->op_columns : cfg->schema->columns,
+                                     cfg->schema->ncolumns + (fs->op_columns != NULL), &fs->keys)) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
     if ((err = lock_output(fs, errstr, errstr_size))) goto fail;
     if (cfg->checkpointing) {
         int resumed = 0;
@@ -379,7 +386,6 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
     if (DISPATCH(sink)) return sink->ops->write(sink, epoch, batch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     size_t nc = fs->schema->ncolumns;
-    const sluice_column *columns = fs->op_columns ? fs->op_columns : fs->schema->columns;
     for (size_t i = 0; i < batch->nrows; i++) {
         const sluice_value *row = sluice_row_batch_row(batch, i);
         if (fs->op_columns) {
@@ -389,7 +395,7 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
         }
         size_t n = nc + (fs->op_columns != NULL);
         sluice_err_t err = fs->csv ? sluice_csv_render_row(&fs->out, row, n, fs->delim)
-                                   : sluice_json_render_row(&fs->out, columns, row, n);
+                                   : sluice_json_render_row_keys(&fs->out, fs->keys, row);
         if (err) return flush_error(fs, err, errstr, errstr_size);
     }
     if (fs->out.len >= FILE_SINK_BUFFER) return flush_out(fs, errstr, errstr_size);

@@ -188,6 +188,20 @@ sluice_err_t sluice_csv_render_row(sluice_outbuf *o, const sluice_value *row, si
 sluice_err_t sluice_json_render_row(sluice_outbuf *o, const sluice_column *cols,
                                     const sluice_value *row, size_t ncols);
 
+/** The keys of a JSON row, escaped once for every row a sink writes. */
+typedef struct sluice_json_keys sluice_json_keys;
+
+/** Escape the names of cols[0..ncols) for sluice_json_render_row_keys;
+ *  cols need not outlive the result.  SLUICE_ERR_NOMEM when out of memory.
+ *  Free with sluice_json_keys_free() (NULL is fine). */
+sluice_err_t sluice_json_keys_new(const sluice_column *cols, size_t ncols, sluice_json_keys **out);
+void sluice_json_keys_free(sluice_json_keys *keys);
+
+/** sluice_json_render_row with the columns whose keys are `keys`: row
+ *  holds as many values. */
+sluice_err_t sluice_json_render_row_keys(sluice_outbuf *o, const sluice_json_keys *keys,
+                                         const sluice_value *row);
+
 /* UTF-8 and JSON strings: base/utf8.h and base/json_string.h (below the logger). */
 
 #ifdef __cplusplus

@@ -368,7 +368,7 @@ static void test_outbuf_enospc(void **state) {
 }
 
 /* Each character JSON escapes, at every offset of a 21-byte string (the
- * writer scans 8 bytes at a time): the text equals that of
+ * writer scans 16 or 8 bytes at a time): the text equals that of
  * sluice_json_write_string, cJSON's escaping. */
 static void test_json_escape_offsets(void **state) {
     (void)state;
@@ -399,6 +399,35 @@ static void test_json_escape_offsets(void **state) {
     }
 }
 
+/* Keys escaped once (sluice_json_keys) give the same lines as keys escaped
+ * per row, names with quotes and commas included; no columns: "{}". */
+static void test_json_keys(void **state) {
+    (void)state;
+    sluice_value row[10];
+    fill_row(row);
+    sluice_json_keys *keys = NULL;
+    assert_int_equal(sluice_json_keys_new(COLS, 10, &keys), SLUICE_OK);
+    sluice_outbuf a, b;
+    sluice_outbuf_init(&a, NULL, 0);
+    sluice_outbuf_init(&b, NULL, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sluice_json_render_row_keys(&a, keys, row), SLUICE_OK);
+        assert_int_equal(sluice_json_render_row(&b, COLS, row, 10), SLUICE_OK);
+    }
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    assert_memory_equal(a.data, "{\"ts\":\"2001-01-01 00:47:00\",\"origin\":\"DTW\"", 42);
+    sluice_json_keys_free(keys);
+    assert_int_equal(sluice_json_keys_new(COLS, 0, &keys), SLUICE_OK);
+    a.len = 0;
+    assert_int_equal(sluice_json_render_row_keys(&a, keys, row), SLUICE_OK);
+    assert_int_equal(a.len, 3);
+    assert_memory_equal(a.data, "{}\n", 3);
+    sluice_json_keys_free(keys);
+    sluice_outbuf_free(&a);
+    sluice_outbuf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv),
@@ -411,6 +440,7 @@ int main(void) {
         cmocka_unit_test(test_outbuf_boundaries),
         cmocka_unit_test(test_huge_row),
         cmocka_unit_test(test_json_escape_offsets),
+        cmocka_unit_test(test_json_keys),
         cmocka_unit_test(test_outbuf_enospc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
