@@ -2,7 +2,10 @@
  * The "file" sink: every emitted row is appended to a local file, as CSV
  * (with a header line) or as JSON lines.  The file is created or truncated
  * at open, so each run writes a new file; missing parent directories are
- * created first (base/fsutil.h), as the dead-letter file's are.  commit() flushes and fsyncs.
+ * created first (base/fsutil.h), as the dead-letter file's are.  Rows are
+ * rendered into one buffer (format/outbuf.h) and written with one write(2)
+ * when it holds FILE_SINK_BUFFER bytes and at commit(), which then fsyncs;
+ * the stream itself is unbuffered, so nothing is copied twice.
  *
  * With checkpointing (docs/connectors.md, "The file sink"), the file is kept
  * across runs and a sidecar PATH.epoch (file_epoch.h: keyed by pipeline,
@@ -88,6 +91,8 @@ static const sluice_option_spec file_sink_specs[] = {
     {NULL, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
+/* Rendered rows are written once the buffer holds this many bytes (and at
+ * each commit): large enough that a write(2) costs little per row. */
 #define FILE_SINK_BUFFER (1u << 20)
 
 typedef struct file_sink {
@@ -95,7 +100,9 @@ typedef struct file_sink {
     const char *instance;
     const char *path;
     const sluice_schema *schema;
-    FILE *f;
+    FILE *f;                     /* unbuffered: out is the buffer */
+    sluice_outbuf out;           /* rows rendered, not yet written */
+    sluice_json_keys *keys;      /* JSON: the row keys, escaped once */
     int fd;                      /* the locked output until fs->f takes it; -1: none */
     int created;                 /* this open created the output file */
     int csv;
@@ -120,6 +127,11 @@ static void file_sink_close(sluice_sink *sink) {
         return;
     }
     file_sink *fs = (file_sink *)sink;
+    /* rows not committed are written as a buffered stream's fclose would
+     * write them (a run without checkpointing ends so) */
+    if (fs->f && fs->out.len) (void)sluice_outbuf_flush(&fs->out, fs->f);
+    sluice_outbuf_free(&fs->out);
+    sluice_json_keys_free(fs->keys);
     if (fs->f) fclose(fs->f); /* closes fs->fd too: the lock goes */
     else if (fs->fd >= 0) close(fs->fd);
     free(fs->op_columns);
@@ -199,7 +211,7 @@ static sluice_err_t checkpointed_open(file_sink *fs, const sluice_module_config 
         if (lseek(fs->fd, 0, SEEK_END) < 0 || !(fs->f = fdopen(fs->fd, "a")))
             return sluice_seterr(errstr, errstr_size, SLUICE_ERR_CONFIG, "sink %s (file): cannot open '%s': %s",
                                  inst, path, strerror(errno));
-        setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
+        setvbuf(fs->f, NULL, _IONBF, 0);
         *resumed = 1;
         return SLUICE_OK;
     }
@@ -308,6 +320,11 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
         sluice_seterr(errstr, errstr_size, err, "sink %s (file): %s", inst, why);
         goto fail;
     }
+    if (!csv && sluice_json_keys_new(fs->op_columns ? fs->op_columns : cfg->schema->columns,
+                                     cfg->schema->ncolumns + (fs->op_columns != NULL), &fs->keys)) {
+        err = SLUICE_ERR_NOMEM;
+        goto fail;
+    }
     if ((err = lock_output(fs, errstr, errstr_size))) goto fail;
     if (cfg->checkpointing) {
         int resumed = 0;
@@ -329,7 +346,7 @@ static sluice_err_t file_sink_open(const sluice_module_config *cfg, sluice_sink 
                             strerror(errno));
         goto fail;
     }
-    setvbuf(fs->f, NULL, _IOFBF, FILE_SINK_BUFFER);
+    setvbuf(fs->f, NULL, _IONBF, 0);
     if (csv &&
         sluice_csv_write_header(fs->f, fs->op_columns ? fs->op_columns : cfg->schema->columns,
                                 cfg->schema->ncolumns + (fs->op_columns != NULL), delim) != SLUICE_OK) {
@@ -344,6 +361,24 @@ fail:
     return err;
 }
 
+/* A rendering or write error of the buffered rows: they are dropped (the
+ * run fails, and a checkpointed run replays them from the last commit). */
+static sluice_err_t flush_error(file_sink *fs, sluice_err_t err, char *errstr, size_t errstr_size) {
+    int e = errno;
+    fs->out.len = 0;
+    fs->out.failed = 0;
+    if (err == SLUICE_ERR_NOMEM)
+        return sluice_seterr(errstr, errstr_size, err, "sink %s (file): out of memory rendering rows for '%s'",
+                             fs->instance, fs->path);
+    return io_error(fs, "cannot write to", e, errstr, errstr_size);
+}
+
+/* Write the rendered rows with one write(2). */
+static sluice_err_t flush_out(file_sink *fs, char *errstr, size_t errstr_size) {
+    sluice_err_t err = sluice_outbuf_flush(&fs->out, fs->f);
+    return err ? flush_error(fs, err, errstr, errstr_size) : SLUICE_OK;
+}
+
 static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
                                     const sluice_row_batch *batch,
                                     char *errstr, size_t errstr_size) {
@@ -351,7 +386,6 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
     if (DISPATCH(sink)) return sink->ops->write(sink, epoch, batch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
     size_t nc = fs->schema->ncolumns;
-    const sluice_column *columns = fs->op_columns ? fs->op_columns : fs->schema->columns;
     for (size_t i = 0; i < batch->nrows; i++) {
         const sluice_value *row = sluice_row_batch_row(batch, i);
         if (fs->op_columns) {
@@ -360,10 +394,11 @@ static sluice_err_t file_sink_write(sluice_sink *sink, int64_t epoch,
             row = fs->op_row;
         }
         size_t n = nc + (fs->op_columns != NULL);
-        sluice_err_t err = fs->csv ? sluice_csv_write_row(fs->f, row, n, fs->delim)
-                                   : sluice_json_write_row(fs->f, columns, row, n);
-        if (err) return io_error(fs, "cannot write to", errno, errstr, errstr_size);
+        sluice_err_t err = fs->csv ? sluice_csv_render_row(&fs->out, row, n, fs->delim)
+                                   : sluice_json_render_row_keys(&fs->out, fs->keys, row);
+        if (err) return flush_error(fs, err, errstr, errstr_size);
     }
+    if (fs->out.len >= FILE_SINK_BUFFER) return flush_out(fs, errstr, errstr_size);
     return SLUICE_OK;
 }
 
@@ -371,6 +406,8 @@ static sluice_err_t file_sink_commit(sluice_sink *sink, int64_t epoch,
                                      char *errstr, size_t errstr_size) {
     if (DISPATCH(sink)) return sink->ops->commit(sink, epoch, errstr, errstr_size);
     file_sink *fs = (file_sink *)sink;
+    sluice_err_t ferr = flush_out(fs, errstr, errstr_size);
+    if (ferr) return ferr;
     if (fflush(fs->f) != 0) return io_error(fs, "cannot write to", errno, errstr, errstr_size);
     if (fsync(fileno(fs->f)) != 0 && errno != EINVAL && errno != EROFS)
         return io_error(fs, "cannot fsync", errno, errstr, errstr_size);

@@ -4,8 +4,8 @@
  * or JSON lines (private to the engine).
  *
  * JSON decoding uses simdjson's On-Demand API through a thin C++ adapter
- * (json_decoder.cpp); CSV uses libcsv; JSON writing uses cJSON; CSV writing
- * uses libcsv's csv_fwrite quoting.
+ * (json_decoder.cpp); CSV uses libcsv.  Rows are written by rendering
+ * them into an output buffer (outbuf.h); numbers by number_format.h.
  */
 #ifndef SLUICE_FORMAT_H
 #define SLUICE_FORMAT_H
@@ -16,6 +16,7 @@
 
 #include "base/json_string.h"
 #include "base/utf8.h"
+#include "format/outbuf.h"
 #include "sluice/arena.h"
 #include "sluice/error.h"
 #include "sluice/value.h"
@@ -73,8 +74,9 @@ int64_t sluice_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* ---------------- value rendering ---------------- */
 
 /** Render a value as text (profiles.md "Value rendering"): BIGINT decimal;
- *  DOUBLE the shortest of %.15g/%.16g/%.17g that reads back to the same
- *  double ("nan", "inf", "-inf" for non-finite); VARCHAR its bytes, with
+ *  DOUBLE the fewest digits that read back to the same double, laid out
+ *  as %g would (sluice_fmt_double in number_format.h: "0.1", "1e+21";
+ *  "nan", "inf", "-inf" for non-finite); VARCHAR its bytes, with
  *  ill-formed UTF-8 replaced by U+FFFD per maximal subpart;
  *  BOOLEAN true/false; TIMESTAMP per sluice_ts_render; INTERVAL ms; ARRAY
  *  its JSON text (["a",null,1,true]: strings and timestamps quoted, NULL
@@ -169,6 +171,36 @@ sluice_err_t sluice_csv_write_row(FILE *f, const sluice_value *row, size_t ncols
  *  null.  Keys in column order. */
 sluice_err_t sluice_json_write_row(FILE *f, const sluice_column *cols,
                                    const sluice_value *row, size_t ncols);
+
+/** The text of sluice_csv_write_header, appended to o (one write per
+ *  batch: the sink writes o).  Returns SLUICE_ERR_NOMEM when o could not
+ *  grow (o->failed is set then), else SLUICE_OK. */
+sluice_err_t sluice_csv_render_header(sluice_outbuf *o, const sluice_column *cols, size_t ncols,
+                                      char delimiter);
+
+/** The text of sluice_csv_write_row, appended to o; errors as
+ *  sluice_csv_render_header. */
+sluice_err_t sluice_csv_render_row(sluice_outbuf *o, const sluice_value *row, size_t ncols,
+                                   char delimiter);
+
+/** The text of sluice_json_write_row, appended to o; errors as
+ *  sluice_csv_render_header. */
+sluice_err_t sluice_json_render_row(sluice_outbuf *o, const sluice_column *cols,
+                                    const sluice_value *row, size_t ncols);
+
+/** The keys of a JSON row, escaped once for every row a sink writes. */
+typedef struct sluice_json_keys sluice_json_keys;
+
+/** Escape the names of cols[0..ncols) for sluice_json_render_row_keys;
+ *  cols need not outlive the result.  SLUICE_ERR_NOMEM when out of memory.
+ *  Free with sluice_json_keys_free() (NULL is fine). */
+sluice_err_t sluice_json_keys_new(const sluice_column *cols, size_t ncols, sluice_json_keys **out);
+void sluice_json_keys_free(sluice_json_keys *keys);
+
+/** sluice_json_render_row with the columns whose keys are `keys`: row
+ *  holds as many values. */
+sluice_err_t sluice_json_render_row_keys(sluice_outbuf *o, const sluice_json_keys *keys,
+                                         const sluice_value *row);
 
 /* UTF-8 and JSON strings: base/utf8.h and base/json_string.h (below the logger). */
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "format/format.h"
+#include "format/number_format.h"
 
 /* Copy n bytes of s as an snprintf would: at most size-1 bytes plus NUL;
  * returns n. */
@@ -43,20 +44,6 @@ static size_t put_text(const char *s, size_t n, char *buf, size_t size) {
     }
     if (size > 0) buf[total < size - 1 ? total : size - 1] = '\0';
     return total;
-}
-
-/* Shortest of %.15g, %.16g, %.17g that strtod() reads back to the same
- * bits (%.17g always does). */
-static size_t render_double(double d, char *out) {
-    if (isnan(d)) return (size_t)sprintf(out, "nan");
-    if (isinf(d)) return (size_t)sprintf(out, d < 0 ? "-inf" : "inf");
-    int n = 0;
-    for (int prec = 15; prec <= 17; prec++) {
-        n = sprintf(out, "%.*g", prec, d);
-        double back = strtod(out, NULL);
-        if (memcmp(&back, &d, sizeof d) == 0) break;
-    }
-    return (size_t)n;
 }
 
 /* Output that keeps counting past the end of buf, as snprintf does. */
@@ -151,15 +138,15 @@ char *sluice_value_render_alloc(const sluice_value *v, size_t *len) {
 }
 
 size_t sluice_value_render(const sluice_value *v, char *buf, size_t size) {
-    char tmp[40];
+    char tmp[SLUICE_NUMBER_TEXT_MAX + 8];
     size_t n;
     switch ((sluice_type_t)v->type) {
     case SLUICE_TYPE_BIGINT:
     case SLUICE_TYPE_INTERVAL:
-        n = (size_t)sprintf(tmp, "%lld", (long long)v->u.i);
+        n = sluice_fmt_int64(v->u.i, tmp);
         break;
     case SLUICE_TYPE_DOUBLE:
-        n = render_double(v->u.d, tmp);
+        n = sluice_fmt_double(v->u.d, tmp);
         break;
     case SLUICE_TYPE_VARCHAR:
         return put_text(v->u.s, v->len, buf, size);

@@ -411,28 +411,42 @@ static inline char *put2(char *p, unsigned v) {
     return p + 2;
 }
 
+/* The date part "YYYY-MM-DD " of the last day rendered, per thread: rows
+ * of a batch mostly fall on one day, so the calendar arithmetic runs once
+ * per day, not once per row. */
+static _Thread_local int64_t date_cache_day = INT64_MIN;
+static _Thread_local char date_cache_text[32];
+static _Thread_local size_t date_cache_len;
+
 size_t sluice_ts_render(int64_t ms, char *buf, size_t size) {
     int64_t days = ms / MS_PER_DAY, rem = ms % MS_PER_DAY;
     if (rem < 0) {
         rem += MS_PER_DAY;
         days--;
     }
-    int64_t y;
-    unsigned mo, d;
-    civil_from_days(days, &y, &mo, &d);
     unsigned secs = (unsigned)(rem / 1000), frac = (unsigned)(rem % 1000);
-    char tmp[40], *p = tmp;
-    if (y >= 0 && y <= 9999) {
-        p = put2(p, (unsigned)(y / 100));
-        p = put2(p, (unsigned)(y % 100));
-    } else {
-        p += snprintf(tmp, sizeof tmp, "%lld", (long long)y);
+    char tmp[48], *p = tmp;
+    if (days != date_cache_day) {
+        int64_t y;
+        unsigned mo, d;
+        civil_from_days(days, &y, &mo, &d);
+        char *q = date_cache_text;
+        if (y >= 0 && y <= 9999) {
+            q = put2(q, (unsigned)(y / 100));
+            q = put2(q, (unsigned)(y % 100));
+        } else {
+            q += snprintf(date_cache_text, 21, "%lld", (long long)y);
+        }
+        *q++ = '-';
+        q = put2(q, mo);
+        *q++ = '-';
+        q = put2(q, d);
+        *q++ = ' ';
+        date_cache_len = (size_t)(q - date_cache_text);
+        date_cache_day = days;
     }
-    *p++ = '-';
-    p = put2(p, mo);
-    *p++ = '-';
-    p = put2(p, d);
-    *p++ = ' ';
+    memcpy(p, date_cache_text, date_cache_len);
+    p += date_cache_len;
     p = put2(p, secs / 3600);
     *p++ = ':';
     p = put2(p, secs / 60 % 60);

@@ -107,6 +107,71 @@ static void json_text(void **state) {
     s->ops->close(s);
 }
 
+/* A batch larger than the sink's 1 MiB buffer is written as soon as the
+ * buffer is full, and only whole rows reach the file: after each write()
+ * the file ends with a line break, and after commit() it holds every row. */
+static void large_batches_write_whole_rows(void **state) {
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/big.jsonl", tmpdir);
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink(path, "json", NULL, &c);
+    sluice_row_batch b;
+    assert_int_equal(sluice_row_batch_init(&b, &schema), SLUICE_OK);
+    /* {"k":N,"name":"...","score":0.5,"ts":"2001-01-01 00:00:00"}: ~100 bytes */
+    for (int64_t i = 0; i < 30000; i++) {
+        sluice_value *r = sluice_row_batch_append(&b);
+        r[0] = sluice_value_bigint(i);
+        r[1] = sluice_value_varchar("abcdefghijklmnopqrstuvwxyz", 26);
+        r[2] = sluice_value_double(0.5);
+        r[3] = sluice_value_timestamp(T2001 + i * 1000);
+    }
+    size_t row_len = strlen("{\"k\":,\"name\":\"abcdefghijklmnopqrstuvwxyz\",\"score\":0.5,"
+                            "\"ts\":\"2001-01-01 00:00:00\"}\n");
+    size_t total = 0;
+    for (int64_t i = 0; i < 30000; i++) total += row_len + (size_t)snprintf(NULL, 0, "%lld", (long long)i);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(s->ops->write(s, 1, &b, NULL, 0), SLUICE_OK);
+        size_t len = 0;
+        char *text = sluice_test_read_file(path, &len);
+        assert_true(len >= 1u << 20); /* the buffer was written when full */
+        assert_int_equal(text[len - 1], '\n');
+        free(text);
+    }
+    assert_int_equal(s->ops->commit(s, 1, NULL, 0), SLUICE_OK);
+    size_t len = 0;
+    char *text = sluice_test_read_file(path, &len);
+    assert_int_equal(len, 2 * total);
+    assert_memory_equal(text, "{\"k\":0,\"name\":\"abcdefghijklmnopqrstuvwxyz\",\"score\":0.5,"
+                              "\"ts\":\"2001-01-01 00:00:00\"}\n", row_len + 1);
+    free(text);
+    sluice_row_batch_free(&b);
+    s->ops->close(s);
+}
+
+/* A full disk (/dev/full): the rows cannot be written, and commit() says
+ * so with the system's reason rather than reporting them committed. */
+static void full_disk_fails_the_commit(void **state) {
+    (void)state;
+    struct stat st;
+    if (stat("/dev/full", &st) != 0) skip();
+    sluice_test_cfg c;
+    sluice_sink *s = open_sink("/dev/full", "json", NULL, &c);
+    sluice_row_batch b;
+    assert_int_equal(sluice_row_batch_init(&b, &schema), SLUICE_OK);
+    sluice_value *r = sluice_row_batch_append(&b);
+    r[0] = sluice_value_bigint(1);
+    r[1] = sluice_value_varchar("a", 1);
+    r[2] = sluice_value_double(2.5);
+    r[3] = sluice_value_timestamp(T2001);
+    char err[512] = "";
+    assert_int_equal(s->ops->write(s, 1, &b, err, sizeof err), SLUICE_OK);
+    assert_int_equal(s->ops->commit(s, 1, err, sizeof err), SLUICE_ERR_IO);
+    assert_non_null(strstr(err, "No space left on device"));
+    sluice_row_batch_free(&b);
+    s->ops->close(s);
+}
+
 static void truncates_at_open(void **state) {
     (void)state;
     char path[4200];
@@ -257,6 +322,8 @@ int main(void) {
         cmocka_unit_test(csv_text),
         cmocka_unit_test(csv_delimiter),
         cmocka_unit_test(json_text),
+        cmocka_unit_test(large_batches_write_whole_rows),
+        cmocka_unit_test(full_disk_fails_the_commit),
         cmocka_unit_test(truncates_at_open),
         cmocka_unit_test(creates_parent_directories),
         cmocka_unit_test(uncreatable_path_message),

@@ -2,6 +2,7 @@
  * text. */
 #include "sluice_test.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "base/base64.h"
 #include "format/format.h"
+#include "format/outbuf.h"
 
 static char *mem;
 static size_t memlen;
@@ -276,6 +278,156 @@ static void test_io_error(void **state) {
     fclose(f);
 }
 
+/* Rows rendered into an output buffer that starts in 8 bytes of the
+ * caller's storage and grows past it mid-row: the bytes equal the FILE
+ * writers' row after row. */
+static void test_outbuf_boundaries(void **state) {
+    (void)state;
+    sluice_value row[10];
+    fill_row(row);
+    FILE *f = open_mem();
+    assert_int_equal(sluice_json_write_row(f, COLS, row, 10), SLUICE_OK);
+    assert_int_equal(sluice_csv_write_row(f, row, 10, ','), SLUICE_OK);
+    assert_int_equal(fclose(f), 0);
+    char *one = mem;
+    size_t one_len = memlen;
+
+    char stack[8];
+    sluice_outbuf o;
+    sluice_outbuf_init(&o, stack, sizeof stack);
+    for (int i = 0; i < 1000; i++) {
+        assert_int_equal(sluice_json_render_row(&o, COLS, row, 10), SLUICE_OK);
+        assert_int_equal(sluice_csv_render_row(&o, row, 10, ','), SLUICE_OK);
+        assert_int_equal(o.len, (size_t)(i + 1) * one_len);
+        assert_memory_equal(o.data + (size_t)i * one_len, one, one_len);
+    }
+    assert_true(o.data != stack);
+    /* flushed: written whole, emptied, the memory kept */
+    f = open_mem();
+    assert_int_equal(sluice_outbuf_flush(&o, f), SLUICE_OK);
+    assert_int_equal(o.len, 0);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(memlen, 1000 * one_len);
+    free(mem);
+    sluice_outbuf_free(&o);
+    assert_true(o.data == stack);
+    assert_int_equal(o.len, 0);
+    /* no storage at all: the first append allocates */
+    sluice_outbuf_init(&o, NULL, 0);
+    assert_int_equal(sluice_json_render_row(&o, COLS, row, 10), SLUICE_OK);
+    assert_int_equal(sluice_csv_render_row(&o, row, 10, ','), SLUICE_OK);
+    assert_int_equal(o.len, one_len);
+    assert_memory_equal(o.data, one, one_len);
+    sluice_outbuf_free(&o);
+    free(one);
+}
+
+/* A row of 3 MB: every quote doubled (CSV) or escaped (JSON), every byte
+ * accounted for. */
+static void test_huge_row(void **state) {
+    (void)state;
+    size_t n = 3u << 20;
+    char *text = malloc(n);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) text[i] = i % 3 == 0 ? '"' : i % 3 == 1 ? 'x' : '\n';
+    sluice_value v = sluice_value_varchar(text, n);
+    sluice_outbuf o;
+    sluice_outbuf_init(&o, NULL, 0);
+    assert_int_equal(sluice_csv_render_row(&o, &v, 1, ','), SLUICE_OK);
+    /* "...": each of the n/3 quotes doubled, then the line break */
+    assert_int_equal(o.len, 1 + n + n / 3 + 1 + 1);
+    assert_memory_equal(o.data, "\"\"\"x\n\"\"x\n", 9);
+    assert_memory_equal(o.data + o.len - 5, "\"x\n\"\n", 5);
+    o.len = 0;
+    static const sluice_column col[] = {{"t", SLUICE_TYPE_VARCHAR}};
+    assert_int_equal(sluice_json_render_row(&o, col, &v, 1), SLUICE_OK);
+    /* {"t":"..."}\n with \" and \n: two bytes each */
+    assert_int_equal(o.len, 6 + 2 * n / 3 + n / 3 + 2 * n / 3 + 3);
+    assert_memory_equal(o.data, "{\"t\":\"\\\"x\\n\\\"x", 14);
+    sluice_outbuf_free(&o);
+    free(text);
+}
+
+/* A full disk: the write fails with ENOSPC, reported as SLUICE_ERR_IO. */
+static void test_outbuf_enospc(void **state) {
+    (void)state;
+    FILE *f = fopen("/dev/full", "w");
+    if (!f) skip();
+    setvbuf(f, NULL, _IONBF, 0);
+    sluice_outbuf o;
+    sluice_outbuf_init(&o, NULL, 0);
+    sluice_value row[10];
+    fill_row(row);
+    assert_int_equal(sluice_json_render_row(&o, COLS, row, 10), SLUICE_OK);
+    errno = 0;
+    assert_int_equal(sluice_outbuf_flush(&o, f), SLUICE_ERR_IO);
+    assert_int_equal(errno, ENOSPC);
+    assert_int_equal(o.len, 0);
+    sluice_outbuf_free(&o);
+    fclose(f);
+}
+
+/* Each character JSON escapes, at every offset of a 21-byte string (the
+ * writer scans 16 or 8 bytes at a time): the text equals that of
+ * sluice_json_write_string, cJSON's escaping. */
+static void test_json_escape_offsets(void **state) {
+    (void)state;
+    const char specials[] = {'"', '\\', '\x01', '\x1f', '\n', '\x7f', ' ', '\0'};
+    static const sluice_column col[] = {{"t", SLUICE_TYPE_VARCHAR}};
+    for (size_t k = 0; k < sizeof specials; k++) {
+        for (size_t at = 0; at < 21; at++) {
+            char text[22];
+            memset(text, 'a', sizeof text);
+            text[20] = '\xA9'; /* é as "\xC3\xA9" at the end: UTF-8 passes through */
+            text[19] = '\xC3';
+            if (at < 19) text[at] = specials[k];
+            else text[at - 19] = specials[k];
+            FILE *f = open_mem();
+            assert_int_equal(fputs("{\"t\":", f) >= 0, 1);
+            assert_int_equal(sluice_json_write_string(f, text, 21), SLUICE_OK);
+            assert_int_equal(fputs("}\n", f) >= 0, 1);
+            assert_int_equal(fclose(f), 0);
+            sluice_value v = sluice_value_varchar(text, 21);
+            sluice_outbuf o;
+            sluice_outbuf_init(&o, NULL, 0);
+            assert_int_equal(sluice_json_render_row(&o, col, &v, 1), SLUICE_OK);
+            if (o.len != memlen || memcmp(o.data, mem, memlen) != 0)
+                fail_msg("char %zu at %zu: got '%.*s', want '%.*s'", k, at, (int)o.len, o.data, (int)memlen, mem);
+            sluice_outbuf_free(&o);
+            free(mem);
+        }
+    }
+}
+
+/* Keys escaped once (sluice_json_keys) give the same lines as keys escaped
+ * per row, names with quotes and commas included; no columns: "{}". */
+static void test_json_keys(void **state) {
+    (void)state;
+    sluice_value row[10];
+    fill_row(row);
+    sluice_json_keys *keys = NULL;
+    assert_int_equal(sluice_json_keys_new(COLS, 10, &keys), SLUICE_OK);
+    sluice_outbuf a, b;
+    sluice_outbuf_init(&a, NULL, 0);
+    sluice_outbuf_init(&b, NULL, 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sluice_json_render_row_keys(&a, keys, row), SLUICE_OK);
+        assert_int_equal(sluice_json_render_row(&b, COLS, row, 10), SLUICE_OK);
+    }
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    assert_memory_equal(a.data, "{\"ts\":\"2001-01-01 00:47:00\",\"origin\":\"DTW\"", 42);
+    sluice_json_keys_free(keys);
+    assert_int_equal(sluice_json_keys_new(COLS, 0, &keys), SLUICE_OK);
+    a.len = 0;
+    assert_int_equal(sluice_json_render_row_keys(&a, keys, row), SLUICE_OK);
+    assert_int_equal(a.len, 3);
+    assert_memory_equal(a.data, "{}\n", 3);
+    sluice_json_keys_free(keys);
+    sluice_outbuf_free(&a);
+    sluice_outbuf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv),
@@ -285,6 +437,11 @@ int main(void) {
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_utf8_seq),
         cmocka_unit_test(test_io_error),
+        cmocka_unit_test(test_outbuf_boundaries),
+        cmocka_unit_test(test_huge_row),
+        cmocka_unit_test(test_json_escape_offsets),
+        cmocka_unit_test(test_json_keys),
+        cmocka_unit_test(test_outbuf_enospc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
