@@ -458,13 +458,27 @@ static const sluice_agg_fn fns[] = {
 };
 enum { NFNS = sizeof fns / sizeof fns[0] };
 
+/* Other names of the same functions (Calcite's and Flink's: STDDEV is the
+ * sample standard deviation, VARIANCE the sample variance). */
+static const struct {
+    const char *alias, *name;
+} aliases[] = {{"STDDEV", "STDDEV_SAMP"}, {"VARIANCE", "VAR_SAMP"}};
+
+static const char *canonical(const char *name) {
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(aliases[i].alias, name) == 0) return aliases[i].name;
+    return name;
+}
+
 const sluice_agg_fn *sluice_agg_find(const char *name, int star) {
+    name = canonical(name);
     for (size_t i = 0; i < NFNS; i++)
         if (fns[i].star == !!star && strcmp(fns[i].name, name) == 0) return &fns[i];
     return NULL;
 }
 
 int sluice_agg_is_name(const char *name) {
+    name = canonical(name);
     for (size_t i = 0; i < NFNS; i++)
         if (strcmp(fns[i].name, name) == 0) return 1;
     return 0;
