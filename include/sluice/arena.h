@@ -34,6 +34,11 @@ void sluice_arena_reset(sluice_arena *a);
 /** Bytes currently handed out by the arena (for metrics). */
 size_t sluice_arena_used(const sluice_arena *a);
 
+/** Bytes the arena holds from malloc (its blocks, headers included, and
+ *  itself): what it costs in memory, whatever part is handed out.  0 for
+ *  NULL. */
+size_t sluice_arena_bytes(const sluice_arena *a);
+
 /** Free the arena and everything allocated from it.  NULL-safe. */
 void sluice_arena_destroy(sluice_arena *a);
 

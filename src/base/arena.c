@@ -15,6 +15,7 @@ struct sluice_arena {
     arena_block *first;    /* kept across resets */
     size_t block_size;
     size_t used_total;
+    size_t block_total;    /* bytes of the blocks malloc'd, headers included */
 };
 
 #define ARENA_HDR ((sizeof(arena_block) + 15u) & ~(size_t)15u)
@@ -37,6 +38,7 @@ sluice_arena *sluice_arena_new(size_t block_size) {
         free(a);
         return NULL;
     }
+    a->block_total = ARENA_HDR + a->block_size;
     return a;
 }
 
@@ -48,6 +50,7 @@ void *sluice_arena_alloc(sluice_arena *a, size_t size) {
         size_t bs = need > a->block_size ? need : a->block_size;
         arena_block *nb = block_new(bs);
         if (!nb) return NULL;
+        a->block_total += ARENA_HDR + bs;
         nb->next = a->head;
         a->head = nb;
         b = nb;
@@ -70,6 +73,7 @@ void sluice_arena_reset(sluice_arena *a) {
     arena_block *b = a->head;
     while (b && b != a->first) {
         arena_block *next = b->next;
+        a->block_total -= ARENA_HDR + b->size;
         free(b);
         b = next;
     }
@@ -80,6 +84,10 @@ void sluice_arena_reset(sluice_arena *a) {
 
 size_t sluice_arena_used(const sluice_arena *a) {
     return a ? a->used_total : 0;
+}
+
+size_t sluice_arena_bytes(const sluice_arena *a) {
+    return a ? sizeof *a + a->block_total : 0;
 }
 
 void sluice_arena_destroy(sluice_arena *a) {
