@@ -42,22 +42,40 @@ sluice_arena *sluice_arena_new(size_t block_size) {
     return a;
 }
 
+/* A new current block for at least need bytes; NULL when out of memory. */
+static arena_block *arena_grow(sluice_arena *a, size_t need) {
+    size_t bs = need > a->block_size ? need : a->block_size;
+    arena_block *nb = block_new(bs);
+    if (!nb) return NULL;
+    a->block_total += ARENA_HDR + bs;
+    nb->next = a->head;
+    a->head = nb;
+    return nb;
+}
+
 void *sluice_arena_alloc(sluice_arena *a, size_t size) {
     size_t need = (size + 15u) & ~(size_t)15u;
     if (need == 0) need = 16;
     arena_block *b = a->head;
-    if (b->size - b->used < need) {
-        size_t bs = need > a->block_size ? need : a->block_size;
-        arena_block *nb = block_new(bs);
-        if (!nb) return NULL;
-        a->block_total += ARENA_HDR + bs;
-        nb->next = a->head;
-        a->head = nb;
-        b = nb;
+    /* packed allocations may have left the block's end unaligned */
+    size_t off = (b->used + 15u) & ~(size_t)15u;
+    if (off > b->size || b->size - off < need) {
+        if (!(b = arena_grow(a, need))) return NULL;
+        off = 0;
     }
+    void *p = (char *)b + ARENA_HDR + off;
+    a->used_total += off - b->used + need;
+    b->used = off + need;
+    return p;
+}
+
+void *sluice_arena_alloc_packed(sluice_arena *a, size_t size) {
+    if (size == 0) size = 1;
+    arena_block *b = a->head;
+    if (b->size - b->used < size && !(b = arena_grow(a, size))) return NULL;
     void *p = (char *)b + ARENA_HDR + b->used;
-    b->used += need;
-    a->used_total += need;
+    b->used += size;
+    a->used_total += size;
     return p;
 }
 

@@ -17,6 +17,17 @@ static void entry_destroy(const sluice_windows *ws, sluice_group_hdr *e) {
         if (sluice_agg_owns(&q->aggs[j])) q->aggs[j].fn->destroy(&q->aggs[j], &s[j]);
 }
 
+/* Copy the bytes of key v (a VARCHAR: packed, a string key needs no
+ * alignment; an ARRAY: deep) into arena; 0 or -1 OOM. */
+static int intern_key(sluice_arena *arena, sluice_value *v) {
+    if (v->type != SLUICE_TYPE_VARCHAR) return sluice_op_copy_string(arena, v);
+    char *p = sluice_arena_alloc_packed(arena, v->len);
+    if (!p) return -1;
+    if (v->len) memcpy(p, v->u.s, v->len);
+    v->u.s = p;
+    return 0;
+}
+
 static void window_free(const sluice_windows *ws, sluice_window *w) {
     if (!w) return;
     if (ws && ws->owns)
@@ -165,10 +176,10 @@ sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, 
     size_t ng = q->ngroup;
     if (w->nentries >= SLUICE_WINDOW_MAX_GROUPS) return NULL;
     if (w->nentries == w->cap) {
-        /* by a quarter: what is allocated and not used yet (counted in the
-         * state's bytes) stays under 25 %; a large block grows in place
+        /* by an eighth: what is allocated and not used yet (counted in the
+         * state's bytes) stays under 12.5 %; a large block grows in place
          * (glibc's realloc remaps its pages) */
-        size_t nc = w->cap ? w->cap + w->cap / 4 : 16;
+        size_t nc = w->cap ? w->cap + w->cap / 8 : 16;
         if (nc > SLUICE_WINDOW_MAX_GROUPS) nc = SLUICE_WINDOW_MAX_GROUPS;
         unsigned char *ne = realloc(w->entries, nc * ws->stride);
         if (!ne) return NULL;
@@ -182,7 +193,7 @@ sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, 
     sluice_value *k = sluice_group_keys(e);
     for (size_t j = 0; j < ng; j++) {
         k[j] = keys[j];
-        if (sluice_op_copy_string(w->arena, &k[j]) != 0) return NULL;
+        if (intern_key(w->arena, &k[j]) != 0) return NULL;
     }
     sluice_agg_slot *s = sluice_group_slots(ws, e);
     for (size_t j = 0; j < q->naggs; j++) q->aggs[j].fn->init(&q->aggs[j], &s[j]);
@@ -272,7 +283,7 @@ int sluice_window_compact_strings(sluice_windows *ws, sluice_window *w) {
         sluice_agg_slot *sl = sluice_group_slots(ws, e);
         for (size_t g = 0; g < q->ngroup; g++, c++) {
             copy[c] = sluice_group_keys(e)[g];
-            if (sluice_op_copy_string(na, &copy[c]) != 0) goto fail;
+            if (intern_key(na, &copy[c]) != 0) goto fail;
         }
         for (size_t m = 0; m < q->naggs; m++, c++) {
             copy[c] = sl[m].v;

@@ -409,6 +409,23 @@ static void wagg_snapshot_end(sluice_op *op) {
  * groups later, so that the cache misses of the random inserts overlap. */
 #define RESTORE_AHEAD 16
 
+/* Decode a group key of planned type `type` as sluice_snap_dec_key, a
+ * VARCHAR's bytes packed into arena (as the group table interns them). */
+static sluice_value dec_key(sluice_dec *d, sluice_type_t type, sluice_arena *arena) {
+    if (type != SLUICE_TYPE_VARCHAR || d->pos >= d->len || d->p[d->pos] != SLUICE_TYPE_VARCHAR)
+        return sluice_snap_dec_key(d, type, arena);
+    (void)sluice_dec_u8(d);
+    size_t len = 0;
+    const void *p = sluice_dec_bytes(d, &len);
+    char *s = p ? sluice_arena_alloc_packed(arena, len) : NULL;
+    if (!s) {
+        d->bad = 1; /* as sluice_dec_value: a short read, or no memory */
+        return sluice_value_null();
+    }
+    if (len) memcpy(s, p, len);
+    return sluice_value_varchar(s, len);
+}
+
 /* Restore the ne groups of window w straight into its entries (strings
  * into its arena).  Returns as sluice_op_ops.restore. */
 static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne, uint32_t nranked, int64_t sbytes) {
@@ -438,7 +455,7 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
         if (rank > nranked) d->bad = 1;
         e->rank = d->bad ? 0 : rank; /* nranked <= ne fits (SLUICE_WINDOW_MAX_GROUPS) */
         sluice_value *k = sluice_group_keys(e);
-        for (size_t g = 0; g < q->ngroup; g++) k[g] = sluice_snap_dec_key(d, q->group[g]->type, w->arena);
+        for (size_t g = 0; g < q->ngroup; g++) k[g] = dec_key(d, q->group[g]->type, w->arena);
         sluice_agg_slot *s = sluice_group_slots(ws, e);
         int oom = 0;
         for (size_t m = 0; m < q->naggs && !d->bad && !oom; m++)

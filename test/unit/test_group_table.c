@@ -7,6 +7,7 @@
  * pass their own), and state bytes equal to what is allocated.
  */
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,14 +89,14 @@ static void test_table_grows_past_three_quarters(void **state) {
     sluice_value k[2] = {big(12), big(-12)};
     group(&f, w, k, 12 * 0x9e3779b97f4a7c15ULL);
     assert_int_equal(w->tcap, 32);
-    /* entries grow by a quarter: 16, then 20 */
+    /* entries grow by an eighth: 16, then 18 */
     assert_int_equal(w->cap, 16);
     for (int64_t i = 13; i < 17; i++) {
         sluice_value kk[2] = {big(i), big(-i)};
         group(&f, w, kk, (uint64_t)i * 0x9e3779b97f4a7c15ULL);
     }
     assert_int_equal(w->nentries, 17);
-    assert_int_equal(w->cap, 20);
+    assert_int_equal(w->cap, 18);
     sluice_windows_free(&f.ws);
 }
 
@@ -183,6 +184,49 @@ static void test_short_and_long_strings_are_copied(void **state) {
 /* Collisions: every key on one home slot, half of them with the same tag
  * too; removing every other group (backward shift) leaves the rest
  * findable and the removed ones gone. */
+/* Key strings take their length in the arena, no padding: 3 + 1 + 20
+ * bytes for "abc", "d" and a 20-byte key, in one block. */
+static void test_key_strings_are_packed(void **state) {
+    (void)state;
+    fixture f;
+    setup(&f);
+    sluice_window *w = sluice_windows_get(&f.ws, 0);
+    size_t before = sluice_arena_used(w->arena);
+    sluice_value k1[2] = {str("abc"), sluice_value_null()};
+    sluice_value k2[2] = {str("d"), sluice_value_null()};
+    sluice_value k3[2] = {str("01234567890123456789"), sluice_value_null()};
+    group(&f, w, k1, 1);
+    group(&f, w, k2, 2);
+    group(&f, w, k3, 3);
+    assert_int_equal(sluice_arena_used(w->arena) - before, 24);
+    const sluice_value *g0 = sluice_group_keys(sluice_window_entry(&f.ws, w, 0));
+    const sluice_value *g2 = sluice_group_keys(sluice_window_entry(&f.ws, w, 2));
+    assert_ptr_equal(g2[0].u.s, g0[0].u.s + 4);
+    assert_memory_equal(g2[0].u.s, "01234567890123456789", 20);
+    sluice_windows_free(&f.ws);
+}
+
+/* An aligned allocation after packed ones is still 16-byte aligned, and
+ * both fit one block until it is full. */
+static void test_arena_aligned_after_packed(void **state) {
+    (void)state;
+    sluice_arena *a = sluice_arena_new(64);
+    assert_non_null(a);
+    char *p = sluice_arena_alloc_packed(a, 3);
+    void *q = sluice_arena_alloc(a, 8);
+    char *r = sluice_arena_alloc_packed(a, 5);
+    assert_non_null(p);
+    assert_int_equal((uintptr_t)q % 16, 0);
+    assert_ptr_equal(q, p + 16);
+    assert_ptr_equal(r, p + 32);
+    /* 3 + 13 padding + 16 + 5 = 37 bytes in use */
+    assert_int_equal(sluice_arena_used(a), 37);
+    void *s = sluice_arena_alloc(a, 32); /* 48 + 32 > 64: a new block */
+    assert_int_equal((uintptr_t)s % 16, 0);
+    assert_int_equal(sluice_arena_used(a), 69);
+    sluice_arena_destroy(a);
+}
+
 static void test_collisions_and_backward_shift_deletion(void **state) {
     (void)state;
     fixture f;
@@ -309,6 +353,8 @@ int main(void) {
         cmocka_unit_test(test_many_groups_found_after_growth),
         cmocka_unit_test(test_null_keys_group_together_apart_from_zero_and_empty),
         cmocka_unit_test(test_short_and_long_strings_are_copied),
+        cmocka_unit_test(test_key_strings_are_packed),
+        cmocka_unit_test(test_arena_aligned_after_packed),
         cmocka_unit_test(test_collisions_and_backward_shift_deletion),
         cmocka_unit_test(test_deletion_across_wraparound),
         cmocka_unit_test(test_state_bytes_equal_allocation_small),
