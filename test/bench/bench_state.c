@@ -8,7 +8,7 @@
  * growth of the resident set; then the time to restore a snapshot of that
  * state into a fresh engine, per GB of the restored state.  Run by hand
  * (test/bench/README.md, "State benchmark"):
- *   ./build/test/bench/bench_state [N keys, default 10000000] [string|bigint]
+ *   ./build/test/bench/bench_state [N keys, default 10000000] [string|bigint|both] [restores, default 3]
  */
 #include <malloc.h>
 #include <stdio.h>
@@ -51,7 +51,7 @@ static sluice_transform *engine(sluice_plan *plan) {
     return t;
 }
 
-static void run(size_t nkeys, int bigint) {
+static void run(size_t nkeys, int bigint, int restores) {
     char err[512];
     const char *sql = bigint ? "CREATE SOURCE ev (k BIGINT, v BIGINT);\n"
                                "CREATE SINK s AS SELECT k, COUNT(*) AS n, SUM(v) AS total FROM ev GROUP BY k EMIT UPDATE;\n"
@@ -94,22 +94,27 @@ static void run(size_t nkeys, int bigint) {
     if (t->ops->snapshot(t, &snap, &len, err, sizeof err) != SLUICE_OK) die("snapshot", err);
     t->ops->destroy(t);
 
-    double rss2 = rss_bytes();
-    t = engine(plan);
-    t0 = now();
-    if (t->ops->restore(t, snap, len, err, sizeof err) != SLUICE_OK) die("restore", err);
-    double restore_s = now() - t0;
-    double rstate = (double)sluice_engine_state_bytes(t);
-    double rss3 = rss_bytes();
-    t->ops->destroy(t);
+    /* the best of `restores` restores, each into a fresh engine */
+    double rss2 = 0, rss3 = 0, rstate = 0, restore_s = 0;
+    for (int r = 0; r < restores; r++) {
+        rss2 = rss_bytes();
+        t = engine(plan);
+        t0 = now();
+        if (t->ops->restore(t, snap, len, err, sizeof err) != SLUICE_OK) die("restore", err);
+        double s = now() - t0;
+        if (!r || s < restore_s) restore_s = s;
+        rstate = (double)sluice_engine_state_bytes(t);
+        rss3 = rss_bytes();
+        t->ops->destroy(t);
+    }
     free(snap);
 
     const char *kind = bigint ? "bigint" : "string";
     printf("%s keys %zu: build %.2f s; state_bytes %.1f B/key, resident +%.1f B/key; snapshot %.1f B/key\n", kind,
            nkeys, build_s, state / (double)nkeys, (rss1 - rss0) / (double)nkeys, (double)len / (double)nkeys);
-    printf("%s restore: %.3f s; state_bytes %.1f B/key, resident +%.1f B/key; %.2f s per GB of state_bytes, "
+    printf("%s restore (best of %d): %.3f s; state_bytes %.1f B/key, resident +%.1f B/key; %.2f s per GB of state_bytes, "
            "%.2f s per GB resident\n",
-           kind, restore_s, rstate / (double)nkeys, (rss3 - rss2) / (double)nkeys, restore_s / (rstate / 1e9),
+           kind, restores, restore_s, rstate / (double)nkeys, (rss3 - rss2) / (double)nkeys, restore_s / (rstate / 1e9),
            restore_s / ((rss3 - rss2) / 1e9));
     printf("summary kind=%s keys=%zu state_b_per_key=%.1f rss_b_per_key=%.1f restore_s=%.3f s_per_gb_state=%.2f "
            "s_per_gb_rss=%.2f\n",
@@ -125,7 +130,9 @@ int main(int argc, char **argv) {
     size_t nkeys = argc > 1 ? strtoull(argv[1], NULL, 10) : 10000000;
     if (!nkeys) nkeys = 1;
     const char *kind = argc > 2 ? argv[2] : "";
-    if (strcmp(kind, "bigint") != 0) run(nkeys, 0);
-    if (strcmp(kind, "string") != 0) run(nkeys, 1);
+    int restores = argc > 3 ? atoi(argv[3]) : 3;
+    if (restores < 1) restores = 1;
+    if (strcmp(kind, "bigint") != 0) run(nkeys, 0, restores);
+    if (strcmp(kind, "string") != 0) run(nkeys, 1, restores);
     return 0;
 }
