@@ -179,7 +179,7 @@ sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, 
         /* by an eighth: what is allocated and not used yet (counted in the
          * state's bytes) stays under 12.5 %; a large block grows in place
          * (glibc's realloc remaps its pages) */
-        size_t nc = w->cap ? w->cap + w->cap / 8 : 16;
+        size_t nc = w->cap + (w->cap / 8 > 16 ? w->cap / 8 : 16); /* a restored cap may be anything */
         if (nc > SLUICE_WINDOW_MAX_GROUPS) nc = SLUICE_WINDOW_MAX_GROUPS;
         unsigned char *ne = realloc(w->entries, nc * ws->stride);
         if (!ne) return NULL;
