@@ -15,6 +15,7 @@ struct sluice_arena {
     arena_block *first;    /* kept across resets */
     size_t block_size;
     size_t used_total;
+    size_t block_total;    /* bytes of the blocks malloc'd, headers included */
 };
 
 #define ARENA_HDR ((sizeof(arena_block) + 15u) & ~(size_t)15u)
@@ -37,24 +38,44 @@ sluice_arena *sluice_arena_new(size_t block_size) {
         free(a);
         return NULL;
     }
+    a->block_total = ARENA_HDR + a->block_size;
     return a;
+}
+
+/* A new current block for at least need bytes; NULL when out of memory. */
+static arena_block *arena_grow(sluice_arena *a, size_t need) {
+    size_t bs = need > a->block_size ? need : a->block_size;
+    arena_block *nb = block_new(bs);
+    if (!nb) return NULL;
+    a->block_total += ARENA_HDR + bs;
+    nb->next = a->head;
+    a->head = nb;
+    return nb;
 }
 
 void *sluice_arena_alloc(sluice_arena *a, size_t size) {
     size_t need = (size + 15u) & ~(size_t)15u;
     if (need == 0) need = 16;
     arena_block *b = a->head;
-    if (b->size - b->used < need) {
-        size_t bs = need > a->block_size ? need : a->block_size;
-        arena_block *nb = block_new(bs);
-        if (!nb) return NULL;
-        nb->next = a->head;
-        a->head = nb;
-        b = nb;
+    /* packed allocations may have left the block's end unaligned */
+    size_t off = (b->used + 15u) & ~(size_t)15u;
+    if (off > b->size || b->size - off < need) {
+        if (!(b = arena_grow(a, need))) return NULL;
+        off = 0;
     }
+    void *p = (char *)b + ARENA_HDR + off;
+    a->used_total += off - b->used + need;
+    b->used = off + need;
+    return p;
+}
+
+void *sluice_arena_alloc_packed(sluice_arena *a, size_t size) {
+    if (size == 0) size = 1;
+    arena_block *b = a->head;
+    if (b->size - b->used < size && !(b = arena_grow(a, size))) return NULL;
     void *p = (char *)b + ARENA_HDR + b->used;
-    b->used += need;
-    a->used_total += need;
+    b->used += size;
+    a->used_total += size;
     return p;
 }
 
@@ -70,6 +91,7 @@ void sluice_arena_reset(sluice_arena *a) {
     arena_block *b = a->head;
     while (b && b != a->first) {
         arena_block *next = b->next;
+        a->block_total -= ARENA_HDR + b->size;
         free(b);
         b = next;
     }
@@ -80,6 +102,10 @@ void sluice_arena_reset(sluice_arena *a) {
 
 size_t sluice_arena_used(const sluice_arena *a) {
     return a ? a->used_total : 0;
+}
+
+size_t sluice_arena_bytes(const sluice_arena *a) {
+    return a ? sizeof *a + a->block_total : 0;
 }
 
 void sluice_arena_destroy(sluice_arena *a) {

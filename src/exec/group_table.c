@@ -17,6 +17,17 @@ static void entry_destroy(const sluice_windows *ws, sluice_group_hdr *e) {
         if (sluice_agg_owns(&q->aggs[j])) q->aggs[j].fn->destroy(&q->aggs[j], &s[j]);
 }
 
+/* Copy the bytes of key v (a VARCHAR: packed, a string key needs no
+ * alignment; an ARRAY: deep) into arena; 0 or -1 OOM. */
+static int intern_key(sluice_arena *arena, sluice_value *v) {
+    if (v->type != SLUICE_TYPE_VARCHAR) return sluice_op_copy_string(arena, v);
+    char *p = sluice_arena_alloc_packed(arena, v->len);
+    if (!p) return -1;
+    if (v->len) memcpy(p, v->u.s, v->len);
+    v->u.s = p;
+    return 0;
+}
+
 static void window_free(const sluice_windows *ws, sluice_window *w) {
     if (!w) return;
     if (ws && ws->owns)
@@ -118,7 +129,7 @@ size_t sluice_windows_bytes(const sluice_windows *ws) {
     for (size_t i = 0; i < ws->n; i++) {
         const sluice_window *w = ws->w[i];
         bytes += sizeof *w + w->cap * ws->stride + w->tcap * sizeof(sluice_gslot) + w->dcap * sizeof(uint32_t) +
-                 sluice_arena_used(w->arena);
+                 sluice_arena_bytes(w->arena);
         if (ws->keep_prev) bytes += w->dcap * ws->q->naggs * sizeof(sluice_value);
         /* value maps and sketches: a pass over the groups */
         for (size_t i = 0; ws->owns && i < w->nentries; i++)
@@ -141,16 +152,18 @@ static void hint_huge(void *p, size_t bytes) {
 #endif
 }
 
-/* Rebuild w's table with tcap slots (a power of two > nentries). */
+/* Rebuild w's table with tcap slots (a power of two > nentries): a pass
+ * over the old slots, whose tags and the headers' hash_lo are the hashes. */
 static int table_rehash(sluice_windows *ws, sluice_window *w, size_t tcap) {
     sluice_gslot *nt = calloc(tcap, sizeof *nt);
     if (!nt) return -1;
     hint_huge(nt, tcap * sizeof *nt);
-    for (size_t i = 0; i < w->nentries; i++) {
-        uint64_t hash = sluice_window_entry(ws, w, i)->hash;
-        size_t h = hash & (tcap - 1);
+    for (size_t j = 0; j < w->tcap; j++) {
+        sluice_gslot s = w->table[j];
+        if (!s) continue;
+        size_t h = sluice_window_entry(ws, w, sluice_gslot_idx(s))->hash_lo & (tcap - 1);
         while (nt[h]) h = (h + 1) & (tcap - 1);
-        nt[h] = sluice_gslot_make(hash, i);
+        nt[h] = s;
     }
     free(w->table);
     w->table = nt;
@@ -162,9 +175,13 @@ sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, 
                                           uint64_t hash, size_t h) {
     const sluice_query_plan *q = ws->q;
     size_t ng = q->ngroup;
-    if (w->nentries >= UINT32_MAX - 1) return NULL;
+    if (w->nentries >= SLUICE_WINDOW_MAX_GROUPS) return NULL;
     if (w->nentries == w->cap) {
-        size_t nc = w->cap ? w->cap * 2 : 16;
+        /* by an eighth: what is allocated and not used yet (counted in the
+         * state's bytes) stays under 12.5 %; a large block grows in place
+         * (glibc's realloc remaps its pages) */
+        size_t nc = w->cap + (w->cap / 8 > 16 ? w->cap / 8 : 16); /* a restored cap may be anything */
+        if (nc > SLUICE_WINDOW_MAX_GROUPS) nc = SLUICE_WINDOW_MAX_GROUPS;
         unsigned char *ne = realloc(w->entries, nc * ws->stride);
         if (!ne) return NULL;
         w->entries = ne;
@@ -173,23 +190,24 @@ sluice_group_hdr *sluice_window_add_group(sluice_windows *ws, sluice_window *w, 
     size_t i = w->nentries++;
     sluice_group_hdr *e = sluice_window_entry(ws, w, i);
     memset(e, 0, ws->stride);
-    e->hash = hash;
+    e->hash_lo = (uint32_t)hash;
     sluice_value *k = sluice_group_keys(e);
     for (size_t j = 0; j < ng; j++) {
         k[j] = keys[j];
-        if (sluice_op_copy_string(w->arena, &k[j]) != 0) return NULL;
+        if (intern_key(w->arena, &k[j]) != 0) return NULL;
     }
     sluice_agg_slot *s = sluice_group_slots(ws, e);
     for (size_t j = 0; j < q->naggs; j++) q->aggs[j].fn->init(&q->aggs[j], &s[j]);
     w->table[h] = sluice_gslot_make(hash, i);
-    if (w->nentries * 2 > w->tcap && table_rehash(ws, w, w->tcap * 2) != 0) return NULL;
-    /* the open-addressing probe ends only while the table is at most half full */
-    assert(w->nentries <= w->cap && w->nentries * 2 <= w->tcap);
+    if (sluice_gtable_full(w->nentries, w->tcap) && table_rehash(ws, w, w->tcap * 2) != 0) return NULL;
+    /* the open-addressing probe ends only while the table has an empty slot */
+    assert(w->nentries <= w->cap && !sluice_gtable_full(w->nentries, w->tcap));
     return sluice_window_entry(ws, w, i);
 }
 
 int sluice_window_reserve(sluice_windows *ws, sluice_window *w, size_t n) {
     size_t want = w->nentries + n;
+    if (n > SLUICE_WINDOW_MAX_GROUPS || want > SLUICE_WINDOW_MAX_GROUPS) return -1;
     if (want > w->cap) {
         unsigned char *ne = realloc(w->entries, want * ws->stride);
         if (!ne) return -1;
@@ -198,7 +216,7 @@ int sluice_window_reserve(sluice_windows *ws, sluice_window *w, size_t n) {
         w->cap = want;
     }
     size_t tcap = w->tcap;
-    while (want * 2 > tcap) tcap *= 2;
+    while (sluice_gtable_full(want, tcap)) tcap *= 2;
     return tcap != w->tcap ? table_rehash(ws, w, tcap) : 0;
 }
 
@@ -224,7 +242,7 @@ int sluice_window_mark_dirty_slow(sluice_windows *ws, sluice_window *w, sluice_g
 
 /* The table slot that points at entry i. */
 static size_t slot_of(const sluice_windows *ws, const sluice_window *w, size_t i) {
-    size_t mask = w->tcap - 1, h = sluice_window_entry(ws, w, i)->hash & mask;
+    size_t mask = w->tcap - 1, h = sluice_window_entry(ws, w, i)->hash_lo & mask;
     while (sluice_gslot_idx(w->table[h]) != i) h = (h + 1) & mask;
     return h;
 }
@@ -236,7 +254,7 @@ void sluice_window_remove_group(sluice_windows *ws, sluice_window *w, size_t i) 
      * sit in the hole moves into it, so that no probe stops early */
     w->table[h] = 0;
     for (size_t j = (h + 1) & mask; w->table[j]; j = (j + 1) & mask) {
-        size_t home = sluice_window_entry(ws, w, sluice_gslot_idx(w->table[j]))->hash & mask;
+        size_t home = sluice_window_entry(ws, w, sluice_gslot_idx(w->table[j]))->hash_lo & mask;
         if (((j - home) & mask) >= ((j - h) & mask)) {
             w->table[h] = w->table[j];
             w->table[j] = 0;
@@ -245,7 +263,8 @@ void sluice_window_remove_group(sluice_windows *ws, sluice_window *w, size_t i) 
     }
     size_t last = w->nentries - 1;
     if (i != last) {
-        w->table[slot_of(ws, w, last)] = sluice_gslot_make(sluice_window_entry(ws, w, last)->hash, i);
+        size_t hl = slot_of(ws, w, last);
+        w->table[hl] = sluice_gslot_make(sluice_gslot_hash(w->table[hl], sluice_window_entry(ws, w, last)), i);
         memcpy(sluice_window_entry(ws, w, i), sluice_window_entry(ws, w, last), ws->stride);
     }
     w->nentries--;
@@ -265,7 +284,7 @@ int sluice_window_compact_strings(sluice_windows *ws, sluice_window *w) {
         sluice_agg_slot *sl = sluice_group_slots(ws, e);
         for (size_t g = 0; g < q->ngroup; g++, c++) {
             copy[c] = sluice_group_keys(e)[g];
-            if (sluice_op_copy_string(na, &copy[c]) != 0) goto fail;
+            if (intern_key(na, &copy[c]) != 0) goto fail;
         }
         for (size_t m = 0; m < q->naggs; m++, c++) {
             copy[c] = sl[m].v;

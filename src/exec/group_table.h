@@ -3,11 +3,15 @@
  * the hash table of its groups (used by the window aggregate and top-N
  * operators).  Private.
  *
- * A window holds its groups as fixed-size entries (header, ngroup key
- * values, naggs aggregate slots) in one array, an open-addressing table
- * over them, the list of entries changed since the last emit, and an arena
- * for the key strings, freed with the window.  The lookup is inline: it is
- * the per-row hot path of aggregation.
+ * A window holds its groups as fixed-size entries (an 8-byte header,
+ * ngroup key values, naggs aggregate slots) inline in one array, with no
+ * allocation per group (only an aggregate that owns memory, one with
+ * `destroy`, points outside its slot); an open-addressing table over them
+ * (linear probing, at most 3/4 full); the list of entries changed since the
+ * last emit; and an arena interning the key strings, freed with the
+ * window.  A group's 64-bit hash is split: its high 32 bits are the tag in
+ * its table slot, its low 32 bits (which pick the home slot) are in its
+ * header.  The lookup is inline: it is the per-row hot path of aggregation.
  */
 #ifndef SLUICE_EXEC_GROUP_TABLE_H
 #define SLUICE_EXEC_GROUP_TABLE_H
@@ -23,11 +27,15 @@
 #define SLUICE_GROUP_DIRTY 1u   /**< changed since the last emit (listed in the window's dirty list) */
 #define SLUICE_GROUP_EMITTED 2u /**< a row of it went downstream before: the next one is an update */
 
+/** The most groups a window holds: a rank fits the header's 30 bits, and
+ *  the table's slot count 32 bits (its home slots come from hash_lo). */
+#define SLUICE_WINDOW_MAX_GROUPS (((size_t)1 << 30) - 1)
+
 /** Group entry: this header, then ngroup key values, then naggs slots. */
 typedef struct sluice_group_hdr {
-    uint64_t hash;
-    uint32_t flags;                /**< SLUICE_GROUP_DIRTY | SLUICE_GROUP_EMITTED */
-    uint32_t rank;                 /**< top-N: rank in the last emitted ranking, 0 = none */
+    uint32_t hash_lo;              /**< the low 32 bits of the group's hash */
+    uint32_t flags : 2;            /**< SLUICE_GROUP_DIRTY | SLUICE_GROUP_EMITTED */
+    uint32_t rank : 30;            /**< top-N: rank in the last emitted ranking, 0 = none */
 } sluice_group_hdr;
 
 /* A slot of a window's group table: the entry index + 1 in the low 32 bits
@@ -44,6 +52,15 @@ static inline int sluice_gslot_tag_eq(sluice_gslot s, uint64_t hash) {
 static inline size_t sluice_gslot_idx(sluice_gslot s) {
     return (size_t)(uint32_t)s - 1;
 }
+/** The full hash of the group in slot s, whose header is e. */
+static inline uint64_t sluice_gslot_hash(sluice_gslot s, const sluice_group_hdr *e) {
+    return (s & 0xffffffff00000000ULL) | e->hash_lo;
+}
+/** 1 when a table of tcap slots holding n groups must grow: linear probing
+ *  stays short (about 2.5 slots per hit, 8.5 per miss, Knuth) up to 3/4. */
+static inline int sluice_gtable_full(size_t n, size_t tcap) {
+    return n * 4 > tcap * 3;
+}
 
 /** One window [start, end) and its groups. */
 typedef struct sluice_window {
@@ -55,7 +72,7 @@ typedef struct sluice_window {
     unsigned char *entries;
     size_t nentries, cap;
     sluice_gslot *table;           /**< 0 = empty */
-    size_t tcap;                   /**< power of two, at least 2 x nentries */
+    size_t tcap;                   /**< power of two, at least 4/3 x nentries */
     uint32_t *dirty;               /**< entries changed since the last emit */
     size_t ndirty, dcap;
     size_t nranked;                /**< top-N: rows of the last emitted ranking */
@@ -126,7 +143,7 @@ static inline sluice_group_hdr *sluice_window_find(const sluice_windows *ws, con
     for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
         if (!sluice_gslot_tag_eq(s, hash)) continue;
         sluice_group_hdr *e = sluice_window_entry(ws, w, sluice_gslot_idx(s));
-        if (e->hash != hash) continue;
+        if (e->hash_lo != (uint32_t)hash) continue;
         sluice_value *k = sluice_group_keys(e);
         size_t i;
         for (i = 0; i < ng; i++)
@@ -165,18 +182,20 @@ static inline const sluice_value *sluice_window_prev(const sluice_windows *ws, c
 void sluice_window_clear_dirty(sluice_windows *ws, sluice_window *w);
 
 /** Make room for n more groups (restore: sizes known), so that they are
- *  added without growing the entries or the table.  0 or -1 OOM. */
+ *  added without growing the entries or the table.  0 or -1 OOM (or more
+ *  than SLUICE_WINDOW_MAX_GROUPS in all). */
 int sluice_window_reserve(sluice_windows *ws, sluice_window *w, size_t n);
-/** Insert entry i of w (decoded, its hash set) into the table sized by
- *  sluice_window_reserve(); -1 when a group with the same keys is there. */
-static inline int sluice_window_restore_insert(sluice_windows *ws, sluice_window *w, size_t i) {
+/** Insert entry i of w (decoded, its hash_lo set to hash's low bits) into
+ *  the table sized by sluice_window_reserve(); -1 when a group with the
+ *  same keys is there. */
+static inline int sluice_window_restore_insert(sluice_windows *ws, sluice_window *w, size_t i, uint64_t hash) {
     sluice_group_hdr *e = sluice_window_entry(ws, w, i);
-    uint64_t hash = e->hash;
+    assert(e->hash_lo == (uint32_t)hash);
     size_t mask = w->tcap - 1, h = hash & mask;
     for (sluice_gslot s; (s = w->table[h]) != 0; h = (h + 1) & mask) {
         if (!sluice_gslot_tag_eq(s, hash)) continue;
         sluice_group_hdr *o = sluice_window_entry(ws, w, sluice_gslot_idx(s));
-        if (o->hash != hash) continue;
+        if (o->hash_lo != (uint32_t)hash) continue;
         size_t g;
         for (g = 0; g < ws->q->ngroup; g++)
             if (!sluice_value_equal(&sluice_group_keys(o)[g], &sluice_group_keys(e)[g])) break;

@@ -497,6 +497,23 @@ static void wagg_snapshot_end(sluice_op *op) {
  * groups later, so that the cache misses of the random inserts overlap. */
 #define RESTORE_AHEAD 16
 
+/* Decode a group key of planned type `type` as sluice_snap_dec_key, a
+ * VARCHAR's bytes packed into arena (as the group table interns them). */
+static sluice_value dec_key(sluice_dec *d, sluice_type_t type, sluice_arena *arena) {
+    if (type != SLUICE_TYPE_VARCHAR || d->pos >= d->len || d->p[d->pos] != SLUICE_TYPE_VARCHAR)
+        return sluice_snap_dec_key(d, type, arena);
+    (void)sluice_dec_u8(d);
+    size_t len = 0;
+    const void *p = sluice_dec_bytes(d, &len);
+    char *s = p ? sluice_arena_alloc_packed(arena, len) : NULL;
+    if (!s) {
+        d->bad = 1; /* as sluice_dec_value: a short read, or no memory */
+        return sluice_value_null();
+    }
+    if (len) memcpy(s, p, len);
+    return sluice_value_varchar(s, len);
+}
+
 /* Restore the ne groups of window w straight into its entries (strings
  * into its arena).  Returns as sluice_op_ops.restore. */
 static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne, uint32_t nranked, int64_t sbytes) {
@@ -513,6 +530,7 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
     }
     w->nranked = nranked;
     int64_t have = 0;
+    uint64_t ahead[RESTORE_AHEAD];
     size_t base = w->nentries, mask = w->tcap - 1;
     for (uint32_t i = 0; i < ne; i++) {
         sluice_group_hdr *e = sluice_window_entry(ws, w, base + i);
@@ -521,10 +539,11 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
         /* every group of a snapshot was emitted (snapshots follow an emit)
          * when it passed HAVING: below */
         e->flags = SLUICE_GROUP_EMITTED;
-        e->rank = sluice_dec_u32(d);
-        if (e->rank > nranked) d->bad = 1;
+        uint32_t rank = sluice_dec_u32(d);
+        if (rank > nranked) d->bad = 1;
+        e->rank = d->bad ? 0 : rank; /* nranked <= ne fits (SLUICE_WINDOW_MAX_GROUPS) */
         sluice_value *k = sluice_group_keys(e);
-        for (size_t g = 0; g < q->ngroup; g++) k[g] = sluice_snap_dec_key(d, q->group[g]->type, w->arena);
+        for (size_t g = 0; g < q->ngroup; g++) k[g] = dec_key(d, q->group[g]->type, w->arena);
         sluice_agg_slot *s = sluice_group_slots(ws, e);
         int oom = 0;
         for (size_t m = 0; m < q->naggs && !d->bad && !oom; m++)
@@ -545,13 +564,18 @@ static int restore_window(wagg *a, sluice_window *w, sluice_dec *d, uint32_t ne,
         }
         for (size_t g = 0; g < q->ngroup; g++) have += sluice_snap_string_bytes(&k[g]);
         for (size_t m = 0; m < q->naggs; m++) have += sluice_snap_slot_string_bytes(&q->aggs[m], &s[m]);
-        e->hash = sluice_snap_keys_hash(k, q->ngroup);
-        __builtin_prefetch(&w->table[e->hash & mask], 1, 1);
+        uint64_t hash = sluice_snap_keys_hash(k, q->ngroup);
+        e->hash_lo = (uint32_t)hash;
+        __builtin_prefetch(&w->table[hash & mask], 1, 1);
         w->nentries++;
-        if (i >= RESTORE_AHEAD && sluice_window_restore_insert(ws, w, base + i - RESTORE_AHEAD) != 0) goto dup;
+        /* ahead[i % RESTORE_AHEAD]: the hash of group i until it is inserted */
+        if (i >= RESTORE_AHEAD &&
+            sluice_window_restore_insert(ws, w, base + i - RESTORE_AHEAD, ahead[i % RESTORE_AHEAD]) != 0)
+            goto dup;
+        ahead[i % RESTORE_AHEAD] = hash;
     }
     for (uint32_t i = ne > RESTORE_AHEAD ? ne - RESTORE_AHEAD : 0; i < ne; i++)
-        if (sluice_window_restore_insert(ws, w, base + i) != 0) goto dup;
+        if (sluice_window_restore_insert(ws, w, base + i, ahead[i % RESTORE_AHEAD]) != 0) goto dup;
     if (sbytes >= 0 && have != sbytes) goto dup; /* not what the snapshot said */
     w->arena_live = sluice_arena_used(w->arena);
     return 0;
@@ -589,7 +613,8 @@ static int wagg_restore(sluice_op *op, sluice_dec *d, uint32_t version) {
         if (d->bad) break;
         /* ascending starts; every group takes at least 4 bytes */
         if ((q->window == SLUICE_WINDOW_NONE ? start != 0 : !SLUICE_SANE_TIME(start)) ||
-            (ws->n && ws->w[ws->n - 1]->start >= start) || ne > (d->len - d->pos) / 4 || nranked > ne ||
+            (ws->n && ws->w[ws->n - 1]->start >= start) || ne > (d->len - d->pos) / 4 || ne > SLUICE_WINDOW_MAX_GROUPS ||
+            nranked > ne ||
             (q->topn && !a->sliced ? (int64_t)nranked > q->limit : nranked != 0)) {
             d->bad = 1;
             break;
