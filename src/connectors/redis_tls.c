@@ -129,6 +129,21 @@ static void drain(sluice_redis_tls *t) {
     }
 }
 
+/* After a failed write: an alert the server sent may still be readable;
+ * if so, its reason replaces why. */
+static void alert_reason(sluice_redis_tls *t, char *why, size_t size) {
+    char scratch[512]; /* the run is failing: data read here is dropped */
+    ERR_clear_error();
+    errno = 0;
+    int n = SSL_read(t->ssl, scratch, sizeof scratch);
+    if (n <= 0 && SSL_get_error(t->ssl, n) == SSL_ERROR_SSL && ERR_peek_error()) {
+        char alert[256];
+        ssl_reason(SSL_ERROR_SSL, alert, sizeof alert, "");
+        snprintf(why, size, "%s", alert);
+    }
+    ERR_clear_error();
+}
+
 static void pump(sluice_redis_tls *t) {
     char *up = malloc(PUMP_BUF), *down = malloc(PUMP_BUF), why[256];
     size_t uoff = 0, ulen = 0, doff = 0, dlen = 0;
@@ -161,7 +176,12 @@ static void pump(sluice_redis_tls *t) {
                 if (e == SSL_ERROR_WANT_READ) tcp_events |= POLLIN;
                 else if (e == SSL_ERROR_WANT_WRITE) tcp_events |= POLLOUT;
                 else {
-                    set_err(t, "TLS: %s", ssl_reason(e, why, sizeof why, "the connection was closed"));
+                    /* a server that refused us (say, no client certificate
+                     * under TLS 1.3, known only after the handshake) sent an
+                     * alert before closing: its reason beats EPIPE's */
+                    ssl_reason(e, why, sizeof why, "the connection was closed");
+                    alert_reason(t, why, sizeof why);
+                    set_err(t, "TLS: %s", why);
                     goto failed;
                 }
             }
