@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "connectors/redis_common.h"
 #include "base/clock.h"
@@ -28,8 +29,17 @@ const sluice_option_spec sluice_redis_shared_specs[] = {
     {"user", SLUICE_OPT_STRING, NULL, "the ACL user (AUTH user password); needs a password", NULL, 0, 0, 0},
     {"password", SLUICE_OPT_STRING, NULL, "the password (AUTH; write `${REDIS_PASSWORD}`)", NULL, 0, 0,
      SLUICE_OPT_SECRET},
-    {"tls", SLUICE_OPT_BOOL, "false",
-     "only false: the hiredis of this build has no TLS (use a local socket or a TLS tunnel)", NULL, 0, 0, 0},
+    {"tls", SLUICE_OPT_BOOL, "false", "connect over TLS (OpenSSL; TCP only, not with socket)", NULL, 0, 0, 0},
+    {"tls.ca_file", SLUICE_OPT_STRING, NULL,
+     "PEM file of the CAs that may sign the server's certificate; unset: the system's trust store", NULL, 0, 0, 0},
+    {"tls.cert_file", SLUICE_OPT_STRING, NULL,
+     "PEM client certificate (with its chain), for a server that requires client authentication", NULL, 0, 0, 0},
+    {"tls.key_file", SLUICE_OPT_STRING, NULL, "PEM private key of tls.cert_file", NULL, 0, 0, 0},
+    {"tls.server_name", SLUICE_OPT_STRING, NULL,
+     "the name sent as SNI and that the server's certificate must match (a host name or IP address); default host",
+     NULL, 0, 0, 0},
+    {"tls.verify", SLUICE_OPT_BOOL, "true",
+     "verify the server's certificate chain and name; false accepts any certificate (testing only)", NULL, 0, 0, 0},
     {"connect_timeout", SLUICE_OPT_DURATION, "10s", "time to establish a connection, from 1ms to 1d", NULL, 0, 0, 0},
     {"command_timeout", SLUICE_OPT_DURATION, "60s", "time to wait for a reply, from 1ms to 1d", NULL, 0, 0, 0},
     {"retry_timeout", SLUICE_OPT_DURATION, "60s",
@@ -119,12 +129,31 @@ sluice_err_t sluice_redis_conn_parse(sluice_redis_conn *r, const sluice_module_c
     if ((v = shared_get(cfg, "tls"))) {
         int b = bool_value(v);
         if (b < 0) return shared_bad(r, cfg, "tls", "expected true or false", errstr, errstr_size);
-        if (b)
-            return shared_bad(r, cfg, "tls",
-                              "TLS is not available: the hiredis of this build (Debian 12's 0.14) has no TLS "
-                              "support; use a local socket or a TLS tunnel",
-                              errstr, errstr_size);
+        if (b && r->socket)
+            return shared_bad(r, cfg, "tls", "TLS is for host and port; a unix socket is local", errstr, errstr_size);
+        r->tls = b;
     }
+    r->tls_opts.verify = 1;
+    if ((v = shared_get(cfg, "tls.verify"))) {
+        int b = bool_value(v);
+        if (b < 0) return shared_bad(r, cfg, "tls.verify", "expected true or false", errstr, errstr_size);
+        r->tls_opts.verify = b;
+    }
+    static const char *const files[] = {"tls.ca_file", "tls.cert_file", "tls.key_file"};
+    const char **file_opts[] = {&r->tls_opts.ca_file, &r->tls_opts.cert_file, &r->tls_opts.key_file};
+    for (size_t i = 0; i < 3; i++) {
+        *file_opts[i] = shared_get(cfg, files[i]);
+        if (*file_opts[i] && access(*file_opts[i], R_OK) != 0) {
+            char why[300];
+            snprintf(why, sizeof why, "cannot read: %s", strerror(errno));
+            return shared_bad(r, cfg, files[i], why, errstr, errstr_size);
+        }
+    }
+    if (!r->tls_opts.cert_file != !r->tls_opts.key_file)
+        return shared_bad(r, cfg, r->tls_opts.cert_file ? "tls.cert_file" : "tls.key_file",
+                          "tls.cert_file and tls.key_file go together", errstr, errstr_size);
+    r->tls_opts.server_name = shared_get(cfg, "tls.server_name");
+    if (!r->tls_opts.server_name) r->tls_opts.server_name = r->host;
     r->connect_timeout_ms = 10000;
     r->command_timeout_ms = 60000;
     r->retry_timeout_ms = 60000;
@@ -139,8 +168,17 @@ sluice_err_t sluice_redis_conn_parse(sluice_redis_conn *r, const sluice_module_c
 /* ---------------- the connection ---------------- */
 
 void sluice_redis_conn_drop(sluice_redis_conn *r) {
-    if (r->c) redisFree(r->c);
+    if (r->c) redisFree(r->c); /* closes hiredis's end of a tunnel first */
     r->c = NULL;
+    sluice_redis_tls_close(r->tunnel);
+    r->tunnel = NULL;
+}
+
+void sluice_redis_conn_lost(sluice_redis_conn *r) {
+    char why[400] = "";
+    if (r->tunnel) sluice_redis_tls_error(r->tunnel, why, sizeof why);
+    if (!why[0]) snprintf(why, sizeof why, "%s", r->c && r->c->errstr[0] ? r->c->errstr : "lost");
+    snprintf(r->err, sizeof r->err, "connection: %s", why);
 }
 
 static struct timeval tv_ms(int64_t ms) {
@@ -149,7 +187,7 @@ static struct timeval tv_ms(int64_t ms) {
 
 redisReply *sluice_redis_command(sluice_redis_conn *r, int argc, const char **argv, const size_t *lens) {
     redisReply *rep = redisCommandArgv(r->c, argc, argv, lens);
-    if (!rep) snprintf(r->err, sizeof r->err, "connection: %s", r->c->errstr[0] ? r->c->errstr : "lost");
+    if (!rep) sluice_redis_conn_lost(r);
     return rep;
 }
 
@@ -169,6 +207,31 @@ int sluice_redis_reply_error(sluice_redis_conn *r, const redisReply *rep, const 
     return error_is_transient(rep->str) ? SLUICE_REDIS_TRANSIENT : SLUICE_REDIS_SERVER;
 }
 
+/* Swap the TCP context for one over a TLS tunnel on its socket: hiredis
+ * 0.14 has no TLS of its own (redis_tls.h). */
+static int tls_wrap(sluice_redis_conn *r) {
+    static const int outcome[] = {[SLUICE_REDIS_TLS_OK] = SLUICE_REDIS_OK,
+                                  [SLUICE_REDIS_TLS_RETRY] = SLUICE_REDIS_CONN,
+                                  [SLUICE_REDIS_TLS_FATAL] = SLUICE_REDIS_SERVER,
+                                  [SLUICE_REDIS_TLS_NOMEM] = SLUICE_REDIS_NOMEM};
+    int fd = redisFreeKeepFd(r->c), app = -1;
+    r->c = NULL;
+    char why[400];
+    int e = sluice_redis_tls_open(fd, &r->tls_opts, r->connect_timeout_ms, &r->tunnel, &app, why, sizeof why);
+    if (e) {
+        snprintf(r->err, sizeof r->err, "cannot connect to %s:%d: %s", r->host, r->port, why);
+        return outcome[e];
+    }
+    r->c = redisConnectFd(app);
+    if (!r->c || r->c->err) {
+        snprintf(r->err, sizeof r->err, "cannot connect to %s:%d: TLS: out of memory", r->host, r->port);
+        if (!r->c) close(app);
+        sluice_redis_conn_drop(r);
+        return SLUICE_REDIS_NOMEM;
+    }
+    return SLUICE_REDIS_OK;
+}
+
 int sluice_redis_conn_connect(sluice_redis_conn *r) {
     sluice_redis_conn_drop(r);
     struct timeval tv = tv_ms(r->connect_timeout_ms);
@@ -183,7 +246,6 @@ int sluice_redis_conn_connect(sluice_redis_conn *r) {
         sluice_redis_conn_drop(r);
         return SLUICE_REDIS_CONN;
     }
-    redisSetTimeout(r->c, tv_ms(r->command_timeout_ms));
     /* keep-alive probes notice a peer gone silent; TCP only (on a unix
      * socket the option fails and would leave the context in error) */
     if (!r->socket && redisEnableKeepAlive(r->c) != REDIS_OK) {
@@ -191,6 +253,11 @@ int sluice_redis_conn_connect(sluice_redis_conn *r) {
         sluice_redis_conn_drop(r);
         return SLUICE_REDIS_CONN;
     }
+    if (r->tls) {
+        int e = tls_wrap(r);
+        if (e) return e;
+    }
+    redisSetTimeout(r->c, tv_ms(r->command_timeout_ms));
     int e;
     if (r->password) {
         /* AUTH password, or AUTH user password (Redis 6 ACL) */

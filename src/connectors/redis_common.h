@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "sluice/module.h"
+#include "connectors/redis_tls.h"
 
 /** [redis] settings and the live connection. */
 typedef struct sluice_redis_conn {
@@ -21,6 +22,9 @@ typedef struct sluice_redis_conn {
     int port;
     int64_t db;
     int64_t connect_timeout_ms, command_timeout_ms, retry_timeout_ms;
+    int tls;                          /**< 1: TLS over host:port (tls = true) */
+    sluice_redis_tls_opts tls_opts;   /**< tls.* (server_name defaults to host) */
+    sluice_redis_tls *tunnel;         /**< the TLS tunnel hiredis talks through, or NULL */
     redisContext *c;                  /**< NULL when not connected */
     char err[512];                    /**< the last failure, for messages (never the password) */
 } sluice_redis_conn;
@@ -40,16 +44,24 @@ enum {
 extern const sluice_option_spec sluice_redis_shared_specs[];
 
 /** Parse cfg->shared ([redis]): host (default 127.0.0.1), port (6379),
- *  socket, db (0), user, password, tls (only false: the hiredis of Debian
- *  12 has no TLS), connect_timeout (10s), command_timeout (60s),
- *  retry_timeout (60s).  Returns SLUICE_ERR_CONFIG naming the key and its
+ *  socket, db (0), user, password, tls (false), tls.ca_file,
+ *  tls.cert_file, tls.key_file, tls.server_name (default host),
+ *  tls.verify (true), connect_timeout (10s), command_timeout (60s),
+ *  retry_timeout (60s).  TLS needs host and port (not socket); the tls.*
+ *  files must be readable.  Returns SLUICE_ERR_CONFIG naming the key and its
  *  value (the password masked). */
 sluice_err_t sluice_redis_conn_parse(sluice_redis_conn *r, const sluice_module_config *cfg, const char *kind,
                                      char *errstr, size_t errstr_size);
 
-/** Connect (dropping any connection first), AUTH, SELECT.  Returns an
- *  outcome, with r->err set on failure. */
+/** Connect (dropping any connection first), with tls the TLS handshake
+ *  within connect_timeout, AUTH, SELECT.  Returns an outcome, with r->err
+ *  set on failure: a refused server certificate or unusable tls.* files
+ *  are SLUICE_REDIS_SERVER (not retried). */
 int sluice_redis_conn_connect(sluice_redis_conn *r);
+
+/** Set r->err to "connection: WHY" after hiredis failed on r->c: hiredis's
+ *  message, or the TLS tunnel's reason when it closed the stream. */
+void sluice_redis_conn_lost(sluice_redis_conn *r);
 
 /** Close the connection, if any. */
 void sluice_redis_conn_drop(sluice_redis_conn *r);

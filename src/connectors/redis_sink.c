@@ -803,7 +803,7 @@ static int step_commit(void *ctx) {
     for (size_t i = 0; i < n; i++) {
         void *rv = NULL;
         if (redisGetReply(s->conn.c, &rv) != REDIS_OK) {
-            snprintf(s->conn.err, sizeof s->conn.err, "connection: %s", s->conn.c->errstr[0] ? s->conn.c->errstr : "lost");
+            sluice_redis_conn_lost(&s->conn);
             return SLUICE_REDIS_CONN;
         }
         redisReply *r = rv;

@@ -613,9 +613,9 @@ static void bad_options_fail_at_open_naming_them(void **state) {
 
     /* [redis] */
     cfg_for(&o, "x", "top", &top, SLUICE_OUTPUT_UPDATE, SLUICE_TEST_REDIS_PASSWORD);
-    const char *tls[] = {"port", port_text, "password", SLUICE_TEST_REDIS_PASSWORD, "tls", "true", NULL};
+    const char *tls[] = {"socket", server.socket, "password", SLUICE_TEST_REDIS_PASSWORD, "tls", "true", NULL};
     o.c.cfg.shared = tls;
-    expect_config_error(&o, "[redis] tls = 'true': TLS is not available");
+    expect_config_error(&o, "[redis] tls = 'true': TLS is for host and port");
     const char *unknown[] = {"port", port_text, "pasword", "x", NULL};
     o.c.cfg.shared = unknown;
     expect_config_error(&o, "unknown key 'pasword' in [redis]");
@@ -694,7 +694,8 @@ static void check_types_options_from_their_tables(void **state) {
     static const char *const sink_keys[] = {"data_type", "key_prefix", "key", "member", "score", "replace", "ttl",
                                             "retry_timeout", NULL};
     static const char *const shared_keys[] = {"host", "port", "socket", "db", "user", "password", "tls",
-                                              "connect_timeout", "command_timeout", "retry_timeout", NULL};
+                                              "tls.ca_file", "tls.cert_file", "tls.key_file", "tls.server_name",
+                                              "tls.verify", "connect_timeout", "command_timeout", "retry_timeout", NULL};
     const struct {
         const char *at;
         const char *const *keys;

@@ -82,11 +82,17 @@ static pid_t spawn(char *const *argv, const char *log) {
 }
 
 static int launch(sluice_test_redis *r) {
-    char port[32];
+    char port[32], tls_port[32], cert[1200], key[1200];
     snprintf(port, sizeof port, "%d", r->port);
+    snprintf(tls_port, sizeof tls_port, "%d", r->tls_port);
+    snprintf(cert, sizeof cert, "%s/server.crt", r->dir);
+    snprintf(key, sizeof key, "%s/server.key", r->dir);
     char *argv[] = {(char *)sluice_test_find_program("redis-server"), "--port", port, "--bind", "127.0.0.1", "--dir", r->dir,
                     "--unixsocket", r->socket, "--save", "", "--appendonly", "no", "--requirepass",
-                    SLUICE_TEST_REDIS_PASSWORD, "--protected-mode", "no", NULL};
+                    SLUICE_TEST_REDIS_PASSWORD, "--protected-mode", "no",
+                    /* with TLS: */ "--tls-port", tls_port, "--tls-cert-file", cert, "--tls-key-file", key,
+                    "--tls-ca-cert-file", r->ca_file, "--tls-auth-clients", "optional", NULL};
+    if (!r->tls_port) argv[17] = NULL;
     r->pid = spawn(argv, r->log);
     if (r->pid < 0) {
         r->pid = 0;
@@ -116,7 +122,46 @@ static int launch(sluice_test_redis *r) {
     return -1;
 }
 
+/* Two throwaway CAs (EC P-256, valid two days), a server certificate for
+ * 127.0.0.1/localhost and a client certificate, both signed by the first. */
+static int make_certs(sluice_test_redis *r) {
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req -x509 $K -keyout ca.key -out ca.crt -days 2 -subj /CN=sluice-test-ca && "
+             "openssl req -x509 $K -keyout other-ca.key -out other-ca.crt -days 2 -subj /CN=other-ca && "
+             "openssl req $K -keyout server.key -out server.csr -subj /CN=localhost && "
+             "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > server.ext && "
+             "openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 "
+             "-extfile server.ext && "
+             "openssl req $K -keyout client.key -out client.csr -subj /CN=sluice-client && "
+             "openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2",
+             r->dir);
+    char log_cmd[sizeof cmd + sizeof r->log + 16];
+    snprintf(log_cmd, sizeof log_cmd, "(%s) >>'%s' 2>&1", cmd, r->log);
+    if (system(log_cmd) != 0) {
+        fprintf(stderr, "redis: cannot make the test certificates\n");
+        show_log(r);
+        return -1;
+    }
+    snprintf(r->ca_file, sizeof r->ca_file, "%s/ca.crt", r->dir);
+    snprintf(r->other_ca_file, sizeof r->other_ca_file, "%s/other-ca.crt", r->dir);
+    snprintf(r->cert_file, sizeof r->cert_file, "%s/client.crt", r->dir);
+    snprintf(r->key_file, sizeof r->key_file, "%s/client.key", r->dir);
+    return 0;
+}
+
+static int start(sluice_test_redis *r, const char *name, int tls);
+
 int sluice_test_redis_start(sluice_test_redis *r, const char *name) {
+    return start(r, name, 0);
+}
+
+int sluice_test_redis_start_tls(sluice_test_redis *r, const char *name) {
+    return start(r, name, 1);
+}
+
+static int start(sluice_test_redis *r, const char *name, int tls) {
     memset(r, 0, sizeof *r);
     char *dir = sluice_test_mkdtemp(name);
     if (!dir) return -1;
@@ -126,9 +171,15 @@ int sluice_test_redis_start(sluice_test_redis *r, const char *name) {
     snprintf(r->socket, sizeof r->socket, "%s/sock", r->dir);
     if (strlen(r->socket) >= 100) /* sun_path holds 108 bytes */
         snprintf(r->socket, sizeof r->socket, "/tmp/sluice-redis-%ld.sock", (long)getpid());
+    if (tls && make_certs(r) != 0) return -1;
     for (int attempt = 0; attempt < 3; attempt++) { /* a port taken meanwhile: another one */
         r->port = sluice_test_free_port();
         if (r->port <= 0) return -1;
+        if (tls) {
+            do r->tls_port = sluice_test_free_port();
+            while (r->tls_port == r->port);
+            if (r->tls_port <= 0) return -1;
+        }
         if (launch(r) == 0) return 0;
         if (r->pid) { /* started but never answered */
             kill(r->pid, SIGKILL);

@@ -25,12 +25,23 @@ typedef struct sluice_test_redis {
     int port;              /**< TCP port on 127.0.0.1 */
     pid_t pid;             /**< the running redis-server, or 0 */
     int db;                /**< the database connect() selects (default 0) */
+    int tls_port;          /**< with start_tls(): the TLS port on 127.0.0.1 (port stays plain) */
+    char ca_file[1100];    /**< with start_tls(): the throwaway CA that signed the server and client */
+    char other_ca_file[1100]; /**< a second CA that signed neither */
+    char cert_file[1100], key_file[1100]; /**< a client certificate (CN sluice-client) and its key */
 } sluice_test_redis;
 
 /** Start a server (its directory named after `name`) and wait until it
  *  answers PING (deadline 30 s).  Returns 0, or -1 with the reason on
  *  stderr. */
 int sluice_test_redis_start(sluice_test_redis *r, const char *name);
+
+/** As start(), and also serving TLS on r->tls_port: a throwaway CA and a
+ *  server certificate (for 127.0.0.1 and localhost) and a client
+ *  certificate made with the openssl command in r->dir.  Client
+ *  certificates are optional (CONFIG SET tls-auth-clients yes requires
+ *  them).  The plain port stays open for the test's own checks. */
+int sluice_test_redis_start_tls(sluice_test_redis *r, const char *name);
 
 /** SIGTERM the server, wait for it and remove its directory.  Safe on a
  *  server that is not running. */
