@@ -75,7 +75,7 @@ sluice_window *sluice_slices_combine(sluice_windows *slices, sluice_windows *int
         sluice_window *s = slices->w[i];
         for (size_t j = 0; j < s->nentries; j++) {
             sluice_group_hdr *from = sluice_window_entry(slices, s, j);
-            sluice_group_hdr *e = sluice_window_group(into, w, sluice_group_keys(from), from->hash);
+            sluice_group_hdr *e = sluice_window_group(into, w, sluice_group_keys(from), sluice_snap_keys_hash(sluice_group_keys(from), q->ngroup));
             if (!e) return NULL;
             sluice_agg_slot *dst = sluice_group_slots(into, e);
             const sluice_agg_slot *src = sluice_group_slots(slices, from);
