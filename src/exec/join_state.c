@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/row_copy.h"
 #include "exec/join_state.h"
 
-#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
 uint64_t sluice_join_keys_hash(const sluice_value *keys, size_t n) {
     uint64_t hash = 0x51ed270b27eb0bULL;
@@ -21,34 +21,6 @@ uint64_t sluice_join_row_hash(const sluice_value *row, size_t width) {
     return sluice_join_keys_hash(row, width);
 }
 
-/* Bytes the strings of v take once copied behind a row (8-aligned). */
-static size_t deep_bytes(const sluice_value *v) {
-    if (v->type == SLUICE_TYPE_VARCHAR) return ALIGN8(v->len);
-    if (v->type != SLUICE_TYPE_ARRAY) return 0;
-    size_t n = sizeof(sluice_array) + (size_t)v->u.a->count * sizeof(sluice_value);
-    for (uint32_t i = 0; i < v->u.a->count; i++) n += deep_bytes(&v->u.a->values[i]);
-    return ALIGN8(n);
-}
-
-/* Copy v into *out, its strings at *cur (advanced); room as deep_bytes. */
-static void deep_copy(const sluice_value *v, sluice_value *out, char **cur) {
-    *out = *v;
-    if (v->type == SLUICE_TYPE_VARCHAR) {
-        if (v->len) memcpy(*cur, v->u.s, v->len);
-        out->u.s = *cur;
-        *cur += ALIGN8(v->len);
-    } else if (v->type == SLUICE_TYPE_ARRAY) {
-        char *start = *cur;
-        sluice_array *a = (sluice_array *)(void *)*cur;
-        a->elem_type = v->u.a->elem_type;
-        a->count = v->u.a->count;
-        a->values = (sluice_value *)(a + 1);
-        *cur += sizeof(sluice_array) + (size_t)a->count * sizeof(sluice_value);
-        for (uint32_t i = 0; i < a->count; i++) deep_copy(&v->u.a->values[i], &a->values[i], cur);
-        *cur = start + ALIGN8((size_t)(*cur - start));
-        out->u.a = a;
-    }
-}
 
 /* ---------------- the open-addressing tables ---------------- */
 
@@ -168,19 +140,19 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
     if (!g) {
         if (tab_reserve(&s->groups, &s->bytes) != 0) return NULL;
         size_t bytes = sizeof *g + s->nkeys * sizeof(sluice_value);
-        for (size_t k = 0; k < s->nkeys; k++) bytes += deep_bytes(&keys[k]);
+        for (size_t k = 0; k < s->nkeys; k++) bytes += sluice_row_deep_bytes(&keys[k]);
         g = malloc(bytes);
         if (!g) return NULL;
         g->hash = khash;
         g->rows = g->last = NULL;
         g->bytes = bytes;
         char *cur = (char *)(g->keys + s->nkeys);
-        for (size_t k = 0; k < s->nkeys; k++) deep_copy(&keys[k], &g->keys[k], &cur);
+        for (size_t k = 0; k < s->nkeys; k++) sluice_row_deep_copy(&keys[k], &g->keys[k], &cur);
         tab_insert(&s->groups, khash, g);
         s->bytes += bytes;
     }
     size_t bytes = sizeof(sluice_join_row) + s->width * sizeof(sluice_value);
-    for (size_t c = 0; c < s->width; c++) bytes += deep_bytes(&row[c]);
+    for (size_t c = 0; c < s->width; c++) bytes += sluice_row_deep_bytes(&row[c]);
     sluice_join_row *r = malloc(bytes);
     if (!r) {
         if (!g->rows) {
@@ -196,7 +168,7 @@ sluice_join_row *sluice_join_side_add(sluice_join_side *s, const sluice_value *k
     r->count = 1;
     r->bytes = bytes;
     char *cur = (char *)(r->v + s->width);
-    for (size_t c = 0; c < s->width; c++) deep_copy(&row[c], &r->v[c], &cur);
+    for (size_t c = 0; c < s->width; c++) sluice_row_deep_copy(&row[c], &r->v[c], &cur);
     r->group = g;
     r->gprev = g->last;
     if (g->last) g->last->gnext = r;

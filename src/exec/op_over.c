@@ -47,9 +47,9 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "exec/row_copy.h"
 #include "exec/operator.h"
 
-#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
 /* A ROWS frame of at most this many preceding rows recomputes MIN/MAX;
  * larger ones and RANGE frames keep a retractable extreme (measured, see
@@ -126,38 +126,10 @@ typedef struct over_op {
 
 /* ---------------- rows ---------------- */
 
-/* Bytes the strings of v take once copied behind a row (8-aligned). */
-static size_t deep_bytes(const sluice_value *v) {
-    if (v->type == SLUICE_TYPE_VARCHAR) return ALIGN8(v->len);
-    if (v->type != SLUICE_TYPE_ARRAY) return 0;
-    size_t n = sizeof(sluice_array) + (size_t)v->u.a->count * sizeof(sluice_value);
-    for (uint32_t i = 0; i < v->u.a->count; i++) n += deep_bytes(&v->u.a->values[i]);
-    return ALIGN8(n);
-}
-
-/* Copy v into *out, its strings at *cur (advanced); room as deep_bytes. */
-static void deep_copy(const sluice_value *v, sluice_value *out, char **cur) {
-    *out = *v;
-    if (v->type == SLUICE_TYPE_VARCHAR) {
-        if (v->len) memcpy(*cur, v->u.s, v->len);
-        out->u.s = *cur;
-        *cur += ALIGN8(v->len);
-    } else if (v->type == SLUICE_TYPE_ARRAY) {
-        char *start = *cur;
-        sluice_array *a = (sluice_array *)(void *)*cur;
-        a->elem_type = v->u.a->elem_type;
-        a->count = v->u.a->count;
-        a->values = (sluice_value *)(a + 1);
-        *cur += sizeof(sluice_array) + (size_t)a->count * sizeof(sluice_value);
-        for (uint32_t i = 0; i < a->count; i++) deep_copy(&v->u.a->values[i], &a->values[i], cur);
-        *cur = start + ALIGN8((size_t)(*cur - start));
-        out->u.a = a;
-    }
-}
 
 static orow *row_new(over_op *o, const sluice_value *row, int64_t time, opart *p) {
     size_t w = o->op->width, extra = 0;
-    for (size_t c = 0; c < w; c++) extra += deep_bytes(&row[c]);
+    for (size_t c = 0; c < w; c++) extra += sluice_row_deep_bytes(&row[c]);
     size_t bytes = sizeof(orow) + w * sizeof(sluice_value) + extra;
     orow *r = malloc(bytes);
     if (!r) return NULL;
@@ -166,7 +138,7 @@ static orow *row_new(over_op *o, const sluice_value *row, int64_t time, opart *p
     r->part = p;
     r->bytes = bytes;
     char *cur = (char *)(r->v + w);
-    for (size_t c = 0; c < w; c++) deep_copy(&row[c], &r->v[c], &cur);
+    for (size_t c = 0; c < w; c++) sluice_row_deep_copy(&row[c], &r->v[c], &cur);
     o->bytes += bytes;
     o->nrows++;
     return r;
@@ -241,7 +213,7 @@ static opart *part_get(over_op *o, const sluice_value *keys, uint64_t hash) {
     if (p) return p;
     if (o->nparts >= o->nbuckets && table_grow(o) != 0) return NULL;
     size_t np = o->op->npartition, na = o->op->naggs, extra = 0;
-    for (size_t k = 0; k < np; k++) extra += deep_bytes(&keys[k]);
+    for (size_t k = 0; k < np; k++) extra += sluice_row_deep_bytes(&keys[k]);
     size_t bytes = sizeof(opart) + np * sizeof(sluice_value) + extra;
     p = calloc(1, bytes);
     if (!p) return NULL;
@@ -254,7 +226,7 @@ static opart *part_get(over_op *o, const sluice_value *keys, uint64_t hash) {
         return NULL;
     }
     char *cur = (char *)(p->keys + np);
-    for (size_t k = 0; k < np; k++) deep_copy(&keys[k], &p->keys[k], &cur);
+    for (size_t k = 0; k < np; k++) sluice_row_deep_copy(&keys[k], &p->keys[k], &cur);
     for (size_t k = 0; k < na; k++) o->aggs[k].fn->init(&o->aggs[k], &p->slots[k]);
     p->bytes = bytes + (na + 1) * sizeof *p->slots + (p->own ? (na + 1) * sizeof *p->own : 0);
     p->hash = hash;

@@ -8,48 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/row_copy.h"
 #include "exec/versioned_state.h"
 
-#define ALIGN8(n) (((n) + 7u) & ~(size_t)7u)
 
-/* Bytes the strings of v take once copied behind a row (8-aligned). */
-static size_t deep_bytes(const sluice_value *v) {
-    if (v->type == SLUICE_TYPE_VARCHAR) return ALIGN8(v->len);
-    if (v->type != SLUICE_TYPE_ARRAY) return 0;
-    size_t n = sizeof(sluice_array) + (size_t)v->u.a->count * sizeof(sluice_value);
-    for (uint32_t i = 0; i < v->u.a->count; i++) n += deep_bytes(&v->u.a->values[i]);
-    return ALIGN8(n);
-}
-
-/* Copy v into *out, its strings at *cur (advanced); room as deep_bytes. */
-static void deep_copy(const sluice_value *v, sluice_value *out, char **cur) {
-    *out = *v;
-    if (v->type == SLUICE_TYPE_VARCHAR) {
-        if (v->len) memcpy(*cur, v->u.s, v->len);
-        out->u.s = *cur;
-        *cur += ALIGN8(v->len);
-    } else if (v->type == SLUICE_TYPE_ARRAY) {
-        char *start = *cur;
-        sluice_array *a = (sluice_array *)(void *)*cur;
-        a->elem_type = v->u.a->elem_type;
-        a->count = v->u.a->count;
-        a->values = (sluice_value *)(a + 1);
-        *cur += sizeof(sluice_array) + (size_t)a->count * sizeof(sluice_value);
-        for (uint32_t i = 0; i < a->count; i++) deep_copy(&v->u.a->values[i], &a->values[i], cur);
-        *cur = start + ALIGN8((size_t)(*cur - start));
-        out->u.a = a;
-    }
-}
 
 sluice_vrow *sluice_vrow_new(const sluice_value *row, size_t width) {
     size_t bytes = sizeof(sluice_vrow) + width * sizeof(sluice_value);
-    for (size_t c = 0; c < width; c++) bytes += deep_bytes(&row[c]);
+    for (size_t c = 0; c < width; c++) bytes += sluice_row_deep_bytes(&row[c]);
     sluice_vrow *r = malloc(bytes);
     if (!r) return NULL;
     memset(r, 0, sizeof *r);
     r->bytes = bytes;
     char *cur = (char *)(r->v + width);
-    for (size_t c = 0; c < width; c++) deep_copy(&row[c], &r->v[c], &cur);
+    for (size_t c = 0; c < width; c++) sluice_row_deep_copy(&row[c], &r->v[c], &cur);
     return r;
 }
 
@@ -225,7 +197,7 @@ int sluice_vtable_put(sluice_vtable *t, const sluice_value *keys, uint64_t khash
     r->end = end != 0;
     if (!g) {
         size_t bytes = sizeof *g + t->nkeys * sizeof(sluice_value);
-        for (size_t k = 0; k < t->nkeys; k++) bytes += deep_bytes(&keys[k]);
+        for (size_t k = 0; k < t->nkeys; k++) bytes += sluice_row_deep_bytes(&keys[k]);
         if (tab_reserve(t) != 0 || !(g = malloc(bytes))) {
             free(r);
             return -1;
@@ -234,7 +206,7 @@ int sluice_vtable_put(sluice_vtable *t, const sluice_value *keys, uint64_t khash
         g->hash = khash;
         g->bytes = bytes;
         char *cur = (char *)(g->keys + t->nkeys);
-        for (size_t k = 0; k < t->nkeys; k++) deep_copy(&keys[k], &g->keys[k], &cur);
+        for (size_t k = 0; k < t->nkeys; k++) sluice_row_deep_copy(&keys[k], &g->keys[k], &cur);
         tab_insert(t, khash, g);
         g->prev = t->tail;
         if (t->tail) t->tail->next = g;
