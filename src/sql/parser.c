@@ -839,6 +839,20 @@ static void parse_column_def(parser *p, sluice_ast_column_def *c) {
     }
 }
 
+/* WATERMARK FOR col AS expr, with WATERMARK current; at most one per
+ * source or table (`what`). */
+static void parse_watermark(parser *p, sluice_ast_source *s, const char *what) {
+    if (s->has_watermark) fail_at(p, cur(p), "at most one WATERMARK per %s", what);
+    next(p);
+    expect_kw(p, "FOR");
+    s->watermark_line = cur(p)->line;
+    s->watermark_col = cur(p)->col;
+    s->watermark_column = expect_name(p, "a column name");
+    expect_kw(p, "AS");
+    s->watermark_expr = parse_expr(p);
+    s->has_watermark = 1;
+}
+
 /* CREATE SOURCE name '(' item {, item} ')' where an item is a column
  * definition or, once, WATERMARK FOR col AS expr.  CREATE SOURCE is read. */
 static void parse_source(parser *p, sluice_ast_source *s) {
@@ -850,15 +864,7 @@ static void parse_source(parser *p, sluice_ast_source *s) {
     for (;;) {
         const sluice_token *t = cur(p);
         if (is_kw(t, "WATERMARK")) {
-            if (s->has_watermark) fail_at(p, t, "at most one WATERMARK per source");
-            next(p);
-            expect_kw(p, "FOR");
-            s->watermark_line = cur(p)->line;
-            s->watermark_col = cur(p)->col;
-            s->watermark_column = expect_name(p, "a column name");
-            expect_kw(p, "AS");
-            s->watermark_expr = parse_expr(p);
-            s->has_watermark = 1;
+            parse_watermark(p, s, "source");
         } else {
             parse_column_def(p, vec_push(p, &columns, sizeof(sluice_ast_column_def)));
         }
@@ -1301,15 +1307,7 @@ static void parse_table(parser *p, sluice_ast_source *s) {
     for (;;) {
         const sluice_token *t = cur(p);
         if (is_kw(t, "WATERMARK")) {
-            if (s->has_watermark) fail_at(p, t, "at most one WATERMARK per table");
-            next(p);
-            expect_kw(p, "FOR");
-            s->watermark_line = cur(p)->line;
-            s->watermark_col = cur(p)->col;
-            s->watermark_column = expect_name(p, "a column name");
-            expect_kw(p, "AS");
-            s->watermark_expr = parse_expr(p);
-            s->has_watermark = 1;
+            parse_watermark(p, s, "table");
         } else if (is_kw(t, "PRIMARY")) {
             next(p);
             if (!is_word(cur(p), "KEY")) fail_at(p, cur(p), "KEY");
