@@ -781,20 +781,30 @@ static sluice_err_t kafka_source_poll(sluice_source *src, sluice_record_batch *o
             continue;
         }
         stall = sluice_clock_monotonic_ms() + SLUICE_KAFKA_STALL_MS;
-        if (m->err) {
-            err = consumer_event(ks, m, errstr, errstr_size);
-            rd_kafka_message_destroy(m);
-            if (err) break;
-            continue;
+        /* the messages librdkafka has already fetched are taken in a burst,
+         * without the checks above between them (a fatal error, a stop or
+         * the clock per record cost more than decoding it); the burst ends
+         * at the limit, when the queue is empty, or when a callback has set
+         * something the checks handle */
+        for (;;) {
+            if (m->err) {
+                err = consumer_event(ks, m, errstr, errstr_size);
+                rd_kafka_message_destroy(m);
+                if (err) break;
+            } else {
+                kpart *p = part_of(ks, m);
+                /* no partition: a stale message of a revoked one */
+                int rc = p && !before_position(ks, p, m) ? take(ks, out, p, m) : 0;
+                rd_kafka_message_destroy(m);
+                if (rc != 0) {
+                    err = SLUICE_ERR_NOMEM;
+                    break;
+                }
+            }
+            if (out->count - ks->cur_first >= limit || ks->errbuf || ks->need_marks || sluice_stop_requested()) break;
+            if (!(m = rd_kafka_consumer_poll(ks->rk, 0))) break;
         }
-        kpart *p = part_of(ks, m);
-        /* no partition: a stale message of a revoked one */
-        int rc = p && !before_position(ks, p, m) ? take(ks, out, p, m) : 0;
-        rd_kafka_message_destroy(m);
-        if (rc != 0) {
-            err = SLUICE_ERR_NOMEM;
-            break;
-        }
+        if (err) break;
     }
     ks->cur = NULL;
     if (!err && ks->nparts) {
