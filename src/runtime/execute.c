@@ -356,7 +356,11 @@ sluice_err_t sluice_exec_step(sluice_exec *x, int *done, char *errstr, size_t er
     *done = 0;
     int64_t start_ms = sluice_clock_monotonic_ms();
     double start_s = mono_s();
-    int64_t deadline = start_ms + x->trigger_ms;
+    /* micro-batches start every trigger interval, counted from the start of
+     * the last one (Spark's ProcessingTime trigger): a batch that took long
+     * leaves less of the interval to wait, none when it took longer */
+    int64_t deadline = x->last_start_ms + x->trigger_ms;
+    if (deadline < start_ms) deadline = start_ms;
     int64_t now = sluice_clock_realtime_ms();
     uint64_t input = 0;
     int live = 0;
