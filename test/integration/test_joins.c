@@ -37,13 +37,29 @@ static void put(const char *name, const char *text) {
 
 /* Run p.sql with a profile binding sources a and b (a.csv, b.csv) and a
  * CSV file sink out/NAME.csv for each of `sinks` (space separated). */
+/* extra [pipeline] lines for the next run() */
+static const char *pipeline_extra = "";
+
+/* Write the profile and run; the exit status (stderr in DIR/stderr). */
+static int run_status(const char *sinks);
+
 static void run(const char *sinks) {
+    int rc = run_status(sinks);
+    if (rc != 0) {
+        char err[4300];
+        snprintf(err, sizeof err, "%s/stderr", dir);
+        char *e = sluice_test_read_file(err, NULL);
+        fail_msg("sluice exited %d: %s", rc, e ? e : "");
+    }
+}
+
+static int run_status(const char *sinks) {
     char ini[8192];
     int n = snprintf(ini, sizeof ini,
-                     "[pipeline]\ntrigger = available_now\n"
+                     "[pipeline]\ntrigger = available_now\n%s\n"
                      "[source a]\nconnector = file\npath = %s/a.csv\nformat = csv\n"
                      "[source b]\nconnector = file\npath = %s/b.csv\nformat = csv\n",
-                     dir, dir);
+                     pipeline_extra, dir, dir);
     char list[512];
     snprintf(list, sizeof list, "%s", sinks);
     for (char *s = strtok(list, " "); s; s = strtok(NULL, " "))
@@ -55,11 +71,7 @@ static void run(const char *sinks) {
     snprintf(cfg, sizeof cfg, "%s/p.ini", dir);
     snprintf(err, sizeof err, "%s/stderr", dir);
     const char *argv[] = {"run", sql, "--config", cfg, "--quiet", NULL};
-    int rc = sluice_test_run_cli(argv, NULL, err);
-    if (rc != 0) {
-        char *e = sluice_test_read_file(err, NULL);
-        fail_msg("sluice exited %d: %s", rc, e ? e : "");
-    }
+    return sluice_test_run_cli(argv, NULL, err);
 }
 
 static void expect(const char *sink, const char *want) {
@@ -185,6 +197,27 @@ static void test_over_aggregates(void **state) {
     expect("running", "k,w,s\nx,10,10\ny,20,30\ny,30,30\nq,40,70\n");
 }
 
+/* [pipeline] state_ttl: a regular join's rows expire by processing time
+ * (the operator's tests check the expiry); a join whose rows all meet
+ * within one micro-batch gives the same result with it, and a bad value is
+ * a configuration error naming the line. */
+static void test_state_ttl_option(void **state) {
+    (void)state;
+    write_sources("CREATE SINK inner_join AS SELECT a.k, a.v, b.w FROM a, b WHERE a.k = b.k;\n");
+    pipeline_extra = "state_ttl = 1h";
+    run("inner_join");
+    expect("inner_join", "k,v,w\nx,1,10\nx,4,10\ny,2,20\ny,2,30\n");
+    pipeline_extra = "state_ttl = 0s";
+    assert_int_equal(run_status("inner_join"), 2);
+    pipeline_extra = "";
+    char path[4300];
+    snprintf(path, sizeof path, "%s/stderr", dir);
+    char *e = sluice_test_read_file(path, NULL);
+    assert_non_null(e);
+    assert_non_null(strstr(e, "p.ini:3:1: state_ttl = '0s': expected a positive duration"));
+    free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_regular_and_interval_joins, setup, teardown),
@@ -192,6 +225,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_deduplication_and_top_n, setup, teardown),
         cmocka_unit_test_setup_teardown(test_temporal_join, setup, teardown),
         cmocka_unit_test_setup_teardown(test_over_aggregates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_ttl_option, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
